@@ -1,0 +1,58 @@
+#include "engine/counters.h"
+
+#include "store/coding.h"
+
+namespace chatkpi {
+namespace {
+
+std::optional<double> Div(int64_t num, int64_t den, double scale = 1.0) {
+  if (den == 0) return std::nullopt;
+  return static_cast<double>(num) / static_cast<double>(den) / scale;
+}
+
+}  // namespace
+
+std::string EncodeCounters(const Counters& c) {
+  std::string out;
+  out.reserve(kNumCounters * 2);
+  for (int64_t x : c.v) PutVarsint64(&out, x);
+  return out;
+}
+
+bool DecodeCounters(std::string_view in, Counters* c) {
+  *c = Counters();
+  for (int i = 0; i < kNumCounters && !in.empty(); ++i) {
+    if (!GetVarsint64(&in, &c->v[i])) return false;
+  }
+  return in.empty();
+}
+
+std::optional<double> ComputeRatio(const Counters& c, Ratio r) {
+  switch (r) {
+    case kReplyRate:
+      return Div(c[kReplied], c[kConsultations]);
+    case kAvgResponseS:
+      return Div(c[kResponseMsSum], c[kAnswered], 1000.0);
+    case kAvgFirstResponseS:
+      return Div(c[kFirstResponseMsSum], c[kFirstResponses], 1000.0);
+    case kSlowRate:
+      return Div(c[kSlow], c[kAnswered]);
+    case kConversionRate:
+      return Div(c[kOrderedBuyers], c[kConsultations]);
+    case kOrderSuccessRate:
+      return Div(c[kPaidBuyers], c[kOrderedBuyers]);
+    case kPayConversionRate:
+      return Div(c[kPaidBuyers], c[kConsultations]);
+    case kAvgOrderValue:
+      return Div(c[kSalesFen], c[kPaidBuyers], 100.0);
+    case kRefundRate:
+      return Div(c[kRefundedItems], c[kPaidItems]);
+    case kCourtesyRate:
+      return Div(c[kCourteous], c[kConsultations]);
+    case kNumRatios:
+      break;
+  }
+  return std::nullopt;
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,457 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "store/coding.h"
+
+namespace chatkpi {
+namespace {
+
+// Debian's Abseil has its own string_view; its hash maps look up by it.
+absl::string_view Key(std::string_view s) { return {s.data(), s.size()}; }
+
+bool ContainsAny(const std::string& text, const std::vector<std::string>& kws) {
+  for (const std::string& k : kws) {
+    if (text.find(k) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string AssessmentKey(const Event& e) {
+  std::string k = e.period;
+  k.push_back('\0');
+  k.append(e.agent);
+  k.push_back('\0');
+  k.append(e.metric);
+  return k;
+}
+
+// (ts, id) as bytes that compare like the tuple: ts is positive after
+// validation, so big-endian bytes sort numerically.
+std::string AssessmentOrder(const Event& e) {
+  std::string o;
+  PutFixed64BE(&o, static_cast<uint64_t>(e.ts_ms));
+  o.append(e.id);
+  return o;
+}
+
+}  // namespace
+
+Engine::Engine(const Rules& rules, Store* store, const EngineOptions& opts)
+    : rules_(rules),
+      store_(store),
+      opts_(opts),
+      cal_(rules.timezone),
+      commit_(store) {
+  chat_.response_window_ms = rules.response_window_s * 1000;
+  chat_.slow_ms = rules.response_slow_s * 1000;
+  attribution_.window_ms = rules.attribution_window_s * 1000;
+  attribution_.model = rules.attribution_model;
+  // Past this age a buyer's state is written out and dropped from memory: an
+  // event that old is late, and late events load the state back.
+  horizon_ms_ = std::max(chat_.response_window_ms, attribution_.window_ms) +
+                3600'000;
+}
+
+Engine::~Engine() = default;
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const Rules& rules,
+                                                     Store* store,
+                                                     const EngineOptions& opts) {
+  std::unique_ptr<Engine> e(new Engine(rules, store, opts));
+  auto stored = store->Get(Family::kMeta, kMetaRules);
+  if (!stored.ok()) return stored.status();
+  const std::string json = rules.ToJson();
+  if (!stored->has_value()) {
+    chatkpi::Commit c(store);
+    c.Put(Family::kMeta, kMetaRules, json);
+    absl::Status s = store->Write(&c);
+    if (!s.ok()) return s;
+  } else if (**stored != json) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--db ", store->dir(), " holds KPIs computed under other rules (",
+        **stored, "); these rules are ", json,
+        ". Recompute history with `chatkpi replay` instead."));
+  }
+  auto dead = store->Get(Family::kMeta, kMetaDeadLetters);
+  if (!dead.ok()) return dead.status();
+  if (dead->has_value()) {
+    std::string_view v = **dead;
+    if (!GetVarsint64(&v, &e->dead_letters_total_)) {
+      return absl::DataLossError("dead letter counter is corrupt");
+    }
+  }
+  return e;
+}
+
+std::string Engine::StateKey(std::string_view name) const {
+  std::string k;
+  PutFixed32BE(&k, opts_.shard);
+  k.append(name);
+  return k;
+}
+
+absl::StatusOr<bool> Engine::IsDuplicate(std::string_view id) {
+  if (pending_ids_.contains(Key(id))) return true;
+  auto found = store_->Get(Family::kIds, id);
+  if (!found.ok()) return found.status();
+  if (found->has_value()) return true;
+  pending_ids_.emplace(Key(id));
+  return false;
+}
+
+absl::StatusOr<Engine::BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {
+  auto it = buyers_.find(Key(buyer));
+  if (it != buyers_.end()) return it->second.get();
+  auto entry = std::make_unique<BuyerEntry>();
+  auto stored = store_->Get(Family::kBuyers, StateKey(buyer));
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value() && !DecodeBuyerState(**stored, &entry->state)) {
+    return absl::DataLossError(
+        absl::StrCat("state of buyer '", std::string(buyer), "' is corrupt"));
+  }
+  BuyerEntry* raw = entry.get();
+  buyers_.emplace(std::string(buyer), std::move(entry));
+  return raw;
+}
+
+absl::StatusOr<Engine::OrderEntry*> Engine::LoadOrder(std::string_view order) {
+  auto it = orders_.find(Key(order));
+  if (it != orders_.end()) return it->second.get();
+  auto entry = std::make_unique<OrderEntry>();
+  auto stored = store_->Get(Family::kOrders, StateKey(order));
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value() && !DecodeOrderState(**stored, &entry->state)) {
+    return absl::DataLossError(
+        absl::StrCat("state of order '", std::string(order), "' is corrupt"));
+  }
+  OrderEntry* raw = entry.get();
+  orders_.emplace(std::string(order), std::move(entry));
+  return raw;
+}
+
+absl::StatusOr<Counters*> Engine::Row(std::string_view agent, int32_t day) {
+  RowKey key(std::string(agent), day);
+  auto it = rows_.find(key);
+  if (it == rows_.end()) {
+    RowEntry entry;
+    auto stored =
+        store_->Get(Family::kAggregates, AggregateKey(opts_.shard, day, agent));
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value() && !DecodeCounters(**stored, &entry.value)) {
+      return absl::DataLossError("aggregate row is corrupt");
+    }
+    it = rows_.emplace(std::move(key), entry).first;
+  }
+  it->second.dirty = true;
+  return &it->second.value;
+}
+
+absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw) {
+  auto dup = IsDuplicate(e.id);
+  if (!dup.ok()) return dup.status();
+  if (*dup) {
+    ++stats_.duplicates;
+    return false;
+  }
+  commit_.AppendEvent(e.id, raw);
+  newest_ts_ = std::max(newest_ts_, e.ts_ms);
+  absl::Status s;
+  switch (e.type) {
+    case EventType::kChat:
+      s = ApplyChat(e);
+      break;
+    case EventType::kOrder:
+      s = ApplyOrder(e);
+      break;
+    case EventType::kAssessment:
+      s = ApplyAssessment(e);
+      break;
+  }
+  if (!s.ok()) return s;
+  ++pending_;
+  ++stats_.accepted;
+  return true;
+}
+
+absl::Status Engine::EmitThreadDay(const BuyerState& b, uint32_t agent,
+                                   int32_t day, int sign) {
+  Counters c = ThreadDayCounters(b, agent, cal_.DayStartMs(day),
+                                 cal_.DayStartMs(day + 1), chat_);
+  if (c.IsZero()) return absl::OkStatus();
+  auto row = Row(b.agents[agent], day);
+  if (!row.ok()) return row.status();
+  if (sign > 0) {
+    **row += c;
+  } else {
+    **row -= c;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::EmitOrder(BuyerState& b, const OrderContribution& c,
+                               int sign) {
+  const std::string& agent = c.agent == kNoAgent ? std::string() : b.agents[c.agent];
+  // A distinct-buyer counter moves when the buyer's count there crosses 0.
+  auto step = [sign](int32_t& count) {
+    const bool before = count > 0;
+    count += sign;
+    return static_cast<int>(count > 0) - static_cast<int>(before);
+  };
+  {
+    auto row = Row(agent, c.created_day);
+    if (!row.ok()) return row.status();
+    (**row)[kOrders] += sign;
+    (**row)[kOrderedBuyers] += step(b.CountAt(c.agent, c.created_day).ordered);
+  }
+  if (c.paid) {
+    auto row = Row(agent, c.paid_day);
+    if (!row.ok()) return row.status();
+    (**row)[kPaidOrders] += sign;
+    (**row)[kPaidItems] += sign * c.paid_items;
+    (**row)[kSalesFen] += sign * c.paid_fen;
+    (**row)[kPaidBuyers] += step(b.CountAt(c.agent, c.paid_day).paid);
+  }
+  for (const OrderContribution::Refund& r : c.refunds) {
+    auto row = Row(agent, r.day);
+    if (!row.ok()) return row.status();
+    (**row)[kRefunds] += sign;
+    (**row)[kRefundedItems] += sign * r.items;
+    (**row)[kRefundFen] += sign * r.fen;
+  }
+  b.DropZeroCounts();
+  return absl::OkStatus();
+}
+
+absl::Status Engine::ApplyChat(const Event& e) {
+  // An `in` is a question whatever its `auto` flag says (SPEC: auto is only
+  // meaningful on `out`); an automatic `out` changes no KPI.
+  if (!e.inbound && e.auto_reply) return absl::OkStatus();
+  auto loaded = LoadBuyer(e.buyer);
+  if (!loaded.ok()) return loaded.status();
+  BuyerEntry& entry = **loaded;
+  BuyerState& b = entry.state;
+
+  Message msg;
+  msg.ts = e.ts_ms;
+  msg.agent = b.AgentIndex(e.agent);
+  msg.id = e.id;
+  if (e.inbound) {
+    msg.flags = Message::kIn;
+  } else {
+    if (ContainsAny(e.text, rules_.good_keywords)) msg.flags |= Message::kGood;
+    if (ContainsAny(e.text, rules_.bad_keywords)) msg.flags |= Message::kBad;
+  }
+  const size_t pos =
+      std::upper_bound(b.messages.begin(), b.messages.end(), msg,
+                       MessageBefore) -
+      b.messages.begin();
+
+  const std::vector<int32_t> days =
+      AffectedThreadDays(b, msg.agent, pos, msg.ts, cal_);
+  std::vector<Counters> before;
+  before.reserve(days.size());
+  for (int32_t d : days) {
+    before.push_back(ThreadDayCounters(b, msg.agent, cal_.DayStartMs(d),
+                                       cal_.DayStartMs(d + 1), chat_));
+  }
+  // An `in` can attribute the buyer's orders created within the window
+  // after it.
+  std::vector<OrderEntry*> affected;
+  if (e.inbound) {
+    for (const OrderRef& ref : b.orders) {
+      if (ref.created_ts < msg.ts ||
+          ref.created_ts - msg.ts > attribution_.window_ms) {
+        continue;
+      }
+      auto o = LoadOrder(ref.order);
+      if (!o.ok()) return o.status();
+      affected.push_back(*o);
+    }
+    for (OrderEntry* o : affected) {
+      absl::Status s =
+          EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), -1);
+      if (!s.ok()) return s;
+    }
+  }
+
+  b.messages.insert(b.messages.begin() + pos, std::move(msg));
+  const uint32_t agent = b.messages[pos].agent;
+
+  for (size_t i = 0; i < days.size(); ++i) {
+    Counters after = ThreadDayCounters(b, agent, cal_.DayStartMs(days[i]),
+                                       cal_.DayStartMs(days[i] + 1), chat_);
+    if (after == before[i]) continue;
+    after -= before[i];
+    auto row = Row(b.agents[agent], days[i]);
+    if (!row.ok()) return row.status();
+    **row += after;
+  }
+  for (OrderEntry* o : affected) {
+    absl::Status s =
+        EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), +1);
+    if (!s.ok()) return s;
+  }
+  b.last_ts = std::max(b.last_ts, e.ts_ms);
+  entry.dirty = true;
+  return absl::OkStatus();
+}
+
+absl::Status Engine::ApplyOrder(const Event& e) {
+  auto loaded = LoadOrder(e.order);
+  if (!loaded.ok()) return loaded.status();
+  OrderEntry& oentry = **loaded;
+  OrderState& o = oentry.state;
+
+  BuyerEntry* old_buyer = nullptr;
+  if (!o.events.empty()) {
+    auto b = LoadBuyer(o.buyer());
+    if (!b.ok()) return b.status();
+    old_buyer = *b;
+    absl::Status s = EmitOrder(
+        old_buyer->state,
+        ContributionOf(o, old_buyer->state, attribution_, cal_), -1);
+    if (!s.ok()) return s;
+  }
+
+  OrderEventRecord rec;
+  rec.ts = e.ts_ms;
+  rec.id = e.id;
+  rec.status = e.status;
+  rec.amount_fen = e.amount_fen;
+  rec.items = e.items;
+  rec.buyer = e.buyer;
+  o.events.insert(std::upper_bound(o.events.begin(), o.events.end(), rec,
+                                   OrderEventBefore),
+                  std::move(rec));
+  o.last_ts = std::max(o.last_ts, e.ts_ms);
+  oentry.dirty = true;
+
+  auto nb = LoadBuyer(o.buyer());
+  if (!nb.ok()) return nb.status();
+  BuyerEntry* buyer = *nb;
+  if (old_buyer != nullptr && old_buyer != buyer) {
+    // An earlier event named another buyer: the order moves.
+    std::erase_if(old_buyer->state.orders,
+                  [&](const OrderRef& r) { return r.order == e.order; });
+    old_buyer->dirty = true;
+  }
+  const int64_t created = o.CreatedTs();
+  auto ref = std::find_if(buyer->state.orders.begin(), buyer->state.orders.end(),
+                          [&](const OrderRef& r) { return r.order == e.order; });
+  if (ref == buyer->state.orders.end()) {
+    buyer->state.orders.push_back(OrderRef{e.order, created});
+  } else {
+    ref->created_ts = created;
+  }
+  buyer->state.last_ts = std::max(buyer->state.last_ts, e.ts_ms);
+  buyer->dirty = true;
+  return EmitOrder(buyer->state,
+                   ContributionOf(o, buyer->state, attribution_, cal_), +1);
+}
+
+absl::Status Engine::ApplyAssessment(const Event& e) {
+  std::string key = AssessmentKey(e);
+  std::string order = AssessmentOrder(e);
+  auto it = pending_assessments_.find(key);
+  if (it == pending_assessments_.end()) {
+    auto stored = store_->Get(Family::kAssessments, key);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) {
+      std::string_view v = **stored, stored_order;
+      if (!GetLengthPrefixed(&v, &stored_order)) {
+        return absl::DataLossError("assessment record is corrupt");
+      }
+      if (stored_order >= order) return absl::OkStatus();
+    }
+  } else if (it->second.first >= order) {
+    return absl::OkStatus();
+  }
+  std::string value;
+  PutLengthPrefixed(&value, order);
+  value.append(e.value_text);
+  pending_assessments_[key] = {std::move(order), std::move(value)};
+  return absl::OkStatus();
+}
+
+absl::Status Engine::AddDeadLetter(const DeadLetter& d) {
+  auto stored = store_->Get(Family::kDead, d.position);
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) return absl::OkStatus();
+  std::string value = d.reason;
+  value.push_back('\0');
+  value.append(d.raw);
+  commit_.Put(Family::kDead, d.position, value);
+  // Positions in one commit are distinct (a source moves forward), so the
+  // store lookup above is enough to count each position once.
+  ++dead_letters_total_;
+  ++stats_.dead_letters;
+  ++pending_;
+  return absl::OkStatus();
+}
+
+void Engine::SetPosition(std::string_view source, std::string_view value) {
+  positions_[std::string(source)] = std::string(value);
+}
+
+absl::StatusOr<std::optional<std::string>> Engine::GetPosition(
+    std::string_view source) {
+  return store_->Get(Family::kMeta,
+                     absl::StrCat(kMetaPositionPrefix, std::string(source)));
+}
+
+absl::Status Engine::Commit() {
+  for (auto& [name, entry] : buyers_) {
+    if (!entry->dirty) continue;
+    commit_.Put(Family::kBuyers, StateKey(name), EncodeBuyerState(entry->state));
+  }
+  for (auto& [name, entry] : orders_) {
+    if (!entry->dirty) continue;
+    commit_.Put(Family::kOrders, StateKey(name), EncodeOrderState(entry->state));
+  }
+  for (auto& [key, entry] : rows_) {
+    if (!entry.dirty) continue;
+    const std::string k = AggregateKey(opts_.shard, key.second, key.first);
+    if (entry.value.IsZero()) {
+      commit_.Delete(Family::kAggregates, k);
+    } else {
+      commit_.Put(Family::kAggregates, k, EncodeCounters(entry.value));
+    }
+  }
+  for (auto& [key, value] : pending_assessments_) {
+    commit_.Put(Family::kAssessments, key, value.second);
+  }
+  for (auto& [source, value] : positions_) {
+    commit_.Put(Family::kMeta, absl::StrCat(kMetaPositionPrefix, source), value);
+  }
+  std::string dead;
+  PutVarsint64(&dead, dead_letters_total_);
+  commit_.Put(Family::kMeta, kMetaDeadLetters, dead);
+
+  absl::Status s = store_->Write(&commit_);
+  if (!s.ok()) return s;
+  ++stats_.commits;
+  for (auto& [name, entry] : buyers_) entry->dirty = false;
+  for (auto& [name, entry] : orders_) entry->dirty = false;
+  for (auto& [key, entry] : rows_) entry.dirty = false;
+  pending_assessments_.clear();
+  positions_.clear();
+  pending_ids_.clear();
+  pending_ = 0;
+  Evict();
+  return absl::OkStatus();
+}
+
+void Engine::Evict() {
+  const int64_t cutoff = newest_ts_ - horizon_ms_;
+  stats_.evicted_buyers += absl::erase_if(
+      buyers_, [&](const auto& kv) { return kv.second->state.last_ts < cutoff; });
+  stats_.evicted_orders += absl::erase_if(
+      orders_, [&](const auto& kv) { return kv.second->state.last_ts < cutoff; });
+  const int32_t cutoff_day = cal_.DayOf(cutoff) - 1;
+  absl::erase_if(rows_,
+                 [&](const auto& kv) { return kv.first.second < cutoff_day; });
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,136 @@
+// The incremental KPI engine. Apply() takes one validated event, updates the
+// state of the buyer (and order) it belongs to, and turns what changed into
+// signed deltas on the (agent, day) counters. Commit() writes all of it —
+// event log, state, counters, dead letters, source positions — as one atomic
+// store commit, then drops state that is too old to be touched again soon.
+//
+// The engine is not thread-safe: one engine per shard (input partition).
+#ifndef CHATKPI_ENGINE_ENGINE_H_
+#define CHATKPI_ENGINE_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/counters.h"
+#include "engine/local_day.h"
+#include "engine/order_kpis.h"
+#include "engine/rules.h"
+#include "engine/state.h"
+#include "engine/thread_kpis.h"
+#include "ingest/event.h"
+#include "store/store.h"
+
+namespace chatkpi {
+
+// Meta keys shared with the query layer.
+inline constexpr char kMetaRules[] = "rules";
+inline constexpr char kMetaDeadLetters[] = "stats.dead_letters";
+inline constexpr char kMetaPositionPrefix[] = "pos/";
+
+struct EngineOptions {
+  uint32_t shard = 0;
+};
+
+struct EngineStats {
+  int64_t accepted = 0;    // new events applied
+  int64_t duplicates = 0;  // redelivered ids
+  int64_t dead_letters = 0;
+  int64_t commits = 0;
+  int64_t evicted_buyers = 0;
+  int64_t evicted_orders = 0;
+};
+
+class Engine {
+ public:
+  // Checks that `store` was built under `rules` (or is new, and records
+  // them); a store built under other rules is refused: use replay.
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(
+      const Rules& rules, Store* store, const EngineOptions& opts = {});
+  ~Engine();
+
+  // Applies a validated event; `raw` is what goes to the event log. Returns
+  // false when the id was seen before (a redelivery: nothing changes).
+  absl::StatusOr<bool> Apply(const Event& e, std::string_view raw);
+
+  // Records a dead letter; the same position twice is kept once.
+  absl::Status AddDeadLetter(const DeadLetter& d);
+
+  // The source position to store with the next commit.
+  void SetPosition(std::string_view source, std::string_view value);
+  absl::StatusOr<std::optional<std::string>> GetPosition(
+      std::string_view source);
+
+  absl::Status Commit();
+
+  // Events applied (or dead letters added) since the last commit.
+  size_t pending() const { return pending_; }
+  const EngineStats& stats() const { return stats_; }
+  size_t cached_buyers() const { return buyers_.size(); }
+  size_t cached_orders() const { return orders_.size(); }
+
+ private:
+  struct BuyerEntry {
+    BuyerState state;
+    bool dirty = false;
+  };
+  struct OrderEntry {
+    OrderState state;
+    bool dirty = false;
+  };
+  struct RowEntry {
+    Counters value;
+    bool dirty = false;
+  };
+  using RowKey = std::pair<std::string, int32_t>;  // (agent, day)
+
+  Engine(const Rules& rules, Store* store, const EngineOptions& opts);
+
+  absl::StatusOr<bool> IsDuplicate(std::string_view id);
+  absl::StatusOr<BuyerEntry*> LoadBuyer(std::string_view buyer);
+  absl::StatusOr<OrderEntry*> LoadOrder(std::string_view order);
+  absl::StatusOr<Counters*> Row(std::string_view agent, int32_t day);
+
+  absl::Status ApplyChat(const Event& e);
+  absl::Status ApplyOrder(const Event& e);
+  absl::Status ApplyAssessment(const Event& e);
+
+  // Adds sign * (what the order contributes) to the counters.
+  absl::Status EmitOrder(BuyerState& b, const OrderContribution& c, int sign);
+  absl::Status EmitThreadDay(const BuyerState& b, uint32_t agent, int32_t day,
+                             int sign);
+  void Evict();
+
+  std::string StateKey(std::string_view name) const;
+
+  Rules rules_;
+  Store* store_;
+  EngineOptions opts_;
+  LocalCalendar cal_;
+  ChatParams chat_;
+  AttributionParams attribution_;
+  int64_t horizon_ms_;
+
+  chatkpi::Commit commit_;
+  absl::flat_hash_set<std::string> pending_ids_;
+  absl::flat_hash_map<std::string, std::unique_ptr<BuyerEntry>> buyers_;
+  absl::flat_hash_map<std::string, std::unique_ptr<OrderEntry>> orders_;
+  absl::flat_hash_map<RowKey, RowEntry> rows_;
+  absl::flat_hash_map<std::string, std::pair<std::string, std::string>>
+      pending_assessments_;  // key -> (ts/id order key, value)
+  absl::flat_hash_map<std::string, std::string> positions_;
+  int64_t newest_ts_ = 0;
+  int64_t dead_letters_total_ = 0;
+  size_t pending_ = 0;
+  EngineStats stats_;
+};
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_ENGINE_ENGINE_H_

@@ -1,0 +1,202 @@
+#include "engine/rules.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "simdjson.h"
+
+namespace chatkpi {
+namespace {
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonStringList(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ", ";
+    out += JsonString(v[i]);
+  }
+  return out + "]";
+}
+
+absl::Status Invalid(const std::string& key, const std::string& why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("rules: '", key, "' ", why));
+}
+
+absl::Status ReadSeconds(simdjson::dom::element e, const std::string& key,
+                         int64_t* out) {
+  int64_t v;
+  if (e.get_int64().get(v) != simdjson::SUCCESS) {
+    return Invalid(key, "must be an integer number of seconds");
+  }
+  if (v < 0) return Invalid(key, "must not be negative");
+  *out = v;
+  return absl::OkStatus();
+}
+
+absl::Status ReadKeywords(simdjson::dom::element e, const std::string& key,
+                          std::vector<std::string>* out) {
+  simdjson::dom::array arr;
+  if (e.get_array().get(arr) != simdjson::SUCCESS) {
+    return Invalid(key, "must be an array of strings");
+  }
+  out->clear();
+  for (simdjson::dom::element item : arr) {
+    std::string_view s;
+    if (item.get_string().get(s) != simdjson::SUCCESS) {
+      return Invalid(key, "must be an array of strings");
+    }
+    // An empty keyword would match every message.
+    if (s.empty()) return Invalid(key, "must not contain an empty keyword");
+    out->emplace_back(s);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Apply(Rules* r, const std::string& key, simdjson::dom::element e) {
+  if (key == "version") {
+    std::string_view s;
+    if (e.get_string().get(s) != simdjson::SUCCESS || s.empty()) {
+      return Invalid(key, "must be a non-empty string");
+    }
+    r->version = std::string(s);
+  } else if (key == "timezone") {
+    std::string_view s;
+    if (e.get_string().get(s) != simdjson::SUCCESS) {
+      return Invalid(key, "must be a string");
+    }
+    r->timezone_name = std::string(s);
+  } else if (key == "response.window_s") {
+    return ReadSeconds(e, key, &r->response_window_s);
+  } else if (key == "response.slow_s") {
+    return ReadSeconds(e, key, &r->response_slow_s);
+  } else if (key == "attribution.window_s") {
+    return ReadSeconds(e, key, &r->attribution_window_s);
+  } else if (key == "attribution.model") {
+    std::string_view s;
+    if (e.get_string().get(s) != simdjson::SUCCESS ||
+        (s != "last" && s != "first")) {
+      return Invalid(key, "must be \"last\" or \"first\"");
+    }
+    r->attribution_model =
+        s == "last" ? AttributionModel::kLast : AttributionModel::kFirst;
+  } else if (key == "service.good_keywords") {
+    return ReadKeywords(e, key, &r->good_keywords);
+  } else if (key == "service.bad_keywords") {
+    return ReadKeywords(e, key, &r->bad_keywords);
+  } else {
+    return Invalid(key, "is not a known rule");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Walk(Rules* r, const std::string& prefix,
+                  simdjson::dom::object obj, bool* saw_version) {
+  for (auto field : obj) {
+    std::string key = prefix.empty()
+                          ? std::string(field.key)
+                          : absl::StrCat(prefix, ".", std::string(field.key));
+    if (key == "version") *saw_version = true;
+    simdjson::dom::object sub;
+    if ((key == "response" || key == "attribution" || key == "service") &&
+        field.value.get_object().get(sub) == simdjson::SUCCESS) {
+      absl::Status s = Walk(r, key, sub, saw_version);
+      if (!s.ok()) return s;
+      continue;
+    }
+    absl::Status s = Apply(r, key, field.value);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadZone(Rules* r) {
+  if (!absl::LoadTimeZone(r->timezone_name, &r->timezone)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rules: unknown time zone '", r->timezone_name,
+        "' (is tzdata installed?)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string Rules::ToJson() const {
+  return absl::StrCat(
+      "{\"version\": ", JsonString(version),
+      ", \"timezone\": ", JsonString(timezone_name),
+      ", \"response\": {\"window_s\": ", response_window_s,
+      ", \"slow_s\": ", response_slow_s,
+      "}, \"attribution\": {\"window_s\": ", attribution_window_s,
+      ", \"model\": ",
+      attribution_model == AttributionModel::kLast ? "\"last\"" : "\"first\"",
+      "}, \"service\": {\"good_keywords\": ", JsonStringList(good_keywords),
+      ", \"bad_keywords\": ", JsonStringList(bad_keywords), "}}");
+}
+
+absl::StatusOr<Rules> DefaultRules() {
+  Rules r;
+  absl::Status s = LoadZone(&r);
+  if (!s.ok()) return s;
+  return r;
+}
+
+absl::StatusOr<Rules> ParseRules(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(json.data(), json.size());
+  simdjson::dom::element root;
+  auto err = parser.parse(padded).get(root);
+  if (err) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rules: not valid JSON: ", simdjson::error_message(err)));
+  }
+  simdjson::dom::object obj;
+  if (root.get_object().get(obj) != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError("rules: the file must be a JSON object");
+  }
+  Rules r;
+  bool saw_version = false;
+  absl::Status s = Walk(&r, "", obj, &saw_version);
+  if (!s.ok()) return s;
+  if (!saw_version) {
+    return absl::InvalidArgumentError("rules: 'version' is required");
+  }
+  s = LoadZone(&r);
+  if (!s.ok()) return s;
+  return r;
+}
+
+absl::StatusOr<Rules> LoadRulesFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot read rules file ", path));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  absl::StatusOr<Rules> r = ParseRules(ss.str());
+  if (!r.ok()) {
+    return absl::Status(r.status().code(),
+                        absl::StrCat(path, ": ", r.status().message()));
+  }
+  return r;
+}
+
+}  // namespace chatkpi

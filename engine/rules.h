@@ -1,0 +1,44 @@
+// The rules of SPEC §2. KPIs are a function of (events, rules); a store is
+// built under one rules version and refuses another (use replay to change).
+#ifndef CHATKPI_ENGINE_RULES_H_
+#define CHATKPI_ENGINE_RULES_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace chatkpi {
+
+enum class AttributionModel : uint8_t { kLast = 0, kFirst = 1 };
+
+struct Rules {
+  std::string version = "default";
+  std::string timezone_name = "Asia/Shanghai";
+  absl::TimeZone timezone;  // loaded from timezone_name
+  int64_t response_window_s = 3600;
+  int64_t response_slow_s = 40;
+  int64_t attribution_window_s = 86400;
+  AttributionModel attribution_model = AttributionModel::kLast;
+  std::vector<std::string> good_keywords = {"亲", "您好", "谢谢"};
+  std::vector<std::string> bad_keywords = {"不知道", "自己看", "滚"};
+
+  // Canonical JSON of every rule; equal rules give equal text.
+  std::string ToJson() const;
+};
+
+// The defaults of SPEC §2, with the time zone loaded.
+absl::StatusOr<Rules> DefaultRules();
+
+// Parses a rules file (JSON). Keys may be flat ("response.window_s") or
+// nested ({"response": {"window_s": 60}}). Unknown keys, a bad time zone,
+// negative windows or a missing version are refused with a message.
+absl::StatusOr<Rules> ParseRules(std::string_view json);
+absl::StatusOr<Rules> LoadRulesFile(const std::string& path);
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_ENGINE_RULES_H_

@@ -1,0 +1,91 @@
+// The engine's per-buyer and per-order state. Every KPI of SPEC §3 is a
+// function of one buyer's messages and orders, so an event costs one buyer
+// lookup (DESIGN.md "key everything by buyer").
+#ifndef CHATKPI_ENGINE_STATE_H_
+#define CHATKPI_ENGINE_STATE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ingest/event.h"
+
+namespace chatkpi {
+
+inline constexpr uint32_t kNoAgent = 0xffffffffu;  // unattributed
+
+// A non-auto chat message. Auto replies change no KPI (they neither answer a
+// question nor count as a reply or for courtesy), so they stay in the event
+// log only.
+struct Message {
+  enum Flags : uint8_t { kIn = 1, kGood = 2, kBad = 4 };
+  int64_t ts = 0;
+  uint32_t agent = 0;  // index into BuyerState::agents
+  uint8_t flags = 0;
+  std::string id;
+
+  bool inbound() const { return flags & kIn; }
+};
+
+inline bool MessageBefore(const Message& a, const Message& b) {
+  return a.ts != b.ts ? a.ts < b.ts : a.id < b.id;
+}
+
+struct OrderRef {
+  std::string order;
+  int64_t created_ts = 0;
+};
+
+// How many of one buyer's orders are credited to (agent, day), so that the
+// distinct-buyer counters move only when a count crosses zero.
+struct OrderCount {
+  uint32_t agent = kNoAgent;
+  int32_t day = 0;
+  int32_t ordered = 0;
+  int32_t paid = 0;
+};
+
+struct BuyerState {
+  std::vector<std::string> agents;  // the agents this buyer wrote with
+  std::vector<Message> messages;    // all threads, sorted by (ts, id)
+  std::vector<OrderRef> orders;     // orders whose buyer is this buyer
+  std::vector<OrderCount> order_counts;
+  int64_t last_ts = 0;  // newest event time seen for this buyer
+
+  uint32_t AgentIndex(std::string_view agent);  // adds a new agent
+  OrderCount& CountAt(uint32_t agent, int32_t day);
+  void DropZeroCounts();
+};
+
+struct OrderEventRecord {
+  int64_t ts = 0;
+  std::string id;
+  OrderStatus status = OrderStatus::kCreated;
+  int64_t amount_fen = 0;
+  int64_t items = 0;
+  std::string buyer;
+};
+
+inline bool OrderEventBefore(const OrderEventRecord& a,
+                             const OrderEventRecord& b) {
+  return a.ts != b.ts ? a.ts < b.ts : a.id < b.id;
+}
+
+struct OrderState {
+  std::vector<OrderEventRecord> events;  // sorted by (ts, id)
+  int64_t last_ts = 0;
+
+  const std::string& buyer() const { return events.front().buyer; }
+  // SPEC §3: the first `created` by (ts, id), else the earliest event.
+  int64_t CreatedTs() const;
+};
+
+std::string EncodeBuyerState(const BuyerState& s);
+bool DecodeBuyerState(std::string_view in, BuyerState* s);
+std::string EncodeOrderState(const OrderState& s);
+bool DecodeOrderState(std::string_view in, OrderState* s);
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_ENGINE_STATE_H_

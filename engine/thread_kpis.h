@@ -1,0 +1,38 @@
+// The chat counters of SPEC §3 for one thread (agent, buyer) and one local
+// day, computed from the buyer's messages. The engine calls it for the days
+// an event can change, before and after inserting the event, and emits the
+// difference: retract-and-recount without storing what was counted.
+#ifndef CHATKPI_ENGINE_THREAD_KPIS_H_
+#define CHATKPI_ENGINE_THREAD_KPIS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/counters.h"
+#include "engine/local_day.h"
+#include "engine/state.h"
+
+namespace chatkpi {
+
+struct ChatParams {
+  int64_t response_window_ms = 3600'000;
+  int64_t slow_ms = 40'000;
+};
+
+// Counters of the thread of `agent` in `b` on the local day [start, end).
+Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,
+                           int64_t day_start_ms, int64_t day_end_ms,
+                           const ChatParams& p);
+
+// The days whose thread counters can change when a non-auto message of
+// `agent` at time `ts` is inserted at index `pos` of b.messages. Questions
+// are the stretches between two non-auto `out` messages, so only the stretch
+// holding `pos` can change: its first `in` before and after `pos`, and the
+// message's own day (consultation, reply, courtesy).
+std::vector<int32_t> AffectedThreadDays(const BuyerState& b, uint32_t agent,
+                                        size_t pos, int64_t ts,
+                                        LocalCalendar& cal);
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_ENGINE_THREAD_KPIS_H_

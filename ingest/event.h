@@ -1,0 +1,59 @@
+// The events of SPEC §1 after validation. One flat struct for all three
+// types keeps the parser and the engine free of variants; fields that do not
+// belong to an event's type are left empty.
+#ifndef CHATKPI_INGEST_EVENT_H_
+#define CHATKPI_INGEST_EVENT_H_
+
+#include <cstdint>
+#include <string>
+
+namespace chatkpi {
+
+enum class EventType : uint8_t { kChat = 0, kOrder = 1, kAssessment = 2 };
+enum class OrderStatus : uint8_t {
+  kCreated = 0,
+  kPaid = 1,
+  kRefunded = 2,
+  kClosed = 3
+};
+
+struct Event {
+  EventType type = EventType::kChat;
+  std::string id;
+  int64_t ts_ms = 0;
+
+  // chat and order
+  std::string buyer;
+
+  // chat
+  std::string agent;  // also assessment
+  bool inbound = false;  // dir == "in"
+  bool auto_reply = false;
+  std::string text;
+
+  // order
+  std::string order;
+  OrderStatus status = OrderStatus::kCreated;
+  int64_t amount_fen = 0;
+  int64_t items = 0;
+
+  // assessment
+  std::string period;  // YYYY-MM
+  std::string metric;
+  // The number exactly as written (e.g. "12000.50"), so money metrics convert
+  // to fen without a float round-trip; `value` is its double for scores.
+  std::string value_text;
+  double value = 0;
+};
+
+// Where an event came from: "file:line" or "topic/partition/offset". A dead
+// letter is keyed by it, so reading the same position twice keeps one.
+struct DeadLetter {
+  std::string position;
+  std::string reason;
+  std::string raw;
+};
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_INGEST_EVENT_H_

@@ -1,0 +1,38 @@
+// Turns one JSON document (a JSONL line or a Kafka message value) into an
+// Event, validating every rule of SPEC §1. Parsing never throws and never
+// crashes on hostile bytes: any violation comes back as InvalidArgument whose
+// message is the dead-letter reason ("missing field 'buyer'", ...).
+#ifndef CHATKPI_INGEST_EVENT_PARSER_H_
+#define CHATKPI_INGEST_EVENT_PARSER_H_
+
+#include <memory>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "ingest/event.h"
+
+namespace chatkpi {
+
+class EventParser {
+ public:
+  EventParser();
+  ~EventParser();
+  EventParser(const EventParser&) = delete;
+  EventParser& operator=(const EventParser&) = delete;
+
+  // `json` need not be padded or NUL-terminated; the parser copies it into
+  // its own padded buffer when needed. `out` is fully overwritten on success.
+  absl::Status Parse(std::string_view json, Event* out);
+
+ private:
+  struct Impl;  // keeps simdjson out of this header
+  std::unique_ptr<Impl> impl_;
+};
+
+// Parses a JSON number literal of yuan with at most 2 decimals into fen,
+// exactly ("0.29" -> 29). Rejects negatives, exponents and more decimals.
+absl::Status ParseYuanToFen(std::string_view literal, int64_t* fen);
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_INGEST_EVENT_PARSER_H_

@@ -1,0 +1,203 @@
+#include "query/snapshot.h"
+
+#include <limits>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/engine.h"
+#include "engine/local_day.h"
+#include "engine/rules.h"
+#include "query/json_text.h"
+#include "store/coding.h"
+#include "store/store.h"
+
+namespace chatkpi {
+namespace {
+
+constexpr std::string_view kCounterZh[kNumCounters] = {
+    "咨询人数",         "回复人数",     "问题数",
+    "已回答问题数",     "未回答问题数", "响应时间合计(毫秒)",
+    "慢响应数",         "首次响应数",   "首次响应时间合计(毫秒)",
+    "礼貌接待数",       "不当回复数",   "下单数",
+    "下单人数",         "付款订单数",   "付款人数",
+    "付款子订单数",     "销售额(分)",   "退款次数",
+    "退款子订单数",     "退款额(分)"};
+
+constexpr std::string_view kRatioZh[kNumRatios] = {
+    "回复率",     "平均响应时间(秒)", "首次响应时间(秒)", "慢响应率",
+    "咨询转化率", "下单成功率",       "询单→付款转化率", "客单价(元)",
+    "退单率",     "礼貌率"};
+
+std::string DayText(absl::CivilDay d) { return absl::FormatCivilTime(d); }
+
+void AppendCountersJson(std::string* out, const Counters& c, bool orders_only) {
+  bool first = true;
+  for (int i = orders_only ? kFirstOrderCounter : 0; i < kNumCounters; ++i) {
+    if (!first) out->append(", ");
+    first = false;
+    AppendJsonString(out, kCounterNames[i]);
+    absl::StrAppend(out, ": ", c[i]);
+  }
+  if (orders_only) return;
+  for (int r = 0; r < kNumRatios; ++r) {
+    out->append(", ");
+    AppendJsonString(out, kRatioNames[r]);
+    out->append(": ");
+    AppendJsonDouble(out, ComputeRatio(c, static_cast<Ratio>(r)));
+  }
+}
+
+void AppendCsvField(std::string* out, std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out->append(s);
+    return;
+  }
+  out->push_back('"');
+  for (char c : s) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+void AppendCsvRow(std::string* out, std::string_view label, const Counters& c) {
+  AppendCsvField(out, label);
+  for (int i = 0; i < kNumCounters; ++i) absl::StrAppend(out, ",", c[i]);
+  for (int r = 0; r < kNumRatios; ++r) {
+    out->push_back(',');
+    auto v = ComputeRatio(c, static_cast<Ratio>(r));
+    if (v.has_value()) out->append(FormatDouble(*v));
+  }
+  out->append("\r\n");
+}
+
+}  // namespace
+
+std::string_view CounterTitle(Counter c, ColumnLanguage lang) {
+  return lang == ColumnLanguage::kChinese ? kCounterZh[c] : kCounterNames[c];
+}
+
+std::string_view RatioTitle(Ratio r, ColumnLanguage lang) {
+  return lang == ColumnLanguage::kChinese ? kRatioZh[r] : kRatioNames[r];
+}
+
+Counters TeamTotal(const PeriodSnapshot& s) {
+  Counters t;
+  for (const AgentRow& row : s.agents) t += row.counters;
+  return t;
+}
+
+absl::StatusOr<PeriodSnapshot> ReadSnapshot(Store& store, absl::CivilDay from,
+                                            absl::CivilDay to) {
+  PeriodSnapshot snap;
+  snap.from = from;
+  snap.to = to;
+  snap.rules_version = "default";
+  auto rules = store.Get(Family::kMeta, kMetaRules);
+  if (!rules.ok()) return rules.status();
+  if (rules->has_value()) {
+    auto parsed = ParseRules(**rules);
+    if (parsed.ok()) snap.rules_version = parsed->version;
+  }
+  auto dead = store.Get(Family::kMeta, kMetaDeadLetters);
+  if (!dead.ok()) return dead.status();
+  if (dead->has_value()) {
+    std::string_view v = **dead;
+    GetVarsint64(&v, &snap.dead_letters);
+  }
+  if (to < from) return snap;
+
+  const int32_t first = DayNumber(from), last = DayNumber(to);
+  std::map<std::string, Counters> rows;
+  absl::Status bad_row;
+  uint32_t shard = 0;
+  while (true) {
+    // Each shard's rows for the period are one contiguous key range.
+    absl::Status s = store.Scan(
+        Family::kAggregates, AggregateKey(shard, first, ""),
+        AggregateKey(shard, last + 1, ""),
+        [&](std::string_view key, std::string_view value) {
+          uint32_t sh;
+          int32_t day;
+          std::string agent;
+          Counters c;
+          if (!ParseAggregateKey(key, &sh, &day, &agent) ||
+              !DecodeCounters(value, &c)) {
+            bad_row = absl::DataLossError("aggregate row is corrupt");
+            return false;
+          }
+          rows[agent] += c;
+          return true;
+        });
+    if (!s.ok()) return s;
+    if (!bad_row.ok()) return bad_row;
+    if (shard == std::numeric_limits<uint32_t>::max()) break;
+    // Find the next shard that has any row.
+    bool found = false;
+    s = store.Scan(Family::kAggregates,
+                   AggregateKey(shard + 1, std::numeric_limits<int32_t>::min(), ""),
+                   "", [&](std::string_view key, std::string_view) {
+                     int32_t day;
+                     std::string agent;
+                     found = ParseAggregateKey(key, &shard, &day, &agent);
+                     return false;
+                   });
+    if (!s.ok()) return s;
+    if (!found) break;
+  }
+  for (auto& [agent, c] : rows) {
+    if (agent.empty()) {
+      snap.unattributed = c;
+    } else if (!c.IsZero()) {
+      snap.agents.push_back(AgentRow{agent, c});
+    }
+  }
+  return snap;
+}
+
+std::string SnapshotToJson(const PeriodSnapshot& s) {
+  std::string out;
+  out.reserve(256 + s.agents.size() * 900);
+  out.append("{\"from\": ");
+  AppendJsonString(&out, DayText(s.from));
+  out.append(", \"to\": ");
+  AppendJsonString(&out, DayText(s.to));
+  out.append(", \"rules_version\": ");
+  AppendJsonString(&out, s.rules_version);
+  out.append(",\n \"agents\": [");
+  for (size_t i = 0; i < s.agents.size(); ++i) {
+    out.append(i == 0 ? "\n  {\"agent\": " : ",\n  {\"agent\": ");
+    AppendJsonString(&out, s.agents[i].agent);
+    out.append(", ");
+    AppendCountersJson(&out, s.agents[i].counters, false);
+    out.append("}");
+  }
+  out.append("],\n \"unattributed\": {");
+  AppendCountersJson(&out, s.unattributed, true);
+  out.append("},\n \"team\": {");
+  AppendCountersJson(&out, TeamTotal(s), false);
+  absl::StrAppend(&out, "},\n \"dead_letters\": ", s.dead_letters, "}\n");
+  return out;
+}
+
+std::string SnapshotToCsv(const PeriodSnapshot& s, ColumnLanguage lang) {
+  const bool zh = lang == ColumnLanguage::kChinese;
+  std::string out = "\xEF\xBB\xBF";  // BOM: spreadsheets then read UTF-8
+  out.append(zh ? "客服" : "agent");
+  for (int i = 0; i < kNumCounters; ++i) {
+    out.push_back(',');
+    AppendCsvField(&out, CounterTitle(static_cast<Counter>(i), lang));
+  }
+  for (int r = 0; r < kNumRatios; ++r) {
+    out.push_back(',');
+    AppendCsvField(&out, RatioTitle(static_cast<Ratio>(r), lang));
+  }
+  out.append("\r\n");
+  for (const AgentRow& row : s.agents) AppendCsvRow(&out, row.agent, row.counters);
+  AppendCsvRow(&out, zh ? "(静默下单)" : "(unattributed)", s.unattributed);
+  AppendCsvRow(&out, zh ? "(团队合计)" : "(team total)", TeamTotal(s));
+  return out;
+}
+
+}  // namespace chatkpi

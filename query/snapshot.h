@@ -1,0 +1,55 @@
+// Period snapshots (SPEC §6): the sum of the committed (agent, day)
+// aggregates over [from, to], rendered as JSON or CSV.
+#ifndef CHATKPI_QUERY_SNAPSHOT_H_
+#define CHATKPI_QUERY_SNAPSHOT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "engine/counters.h"
+
+namespace chatkpi {
+
+class Store;
+
+struct AgentRow {
+  std::string agent;
+  Counters counters;
+};
+
+struct PeriodSnapshot {
+  absl::CivilDay from;
+  absl::CivilDay to;
+  std::string rules_version;
+  std::vector<AgentRow> agents;  // sorted by agent id; non-zero rows only
+  Counters unattributed;         // only the order counters are ever set
+  int64_t dead_letters = 0;      // all dead letters in the store
+};
+
+enum class ColumnLanguage { kEnglish, kChinese };
+
+// Column titles in the snapshot's column order.
+std::string_view CounterTitle(Counter c, ColumnLanguage lang);
+std::string_view RatioTitle(Ratio r, ColumnLanguage lang);
+
+// The team row: the sum of the agent rows (silent orders excluded: no agent
+// earned them).
+Counters TeamTotal(const PeriodSnapshot& s);
+
+// Sums the aggregates of days [from, to] over all shards.
+absl::StatusOr<PeriodSnapshot> ReadSnapshot(Store& store, absl::CivilDay from,
+                                            absl::CivilDay to);
+
+std::string SnapshotToJson(const PeriodSnapshot& s);
+// CSV with a UTF-8 BOM: one row per agent, then the unattributed row, then a
+// team total row.
+std::string SnapshotToCsv(const PeriodSnapshot& s,
+                          ColumnLanguage lang = ColumnLanguage::kEnglish);
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_QUERY_SNAPSHOT_H_

@@ -1,0 +1,36 @@
+// Byte encodings shared by the store's keys and the engine's state records,
+// after LevelDB's util/coding.h: varints for compact values, big-endian
+// fixed-width integers for keys that must sort numerically.
+#ifndef CHATKPI_STORE_CODING_H_
+#define CHATKPI_STORE_CODING_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace chatkpi {
+
+void PutVarint64(std::string* dst, uint64_t v);
+inline void PutVarsint64(std::string* dst, int64_t v) {
+  PutVarint64(dst, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+void PutLengthPrefixed(std::string* dst, std::string_view s);
+void PutFixed32BE(std::string* dst, uint32_t v);
+void PutFixed64BE(std::string* dst, uint64_t v);
+
+// Decoders consume from the front of `in`; false on truncated input, so a
+// corrupt record is reported instead of read past its end.
+bool GetVarint64(std::string_view* in, uint64_t* v);
+inline bool GetVarsint64(std::string_view* in, int64_t* v) {
+  uint64_t u;
+  if (!GetVarint64(in, &u)) return false;
+  *v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+  return true;
+}
+bool GetLengthPrefixed(std::string_view* in, std::string_view* s);
+bool GetFixed32BE(std::string_view* in, uint32_t* v);
+bool GetFixed64BE(std::string_view* in, uint64_t* v);
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_STORE_CODING_H_

@@ -1,0 +1,122 @@
+// The RocksDB layout of chatkpi. The store deals in bytes: the engine owns the
+// encoding of its state, the store owns keys, column families and atomicity.
+//
+// Column families (one per access pattern):
+//   events      seq (8-byte big endian) -> raw event bytes   replay, in order
+//   ids         event id -> seq                               dedup (bloom)
+//   buyers      buyer nick -> engine state                    point lookups
+//   orders      order id -> engine state                      point lookups
+//   aggregates  shard(4) day(4) agent -> counters             range by day
+//   assessments period \0 agent \0 metric -> value            scoring inputs
+//   dead        position -> reason \0 raw                     dead letters
+//   meta        name -> value (positions, rules, stats)
+//
+// Every change reaches disk through one Commit: a WriteBatch carrying state,
+// aggregates and source positions together, so a crash at any instant leaves
+// either all of a commit or none of it.
+#ifndef CHATKPI_STORE_STORE_H_
+#define CHATKPI_STORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace chatkpi {
+
+enum class Family : int {
+  kEvents = 0,
+  kIds,
+  kBuyers,
+  kOrders,
+  kAggregates,
+  kAssessments,
+  kDead,
+  kMeta,
+  kNumFamilies
+};
+
+// Aggregate rows are keyed by (shard, day, agent). A shard is an input
+// partition (0 for files); the snapshot sums shards.
+std::string AggregateKey(uint32_t shard, int32_t day, std::string_view agent);
+bool ParseAggregateKey(std::string_view key, uint32_t* shard, int32_t* day,
+                       std::string* agent);
+
+// A set of writes applied atomically by Store::Write.
+class Store;
+
+class Commit {
+ public:
+  // A commit writes to the store it was made for.
+  explicit Commit(Store* store);
+  ~Commit();
+  Commit(Commit&&) noexcept;
+  Commit& operator=(Commit&&) noexcept;
+
+  // Appends an event to the log and indexes its id. Sequence numbers are
+  // assigned by the store at Write time, in call order.
+  void AppendEvent(std::string_view id, std::string_view raw);
+  void Put(Family f, std::string_view key, std::string_view value);
+  void Delete(Family f, std::string_view key);
+  size_t num_events() const;
+  size_t ApproximateBytes() const;
+  bool empty() const;
+
+ private:
+  friend class Store;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct StoreOptions {
+  bool create_if_missing = true;
+  bool read_only = false;
+  bool sync = false;  // fsync the WAL per commit (power loss, not just crash)
+};
+
+class Store {
+ public:
+  // Opens or creates a chatkpi store. A directory that exists but is not a
+  // chatkpi store (or is corrupt) is refused with a message that says so.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
+                                                     const StoreOptions& opts);
+  ~Store();
+
+  absl::Status Write(Commit* commit);
+
+  // Point reads; nullopt when absent.
+  absl::StatusOr<std::optional<std::string>> Get(Family f,
+                                                 std::string_view key);
+  // Batched existence check for event ids (uses the bloom filters).
+  absl::Status ContainsIds(const std::vector<std::string_view>& ids,
+                           std::vector<bool>* found);
+
+  // Visits keys in [begin, end) in order ("" end = to the last key). The
+  // visitor returns false to stop.
+  absl::Status Scan(Family f, std::string_view begin, std::string_view end,
+                    const std::function<bool(std::string_view key,
+                                             std::string_view value)>& visit);
+
+  // Number of events in the log (the next sequence number).
+  uint64_t next_seq() const { return next_seq_; }
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  friend class Commit;
+  struct Impl;
+  Store(std::string dir, std::unique_ptr<Impl> impl, uint64_t next_seq);
+  std::string dir_;
+  std::unique_ptr<Impl> impl_;
+  uint64_t next_seq_;
+};
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_STORE_STORE_H_

@@ -1,0 +1,43 @@
+// Command-line flags of the form --name VALUE, --name=VALUE or --switch,
+// plus positional arguments. A flag a command does not know is refused, so a
+// typo is an error instead of a silently ignored option.
+#ifndef CHATKPI_TOOLS_ARGS_H_
+#define CHATKPI_TOOLS_ARGS_H_
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+
+namespace chatkpi {
+
+class Args {
+ public:
+  // `valued` flags take a value; `switches` take none.
+  static absl::StatusOr<Args> Parse(int argc, char** argv,
+                                    const std::set<std::string>& valued,
+                                    const std::set<std::string>& switches = {});
+
+  std::optional<std::string> Get(const std::string& name) const;
+  absl::StatusOr<std::string> Require(const std::string& name) const;
+  bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t def) const;
+  absl::StatusOr<absl::CivilDay> RequireDay(const std::string& name) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+// Prints "chatkpi <command>: <message>" to stderr and returns exit code 2
+// for usage errors, 1 for everything else.
+int Fail(const std::string& command, const absl::Status& s);
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_TOOLS_ARGS_H_

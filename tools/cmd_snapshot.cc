@@ -1,0 +1,44 @@
+#include <iostream>
+
+#include "query/snapshot.h"
+#include "store/store.h"
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace chatkpi {
+
+int RunSnapshot(int argc, char** argv) {
+  const char* kCmd = "snapshot";
+  auto args = Args::Parse(argc, argv, {"db", "from", "to", "format", "lang"});
+  if (!args.ok()) return Fail(kCmd, args.status());
+  auto db = args->Require("db");
+  if (!db.ok()) return Fail(kCmd, db.status());
+  auto from = args->RequireDay("from");
+  if (!from.ok()) return Fail(kCmd, from.status());
+  auto to = args->RequireDay("to");
+  if (!to.ok()) return Fail(kCmd, to.status());
+  if (*to < *from) {
+    return Fail(kCmd, absl::InvalidArgumentError("--to is before --from"));
+  }
+  const std::string format = args->Get("format").value_or("json");
+  if (format != "json" && format != "csv") {
+    return Fail(kCmd, absl::InvalidArgumentError("--format must be json or csv"));
+  }
+  const std::string lang = args->Get("lang").value_or("en");
+  if (lang != "en" && lang != "zh") {
+    return Fail(kCmd, absl::InvalidArgumentError("--lang must be en or zh"));
+  }
+  StoreOptions so;
+  so.read_only = true;
+  auto store = Store::Open(*db, so);
+  if (!store.ok()) return Fail(kCmd, store.status());
+  auto snap = ReadSnapshot(**store, *from, *to);
+  if (!snap.ok()) return Fail(kCmd, snap.status());
+  std::cout << (format == "json"
+                    ? SnapshotToJson(*snap)
+                    : SnapshotToCsv(*snap, lang == "zh" ? ColumnLanguage::kChinese
+                                                        : ColumnLanguage::kEnglish));
+  return 0;
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,15 @@
+// The chatkpi subcommands. Each takes the arguments after its name and
+// returns the process exit code: 0 success, 2 usage error, 1 other failure.
+#ifndef CHATKPI_TOOLS_COMMANDS_H_
+#define CHATKPI_TOOLS_COMMANDS_H_
+
+namespace chatkpi {
+
+int RunIngest(int argc, char** argv);
+int RunSnapshot(int argc, char** argv);
+int RunStats(int argc, char** argv);
+int RunGen(int argc, char** argv);
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_TOOLS_COMMANDS_H_

@@ -1,0 +1,48 @@
+// chatkpi: per-agent customer-service KPIs from chat and order events.
+#include <cstring>
+#include <iostream>
+
+#include "tools/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* help;
+};
+
+constexpr Command kCommands[] = {
+    {"ingest", chatkpi::RunIngest,
+     "--db DIR [--rules FILE] FILE...   take in JSONL events (- = stdin)"},
+    {"snapshot", chatkpi::RunSnapshot,
+     "--db DIR --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv] "
+     "[--lang en|zh]"},
+    {"stats", chatkpi::RunStats, "--db DIR   events, dead letters, agents, days"},
+    {"gen", chatkpi::RunGen,
+     "[--seed N] [--agents N] [--buyers N] [--month YYYY-MM] [--events N] "
+     "[--shuffle] [--delay-orders-s N] [--duplicates R] [--malformed R] "
+     "[--assessments] [--out FILE]   generate a shop's month of events"},
+};
+
+void Usage() {
+  std::cerr << "usage: chatkpi COMMAND [flags]\n\ncommands:\n";
+  for (const Command& c : kCommands) {
+    std::cerr << "  " << c.name << " " << c.help << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    Usage();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const Command& c : kCommands) {
+    if (!std::strcmp(argv[1], c.name)) return c.run(argc - 2, argv + 2);
+  }
+  std::cerr << "chatkpi: unknown command '" << argv[1] << "'\n";
+  Usage();
+  return 2;
+}
