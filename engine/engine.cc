@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "store/coding.h"
 
@@ -60,6 +61,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const Rules& rules,
                                                      Store* store,
                                                      const EngineOptions& opts) {
   std::unique_ptr<Engine> e(new Engine(rules, store, opts));
+  e->store_was_empty_ = store->next_seq() == 0;
+  e->known_absent_valid_ = e->store_was_empty_;
   auto stored = store->Get(Family::kMeta, kMetaRules);
   if (!stored.ok()) return stored.status();
   const std::string json = rules.ToJson();
@@ -92,12 +95,38 @@ std::string Engine::StateKey(std::string_view name) const {
   return k;
 }
 
+constexpr size_t kMaxKnown = size_t{16} << 20;
+
+uint64_t KnownHash(Family f, std::string_view key) {
+  return absl::HashOf(static_cast<int>(f), Key(key));
+}
+
+bool Engine::KnownAbsent(Family f, std::string_view key) const {
+  if (!known_absent_valid_) return false;
+  const uint64_t h = KnownHash(f, key);
+  return f == Family::kIds ? !written_ids_.contains(h) : !evicted_.contains(h);
+}
+
+void Engine::ForgetKnown(Family f, std::string_view key) {
+  if (!known_absent_valid_) return;
+  auto& set = f == Family::kIds ? written_ids_ : evicted_;
+  set.insert(KnownHash(f, key));
+  if (set.size() > kMaxKnown) {
+    known_absent_valid_ = false;
+    written_ids_.clear();
+    evicted_.clear();
+  }
+}
+
 absl::StatusOr<bool> Engine::IsDuplicate(std::string_view id) {
   if (pending_ids_.contains(Key(id))) return true;
-  auto found = store_->Get(Family::kIds, id);
-  if (!found.ok()) return found.status();
-  if (found->has_value()) return true;
+  if (opts_.shared_store || !KnownAbsent(Family::kIds, id)) {
+    auto found = store_->Get(Family::kIds, id);
+    if (!found.ok()) return found.status();
+    if (found->has_value()) return true;
+  }
   pending_ids_.emplace(Key(id));
+  ForgetKnown(Family::kIds, id);
   return false;
 }
 
@@ -105,11 +134,13 @@ absl::StatusOr<Engine::BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {
   auto it = buyers_.find(Key(buyer));
   if (it != buyers_.end()) return it->second.get();
   auto entry = std::make_unique<BuyerEntry>();
-  auto stored = store_->Get(Family::kBuyers, StateKey(buyer));
-  if (!stored.ok()) return stored.status();
-  if (stored->has_value() && !DecodeBuyerState(**stored, &entry->state)) {
-    return absl::DataLossError(
-        absl::StrCat("state of buyer '", std::string(buyer), "' is corrupt"));
+  if (!KnownAbsent(Family::kBuyers, buyer)) {
+    auto stored = store_->Get(Family::kBuyers, StateKey(buyer));
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value() && !DecodeBuyerState(**stored, &entry->state)) {
+      return absl::DataLossError(
+          absl::StrCat("state of buyer '", std::string(buyer), "' is corrupt"));
+    }
   }
   BuyerEntry* raw = entry.get();
   buyers_.emplace(std::string(buyer), std::move(entry));
@@ -120,11 +151,13 @@ absl::StatusOr<Engine::OrderEntry*> Engine::LoadOrder(std::string_view order) {
   auto it = orders_.find(Key(order));
   if (it != orders_.end()) return it->second.get();
   auto entry = std::make_unique<OrderEntry>();
-  auto stored = store_->Get(Family::kOrders, StateKey(order));
-  if (!stored.ok()) return stored.status();
-  if (stored->has_value() && !DecodeOrderState(**stored, &entry->state)) {
-    return absl::DataLossError(
-        absl::StrCat("state of order '", std::string(order), "' is corrupt"));
+  if (!KnownAbsent(Family::kOrders, order)) {
+    auto stored = store_->Get(Family::kOrders, StateKey(order));
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value() && !DecodeOrderState(**stored, &entry->state)) {
+      return absl::DataLossError(
+          absl::StrCat("state of order '", std::string(order), "' is corrupt"));
+    }
   }
   OrderEntry* raw = entry.get();
   orders_.emplace(std::string(order), std::move(entry));
@@ -136,11 +169,13 @@ absl::StatusOr<Counters*> Engine::Row(std::string_view agent, int32_t day) {
   auto it = rows_.find(key);
   if (it == rows_.end()) {
     RowEntry entry;
-    auto stored =
-        store_->Get(Family::kAggregates, AggregateKey(opts_.shard, day, agent));
-    if (!stored.ok()) return stored.status();
-    if (stored->has_value() && !DecodeCounters(**stored, &entry.value)) {
-      return absl::DataLossError("aggregate row is corrupt");
+    const std::string k = AggregateKey(opts_.shard, day, agent);
+    if (!KnownAbsent(Family::kAggregates, k)) {
+      auto stored = store_->Get(Family::kAggregates, k);
+      if (!stored.ok()) return stored.status();
+      if (stored->has_value() && !DecodeCounters(**stored, &entry.value)) {
+        return absl::DataLossError("aggregate row is corrupt");
+      }
     }
     it = rows_.emplace(std::move(key), entry).first;
   }
@@ -402,12 +437,22 @@ absl::StatusOr<std::optional<std::string>> Engine::GetPosition(
 }
 
 absl::Status Engine::Commit() {
+  // Keys go into the batch sorted: the memtable skiplist then reuses its
+  // insert position from one key to the next.
+  std::vector<std::pair<std::string_view, BuyerEntry*>> buyers;
   for (auto& [name, entry] : buyers_) {
-    if (!entry->dirty) continue;
+    if (entry->dirty) buyers.emplace_back(name, entry.get());
+  }
+  std::sort(buyers.begin(), buyers.end());
+  for (auto& [name, entry] : buyers) {
     commit_.Put(Family::kBuyers, StateKey(name), EncodeBuyerState(entry->state));
   }
+  std::vector<std::pair<std::string_view, OrderEntry*>> orders;
   for (auto& [name, entry] : orders_) {
-    if (!entry->dirty) continue;
+    if (entry->dirty) orders.emplace_back(name, entry.get());
+  }
+  std::sort(orders.begin(), orders.end());
+  for (auto& [name, entry] : orders) {
     commit_.Put(Family::kOrders, StateKey(name), EncodeOrderState(entry->state));
   }
   for (auto& [key, entry] : rows_) {
@@ -445,13 +490,23 @@ absl::Status Engine::Commit() {
 
 void Engine::Evict() {
   const int64_t cutoff = newest_ts_ - horizon_ms_;
-  stats_.evicted_buyers += absl::erase_if(
-      buyers_, [&](const auto& kv) { return kv.second->state.last_ts < cutoff; });
-  stats_.evicted_orders += absl::erase_if(
-      orders_, [&](const auto& kv) { return kv.second->state.last_ts < cutoff; });
+  stats_.evicted_buyers += absl::erase_if(buyers_, [&](const auto& kv) {
+    if (kv.second->state.last_ts >= cutoff) return false;
+    ForgetKnown(Family::kBuyers, kv.first);
+    return true;
+  });
+  stats_.evicted_orders += absl::erase_if(orders_, [&](const auto& kv) {
+    if (kv.second->state.last_ts >= cutoff) return false;
+    ForgetKnown(Family::kOrders, kv.first);
+    return true;
+  });
   const int32_t cutoff_day = cal_.DayOf(cutoff) - 1;
-  absl::erase_if(rows_,
-                 [&](const auto& kv) { return kv.first.second < cutoff_day; });
+  absl::erase_if(rows_, [&](const auto& kv) {
+    if (kv.first.second >= cutoff_day) return false;
+    ForgetKnown(Family::kAggregates,
+                AggregateKey(opts_.shard, kv.first.second, kv.first.first));
+    return true;
+  });
 }
 
 }  // namespace chatkpi

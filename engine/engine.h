@@ -36,6 +36,10 @@ inline constexpr char kMetaPositionPrefix[] = "pos/";
 
 struct EngineOptions {
   uint32_t shard = 0;
+  // Other engines (other shards) write ids into the same store at the same
+  // time: event ids are then always looked up in the store, since this
+  // engine cannot know what the others wrote.
+  bool shared_store = false;
 };
 
 struct EngineStats {
@@ -108,6 +112,10 @@ class Engine {
   void Evict();
 
   std::string StateKey(std::string_view name) const;
+  // True when the store cannot hold `key` (of the given family), so the
+  // lookup can be skipped; see known_absent_.
+  bool KnownAbsent(Family f, std::string_view key) const;
+  void ForgetKnown(Family f, std::string_view key);
 
   Rules rules_;
   Store* store_;
@@ -125,6 +133,15 @@ class Engine {
   absl::flat_hash_map<std::string, std::pair<std::string, std::string>>
       pending_assessments_;  // key -> (ts/id order key, value)
   absl::flat_hash_map<std::string, std::string> positions_;
+  // A store that was empty when this engine opened holds only what this
+  // engine wrote. Then a key it never wrote (ids) or never evicted (state,
+  // rows) cannot be in the store, and the point lookup — most of the cost of
+  // a new event — is skipped. Hashes only: a collision costs a lookup, never
+  // a wrong answer. Past kMaxKnown hashes the engine falls back to lookups.
+  bool store_was_empty_ = false;
+  bool known_absent_valid_ = false;
+  absl::flat_hash_set<uint64_t> written_ids_;
+  absl::flat_hash_set<uint64_t> evicted_;
   int64_t newest_ts_ = 0;
   int64_t dead_letters_total_ = 0;
   size_t pending_ = 0;

@@ -75,7 +75,9 @@ absl::StatusOr<absl::CivilDay> Args::RequireDay(const std::string& name) const {
   auto v = Require(name);
   if (!v.ok()) return v.status();
   absl::CivilDay d;
-  if (v->size() != 10 || !absl::ParseCivilTime(*v, &d)) {
+  // ParseCivilTime normalizes (11-31 -> 12-01); a date must round-trip.
+  if (v->size() != 10 || !absl::ParseCivilTime(*v, &d) ||
+      absl::FormatCivilTime(d) != *v) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--", name, " must be a date YYYY-MM-DD, not '", *v, "'"));
   }

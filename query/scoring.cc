@@ -1,0 +1,708 @@
+#include "query/scoring.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "absl/numeric/int128.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+
+namespace chatkpi {
+namespace {
+
+constexpr int64_t kMillion = 1000000;
+
+// Hundredths of a point from a point value in hundredths computed in double.
+// The epsilon absorbs binary noise (3000 * 0.85 = 2549.9999999999995) so a
+// hand computation and the program agree on exact halves.
+int64_t RoundCenti(double centi) {
+  return static_cast<int64_t>(std::floor(centi + 0.5 + 1e-6));
+}
+
+// num / den rounded half up; num >= 0, den > 0.
+int64_t DivHalfUp(absl::int128 num, absl::int128 den) {
+  return static_cast<int64_t>((num * 2 + den) / (den * 2));
+}
+
+bool IsMoneyMetric(std::string_view m) {
+  return m == "sales_target" || m == "seniority_pay";
+}
+
+using AgentInputs = std::map<std::string, const Assessment*, std::less<>>;
+
+std::optional<double> InputValue(const AgentInputs& in, std::string_view m) {
+  auto it = in.find(m);
+  if (it == in.end()) return std::nullopt;
+  if (IsMoneyMetric(m)) return static_cast<double>(it->second->value_fen) / 100;
+  return it->second->value;
+}
+
+void AddMissing(std::vector<std::string>& missing, std::string_view m) {
+  if (std::find(missing.begin(), missing.end(), m) == missing.end()) {
+    missing.emplace_back(m);
+  }
+}
+
+ItemScore ScoreItem(const SchemeItem& item, const Counters& c,
+                    const AgentInputs& in, std::vector<std::string>& missing) {
+  ItemScore s;
+  s.name = item.name;
+  const MetricRef& m = item.metric;
+  switch (m.kind) {
+    case MetricRef::Kind::kCounter:
+      s.actual = static_cast<double>(c[m.index]);
+      break;
+    case MetricRef::Kind::kRatio:
+      s.actual = ComputeRatio(c, static_cast<Ratio>(m.index));
+      break;
+    case MetricRef::Kind::kNetSales:
+      s.actual = static_cast<double>(c[kSalesFen] - c[kRefundFen]) / 100;
+      break;
+    case MetricRef::Kind::kListingAccuracy: {
+      auto listings = InputValue(in, "listings");
+      auto errors = InputValue(in, "listing_errors");
+      if (!listings) AddMissing(missing, "listings");
+      if (!errors) AddMissing(missing, "listing_errors");
+      if (listings && errors && *listings > 0) {
+        s.actual = 1.0 - *errors / *listings;
+      }
+      break;
+    }
+    case MetricRef::Kind::kAssessment:
+      s.actual = InputValue(in, m.assessment);
+      if (!s.actual) AddMissing(missing, m.assessment);
+      break;
+  }
+  if (!item.target_assessment.empty()) {
+    s.target = InputValue(in, item.target_assessment);
+    if (!s.target) AddMissing(missing, item.target_assessment);
+  } else {
+    s.target = item.target;
+  }
+
+  const double weight = static_cast<double>(item.weight_centi);
+  double centi = 0;
+  switch (item.curve) {
+    case Curve::kRatio:
+      if (s.actual && s.target && *s.target > 0) {
+        double r = *s.actual / *s.target;
+        if (item.cap) r = std::min(r, *item.cap);
+        centi = weight * r;
+      }
+      break;
+    case Curve::kLinear:
+      s.target = item.full_at;
+      if (s.actual) {
+        double f = (*s.actual - item.zero_at) / (item.full_at - item.zero_at);
+        centi = weight * std::clamp(f, 0.0, 1.0);
+      }
+      break;
+    case Curve::kManual:
+      s.target = weight / 100;
+      if (s.actual) centi = std::min(*s.actual * 100, weight);
+      break;
+    case Curve::kPerUnit:
+      if (s.actual) {
+        centi = *s.actual * item.per_unit * 100;
+        if (item.cap) centi = std::min(centi, *item.cap * 100);
+      }
+      break;
+  }
+  s.points_centi = std::max<int64_t>(0, RoundCenti(centi));
+  return s;
+}
+
+const GradeBand* BandOf(const Scheme& scheme, int64_t total_centi) {
+  for (const GradeBand& g : scheme.grades) {
+    if (total_centi >= g.min_centi) return &g;
+  }
+  return nullptr;
+}
+
+// Earlier months' results by agent: history(k) is month - k.
+class History {
+ public:
+  History(absl::CivilMonth month,
+          const std::map<absl::CivilMonth, const ScoreReport*>& reports)
+      : month_(month), reports_(reports) {}
+
+  const ScoreReport* Report(int back) const {
+    auto it = reports_.find(month_ - back);
+    return it == reports_.end() ? nullptr : it->second;
+  }
+  // The agent's score `back` months ago, if the agent was assessed then.
+  const AgentScore* Agent(std::string_view agent, int back) const {
+    const ScoreReport* r = Report(back);
+    if (r == nullptr) return nullptr;
+    for (const AgentScore& a : r->agents) {
+      if (a.agent == agent) return a.assessed ? &a : nullptr;
+    }
+    return nullptr;
+  }
+  // Consecutive months ending with this one (which must satisfy `pred`,
+  // checked by the caller) whose results satisfy `pred`; stops at the
+  // first month missing, not assessed or failing.
+  int Streak(std::string_view agent,
+             const std::function<bool(const AgentScore&)>& pred) const {
+    int n = 1;
+    while (const AgentScore* a = Agent(agent, n)) {
+      if (!pred(*a)) break;
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  absl::CivilMonth month_;
+  const std::map<absl::CivilMonth, const ScoreReport*>& reports_;
+};
+
+void AssignRanks(std::vector<AgentScore*>& ranked) {
+  std::sort(ranked.begin(), ranked.end(),
+            [](const AgentScore* a, const AgentScore* b) {
+              if (a->total_centi != b->total_centi) {
+                return a->total_centi > b->total_centi;
+              }
+              return a->agent < b->agent;
+            });
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    ranked[i]->rank =
+        i > 0 && ranked[i]->total_centi == ranked[i - 1]->total_centi
+            ? ranked[i - 1]->rank
+            : static_cast<int>(i) + 1;
+  }
+}
+
+// Walks the ranking in groups of equal totals: a group earns "best" if it
+// fits in what is left of the best quota, else that quota is closed and it
+// tries "excellent". Because the shares are maxima, a tie straddling a
+// quota's edge earns nothing rather than overflowing it.
+void AssignQuotas(const std::vector<AgentScore*>& ranked, int best,
+                  int excellent) {
+  bool best_open = true;
+  for (size_t i = 0; i < ranked.size();) {
+    size_t j = i;
+    while (j < ranked.size() && ranked[j]->rank == ranked[i]->rank) ++j;
+    const int group = static_cast<int>(j - i);
+    const char* flag = nullptr;
+    if (best_open && group <= best) {
+      best -= group;
+      flag = "best";
+    } else {
+      best_open = false;
+      if (group > excellent) break;
+      excellent -= group;
+      flag = "excellent";
+    }
+    for (size_t k = i; k < j; ++k) ranked[k]->flags.push_back(flag);
+    i = j;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
+                                  const MonthInputs& inputs) {
+  absl::CivilMonth month;
+  if (inputs.month.size() != 7 || !absl::ParseCivilTime(inputs.month, &month)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("month '", inputs.month, "' is not YYYY-MM"));
+  }
+  const PeriodSnapshot& snap = inputs.snapshot;
+  if (snap.from != absl::CivilDay(month) ||
+      snap.to != absl::CivilDay(month + 1) - 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the snapshot covers ", absl::FormatCivilTime(snap.from), "..",
+        absl::FormatCivilTime(snap.to), ", not the month ", inputs.month));
+  }
+  std::map<absl::CivilMonth, const ScoreReport*> reports;
+  for (const ScoreReport& r : inputs.previous) {
+    absl::CivilMonth m;
+    if (!absl::ParseCivilTime(r.month, &m)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("previous report month '", r.month, "' is not YYYY-MM"));
+    }
+    if (m >= month) continue;  // not earlier: no part of this month's history
+    if (!reports.emplace(m, &r).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("two previous reports for ", r.month));
+    }
+  }
+  const History history(month, reports);
+
+  std::map<std::string, AgentInputs, std::less<>> inputs_by_agent;
+  for (const Assessment& a : inputs.assessments) {
+    if (a.period != inputs.month) continue;
+    inputs_by_agent[a.agent][a.metric] = &a;
+  }
+  std::map<std::string, Counters, std::less<>> counters;
+  for (const AgentRow& row : snap.agents) counters[row.agent] += row.counters;
+  std::set<std::string> agents;
+  for (const auto& [agent, c] : counters) agents.insert(agent);
+  for (const auto& [agent, in] : inputs_by_agent) agents.insert(agent);
+
+  ScoreReport report;
+  report.month = inputs.month;
+  report.scheme = scheme.name;
+  report.rules_version = snap.rules_version;
+  report.has_pay = scheme.has_pay;
+  for (const SchemeItem& item : scheme.items) {
+    report.columns.push_back({item.name, item.title});
+  }
+  report.public_net_sales_fen =
+      snap.unattributed[kSalesFen] - snap.unattributed[kRefundFen];
+  report.team_net_sales_fen = report.public_net_sales_fen;
+
+  static const Counters kZero;
+  static const AgentInputs kNoInputs;
+  report.agents.reserve(agents.size());
+  for (const std::string& agent : agents) {
+    auto c_it = counters.find(agent);
+    const Counters& c = c_it == counters.end() ? kZero : c_it->second;
+    auto in_it = inputs_by_agent.find(agent);
+    const AgentInputs& in =
+        in_it == inputs_by_agent.end() ? kNoInputs : in_it->second;
+
+    AgentScore& s = report.agents.emplace_back();
+    s.agent = agent;
+    s.net_sales_fen = c[kSalesFen] - c[kRefundFen];
+    report.team_net_sales_fen += s.net_sales_fen;
+    if (scheme.has_pay) s.pay = Pay{};
+    auto absent = InputValue(in, "absent_days");
+    if (scheme.absence_limit_days && absent &&
+        *absent > static_cast<double>(*scheme.absence_limit_days)) {
+      s.flags.push_back("absent");
+      continue;
+    }
+    s.assessed = true;
+    for (const SchemeItem& item : scheme.items) {
+      s.items.push_back(ScoreItem(item, c, in, s.missing_inputs));
+      s.total_centi += s.items.back().points_centi;
+    }
+  }
+
+  std::vector<AgentScore*> ranked;
+  for (AgentScore& s : report.agents) {
+    if (s.assessed) ranked.push_back(&s);
+  }
+  const int n = static_cast<int>(ranked.size());
+  report.assessed_count = n;
+  AssignRanks(ranked);
+
+  for (AgentScore* s : ranked) {
+    // Grade: the band of the lowest of `consecutive` assessed months.
+    int64_t low = s->total_centi;
+    bool complete = true;
+    for (int k = 1; k < scheme.consecutive; ++k) {
+      const AgentScore* prev = history.Agent(s->agent, k);
+      if (prev == nullptr) {
+        complete = false;
+        break;
+      }
+      low = std::min(low, prev->total_centi);
+    }
+    if (const GradeBand* g = complete ? BandOf(scheme, low) : nullptr) {
+      s->grade = g->title;
+      s->grade_id = g->id;
+      s->job_level = g->job_level;
+      if (s->pay) s->pay->base_fen = g->base_pay_fen.value_or(0);
+    }
+    if (scheme.warning_below_centi &&
+        s->total_centi < *scheme.warning_below_centi) {
+      s->flags.push_back("warning");
+      const int64_t limit = *scheme.warning_below_centi;
+      if (scheme.dismissal_after > 0 &&
+          history.Streak(s->agent, [&](const AgentScore& a) {
+            return a.total_centi < limit;
+          }) >= scheme.dismissal_after) {
+        s->flags.push_back("dismissal");
+      }
+    }
+    if (scheme.leave_below_centi && scheme.leave_after > 0 &&
+        s->total_centi < *scheme.leave_below_centi) {
+      const int64_t limit = *scheme.leave_below_centi;
+      if (history.Streak(s->agent, [&](const AgentScore& a) {
+            return a.total_centi < limit;
+          }) >= scheme.leave_after) {
+        s->flags.push_back("leave");
+      }
+    }
+  }
+
+  // Quotas are floors of a share of the assessed agents: 7 * 5% = 0.35 -> 0.
+  report.best_quota =
+      static_cast<int>(int64_t{n} * scheme.best_share_ppm / kMillion);
+  report.excellent_quota =
+      static_cast<int>(int64_t{n} * scheme.excellent_share_ppm / kMillion);
+  AssignQuotas(ranked, report.best_quota, report.excellent_quota);
+
+  if (scheme.has_pay) {
+    // Highest sets sold among the assessed; every agent tied at the top.
+    double top_sets = 0;
+    for (AgentScore* s : ranked) {
+      auto sets = InputValue(inputs_by_agent[s->agent], "sets_sold");
+      if (sets) top_sets = std::max(top_sets, *sets);
+    }
+    // Team growth over the previous month, compared exactly in fen.
+    std::optional<int64_t> prev_team = inputs.previous_team_net_sales_fen;
+    if (!prev_team) {
+      if (const ScoreReport* r = history.Report(1)) {
+        prev_team = r->team_net_sales_fen;
+      }
+    }
+    int64_t growth_award = 0;
+    if (prev_team && *prev_team > 0) {
+      const absl::int128 gain =
+          absl::int128(report.team_net_sales_fen - *prev_team) * kMillion;
+      for (const GrowthAward& g : scheme.growth_awards) {
+        if (gain >= absl::int128(g.threshold_ppm) * *prev_team) {
+          growth_award = g.award_fen;  // ascending: the highest met wins
+        }
+      }
+    }
+    const int64_t public_net =
+        std::max<int64_t>(0, report.public_net_sales_fen);
+
+    for (AgentScore* s : ranked) {
+      Pay& p = *s->pay;
+      const AgentInputs& in = inputs_by_agent[s->agent];
+      p.personal_commission_fen =
+          PersonalCommissionFen(scheme, s->net_sales_fen);
+      p.public_commission_fen =
+          DivHalfUp(absl::int128(public_net) * scheme.public_rate_ppm,
+                    absl::int128(kMillion) * n);
+      auto sets = InputValue(in, "sets_sold");
+      if (scheme.top_sets_award_fen > 0 && top_sets > 0 && sets &&
+          *sets == top_sets) {
+        p.awards_fen += scheme.top_sets_award_fen;
+        s->flags.push_back("top_sets_sold");
+      }
+      if (growth_award > 0) {
+        p.awards_fen += growth_award;
+        s->flags.push_back("sales_growth");
+      }
+      // "Rank 1 three months running": paid once per full run of
+      // rank1_months (months 3, 6, ... of a streak), not every month after.
+      if (scheme.rank1_months > 0 && s->rank == 1) {
+        const int streak = history.Streak(
+            s->agent, [](const AgentScore& a) { return a.rank == 1; });
+        if (streak % scheme.rank1_months == 0) {
+          p.awards_fen += scheme.rank1_award_fen;
+          s->flags.push_back("rank1_streak");
+        }
+      }
+      if (auto it = in.find("seniority_pay"); it != in.end()) {
+        p.seniority_fen = std::max<int64_t>(0, it->second->value_fen);
+      }
+      p.total_fen = p.base_fen + p.personal_commission_fen +
+                    p.public_commission_fen + p.awards_fen + p.seniority_fen;
+    }
+  }
+
+  std::stable_sort(report.agents.begin(), report.agents.end(),
+                   [](const AgentScore& a, const AgentScore& b) {
+                     if (a.assessed != b.assessed) return a.assessed;
+                     if (a.assessed && a.rank != b.rank) return a.rank < b.rank;
+                     return a.agent < b.agent;
+                   });
+  return report;
+}
+
+// ---------------------------------------------------------------------------
+// Rendering.
+
+namespace {
+
+std::string Centi(int64_t c) {
+  std::string sign = c < 0 ? "-" : "";
+  uint64_t a = c < 0 ? -static_cast<uint64_t>(c) : c;
+  if (a % 100 == 0) return absl::StrCat(sign, a / 100);
+  if (a % 10 == 0) return absl::StrCat(sign, a / 100, ".", (a % 100) / 10);
+  return absl::StrCat(sign, a / 100, a % 100 < 10 ? ".0" : ".", a % 100);
+}
+
+std::string Decimal(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f", v);
+  std::string s = buf;
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  if (s == "-0") s = "0";
+  return s;
+}
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char ch : s) {
+    switch (ch) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (ch < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", ch);
+          out += buf;
+        } else {
+          out += static_cast<char>(ch);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string JsonOpt(const std::optional<double>& v) {
+  return v ? Decimal(*v) : "null";
+}
+
+struct Totals {
+  int agents = 0;
+  int assessed = 0;
+  int64_t total_centi = 0;
+  int64_t net_sales_fen = 0;
+  std::vector<int64_t> items_centi;
+  Pay pay;
+};
+
+Totals SumUp(const ScoreReport& r) {
+  Totals t;
+  t.items_centi.assign(r.columns.size(), 0);
+  for (const AgentScore& a : r.agents) {
+    ++t.agents;
+    t.net_sales_fen += a.net_sales_fen;
+    if (a.pay) {
+      t.pay.base_fen += a.pay->base_fen;
+      t.pay.personal_commission_fen += a.pay->personal_commission_fen;
+      t.pay.public_commission_fen += a.pay->public_commission_fen;
+      t.pay.awards_fen += a.pay->awards_fen;
+      t.pay.seniority_fen += a.pay->seniority_fen;
+      t.pay.total_fen += a.pay->total_fen;
+    }
+    if (!a.assessed) continue;
+    ++t.assessed;
+    t.total_centi += a.total_centi;
+    for (size_t i = 0; i < a.items.size() && i < t.items_centi.size(); ++i) {
+      t.items_centi[i] += a.items[i].points_centi;
+    }
+  }
+  return t;
+}
+
+std::string PayJson(const Pay& p) {
+  return absl::StrCat(
+      "{\"base_fen\": ", p.base_fen,
+      ", \"personal_commission_fen\": ", p.personal_commission_fen,
+      ", \"public_commission_fen\": ", p.public_commission_fen,
+      ", \"awards_fen\": ", p.awards_fen,
+      ", \"seniority_fen\": ", p.seniority_fen,
+      ", \"total_fen\": ", p.total_fen, "}");
+}
+
+std::string JsonStrings(const std::vector<std::string>& v) {
+  std::vector<std::string> q;
+  for (const std::string& s : v) q.push_back(JsonString(s));
+  return absl::StrCat("[", absl::StrJoin(q, ", "), "]");
+}
+
+}  // namespace
+
+std::string ScoreReportToJson(const ScoreReport& r) {
+  std::string out =
+      absl::StrCat("{\"month\": ", JsonString(r.month),
+                   ", \"scheme\": ", JsonString(r.scheme),
+                   ", \"rules_version\": ", JsonString(r.rules_version),
+                   ",\n \"assessed_count\": ", r.assessed_count,
+                   ", \"best_quota\": ", r.best_quota,
+                   ", \"excellent_quota\": ", r.excellent_quota,
+                   ", \"team_net_sales_fen\": ", r.team_net_sales_fen,
+                   ", \"public_net_sales_fen\": ", r.public_net_sales_fen,
+                   ",\n \"agents\": [");
+  for (size_t i = 0; i < r.agents.size(); ++i) {
+    const AgentScore& a = r.agents[i];
+    auto opt_str = [](const std::string& s) {
+      return s.empty() ? std::string("null") : JsonString(s);
+    };
+    absl::StrAppend(
+        &out, i == 0 ? "\n  " : ",\n  ", "{\"agent\": ", JsonString(a.agent),
+        ", \"assessed\": ", a.assessed ? "true" : "false",
+        ", \"total\": ", a.assessed ? Centi(a.total_centi) : "null",
+        ", \"rank\": ", a.assessed ? absl::StrCat(a.rank) : "null",
+        ", \"grade\": ", opt_str(a.grade),
+        ", \"grade_id\": ", opt_str(a.grade_id),
+        ", \"job_level\": ", opt_str(a.job_level),
+        ", \"flags\": ", JsonStrings(a.flags),
+        ", \"missing_inputs\": ", JsonStrings(a.missing_inputs),
+        ", \"net_sales_fen\": ", a.net_sales_fen, ",\n   \"items\": [");
+    for (size_t k = 0; k < a.items.size(); ++k) {
+      const ItemScore& it = a.items[k];
+      absl::StrAppend(&out, k == 0 ? "" : ", ",
+                      "{\"name\": ", JsonString(it.name),
+                      ", \"actual\": ", JsonOpt(it.actual),
+                      ", \"target\": ", JsonOpt(it.target),
+                      ", \"points\": ", Centi(it.points_centi), "}");
+    }
+    absl::StrAppend(&out, "],\n   \"pay\": ", a.pay ? PayJson(*a.pay) : "null",
+                    "}");
+  }
+  const Totals t = SumUp(r);
+  absl::StrAppend(&out, "],\n \"team_totals\": {\"agents\": ", t.agents,
+                  ", \"assessed\": ", t.assessed,
+                  ", \"total\": ", Centi(t.total_centi),
+                  ", \"net_sales_fen\": ", t.net_sales_fen, ", \"items\": {");
+  for (size_t k = 0; k < r.columns.size(); ++k) {
+    absl::StrAppend(&out, k == 0 ? "" : ", ", JsonString(r.columns[k].name),
+                    ": ", Centi(t.items_centi[k]));
+  }
+  absl::StrAppend(&out, "}, \"pay\": ", r.has_pay ? PayJson(t.pay) : "null",
+                  "}}\n");
+  return out;
+}
+
+namespace {
+
+std::string CsvField(std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == s.npos) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::string FlagText(const std::string& flag, bool zh) {
+  if (!zh) return flag;
+  static const std::map<std::string, std::string, std::less<>> kZh = {
+      {"absent", "缺岗超限不考核"},
+      {"warning", "提醒约谈"},
+      {"dismissal", "淘汰"},
+      {"leave", "自动请辞"},
+      {"best", "最佳客服"},
+      {"excellent", "优秀客服"},
+      {"top_sets_sold", "整套销售最高奖"},
+      {"sales_growth", "销售增长奖"},
+      {"rank1_streak", "连续第一奖"}};
+  auto it = kZh.find(flag);
+  return it == kZh.end() ? flag : it->second;
+}
+
+}  // namespace
+
+std::string ScoreReportToCsv(const ScoreReport& r, ColumnLanguage lang) {
+  const bool zh = lang == ColumnLanguage::kChinese;
+  std::vector<std::string> head;
+  if (zh) {
+    head = {"客服", "参与考核", "总分", "排名",
+            "等级", "岗位级别", "标记", "净销售额(分)"};
+  } else {
+    head = {"agent", "assessed",  "total", "rank",
+            "grade", "job_level", "flags", "net_sales_fen"};
+  }
+  for (const ItemColumn& c : r.columns) {
+    if (zh) {
+      head.push_back(absl::StrCat(c.title, "实际值"));
+      head.push_back(absl::StrCat(c.title, "得分"));
+    } else {
+      head.push_back(absl::StrCat(c.name, "_actual"));
+      head.push_back(absl::StrCat(c.name, "_points"));
+    }
+  }
+  if (r.has_pay) {
+    if (zh) {
+      for (const char* h :
+           {"岗位工资(分)", "个人绩效提成(分)", "公共绩效提成(分)", "奖励(分)",
+            "工龄工资(分)", "当月工资(分)"}) {
+        head.push_back(h);
+      }
+    } else {
+      for (const char* h :
+           {"base_fen", "personal_commission_fen", "public_commission_fen",
+            "awards_fen", "seniority_fen", "total_fen"}) {
+        head.push_back(h);
+      }
+    }
+  }
+  auto row = [](const std::vector<std::string>& fields) {
+    std::vector<std::string> q;
+    for (const std::string& f : fields) q.push_back(CsvField(f));
+    return absl::StrCat(absl::StrJoin(q, ","), "\r\n");
+  };
+  auto pay_cells = [](const Pay& p) {
+    return std::vector<std::string>{absl::StrCat(p.base_fen),
+                                    absl::StrCat(p.personal_commission_fen),
+                                    absl::StrCat(p.public_commission_fen),
+                                    absl::StrCat(p.awards_fen),
+                                    absl::StrCat(p.seniority_fen),
+                                    absl::StrCat(p.total_fen)};
+  };
+  // The BOM makes spreadsheet programs read the file as UTF-8.
+  std::string out = "\xEF\xBB\xBF" + row(head);
+  for (const AgentScore& a : r.agents) {
+    std::vector<std::string> flags;
+    for (const std::string& f : a.flags) flags.push_back(FlagText(f, zh));
+    std::vector<std::string> f = {a.agent,
+                                  a.assessed ? "1" : "0",
+                                  a.assessed ? Centi(a.total_centi) : "",
+                                  a.assessed ? absl::StrCat(a.rank) : "",
+                                  a.grade,
+                                  a.job_level,
+                                  absl::StrJoin(flags, ";"),
+                                  absl::StrCat(a.net_sales_fen)};
+    for (size_t k = 0; k < r.columns.size(); ++k) {
+      if (k < a.items.size()) {
+        const ItemScore& it = a.items[k];
+        f.push_back(it.actual ? Decimal(*it.actual) : "");
+        f.push_back(Centi(it.points_centi));
+      } else {
+        f.push_back("");
+        f.push_back("");
+      }
+    }
+    if (r.has_pay) {
+      for (std::string& cell : pay_cells(a.pay.value_or(Pay{}))) {
+        f.push_back(std::move(cell));
+      }
+    }
+    out += row(f);
+  }
+  const Totals t = SumUp(r);
+  std::vector<std::string> f = {zh ? "团队合计" : "TEAM TOTAL",
+                                absl::StrCat(t.assessed),
+                                Centi(t.total_centi),
+                                "",
+                                "",
+                                "",
+                                "",
+                                absl::StrCat(t.net_sales_fen)};
+  for (size_t k = 0; k < r.columns.size(); ++k) {
+    f.push_back("");
+    f.push_back(Centi(t.items_centi[k]));
+  }
+  if (r.has_pay) {
+    for (std::string& cell : pay_cells(t.pay)) f.push_back(std::move(cell));
+  }
+  out += row(f);
+  return out;
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,295 @@
+// Whole-process tests of `chatkpi ingest` / `snapshot` / `stats`: generated
+// files against the reference model, re-runs, SIGKILL at random instants,
+// and every malformed line of SPEC §1 as a dead letter.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/local_day.h"
+#include "gtest/gtest.h"
+#include "ingest/event_parser.h"
+#include "store/store.h"
+#include "tests/reference_model.h"
+#include "tests/subprocess.h"
+#include "tests/test_util.h"
+#include "tools/generator.h"
+
+namespace chatkpi {
+namespace {
+
+using testing::ChatkpiBinary;
+using testing::ReadFile;
+using testing::RunProcess;
+using testing::TempDir;
+using testing::WriteFile;
+
+const char kFrom[] = "2026-10-30";
+const char kTo[] = "2026-12-02";
+
+std::string Gen(const std::string& dir, const std::vector<std::string>& flags) {
+  std::string path = dir + "/events.jsonl";
+  std::vector<std::string> argv = {ChatkpiBinary(), "gen", "--out", path};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  auto r = RunProcess(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return path;
+}
+
+testing::ProcessResult Ingest(const std::string& db,
+                              const std::vector<std::string>& files,
+                              const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv = {ChatkpiBinary(), "ingest", "--db", db};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.insert(argv.end(), files.begin(), files.end());
+  return RunProcess(argv);
+}
+
+std::string Snapshot(const std::string& db, const std::string& from = kFrom,
+                     const std::string& to = kTo) {
+  auto r = RunProcess({ChatkpiBinary(), "snapshot", "--db", db, "--from", from,
+                       "--to", to});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
+}
+
+PeriodSnapshot ReadBack(const std::string& db) {
+  StoreOptions so;
+  so.read_only = true;
+  auto store = Store::Open(db, so);
+  EXPECT_TRUE(store.ok()) << store.status();
+  auto s = ReadSnapshot(**store, absl::CivilDay(2026, 10, 30),
+                        absl::CivilDay(2026, 12, 2));
+  EXPECT_TRUE(s.ok()) << s.status();
+  return *s;
+}
+
+// The valid events of a JSONL file, first occurrence of each id.
+std::vector<Event> ParseFile(const std::string& path, int64_t* bad_lines) {
+  EventParser parser;
+  std::vector<Event> events;
+  *bad_lines = 0;
+  for (absl::string_view piece : absl::StrSplit(ReadFile(path), '\n')) {
+    std::string_view line(piece.data(), piece.size());
+    if (line.empty()) continue;
+    Event e;
+    if (parser.Parse(line, &e).ok()) {
+      events.push_back(e);
+    } else {
+      ++*bad_lines;
+    }
+  }
+  return events;
+}
+
+TEST(IngestProcess, GeneratedFileMatchesReference) {
+  std::string dir = TempDir("cli");
+  std::string file = Gen(dir, {"--seed", "11", "--agents", "5", "--buyers", "300",
+                               "--shuffle", "--duplicates", "0.1", "--malformed",
+                               "0.02", "--delay-orders-s", "7200"});
+  auto r = Ingest(dir + "/db", {file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  int64_t bad = 0;
+  std::vector<Event> events = ParseFile(file, &bad);
+  ASSERT_GT(bad, 0);
+  Rules rules = testing::TestRules();
+  RefSnapshot want = ReferenceSnapshot(events, rules,
+                                       DayNumber(absl::CivilDay(2026, 10, 30)),
+                                       DayNumber(absl::CivilDay(2026, 12, 2)));
+  PeriodSnapshot got = ReadBack(dir + "/db");
+  ASSERT_EQ(got.agents.size(), want.agents.size());
+  for (const AgentRow& row : got.agents) {
+    ASSERT_TRUE(want.agents.count(row.agent)) << row.agent;
+    EXPECT_EQ(row.counters, want.agents[row.agent]) << row.agent;
+  }
+  EXPECT_EQ(got.unattributed, want.unattributed);
+  EXPECT_EQ(got.dead_letters, bad);
+
+  // The snapshot command prints exactly the stored snapshot.
+  EXPECT_EQ(Snapshot(dir + "/db"), SnapshotToJson(got));
+
+  // Re-running on the same file changes nothing, dead letters included.
+  std::string before = Snapshot(dir + "/db");
+  r = Ingest(dir + "/db", {file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Snapshot(dir + "/db"), before);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(IngestProcess, TwoFilesInTwoRunsEqualOneRun) {
+  std::string dir = TempDir("split");
+  std::string file = Gen(dir, {"--seed", "12", "--buyers", "200", "--shuffle"});
+  std::string all = ReadFile(file);
+  size_t mid = all.find('\n', all.size() / 2) + 1;
+  WriteFile(dir + "/a.jsonl", all.substr(0, mid));
+  WriteFile(dir + "/b.jsonl", all.substr(mid));
+  ASSERT_EQ(Ingest(dir + "/one", {file}).exit_code, 0);
+  ASSERT_EQ(Ingest(dir + "/two", {dir + "/a.jsonl"}).exit_code, 0);
+  ASSERT_EQ(Ingest(dir + "/two", {dir + "/b.jsonl"}).exit_code, 0);
+  EXPECT_EQ(Snapshot(dir + "/one"), Snapshot(dir + "/two"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(IngestProcess, StdinIsAccepted) {
+  std::string dir = TempDir("stdin");
+  std::string file = Gen(dir, {"--seed", "13", "--buyers", "50"});
+  ASSERT_EQ(Ingest(dir + "/a", {file}).exit_code, 0);
+  auto r = RunProcess({"/bin/sh", "-c",
+                       absl::StrCat(ChatkpiBinary(), " ingest --db ", dir,
+                                    "/b - < ", file)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Snapshot(dir + "/a"), Snapshot(dir + "/b"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(IngestProcess, SigkillAtRandomInstantsThenRerun) {
+  std::string dir = TempDir("crash");
+  std::string file = Gen(dir, {"--seed", "21", "--agents", "10", "--events",
+                               "300000", "--shuffle", "--duplicates", "0.05",
+                               "--malformed", "0.001"});
+  ASSERT_EQ(Ingest(dir + "/clean", {file}).exit_code, 0);
+  const std::string want = Snapshot(dir + "/clean");
+
+  const std::string db = dir + "/killed";
+  std::mt19937 rng(4);
+  int killed_mid_stream = 0;
+  for (int round = 0; round < 6; ++round) {
+    pid_t pid = testing::StartProcess({ChatkpiBinary(), "ingest", "--db", db,
+                                       "--commit-every", "3000", file});
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::uniform_int_distribution<int>(150, 900)(rng)));
+    kill(pid, SIGKILL);
+    if (testing::WaitProcess(pid) == -SIGKILL) ++killed_mid_stream;
+  }
+  EXPECT_GT(killed_mid_stream, 0) << "no kill landed before the run ended";
+  auto r = Ingest(db, {file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Snapshot(db), want);
+  // Nothing doubled in the log either: one entry per distinct id.
+  auto stats_clean = RunProcess({ChatkpiBinary(), "stats", "--db", dir + "/clean"});
+  auto stats_killed = RunProcess({ChatkpiBinary(), "stats", "--db", db});
+  EXPECT_EQ(stats_clean.out.substr(0, stats_clean.out.find("\"sources\"")),
+            stats_killed.out.substr(0, stats_killed.out.find("\"sources\"")));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(IngestProcess, EveryMalformedLineIsADeadLetter) {
+  // Good lines (hand-computed below) around one line per rejection reason of
+  // SPEC §1.
+  const std::string ts = absl::StrCat(testing::Local("2026-11-10 09:00:00"));
+  const std::string ts30 = absl::StrCat(testing::Local("2026-11-10 09:00:30"));
+  const std::string ts_order = absl::StrCat(testing::Local("2026-11-10 10:00:00"));
+  std::vector<std::string> lines = {
+      absl::StrCat(R"({"type":"chat","id":"g1","ts":)", ts,
+                   R"(,"buyer":"u1","agent":"shop:a","dir":"in","text":"在吗"})"),
+      R"({"type":"chat","id":"b1","ts":)",  // not JSON (truncated)
+      "this is not json",
+      absl::StrCat(R"({"type":"chat","ts":)", ts,
+                   R"(,"buyer":"u1","agent":"shop:a","dir":"in"})"),  // no id
+      absl::StrCat(R"({"type":"chat","id":"b3","ts":")", ts,
+                   R"(","buyer":"u1","agent":"shop:a","dir":"in"})"),  // ts string
+      absl::StrCat(R"({"type":"order","id":"b4","ts":)", ts_order,
+                   R"(,"order":"X","buyer":"u1","status":"paid","amount":-1,"items":1})"),
+      absl::StrCat(R"({"type":"order","id":"b5","ts":)", ts_order,
+                   R"(,"order":"X","buyer":"u1","status":"paid","amount":1.234,"items":1})"),
+      absl::StrCat(R"({"type":"order","id":"b6","ts":)", ts_order,
+                   R"(,"order":"X","buyer":"u1","status":"paid","amount":1,"items":0})"),
+      absl::StrCat(R"({"type":"refund","id":"b7","ts":)", ts, "}"),
+      absl::StrCat(R"({"type":"chat","id":"b8","ts":)", ts,
+                   R"(,"buyer":"u1","agent":"shop:a","dir":"sideways"})"),
+      absl::StrCat(R"({"type":"order","id":"b9","ts":)", ts_order,
+                   R"(,"order":"X","buyer":"u1","status":"shipped","amount":1,"items":1})"),
+      R"({"type":"chat","id":"b10","ts":946684799999,"buyer":"u1","agent":"shop:a","dir":"in"})",
+      R"({"type":"chat","id":"b11","ts":4102444800000,"buyer":"u1","agent":"shop:a","dir":"in"})",
+      absl::StrCat(R"({"type":"chat","id":"b12","ts":)", ts, R"(,"buyer":")",
+                   std::string(4097, 'x'), R"(","agent":"shop:a","dir":"in"})"),
+      absl::StrCat(R"({"type":"chat","id":"b13","ts":)", ts,
+                   R"(,"buyer":"u1","agent":"shop:a","dir":"out","text":")",
+                   std::string(65537, 'y'), R"("})"),
+      absl::StrCat(R"({"type":"chat","id":"","ts":)", ts,
+                   R"(,"buyer":"u1","agent":"shop:a","dir":"in"})"),
+      absl::StrCat(R"({"type":"chat","id":"b15","ts":)", ts,
+                   R"(,"agent":"shop:a","dir":"in"})"),  // no buyer
+      absl::StrCat(R"({"type":"order","id":"b16","ts":)", ts_order,
+                   R"(,"order":"X","buyer":"u1","status":"paid","amount":"12","items":1})"),
+      absl::StrCat(R"({"type":"chat","id":"g2","ts":)", ts30,
+                   R"(,"buyer":"u1","agent":"shop:a","dir":"out","text":"亲，在的"})"),
+      absl::StrCat(R"({"type":"order","id":"g3","ts":)", ts_order,
+                   R"(,"order":"X","buyer":"u1","status":"paid","amount":0.29,"items":1})"),
+      "",  // a blank line is neither an event nor a dead letter
+  };
+  const int64_t kBad = 17;
+  std::string dir = TempDir("dead");
+  std::string content;
+  for (const auto& l : lines) content += l + "\n";
+  WriteFile(dir + "/mixed.jsonl", content);
+  auto r = Ingest(dir + "/db", {dir + "/mixed.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Ingest(dir + "/db", {dir + "/mixed.jsonl"});  // re-read: kept once
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  PeriodSnapshot s = ReadBack(dir + "/db");
+  EXPECT_EQ(s.dead_letters, kBad);
+  ASSERT_EQ(s.agents.size(), 1u);
+  const Counters& a = s.agents[0].counters;
+  EXPECT_EQ(a[kConsultations], 1);
+  EXPECT_EQ(a[kAnswered], 1);
+  EXPECT_EQ(a[kResponseMsSum], 30000);
+  EXPECT_EQ(a[kCourteous], 1);
+  EXPECT_EQ(a[kOrders], 1);       // X: created time = its paid
+  EXPECT_EQ(a[kSalesFen], 29);    // 0.29 yuan
+  EXPECT_EQ(a[kPaidItems], 1);
+
+  auto stats = RunProcess({ChatkpiBinary(), "stats", "--db", dir + "/db"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_NE(stats.out.find(absl::StrCat("\"dead_letters\": ", kBad)),
+            std::string::npos)
+      << stats.out;
+  EXPECT_NE(stats.out.find("\"events\": 3"), std::string::npos) << stats.out;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(IngestProcess, UserErrorsExitNonZeroWithAMessage) {
+  std::string dir = TempDir("errors");
+  auto r = Ingest(dir + "/db", {dir + "/missing.jsonl"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("missing.jsonl"), std::string::npos) << r.err;
+
+  r = RunProcess({ChatkpiBinary(), "snapshot", "--db", dir + "/db", "--from",
+                  "2026-11-31", "--to", "2026-11-30"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = RunProcess({ChatkpiBinary(), "snapshot", "--db", dir + "/db", "--from",
+                  "2026-11-30", "--to", "2026-11-01"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("before"), std::string::npos) << r.err;
+  r = RunProcess({ChatkpiBinary(), "snapshot", "--db", dir + "/nothing",
+                  "--from", "2026-11-01", "--to", "2026-11-30"});
+  EXPECT_NE(r.exit_code, 0);
+  r = RunProcess({ChatkpiBinary(), "ingest", "--bogus", "1"});
+  EXPECT_EQ(r.exit_code, 2);
+
+  // A foreign directory is refused, not turned into a store.
+  std::filesystem::create_directories(dir + "/foreign");
+  WriteFile(dir + "/foreign/notes.txt", "hello");
+  WriteFile(dir + "/e.jsonl", "");
+  r = Ingest(dir + "/foreign", {dir + "/e.jsonl"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("not a chatkpi store"), std::string::npos) << r.err;
+
+  // Other rules on an existing store: refused, pointing at replay.
+  ASSERT_EQ(Ingest(dir + "/db2", {dir + "/e.jsonl"}).exit_code, 0);
+  WriteFile(dir + "/rules.json", R"({"version": "v2", "attribution": {"model": "first"}})");
+  r = Ingest(dir + "/db2", {dir + "/e.jsonl"}, {"--rules", dir + "/rules.json"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("replay"), std::string::npos) << r.err;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace chatkpi
