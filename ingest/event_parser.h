@@ -2,6 +2,15 @@
 // Event, validating every rule of SPEC §1. Parsing never throws and never
 // crashes on hostile bytes: any violation comes back as InvalidArgument whose
 // message is the dead-letter reason ("missing field 'buyer'", ...).
+//
+// Reasons are a fixed category, optionally followed by a field name in single
+// quotes; nothing else varies, so the text before the first "'" groups them:
+//   invalid json, not an object, nesting too deep, unknown type, unknown dir,
+//   unknown status, id length, missing field 'F', wrong type for 'F',
+//   duplicate field 'F', empty field 'F', string too long 'F',
+//   out of range 'F', too many decimals 'amount',
+//   exponent not allowed 'amount', bad format 'period'.
+// The choices behind them are listed at the top of event_parser.cc.
 #ifndef CHATKPI_INGEST_EVENT_PARSER_H_
 #define CHATKPI_INGEST_EVENT_PARSER_H_
 
@@ -13,6 +22,7 @@
 
 namespace chatkpi {
 
+// Not thread-safe: it reuses its buffers across calls. Use one per thread.
 class EventParser {
  public:
   EventParser();

@@ -9,6 +9,8 @@ int RunIngest(int argc, char** argv);
 int RunSnapshot(int argc, char** argv);
 int RunStats(int argc, char** argv);
 int RunGen(int argc, char** argv);
+int RunCheck(int argc, char** argv);
+int RunServe(int argc, char** argv);
 
 }  // namespace chatkpi
 

@@ -18,11 +18,18 @@ constexpr Command kCommands[] = {
     {"snapshot", chatkpi::RunSnapshot,
      "--db DIR --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv] "
      "[--lang en|zh]"},
+    {"check", chatkpi::RunCheck,
+     "[--quiet] FILE...   validate JSONL without a store (exit 3 if any "
+     "line is invalid)"},
     {"stats", chatkpi::RunStats, "--db DIR   events, dead letters, agents, days"},
     {"gen", chatkpi::RunGen,
      "[--seed N] [--agents N] [--buyers N] [--month YYYY-MM] [--events N] "
      "[--shuffle] [--delay-orders-s N] [--duplicates R] [--malformed R] "
      "[--assessments] [--out FILE]   generate a shop's month of events"},
+    {"serve", chatkpi::RunServe,
+     "--db DIR [--bind 127.0.0.1] [--port 8080] [--token-file FILE | "
+     "--no-auth] [--schemes-dir DIR] [--threads N] [--access-log]   "
+     "HTTP API (docs/http_api.md)"},
 };
 
 void Usage() {
