@@ -13,8 +13,8 @@ trap 'rm -rf "$work"' EXIT
 lines=$(wc -l < "$work/ev.jsonl")
 run() {  # label, command...: prints wall and CPU seconds and events/s
   local label=$1; shift
-  local t; t=$( { /usr/bin/time -f "%e %U %S %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
-  read -r wall user sys rss <<<"$t"
+  /usr/bin/time -o "$work/time" -f "%e %U %S %M" "$@" >/dev/null 2>&1 || true
+  read -r wall user sys rss < "$work/time"
   awk -v l="$label" -v n="$lines" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" 'BEGIN {
     printf "%-8s %9d events  wall %6.2f s  cpu %6.2f s  %9.0f events/s wall  %9.0f events/s cpu  max rss %d MiB\n",
       l, n, w, u + s, n / w, n / (u + s), r / 1024 }'

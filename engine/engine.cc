@@ -4,6 +4,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "engine/shard_runs.h"
 #include "store/coding.h"
 
 namespace chatkpi {
@@ -39,12 +40,22 @@ std::string AssessmentOrder(const Event& e) {
 
 }  // namespace
 
+absl::StatusOr<std::optional<Rules>> StoredRules(Store& store) {
+  auto stored = store.Get(Family::kMeta, kMetaRules);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return std::optional<Rules>();
+  auto rules = ParseRules(**stored);
+  if (!rules.ok()) return rules.status();
+  return std::optional<Rules>(std::move(*rules));
+}
+
 Engine::Engine(const Rules& rules, Store* store, const EngineOptions& opts)
     : rules_(rules),
       store_(store),
       opts_(opts),
       cal_(rules.timezone),
-      commit_(store) {
+      commit_(store),
+      cardinality_(store, opts.shard, opts.limits) {
   chat_.response_window_ms = rules.response_window_s * 1000;
   chat_.slow_ms = rules.response_slow_s * 1000;
   attribution_.window_ms = rules.attribution_window_s * 1000;
@@ -76,14 +87,6 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const Rules& rules,
         "--db ", store->dir(), " holds KPIs computed under other rules (",
         **stored, "); these rules are ", json,
         ". Recompute history with `chatkpi replay` instead."));
-  }
-  auto dead = store->Get(Family::kMeta, kMetaDeadLetters);
-  if (!dead.ok()) return dead.status();
-  if (dead->has_value()) {
-    std::string_view v = **dead;
-    if (!GetVarsint64(&v, &e->dead_letters_total_)) {
-      return absl::DataLossError("dead letter counter is corrupt");
-    }
   }
   return e;
 }
@@ -184,6 +187,14 @@ absl::StatusOr<Counters*> Engine::Row(std::string_view agent, int32_t day) {
 }
 
 absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw) {
+  if (!failed_.ok()) return failed_;
+  auto applied = ApplyUnchecked(e, raw);
+  if (!applied.ok()) failed_ = applied.status();
+  return applied;
+}
+
+absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
+                                            std::string_view raw) {
   auto dup = IsDuplicate(e.id);
   if (!dup.ok()) return dup.status();
   if (*dup) {
@@ -205,6 +216,13 @@ absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw) {
       break;
   }
   if (!s.ok()) return s;
+  if (e.type != EventType::kAssessment) {
+    s = cardinality_.Observe(cal_.DayOf(e.ts_ms),
+                             e.type == EventType::kChat ? std::string_view(e.agent)
+                                                         : std::string_view(),
+                             e.buyer);
+    if (!s.ok()) return s;
+  }
   ++pending_;
   ++stats_.accepted;
   return true;
@@ -411,8 +429,12 @@ absl::Status Engine::ApplyAssessment(const Event& e) {
 }
 
 absl::Status Engine::AddDeadLetter(const DeadLetter& d) {
+  if (!failed_.ok()) return failed_;
   auto stored = store_->Get(Family::kDead, d.position);
-  if (!stored.ok()) return stored.status();
+  if (!stored.ok()) {
+    failed_ = stored.status();
+    return failed_;
+  }
   if (stored->has_value()) return absl::OkStatus();
   std::string value = d.reason;
   value.push_back('\0');
@@ -420,7 +442,7 @@ absl::Status Engine::AddDeadLetter(const DeadLetter& d) {
   commit_.Put(Family::kDead, d.position, value);
   // Positions in one commit are distinct (a source moves forward), so the
   // store lookup above is enough to count each position once.
-  ++dead_letters_total_;
+  ++new_dead_letters_;
   ++stats_.dead_letters;
   ++pending_;
   return absl::OkStatus();
@@ -437,6 +459,13 @@ absl::StatusOr<std::optional<std::string>> Engine::GetPosition(
 }
 
 absl::Status Engine::Commit() {
+  if (!failed_.ok()) return failed_;
+  absl::Status s = CommitUnchecked();
+  if (!s.ok()) failed_ = s;
+  return s;
+}
+
+absl::Status Engine::CommitUnchecked() {
   // Keys go into the batch sorted: the memtable skiplist then reuses its
   // insert position from one key to the next.
   std::vector<std::pair<std::string_view, BuyerEntry*>> buyers;
@@ -470,18 +499,40 @@ absl::Status Engine::Commit() {
   for (auto& [source, value] : positions_) {
     commit_.Put(Family::kMeta, absl::StrCat(kMetaPositionPrefix, source), value);
   }
-  std::string dead;
-  PutVarsint64(&dead, dead_letters_total_);
-  commit_.Put(Family::kMeta, kMetaDeadLetters, dead);
+  if (new_dead_letters_ > 0) {
+    // Read-modify-write at commit time rather than a total kept since Open:
+    // several engines (one per Kafka partition) share a store and its one
+    // counter, and they commit one after another on one thread.
+    int64_t total = 0;
+    auto stored = store_->Get(Family::kMeta, kMetaDeadLetters);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) {
+      std::string_view v = **stored;
+      if (!GetVarsint64(&v, &total)) {
+        return absl::DataLossError("dead letter counter is corrupt");
+      }
+    }
+    std::string dead;
+    PutVarsint64(&dead, total + new_dead_letters_);
+    commit_.Put(Family::kMeta, kMetaDeadLetters, dead);
+  }
 
+  cardinality_.AddTo(&commit_);
+  if (opts_.shard != 0 && commit_.num_events() > 0) {
+    // Replay re-applies each event in its shard (engine/shard_runs.h).
+    commit_.Put(Family::kMeta, ShardRunKey(store_->next_seq()),
+                ShardRunValue(opts_.shard, commit_.num_events()));
+  }
   absl::Status s = store_->Write(&commit_);
   if (!s.ok()) return s;
+  cardinality_.Committed();
   ++stats_.commits;
   for (auto& [name, entry] : buyers_) entry->dirty = false;
   for (auto& [name, entry] : orders_) entry->dirty = false;
   for (auto& [key, entry] : rows_) entry.dirty = false;
   pending_assessments_.clear();
   positions_.clear();
+  new_dead_letters_ = 0;
   pending_ids_.clear();
   pending_ = 0;
   Evict();
@@ -501,6 +552,7 @@ void Engine::Evict() {
     return true;
   });
   const int32_t cutoff_day = cal_.DayOf(cutoff) - 1;
+  cardinality_.Evict(cutoff_day);
   absl::erase_if(rows_, [&](const auto& kv) {
     if (kv.first.second >= cutoff_day) return false;
     ForgetKnown(Family::kAggregates,

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/counters.h"
+#include "engine/limits.h"
 #include "engine/local_day.h"
 #include "engine/order_kpis.h"
 #include "engine/rules.h"
@@ -34,12 +35,17 @@ inline constexpr char kMetaRules[] = "rules";
 inline constexpr char kMetaDeadLetters[] = "stats.dead_letters";
 inline constexpr char kMetaPositionPrefix[] = "pos/";
 
+// The rules `store` was built under, or nullopt for a new store.
+absl::StatusOr<std::optional<Rules>> StoredRules(Store& store);
+
 struct EngineOptions {
   uint32_t shard = 0;
   // Other engines (other shards) write ids into the same store at the same
   // time: event ids are then always looked up in the store, since this
   // engine cannot know what the others wrote.
   bool shared_store = false;
+  // Distinct agents/buyers per day past which a warning is given.
+  CardinalityLimits limits;
 };
 
 struct EngineStats {
@@ -61,6 +67,12 @@ class Engine {
 
   // Applies a validated event; `raw` is what goes to the event log. Returns
   // false when the id was seen before (a redelivery: nothing changes).
+  //
+  // After any failure of Apply, AddDeadLetter or Commit (a store read or
+  // write error) the engine refuses all further calls with that error: its
+  // memory may hold half an event or a commit the store never took, so the
+  // only way on is a new engine on a reopened store, which resumes at the
+  // last commit.
   absl::StatusOr<bool> Apply(const Event& e, std::string_view raw);
 
   // Records a dead letter; the same position twice is kept once.
@@ -96,6 +108,8 @@ class Engine {
 
   Engine(const Rules& rules, Store* store, const EngineOptions& opts);
 
+  absl::StatusOr<bool> ApplyUnchecked(const Event& e, std::string_view raw);
+  absl::Status CommitUnchecked();
   absl::StatusOr<bool> IsDuplicate(std::string_view id);
   absl::StatusOr<BuyerEntry*> LoadBuyer(std::string_view buyer);
   absl::StatusOr<OrderEntry*> LoadOrder(std::string_view order);
@@ -126,6 +140,8 @@ class Engine {
   int64_t horizon_ms_;
 
   chatkpi::Commit commit_;
+  DayCardinality cardinality_;
+  absl::Status failed_;  // the first failure; see Apply
   absl::flat_hash_set<std::string> pending_ids_;
   absl::flat_hash_map<std::string, std::unique_ptr<BuyerEntry>> buyers_;
   absl::flat_hash_map<std::string, std::unique_ptr<OrderEntry>> orders_;
@@ -143,7 +159,7 @@ class Engine {
   absl::flat_hash_set<uint64_t> written_ids_;
   absl::flat_hash_set<uint64_t> evicted_;
   int64_t newest_ts_ = 0;
-  int64_t dead_letters_total_ = 0;
+  int64_t new_dead_letters_ = 0;  // added since the last commit
   size_t pending_ = 0;
   EngineStats stats_;
 };

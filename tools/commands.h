@@ -10,7 +10,14 @@ int RunSnapshot(int argc, char** argv);
 int RunStats(int argc, char** argv);
 int RunGen(int argc, char** argv);
 int RunCheck(int argc, char** argv);
+int RunScore(int argc, char** argv);
+int RunAssess(int argc, char** argv);
 int RunServe(int argc, char** argv);
+// Kafka: docs/kafka.md.
+int RunConsumer(int argc, char** argv);  // `run`
+int RunBroker(int argc, char** argv);
+int RunProduce(int argc, char** argv);
+int RunDemo(int argc, char** argv);
 
 }  // namespace chatkpi
 

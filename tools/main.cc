@@ -21,6 +21,12 @@ constexpr Command kCommands[] = {
     {"check", chatkpi::RunCheck,
      "[--quiet] FILE...   validate JSONL without a store (exit 3 if any "
      "line is invalid)"},
+    {"score", chatkpi::RunScore,
+     "--db DIR --month YYYY-MM --scheme FILE|kpi100|ecom10 [--format json|csv] "
+     "[--lang en|zh]"},
+    {"assess", chatkpi::RunAssess,
+     "--db DIR --agent A --month YYYY-MM --metric M --value V [--id ID] "
+     "[--ts MS]   append an assessment input"},
     {"stats", chatkpi::RunStats, "--db DIR   events, dead letters, agents, days"},
     {"gen", chatkpi::RunGen,
      "[--seed N] [--agents N] [--buyers N] [--month YYYY-MM] [--events N] "
@@ -30,6 +36,21 @@ constexpr Command kCommands[] = {
      "--db DIR [--bind 127.0.0.1] [--port 8080] [--token-file FILE | "
      "--no-auth] [--schemes-dir DIR] [--threads N] [--access-log]   "
      "HTTP API (docs/http_api.md)"},
+    {"run", chatkpi::RunConsumer,
+     "--brokers HOST:PORT|mock --db DIR [--group G] [--chat-topic T] "
+     "[--order-topic T] [--dlq-topic T] [--rules FILE] [--until-caught-up] "
+     "[--exit-when-idle MS] [--config FILE] ...   consume Kafka "
+     "(docs/kafka.md)"},
+    {"produce", chatkpi::RunProduce,
+     "--brokers HOST:PORT [--chat-topic T] [--order-topic T] FILE...   "
+     "publish JSONL events keyed by buyer"},
+    {"broker", chatkpi::RunBroker,
+     "[--partitions 8] [--chat-topic T] [--order-topic T] [--dlq-topic T]   "
+     "standalone mock Kafka cluster; prints its address"},
+    {"demo", chatkpi::RunDemo,
+     "[--events 50000] [--partitions 8] [--seed N] [--month YYYY-MM] "
+     "[--db DIR]   embedded broker: generate, produce, consume, print the "
+     "month snapshot"},
 };
 
 void Usage() {

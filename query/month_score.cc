@@ -1,0 +1,122 @@
+#include "query/month_score.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "ingest/event_parser.h"
+#include "query/snapshot.h"
+#include "store/coding.h"
+#include "store/store.h"
+
+namespace chatkpi {
+
+absl::StatusOr<std::vector<Assessment>> ReadAssessments(
+    Store& store, const std::string& month) {
+  std::vector<Assessment> out;
+  std::string prefix = month;
+  prefix.push_back('\0');
+  std::string end = month;
+  end.push_back('\1');
+  absl::Status bad;
+  absl::Status s = store.Scan(
+      Family::kAssessments, prefix, end,
+      [&](std::string_view key, std::string_view value) {
+        // key: period \0 agent \0 metric; value: (ts, id) then the number.
+        key.remove_prefix(prefix.size());
+        const size_t sep = key.find('\0');
+        std::string_view order;
+        if (sep == std::string_view::npos || !GetLengthPrefixed(&value, &order)) {
+          bad = absl::DataLossError("assessment record is corrupt");
+          return false;
+        }
+        Assessment a;
+        a.period = month;
+        a.agent = std::string(key.substr(0, sep));
+        a.metric = std::string(key.substr(sep + 1));
+        std::string text(value);
+        if (!absl::SimpleAtod(text, &a.value)) {
+          bad = absl::DataLossError("assessment value is corrupt");
+          return false;
+        }
+        // Money metrics are yuan: exact when written with <= 2 decimals,
+        // else (an exponent, more decimals) rounded half up to the fen.
+        if (!ParseYuanToFen(text, &a.value_fen).ok()) {
+          a.value_fen = static_cast<int64_t>(std::floor(a.value * 100 + 0.5));
+        }
+        out.push_back(std::move(a));
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+  return out;
+}
+
+namespace {
+
+absl::StatusOr<MonthInputs> Inputs(Store& store, absl::CivilMonth month,
+                                   bool* has_data) {
+  MonthInputs in;
+  in.month = absl::FormatTime("%Y-%m", absl::FromCivil(month, absl::UTCTimeZone()),
+                              absl::UTCTimeZone());
+  absl::CivilDay first(month);
+  absl::CivilDay last(absl::CivilDay(month + 1) - 1);
+  auto snap = ReadSnapshot(store, first, last);
+  if (!snap.ok()) return snap.status();
+  in.snapshot = std::move(*snap);
+  auto assessments = ReadAssessments(store, in.month);
+  if (!assessments.ok()) return assessments.status();
+  in.assessments = std::move(*assessments);
+  *has_data = !in.snapshot.agents.empty() || !in.assessments.empty() ||
+              !in.snapshot.unattributed.IsZero();
+  return in;
+}
+
+}  // namespace
+
+absl::StatusOr<ScoreReport> ScoreMonth(Store& store, const Scheme& scheme,
+                                       absl::CivilMonth month,
+                                       int history_months) {
+  // Collect the run of earlier months that have data, newest first.
+  std::vector<MonthInputs> earlier;
+  for (int i = 1; i <= history_months; ++i) {
+    bool has_data = false;
+    auto in = Inputs(store, month - i, &has_data);
+    if (!in.ok()) return in.status();
+    if (!has_data) break;
+    earlier.push_back(std::move(*in));
+  }
+  std::vector<ScoreReport> previous;
+  for (auto it = earlier.rbegin(); it != earlier.rend(); ++it) {
+    it->previous = previous;
+    auto r = Score(scheme, *it);
+    if (!r.ok()) return r.status();
+    previous.push_back(std::move(*r));
+  }
+  bool has_data = false;
+  auto in = Inputs(store, month, &has_data);
+  if (!in.ok()) return in.status();
+  in->previous = std::move(previous);
+  return Score(scheme, *in);
+}
+
+absl::StatusOr<Scheme> LoadSchemeByNameOrPath(const std::string& name_or_path,
+                                              const std::string& schemes_dir) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(name_or_path, ec)) {
+    return LoadSchemeFile(name_or_path);
+  }
+  const bool plain_name =
+      !name_or_path.empty() &&
+      name_or_path.find_first_of("/.") == std::string::npos;
+  if (plain_name) {
+    std::string path = absl::StrCat(schemes_dir, "/", name_or_path, ".scheme");
+    if (std::filesystem::is_regular_file(path, ec)) return LoadSchemeFile(path);
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "no scheme file '", name_or_path, "' (give a path, or a shipped scheme: ",
+      "kpi100, ecom10)"));
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,67 @@
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "engine/engine.h"
+#include "ingest/event_parser.h"
+#include "query/json_text.h"
+#include "store/store.h"
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace chatkpi {
+
+// Appends one `assessment` event, exactly as if it had arrived in a file:
+// it goes through the parser's checks and into the event log.
+int RunAssess(int argc, char** argv) {
+  const char* kCmd = "assess";
+  auto args = Args::Parse(argc, argv,
+                          {"db", "agent", "month", "metric", "value", "id", "ts"});
+  if (!args.ok()) return Fail(kCmd, args.status());
+  for (const char* f : {"db", "agent", "month", "metric", "value"}) {
+    if (auto v = args->Require(f); !v.ok()) return Fail(kCmd, v.status());
+  }
+  auto ts = args->GetInt("ts", absl::ToUnixMillis(absl::Now()));
+  if (!ts.ok()) return Fail(kCmd, ts.status());
+  const std::string agent = *args->Get("agent");
+  const std::string month = *args->Get("month");
+  const std::string metric = *args->Get("metric");
+  const std::string id = args->Get("id").value_or(
+      absl::StrCat("assess:", agent, ":", month, ":", metric, ":", *ts));
+
+  std::string json = "{\"type\": \"assessment\", \"id\": ";
+  AppendJsonString(&json, id);
+  absl::StrAppend(&json, ", \"ts\": ", *ts, ", \"agent\": ");
+  AppendJsonString(&json, agent);
+  json.append(", \"period\": ");
+  AppendJsonString(&json, month);
+  json.append(", \"metric\": ");
+  AppendJsonString(&json, metric);
+  // The value is inserted as written so that the parser judges the number
+  // (and money stays exact).
+  absl::StrAppend(&json, ", \"value\": ", *args->Get("value"), "}");
+
+  EventParser parser;
+  Event event;
+  if (absl::Status s = parser.Parse(json, &event); !s.ok()) {
+    return Fail(kCmd, absl::InvalidArgumentError(
+                          absl::StrCat("not a valid assessment: ", s.message())));
+  }
+  auto store = Store::Open(*args->Get("db"), StoreOptions());
+  if (!store.ok()) return Fail(kCmd, store.status());
+  auto stored = StoredRules(**store);
+  if (!stored.ok()) return Fail(kCmd, stored.status());
+  absl::StatusOr<Rules> rules =
+      stored->has_value() ? absl::StatusOr<Rules>(**stored) : DefaultRules();
+  if (!rules.ok()) return Fail(kCmd, rules.status());
+  auto engine = Engine::Open(*rules, store->get());
+  if (!engine.ok()) return Fail(kCmd, engine.status());
+  auto applied = (*engine)->Apply(event, json);
+  if (!applied.ok()) return Fail(kCmd, applied.status());
+  if (absl::Status s = (*engine)->Commit(); !s.ok()) return Fail(kCmd, s);
+  std::cout << json << "\n";
+  if (!*applied) std::cerr << "chatkpi assess: id " << id << " was already taken in\n";
+  return 0;
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,57 @@
+#include <iostream>
+
+#include "query/month_score.h"
+#include "query/scoring.h"
+#include "store/store.h"
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace chatkpi {
+
+absl::StatusOr<absl::CivilMonth> ParseMonthFlag(const Args& args) {
+  auto v = args.Require("month");
+  if (!v.ok()) return v.status();
+  absl::CivilMonth m;
+  if (v->size() != 7 || !absl::ParseCivilTime(*v, &m) ||
+      absl::FormatTime("%Y-%m", absl::FromCivil(m, absl::UTCTimeZone()),
+                       absl::UTCTimeZone()) != *v) {
+    return absl::InvalidArgumentError("--month must be YYYY-MM, not '" + *v + "'");
+  }
+  return m;
+}
+
+int RunScore(int argc, char** argv) {
+  const char* kCmd = "score";
+  auto args = Args::Parse(argc, argv, {"db", "month", "scheme", "format", "lang"});
+  if (!args.ok()) return Fail(kCmd, args.status());
+  auto db = args->Require("db");
+  if (!db.ok()) return Fail(kCmd, db.status());
+  auto month = ParseMonthFlag(*args);
+  if (!month.ok()) return Fail(kCmd, month.status());
+  auto scheme_arg = args->Require("scheme");
+  if (!scheme_arg.ok()) return Fail(kCmd, scheme_arg.status());
+  const std::string format = args->Get("format").value_or("json");
+  if (format != "json" && format != "csv") {
+    return Fail(kCmd, absl::InvalidArgumentError("--format must be json or csv"));
+  }
+  const std::string lang = args->Get("lang").value_or("en");
+  if (lang != "en" && lang != "zh") {
+    return Fail(kCmd, absl::InvalidArgumentError("--lang must be en or zh"));
+  }
+  auto scheme = LoadSchemeByNameOrPath(*scheme_arg, CHATKPI_SCHEMES_DIR);
+  if (!scheme.ok()) return Fail(kCmd, scheme.status());
+  StoreOptions so;
+  so.read_only = true;
+  auto store = Store::Open(*db, so);
+  if (!store.ok()) return Fail(kCmd, store.status());
+  auto report = ScoreMonth(**store, *scheme, *month);
+  if (!report.ok()) return Fail(kCmd, report.status());
+  std::cout << (format == "json"
+                    ? ScoreReportToJson(*report)
+                    : ScoreReportToCsv(*report, lang == "zh"
+                                                    ? ColumnLanguage::kChinese
+                                                    : ColumnLanguage::kEnglish));
+  return 0;
+}
+
+}  // namespace chatkpi
