@@ -13,6 +13,9 @@ int RunCheck(int argc, char** argv);
 int RunScore(int argc, char** argv);
 int RunAssess(int argc, char** argv);
 int RunServe(int argc, char** argv);
+// Rules changes: docs/replay.md.
+int RunReplay(int argc, char** argv);
+int RunDiff(int argc, char** argv);
 // Kafka: docs/kafka.md.
 int RunConsumer(int argc, char** argv);  // `run`
 int RunBroker(int argc, char** argv);

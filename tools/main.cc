@@ -17,16 +17,23 @@ constexpr Command kCommands[] = {
      "--db DIR [--rules FILE] FILE...   take in JSONL events (- = stdin)"},
     {"snapshot", chatkpi::RunSnapshot,
      "--db DIR --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv] "
-     "[--lang en|zh]"},
+     "[--lang en|zh] [--rules-version V]"},
     {"check", chatkpi::RunCheck,
      "[--quiet] FILE...   validate JSONL without a store (exit 3 if any "
      "line is invalid)"},
     {"score", chatkpi::RunScore,
      "--db DIR --month YYYY-MM --scheme FILE|kpi100|ecom10 [--format json|csv] "
-     "[--lang en|zh]"},
+     "[--lang en|zh] [--rules-version V]"},
     {"assess", chatkpi::RunAssess,
      "--db DIR --agent A --month YYYY-MM --metric M --value V [--id ID] "
      "[--ts MS]   append an assessment input"},
+    {"replay", chatkpi::RunReplay,
+     "--db DIR --rules FILE [--keep] [--commit-every N] [--quiet]   "
+     "recompute history under new rules, switch live (docs/replay.md)"},
+    {"diff", chatkpi::RunDiff,
+     "--db DIR --from YYYY-MM-DD --to YYYY-MM-DD --rules-a V1 --rules-b V2 "
+     "[--scheme FILE|kpi100|ecom10] [--format json|csv]   KPIs, scores and "
+     "pay under two rules versions"},
     {"stats", chatkpi::RunStats, "--db DIR   events, dead letters, agents, days"},
     {"gen", chatkpi::RunGen,
      "[--seed N] [--agents N] [--buyers N] [--month YYYY-MM] [--events N] "

@@ -1,0 +1,145 @@
+#include "query/agent_days.h"
+
+#include <functional>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "engine/local_day.h"
+#include "query/json_text.h"
+#include "store/store.h"
+
+namespace chatkpi {
+namespace {
+
+// Calls visit(day, counters) for each of `agent`'s rows with a day in
+// [first, last], shard by shard, until it returns false.
+//
+// Within a shard the keys sort by day then agent, so seeking to
+// (shard, day, agent) lands on the agent's row of that day if there is one,
+// else on the next key, which tells the next day (or shard) worth seeking.
+absl::Status ForEachAgentRow(
+    Store& store, std::string_view agent, int32_t first, int32_t last,
+    const std::function<bool(int32_t, const Counters&)>& visit) {
+  uint32_t shard = 0;
+  int64_t day = first;
+  while (true) {
+    bool found = false, corrupt = false;
+    uint32_t key_shard = 0;
+    int32_t key_day = 0;
+    std::string key_agent;
+    Counters c;
+    absl::Status s = store.Scan(
+        Family::kAggregates,
+        AggregateKey(shard, static_cast<int32_t>(day), agent), "",
+        [&](std::string_view k, std::string_view v) {
+          found = true;
+          corrupt = !ParseAggregateKey(k, &key_shard, &key_day, &key_agent);
+          if (!corrupt && key_agent == agent) corrupt = !DecodeCounters(v, &c);
+          return false;
+        });
+    if (!s.ok()) return s;
+    if (corrupt) return absl::DataLossError("aggregate row is corrupt");
+    if (!found) return absl::OkStatus();
+    if (key_shard != shard) {
+      shard = key_shard;  // the next shard that has rows
+      day = first;
+      continue;
+    }
+    if (key_day <= last && key_agent == agent) {
+      if (!visit(key_day, c)) return absl::OkStatus();
+    }
+    day = key_day == day || key_agent == agent ? int64_t{key_day} + 1
+                                               : int64_t{key_day};
+    if (key_day > last || day > last) {
+      if (shard == std::numeric_limits<uint32_t>::max()) {
+        return absl::OkStatus();
+      }
+      ++shard;
+      day = first;
+    }
+  }
+}
+
+void AppendRowJson(std::string* out, const Counters& c) {
+  for (int i = 0; i < kNumCounters; ++i) {
+    out->append(", ");
+    AppendJsonString(out, kCounterNames[i]);
+    absl::StrAppend(out, ": ", c[i]);
+  }
+  for (int r = 0; r < kNumRatios; ++r) {
+    out->append(", ");
+    AppendJsonString(out, kRatioNames[r]);
+    out->append(": ");
+    AppendJsonDouble(out, ComputeRatio(c, static_cast<Ratio>(r)));
+  }
+}
+
+}  // namespace
+
+Counters AgentDays::Total() const {
+  Counters t;
+  for (const Counters& c : days) t += c;
+  return t;
+}
+
+absl::StatusOr<AgentDays> ReadAgentDays(Store& store, std::string_view agent,
+                                        absl::CivilDay from,
+                                        absl::CivilDay to) {
+  if (to < from) return absl::InvalidArgumentError("`to` is before `from`");
+  if (to - from >= kMaxAgentDays) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxAgentDays, " days at a time"));
+  }
+  AgentDays out;
+  out.agent = std::string(agent);
+  out.from = from;
+  out.to = to;
+  out.days.resize(static_cast<size_t>(to - from) + 1);
+  const int32_t first = DayNumber(from);
+  absl::Status s = ForEachAgentRow(store, agent, first, DayNumber(to),
+                                   [&](int32_t day, const Counters& c) {
+                                     out.days[day - first] += c;
+                                     out.any_row = true;
+                                     return true;
+                                   });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<bool> AgentHasRows(Store& store, std::string_view agent) {
+  bool found = false;
+  absl::Status s = ForEachAgentRow(
+      store, agent, std::numeric_limits<int32_t>::min(),
+      std::numeric_limits<int32_t>::max(), [&](int32_t, const Counters&) {
+        found = true;
+        return false;
+      });
+  if (!s.ok()) return s;
+  return found;
+}
+
+std::string AgentDaysToJson(const AgentDays& d) {
+  std::string out;
+  out.reserve(256 + d.days.size() * 700);
+  out.append("{\"agent\": ");
+  AppendJsonString(&out, d.agent);
+  out.append(", \"from\": ");
+  AppendJsonString(&out, absl::FormatCivilTime(d.from));
+  out.append(", \"to\": ");
+  AppendJsonString(&out, absl::FormatCivilTime(d.to));
+  out.append(",\n \"days\": [");
+  for (size_t i = 0; i < d.days.size(); ++i) {
+    out.append(i == 0 ? "\n  {\"day\": " : ",\n  {\"day\": ");
+    AppendJsonString(&out, absl::FormatCivilTime(d.from + i));
+    AppendRowJson(&out, d.days[i]);
+    out.push_back('}');
+  }
+  // The total is the agent's row of the period's snapshot, field for field.
+  out.append("],\n \"total\": {\"agent\": ");
+  AppendJsonString(&out, d.agent);
+  AppendRowJson(&out, d.Total());
+  out.append("}}\n");
+  return out;
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,331 @@
+#include "query/http_api.h"
+
+#include <filesystem>
+#include <initializer_list>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "engine/engine.h"
+#include "query/agent_days.h"
+#include "query/json_text.h"
+#include "query/metrics.h"
+#include "query/month_score.h"
+#include "query/scheme.h"
+#include "query/scoring.h"
+#include "query/snapshot.h"
+#include "store/coding.h"
+#include "store/store.h"
+
+namespace chatkpi {
+namespace {
+
+// Dates outside the event time range of SPEC §1 (with a day's slack for the
+// time zone) can hold no data; refusing them keeps a typo like 2206-11-01
+// from passing for an empty period.
+constexpr absl::CivilDay kFirstDay(1999, 12, 31);
+constexpr absl::CivilDay kLastDay(2100, 1, 1);
+
+constexpr char kJson[] = "application/json; charset=utf-8";
+constexpr char kCsv[] = "text/csv; charset=utf-8";
+
+// A parameter value as quoted back in an error message.
+std::string Quoted(std::string_view v) {
+  constexpr size_t kMax = 64;
+  return absl::StrCat("'", std::string(v.substr(0, kMax)),
+                      v.size() > kMax ? "...'" : "'");
+}
+
+absl::Status BadRequest(std::string msg) {
+  return absl::InvalidArgumentError(std::move(msg));
+}
+
+// Refuses parameters the endpoint does not know and repeated ones, so that a
+// typo ("form=") is an error rather than a silently different answer.
+absl::Status CheckParams(const QueryParams& q,
+                         std::initializer_list<std::string_view> allowed) {
+  for (auto it = q.begin(); it != q.end(); it = q.upper_bound(it->first)) {
+    bool known = false;
+    for (std::string_view a : allowed) known = known || it->first == a;
+    if (!known) {
+      return BadRequest(absl::StrCat("unknown parameter ", Quoted(it->first)));
+    }
+    if (q.count(it->first) > 1) {
+      return BadRequest(
+          absl::StrCat("parameter `", it->first, "` is given more than once"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::optional<std::string> Param(const QueryParams& q, std::string_view name) {
+  auto it = q.find(std::string(name));
+  if (it == q.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<std::string> RequireParam(const QueryParams& q,
+                                         std::string_view name) {
+  auto v = Param(q, name);
+  if (!v.has_value() || v->empty()) {
+    return BadRequest(
+        absl::StrCat("parameter `", std::string(name), "` is required"));
+  }
+  return *v;
+}
+
+absl::StatusOr<absl::CivilDay> DayParam(const QueryParams& q,
+                                        std::string_view name) {
+  auto v = RequireParam(q, name);
+  if (!v.ok()) return v.status();
+  absl::CivilDay d;
+  // The round trip refuses what absl would normalize (2026-02-30).
+  if (v->size() != 10 || !absl::ParseCivilTime(*v, &d) ||
+      absl::FormatCivilTime(d) != *v) {
+    return BadRequest(absl::StrCat("`", std::string(name),
+                                   "` must be a date YYYY-MM-DD, not ",
+                                   Quoted(*v)));
+  }
+  if (d < kFirstDay || d > kLastDay) {
+    return BadRequest(absl::StrCat("`", std::string(name), "` must be between ",
+                                   absl::FormatCivilTime(kFirstDay), " and ",
+                                   absl::FormatCivilTime(kLastDay), ", not ",
+                                   Quoted(*v)));
+  }
+  return d;
+}
+
+// [from, to] from the `from` and `to` parameters, in order.
+absl::StatusOr<std::pair<absl::CivilDay, absl::CivilDay>> RangeParams(
+    const QueryParams& q) {
+  auto from = DayParam(q, "from");
+  if (!from.ok()) return from.status();
+  auto to = DayParam(q, "to");
+  if (!to.ok()) return to.status();
+  if (*to < *from) return BadRequest("`to` is before `from`");
+  return std::make_pair(*from, *to);
+}
+
+absl::StatusOr<absl::CivilMonth> MonthParam(const QueryParams& q,
+                                            std::string_view name) {
+  auto v = RequireParam(q, name);
+  if (!v.ok()) return v.status();
+  absl::CivilMonth m;
+  if (v->size() != 7 || !absl::ParseCivilTime(*v, &m) ||
+      absl::FormatCivilTime(m) != *v || m < absl::CivilMonth(kFirstDay) ||
+      m > absl::CivilMonth(kLastDay)) {
+    return BadRequest(absl::StrCat(
+        "`", std::string(name), "` must be a month YYYY-MM, not ", Quoted(*v)));
+  }
+  return m;
+}
+
+absl::StatusOr<std::string> ChoiceParam(
+    const QueryParams& q, std::string_view name,
+    std::initializer_list<std::string_view> choices) {
+  auto v = Param(q, name);
+  if (!v.has_value()) return std::string(*choices.begin());
+  std::string list;
+  for (std::string_view c : choices) {
+    if (*v == c) return *v;
+    absl::StrAppend(&list, list.empty() ? "" : " or ", std::string(c));
+  }
+  return BadRequest(absl::StrCat("`", std::string(name), "` must be ", list,
+                                 ", not ", Quoted(*v)));
+}
+
+// The file of the `scheme` parameter. Only a bare name is accepted: a path
+// would let any token holder probe the server's files through parse errors.
+absl::StatusOr<std::string> SchemePath(const QueryParams& q,
+                                       const std::string& schemes_dir) {
+  auto name = RequireParam(q, "scheme");
+  if (!name.ok()) return name.status();
+  bool ok = name->size() <= 64;
+  for (char c : *name) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '_' || c == '-');
+  }
+  if (!ok) {
+    return BadRequest(absl::StrCat(
+        "`scheme` must be a scheme name (letters, digits, _ and -), not ",
+        Quoted(*name)));
+  }
+  std::string path = absl::StrCat(schemes_dir, "/", *name, ".scheme");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat("no scheme ", Quoted(*name), " on this server"));
+  }
+  return path;
+}
+
+ApiResponse FromStatus(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return ApiError(400, std::string(s.message()));
+    case absl::StatusCode::kNotFound:
+      return ApiError(404, std::string(s.message()));
+    case absl::StatusCode::kUnavailable:
+      return ApiError(503, std::string(s.message()));
+    default:
+      return ApiError(500, std::string(s.message()));
+  }
+}
+
+ApiResponse Ok(std::string body, const char* content_type = kJson) {
+  ApiResponse r;
+  r.content_type = content_type;
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+ApiResponse ApiError(int status, std::string_view message) {
+  ApiResponse r;
+  r.status = status;
+  r.content_type = kJson;
+  r.body = "{\"error\": ";
+  AppendJsonString(&r.body, message);
+  r.body.append("}\n");
+  return r;
+}
+
+HttpApi::HttpApi(Store* store, HttpApiOptions options)
+    : store_(store), options_(std::move(options)), started_(absl::Now()) {}
+
+ApiResponse HttpApi::Health() const {
+  // A point read proves the store answers without costing a scan.
+  auto probe = store_->Get(Family::kMeta, kMetaRules);
+  if (!probe.ok()) {
+    ApiResponse r = Ok("{\"status\": \"unavailable\", \"error\": ");
+    r.status = 503;
+    AppendJsonString(&r.body, std::string(probe.status().message()));
+    r.body.append("}\n");
+    return r;
+  }
+  return Ok(absl::StrCat("{\"status\": \"ok\", \"uptime_s\": ",
+                         absl::ToInt64Seconds(absl::Now() - started_), "}\n"));
+}
+
+ApiResponse HttpApi::Snapshot(const QueryParams& q) const {
+  if (auto s = CheckParams(q, {"from", "to", "format", "lang"}); !s.ok()) {
+    return FromStatus(s);
+  }
+  auto range = RangeParams(q);
+  if (!range.ok()) return FromStatus(range.status());
+  auto format = ChoiceParam(q, "format", {"json", "csv"});
+  if (!format.ok()) return FromStatus(format.status());
+  auto lang = ChoiceParam(q, "lang", {"en", "zh"});
+  if (!lang.ok()) return FromStatus(lang.status());
+
+  auto snap = ReadSnapshot(*store_, range->first, range->second);
+  if (!snap.ok()) return FromStatus(snap.status());
+  if (*format == "json") return Ok(SnapshotToJson(*snap));
+  ApiResponse r =
+      Ok(SnapshotToCsv(*snap, *lang == "zh" ? ColumnLanguage::kChinese
+                                            : ColumnLanguage::kEnglish),
+         kCsv);
+  r.headers.emplace_back(
+      "Content-Disposition",
+      absl::StrCat("attachment; filename=\"chatkpi-snapshot-",
+                   absl::FormatCivilTime(range->first), "-",
+                   absl::FormatCivilTime(range->second), ".csv\""));
+  return r;
+}
+
+ApiResponse HttpApi::AgentDays(std::string_view agent,
+                               const QueryParams& q) const {
+  if (auto s = CheckParams(q, {"from", "to"}); !s.ok()) return FromStatus(s);
+  auto range = RangeParams(q);
+  if (!range.ok()) return FromStatus(range.status());
+  if (range->second - range->first >= kMaxAgentDays) {
+    return ApiError(400,
+                    absl::StrCat("at most ", kMaxAgentDays, " days at a time"));
+  }
+  auto days = ReadAgentDays(*store_, agent, range->first, range->second);
+  if (!days.ok()) return FromStatus(days.status());
+  if (!days->any_row) {
+    // An empty range is an answer for a known agent, and a 404 otherwise,
+    // so that a misspelt id does not pass for an idle agent.
+    auto known = AgentHasRows(*store_, agent);
+    if (!known.ok()) return FromStatus(known.status());
+    if (!*known) {
+      return ApiError(404, absl::StrCat("unknown agent ", Quoted(agent)));
+    }
+  }
+  return Ok(AgentDaysToJson(*days));
+}
+
+ApiResponse HttpApi::Score(const QueryParams& q) const {
+  if (auto s = CheckParams(q, {"month", "scheme", "format", "lang"}); !s.ok()) {
+    return FromStatus(s);
+  }
+  auto month = MonthParam(q, "month");
+  if (!month.ok()) return FromStatus(month.status());
+  auto path = SchemePath(q, options_.schemes_dir);
+  if (!path.ok()) return FromStatus(path.status());
+  auto format = ChoiceParam(q, "format", {"json", "csv"});
+  if (!format.ok()) return FromStatus(format.status());
+  auto lang = ChoiceParam(q, "lang", {"en", "zh"});
+  if (!lang.ok()) return FromStatus(lang.status());
+  auto scheme = LoadSchemeFile(*path);
+  if (!scheme.ok()) {
+    // The file is the server's, not the client's: a broken one is ours.
+    return ApiError(500, std::string(scheme.status().message()));
+  }
+  auto report = ScoreMonth(*store_, *scheme, *month);
+  if (!report.ok()) return FromStatus(report.status());
+  if (*format == "json") return Ok(ScoreReportToJson(*report));
+  ApiResponse r =
+      Ok(ScoreReportToCsv(*report, *lang == "zh" ? ColumnLanguage::kChinese
+                                                 : ColumnLanguage::kEnglish),
+         kCsv);
+  r.headers.emplace_back(
+      "Content-Disposition",
+      absl::StrCat("attachment; filename=\"chatkpi-score-",
+                   absl::FormatCivilTime(*month), "-",
+                   Param(q, "scheme").value_or(""), ".csv\""));
+  return r;
+}
+
+ApiResponse HttpApi::Metrics() const {
+  std::string out;
+  out.append(
+      "# HELP chatkpi_events_total Events in the store's event log.\n"
+      "# TYPE chatkpi_events_total counter\n");
+  AppendPrometheusSample(&out, "chatkpi_events_total", "",
+                         static_cast<double>(store_->next_seq()));
+  int64_t dead = 0;
+  bool store_up = true;
+  auto v = store_->Get(Family::kMeta, kMetaDeadLetters);
+  if (!v.ok()) {
+    store_up = false;
+  } else if (v->has_value()) {
+    std::string_view in = **v;
+    GetVarsint64(&in, &dead);
+  }
+  if (store_up) {
+    out.append(
+        "# HELP chatkpi_dead_letters_total Dead letters kept in the store.\n"
+        "# TYPE chatkpi_dead_letters_total counter\n");
+    AppendPrometheusSample(&out, "chatkpi_dead_letters_total", "",
+                           static_cast<double>(dead));
+  }
+  out.append(
+      "# HELP chatkpi_store_up Whether the store answered a read.\n"
+      "# TYPE chatkpi_store_up gauge\n");
+  AppendPrometheusSample(&out, "chatkpi_store_up", "", store_up ? 1 : 0);
+  out.append(
+      "# HELP chatkpi_start_time_seconds Start of the HTTP API, Unix time.\n"
+      "# TYPE chatkpi_start_time_seconds gauge\n");
+  AppendPrometheusSample(&out, "chatkpi_start_time_seconds", "",
+                         absl::ToDoubleSeconds(started_ - absl::UnixEpoch()));
+  if (options_.metrics != nullptr) {
+    options_.metrics->AppendPrometheusText(&out);
+  }
+  return Ok(std::move(out), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,69 @@
+// What each HTTP endpoint answers, apart from the transport: parameters in,
+// status and body out. HttpServer adds sockets, authorization and limits;
+// keeping this side free of httplib lets it be tested and timed directly.
+//
+// Every handler is safe to call from many threads at once: it only reads the
+// store (RocksDB reads are thread-safe, also beside a writer) and the
+// thread-safe metrics registry.
+#ifndef CHATKPI_QUERY_HTTP_API_H_
+#define CHATKPI_QUERY_HTTP_API_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace chatkpi {
+
+class Store;
+class MetricsRegistry;
+
+// Decoded query parameters, a name may repeat (same as httplib::Params).
+using QueryParams = std::multimap<std::string, std::string>;
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// {"error": message} with `status`.
+ApiResponse ApiError(int status, std::string_view message);
+
+struct HttpApiOptions {
+  // Where /api/score finds `<scheme>.scheme`.
+  std::string schemes_dir = "query/schemes";
+  // Rendered by /metrics after the store's own figures; may be null.
+  const MetricsRegistry* metrics = nullptr;
+};
+
+class HttpApi {
+ public:
+  // `store` must outlive the HttpApi.
+  HttpApi(Store* store, HttpApiOptions options);
+
+  // GET /api/health: 200 {"status": "ok", ...} when the store answers a
+  // read, 503 {"status": "unavailable", "error": ...} when it does not.
+  ApiResponse Health() const;
+  // GET /api/snapshot?from=&to=[&format=json|csv][&lang=en|zh]
+  ApiResponse Snapshot(const QueryParams& q) const;
+  // GET /api/agents/{agent}/days?from=&to=
+  ApiResponse AgentDays(std::string_view agent, const QueryParams& q) const;
+  // GET /api/score?month=YYYY-MM&scheme=NAME[&format=json|csv][&lang=en|zh]
+  ApiResponse Score(const QueryParams& q) const;
+  // GET /metrics, Prometheus text format.
+  ApiResponse Metrics() const;
+
+ private:
+  Store* store_;
+  HttpApiOptions options_;
+  absl::Time started_;
+};
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_QUERY_HTTP_API_H_

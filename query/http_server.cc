@@ -1,0 +1,311 @@
+#include "query/http_server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "httplib.h"
+#include "query/http_api.h"
+#include "query/metrics.h"
+
+namespace chatkpi {
+namespace {
+
+constexpr char kRealm[] = "Bearer realm=\"chatkpi\"";
+
+// One request is handled start to end on one worker thread, so the
+// pre-routing handler can leave the start time and the route's name here
+// for the logger, which httplib calls after the response is written (also
+// for requests that match no route).
+struct RequestContext {
+  std::chrono::steady_clock::time_point start{};
+  const char* handler = nullptr;
+};
+thread_local RequestContext tls_request;
+
+std::chrono::microseconds ToMicros(absl::Duration d) {
+  return std::chrono::microseconds(absl::ToInt64Microseconds(d));
+}
+
+std::string_view DefaultMessage(int status) {
+  switch (status) {
+    case 400:
+      return "bad request";
+    case 404:
+      return "no such endpoint";
+    case 405:
+      return "method not allowed: every endpoint is GET";
+    case 413:
+      return "request too large";
+    case 414:
+      return "request URI too long";
+    default:
+      return status >= 500 ? "internal error" : "request refused";
+  }
+}
+
+void WriteResponse(ApiResponse r, httplib::Response& res) {
+  res.status = r.status;
+  res.body = std::move(r.body);
+  res.set_header("Content-Type", r.content_type);
+  for (auto& [name, value] : r.headers) res.set_header(name, value);
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Store* store;
+  HttpServerOptions options;
+  std::unique_ptr<MetricsRegistry> own_metrics;
+  MetricsRegistry* metrics;
+  std::unique_ptr<HttpApi> api;
+  TokenAuthenticator auth;
+  bool auth_enabled = false;
+
+  httplib::Server server;
+  std::thread thread;
+  std::mutex mu;  // Start and Stop
+  bool started = false;
+  std::atomic<int> port{0};
+  std::atomic<bool> listen_returned{false};
+
+  Impl(Store* s, HttpServerOptions o) : store(s), options(std::move(o)) {
+    metrics = options.metrics;
+    if (metrics == nullptr) {
+      own_metrics = std::make_unique<MetricsRegistry>();
+      metrics = own_metrics.get();
+    }
+    HttpApiOptions api_options;
+    api_options.schemes_dir = options.schemes_dir;
+    api_options.metrics = metrics;
+    api = std::make_unique<HttpApi>(store, std::move(api_options));
+  }
+
+  // Null when the request may go on; else the refusal to send.
+  std::optional<ApiResponse> Authorize(const httplib::Request& req,
+                                       Permission need) const {
+    if (!auth_enabled) return std::nullopt;
+    const std::string header = req.get_header_value("Authorization");
+    if (header.empty()) {
+      ApiResponse r = ApiError(401, "a bearer token is required");
+      r.headers.emplace_back("WWW-Authenticate", kRealm);
+      return r;
+    }
+    std::optional<Role> role = auth.Authenticate(header);
+    if (!role.has_value()) {
+      ApiResponse r = ApiError(401, "the bearer token is not valid");
+      r.headers.emplace_back("WWW-Authenticate",
+                             absl::StrCat(kRealm, ", error=\"invalid_token\""));
+      return r;
+    }
+    if (!RoleAllows(*role, need)) {
+      return ApiError(403, absl::StrCat("a ", std::string(RoleName(*role)),
+                                        " token may not use this endpoint"));
+    }
+    return std::nullopt;
+  }
+
+  // Registers GET `pattern`; `need` empty means open to all.
+  void Route(const char* pattern, const char* name,
+             std::optional<Permission> need,
+             std::function<ApiResponse(const httplib::Request&)> handle) {
+    server.Get(
+        pattern, [this, name, need, handle = std::move(handle)](
+                     const httplib::Request& req, httplib::Response& res) {
+          tls_request.handler = name;
+          std::optional<ApiResponse> refused;
+          if (need.has_value()) refused = Authorize(req, *need);
+          WriteResponse(refused.has_value() ? std::move(*refused) : handle(req),
+                        res);
+        });
+  }
+
+  void RegisterRoutes() {
+    Route("/api/health", "health", std::nullopt,
+          [this](const httplib::Request&) { return api->Health(); });
+    Route("/api/snapshot", "snapshot", Permission::kReadKpis,
+          [this](const httplib::Request& req) {
+            return api->Snapshot(req.params);
+          });
+    // Agent ids may hold '/' (sent as %2F, decoded before matching).
+    Route(R"(/api/agents/(.+)/days)", "agent_days", Permission::kReadKpis,
+          [this](const httplib::Request& req) {
+            return api->AgentDays(req.matches[1].str(), req.params);
+          });
+    Route(
+        "/api/score", "score", Permission::kReadScores,
+        [this](const httplib::Request& req) { return api->Score(req.params); });
+    Route("/metrics", "metrics", Permission::kReadMetrics,
+          [this](const httplib::Request&) { return api->Metrics(); });
+
+    auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
+      tls_request.handler = "not_allowed";
+      WriteResponse(ApiError(405, DefaultMessage(405)), res);
+      res.set_header("Allow", "GET, HEAD");
+    };
+    server.Post(".*", not_allowed);
+    server.Put(".*", not_allowed);
+    server.Patch(".*", not_allowed);
+    server.Delete(".*", not_allowed);
+    server.Options(".*", not_allowed);
+
+    server.set_pre_routing_handler(
+        [](const httplib::Request& req, httplib::Response&) {
+          tls_request.start = std::chrono::steady_clock::now();
+          tls_request.handler = nullptr;
+          // httplib compresses text/* answers (CSV, metrics) with whatever
+          // the client accepts, and prefers brotli at quality 11: 1.4 s for
+          // a 300 KB month CSV, a CPU sink any client could trigger. The
+          // server therefore never compresses (a proxy may). The request
+          // is httplib's non-const local, so dropping the header is sound.
+          const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
+          return httplib::Server::HandlerResponse::Unhandled;
+        });
+    // httplib's own refusals (no route, unparsable request, too large) get
+    // the same JSON error shape as ours.
+    server.set_error_handler(httplib::Server::HandlerWithResponse(
+        [](const httplib::Request&, httplib::Response& res) {
+          if (!res.body.empty()) {
+            return httplib::Server::HandlerResponse::Unhandled;
+          }
+          WriteResponse(ApiError(res.status, DefaultMessage(res.status)), res);
+          return httplib::Server::HandlerResponse::Handled;
+        }));
+    server.set_exception_handler([](const httplib::Request&,
+                                    httplib::Response& res,
+                                    std::exception_ptr) {
+      WriteResponse(ApiError(500, DefaultMessage(500)), res);
+    });
+    server.set_logger(
+        [this](const httplib::Request& req, const httplib::Response& res) {
+          Record(req, res);
+        });
+  }
+
+  void Record(const httplib::Request& req, const httplib::Response& res) {
+    double seconds = 0;
+    if (tls_request.start != std::chrono::steady_clock::time_point{}) {
+      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                              tls_request.start)
+                    .count();
+    }
+    const char* handler =
+        tls_request.handler != nullptr ? tls_request.handler : "none";
+    tls_request = RequestContext{};
+    metrics
+        ->GetCounter("chatkpi_http_requests_total",
+                     "HTTP requests answered, by endpoint and status.",
+                     {{"handler", handler}, {"code", absl::StrCat(res.status)}})
+        ->Increment();
+    metrics
+        ->GetHistogram("chatkpi_http_request_duration_seconds",
+                       "HTTP request latency, from routing to the last byte "
+                       "written, by endpoint.",
+                       {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                        1, 2.5, 5},
+                       {{"handler", handler}})
+        ->Observe(seconds);
+    if (options.access_log) {
+      options.access_log(absl::StrCat(
+          req.method, " ", req.path, " ", res.status, " ", res.body.size(), " ",
+          absl::StrFormat("%.3f", seconds * 1000), "ms"));
+    }
+  }
+};
+
+HttpServer::HttpServer(Store* store, HttpServerOptions options)
+    : impl_(std::make_unique<Impl>(store, std::move(options))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+absl::Status HttpServer::Start(int port) {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  if (impl_->started) {
+    return absl::FailedPreconditionError("the HTTP server was started before");
+  }
+  const HttpServerOptions& o = impl_->options;
+  for (const auto& [token, role] : o.tokens) {
+    absl::Status s = impl_->auth.AddToken(token, role);
+    if (!s.ok()) return s;
+  }
+  impl_->auth_enabled = !impl_->auth.empty();
+  if (!impl_->auth_enabled && !o.allow_no_auth) {
+    return absl::FailedPreconditionError(
+        "no API token is configured (--token-file or CHATKPI_TOKEN); "
+        "refusing to serve without authorization unless --no-auth is given");
+  }
+  if (port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad port ", port));
+  }
+  if (o.threads < 1) {
+    return absl::InvalidArgumentError("the HTTP server needs a thread");
+  }
+
+  httplib::Server& srv = impl_->server;
+  const size_t threads = static_cast<size_t>(o.threads);
+  srv.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  srv.set_payload_max_length(o.max_payload_bytes);
+  srv.set_read_timeout(ToMicros(o.read_timeout));
+  srv.set_write_timeout(ToMicros(o.write_timeout));
+  srv.set_keep_alive_timeout(
+      std::max<time_t>(1, absl::ToInt64Seconds(o.keep_alive_timeout)));
+  srv.set_keep_alive_max_count(
+      static_cast<size_t>(std::max(1, o.keep_alive_max_requests)));
+  srv.set_tcp_nodelay(true);
+  // httplib's default also sets SO_REUSEPORT, which would let a second
+  // server (maybe over another store) share the port and take half the
+  // requests; SO_REUSEADDR alone allows a quick restart.
+  srv.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  // Answers carry KPIs and pay: no cache along the way may keep them.
+  srv.set_default_headers(
+      {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}});
+  impl_->RegisterRoutes();
+
+  int bound = port;
+  if (port == 0) {
+    bound = srv.bind_to_any_port(o.bind_address);
+  } else if (!srv.bind_to_port(o.bind_address, port)) {
+    bound = -1;
+  }
+  if (bound <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", o.bind_address, ":", port,
+                     " (port in use, or not an address of this host)"));
+  }
+  impl_->started = true;
+  impl_->port = bound;
+  impl_->thread = std::thread([this] {
+    impl_->server.listen_after_bind();
+    impl_->listen_returned = true;
+  });
+  // stop() before the accept loop has begun would be lost, so Start returns
+  // only once it runs.
+  while (!impl_->server.is_running() && !impl_->listen_returned) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!impl_->server.is_running()) {
+    return absl::InternalError("the HTTP server stopped as it started");
+  }
+  return absl::OkStatus();
+}
+
+void HttpServer::Stop() {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  if (!impl_->thread.joinable()) return;
+  impl_->server.stop();
+  impl_->thread.join();
+}
+
+bool HttpServer::running() const { return impl_->server.is_running(); }
+
+int HttpServer::port() const { return impl_->port; }
+
+}  // namespace chatkpi

@@ -1,0 +1,91 @@
+// The HTTP API of the engine process (docs/http_api.md): snapshots, one
+// agent's days, month scores, health and Prometheus metrics, served by
+// cpp-httplib from a pool of threads over a Store the caller opened. The
+// store may be written meanwhile by the same process's ingest loop.
+//
+//   HttpServerOptions opts;
+//   opts.tokens.emplace_back(token, Role::kAdmin);
+//   HttpServer server(store.get(), opts);
+//   absl::Status s = server.Start(8080);  // returns once listening
+//   ...
+//   server.Stop();
+#ifndef CHATKPI_QUERY_HTTP_SERVER_H_
+#define CHATKPI_QUERY_HTTP_SERVER_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "query/http_auth.h"
+
+namespace chatkpi {
+
+class Store;
+class MetricsRegistry;
+
+struct HttpServerOptions {
+  // Loopback by default: the API carries pay data, so reaching it from
+  // another host is a choice the operator makes explicitly.
+  std::string bind_address = "127.0.0.1";
+
+  // Bearer tokens and what they may do. With none, Start refuses unless
+  // allow_no_auth says that an open API is intended.
+  std::vector<std::pair<std::string, Role>> tokens;
+  bool allow_no_auth = false;
+
+  std::string schemes_dir = "query/schemes";  // for /api/score
+
+  // Request counts and latencies are recorded here, and /metrics renders
+  // it; null: the server keeps a registry of its own.
+  MetricsRegistry* metrics = nullptr;
+
+  // Worker threads. A keep-alive connection holds its worker while open, so
+  // this bounds the clients served at once.
+  int threads = 16;
+  // Every endpoint is a GET; a body is never needed.
+  size_t max_payload_bytes = 64 << 10;
+  absl::Duration read_timeout = absl::Seconds(5);
+  absl::Duration write_timeout = absl::Seconds(10);
+  absl::Duration keep_alive_timeout = absl::Seconds(5);
+  int keep_alive_max_requests = 1000;
+
+  // Called after each request with one line: method, path, status, bytes,
+  // milliseconds. Never sees the query string or headers (they may carry
+  // secrets). Called from worker threads.
+  std::function<void(std::string_view line)> access_log;
+};
+
+class HttpServer {
+ public:
+  // `store` must outlive the server.
+  HttpServer(Store* store, HttpServerOptions options);
+  ~HttpServer();  // stops the server if running
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds bind_address:port (0 = any free port, see port()) and serves on
+  // background threads; returns once connections are accepted. Fails on a
+  // bad token, on no token without allow_no_auth, or when the port is taken.
+  absl::Status Start(int port);
+  // Stops accepting, finishes requests in flight and joins the threads.
+  // Idempotent.
+  void Stop();
+
+  bool running() const;
+  // The bound port, valid after a successful Start.
+  int port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_QUERY_HTTP_SERVER_H_
