@@ -167,23 +167,39 @@ absl::StatusOr<Engine::OrderEntry*> Engine::LoadOrder(std::string_view order) {
   return raw;
 }
 
-absl::StatusOr<Counters*> Engine::Row(std::string_view agent, int32_t day) {
-  RowKey key(std::string(agent), day);
-  auto it = rows_.find(key);
-  if (it == rows_.end()) {
+absl::StatusOr<Counters*> Engine::LoadRow(Family f, std::string_view agent,
+                                          int32_t slot) {
+  auto& rows = f == Family::kRollups ? rollups_ : rows_;
+  RowKey key(std::string(agent), slot);
+  auto it = rows.find(key);
+  if (it == rows.end()) {
     RowEntry entry;
-    const std::string k = AggregateKey(opts_.shard, day, agent);
-    if (!KnownAbsent(Family::kAggregates, k)) {
-      auto stored = store_->Get(Family::kAggregates, k);
+    const std::string k = f == Family::kRollups
+                              ? RollupKey(opts_.shard, slot, agent)
+                              : AggregateKey(opts_.shard, slot, agent);
+    if (!KnownAbsent(f, k)) {
+      auto stored = store_->Get(f, k);
       if (!stored.ok()) return stored.status();
       if (stored->has_value() && !DecodeCounters(**stored, &entry.value)) {
         return absl::DataLossError("aggregate row is corrupt");
       }
     }
-    it = rows_.emplace(std::move(key), entry).first;
+    it = rows.emplace(std::move(key), entry).first;
   }
   it->second.dirty = true;
   return &it->second.value;
+}
+
+absl::Status Engine::AddDelta(std::string_view agent, int32_t day,
+                              const Counters& delta) {
+  if (delta.IsZero()) return absl::OkStatus();
+  auto row = LoadRow(Family::kAggregates, agent, day);
+  if (!row.ok()) return row.status();
+  **row += delta;
+  auto rollup = LoadRow(Family::kRollups, agent, MonthOfDay(day));
+  if (!rollup.ok()) return rollup.status();
+  **rollup += delta;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw) {
@@ -228,53 +244,38 @@ absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
   return true;
 }
 
-absl::Status Engine::EmitThreadDay(const BuyerState& b, uint32_t agent,
-                                   int32_t day, int sign) {
-  Counters c = ThreadDayCounters(b, agent, cal_.DayStartMs(day),
-                                 cal_.DayStartMs(day + 1), chat_);
-  if (c.IsZero()) return absl::OkStatus();
-  auto row = Row(b.agents[agent], day);
-  if (!row.ok()) return row.status();
-  if (sign > 0) {
-    **row += c;
-  } else {
-    **row -= c;
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Engine::EmitOrder(BuyerState& b, const OrderContribution& c,
                                int sign) {
-  const std::string& agent = c.agent == kNoAgent ? std::string() : b.agents[c.agent];
+  const std::string& agent =
+      c.agent == kNoAgent ? std::string() : b.agents[c.agent];
   // A distinct-buyer counter moves when the buyer's count there crosses 0.
   auto step = [sign](int32_t& count) {
     const bool before = count > 0;
     count += sign;
     return static_cast<int>(count > 0) - static_cast<int>(before);
   };
-  {
-    auto row = Row(agent, c.created_day);
-    if (!row.ok()) return row.status();
-    (**row)[kOrders] += sign;
-    (**row)[kOrderedBuyers] += step(b.CountAt(c.agent, c.created_day).ordered);
-  }
-  if (c.paid) {
-    auto row = Row(agent, c.paid_day);
-    if (!row.ok()) return row.status();
-    (**row)[kPaidOrders] += sign;
-    (**row)[kPaidItems] += sign * c.paid_items;
-    (**row)[kSalesFen] += sign * c.paid_fen;
-    (**row)[kPaidBuyers] += step(b.CountAt(c.agent, c.paid_day).paid);
+  Counters created;
+  created[kOrders] = sign;
+  created[kOrderedBuyers] = step(b.CountAt(c.agent, c.created_day).ordered);
+  absl::Status s = AddDelta(agent, c.created_day, created);
+  if (s.ok() && c.paid) {
+    Counters paid;
+    paid[kPaidOrders] = sign;
+    paid[kPaidItems] = sign * c.paid_items;
+    paid[kSalesFen] = sign * c.paid_fen;
+    paid[kPaidBuyers] = step(b.CountAt(c.agent, c.paid_day).paid);
+    s = AddDelta(agent, c.paid_day, paid);
   }
   for (const OrderContribution::Refund& r : c.refunds) {
-    auto row = Row(agent, r.day);
-    if (!row.ok()) return row.status();
-    (**row)[kRefunds] += sign;
-    (**row)[kRefundedItems] += sign * r.items;
-    (**row)[kRefundFen] += sign * r.fen;
+    if (!s.ok()) break;
+    Counters refund;
+    refund[kRefunds] = sign;
+    refund[kRefundedItems] = sign * r.items;
+    refund[kRefundFen] = sign * r.fen;
+    s = AddDelta(agent, r.day, refund);
   }
   b.DropZeroCounts();
-  return absl::OkStatus();
+  return s;
 }
 
 absl::Status Engine::ApplyChat(const Event& e) {
@@ -335,11 +336,9 @@ absl::Status Engine::ApplyChat(const Event& e) {
   for (size_t i = 0; i < days.size(); ++i) {
     Counters after = ThreadDayCounters(b, agent, cal_.DayStartMs(days[i]),
                                        cal_.DayStartMs(days[i] + 1), chat_);
-    if (after == before[i]) continue;
     after -= before[i];
-    auto row = Row(b.agents[agent], days[i]);
-    if (!row.ok()) return row.status();
-    **row += after;
+    absl::Status s = AddDelta(b.agents[agent], days[i], after);
+    if (!s.ok()) return s;
   }
   for (OrderEntry* o : affected) {
     absl::Status s =
@@ -484,13 +483,17 @@ absl::Status Engine::CommitUnchecked() {
   for (auto& [name, entry] : orders) {
     commit_.Put(Family::kOrders, StateKey(name), EncodeOrderState(entry->state));
   }
-  for (auto& [key, entry] : rows_) {
-    if (!entry.dirty) continue;
-    const std::string k = AggregateKey(opts_.shard, key.second, key.first);
-    if (entry.value.IsZero()) {
-      commit_.Delete(Family::kAggregates, k);
-    } else {
-      commit_.Put(Family::kAggregates, k, EncodeCounters(entry.value));
+  for (Family f : {Family::kAggregates, Family::kRollups}) {
+    for (auto& [key, entry] : f == Family::kRollups ? rollups_ : rows_) {
+      if (!entry.dirty) continue;
+      const std::string k = f == Family::kRollups
+                                ? RollupKey(opts_.shard, key.second, key.first)
+                                : AggregateKey(opts_.shard, key.second, key.first);
+      if (entry.value.IsZero()) {
+        commit_.Delete(f, k);
+      } else {
+        commit_.Put(f, k, EncodeCounters(entry.value));
+      }
     }
   }
   for (auto& [key, value] : pending_assessments_) {
@@ -530,6 +533,7 @@ absl::Status Engine::CommitUnchecked() {
   for (auto& [name, entry] : buyers_) entry->dirty = false;
   for (auto& [name, entry] : orders_) entry->dirty = false;
   for (auto& [key, entry] : rows_) entry.dirty = false;
+  for (auto& [key, entry] : rollups_) entry.dirty = false;
   pending_assessments_.clear();
   positions_.clear();
   new_dead_letters_ = 0;
@@ -557,6 +561,13 @@ void Engine::Evict() {
     if (kv.first.second >= cutoff_day) return false;
     ForgetKnown(Family::kAggregates,
                 AggregateKey(opts_.shard, kv.first.second, kv.first.first));
+    return true;
+  });
+  const int32_t cutoff_month = MonthOfDay(cutoff_day) - 1;
+  absl::erase_if(rollups_, [&](const auto& kv) {
+    if (kv.first.second >= cutoff_month) return false;
+    ForgetKnown(Family::kRollups,
+                RollupKey(opts_.shard, kv.first.second, kv.first.first));
     return true;
   });
 }

@@ -113,7 +113,11 @@ class Engine {
   absl::StatusOr<bool> IsDuplicate(std::string_view id);
   absl::StatusOr<BuyerEntry*> LoadBuyer(std::string_view buyer);
   absl::StatusOr<OrderEntry*> LoadOrder(std::string_view order);
-  absl::StatusOr<Counters*> Row(std::string_view agent, int32_t day);
+  // Adds `delta` to the (agent, day) row and to its month's rollup row.
+  absl::Status AddDelta(std::string_view agent, int32_t day,
+                        const Counters& delta);
+  absl::StatusOr<Counters*> LoadRow(Family f, std::string_view agent,
+                                    int32_t slot);
 
   absl::Status ApplyChat(const Event& e);
   absl::Status ApplyOrder(const Event& e);
@@ -121,8 +125,6 @@ class Engine {
 
   // Adds sign * (what the order contributes) to the counters.
   absl::Status EmitOrder(BuyerState& b, const OrderContribution& c, int sign);
-  absl::Status EmitThreadDay(const BuyerState& b, uint32_t agent, int32_t day,
-                             int sign);
   void Evict();
 
   std::string StateKey(std::string_view name) const;
@@ -145,7 +147,8 @@ class Engine {
   absl::flat_hash_set<std::string> pending_ids_;
   absl::flat_hash_map<std::string, std::unique_ptr<BuyerEntry>> buyers_;
   absl::flat_hash_map<std::string, std::unique_ptr<OrderEntry>> orders_;
-  absl::flat_hash_map<RowKey, RowEntry> rows_;
+  absl::flat_hash_map<RowKey, RowEntry> rows_;     // (agent, day)
+  absl::flat_hash_map<RowKey, RowEntry> rollups_;  // (agent, month)
   absl::flat_hash_map<std::string, std::pair<std::string, std::string>>
       pending_assessments_;  // key -> (ts/id order key, value)
   absl::flat_hash_map<std::string, std::string> positions_;

@@ -25,7 +25,9 @@ std::string Fingerprint(const std::string& path) {
   return absl::StrCat(h);
 }
 
-absl::Status IngestOne(Engine& engine, const std::string& path,
+constexpr size_t kMaxUncommittedBytes = 64 << 20;
+
+absl::Status IngestOne(Engine*& engine, const std::string& path,
                        const FileIngestOptions& opts, EventParser& parser,
                        FileIngestReport* report) {
   const bool is_stdin = path == "-";
@@ -37,7 +39,7 @@ absl::Status IngestOne(Engine& engine, const std::string& path,
     std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
     source = ec ? path : canonical.string();
     fingerprint = Fingerprint(path);
-    auto pos = engine.GetPosition(source);
+    auto pos = engine->GetPosition(source);
     if (!pos.ok()) return pos.status();
     if (pos->has_value()) {
       std::vector<std::string> parts = absl::StrSplit(**pos, '\t');
@@ -54,11 +56,59 @@ absl::Status IngestOne(Engine& engine, const std::string& path,
   Event event;
   LineReader::Line line;
   int64_t last_line = 0;
-  auto commit = [&]() -> absl::Status {
-    if (!is_stdin) {
-      engine.SetPosition(source, absl::StrCat(last_line, "\t", fingerprint));
+  auto process = [&](std::string_view text, int64_t number, bool too_long,
+                     FileIngestReport* r) -> absl::Status {
+    absl::Status parsed = too_long ? absl::InvalidArgumentError("line too long")
+                                   : parser.Parse(text, &event);
+    if (parsed.ok()) {
+      auto applied = engine->Apply(event, text);
+      if (!applied.ok()) return applied.status();
+      ++(*applied ? r->accepted : r->duplicates);
+      return absl::OkStatus();
     }
-    return engine.Commit();
+    DeadLetter d;
+    d.position = absl::StrCat(source, ":", number);
+    d.reason = std::string(parsed.message());
+    d.raw = std::string(text);
+    absl::Status s = engine->AddDeadLetter(d);
+    if (!s.ok()) return s;
+    ++r->dead_letters;
+    return absl::OkStatus();
+  };
+  // With a gate: the lines since the last commit, to apply again should
+  // the gate hand over an engine on a new generation.
+  struct PendingLine {
+    int64_t number;
+    std::string text;
+    bool too_long;
+  };
+  std::vector<PendingLine> uncommitted;
+  size_t uncommitted_bytes = 0;
+  auto commit_to = [&](Engine* e) -> absl::Status {
+    if (!is_stdin) {
+      e->SetPosition(source, absl::StrCat(last_line, "\t", fingerprint));
+    }
+    return e->Commit();
+  };
+  auto commit = [&]() -> absl::Status {
+    if (opts.gate == nullptr) return commit_to(engine);
+    bool replaced = false;
+    auto gated = opts.gate->Enter(&replaced);
+    if (!gated.ok()) return gated.status();
+    engine = *gated;
+    absl::Status s;
+    if (replaced) {
+      FileIngestReport again;  // these lines were counted when first read
+      for (const PendingLine& p : uncommitted) {
+        s = process(p.text, p.number, p.too_long, &again);
+        if (!s.ok()) break;
+      }
+    }
+    if (s.ok()) s = commit_to(engine);
+    opts.gate->Leave();
+    uncommitted.clear();
+    uncommitted_bytes = 0;
+    return s;
   };
   while ((*reader)->Next(&line)) {
     last_line = line.number;
@@ -68,24 +118,17 @@ absl::Status IngestOne(Engine& engine, const std::string& path,
       continue;
     }
     if (!line.blank) {
-      absl::Status parsed =
-          line.too_long ? absl::InvalidArgumentError("line too long")
-                        : parser.Parse(line.text, &event);
-      if (parsed.ok()) {
-        auto applied = engine.Apply(event, line.text);
-        if (!applied.ok()) return applied.status();
-        ++(*applied ? report->accepted : report->duplicates);
-      } else {
-        DeadLetter d;
-        d.position = absl::StrCat(source, ":", line.number);
-        d.reason = std::string(parsed.message());
-        d.raw = std::string(line.text);
-        absl::Status s = engine.AddDeadLetter(d);
-        if (!s.ok()) return s;
-        ++report->dead_letters;
+      absl::Status s = process(line.text, line.number, line.too_long, report);
+      if (!s.ok()) return s;
+      if (opts.gate != nullptr) {
+        uncommitted.push_back(
+            {line.number, std::string(line.text), line.too_long});
+        uncommitted_bytes += line.text.size();
       }
     }
-    if (engine.pending() >= opts.commit_every) {
+    // The kept lines also bound the commit size (long lines, few events).
+    if (engine->pending() >= opts.commit_every ||
+        uncommitted_bytes >= kMaxUncommittedBytes) {
       absl::Status s = commit();
       if (!s.ok()) return s;
     }
@@ -100,8 +143,9 @@ absl::Status IngestFiles(Engine& engine, const std::vector<std::string>& paths,
                          const FileIngestOptions& opts,
                          FileIngestReport* report) {
   EventParser parser;
+  Engine* current = &engine;
   for (const std::string& path : paths) {
-    absl::Status s = IngestOne(engine, path, opts, parser, report);
+    absl::Status s = IngestOne(current, path, opts, parser, report);
     if (!s.ok()) return s;
   }
   return absl::OkStatus();

@@ -10,13 +10,31 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "engine/engine.h"
 
 namespace chatkpi {
 
+// Brackets each commit of a writer whose --db `chatkpi replay` may switch to
+// another generation meanwhile (engine/live_store.h, docs/replay.md).
+class CommitGate {
+ public:
+  virtual ~CommitGate() = default;
+  // Called before each commit; may block (it takes the generation lock).
+  // Returns the engine to commit to. `*replaced` says whether it is a new
+  // engine on a new generation: the previous one is then gone, and the
+  // lines read since the last commit are applied again to the new one.
+  virtual absl::StatusOr<Engine*> Enter(bool* replaced) = 0;
+  // Called after the commit, whether it succeeded or not.
+  virtual void Leave() = 0;
+};
+
 struct FileIngestOptions {
   size_t commit_every = 100'000;  // events (or dead letters) per commit
   size_t max_line_bytes = 1 << 20;
+  // Null: commit directly. Otherwise the lines since the last commit are
+  // kept in memory so that they can be applied again after a switch.
+  CommitGate* gate = nullptr;
 };
 
 struct FileIngestReport {
@@ -29,6 +47,7 @@ struct FileIngestReport {
 
 // Reads each path ("-" = stdin) to its end. Stdin cannot be re-read, so it
 // is never resumed by position; its events are still deduplicated by id.
+// With a gate, `engine` may be replaced by the gate's; do not use it after.
 absl::Status IngestFiles(Engine& engine, const std::vector<std::string>& paths,
                          const FileIngestOptions& opts,
                          FileIngestReport* report);

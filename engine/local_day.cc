@@ -8,6 +8,14 @@ int32_t DayNumber(absl::CivilDay d) {
 
 absl::CivilDay DayFromNumber(int32_t n) { return absl::CivilDay(1970, 1, 1) + n; }
 
+int32_t MonthNumber(absl::CivilMonth m) {
+  return static_cast<int32_t>(m - absl::CivilMonth(1970, 1));
+}
+
+int32_t MonthOfDay(int32_t day) {
+  return MonthNumber(absl::CivilMonth(DayFromNumber(day)));
+}
+
 int64_t LocalCalendar::DayStartMs(int32_t day) const {
   return absl::ToUnixMillis(absl::FromCivil(DayFromNumber(day), tz_));
 }

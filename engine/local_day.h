@@ -14,6 +14,9 @@ namespace chatkpi {
 // Days are numbered as days since 1970-01-01 of the local calendar.
 int32_t DayNumber(absl::CivilDay d);
 absl::CivilDay DayFromNumber(int32_t n);
+// Months since 1970-01 of the local calendar.
+int32_t MonthNumber(absl::CivilMonth m);
+int32_t MonthOfDay(int32_t day);
 
 class LocalCalendar {
  public:

@@ -1,5 +1,6 @@
 #include "query/http_api.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <initializer_list>
 #include <optional>
@@ -9,6 +10,7 @@
 #include "absl/time/civil_time.h"
 #include "engine/engine.h"
 #include "query/agent_days.h"
+#include "query/dashboard.h"
 #include "query/json_text.h"
 #include "query/metrics.h"
 #include "query/month_score.h"
@@ -138,8 +140,11 @@ absl::StatusOr<std::string> ChoiceParam(
 // The file of the `scheme` parameter. Only a bare name is accepted: a path
 // would let any token holder probe the server's files through parse errors.
 absl::StatusOr<std::string> SchemePath(const QueryParams& q,
-                                       const std::string& schemes_dir) {
-  auto name = RequireParam(q, "scheme");
+                                       const std::string& schemes_dir,
+                                       std::string_view fallback = "") {
+  auto name = fallback.empty() || Param(q, "scheme").has_value()
+                  ? RequireParam(q, "scheme")
+                  : absl::StatusOr<std::string>(std::string(fallback));
   if (!name.ok()) return name.status();
   bool ok = name->size() <= 64;
   for (char c : *name) {
@@ -193,7 +198,10 @@ ApiResponse ApiError(int status, std::string_view message) {
 }
 
 HttpApi::HttpApi(Store* store, HttpApiOptions options)
-    : store_(store), options_(std::move(options)), started_(absl::Now()) {}
+    : store_(store),
+      options_(std::move(options)),
+      started_(absl::Now()),
+      live_(std::make_unique<LiveView>(store, options_.live_view)) {}
 
 ApiResponse HttpApi::Health() const {
   // A point read proves the store answers without costing a scan.
@@ -326,6 +334,87 @@ ApiResponse HttpApi::Metrics() const {
     options_.metrics->AppendPrometheusText(&out);
   }
   return Ok(std::move(out), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+namespace {
+
+// The shipped scheme names of `dir`, sorted.
+std::vector<std::string> SchemeNames(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".scheme") {
+      names.push_back(e.path().stem().string());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+absl::StatusOr<absl::CivilDay> HttpApi::LocalToday() const {
+  return live_->Today(absl::Now());
+}
+
+absl::StatusOr<std::string> HttpApi::DayBoard(
+    std::optional<absl::CivilDay> day) const {
+  const absl::Time now = absl::Now();
+  auto today = live_->Today(now);
+  if (!today.ok()) return today.status();
+  const absl::CivilDay shown = day.value_or(*today);
+  auto live = live_->Read(shown, now);
+  if (!live.ok()) return live.status();
+  // After the live view, so that the counters are at least as new as the
+  // messages the hours were computed from.
+  auto snap = ReadSnapshot(*store_, shown, shown);
+  if (!snap.ok()) return snap.status();
+  return DayBoardJson(*snap, *live, options_.live_waiting && shown == *today,
+                      now);
+}
+
+ApiResponse HttpApi::Today(const QueryParams& q) const {
+  if (auto s = CheckParams(q, {"day"}); !s.ok()) return FromStatus(s);
+  std::optional<absl::CivilDay> day;
+  if (Param(q, "day").has_value()) {
+    auto d = DayParam(q, "day");
+    if (!d.ok()) return FromStatus(d.status());
+    day = *d;
+  }
+  auto body = DayBoard(day);
+  if (!body.ok()) return FromStatus(body.status());
+  body->push_back('\n');
+  return Ok(std::move(*body));
+}
+
+ApiResponse HttpApi::Leaderboard(const QueryParams& q) const {
+  if (auto s = CheckParams(q, {"month", "scheme"}); !s.ok()) {
+    return FromStatus(s);
+  }
+  absl::CivilMonth month;
+  if (Param(q, "month").has_value()) {
+    auto m = MonthParam(q, "month");
+    if (!m.ok()) return FromStatus(m.status());
+    month = *m;
+  } else {
+    auto today = LocalToday();
+    if (!today.ok()) return FromStatus(today.status());
+    month = absl::CivilMonth(*today);
+  }
+  std::vector<std::string> names = SchemeNames(options_.schemes_dir);
+  std::string fallback = names.empty() ? "kpi100" : names.front();
+  if (std::find(names.begin(), names.end(), "kpi100") != names.end()) {
+    fallback = "kpi100";
+  }
+  auto path = SchemePath(q, options_.schemes_dir, fallback);
+  if (!path.ok()) return FromStatus(path.status());
+  auto scheme = LoadSchemeFile(*path);
+  if (!scheme.ok()) {
+    return ApiError(500, std::string(scheme.status().message()));
+  }
+  auto report = ScoreMonth(*store_, *scheme, month);
+  if (!report.ok()) return FromStatus(report.status());
+  return Ok(LeaderboardJson(*report, names));
 }
 
 }  // namespace chatkpi

@@ -9,12 +9,17 @@
 #define CHATKPI_QUERY_HTTP_API_H_
 
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "query/live_view.h"
 
 namespace chatkpi {
 
@@ -39,6 +44,12 @@ struct HttpApiOptions {
   std::string schemes_dir = "query/schemes";
   // Rendered by /metrics after the store's own figures; may be null.
   const MetricsRegistry* metrics = nullptr;
+  // The dashboard's view of recent chat (query/live_view.h).
+  LiveViewOptions live_view;
+  // Whether this process sees commits as they land (it runs the engine, or
+  // follows the store), so that questions waiting now are known; without,
+  // the dashboard shows them as unknown rather than as none.
+  bool live_waiting = false;
 };
 
 class HttpApi {
@@ -58,10 +69,23 @@ class HttpApi {
   // GET /metrics, Prometheus text format.
   ApiResponse Metrics() const;
 
+  // The dashboard (docs/dashboard.md).
+  // GET /api/today[?day=YYYY-MM-DD]: one day's cards and hourly chart.
+  ApiResponse Today(const QueryParams& q) const;
+  // The body of /api/today for `day` (default: today), for /api/live.
+  absl::StatusOr<std::string> DayBoard(
+      std::optional<absl::CivilDay> day = std::nullopt) const;
+  // The local date now, in the store's time zone.
+  absl::StatusOr<absl::CivilDay> LocalToday() const;
+  // GET /api/leaderboard[?scheme=NAME][&month=YYYY-MM]: month-to-date ranks
+  // and points, without pay.
+  ApiResponse Leaderboard(const QueryParams& q) const;
+
  private:
   Store* store_;
   HttpApiOptions options_;
   absl::Time started_;
+  std::unique_ptr<LiveView> live_;  // internally synchronized
 };
 
 }  // namespace chatkpi

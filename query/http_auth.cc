@@ -29,6 +29,8 @@ bool RoleAllows(Role role, Permission p) {
   switch (role) {
     case Role::kAdmin:
       return true;
+    case Role::kDashboard:
+      return p == Permission::kReadDashboard;
   }
   return false;
 }
@@ -37,6 +39,8 @@ std::string_view RoleName(Role role) {
   switch (role) {
     case Role::kAdmin:
       return "admin";
+    case Role::kDashboard:
+      return "dashboard";
   }
   return "unknown";
 }
@@ -84,31 +88,49 @@ std::optional<Role> TokenAuthenticator::Authenticate(
   return found;
 }
 
-absl::StatusOr<std::optional<std::string>> LoadAdminToken(
-    const std::optional<std::string>& token_file) {
+namespace {
+
+absl::StatusOr<std::optional<std::string>> LoadToken(
+    const std::optional<std::string>& token_file, std::string_view flag,
+    const char* env_name) {
   if (token_file.has_value()) {
     std::ifstream in(*token_file, std::ios::binary);
     if (!in) {
-      return absl::NotFoundError(
-          absl::StrCat("cannot read --token-file ", *token_file));
+      return absl::NotFoundError(absl::StrCat("cannot read --", std::string(flag),
+                                              " ", *token_file));
     }
     std::string line;
     std::getline(in, line);
     std::string token(Trim(line));
     if (token.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--token-file ", *token_file, " holds no token on its first line"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", std::string(flag), " ", *token_file,
+                       " holds no token on its first line"));
     }
     return token;
   }
-  if (const char* env = std::getenv("CHATKPI_TOKEN"); env != nullptr) {
+  if (const char* env = std::getenv(env_name); env != nullptr) {
     std::string token(Trim(env));
     if (token.empty()) {
-      return absl::InvalidArgumentError("CHATKPI_TOKEN is set but empty");
+      return absl::InvalidArgumentError(
+          absl::StrCat(env_name, " is set but empty"));
     }
     return token;
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<std::string>> LoadAdminToken(
+    const std::optional<std::string>& token_file) {
+  return LoadToken(token_file, "token-file", "CHATKPI_TOKEN");
+}
+
+absl::StatusOr<std::optional<std::string>> LoadDashboardToken(
+    const std::optional<std::string>& token_file) {
+  return LoadToken(token_file, "dashboard-token-file",
+                   "CHATKPI_DASHBOARD_TOKEN");
 }
 
 }  // namespace chatkpi

@@ -19,12 +19,17 @@ namespace chatkpi {
 
 enum class Role {
   kAdmin,  // the operator's token (--token-file / CHATKPI_TOKEN): everything
+  // A wall screen's token (--dashboard-token-file / CHATKPI_DASHBOARD_TOKEN):
+  // the dashboard page and its data (today, the leaderboard), nothing else.
+  kDashboard,
 };
 
 enum class Permission {
   kReadKpis,     // /api/snapshot, /api/agents/{id}/days
   kReadScores,   // /api/score (grades and pay)
   kReadMetrics,  // /metrics
+  // /api/today, /api/leaderboard (ranks and points, no pay), /api/live
+  kReadDashboard,
 };
 
 bool RoleAllows(Role role, Permission p);
@@ -54,6 +59,11 @@ class TokenAuthenticator {
 // environment variable CHATKPI_TOKEN; nullopt when neither is set. Surrounding
 // whitespace is dropped; an empty token file is an error, not "no token".
 absl::StatusOr<std::optional<std::string>> LoadAdminToken(
+    const std::optional<std::string>& token_file);
+
+// The dashboard token, likewise from `token_file` (--dashboard-token-file)
+// or CHATKPI_DASHBOARD_TOKEN.
+absl::StatusOr<std::optional<std::string>> LoadDashboardToken(
     const std::optional<std::string>& token_file);
 
 }  // namespace chatkpi

@@ -11,7 +11,10 @@
 #include "absl/strings/str_format.h"
 #include "httplib.h"
 #include "query/http_api.h"
+#include "query/json_text.h"
+#include "query/live_feed.h"
 #include "query/metrics.h"
+#include "query/web_assets.h"
 
 namespace chatkpi {
 namespace {
@@ -49,6 +52,21 @@ std::string_view DefaultMessage(int status) {
   }
 }
 
+// The page may load only its own files and talk only to its own server: no
+// CDN, no inline script, nothing framing it.
+constexpr char kPageSecurityPolicy[] =
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'";
+
+// One /api/live stream: what it last sent.
+struct LiveStream {
+  bool started = false;
+  uint64_t version = 0;
+  std::string day;  // of the last board sent
+  std::chrono::steady_clock::time_point last_write;
+};
+
 void WriteResponse(ApiResponse r, httplib::Response& res) {
   res.status = r.status;
   res.body = std::move(r.body);
@@ -74,23 +92,48 @@ struct HttpServer::Impl {
   std::atomic<int> port{0};
   std::atomic<bool> listen_returned{false};
 
+  // The dashboard's push channel.
+  std::unique_ptr<LiveFeed> own_feed;
+  LiveFeed* feed;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> live_clients{0};
+  // The last board built, shared by every stream: N screens cost one read
+  // per commit, not N.
+  std::mutex board_mu;
+  uint64_t board_version = 0;
+  std::string board_day;
+  std::string board;  // empty: none yet
+
   Impl(Store* s, HttpServerOptions o) : store(s), options(std::move(o)) {
     metrics = options.metrics;
     if (metrics == nullptr) {
       own_metrics = std::make_unique<MetricsRegistry>();
       metrics = own_metrics.get();
     }
+    feed = options.live_feed;
+    if (feed == nullptr) {
+      own_feed = std::make_unique<LiveFeed>();
+      feed = own_feed.get();
+    }
     HttpApiOptions api_options;
     api_options.schemes_dir = options.schemes_dir;
     api_options.metrics = metrics;
+    api_options.live_view = options.live_view;
+    api_options.live_waiting = options.live_waiting;
     api = std::make_unique<HttpApi>(store, std::move(api_options));
   }
 
-  // Null when the request may go on; else the refusal to send.
+  // Null when the request may go on; else the refusal to send. With
+  // `query_token`, a token may also come as ?access_token= (RFC 6750 2.3):
+  // only for /api/live, since EventSource cannot set a header.
   std::optional<ApiResponse> Authorize(const httplib::Request& req,
-                                       Permission need) const {
+                                       Permission need,
+                                       bool query_token = false) const {
     if (!auth_enabled) return std::nullopt;
-    const std::string header = req.get_header_value("Authorization");
+    std::string header = req.get_header_value("Authorization");
+    if (header.empty() && query_token && req.has_param("access_token")) {
+      header = absl::StrCat("Bearer ", req.get_param_value("access_token"));
+    }
     if (header.empty()) {
       ApiResponse r = ApiError(401, "a bearer token is required");
       r.headers.emplace_back("WWW-Authenticate", kRealm);
@@ -142,6 +185,7 @@ struct HttpServer::Impl {
         [this](const httplib::Request& req) { return api->Score(req.params); });
     Route("/metrics", "metrics", Permission::kReadMetrics,
           [this](const httplib::Request&) { return api->Metrics(); });
+    RegisterDashboardRoutes();
 
     auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
       tls_request.handler = "not_allowed";
@@ -185,6 +229,148 @@ struct HttpServer::Impl {
         [this](const httplib::Request& req, const httplib::Response& res) {
           Record(req, res);
         });
+  }
+
+  // The page (open: the same bytes for everyone, no data in them) and the
+  // data behind it (docs/dashboard.md).
+  void RegisterDashboardRoutes() {
+    auto to_page = [](const httplib::Request&, httplib::Response& res) {
+      tls_request.handler = "dashboard";
+      res.status = 302;
+      res.set_header("Location", "/dashboard/");
+    };
+    server.Get("/", to_page);
+    server.Get("/dashboard", to_page);
+    server.Get(R"(/dashboard/([A-Za-z0-9_-][A-Za-z0-9._-]*)?)",
+               [](const httplib::Request& req, httplib::Response& res) {
+                 tls_request.handler = "dashboard";
+                 std::string name = req.matches[1].str();
+                 const WebAsset* a =
+                     FindWebAsset(name.empty() ? "index.html" : name);
+                 if (a == nullptr) {
+                   WriteResponse(ApiError(404, "no such file"), res);
+                   return;
+                 }
+                 res.status = 200;
+                 res.set_content(std::string(a->body),
+                                 std::string(a->content_type).c_str());
+                 res.set_header("Content-Security-Policy",
+                                kPageSecurityPolicy);
+                 // The token rides in the page's URL fragment; no request
+                 // the page makes may carry its address elsewhere.
+                 res.set_header("Referrer-Policy", "no-referrer");
+               });
+    Route("/api/today", "today", Permission::kReadDashboard,
+          [this](const httplib::Request& req) { return api->Today(req.params); });
+    Route("/api/leaderboard", "leaderboard", Permission::kReadDashboard,
+          [this](const httplib::Request& req) {
+            return api->Leaderboard(req.params);
+          });
+    server.Get("/api/live", [this](const httplib::Request& req,
+                                   httplib::Response& res) {
+      tls_request.handler = "live";
+      if (auto refused = Authorize(req, Permission::kReadDashboard, true)) {
+        WriteResponse(std::move(*refused), res);
+        return;
+      }
+      for (const auto& [name, value] : req.params) {
+        if (name != "access_token") {
+          WriteResponse(ApiError(400, absl::StrCat("unknown parameter '",
+                                                   name.substr(0, 64), "'")),
+                        res);
+          return;
+        }
+      }
+      const int max_clients =
+          std::min(options.max_live_clients, options.threads - 1);
+      if (live_clients.fetch_add(1) >= max_clients) {
+        live_clients.fetch_sub(1);
+        ApiResponse busy = ApiError(
+            503, absl::StrCat("at most ", std::max(0, max_clients),
+                              " live dashboards at a time"));
+        busy.headers.emplace_back("Retry-After", "10");
+        WriteResponse(std::move(busy), res);
+        return;
+      }
+      auto stream = std::make_shared<LiveStream>();
+      res.status = 200;
+      // A proxy (nginx) must pass events on as they come.
+      res.set_header("X-Accel-Buffering", "no");
+      res.set_chunked_content_provider(
+          "text/event-stream; charset=utf-8",
+          [this, stream](size_t, httplib::DataSink& sink) {
+            return LiveStep(*stream, sink);
+          },
+          [this](bool) { live_clients.fetch_sub(1); });
+    });
+  }
+
+  // The board of today as of feed version `version`, built once for every
+  // stream. Errors become an `error` event's data.
+  std::pair<std::string, bool> Board(uint64_t version, const std::string& day) {
+    std::lock_guard<std::mutex> l(board_mu);
+    if (!board.empty() && board_version == version && board_day == day) {
+      return {board, true};
+    }
+    auto built = api->DayBoard();
+    if (!built.ok()) {
+      std::string err = "{\"error\": ";
+      AppendJsonString(&err, std::string(built.status().message()));
+      err.append("}");
+      return {err, false};
+    }
+    board = std::move(*built);
+    board_version = version;
+    board_day = day;
+    return {board, true};
+  }
+
+  // One turn of an /api/live stream: the first board at once, then a new
+  // one after each notification (any number of commits in between cost one
+  // board), a ping when idle, and a new board when the day
+  // turns. Returns false to drop the connection.
+  bool LiveStep(LiveStream& st, httplib::DataSink& sink) {
+    if (stopping) {
+      sink.done();
+      return true;
+    }
+    auto now = std::chrono::steady_clock::now();
+    std::string out;
+    uint64_t version = st.version;
+    if (!st.started) {
+      // Reconnect soon after the server comes back (EventSource's default
+      // is about 3 s).
+      out = "retry: 1000\n\n";
+      version = feed->version();
+    } else {
+      // Short waits, so that Stop() is seen within a second even if its
+      // wake-up came before this wait began.
+      version = feed->WaitForChange(st.version, absl::Seconds(1));
+      if (stopping) {
+        sink.done();
+        return true;
+      }
+      now = std::chrono::steady_clock::now();
+    }
+    auto today = api->LocalToday();
+    const std::string day =
+        today.ok() ? absl::FormatCivilTime(*today) : std::string();
+    if (!st.started || version != st.version || day != st.day) {
+      auto [data, ok] = Board(version, day);
+      absl::StrAppend(&out, "id: ", version, "\nevent: ",
+                      ok ? "today" : "error", "\ndata: ", data, "\n\n");
+      st.started = true;
+      st.version = version;
+      st.day = day;
+    } else if (now - st.last_write >=
+               absl::ToChronoMilliseconds(options.live_keepalive)) {
+      // An event rather than a comment, so that the page can tell a quiet
+      // stream from a dead one.
+      out = "event: ping\ndata: {}\n\n";
+    }
+    if (out.empty()) return true;
+    st.last_write = now;
+    return sink.write(out.data(), out.size());
   }
 
   void Record(const httplib::Request& req, const httplib::Response& res) {
@@ -300,6 +486,10 @@ absl::Status HttpServer::Start(int port) {
 void HttpServer::Stop() {
   std::lock_guard<std::mutex> l(impl_->mu);
   if (!impl_->thread.joinable()) return;
+  // Open /api/live streams end first: they would hold their workers, and
+  // so the pool's join, until their clients left.
+  impl_->stopping = true;
+  impl_->feed->Wake();
   impl_->server.stop();
   impl_->thread.join();
 }

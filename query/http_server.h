@@ -23,11 +23,13 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "query/http_auth.h"
+#include "query/live_view.h"
 
 namespace chatkpi {
 
 class Store;
 class MetricsRegistry;
+class LiveFeed;
 
 struct HttpServerOptions {
   // Loopback by default: the API carries pay data, so reaching it from
@@ -54,6 +56,22 @@ struct HttpServerOptions {
   absl::Duration write_timeout = absl::Seconds(10);
   absl::Duration keep_alive_timeout = absl::Seconds(5);
   int keep_alive_max_requests = 1000;
+
+  // The dashboard (docs/dashboard.md): its page, /api/today,
+  // /api/leaderboard and the Server-Sent Events of /api/live, which push a
+  // new day board whenever `live_feed` is notified. Null: the server keeps
+  // a feed of its own that nothing notifies (a store nobody writes).
+  LiveFeed* live_feed = nullptr;
+  // Whether the process sees commits as they land (it runs the engine, or
+  // follows the store), so that waiting questions are known.
+  bool live_waiting = false;
+  LiveViewOptions live_view;
+  // /api/live streams open at once. Each holds a worker thread while open,
+  // so at least one worker is always left to the rest of the API.
+  int max_live_clients = 8;
+  // An idle stream gets a comment this often, so that proxies keep it and a
+  // vanished client is noticed.
+  absl::Duration live_keepalive = absl::Seconds(15);
 
   // Called after each request with one line: method, path, status, bytes,
   // milliseconds. Never sees the query string or headers (they may carry

@@ -1,12 +1,16 @@
 #include "query/snapshot.h"
 
 #include <limits>
-#include <map>
+#include <algorithm>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/engine.h"
 #include "engine/local_day.h"
+#include "engine/owned_shards.h"
 #include "engine/rules.h"
 #include "query/json_text.h"
 #include "store/coding.h"
@@ -72,6 +76,58 @@ void AppendCsvRow(std::string* out, std::string_view label, const Counters& c) {
   out->append("\r\n");
 }
 
+// Adds the rows of `family` (day rows or month rollups) with a slot in
+// [first, last] of every shard into `rows`. Each shard's slots are one
+// contiguous key range.
+absl::Status SumRows(Store& store, Family family, int32_t first, int32_t last,
+                     const std::optional<std::vector<uint32_t>>& owned,
+                     absl::flat_hash_map<std::string, Counters>* rows) {
+  absl::Status bad_row;
+  // A Kafka-fed store counts only the partitions it owns now: rows of a
+  // partition that moved to another instance are stale here.
+  size_t next_owned = 0;
+  uint32_t shard = 0;
+  if (owned.has_value()) {
+    if (owned->empty()) return absl::OkStatus();
+    shard = (*owned)[next_owned++];
+  }
+  while (true) {
+    absl::Status s = store.Scan(
+        family, AggregateKey(shard, first, ""), AggregateKey(shard, last + 1, ""),
+        [&](std::string_view key, std::string_view value) {
+          Counters c;
+          if (key.size() < 8 || !DecodeCounters(value, &c)) {
+            bad_row = absl::DataLossError("aggregate row is corrupt");
+            return false;
+          }
+          key.remove_prefix(8);  // shard and slot; the rest is the agent
+          (*rows)[absl::string_view(key.data(), key.size())] += c;
+          return true;
+        });
+    if (!s.ok()) return s;
+    if (!bad_row.ok()) return bad_row;
+    if (owned.has_value()) {
+      if (next_owned == owned->size()) break;
+      shard = (*owned)[next_owned++];
+      continue;
+    }
+    if (shard == std::numeric_limits<uint32_t>::max()) break;
+    // Find the next shard that has any row.
+    bool found = false;
+    s = store.Scan(family,
+                   AggregateKey(shard + 1, std::numeric_limits<int32_t>::min(), ""),
+                   "", [&](std::string_view key, std::string_view) {
+                     int32_t slot;
+                     std::string agent;
+                     found = ParseAggregateKey(key, &shard, &slot, &agent);
+                     return false;
+                   });
+    if (!s.ok()) return s;
+    if (!found) break;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string_view CounterTitle(Counter c, ColumnLanguage lang) {
@@ -108,45 +164,38 @@ absl::StatusOr<PeriodSnapshot> ReadSnapshot(Store& store, absl::CivilDay from,
   }
   if (to < from) return snap;
 
-  const int32_t first = DayNumber(from), last = DayNumber(to);
-  std::map<std::string, Counters> rows;
-  absl::Status bad_row;
-  uint32_t shard = 0;
-  while (true) {
-    // Each shard's rows for the period are one contiguous key range.
-    absl::Status s = store.Scan(
-        Family::kAggregates, AggregateKey(shard, first, ""),
-        AggregateKey(shard, last + 1, ""),
-        [&](std::string_view key, std::string_view value) {
-          uint32_t sh;
-          int32_t day;
-          std::string agent;
-          Counters c;
-          if (!ParseAggregateKey(key, &sh, &day, &agent) ||
-              !DecodeCounters(value, &c)) {
-            bad_row = absl::DataLossError("aggregate row is corrupt");
-            return false;
-          }
-          rows[agent] += c;
-          return true;
-        });
-    if (!s.ok()) return s;
-    if (!bad_row.ok()) return bad_row;
-    if (shard == std::numeric_limits<uint32_t>::max()) break;
-    // Find the next shard that has any row.
-    bool found = false;
-    s = store.Scan(Family::kAggregates,
-                   AggregateKey(shard + 1, std::numeric_limits<int32_t>::min(), ""),
-                   "", [&](std::string_view key, std::string_view) {
-                     int32_t day;
-                     std::string agent;
-                     found = ParseAggregateKey(key, &shard, &day, &agent);
-                     return false;
-                   });
-    if (!s.ok()) return s;
-    if (!found) break;
+  // Whole months come from the month rollups (one row per agent), the
+  // partial months at either end from the day rows.
+  absl::flat_hash_map<std::string, Counters> rows;
+  struct Range {
+    Family family;
+    int32_t first, last;
+  };
+  std::vector<Range> ranges;
+  for (absl::CivilMonth m(from); m <= absl::CivilMonth(to); ++m) {
+    const absl::CivilDay month_first(m), month_last(absl::CivilDay(m + 1) - 1);
+    if (from <= month_first && month_last <= to) {
+      if (!ranges.empty() && ranges.back().family == Family::kRollups) {
+        ++ranges.back().last;
+      } else {
+        ranges.push_back({Family::kRollups, MonthNumber(m), MonthNumber(m)});
+      }
+    } else {
+      ranges.push_back({Family::kAggregates,
+                        DayNumber(std::max(from, month_first)),
+                        DayNumber(std::min(to, month_last))});
+    }
   }
-  for (auto& [agent, c] : rows) {
+  auto owned = ReadOwnedShards(store);
+  if (!owned.ok()) return owned.status();
+  for (const Range& r : ranges) {
+    absl::Status s = SumRows(store, r.family, r.first, r.last, *owned, &rows);
+    if (!s.ok()) return s;
+  }
+  std::vector<std::pair<std::string, Counters>> sorted(rows.begin(), rows.end());
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [agent, c] : sorted) {
     if (agent.empty()) {
       snap.unattributed = c;
     } else if (!c.IsZero()) {

@@ -1,6 +1,8 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <utility>
 
@@ -12,12 +14,14 @@
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "store/coding.h"
+#include "store/fault_injection.h"
 
 namespace chatkpi {
 namespace {
 
 constexpr const char* kFamilyNames[] = {
-    "events", "ids", "buyers", "orders", "aggregates", "assessments", "dead", "meta"};
+    "events", "ids",  "buyers", "orders", "aggregates",
+    "assessments", "dead", "meta",   "rollups"};
 static_assert(std::size(kFamilyNames) ==
               static_cast<size_t>(Family::kNumFamilies));
 
@@ -29,10 +33,96 @@ absl::Status ToStatus(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
   std::string msg = absl::StrCat(std::string(what), ": ", s.ToString());
   if (s.IsNotFound()) return absl::NotFoundError(msg);
-  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsCorruption()) {
+    return absl::DataLossError(absl::StrCat(
+        msg, " (the store is corrupt: restore it from a backup, or rebuild it "
+             "by ingesting the sources into a new --db)"));
+  }
   if (s.IsIOError() || s.IsNoSpace()) return absl::UnavailableError(msg);
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
   return absl::InternalError(msg);
+}
+
+// RocksDB's own diagnostic log (DIR/LOG), warnings and errors only. Not
+// RocksDB's default logger: on a full disk that one's failed write trips an
+// assertion in Debian's librocksdb (which keeps asserts) when the
+// no-space recovery thread logs again, aborting the process instead of
+// letting chatkpi report the error. This one ignores its own write errors.
+class StoreLogger : public rocksdb::Logger {
+ public:
+  explicit StoreLogger(const std::string& dir)
+      : Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {
+    namespace fs = std::filesystem;
+    const fs::path path = fs::path(dir) / "LOG";
+    std::error_code ec;
+    if (fs::file_size(path, ec) > (4u << 20) && !ec) {
+      fs::rename(path, fs::path(dir) / "LOG.old", ec);
+    }
+    file_ = std::fopen(path.c_str(), "a");
+  }
+  ~StoreLogger() override {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (file_ == nullptr) return;
+    std::vfprintf(file_, format, ap);
+    std::fputc('\n', file_);
+    std::fflush(file_);  // errors ignored: the log is best effort
+  }
+
+ private:
+  std::FILE* file_ = nullptr;
+};
+
+// True when every family of `db` is empty.
+bool AllEmpty(rocksdb::DB* db,
+              const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  for (auto* h : handles) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), h));
+    it->SeekToFirst();
+    if (it->Valid() || !it->status().ok()) return false;
+  }
+  return true;
+}
+
+// A directory left by a store creation that failed before RocksDB wrote
+// CURRENT (a full disk): only RocksDB's bookkeeping files, no data.
+bool IsCreationDebris(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const bool bookkeeping =
+        name == "LOCK" || name == "IDENTITY" || name.rfind("LOG", 0) == 0 ||
+        name.rfind("MANIFEST-", 0) == 0 || name.rfind("OPTIONS-", 0) == 0 ||
+        name.ends_with(".dbtmp");
+    const bool empty_wal =
+        name.ends_with(".log") && e.is_regular_file() && e.file_size(ec) == 0;
+    if (!bookkeeping && !empty_wal) return false;
+  }
+  return !ec;
+}
+
+// True when an OPTIONS file of `dir` describes chatkpi's column families:
+// the directory was a chatkpi store even if its MANIFEST now says otherwise.
+bool OptionsNameOurFamilies(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().rfind("OPTIONS-", 0) != 0) continue;
+    std::FILE* f = std::fopen(e.path().c_str(), "r");
+    if (f == nullptr) continue;
+    std::string text(1 << 16, '\0');
+    text.resize(std::fread(text.data(), 1, text.size(), f));
+    std::fclose(f);
+    if (text.find("[CFOptions \"aggregates\"]") != std::string::npos &&
+        text.find("[CFOptions \"buyers\"]") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
 }
 
 rocksdb::ColumnFamilyOptions FamilyOptions(Family f) {
@@ -65,6 +155,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f) {
 
 }  // namespace
 
+const char* FamilyName(Family f) { return kFamilyNames[static_cast<int>(f)]; }
+
 std::string AggregateKey(uint32_t shard, int32_t day, std::string_view agent) {
   std::string k;
   k.reserve(8 + agent.size());
@@ -73,6 +165,15 @@ std::string AggregateKey(uint32_t shard, int32_t day, std::string_view agent) {
   PutFixed32BE(&k, static_cast<uint32_t>(day) ^ 0x80000000u);
   k.append(agent);
   return k;
+}
+
+std::string RollupKey(uint32_t shard, int32_t month, std::string_view agent) {
+  return AggregateKey(shard, month, agent);
+}
+
+bool ParseRollupKey(std::string_view key, uint32_t* shard, int32_t* month,
+                    std::string* agent) {
+  return ParseAggregateKey(key, shard, month, agent);
 }
 
 bool ParseAggregateKey(std::string_view key, uint32_t* shard, int32_t* day,
@@ -112,10 +213,13 @@ bool Commit::empty() const {
 }
 
 struct Store::Impl {
+  // Declared first so that it outlives the database that writes through it.
+  std::shared_ptr<FaultInjection> fault_injection;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::WriteOptions write_options;
   bool read_only = false;
+  bool secondary = false;  // a follower: StoreOptions::secondary_dir
 
   rocksdb::ColumnFamilyHandle* cf(Family f) {
     return handles[static_cast<int>(f)];
@@ -146,13 +250,29 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                                                    const StoreOptions& opts) {
   namespace fs = std::filesystem;
   std::error_code ec;
+  // A symlinked --db (the generation layout, docs/replay.md) is opened at
+  // its target, so that RocksDB never creates files through a link that
+  // `chatkpi replay` may repoint while this store is open.
+  if (std::string link = dir; !link.empty()) {
+    while (link.size() > 1 && link.back() == '/') link.pop_back();
+    if (fs::is_symlink(link, ec)) {
+      fs::path real = fs::canonical(link, ec);
+      if (!ec) return Open(real.string(), opts);
+    }
+  }
+  if (!opts.secondary_dir.empty() && !opts.read_only) {
+    StoreOptions follower = opts;  // a follower never writes
+    follower.read_only = true;
+    return Open(dir, follower);
+  }
   bool exists = fs::exists(dir, ec);
   bool is_rocksdb = exists && fs::exists(fs::path(dir) / "CURRENT", ec);
   if (exists && !fs::is_directory(dir, ec)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--db ", dir, " is not a directory"));
   }
-  if (exists && !is_rocksdb && !fs::is_empty(dir, ec)) {
+  if (exists && !is_rocksdb && !fs::is_empty(dir, ec) &&
+      !IsCreationDebris(dir)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", dir, " is a non-empty directory that is not a chatkpi store"));
   }
@@ -171,6 +291,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_opts.bytes_per_sync = 1 << 20;
   db_opts.info_log_level = rocksdb::WARN_LEVEL;
   db_opts.keep_log_file_num = 2;
+  if (!opts.read_only) {
+    fs::create_directories(dir, ec);
+    db_opts.info_log = std::make_shared<StoreLogger>(dir);
+  }
+  if (opts.fault_injection != nullptr) {
+    db_opts.env = opts.fault_injection->env();
+  }
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   descs.emplace_back(rocksdb::kDefaultColumnFamilyName,
@@ -181,52 +308,125 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   if (is_rocksdb) {
     std::vector<std::string> existing;
     rocksdb::Status s =
-        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &existing);
+        rocksdb::DB::ListColumnFamilies(db_opts, dir, &existing);
     if (!s.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--db ", dir, " cannot be read as a chatkpi store: ", s.ToString()));
+      // CURRENT names the MANIFEST that lists the families: either garbage
+      // or pointing at nothing, the directory is a damaged RocksDB store.
+      const bool denied =
+          s.ToString().find("ermission denied") != std::string::npos;
+      if (denied) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "--db ", dir, " cannot be read: ", s.ToString()));
+      }
+      return absl::DataLossError(absl::StrCat(
+          "--db ", dir, " is corrupt (its CURRENT or MANIFEST file cannot be "
+          "read: ", s.ToString(), "); restore it from a backup, or rebuild "
+          "it by ingesting the sources into a new --db"));
     }
-    if (existing.size() != descs.size()) {
+    // Only our families: a store whose creation was cut short (a full disk,
+    // a kill) may lack some; it is finished below if it holds nothing.
+    bool ours = existing.size() >= 2;
+    for (const std::string& name : existing) {
+      ours = ours && std::any_of(descs.begin(), descs.end(), [&](auto& d) {
+               return d.name == name;
+             });
+    }
+    if (!ours && existing.size() == 1 && !opts.read_only) {
+      // Only the default family: a creation cut short before it added ours,
+      // if the database holds nothing at all.
+      std::unique_ptr<rocksdb::DB> probe;
+      rocksdb::DB* raw_probe = nullptr;
+      if (rocksdb::DB::OpenForReadOnly(
+              rocksdb::Options(db_opts, rocksdb::ColumnFamilyOptions()), dir,
+              &raw_probe)
+              .ok()) {
+        probe.reset(raw_probe);
+        std::unique_ptr<rocksdb::Iterator> it(
+            probe->NewIterator(rocksdb::ReadOptions()));
+        it->SeekToFirst();
+        ours = !it->Valid() && it->status().ok();
+      }
+    }
+    if (!ours && OptionsNameOurFamilies(dir)) {
+      return absl::DataLossError(absl::StrCat(
+          "--db ", dir, " is corrupt: its MANIFEST lists only some of "
+          "chatkpi's column families; restore it from a backup, or rebuild "
+          "it by ingesting the sources into a new --db"));
+    }
+    if (!ours) {
       return absl::FailedPreconditionError(absl::StrCat(
           "--db ", dir, " is a RocksDB database but not a chatkpi store"));
+    }
+    if (existing.size() != descs.size()) {
+      if (opts.read_only) {
+        return absl::DataLossError(absl::StrCat(
+            "--db ", dir, " lacks some of chatkpi's column families: it is "
+            "corrupt, or its creation was interrupted (then `chatkpi ingest` "
+            "finishes it)"));
+      }
+      db_opts.create_missing_column_families = true;
     }
   }
 
   auto impl = std::make_unique<Impl>();
+  impl->fault_injection = opts.fault_injection;
   impl->read_only = opts.read_only;
+  impl->secondary = !opts.secondary_dir.empty();
   impl->write_options.sync = opts.sync;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      opts.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw)
-          : rocksdb::DB::Open(db_opts, dir, descs, &handles, &raw);
+  rocksdb::Status s;
+  if (impl->secondary) {
+    fs::create_directories(opts.secondary_dir, ec);
+    // Required of a secondary: it keeps every table file open, so files
+    // the writer's compactions delete stay readable until it catches up.
+    db_opts.max_open_files = -1;
+    s = rocksdb::DB::OpenAsSecondary(db_opts, dir, opts.secondary_dir, descs,
+                                     &handles, &raw);
+  } else if (opts.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_opts, dir, descs, &handles, &raw);
+  }
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return absl::UnavailableError(absl::StrCat(
           "--db ", dir, " is in use by another chatkpi process: ",
           s.ToString()));
     }
+    if (s.IsCorruption()) {
+      return absl::DataLossError(absl::StrCat(
+          "--db ", dir, " is corrupt: ", s.ToString(),
+          "; restore it from a backup, or rebuild it by ingesting the "
+          "sources into a new --db"));
+    }
     return ToStatus(s, absl::StrCat("opening --db ", dir));
   }
   impl->db.reset(raw);
   // handles[0] is the default family; ours follow in Family order.
   impl->handles.assign(handles.begin() + 1, handles.end());
-  impl->db->DestroyColumnFamilyHandle(handles[0]);
+  // Kept until the format check below, which may need to look into it.
+  std::unique_ptr<rocksdb::ColumnFamilyHandle,
+                  std::function<void(rocksdb::ColumnFamilyHandle*)>>
+      default_family(handles[0], [db = impl->db.get()](auto* h) {
+        db->DestroyColumnFamilyHandle(h);
+      });
 
   std::string format;
   s = impl->db->Get(rocksdb::ReadOptions(), impl->cf(Family::kMeta),
                     rocksdb::Slice(kFormatKey),
                     &format);
   if (s.IsNotFound()) {
-    if (is_rocksdb) {
+    // The marker is the first write after creation. A store without it that
+    // holds nothing at all is one whose creation was cut short: finish it.
+    if (is_rocksdb && (opts.read_only || !AllEmpty(impl->db.get(), handles))) {
       return absl::FailedPreconditionError(
           absl::StrCat("--db ", dir, " is not a chatkpi store (no format marker)"));
     }
     s = impl->db->Put(impl->write_options, impl->cf(Family::kMeta),
                       rocksdb::Slice(kFormatKey),
                       rocksdb::Slice(kFormatValue));
-    if (!s.ok()) return ToStatus(s, "writing format marker");
+    if (!s.ok()) return ToStatus(s, absl::StrCat("creating --db ", dir));
   } else if (!s.ok()) {
     return ToStatus(s, "reading format marker");
   } else if (format != kFormatValue) {
@@ -243,11 +443,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     std::string_view k(it->key().data(), it->key().size());
     uint64_t last;
     if (!GetFixed64BE(&k, &last)) {
-      return absl::DataLossError("event log key is corrupt");
+      return absl::DataLossError(
+          absl::StrCat("--db ", dir, " is corrupt: bad event log key"));
     }
     next_seq = last + 1;
   }
-  if (!it->status().ok()) return ToStatus(it->status(), "reading event log");
+  if (!it->status().ok()) {
+    return ToStatus(it->status(), absl::StrCat("--db ", dir, ": reading event log"));
+  }
   return std::unique_ptr<Store>(new Store(dir, std::move(impl), next_seq));
 }
 
@@ -273,12 +476,48 @@ absl::Status Store::Write(Commit* commit) {
     batch.Put(impl_->cf(Family::kIds), rocksdb::Slice(id.data(), id.size()), key);
   }
   rocksdb::Status s = impl_->db->Write(impl_->write_options, &batch);
-  if (!s.ok()) return ToStatus(s, "commit to --db " + dir_);
-  next_seq_ = seq;
+  if (!s.ok()) {
+    // RocksDB applies a batch whole or not at all: the store still holds
+    // the previous commit and its source positions, so a re-run after the
+    // cause is fixed resumes exactly there.
+    return ToStatus(s, absl::StrCat("commit to --db ", dir_,
+                                    " failed, nothing of it was stored (free "
+                                    "disk space or fix the I/O error, then "
+                                    "run again: it resumes at the last "
+                                    "commit)"));
+  }
+  next_seq_.store(seq, std::memory_order_release);
   batch.Clear();
   commit->impl_->events.clear();
   commit->impl_->event_bytes = 0;
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Store::CatchUp() {
+  if (!impl_->secondary) {
+    return absl::FailedPreconditionError(
+        "CatchUp needs a store opened with StoreOptions::secondary_dir");
+  }
+  const rocksdb::SequenceNumber before = impl_->db->GetLatestSequenceNumber();
+  rocksdb::Status s = impl_->db->TryCatchUpWithPrimary();
+  if (!s.ok()) return ToStatus(s, absl::StrCat("following --db ", dir_));
+  if (impl_->db->GetLatestSequenceNumber() == before) return false;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(
+      rocksdb::ReadOptions(), impl_->cf(Family::kEvents)));
+  it->SeekToLast();
+  if (it->Valid()) {
+    std::string_view k(it->key().data(), it->key().size());
+    uint64_t last;
+    if (!GetFixed64BE(&k, &last)) {
+      return absl::DataLossError(
+          absl::StrCat("--db ", dir_, " is corrupt: bad event log key"));
+    }
+    next_seq_.store(last + 1, std::memory_order_release);
+  }
+  if (!it->status().ok()) {
+    return ToStatus(it->status(), absl::StrCat("--db ", dir_, ": reading event log"));
+  }
+  return true;
 }
 
 absl::StatusOr<std::optional<std::string>> Store::Get(Family f,
@@ -288,7 +527,7 @@ absl::StatusOr<std::optional<std::string>> Store::Get(Family f,
                                      rocksdb::Slice(key.data(), key.size()),
                                      &value);
   if (s.IsNotFound()) return std::nullopt;
-  if (!s.ok()) return ToStatus(s, "read");
+  if (!s.ok()) return ToStatus(s, absl::StrCat("reading --db ", dir_));
   return value;
 }
 
@@ -307,7 +546,7 @@ absl::Status Store::ContainsIds(const std::vector<std::string_view>& ids,
     if (statuses[i].ok()) {
       (*found)[i] = true;
     } else if (!statuses[i].IsNotFound()) {
-      return ToStatus(statuses[i], "id lookup");
+      return ToStatus(statuses[i], absl::StrCat("reading --db ", dir_));
     }
   }
   return absl::OkStatus();
@@ -328,7 +567,7 @@ absl::Status Store::Scan(
       break;
     }
   }
-  return ToStatus(it->status(), "scan");
+  return ToStatus(it->status(), absl::StrCat("scanning --db ", dir_));
 }
 
 }  // namespace chatkpi

@@ -10,6 +10,7 @@
 //   assessments period \0 agent \0 metric -> value            scoring inputs
 //   dead        position -> reason \0 raw                     dead letters
 //   meta        name -> value (positions, rules, stats)
+//   rollups     shard(4) month(4) agent -> counters          whole months
 //
 // Every change reaches disk through one Commit: a WriteBatch carrying state,
 // aggregates and source positions together, so a crash at any instant leaves
@@ -17,6 +18,7 @@
 #ifndef CHATKPI_STORE_STORE_H_
 #define CHATKPI_STORE_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,14 +41,24 @@ enum class Family : int {
   kAssessments,
   kDead,
   kMeta,
+  kRollups,
   kNumFamilies
 };
+
+// The RocksDB column family name of `f` (part of the on-disk format).
+const char* FamilyName(Family f);
 
 // Aggregate rows are keyed by (shard, day, agent). A shard is an input
 // partition (0 for files); the snapshot sums shards.
 std::string AggregateKey(uint32_t shard, int32_t day, std::string_view agent);
 bool ParseAggregateKey(std::string_view key, uint32_t* shard, int32_t* day,
                        std::string* agent);
+// Month rollups: the same counters summed per (shard, local month, agent),
+// so that a month's snapshot reads one row per agent instead of one per day.
+// `month` counts months since 1970-01.
+std::string RollupKey(uint32_t shard, int32_t month, std::string_view agent);
+bool ParseRollupKey(std::string_view key, uint32_t* shard, int32_t* month,
+                    std::string* agent);
 
 // A set of writes applied atomically by Store::Write.
 class Store;
@@ -74,20 +86,33 @@ class Commit {
   std::unique_ptr<Impl> impl_;
 };
 
+class FaultInjection;  // store/fault_injection.h
+
 struct StoreOptions {
   bool create_if_missing = true;
   bool read_only = false;
   bool sync = false;  // fsync the WAL per commit (power loss, not just crash)
+  // Tests only: the store's files are written through this, which can make
+  // writes fail (store/fault_injection.h).
+  std::shared_ptr<FaultInjection> fault_injection;
+  // Non-empty: open as a follower (a RocksDB secondary instance, read-only)
+  // of a store that another process writes, keeping its own info log in
+  // this directory (created if missing). It sees the writer's commits as
+  // of its last CatchUp(), each whole or not at all.
+  std::string secondary_dir;
 };
 
 class Store {
  public:
   // Opens or creates a chatkpi store. A directory that exists but is not a
-  // chatkpi store (or is corrupt) is refused with a message that says so.
+  // chatkpi store, or is corrupt, is refused with a message that says so
+  // (DataLoss for a corrupt one).
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
                                                      const StoreOptions& opts);
   ~Store();
 
+  // Applies all of `commit` or nothing. After a failure the store refuses
+  // further writes (RocksDB stops on a failed write) until reopened.
   absl::Status Write(Commit* commit);
 
   // Point reads; nullopt when absent.
@@ -103,8 +128,16 @@ class Store {
                     const std::function<bool(std::string_view key,
                                              std::string_view value)>& visit);
 
-  // Number of events in the log (the next sequence number).
-  uint64_t next_seq() const { return next_seq_; }
+  // Follower stores (StoreOptions::secondary_dir): reads what the writer
+  // committed since the last call; true when that was anything. Safe beside
+  // reads on other threads.
+  absl::StatusOr<bool> CatchUp();
+
+  // Number of events in the log (the next sequence number). Atomic: a
+  // dashboard thread reads it while the writer or CatchUp advances it.
+  uint64_t next_seq() const {
+    return next_seq_.load(std::memory_order_acquire);
+  }
 
   const std::string& dir() const { return dir_; }
 
@@ -114,7 +147,7 @@ class Store {
   Store(std::string dir, std::unique_ptr<Impl> impl, uint64_t next_seq);
   std::string dir_;
   std::unique_ptr<Impl> impl_;
-  uint64_t next_seq_;
+  std::atomic<uint64_t> next_seq_;
 };
 
 }  // namespace chatkpi

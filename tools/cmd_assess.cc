@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/engine.h"
+#include "engine/live_store.h"
 #include "ingest/event_parser.h"
 #include "query/json_text.h"
 #include "store/store.h"
@@ -47,14 +48,22 @@ int RunAssess(int argc, char** argv) {
     return Fail(kCmd, absl::InvalidArgumentError(
                           absl::StrCat("not a valid assessment: ", s.message())));
   }
-  auto store = Store::Open(*args->Get("db"), StoreOptions());
-  if (!store.ok()) return Fail(kCmd, store.status());
-  auto stored = StoredRules(**store);
+  // One short commit: the generation lock is held throughout, so that a
+  // concurrent `chatkpi replay` cannot switch --db under it.
+  auto live = LiveStore::Open(*args->Get("db"));
+  if (!live.ok()) return Fail(kCmd, live.status());
+  auto switched = (*live)->LockForCommit();
+  if (!switched.ok()) return Fail(kCmd, switched.status());
+  if (*switched) {
+    if (absl::Status s = (*live)->Reopen(); !s.ok()) return Fail(kCmd, s);
+  }
+  Store* store = &(*live)->store();
+  auto stored = StoredRules(*store);
   if (!stored.ok()) return Fail(kCmd, stored.status());
   absl::StatusOr<Rules> rules =
       stored->has_value() ? absl::StatusOr<Rules>(**stored) : DefaultRules();
   if (!rules.ok()) return Fail(kCmd, rules.status());
-  auto engine = Engine::Open(*rules, store->get());
+  auto engine = Engine::Open(*rules, store);
   if (!engine.ok()) return Fail(kCmd, engine.status());
   auto applied = (*engine)->Apply(event, json);
   if (!applied.ok()) return Fail(kCmd, applied.status());

@@ -2,6 +2,7 @@
 
 #include "engine/engine.h"
 #include "engine/file_ingest.h"
+#include "engine/live_store.h"
 #include "engine/rules.h"
 #include "store/store.h"
 #include "tools/args.h"
@@ -16,7 +17,9 @@ absl::StatusOr<Rules> RulesFromArgs(const Args& args) {
 
 int RunIngest(int argc, char** argv) {
   const char* kCmd = "ingest";
-  auto args = Args::Parse(argc, argv, {"db", "rules", "commit-every"});
+  auto args = Args::Parse(argc, argv,
+                          {"db", "rules", "commit-every", "max-line-bytes",
+                           "max-agents-per-day", "max-buyers-per-day"});
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
@@ -32,13 +35,40 @@ int RunIngest(int argc, char** argv) {
     return Fail(kCmd, absl::InvalidArgumentError("--commit-every must be >= 1"));
   }
   opts.commit_every = *every;
+  // Limits against hostile input (docs/limits.md).
+  auto max_line = args->GetInt("max-line-bytes", opts.max_line_bytes);
+  if (!max_line.ok()) return Fail(kCmd, max_line.status());
+  if (*max_line < 64 || *max_line > (int64_t{1} << 30)) {
+    return Fail(kCmd, absl::InvalidArgumentError(
+                          "--max-line-bytes must be in [64, 1073741824]"));
+  }
+  opts.max_line_bytes = static_cast<size_t>(*max_line);
+  EngineOptions engine_opts;
+  auto agents = args->GetInt("max-agents-per-day",
+                             engine_opts.limits.max_agents_per_day);
+  if (!agents.ok()) return Fail(kCmd, agents.status());
+  auto buyers = args->GetInt("max-buyers-per-day",
+                             engine_opts.limits.max_buyers_per_day);
+  if (!buyers.ok()) return Fail(kCmd, buyers.status());
+  if (*agents < 1 || *buyers < 1) {
+    return Fail(kCmd, absl::InvalidArgumentError(
+                          "--max-agents-per-day and --max-buyers-per-day "
+                          "must be >= 1"));
+  }
+  engine_opts.limits.max_agents_per_day = *agents;
+  engine_opts.limits.max_buyers_per_day = *buyers;
 
-  auto store = Store::Open(*db, StoreOptions());
-  if (!store.ok()) return Fail(kCmd, store.status());
-  auto engine = Engine::Open(*rules, store->get());
-  if (!engine.ok()) return Fail(kCmd, engine.status());
+  // Through the generation protocol, so that `chatkpi replay` can switch
+  // --db to a new generation while this runs (engine/live_store.h).
+  auto live = LiveEngine::Open(
+      *db, *rules, engine_opts, StoreOptions(), [](const std::string& line) {
+        std::cerr << "chatkpi ingest: " << line << "\n";
+      });
+  if (!live.ok()) return Fail(kCmd, live.status());
+  opts.gate = live->get();
   FileIngestReport report;
-  absl::Status s = IngestFiles(**engine, args->positional(), opts, &report);
+  absl::Status s =
+      IngestFiles((*live)->engine(), args->positional(), opts, &report);
   if (!s.ok()) return Fail(kCmd, s);
   std::cerr << "ingested " << report.lines << " lines: " << report.accepted
             << " new events, " << report.duplicates << " duplicates, "

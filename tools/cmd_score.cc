@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "engine/generation_select.h"
 #include "query/month_score.h"
 #include "query/scoring.h"
 #include "store/store.h"
@@ -22,7 +23,8 @@ absl::StatusOr<absl::CivilMonth> ParseMonthFlag(const Args& args) {
 
 int RunScore(int argc, char** argv) {
   const char* kCmd = "score";
-  auto args = Args::Parse(argc, argv, {"db", "month", "scheme", "format", "lang"});
+  auto args = Args::Parse(
+      argc, argv, {"db", "month", "scheme", "format", "lang", "rules-version"});
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
@@ -40,11 +42,12 @@ int RunScore(int argc, char** argv) {
   }
   auto scheme = LoadSchemeByNameOrPath(*scheme_arg, CHATKPI_SCHEMES_DIR);
   if (!scheme.ok()) return Fail(kCmd, scheme.status());
-  StoreOptions so;
-  so.read_only = true;
-  auto store = Store::Open(*db, so);
-  if (!store.ok()) return Fail(kCmd, store.status());
-  auto report = ScoreMonth(**store, *scheme, *month);
+  // --rules-version: a generation kept by `chatkpi replay --keep`.
+  auto generation =
+      OpenGeneration(*db, args->Get("rules-version").value_or(""));
+  if (!generation.ok()) return Fail(kCmd, generation.status());
+  Store* store = generation->store.get();
+  auto report = ScoreMonth(*store, *scheme, *month);
   if (!report.ok()) return Fail(kCmd, report.status());
   std::cout << (format == "json"
                     ? ScoreReportToJson(*report)

@@ -1,30 +1,98 @@
 // `chatkpi serve`: the HTTP API over a store, without ingesting. The store
 // is opened read-only, so `chatkpi ingest` may keep writing it; the API then
 // answers from the store as it was when serve started (RocksDB read-only
-// instances do not follow a writer). For live figures, `run` serves the
-// same API beside its ingest loop.
+// instances do not follow a writer), unless --follow makes it a follower
+// that catches up with the writer every --follow-interval-ms and pushes
+// what it sees to the dashboard (docs/dashboard.md).
 #include <signal.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "query/http_auth.h"
 #include "query/http_server.h"
+#include "query/live_feed.h"
 #include "store/store.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 
 namespace chatkpi {
+namespace {
+
+// Warns when a token file can be read by other users.
+void CheckTokenFilePerms(const std::optional<std::string>& file) {
+  if (!file.has_value()) return;
+  std::error_code ec;
+  auto perms = std::filesystem::status(*file, ec).permissions();
+  if (!ec && (perms & (std::filesystem::perms::group_read |
+                       std::filesystem::perms::others_read)) !=
+                 std::filesystem::perms::none) {
+    std::cerr << "chatkpi serve: WARNING: " << *file
+              << " is readable by other users (chmod 600 it)\n";
+  }
+}
+
+// Catches a follower store up with its writer every `interval` and tells
+// the dashboard when anything was committed. A failed catch-up (the writer
+// mid-restart) is retried on the next turn.
+class FollowLoop {
+ public:
+  FollowLoop(Store* store, LiveFeed* feed, absl::Duration interval)
+      : store_(store), feed_(feed), interval_(interval) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~FollowLoop() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::string last_error;
+    std::unique_lock<std::mutex> l(mu_);
+    while (!cv_.wait_for(l, absl::ToChronoMilliseconds(interval_),
+                         [this] { return stop_; })) {
+      l.unlock();
+      absl::StatusOr<bool> advanced = store_->CatchUp();
+      if (advanced.ok() && *advanced) feed_->Notify();
+      std::string error = advanced.ok() ? "" : advanced.status().ToString();
+      if (error != last_error && !error.empty()) {
+        std::cerr << "chatkpi serve: following the store: " << error << "\n";
+      }
+      last_error = std::move(error);
+      l.lock();
+    }
+  }
+
+  Store* store_;
+  LiveFeed* feed_;
+  absl::Duration interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
 
 int RunServe(int argc, char** argv) {
   const char* kCmd = "serve";
   auto args = Args::Parse(
       argc, argv,
-      {"db", "bind", "port", "token-file", "schemes-dir", "threads"},
-      {"no-auth", "access-log"});
+      {"db", "bind", "port", "token-file", "dashboard-token-file",
+       "schemes-dir", "threads", "follow-interval-ms", "live-backfill"},
+      {"no-auth", "access-log", "follow"});
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
@@ -49,29 +117,35 @@ int RunServe(int argc, char** argv) {
 
   auto token = LoadAdminToken(args->Get("token-file"));
   if (!token.ok()) return Fail(kCmd, token.status());
+  auto dash_token = LoadDashboardToken(args->Get("dashboard-token-file"));
+  if (!dash_token.ok()) return Fail(kCmd, dash_token.status());
   const bool no_auth = args->Has("no-auth");
-  if (token->has_value() && no_auth) {
+  const bool any_token = token->has_value() || dash_token->has_value();
+  if (any_token && no_auth) {
     return Fail(kCmd, absl::InvalidArgumentError(
                           "--no-auth given, but a token is configured "
-                          "(--token-file or CHATKPI_TOKEN): choose one"));
+                          "(--token-file, --dashboard-token-file, "
+                          "CHATKPI_TOKEN or CHATKPI_DASHBOARD_TOKEN): choose "
+                          "one"));
   }
-  if (!token->has_value() && !no_auth) {
+  if (!any_token && !no_auth) {
     return Fail(kCmd, absl::InvalidArgumentError(
                           "no API token: give --token-file FILE or set "
                           "CHATKPI_TOKEN, or --no-auth to serve without one"));
   }
-  if (token->has_value()) {
-    if (auto file = args->Get("token-file"); file.has_value()) {
-      std::error_code ec;
-      auto perms = std::filesystem::status(*file, ec).permissions();
-      if (!ec && (perms & (std::filesystem::perms::group_read |
-                           std::filesystem::perms::others_read)) !=
-                     std::filesystem::perms::none) {
-        std::cerr << "chatkpi serve: WARNING: --token-file " << *file
-                  << " is readable by other users (chmod 600 it)\n";
-      }
+  if (token->has_value() && dash_token->has_value() && **token == **dash_token) {
+    return Fail(kCmd, absl::InvalidArgumentError(
+                          "the dashboard token must differ from the API token"));
+  }
+  if (any_token) {
+    if (token->has_value()) {
+      CheckTokenFilePerms(args->Get("token-file"));
+      opts.tokens.emplace_back(**token, Role::kAdmin);
     }
-    opts.tokens.emplace_back(**token, Role::kAdmin);
+    if (dash_token->has_value()) {
+      CheckTokenFilePerms(args->Get("dashboard-token-file"));
+      opts.tokens.emplace_back(**dash_token, Role::kDashboard);
+    }
   } else {
     opts.allow_no_auth = true;
     std::cerr << "chatkpi serve: WARNING: --no-auth: anyone who can reach "
@@ -85,10 +159,42 @@ int RunServe(int argc, char** argv) {
     };
   }
 
+  const bool follow = args->Has("follow");
+  auto interval_ms = args->GetInt("follow-interval-ms", 200);
+  if (!interval_ms.ok()) return Fail(kCmd, interval_ms.status());
+  if (*interval_ms < 10 || *interval_ms > 60'000) {
+    return Fail(kCmd, absl::InvalidArgumentError(
+                          "--follow-interval-ms must be 10..60000"));
+  }
+  if (args->Has("follow-interval-ms") && !follow) {
+    return Fail(kCmd, absl::InvalidArgumentError(
+                          "--follow-interval-ms needs --follow"));
+  }
+  auto backfill =
+      args->GetInt("live-backfill", static_cast<int64_t>(
+                                        opts.live_view.backfill_events));
+  if (!backfill.ok()) return Fail(kCmd, backfill.status());
+  if (*backfill < 0) {
+    return Fail(kCmd,
+                absl::InvalidArgumentError("--live-backfill must be >= 0"));
+  }
+  opts.live_view.backfill_events = static_cast<uint64_t>(*backfill);
+
   StoreOptions so;
   so.read_only = true;
+  // A follower keeps RocksDB's info log of its own; nothing else is written
+  // there, and it is removed on exit.
+  std::filesystem::path secondary_dir;
+  if (follow) {
+    secondary_dir = std::filesystem::temp_directory_path() /
+                    absl::StrCat("chatkpi-follow-", getpid());
+    so.secondary_dir = secondary_dir.string();
+  }
   auto store = Store::Open(*db, so);
   if (!store.ok()) return Fail(kCmd, store.status());
+  LiveFeed feed;
+  opts.live_feed = &feed;
+  opts.live_waiting = follow;
 
   // Block the stop signals before any thread starts, so that every thread
   // inherits the mask and sigwait below is the only place they arrive.
@@ -101,6 +207,11 @@ int RunServe(int argc, char** argv) {
   HttpServer server(store->get(), opts);
   absl::Status s = server.Start(static_cast<int>(*port));
   if (!s.ok()) return Fail(kCmd, s);
+  std::unique_ptr<FollowLoop> follower;
+  if (follow) {
+    follower = std::make_unique<FollowLoop>(
+        store->get(), &feed, absl::Milliseconds(*interval_ms));
+  }
   // Tests and scripts read the port from this line (--port 0).
   std::cerr << "chatkpi serve: listening on http://" << opts.bind_address << ":"
             << server.port() << "\n"
@@ -108,7 +219,13 @@ int RunServe(int argc, char** argv) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   std::cerr << "chatkpi serve: stopping on signal " << sig << "\n";
+  follower.reset();
   server.Stop();
+  store->reset();
+  if (!secondary_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(secondary_dir, ec);
+  }
   return 0;
 }
 

@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "engine/generation_select.h"
 #include "query/snapshot.h"
 #include "store/store.h"
 #include "tools/args.h"
@@ -9,7 +10,8 @@ namespace chatkpi {
 
 int RunSnapshot(int argc, char** argv) {
   const char* kCmd = "snapshot";
-  auto args = Args::Parse(argc, argv, {"db", "from", "to", "format", "lang"});
+  auto args = Args::Parse(
+      argc, argv, {"db", "from", "to", "format", "lang", "rules-version"});
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
@@ -28,11 +30,12 @@ int RunSnapshot(int argc, char** argv) {
   if (lang != "en" && lang != "zh") {
     return Fail(kCmd, absl::InvalidArgumentError("--lang must be en or zh"));
   }
-  StoreOptions so;
-  so.read_only = true;
-  auto store = Store::Open(*db, so);
-  if (!store.ok()) return Fail(kCmd, store.status());
-  auto snap = ReadSnapshot(**store, *from, *to);
+  // --rules-version: a generation kept by `chatkpi replay --keep`.
+  auto generation =
+      OpenGeneration(*db, args->Get("rules-version").value_or(""));
+  if (!generation.ok()) return Fail(kCmd, generation.status());
+  Store* store = generation->store.get();
+  auto snap = ReadSnapshot(*store, *from, *to);
   if (!snap.ok()) return Fail(kCmd, snap.status());
   std::cout << (format == "json"
                     ? SnapshotToJson(*snap)

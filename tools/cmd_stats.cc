@@ -3,7 +3,11 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "engine/engine.h"
+#include "engine/limits.h"
+#include "engine/kafka_ingest.h"
+#include "engine/owned_shards.h"
 #include "engine/local_day.h"
 #include "query/json_text.h"
 #include "store/store.h"
@@ -14,7 +18,8 @@ namespace chatkpi {
 
 int RunStats(int argc, char** argv) {
   const char* kCmd = "stats";
-  auto args = Args::Parse(argc, argv, {"db"});
+  auto args = Args::Parse(argc, argv,
+                          {"db", "max-agents-per-day", "max-buyers-per-day"});
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
@@ -99,7 +104,36 @@ int RunStats(int argc, char** argv) {
     out.append(": ");
     AppendJsonString(&out, line);
   }
-  out.append("}}\n");
+  out.append("}");
+  // Kafka consumer figures (engine/kafka_ingest.h): owned partitions, the
+  // latest throughput and lag per partition; null for file-fed stores.
+  auto owned = ReadOwnedShards(store);
+  if (!owned.ok()) return Fail(kCmd, owned.status());
+  auto kafka = store.Get(Family::kMeta, kMetaKafkaStats);
+  if (!kafka.ok()) return Fail(kCmd, kafka.status());
+  out.append(", \"owned_shards\": ");
+  out.append(owned->has_value()
+                 ? absl::StrCat("[", absl::StrJoin(**owned, ", "), "]")
+                 : "null");
+  absl::StrAppend(&out, ", \"kafka\": ",
+                  kafka->has_value() ? **kafka : std::string("null"));
+  // Days over the distinct agent/buyer limits (docs/limits.md).
+  CardinalityLimits limits;
+  auto max_agents = args->GetInt("max-agents-per-day", limits.max_agents_per_day);
+  if (!max_agents.ok()) return Fail(kCmd, max_agents.status());
+  auto max_buyers = args->GetInt("max-buyers-per-day", limits.max_buyers_per_day);
+  if (!max_buyers.ok()) return Fail(kCmd, max_buyers.status());
+  limits.max_agents_per_day = *max_agents;
+  limits.max_buyers_per_day = *max_buyers;
+  size_t days_over = 0;
+  auto limits_json = DaysOverLimitsJson(store, limits, &days_over);
+  if (!limits_json.ok()) return Fail(kCmd, limits_json.status());
+  absl::StrAppend(&out, ", \"limits\": ", *limits_json);
+  if (days_over > 0) {
+    std::cerr << "chatkpi stats: warning: " << days_over
+              << " day(s) over the distinct agent/buyer limits (docs/limits.md)\n";
+  }
+  out.append("}\n");
   std::cout << out;
   return 0;
 }

@@ -41,8 +41,10 @@ constexpr Command kCommands[] = {
      "[--assessments] [--out FILE]   generate a shop's month of events"},
     {"serve", chatkpi::RunServe,
      "--db DIR [--bind 127.0.0.1] [--port 8080] [--token-file FILE | "
-     "--no-auth] [--schemes-dir DIR] [--threads N] [--access-log]   "
-     "HTTP API (docs/http_api.md)"},
+     "--no-auth] [--dashboard-token-file FILE] [--follow "
+     "[--follow-interval-ms 200]] [--schemes-dir DIR] [--threads N] "
+     "[--access-log]   HTTP API and live dashboard (docs/http_api.md, "
+     "docs/dashboard.md)"},
     {"run", chatkpi::RunConsumer,
      "--brokers HOST:PORT|mock --db DIR [--group G] [--chat-topic T] "
      "[--order-topic T] [--dlq-topic T] [--rules FILE] [--until-caught-up] "

@@ -1,0 +1,560 @@
+#include "engine/kafka_ingest.h"
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/engine.h"
+#include "engine/owned_shards.h"
+#include "ingest/event_parser.h"
+#include "ingest/kafka_producer.h"
+
+namespace chatkpi {
+namespace {
+
+constexpr absl::Duration kPollTimeout = absl::Milliseconds(100);
+constexpr absl::Duration kDlqFlushTimeout = absl::Seconds(30);
+
+// Minimal JSON string escaping for topic names and broker lists (the
+// engine does not depend on the query layer's JSON helpers).
+void AppendJson(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppend(out, "\\u00", absl::Hex(c, absl::kZeroPad2));
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+class KafkaIngest : public KafkaRebalanceListener {
+ public:
+  KafkaIngest(const Rules& rules, Store* store, const KafkaIngestOptions& opts,
+              KafkaIngestReport* report)
+      : rules_(rules), store_(store), opts_(opts), report_(report) {
+    topics_[0] = opts.chat_topic;
+    topics_[1] = opts.order_topic;
+  }
+  ~KafkaIngest() override {
+    // Leave the group (committing what is safe to commit) while this object
+    // is still whole: closing calls OnRevoke.
+    if (consumer_ != nullptr) consumer_->Close().IgnoreError();
+  }
+
+  absl::Status Run();
+
+  absl::Status OnAssign(std::vector<KafkaPartition>* partitions) override;
+  absl::Status OnRevoke(const std::vector<KafkaPartition>& partitions,
+                        bool lost) override;
+
+ private:
+  // One input partition number: its engine, fed by partition p of both
+  // topics.
+  struct Shard {
+    std::unique_ptr<Engine> engine;
+    bool dirty = false;        // applied or skipped messages since commit
+    bool dlq_pending = false;  // dead letters produced since commit
+  };
+  // One assigned topic partition.
+  struct Partition {
+    int64_t next = kKafkaOffsetBeginning;  // the next offset to read
+    int64_t last_applied = -1;             // -1: none since assignment
+    bool moved = false;                    // last_applied not committed
+    bool at_end = false;
+  };
+  using PartitionKey = std::pair<int, int32_t>;  // (topic index, partition)
+
+  void Log(const std::string& line) const {
+    if (opts_.log) {
+      opts_.log(line);
+    } else {
+      std::cerr << "chatkpi run: " << line << "\n";
+    }
+  }
+
+  std::string Source(int topic, int32_t partition) const {
+    return absl::StrCat("kafka/", topics_[topic], "/", partition);
+  }
+  std::string PartitionName(const PartitionKey& k) const {
+    return absl::StrCat(topics_[k.first], "/", k.second);
+  }
+  int TopicIndex(std::string_view topic) const {
+    if (topic == topics_[0]) return 0;
+    if (topic == topics_[1]) return 1;
+    return -1;
+  }
+
+  absl::Status Handle(const KafkaMessage& m);
+  absl::Status CommitShard(int32_t shard);
+  absl::Status CommitAll();
+  absl::Status WriteOwnedShards();
+  absl::Status CheckTopics();
+  bool CaughtUp() const;
+  // Logs throughput and lag, and stores them as kMetaKafkaStats.
+  absl::Status Progress(absl::Time now);
+  void Throttle();
+
+  const Rules& rules_;
+  Store* store_;
+  const KafkaIngestOptions& opts_;
+  KafkaIngestReport* report_;
+  std::string topics_[2];
+
+  EventParser parser_;
+  Event event_;
+  std::unique_ptr<KafkaProducer> dlq_;
+  std::map<int32_t, Shard> shards_;
+  std::map<PartitionKey, Partition> partitions_;
+  // Set when the engines may hold half-applied state: never commit then.
+  bool failed_ = false;
+  bool assigned_once_ = false;
+  bool caught_up_logged_ = false;
+  bool waiting_logged_ = false;
+  absl::Time last_commit_ = absl::Now();
+  absl::Time last_message_ = absl::Now();
+  absl::Time last_progress_ = absl::Now();
+  int64_t messages_at_last_progress_ = 0;
+  double events_per_s_ = 0;
+  absl::Time throttle_start_ = absl::InfinitePast();
+  int64_t throttle_count_ = 0;
+  std::string last_error_;
+  absl::Time last_error_time_ = absl::InfinitePast();
+  // Last: closing it calls back into this object.
+  std::unique_ptr<KafkaConsumer> consumer_;
+};
+
+absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
+  if (failed_) return absl::AbortedError("consumer failed");
+  std::vector<std::string> names;
+  for (KafkaPartition& kp : *partitions) {
+    const int topic = TopicIndex(kp.topic);
+    if (topic < 0) {
+      return absl::InternalError(
+          absl::StrCat("assigned unexpected topic ", kp.topic));
+    }
+    Shard& shard = shards_[kp.partition];
+    if (shard.engine == nullptr) {
+      EngineOptions eo;
+      eo.shard = static_cast<uint32_t>(kp.partition);
+      eo.shared_store = true;
+      auto engine = Engine::Open(rules_, store_, eo);
+      if (!engine.ok()) return engine.status();
+      shard.engine = std::move(*engine);
+    }
+    const PartitionKey key(topic, kp.partition);
+    auto [it, inserted] = partitions_.try_emplace(key);
+    Partition& p = it->second;
+    if (inserted) {
+      auto stored = shard.engine->GetPosition(Source(topic, kp.partition));
+      if (!stored.ok()) return stored.status();
+      int64_t last = -1;
+      if (stored->has_value() && !absl::SimpleAtoi(**stored, &last)) {
+        return absl::DataLossError(
+            absl::StrCat("stored position of ", kp.topic, "/", kp.partition,
+                         " is corrupt: '", **stored, "'"));
+      }
+      p.next = last >= 0 ? last + 1 : kKafkaOffsetBeginning;
+    }
+    p.at_end = false;
+    kp.offset = p.next;
+    names.push_back(absl::StrCat(
+        kp.topic, "/", kp.partition, "@",
+        p.next >= 0 ? absl::StrCat(p.next) : std::string("beginning")));
+  }
+  assigned_once_ = true;
+  caught_up_logged_ = false;
+  last_message_ = absl::Now();
+  ++report_->rebalances;
+  absl::Status s = WriteOwnedShards();
+  if (!s.ok()) return s;
+  Log(absl::StrCat("assigned ", partitions->size(), " partitions",
+                   names.empty() ? "" : ": ", absl::StrJoin(names, " ")));
+  return absl::OkStatus();
+}
+
+absl::Status KafkaIngest::OnRevoke(
+    const std::vector<KafkaPartition>& partitions, bool lost) {
+  // Committing is right even when the partitions were lost to another
+  // member: this store is private, and its state stays consistent with its
+  // own stored offsets; ownership (not the rows) says what counts here.
+  std::set<int32_t> touched;
+  for (const KafkaPartition& kp : partitions) touched.insert(kp.partition);
+  if (!failed_) {
+    for (int32_t shard : touched) {
+      absl::Status s = CommitShard(shard);
+      if (!s.ok()) return s;
+    }
+  }
+  for (const KafkaPartition& kp : partitions) {
+    partitions_.erase(PartitionKey(TopicIndex(kp.topic), kp.partition));
+  }
+  for (int32_t shard : touched) {
+    bool still_assigned = false;
+    for (int t = 0; t < 2; ++t) {
+      still_assigned |= partitions_.contains(PartitionKey(t, shard));
+    }
+    if (!still_assigned) shards_.erase(shard);
+  }
+  Log(absl::StrCat(lost ? "lost " : "revoked ", partitions.size(),
+                   " partitions (state committed)"));
+  return absl::OkStatus();
+}
+
+absl::Status KafkaIngest::WriteOwnedShards() {
+  std::vector<uint32_t> owned;
+  for (const auto& [key, p] : partitions_) owned.push_back(key.second);
+  Commit c(store_);
+  PutOwnedShards(&c, owned);
+  return store_->Write(&c);
+}
+
+absl::Status KafkaIngest::CommitShard(int32_t shard_number) {
+  auto it = shards_.find(shard_number);
+  if (it == shards_.end()) return absl::OkStatus();
+  Shard& shard = it->second;
+  if (!shard.dirty) return absl::OkStatus();
+  if (shard.dlq_pending && dlq_ != nullptr) {
+    // The DLQ copy must be out before the position moves past it.
+    absl::Status s = dlq_->Flush(kDlqFlushTimeout);
+    if (!s.ok()) {
+      Log(absl::StrCat("dead letter queue ", opts_.dlq_topic, ": ", s.message(),
+                       " (dead letters are kept in the store)"));
+    }
+    shard.dlq_pending = false;
+  }
+  std::vector<KafkaPartition> informational;
+  for (int t = 0; t < 2; ++t) {
+    auto p = partitions_.find(PartitionKey(t, shard_number));
+    if (p == partitions_.end() || !p->second.moved) continue;
+    shard.engine->SetPosition(Source(t, shard_number),
+                              absl::StrCat(p->second.last_applied));
+    informational.push_back(
+        {topics_[t], shard_number, p->second.last_applied + 1});
+  }
+  absl::Status s = shard.engine->Commit();
+  if (!s.ok()) return s;
+  for (int t = 0; t < 2; ++t) {
+    auto p = partitions_.find(PartitionKey(t, shard_number));
+    if (p != partitions_.end()) p->second.moved = false;
+  }
+  shard.dirty = false;
+  if (consumer_ != nullptr) consumer_->CommitInformational(informational);
+  return absl::OkStatus();
+}
+
+absl::Status KafkaIngest::CommitAll() {
+  if (failed_) return absl::OkStatus();
+  for (auto& [number, shard] : shards_) {
+    absl::Status s = CommitShard(number);
+    if (!s.ok()) return s;
+  }
+  last_commit_ = absl::Now();
+  return absl::OkStatus();
+}
+
+bool KafkaIngest::CaughtUp() const {
+  if (!assigned_once_) return false;
+  for (const auto& [key, p] : partitions_) {
+    if (!p.at_end) return false;
+  }
+  return true;
+}
+
+absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
+  if (m.kind == KafkaMessage::Kind::kError) {
+    const absl::Time now = absl::Now();
+    if (m.error != last_error_ || now - last_error_time_ > absl::Seconds(10)) {
+      Log(absl::StrCat("Kafka: ", m.error));
+      last_error_ = m.error;
+      last_error_time_ = now;
+    }
+    return absl::OkStatus();
+  }
+  const int topic = TopicIndex(m.topic);
+  auto pit = partitions_.find(PartitionKey(topic, m.partition));
+  if (topic < 0 || pit == partitions_.end()) {
+    return absl::OkStatus();  // not (or no longer) ours
+  }
+  Partition& p = pit->second;
+  if (m.kind == KafkaMessage::Kind::kPartitionEnd) {
+    p.at_end = true;
+    return absl::OkStatus();
+  }
+  p.at_end = false;
+  last_message_ = absl::Now();
+  Shard& shard = shards_[m.partition];
+  ++report_->messages;
+  absl::Status parsed = parser_.Parse(m.value, &event_);
+  if (parsed.ok()) {
+    const std::string& expected_key =
+        event_.type == EventType::kAssessment ? event_.agent : event_.buyer;
+    if (m.key != expected_key && report_->misrouted++ == 0) {
+      Log(absl::StrCat("event ", event_.id, " at ", topics_[topic], "/",
+                       m.partition, "/", m.offset,
+                       " is not keyed by its buyer (agent for assessments): "
+                       "its buyer's KPIs may be split between partitions"));
+    }
+    auto applied = shard.engine->Apply(event_, m.value);
+    if (!applied.ok()) {
+      failed_ = true;
+      return applied.status();
+    }
+    ++(*applied ? report_->accepted : report_->duplicates);
+  } else {
+    DeadLetter d;
+    d.position = absl::StrCat(topics_[topic], "/", m.partition, "/", m.offset);
+    d.reason = std::string(parsed.message());
+    d.raw = std::string(m.value);
+    // A position already in the store was counted (and sent) before a
+    // restart; the engine ignores it, and so does the DLQ.
+    auto known = store_->Get(Family::kDead, d.position);
+    if (!known.ok()) {
+      failed_ = true;
+      return known.status();
+    }
+    if (!known->has_value()) {
+      ++report_->dead_letters;
+      if (dlq_ != nullptr) {
+        absl::Status s =
+            dlq_->Produce(opts_.dlq_topic, m.key, m.value,
+                          {{"reason", d.reason}, {"position", d.position}});
+        if (s.ok()) {
+          shard.dlq_pending = true;
+        } else {
+          Log(absl::StrCat("dead letter queue: ", s.message()));
+        }
+      }
+      absl::Status s = shard.engine->AddDeadLetter(d);
+      if (!s.ok()) {
+        failed_ = true;
+        return s;
+      }
+    }
+  }
+  p.last_applied = m.offset;
+  p.next = m.offset + 1;
+  p.moved = true;
+  shard.dirty = true;
+  if (shard.engine->pending() >= opts_.commit_every) {
+    return CommitShard(m.partition);
+  }
+  return absl::OkStatus();
+}
+
+void KafkaIngest::Throttle() {
+  if (opts_.max_events_per_s <= 0) return;
+  const absl::Time now = absl::Now();
+  if (throttle_start_ == absl::InfinitePast()) throttle_start_ = now;
+  ++throttle_count_;
+  const absl::Time due =
+      throttle_start_ + absl::Seconds(throttle_count_ / opts_.max_events_per_s);
+  if (due > now) absl::SleepFor(due - now);
+}
+
+absl::Status KafkaIngest::Progress(absl::Time now) {
+  if (!assigned_once_) {
+    last_progress_ = now;
+    if (!waiting_logged_) Log("waiting for the group to assign partitions");
+    waiting_logged_ = true;
+    return absl::OkStatus();
+  }
+  const double seconds = absl::ToDoubleSeconds(now - last_progress_);
+  if (seconds > 0) {
+    events_per_s_ = (report_->messages - messages_at_last_progress_) / seconds;
+  }
+  last_progress_ = now;
+  messages_at_last_progress_ = report_->messages;
+
+  int64_t total_lag = 0;
+  std::vector<std::string> lags;
+  std::string lag_json = "{";
+  std::set<int32_t> owned;
+  for (const auto& [key, p] : partitions_) {
+    owned.insert(key.second);
+    int64_t lag = -1;  // unknown until the first fetch answers
+    if (consumer_ != nullptr) {
+      auto marks = consumer_->CachedWatermarks(topics_[key.first], key.second);
+      if (marks.has_value()) {
+        const int64_t from = p.next >= 0 ? p.next : marks->first;
+        lag = std::max<int64_t>(0, marks->second - from);
+      }
+    }
+    if (lag > 0) total_lag += lag;
+    const std::string name = PartitionName(key);
+    lags.push_back(absl::StrCat(name, "=", lag < 0 ? "?" : absl::StrCat(lag)));
+    if (lag_json.size() > 1) lag_json.append(", ");
+    AppendJson(&lag_json, name);
+    absl::StrAppend(&lag_json, ": ", lag);
+  }
+  lag_json.append("}");
+  Log(absl::StrCat(static_cast<int64_t>(events_per_s_), " events/s, ",
+                   report_->messages, " messages (", report_->accepted,
+                   " new, ", report_->duplicates, " duplicates, ",
+                   report_->dead_letters, " dead letters), lag ", total_lag,
+                   lags.empty() ? "" : ": ", absl::StrJoin(lags, " ")));
+
+  std::string json = "{\"group\": ";
+  AppendJson(&json, opts_.consumer.group);
+  json.append(", \"brokers\": ");
+  AppendJson(&json, opts_.consumer.client.brokers);
+  json.append(", \"topics\": [");
+  AppendJson(&json, topics_[0]);
+  json.append(", ");
+  AppendJson(&json, topics_[1]);
+  absl::StrAppend(&json, "], \"updated_ms\": ", absl::ToUnixMillis(now),
+                  ", \"events_per_s\": ", static_cast<int64_t>(events_per_s_),
+                  ", \"messages\": ", report_->messages,
+                  ", \"accepted\": ", report_->accepted,
+                  ", \"duplicates\": ", report_->duplicates,
+                  ", \"dead_letters\": ", report_->dead_letters,
+                  ", \"misrouted\": ", report_->misrouted,
+                  ", \"rebalances\": ", report_->rebalances,
+                  ", \"caught_up\": ", CaughtUp() ? "true" : "false",
+                  ", \"owned_shards\": [", absl::StrJoin(owned, ", "),
+                  "], \"lag_total\": ", total_lag, ", \"lag\": ", lag_json,
+                  "}");
+  Commit c(store_);
+  c.Put(Family::kMeta, kMetaKafkaStats, json);
+  return store_->Write(&c);
+}
+
+absl::Status KafkaIngest::CheckTopics() {
+  auto chat = consumer_->PartitionCount(topics_[0], absl::Seconds(10));
+  auto order = consumer_->PartitionCount(topics_[1], absl::Seconds(10));
+  if (chat.ok() && order.ok() && *chat != *order) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "topic ", topics_[0], " has ", *chat, " partitions and ", topics_[1],
+        " has ", *order,
+        ": a buyer's chats and orders must land in the same "
+        "partition number, so the two topics need equal partition counts"));
+  }
+  for (const auto* s : {&chat, &order}) {
+    if (!s->ok()) Log(absl::StrCat("warning: ", s->status().message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KafkaIngest::Run() {
+  if (opts_.chat_topic.empty() || opts_.order_topic.empty() ||
+      opts_.chat_topic == opts_.order_topic) {
+    return absl::InvalidArgumentError(
+        "the chat and order topics must be two different topics");
+  }
+  if (!opts_.dlq_topic.empty()) {
+    auto producer = KafkaProducer::Open(opts_.consumer.client);
+    if (!producer.ok()) return producer.status();
+    dlq_ = std::move(*producer);
+  }
+  {
+    // Refuses a store built under other rules before joining the group
+    // (and records the rules in a new one).
+    auto probe = Engine::Open(rules_, store_, {});
+    if (!probe.ok()) return probe.status();
+  }
+  auto consumer = KafkaConsumer::Open(opts_.consumer, this);
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = std::move(*consumer);
+  absl::Status s = CheckTopics();
+  if (s.ok()) s = consumer_->Subscribe({topics_[0], topics_[1]});
+  if (!s.ok()) return s;
+  Log(absl::StrCat("joining group ", opts_.consumer.group, " on ",
+                   opts_.consumer.client.brokers, " for ", topics_[0], " and ",
+                   topics_[1]));
+
+  KafkaMessage m;
+  bool stop_caught_up = false;
+  while (opts_.stop == nullptr || !opts_.stop->load()) {
+    auto got = consumer_->Poll(kPollTimeout, &m);
+    if (!got.ok()) {
+      failed_ = true;
+      return got.status();
+    }
+    if (*got) {
+      s = Handle(m);
+      if (!s.ok()) return s;
+      if (m.kind == KafkaMessage::Kind::kData) Throttle();
+    }
+    const absl::Time now = absl::Now();
+    if (now - last_commit_ >= opts_.commit_interval) {
+      s = CommitAll();
+      if (!s.ok()) return s;
+    }
+    if (now - last_progress_ >= opts_.progress_interval) {
+      s = Progress(now);
+      if (!s.ok()) return s;
+    }
+    // Only an end-of-partition event or a quiet poll can complete catching
+    // up; checking then keeps the per-message path short.
+    const bool may_be_caught_up =
+        !*got || m.kind == KafkaMessage::Kind::kPartitionEnd;
+    if (may_be_caught_up && CaughtUp()) {
+      if (!caught_up_logged_) {
+        s = CommitAll();
+        if (!s.ok()) return s;
+        std::set<int32_t> owned;
+        for (const auto& [key, p] : partitions_) owned.insert(key.second);
+        Log(absl::StrCat("caught up: owned partitions [",
+                         absl::StrJoin(owned, ","), "], ", report_->messages,
+                         " messages read"));
+        caught_up_logged_ = true;
+      }
+      if (opts_.until_caught_up) {
+        stop_caught_up = true;
+        break;
+      }
+    }
+    if (opts_.exit_when_idle > absl::ZeroDuration() && assigned_once_ &&
+        now - last_message_ >= opts_.exit_when_idle) {
+      Log(absl::StrCat("idle for ", absl::FormatDuration(opts_.exit_when_idle),
+                       ": stopping"));
+      break;
+    }
+  }
+  report_->caught_up = stop_caught_up || CaughtUp();
+  s = CommitAll();
+  if (s.ok()) s = Progress(absl::Now());
+  if (!s.ok()) return s;
+  // Leaving the group revokes (committing nothing new) and hands the
+  // partitions on at once instead of after the session timeout.
+  s = consumer_->Close();
+  if (dlq_ != nullptr) {
+    absl::Status f = dlq_->Flush(kDlqFlushTimeout);
+    if (!f.ok()) Log(absl::StrCat("dead letter queue: ", f.message()));
+  }
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> HasKafkaPositions(Store& store) {
+  const std::string prefix = absl::StrCat(kMetaPositionPrefix, "kafka/");
+  bool found = false;
+  absl::Status s = store.Scan(Family::kMeta, prefix, "",
+                              [&](std::string_view key, std::string_view) {
+                                found = key.substr(0, prefix.size()) == prefix;
+                                return false;
+                              });
+  if (!s.ok()) return s;
+  return found;
+}
+
+absl::Status RunKafkaIngest(const Rules& rules, Store* store,
+                            const KafkaIngestOptions& options,
+                            KafkaIngestReport* report) {
+  KafkaIngest ingest(rules, store, options, report);
+  return ingest.Run();
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,93 @@
+// `chatkpi run`: a Kafka consumer-group member feeding engines, with an
+// exactly-once effect on the store.
+//
+// The chat and the order topic are keyed by buyer and co-partitioned, so
+// partition p of both holds everything the KPIs of its buyers depend on. Each
+// assigned partition number p is a shard with its own Engine
+// (EngineOptions{shard = p}) on the one store. An engine's commit carries its
+// state together with the offsets of both topics' partition p (positions
+// "kafka/<topic>/<p>" = last offset applied), in one RocksDB WriteBatch:
+//
+// * on assignment, each partition is read from its stored offset + 1 (or
+//   from the beginning), so what was committed is never applied again and
+//   what was not is read again -- Kafka's committed offsets are only
+//   written for lag tools, never read;
+// * before partitions are revoked, their engines commit and are dropped;
+// * the store records the partitions it owns (engine/owned_shards.h) so that
+//   a partition that moved to another member stops counting here.
+//
+// Messages that do not parse become dead letters at "topic/partition/offset"
+// (and, with a DLQ topic, are also produced there with the reason in a
+// header) without holding up their partition.
+#ifndef CHATKPI_ENGINE_KAFKA_INGEST_H_
+#define CHATKPI_ENGINE_KAFKA_INGEST_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "engine/rules.h"
+#include "ingest/kafka_consumer.h"
+#include "store/store.h"
+
+namespace chatkpi {
+
+// Meta key of the latest consumer figures (JSON: throughput, lag per
+// partition, owned partitions), refreshed with each progress report.
+inline constexpr char kMetaKafkaStats[] = "kafka.stats";
+
+struct KafkaIngestOptions {
+  KafkaConsumerOptions consumer;  // brokers, group, session timeout
+  std::string chat_topic = "chat";
+  std::string order_topic = "orders";
+  std::string dlq_topic;  // empty: dead letters are kept in the store only
+
+  // A partition's engine commits after this many events (and dead letters)
+  // or when `commit_interval` has passed, whichever comes first. A crash
+  // re-reads at most that much.
+  size_t commit_every = 50'000;
+  absl::Duration commit_interval = absl::Seconds(1);
+  absl::Duration progress_interval = absl::Seconds(10);
+
+  // Stop once every assigned partition has been read to its end.
+  bool until_caught_up = false;
+  // Stop after this long without a message (zero: never).
+  absl::Duration exit_when_idle = absl::ZeroDuration();
+  // Throttle (events/s, 0 = none): for replays that must not starve others.
+  double max_events_per_s = 0;
+  // Checked between messages; set it (e.g. from a signal handler) to stop.
+  const std::atomic<bool>* stop = nullptr;
+  // Progress and rebalance lines; null: stderr.
+  std::function<void(const std::string&)> log;
+};
+
+struct KafkaIngestReport {
+  int64_t messages = 0;  // data messages read
+  int64_t accepted = 0;
+  int64_t duplicates = 0;
+  int64_t dead_letters = 0;  // new ones (a position seen before is not new)
+  // Events whose message key is not their buyer (agent, for assessments):
+  // a producer that keys otherwise breaks co-partitioning.
+  int64_t misrouted = 0;
+  int64_t rebalances = 0;
+  bool caught_up = false;  // the last stop was at the end of every partition
+};
+
+// True when `store` holds Kafka positions ("kafka/<topic>/<p>"): it was fed
+// by a consumer before. An embedded (mock) broker starts empty in every
+// process, so such positions would point past or into other messages.
+absl::StatusOr<bool> HasKafkaPositions(Store& store);
+
+// Consumes until stopped (options.stop, until_caught_up, exit_when_idle) or
+// a fatal error. On return, every engine has committed and the consumer has
+// left the group.
+absl::Status RunKafkaIngest(const Rules& rules, Store* store,
+                            const KafkaIngestOptions& options,
+                            KafkaIngestReport* report);
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_ENGINE_KAFKA_INGEST_H_

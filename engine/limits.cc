@@ -1,0 +1,239 @@
+#include "engine/limits.h"
+
+#include <bit>
+#include <cmath>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "engine/local_day.h"
+#include "store/coding.h"
+
+namespace chatkpi {
+namespace {
+
+// FNV-1a, then the splitmix64 finalizer to spread FNV's weak high bits
+// (HyperLogLog takes its register index from them). Not absl::Hash: that
+// one is seeded per process, and stored sketches must agree across runs.
+uint64_t StableHash(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return h;
+}
+
+constexpr uint8_t kWarnedAgents = 1;
+constexpr uint8_t kWarnedBuyers = 2;
+constexpr uint8_t kFormat = 0x10;  // high nibble: encoding version 1
+
+std::string DayText(int32_t day) {
+  return absl::FormatCivilTime(DayFromNumber(day));
+}
+
+}  // namespace
+
+bool DistinctSketch::Add(std::string_view value) {
+  const uint64_t h = StableHash(value);
+  const size_t index = h >> (64 - kPrecision);
+  // A guard bit bounds the rank at 64 - kPrecision + 1.
+  const uint64_t rest = (h << kPrecision) | (uint64_t{1} << (kPrecision - 1));
+  const uint8_t rank = static_cast<uint8_t>(std::countl_zero(rest) + 1);
+  if (rank <= regs_[index]) return false;
+  regs_[index] = rank;
+  return true;
+}
+
+void DistinctSketch::Merge(const DistinctSketch& other) {
+  for (size_t i = 0; i < kRegisters; ++i) {
+    regs_[i] = std::max(regs_[i], other.regs_[i]);
+  }
+}
+
+int64_t DistinctSketch::Estimate() const {
+  const double m = kRegisters;
+  double sum = 0;
+  int zeros = 0;
+  for (uint8_t r : regs_) {
+    sum += std::ldexp(1.0, -r);
+    zeros += r == 0;
+  }
+  const double alpha = 0.7213 / (1 + 1.079 / m);
+  double e = alpha * m * m / sum;
+  // Small counts: linear counting of the empty registers is near exact.
+  if (e <= 2.5 * m && zeros > 0) e = m * std::log(m / zeros);
+  return std::llround(e);
+}
+
+std::string DayLoadKey(uint32_t shard, int32_t day) {
+  std::string k = kMetaDayLoadPrefix;
+  PutFixed32BE(&k, shard);
+  PutFixed32BE(&k, static_cast<uint32_t>(day) ^ 0x80000000u);
+  return k;
+}
+
+std::string EncodeDayLoad(const DayLoad& d) {
+  std::string out;
+  out.reserve(1 + 2 * DistinctSketch::kRegisters);
+  out.push_back(static_cast<char>(kFormat |
+                                  (d.warned_agents ? kWarnedAgents : 0) |
+                                  (d.warned_buyers ? kWarnedBuyers : 0)));
+  for (uint8_t r : d.agents.registers()) out.push_back(static_cast<char>(r));
+  for (uint8_t r : d.buyers.registers()) out.push_back(static_cast<char>(r));
+  return out;
+}
+
+bool DecodeDayLoad(std::string_view in, DayLoad* d) {
+  if (in.size() != 1 + 2 * DistinctSketch::kRegisters) return false;
+  const uint8_t flags = static_cast<uint8_t>(in[0]);
+  if ((flags & 0xf0) != kFormat) return false;
+  d->warned_agents = flags & kWarnedAgents;
+  d->warned_buyers = flags & kWarnedBuyers;
+  for (size_t i = 0; i < DistinctSketch::kRegisters; ++i) {
+    d->agents.registers()[i] = static_cast<uint8_t>(in[1 + i]);
+    d->buyers.registers()[i] =
+        static_cast<uint8_t>(in[1 + DistinctSketch::kRegisters + i]);
+  }
+  return true;
+}
+
+DayCardinality::DayCardinality(Store* store, uint32_t shard,
+                               CardinalityLimits limits)
+    : store_(store), shard_(shard), limits_(std::move(limits)) {}
+
+absl::Status DayCardinality::Observe(int32_t day, std::string_view agent,
+                                     std::string_view buyer) {
+  auto it = days_.find(day);
+  if (it == days_.end()) {
+    Entry e;
+    auto stored = store_->Get(Family::kMeta, DayLoadKey(shard_, day));
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value() && !DecodeDayLoad(**stored, &e.load)) {
+      return absl::DataLossError(absl::StrCat(
+          "--db ", store_->dir(), " is corrupt: day counts of ", DayText(day)));
+    }
+    it = days_.emplace(day, std::move(e)).first;
+  }
+  Entry& e = it->second;
+  bool changed = false;
+  if (!agent.empty() && e.load.agents.Add(agent)) changed = true;
+  if (!buyer.empty() && e.load.buyers.Add(buyer)) changed = true;
+  if (changed) {
+    e.dirty = true;
+    Check(day, e);
+  }
+  return absl::OkStatus();
+}
+
+void DayCardinality::Check(int32_t day, Entry& e) {
+  auto warn = [&](const std::string& what, int64_t n, int64_t limit) {
+    std::string msg = absl::StrCat(
+        "local day ", DayText(day), " has about ", n, " distinct ", what,
+        ", over the limit of ", limit,
+        " (still counted; check the input for hostile or misrouted events, "
+        "or raise the limit: docs/limits.md)");
+    if (limits_.warn) {
+      limits_.warn(msg);
+    } else {
+      std::cerr << "chatkpi: warning: " << msg << "\n";
+    }
+  };
+  if (!e.load.warned_agents) {
+    const int64_t n = e.load.agents.Estimate();
+    if (n > limits_.max_agents_per_day) {
+      e.load.warned_agents = true;
+      warn("agents", n, limits_.max_agents_per_day);
+    }
+  }
+  if (!e.load.warned_buyers) {
+    const int64_t n = e.load.buyers.Estimate();
+    if (n > limits_.max_buyers_per_day) {
+      e.load.warned_buyers = true;
+      warn("buyers", n, limits_.max_buyers_per_day);
+    }
+  }
+}
+
+void DayCardinality::AddTo(Commit* commit) {
+  for (auto& [day, e] : days_) {
+    if (e.dirty)
+      commit->Put(Family::kMeta, DayLoadKey(shard_, day),
+                  EncodeDayLoad(e.load));
+  }
+}
+
+void DayCardinality::Committed() {
+  for (auto& [day, e] : days_) e.dirty = false;
+}
+
+void DayCardinality::Evict(int32_t day) {
+  for (auto it = days_.begin(); it != days_.end() && it->first < day;) {
+    if (it->second.dirty) {
+      ++it;
+    } else {
+      it = days_.erase(it);
+    }
+  }
+}
+
+absl::StatusOr<std::vector<DayOverLimit>> DaysOverLimits(
+    Store& store, const CardinalityLimits& limits) {
+  std::map<int32_t, DayLoad> merged;
+  const std::string prefix = kMetaDayLoadPrefix;
+  bool corrupt = false;
+  absl::Status s = store.Scan(
+      Family::kMeta, prefix, "", [&](std::string_view k, std::string_view v) {
+        if (k.substr(0, prefix.size()) != prefix) return false;
+        k.remove_prefix(prefix.size());
+        uint32_t shard, d;
+        DayLoad load;
+        if (!GetFixed32BE(&k, &shard) || !GetFixed32BE(&k, &d) ||
+            !DecodeDayLoad(v, &load)) {
+          corrupt = true;
+          return false;
+        }
+        DayLoad& m = merged[static_cast<int32_t>(d ^ 0x80000000u)];
+        m.agents.Merge(load.agents);
+        m.buyers.Merge(load.buyers);
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (corrupt) {
+    return absl::DataLossError(
+        absl::StrCat("--db ", store.dir(), " is corrupt: bad day counts"));
+  }
+  std::vector<DayOverLimit> out;
+  for (const auto& [day, load] : merged) {
+    DayOverLimit d{day, load.agents.Estimate(), load.buyers.Estimate()};
+    if (d.agents > limits.max_agents_per_day ||
+        d.buyers > limits.max_buyers_per_day) {
+      out.push_back(d);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> DaysOverLimitsJson(Store& store,
+                                               const CardinalityLimits& limits,
+                                               size_t* days_over) {
+  auto over = DaysOverLimits(store, limits);
+  if (!over.ok()) return over.status();
+  *days_over = over->size();
+  std::string out =
+      absl::StrCat("{\"max_agents_per_day\": ", limits.max_agents_per_day,
+                   ", \"max_buyers_per_day\": ", limits.max_buyers_per_day,
+                   ", \"days_over\": [");
+  for (size_t i = 0; i < over->size(); ++i) {
+    const DayOverLimit& d = (*over)[i];
+    absl::StrAppend(&out, i ? ", " : "", "{\"day\": \"", DayText(d.day),
+                    "\", \"agents\": ", d.agents, ", \"buyers\": ", d.buyers,
+                    "}");
+  }
+  out.append("]}");
+  return out;
+}
+
+}  // namespace chatkpi

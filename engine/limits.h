@@ -1,0 +1,115 @@
+// Limits against hostile or misrouted input that are not errors: a day with
+// more distinct agents or buyers than any real shop has (a producer that
+// puts random strings in `agent`, a topic shared with another system) is
+// still counted exactly, but it is warned about, once, on stderr and in
+// `chatkpi stats`. See docs/limits.md.
+//
+// Distinct counts are estimated with a HyperLogLog sketch per (shard, day)
+// and kind (2 KiB each, about 2% error; exact-ish for small counts): cheap
+// enough to feed every event, and mergeable, so the sketches that several
+// shards (Kafka partitions) keep for one day add up to the day's count. They
+// are committed with the state they describe, so a restart neither forgets
+// a count nor warns again.
+#ifndef CHATKPI_ENGINE_LIMITS_H_
+#define CHATKPI_ENGINE_LIMITS_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "store/store.h"
+
+namespace chatkpi {
+
+struct CardinalityLimits {
+  int64_t max_agents_per_day = 10'000;
+  int64_t max_buyers_per_day = 1'000'000;
+  // Receives each warning; nullptr prints "chatkpi: warning: ..." to stderr.
+  std::function<void(const std::string&)> warn;
+};
+
+// A HyperLogLog distinct-count sketch with a stable hash (the same value
+// hashes alike in every process, so stored sketches can be merged).
+class DistinctSketch {
+ public:
+  static constexpr int kPrecision = 11;
+  static constexpr size_t kRegisters = size_t{1} << kPrecision;
+
+  // True when the estimate may have changed.
+  bool Add(std::string_view value);
+  void Merge(const DistinctSketch& other);
+  int64_t Estimate() const;
+
+  const std::array<uint8_t, kRegisters>& registers() const { return regs_; }
+  std::array<uint8_t, kRegisters>& registers() { return regs_; }
+
+ private:
+  std::array<uint8_t, kRegisters> regs_{};
+};
+
+// One day's sketches as stored: meta key DayLoadKey(shard, day).
+struct DayLoad {
+  DistinctSketch agents;
+  DistinctSketch buyers;
+  bool warned_agents = false;
+  bool warned_buyers = false;
+};
+
+inline constexpr char kMetaDayLoadPrefix[] = "limits/day/";
+std::string DayLoadKey(uint32_t shard, int32_t day);
+std::string EncodeDayLoad(const DayLoad& d);
+bool DecodeDayLoad(std::string_view in, DayLoad* d);
+
+// What the engine feeds: every new chat or order event's day, agent (empty
+// for orders) and buyer.
+class DayCardinality {
+ public:
+  DayCardinality(Store* store, uint32_t shard, CardinalityLimits limits);
+
+  absl::Status Observe(int32_t day, std::string_view agent,
+                       std::string_view buyer);
+  // Puts the days changed since the last commit into `commit`; Committed()
+  // after the write succeeded.
+  void AddTo(Commit* commit);
+  void Committed();
+  // Drops unchanged days before `day` from memory (late events reload them).
+  void Evict(int32_t day);
+
+ private:
+  struct Entry {
+    DayLoad load;
+    bool dirty = false;
+  };
+  void Check(int32_t day, Entry& e);
+
+  Store* store_;
+  uint32_t shard_;
+  CardinalityLimits limits_;
+  std::map<int32_t, Entry> days_;
+};
+
+// Every day of the store whose distinct agents or buyers (all shards
+// together) exceed `limits`, for `chatkpi stats`.
+struct DayOverLimit {
+  int32_t day = 0;
+  int64_t agents = 0;
+  int64_t buyers = 0;
+};
+absl::StatusOr<std::vector<DayOverLimit>> DaysOverLimits(
+    Store& store, const CardinalityLimits& limits);
+// The same as JSON for `chatkpi stats`:
+//   {"max_agents_per_day": 10000, "max_buyers_per_day": 1000000,
+//    "days_over": [{"day": "2026-11-11", "agents": 12000, "buyers": 800}]}
+absl::StatusOr<std::string> DaysOverLimitsJson(Store& store,
+                                               const CardinalityLimits& limits,
+                                               size_t* days_over);
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_ENGINE_LIMITS_H_

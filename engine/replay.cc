@@ -1,0 +1,476 @@
+#include "engine/replay.h"
+
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "engine/engine.h"
+#include "engine/live_store.h"
+#include "engine/owned_shards.h"
+#include "engine/shard_runs.h"
+#include "ingest/event_parser.h"
+#include "store/generations.h"
+#include "store/store.h"
+#include "store/store_follower.h"
+
+namespace chatkpi {
+namespace {
+
+// The first key after every shard run record.
+std::string ShardRunsEnd() {
+  std::string end = kMetaShardRunPrefix;
+  ++end.back();
+  return end;
+}
+
+// Applies the live log, read through a follower, to engines on the new
+// generation: one engine per shard that applied events in the live store.
+class Rebuilder {
+ public:
+  Rebuilder(StoreFollower* live, Store* target, const Rules& rules,
+            const ReplayOptions& opts)
+      : live_(live), target_(target), rules_(rules), opts_(opts) {}
+
+  absl::Status Init() {
+    start_ = absl::Now();
+    absl::Status s = LoadShardRuns();
+    if (!s.ok()) return s;
+    // Stores fed by several shards before shard runs were recorded cannot
+    // be replayed exactly: their events' shards are unknown.
+    auto owned = live_->Get(Family::kMeta, kMetaOwnedShards);
+    if (!owned.ok()) return owned.status();
+    const bool other_shards =
+        owned->has_value() && !(*owned)->empty() && **owned != "0";
+    if (other_shards && runs_.empty()) {
+      return absl::FailedPreconditionError(
+          "the live store was fed by several shards (Kafka partitions) by a "
+          "build that did not record which shard applied which event; it "
+          "cannot be replayed exactly. Rebuild it from the topics instead.");
+    }
+    shared_ = !runs_.empty();
+    // Shard 0's engine records the rules even if the log is empty.
+    auto engine = EngineFor(0);
+    return engine.ok() ? absl::OkStatus() : engine.status();
+  }
+
+  // Reads what the live writer committed since the last call.
+  absl::StatusOr<int64_t> CatchUp() {
+    absl::Status s = live_->CatchUp();
+    if (!s.ok()) return s;
+    auto next = live_->NextSeq();
+    if (!next.ok()) return next.status();
+    total_ = static_cast<int64_t>(*next);
+    s = LoadShardRuns();
+    if (!s.ok()) return s;
+    return total_ - done_;
+  }
+
+  // Applies every event up to the last CatchUp.
+  absl::Status ApplyAll(const char* phase) {
+    phase_ = phase;
+    absl::Status failed;
+    Event event;
+    absl::Status s = live_->ScanEvents(done_, total_,
+                                       [&](uint64_t seq, std::string_view raw) {
+                                         failed = ApplyOne(seq, raw, &event);
+                                         if (!failed.ok()) return false;
+                                         if ((done_ & 4095) == 0)
+                                           MaybeReport(false);
+                                         return true;
+                                       });
+    if (!s.ok()) return s;
+    if (!failed.ok()) return failed;
+    if (done_ != total_) {
+      return absl::DataLossError(absl::StrCat("the live event log ends at seq ",
+                                              done_, ", expected ", total_));
+    }
+    MaybeReport(true);
+    return absl::OkStatus();
+  }
+
+  // Copies what is not derived from events: dead letters (they never
+  // parsed, under any rules) and meta (source positions, dead-letter count,
+  // owned shards) — except the rules and the shard runs, which the new
+  // engines write themselves.
+  absl::Status CopyUnderived(int64_t* dead_letters) {
+    Commit c(target_);
+    absl::Status flush;
+    auto maybe_flush = [&]() {
+      if (c.ApproximateBytes() < (8 << 20)) return true;
+      flush = target_->Write(&c);
+      return flush.ok();
+    };
+    absl::Status s = live_->Scan(Family::kDead, "", "",
+                                 [&](std::string_view k, std::string_view v) {
+                                   c.Put(Family::kDead, k, v);
+                                   ++*dead_letters;
+                                   return maybe_flush();
+                                 });
+    if (s.ok()) s = flush;
+    if (!s.ok()) return s;
+    const std::string_view runs = kMetaShardRunPrefix;
+    s = live_->Scan(Family::kMeta, "", "",
+                    [&](std::string_view k, std::string_view v) {
+                      if (k == kMetaRules || k.substr(0, runs.size()) == runs) {
+                        return true;
+                      }
+                      c.Put(Family::kMeta, k, v);
+                      return maybe_flush();
+                    });
+    if (s.ok()) s = flush;
+    if (s.ok()) s = target_->Write(&c);
+    return s;
+  }
+
+  absl::Status CommitAll() {
+    for (auto& [shard, engine] : engines_) {
+      absl::Status s = engine->Commit();
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+  void CloseEngines() { engines_.clear(); }
+
+  int64_t done() const { return done_; }
+  int64_t total() const { return total_; }
+  int64_t duplicates() const { return duplicates_; }
+
+ private:
+  absl::Status LoadShardRuns() {
+    absl::Status bad;
+    absl::Status s = live_->Scan(
+        Family::kMeta, ShardRunKey(runs_loaded_to_), ShardRunsEnd(),
+        [&](std::string_view k, std::string_view v) {
+          uint64_t first, count;
+          uint32_t shard;
+          if (!ParseShardRun(k, v, &first, &shard, &count)) {
+            bad = absl::DataLossError("a shard run record is corrupt");
+            return false;
+          }
+          runs_.Add(first, shard, count);
+          runs_loaded_to_ = first + 1;
+          return true;
+        });
+    return s.ok() ? bad : s;
+  }
+
+  absl::StatusOr<Engine*> EngineFor(uint32_t shard) {
+    auto it = engines_.find(shard);
+    if (it != engines_.end()) return it->second.get();
+    EngineOptions eo;
+    eo.shard = shard;
+    eo.shared_store = shared_;
+    auto engine = Engine::Open(rules_, target_, eo);
+    if (!engine.ok()) return engine.status();
+    return engines_.emplace(shard, std::move(*engine)).first->second.get();
+  }
+
+  absl::Status ApplyOne(uint64_t seq, std::string_view raw, Event* event) {
+    auto engine = EngineFor(runs_.ShardOf(seq));
+    if (!engine.ok()) return engine.status();
+    absl::Status parsed = parser_.Parse(raw, event);
+    if (!parsed.ok()) {
+      // Every logged event parsed when it was taken in; the parser of this
+      // build disagrees. Better stop than silently drop history.
+      return absl::DataLossError(absl::StrCat(
+          "event ", seq, " of the live log does not parse with this build (",
+          parsed.message(), "); nothing was switched"));
+    }
+    auto applied = (*engine)->Apply(*event, raw);
+    if (!applied.ok()) return applied.status();
+    if (!*applied) ++duplicates_;
+    ++done_;
+    if ((*engine)->pending() >= opts_.commit_every) return (*engine)->Commit();
+    return absl::OkStatus();
+  }
+
+  void MaybeReport(bool force) {
+    if (!opts_.progress) return;
+    const absl::Time now = absl::Now();
+    if (!force && now - last_report_ < opts_.progress_interval) return;
+    last_report_ = now;
+    ReplayProgress p;
+    p.phase = phase_;
+    p.done = done_;
+    p.total = total_;
+    const double secs = absl::ToDoubleSeconds(now - start_);
+    p.events_per_s = secs > 0 ? static_cast<double>(done_) / secs : 0;
+    if (p.events_per_s > 0) {
+      p.eta =
+          absl::Seconds(static_cast<double>(total_ - done_) / p.events_per_s);
+    }
+    opts_.progress(p);
+  }
+
+  StoreFollower* live_;
+  Store* target_;
+  const Rules& rules_;
+  const ReplayOptions& opts_;
+  EventParser parser_;
+  ShardRuns runs_;
+  uint64_t runs_loaded_to_ = 0;
+  bool shared_ = false;
+  std::map<uint32_t, std::unique_ptr<Engine>> engines_;
+  int64_t done_ = 0;
+  int64_t total_ = 0;
+  int64_t duplicates_ = 0;
+  const char* phase_ = "rebuild";
+  absl::Time start_;
+  absl::Time last_report_ = absl::InfinitePast();
+};
+
+void Log(const ReplayOptions& opts, const std::string& line) {
+  if (opts.log) opts.log(line);
+}
+
+// The live store as DIR names it now (repairing an interrupted conversion).
+absl::StatusOr<GenerationRef> LiveNow(const GenerationPaths& paths) {
+  std::error_code ec;
+  if (!std::filesystem::exists(paths.db, ec) &&
+      !std::filesystem::is_directory(paths.generations, ec)) {
+    return ResolveLive(paths);  // NotFound, without leaving a lock file
+  }
+  auto lock = LockGenerations(paths);
+  if (!lock.ok()) return lock.status();
+  absl::Status s = RepairLayout(paths);
+  if (!s.ok()) return s;
+  return ResolveLive(paths);
+}
+
+// Makes DIR a generation, converting a plain store, and returns the live
+// generation. A plain store open for writing is converted by its writer at
+// its next commit (engine/live_store.h), on request: a store opened by the
+// name DIR must be closed before DIR is repointed.
+absl::StatusOr<GenerationRef> PrepareLayout(const GenerationPaths& paths,
+                                            const std::string& version,
+                                            const ReplayOptions& opts,
+                                            ReplayReport* report) {
+  const absl::Time deadline = absl::Now() + opts.convert_wait;
+  bool asked = false;
+  for (;;) {
+    {
+      auto lock = LockGenerations(paths);
+      if (!lock.ok()) return lock.status();
+      auto live = ResolveLive(paths);
+      if (!live.ok()) return live.status();
+      if (!live->plain) {
+        report->converted = asked;
+        return live;
+      }
+      auto busy = OpenForWriting(live->path);
+      if (!busy.ok()) return busy.status();
+      if (!*busy) {
+        auto name = ConvertLayout(paths, version);
+        if (!name.ok()) return name.status();
+        report->converted = true;
+        return ResolveLive(paths);
+      }
+      if (!asked) {
+        absl::Status s = CreateMarker(paths.ConvertRequest());
+        if (!s.ok()) return s;
+        asked = true;
+        Log(opts,
+            "asking the writer of --db to move it into the generation "
+            "layout at its next commit");
+      }
+    }
+    if (absl::Now() >= deadline) {
+      RemoveMarker(paths.ConvertRequest()).IgnoreError();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--db ", paths.db,
+          " is open for writing by a process that did not move it into the "
+          "generation layout within ",
+          absl::FormatDuration(opts.convert_wait),
+          " (an idle writer, or a build without the generation protocol). "
+          "The first replay of a store needs that once: restart the writer "
+          "or stop it while replay starts (docs/replay.md)."));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
+                                          const Rules& rules,
+                                          const ReplayOptions& opts,
+                                          std::string* building) {
+  const absl::Time start = absl::Now();
+  ReplayReport report;
+  report.new_version = rules.version;
+
+  if (auto live = LiveNow(paths); !live.ok()) return live.status();
+  std::error_code ec;
+  std::filesystem::create_directories(paths.generations, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("creating ", paths.generations, ": ", ec.message()));
+  }
+  auto replay_lock = FileLock::Acquire(paths.ReplayLock(), /*wait=*/false);
+  if (!replay_lock.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("another replay of --db ", paths.db, " is running (",
+                     replay_lock.status().message(), ")"));
+  }
+  // What crashed replays left, and old generations writers have let go.
+  auto removed = CollectGenerations(paths);
+  if (!removed.ok()) return removed.status();
+  for (const std::string& name : *removed) {
+    Log(opts, absl::StrCat("deleted leftover generation ", name));
+  }
+
+  // The follower opens first: it gives the version a plain store's
+  // generation is named after, without a second open (each open replays
+  // the store's write-ahead log). A plain DIR it opened by name stays the
+  // same directory when converted below; it is only read before the switch.
+  auto live = LiveNow(paths);
+  if (!live.ok()) return live.status();
+  auto follower =
+      StoreFollower::Open(live->path, paths.SecondaryDir(),
+                          {Family::kEvents, Family::kDead, Family::kMeta});
+  if (!follower.ok()) return follower.status();
+  {
+    auto stored = (*follower)->Get(Family::kMeta, kMetaRules);
+    if (!stored.ok()) return stored.status();
+    report.old_version = "default";
+    if (stored->has_value()) {
+      auto old_rules = ParseRules(**stored);
+      if (old_rules.ok()) report.old_version = old_rules->version;
+    }
+  }
+  live = PrepareLayout(paths, report.old_version, opts, &report);
+  if (!live.ok()) return live.status();
+  report.old_generation = live->name;
+
+  auto name = NewGenerationName(paths, rules.version);
+  if (!name.ok()) return name.status();
+  report.new_generation = *name;
+  absl::Status s = CreateMarker(paths.BuildingMarker(*name));
+  if (!s.ok()) return s;
+  *building = *name;
+
+  auto target =
+      Store::Open(paths.Generation(report.new_generation), StoreOptions());
+  if (!target.ok()) return target.status();
+  Log(opts,
+      absl::StrCat("rebuilding generation ", report.old_generation, " (rules ",
+                   report.old_version, ") as ", report.new_generation,
+                   " (rules ", rules.version, ")"));
+
+  auto rebuilder =
+      std::make_unique<Rebuilder>(follower->get(), target->get(), rules, opts);
+  s = rebuilder->Init();
+  if (!s.ok()) return s;
+
+  // The bulk pass, then catch-up rounds while writers keep committing.
+  for (;;) {
+    auto fresh = rebuilder->CatchUp();
+    if (!fresh.ok()) return fresh.status();
+    if (report.rounds > 0 &&
+        (*fresh <= opts.final_threshold || report.rounds >= opts.max_rounds)) {
+      break;
+    }
+    s = rebuilder->ApplyAll(report.rounds == 0 ? "rebuild" : "catch-up");
+    if (!s.ok()) return s;
+    ++report.rounds;
+  }
+
+  // Final catch-up and switch, with writers held at their next commit.
+  {
+    auto lock = LockGenerations(paths);
+    if (!lock.ok()) return lock.status();
+    const absl::Time locked = absl::Now();
+    auto now = ResolveLive(paths);
+    if (!now.ok()) return now.status();
+    if (!now->SameAs(*live)) {
+      return absl::AbortedError(
+          absl::StrCat("--db ", paths.db, " was repointed to ", now->path,
+                       " during the replay; nothing was switched"));
+    }
+    auto fresh = rebuilder->CatchUp();
+    if (!fresh.ok()) return fresh.status();
+    s = rebuilder->ApplyAll("final catch-up");
+    if (!s.ok()) return s;
+    ++report.rounds;
+    s = rebuilder->CopyUnderived(&report.dead_letters);
+    if (s.ok()) s = rebuilder->CommitAll();
+    if (!s.ok()) return s;
+    report.events = rebuilder->done();
+    const int64_t expected = rebuilder->total() - rebuilder->duplicates();
+    if (static_cast<int64_t>((*target)->next_seq()) != expected) {
+      return absl::InternalError(absl::StrCat(
+          "the new generation holds ", (*target)->next_seq(),
+          " events, the live one ", expected, "; nothing was switched"));
+    }
+    rebuilder.reset();
+    // Closed before the switch: writers open it as soon as the lock goes.
+    target->reset();
+    if (!opts.keep_old) {
+      // Marked before the switch, so that a crash right after it does not
+      // leave the old generation looking kept. (A crash before it leaves
+      // the mark on the live generation, which is never deleted; the next
+      // replay removes the stale mark.)
+      s = CreateMarker(paths.RetiredMarker(report.old_generation));
+      if (!s.ok()) return s;
+    }
+    s = SwitchLive(paths, report.new_generation);
+    if (!s.ok()) return s;
+    building->clear();
+    report.writers_held = absl::Now() - locked;
+  }
+  s = RemoveMarker(paths.BuildingMarker(report.new_generation));
+  if (!s.ok()) return s;
+  follower->reset();
+  std::filesystem::remove_all(paths.SecondaryDir(), ec);
+
+  if (opts.keep_old) {
+    report.old_kept = true;
+  } else {
+    // Writers notice the switch at their next commit and let go of the old
+    // generation; give them a moment before leaving it to a later replay.
+    const absl::Time deadline = absl::Now() + opts.retire_wait;
+    for (;;) {
+      auto busy = OpenForWriting(paths.Generation(report.old_generation));
+      if (!busy.ok()) return busy.status();
+      if (!*busy || absl::Now() >= deadline) break;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    auto gone = CollectGenerations(paths);
+    if (!gone.ok()) return gone.status();
+    for (const std::string& n : *gone) {
+      if (n == report.old_generation) report.old_deleted = true;
+    }
+    if (!report.old_deleted) {
+      Log(opts, absl::StrCat("generation ", report.old_generation,
+                             " is still open by a writer; the next replay "
+                             "deletes it"));
+    }
+  }
+  report.elapsed = absl::Now() - start;
+  return report;
+}
+
+}  // namespace
+
+absl::StatusOr<ReplayReport> Replay(const std::string& db, const Rules& rules,
+                                    const ReplayOptions& opts) {
+  const GenerationPaths paths = GenerationPaths::For(db);
+  std::string building;
+  auto report = ReplayLocked(paths, rules, opts, &building);
+  if (!report.ok() && !building.empty()) {
+    // Not switched: the unfinished generation goes now rather than at the
+    // next replay. (A crash leaves it to the next replay.)
+    auto live = ResolveLive(paths);
+    if (!live.ok() || live->name != building) {
+      std::error_code ec;
+      std::filesystem::remove_all(paths.Generation(building), ec);
+      std::filesystem::remove_all(paths.SecondaryDir(), ec);
+      RemoveMarker(paths.BuildingMarker(building)).IgnoreError();
+    }
+  }
+  return report;
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,79 @@
+// `chatkpi replay`: recompute all history under new rules without stopping
+// the live pipeline (SPEC §2, §4 replay equivalence; docs/replay.md).
+//
+// The event log of the live generation is read through a RocksDB secondary
+// instance (the live writer keeps writing) and every event is applied, in
+// log order and in the shard that first applied it, by fresh engines under
+// the new rules into a new generation beside the live one. Catch-up rounds
+// follow the live log until little is left; then, holding the generation
+// lock (writers wait), the rest of the log, the dead letters and the source
+// positions are copied and DIR is switched to the new generation atomically.
+// Writers then continue in the new generation from the positions stored
+// there (engine/live_store.h).
+//
+// A crash at any point leaves the live generation untouched; the next
+// replay deletes the unfinished one and starts over.
+#ifndef CHATKPI_ENGINE_REPLAY_H_
+#define CHATKPI_ENGINE_REPLAY_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/rules.h"
+
+namespace chatkpi {
+
+struct ReplayProgress {
+  const char* phase = "";  // "rebuild", "catch-up", "final catch-up"
+  int64_t done = 0;        // events applied to the new generation
+  int64_t total = 0;       // events in the live log, as of the last look
+  double events_per_s = 0;
+  std::optional<absl::Duration> eta;
+};
+
+struct ReplayOptions {
+  // Keep the old generation (queryable by its rules version) instead of
+  // deleting it after the switch.
+  bool keep_old = false;
+  size_t commit_every = 100'000;  // events per commit of each new engine
+  // The final catch-up, during which writers wait, starts once a catch-up
+  // round finds at most this many new events, or after `max_rounds`.
+  int64_t final_threshold = 20'000;
+  int max_rounds = 20;
+  // After the switch, how long to wait for writers to leave the old
+  // generation before leaving it marked for deletion by a later replay.
+  absl::Duration retire_wait = absl::Seconds(10);
+  // The first replay of a plain store that a writer has open asks the
+  // writer to move it into the generation layout; how long to wait.
+  absl::Duration convert_wait = absl::Seconds(60);
+  absl::Duration progress_interval = absl::Seconds(1);
+  std::function<void(const ReplayProgress&)> progress;  // may be null
+  std::function<void(const std::string&)> log;          // may be null
+};
+
+struct ReplayReport {
+  std::string old_generation;  // generation name of the replaced store
+  std::string old_version;     // its rules version
+  std::string new_generation;
+  std::string new_version;
+  int64_t events = 0;        // applied to the new generation
+  int64_t dead_letters = 0;  // copied
+  int rounds = 0;            // passes over the log, the final one included
+  absl::Duration elapsed;
+  absl::Duration writers_held;  // time the generation lock was held
+  bool converted = false;       // DIR was a plain store, now a generation
+  bool old_kept = false;
+  bool old_deleted = false;  // false with !old_kept: a writer still had it
+                             // open; a later replay deletes it
+};
+
+absl::StatusOr<ReplayReport> Replay(const std::string& db, const Rules& rules,
+                                    const ReplayOptions& opts = {});
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_ENGINE_REPLAY_H_

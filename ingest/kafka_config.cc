@@ -1,0 +1,92 @@
+#include "ingest/kafka_config.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "ingest/kafka_internal.h"
+
+namespace chatkpi {
+
+absl::StatusOr<KafkaProperties> ParseKafkaProperties(std::string_view list) {
+  KafkaProperties out;
+  for (absl::string_view item :
+       absl::StrSplit(absl::string_view(list.data(), list.size()), ',',
+                      absl::SkipWhitespace())) {
+    size_t eq = item.find('=');
+    absl::string_view name = absl::StripAsciiWhitespace(item.substr(0, eq));
+    if (eq == absl::string_view::npos || name.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Kafka property '", item, "' is not of the form name=value"));
+    }
+    out.emplace_back(
+        std::string(name),
+        std::string(absl::StripAsciiWhitespace(item.substr(eq + 1))));
+  }
+  return out;
+}
+
+namespace kafka_internal {
+
+absl::StatusOr<rd_kafka_conf_t*> NewConf(const KafkaClientConfig& config,
+                                         const KafkaProperties& defaults) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  auto set = [&](const std::string& name,
+                 const std::string& value) -> absl::Status {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) !=
+        RD_KAFKA_CONF_OK) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Kafka property ", name, "=", value, ": ", err));
+    }
+    return absl::OkStatus();
+  };
+  absl::Status s;
+  for (const auto& [name, value] : defaults) {
+    if (s.ok()) s = set(name, value);
+  }
+  if (s.ok() && !config.brokers.empty()) {
+    s = set("bootstrap.servers", config.brokers);
+  }
+  for (const auto& [name, value] : config.properties) {
+    if (s.ok()) s = set(name, value);
+  }
+  if (!s.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return s;
+  }
+  return conf;
+}
+
+absl::Status ToStatus(rd_kafka_resp_err_t err, std::string_view what) {
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat(std::string(what), ": ", rd_kafka_err2str(err)));
+}
+
+absl::StatusOr<int> PartitionCount(rd_kafka_t* rk, const std::string& topic,
+                                   int timeout_ms) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  if (rkt == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("bad topic name ", topic));
+  }
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+  rd_kafka_topic_destroy(rkt);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return ToStatus(e, absl::StrCat("metadata of topic ", topic));
+  }
+  absl::StatusOr<int> count = absl::NotFoundError(
+      absl::StrCat("topic ", topic, " is not in the cluster's metadata"));
+  if (md->topic_cnt == 1) {
+    if (md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      count = ToStatus(md->topics[0].err, absl::StrCat("topic ", topic));
+    } else {
+      count = md->topics[0].partition_cnt;
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  return count;
+}
+
+}  // namespace kafka_internal
+}  // namespace chatkpi

@@ -1,0 +1,225 @@
+#include "ingest/kafka_consumer.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "ingest/kafka_internal.h"
+
+namespace chatkpi {
+namespace {
+
+std::vector<KafkaPartition> FromList(const rd_kafka_topic_partition_list_t* l) {
+  std::vector<KafkaPartition> out;
+  out.reserve(l->cnt);
+  for (int i = 0; i < l->cnt; ++i) {
+    out.push_back(
+        {l->elems[i].topic, l->elems[i].partition, l->elems[i].offset});
+  }
+  return out;
+}
+
+// Everything the rebalance callback needs: kept outside the class so that
+// the C callback can reach it.
+struct ConsumerState {
+  rd_kafka_t* rk = nullptr;
+  KafkaRebalanceListener* listener = nullptr;
+  rd_kafka_message_t* held = nullptr;  // the message Poll() last returned
+  // A listener failure inside a callback, returned by the next Poll().
+  absl::Status deferred;
+  bool closed = false;
+
+  void Release() {
+    if (held != nullptr) rd_kafka_message_destroy(held);
+    held = nullptr;
+  }
+
+  void Rebalance(rd_kafka_resp_err_t err,
+                 rd_kafka_topic_partition_list_t* parts) {
+    const bool cooperative =
+        std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      std::vector<KafkaPartition> ps = FromList(parts);
+      absl::Status s = deferred.ok() ? listener->OnAssign(&ps) : deferred;
+      if (!s.ok()) {
+        // Assign nothing: Poll() reports the failure and the caller leaves
+        // the group, so the partitions go to a healthy member.
+        deferred.Update(s);
+        if (!cooperative) rd_kafka_assign(rk, nullptr);
+        return;
+      }
+      for (int i = 0; i < parts->cnt; ++i)
+        parts->elems[i].offset = ps[i].offset;
+      if (cooperative) {
+        rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts);
+        if (e != nullptr) rd_kafka_error_destroy(e);
+      } else {
+        rd_kafka_assign(rk, parts);
+      }
+      return;
+    }
+    // Revocation (or a rebalance error): commit in-flight work first.
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      absl::Status s = listener->OnRevoke(FromList(parts),
+                                          rd_kafka_assignment_lost(rk) != 0);
+      deferred.Update(s);
+    } else {
+      deferred.Update(absl::UnavailableError(
+          absl::StrCat("rebalance failed: ", rd_kafka_err2str(err))));
+    }
+    if (cooperative) {
+      rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts);
+      if (e != nullptr) rd_kafka_error_destroy(e);
+    } else {
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+};
+
+void OnRebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
+                 rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  static_cast<ConsumerState*>(opaque)->Rebalance(err, parts);
+}
+
+}  // namespace
+
+struct KafkaConsumer::Impl : ConsumerState {};
+
+KafkaConsumer::KafkaConsumer(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+
+KafkaConsumer::~KafkaConsumer() {
+  Close().IgnoreError();
+  if (impl_->rk != nullptr) rd_kafka_destroy(impl_->rk);
+}
+
+absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Open(
+    const KafkaConsumerOptions& options, KafkaRebalanceListener* listener) {
+  if (options.client.brokers.empty()) {
+    return absl::InvalidArgumentError("no Kafka brokers given");
+  }
+  if (options.group.empty()) {
+    return absl::InvalidArgumentError("no consumer group given");
+  }
+  for (const auto& [name, value] : options.client.properties) {
+    if (name == "partition.assignment.strategy" && value != "range") {
+      return absl::InvalidArgumentError(
+          "partition.assignment.strategy must stay 'range': it is what keeps "
+          "partition p of the chat and the order topic on one member");
+    }
+  }
+  const int session = std::max(options.session_timeout_ms, 1000);
+  auto conf = kafka_internal::NewConf(
+      options.client,
+      {{"client.id", "chatkpi"},
+       {"group.id", options.group},
+       {"session.timeout.ms", absl::StrCat(session)},
+       {"heartbeat.interval.ms", absl::StrCat(std::max(100, session / 6))},
+       {"partition.assignment.strategy", "range"},
+       {"enable.auto.commit", "false"},
+       {"enable.auto.offset.store", "false"},
+       {"enable.partition.eof", "true"},
+       {"auto.offset.reset", "earliest"},
+       {"log.connection.close", "false"}});
+  if (!conf.ok()) return conf.status();
+  auto impl = std::make_unique<Impl>();
+  impl->listener = listener;
+  rd_kafka_conf_set_opaque(*conf, static_cast<ConsumerState*>(impl.get()));
+  rd_kafka_conf_set_rebalance_cb(*conf, OnRebalance);
+  char err[512];
+  impl->rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err);
+  if (impl->rk == nullptr) {
+    rd_kafka_conf_destroy(*conf);
+    return absl::InvalidArgumentError(absl::StrCat("Kafka consumer: ", err));
+  }
+  rd_kafka_poll_set_consumer(impl->rk);
+  return std::unique_ptr<KafkaConsumer>(new KafkaConsumer(std::move(impl)));
+}
+
+absl::Status KafkaConsumer::Subscribe(const std::vector<std::string>& topics) {
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()));
+  for (const std::string& t : topics) {
+    rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_resp_err_t e = rd_kafka_subscribe(impl_->rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  return kafka_internal::ToStatus(e, "subscribe");
+}
+
+absl::StatusOr<bool> KafkaConsumer::Poll(absl::Duration timeout,
+                                         KafkaMessage* out) {
+  impl_->Release();
+  if (impl_->closed) return absl::FailedPreconditionError("consumer closed");
+  if (!impl_->deferred.ok()) return impl_->deferred;
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(
+      impl_->rk, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (!impl_->deferred.ok()) {
+    if (m != nullptr) rd_kafka_message_destroy(m);
+    return impl_->deferred;
+  }
+  if (m == nullptr) return false;
+  impl_->held = m;
+  out->topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
+  out->partition = m->partition;
+  out->offset = m->offset;
+  out->key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+  out->value =
+      m->payload != nullptr
+          ? std::string_view(static_cast<const char*>(m->payload), m->len)
+          : std::string_view();
+  out->error.clear();
+  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    out->kind = KafkaMessage::Kind::kData;
+  } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    out->kind = KafkaMessage::Kind::kPartitionEnd;
+  } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+    char reason[512];
+    rd_kafka_fatal_error(impl_->rk, reason, sizeof reason);
+    return absl::InternalError(absl::StrCat("Kafka fatal error: ", reason));
+  } else {
+    out->kind = KafkaMessage::Kind::kError;
+    out->error = rd_kafka_message_errstr(m);
+  }
+  return true;
+}
+
+absl::StatusOr<int> KafkaConsumer::PartitionCount(const std::string& topic,
+                                                  absl::Duration timeout) {
+  return kafka_internal::PartitionCount(
+      impl_->rk, topic, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+}
+
+std::optional<std::pair<int64_t, int64_t>> KafkaConsumer::CachedWatermarks(
+    const std::string& topic, int32_t partition) const {
+  int64_t low = RD_KAFKA_OFFSET_INVALID, high = RD_KAFKA_OFFSET_INVALID;
+  if (rd_kafka_get_watermark_offsets(impl_->rk, topic.c_str(), partition, &low,
+                                     &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      high < 0) {
+    return std::nullopt;
+  }
+  return std::make_pair(low, high);
+}
+
+void KafkaConsumer::CommitInformational(
+    const std::vector<KafkaPartition>& offsets) {
+  if (offsets.empty() || impl_->closed) return;
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()));
+  for (const KafkaPartition& p : offsets) {
+    rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)
+        ->offset = p.offset;
+  }
+  rd_kafka_commit(impl_->rk, list, /*async=*/1);
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+absl::Status KafkaConsumer::Close() {
+  impl_->Release();
+  if (impl_->closed) return absl::OkStatus();
+  impl_->closed = true;
+  rd_kafka_resp_err_t e = rd_kafka_consumer_close(impl_->rk);
+  if (!impl_->deferred.ok()) return impl_->deferred;
+  return kafka_internal::ToStatus(e, "leaving the consumer group");
+}
+
+}  // namespace chatkpi

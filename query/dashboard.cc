@@ -1,0 +1,188 @@
+#include "query/dashboard.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "engine/counters.h"
+#include "query/json_text.h"
+
+namespace chatkpi {
+namespace {
+
+void AppendCounters(std::string* out, const Counters& c) {
+  for (int i = 0; i < kNumCounters; ++i) {
+    out->push_back(',');
+    AppendJsonString(out, kCounterNames[i]);
+    absl::StrAppend(out, ":", c[i]);
+  }
+  for (int r = 0; r < kNumRatios; ++r) {
+    out->push_back(',');
+    AppendJsonString(out, kRatioNames[r]);
+    out->push_back(':');
+    AppendJsonDouble(out, ComputeRatio(c, static_cast<Ratio>(r)));
+  }
+}
+
+template <typename T, typename F>
+void AppendArray(std::string* out, const std::vector<T>& v, F each) {
+  out->push_back('[');
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    each(v[i]);
+  }
+  out->push_back(']');
+}
+
+std::optional<double> AvgResponseS(const Counters& c) {
+  return ComputeRatio(c, kAvgResponseS);
+}
+
+// The waiting part of an agent (or the team): count and open times, or
+// nulls when unknown.
+void AppendWaiting(std::string* out, const std::vector<int64_t>* since,
+                   bool known) {
+  if (!known) {
+    out->append(",\"waiting\":null,\"waiting_since_ms\":null");
+    return;
+  }
+  static const std::vector<int64_t> kNone;
+  const std::vector<int64_t>& s = since != nullptr ? *since : kNone;
+  absl::StrAppend(out, ",\"waiting\":", s.size(), ",\"waiting_since_ms\":");
+  // The oldest few are what a screen shows; the count is exact.
+  constexpr size_t kMaxListed = 50;
+  std::vector<int64_t> listed(s.begin(),
+                              s.begin() + std::min(s.size(), kMaxListed));
+  AppendArray(out, listed, [&](int64_t t) { absl::StrAppend(out, t); });
+}
+
+}  // namespace
+
+std::string DayBoardJson(const PeriodSnapshot& day, const LiveDay& live,
+                         bool waiting_known, absl::Time now) {
+  const size_t num_hours = live.hour_starts_ms.size() - 1;
+  // Agents: today's rows, and anyone with buyers waiting.
+  std::map<std::string, Counters> rows;
+  for (const AgentRow& r : day.agents) rows[r.agent] = r.counters;
+  for (const auto& [agent, a] : live.agents) {
+    if (!a.waiting_since_ms.empty() && waiting_known) rows[agent];
+  }
+
+  std::string out;
+  out.reserve(1024 + rows.size() * 1200);
+  out.append("{\"day\":");
+  AppendJsonString(&out, absl::FormatCivilTime(live.day));
+  out.append(",\"timezone\":");
+  AppendJsonString(&out, live.timezone);
+  out.append(",\"rules_version\":");
+  AppendJsonString(&out, day.rules_version);
+  absl::StrAppend(&out, ",\"now_ms\":", absl::ToUnixMillis(now),
+                  ",\"seq\":", live.next_seq,
+                  ",\"response_window_s\":", live.response_window_ms / 1000,
+                  ",\"slow_s\":", live.slow_ms / 1000,
+                  ",\"waiting_known\":", waiting_known ? "true" : "false",
+                  ",\"hours_complete\":", live.complete ? "true" : "false",
+                  ",\"dead_letters\":", day.dead_letters);
+  out.append(",\"hour_starts_ms\":");
+  AppendArray(&out, live.hour_starts_ms,
+              [&](int64_t t) { absl::StrAppend(&out, t); });
+
+  // The team: the sum of the agent rows, hour by hour too.
+  Counters team = TeamTotal(day);
+  std::vector<Counters> team_hours(num_hours);
+  std::vector<int64_t> team_waiting;
+  for (const auto& [agent, a] : live.agents) {
+    for (size_t h = 0; h < num_hours && h < a.hours.size(); ++h) {
+      team_hours[h] += a.hours[h];
+    }
+    team_waiting.insert(team_waiting.end(), a.waiting_since_ms.begin(),
+                        a.waiting_since_ms.end());
+  }
+  std::sort(team_waiting.begin(), team_waiting.end());
+  out.append(",\"team\":{\"agents\":");
+  absl::StrAppend(&out, day.agents.size());
+  AppendCounters(&out, team);
+  AppendWaiting(&out, &team_waiting, waiting_known);
+  out.append(",\"hours\":");
+  AppendArray(&out, team_hours, [&](const Counters& c) {
+    absl::StrAppend(&out, "{\"questions\":", c[kQuestions],
+                    ",\"answered\":", c[kAnswered], ",\"slow\":", c[kSlow],
+                    ",\"response_ms_sum\":", c[kResponseMsSum],
+                    ",\"avg_response_s\":");
+    AppendJsonDouble(&out, AvgResponseS(c));
+    out.push_back('}');
+  });
+  out.append("}");
+
+  out.append(",\"agents\":[");
+  bool first = true;
+  for (const auto& [agent, c] : rows) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append("{\"agent\":");
+    AppendJsonString(&out, agent);
+    AppendCounters(&out, c);
+    auto it = live.agents.find(agent);
+    const AgentLive* a = it != live.agents.end() ? &it->second : nullptr;
+    AppendWaiting(&out, a != nullptr ? &a->waiting_since_ms : nullptr,
+                  waiting_known);
+    // Compact per-hour series: a card draws a sparkline from them.
+    std::vector<Counters> hours(num_hours);
+    if (a != nullptr) {
+      std::copy_n(a->hours.begin(), std::min(num_hours, a->hours.size()),
+                  hours.begin());
+    }
+    out.append(",\"hours_answered\":");
+    AppendArray(&out, hours,
+                [&](const Counters& h) { absl::StrAppend(&out, h[kAnswered]); });
+    out.append(",\"hours_avg_response_s\":");
+    AppendArray(&out, hours, [&](const Counters& h) {
+      AppendJsonDouble(&out, AvgResponseS(h));
+    });
+    out.push_back('}');
+  }
+  out.append("]}");
+  return out;
+}
+
+std::string LeaderboardJson(const ScoreReport& report,
+                            const std::vector<std::string>& schemes) {
+  std::string out = "{\"month\":";
+  AppendJsonString(&out, report.month);
+  out.append(",\"scheme\":");
+  AppendJsonString(&out, report.scheme);
+  out.append(",\"rules_version\":");
+  AppendJsonString(&out, report.rules_version);
+  out.append(",\"schemes\":");
+  AppendArray(&out, schemes,
+              [&](const std::string& s) { AppendJsonString(&out, s); });
+  out.append(",\"items\":");
+  AppendArray(&out, report.columns, [&](const ItemColumn& c) {
+    out.append("{\"name\":");
+    AppendJsonString(&out, c.name);
+    out.append(",\"title\":");
+    AppendJsonString(&out, c.title);
+    out.push_back('}');
+  });
+  out.append(",\"agents\":");
+  AppendArray(&out, report.agents, [&](const AgentScore& a) {
+    out.append("{\"agent\":");
+    AppendJsonString(&out, a.agent);
+    absl::StrAppend(&out, ",\"assessed\":", a.assessed ? "true" : "false",
+                    ",\"rank\":", a.rank, ",\"total\":");
+    AppendJsonDouble(&out, static_cast<double>(a.total_centi) / 100);
+    out.append(",\"grade\":");
+    AppendJsonString(&out, a.grade);
+    out.append(",\"points\":");
+    AppendArray(&out, a.items, [&](const ItemScore& i) {
+      AppendJsonDouble(&out, static_cast<double>(i.points_centi) / 100);
+    });
+    out.push_back('}');
+  });
+  out.append("}\n");
+  return out;
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,333 @@
+#include "query/live_view.h"
+
+#include <algorithm>
+#include <climits>
+#include <mutex>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "engine/engine.h"
+#include "engine/local_day.h"
+#include "engine/rules.h"
+#include "engine/state.h"
+#include "engine/thread_kpis.h"
+#include "ingest/event.h"
+#include "ingest/event_parser.h"
+#include "store/coding.h"
+#include "store/store.h"
+
+namespace chatkpi {
+namespace {
+
+// The counters an hour of the chart carries: those of the questions opened
+// in it. The others (consultations, first responses) are per day by
+// definition and would not add up over hours.
+constexpr Counter kHourCounters[] = {kQuestions, kAnswered, kUnanswered,
+                                     kResponseMsSum, kSlow};
+
+// State older than this is dropped at most this often.
+constexpr absl::Duration kEvictEvery = absl::Minutes(10);
+
+struct Contribution {
+  std::string agent;
+  size_t hour = 0;
+  Counters c;
+};
+
+struct OpenQuestion {
+  std::string agent;
+  int64_t since_ms = 0;
+};
+
+std::string SeqKey(uint64_t seq) {
+  std::string k;
+  PutFixed64BE(&k, seq);
+  return k;
+}
+
+}  // namespace
+
+struct LiveView::Impl {
+  Store* store;
+  LiveViewOptions options;
+  std::mutex mu;
+
+  std::optional<std::string> rules_text;  // as stored; nullopt: defaults
+  bool have_rules = false;
+  Rules rules;
+  ChatParams chat;
+
+  EventParser parser;
+  bool started = false;
+  uint64_t first = 0;  // first seq read since the last Reset
+  uint64_t next = 0;   // next seq to read
+
+  absl::flat_hash_map<std::string, BuyerState> buyers;
+  absl::flat_hash_set<std::string> dirty;  // buyers changed since Recount
+  absl::flat_hash_map<std::string, std::vector<OpenQuestion>> open;
+
+  // The day whose hours are kept: contributions of each buyer and their sum
+  // per agent, kept by retract-and-recount like the engine's counters.
+  int32_t day = INT32_MIN;
+  std::vector<int64_t> hour_starts;  // hours + 1
+  absl::flat_hash_map<std::string, std::vector<Contribution>> contrib;
+  std::map<std::string, std::vector<Counters>> hours;
+
+  absl::Time last_evict = absl::InfinitePast();
+
+  absl::Status LoadRules() {
+    auto stored = store->Get(Family::kMeta, kMetaRules);
+    if (!stored.ok()) return stored.status();
+    if (have_rules && *stored == rules_text) return absl::OkStatus();
+    auto parsed = stored->has_value() ? ParseRules(**stored) : DefaultRules();
+    if (!parsed.ok()) return parsed.status();
+    // New rules (a replay switched them): every figure changes.
+    const bool had_rules = have_rules;
+    rules = std::move(*parsed);
+    rules_text = *stored;
+    have_rules = true;
+    chat.response_window_ms = rules.response_window_s * 1000;
+    chat.slow_ms = rules.response_slow_s * 1000;
+    if (had_rules) started = false;
+    return absl::OkStatus();
+  }
+
+  void Reset(uint64_t end) {
+    buyers.clear();
+    dirty.clear();
+    open.clear();
+    contrib.clear();
+    hours.clear();
+    day = INT32_MIN;
+    next = end > options.backfill_events ? end - options.backfill_events : 0;
+    first = next;
+    started = true;
+  }
+
+  void Insert(const Event& e) {
+    // As the engine: an automatic `out` changes no KPI; an `in` is a
+    // question whatever its auto flag says.
+    if (!e.inbound && e.auto_reply) return;
+    BuyerState& b = buyers[e.buyer];
+    Message m;
+    m.ts = e.ts_ms;
+    m.agent = b.AgentIndex(e.agent);
+    m.id = e.id;
+    m.flags = e.inbound ? Message::kIn : 0;
+    auto pos = std::upper_bound(b.messages.begin(), b.messages.end(), m,
+                                MessageBefore);
+    if (pos != b.messages.begin() && (pos - 1)->ts == m.ts &&
+        (pos - 1)->id == m.id) {
+      return;  // read twice (cannot happen with an append-only log)
+    }
+    b.messages.insert(pos, std::move(m));
+    dirty.insert(e.buyer);
+  }
+
+  absl::Status CatchUp() {
+    const uint64_t end = store->next_seq();
+    // Behind by more than a backfill (or the log was replaced): reading it
+    // all would hold up the answer, and the backfill is what a new view
+    // would read anyway.
+    if (!started || end < next || end - next > options.backfill_events) {
+      Reset(end);
+    }
+    if (next >= end) return absl::OkStatus();
+    Event e;
+    absl::Status s = store->Scan(
+        Family::kEvents, SeqKey(next), SeqKey(end),
+        [&](std::string_view, std::string_view raw) {
+          if (parser.Parse(raw, &e).ok() && e.type == EventType::kChat) {
+            Insert(e);
+          }
+          return true;
+        });
+    if (!s.ok()) return s;
+    next = end;
+    return absl::OkStatus();
+  }
+
+  void SetDay(int32_t d) {
+    day = d;
+    hour_starts.clear();
+    const absl::CivilDay civil = DayFromNumber(d);
+    for (absl::CivilHour h(civil); absl::CivilDay(h) == civil; ++h) {
+      const int64_t t = absl::ToUnixMillis(absl::FromCivil(h, rules.timezone));
+      // A skipped hour (daylight saving) maps onto the next one.
+      if (hour_starts.empty() || t > hour_starts.back()) {
+        hour_starts.push_back(t);
+      }
+    }
+    hour_starts.push_back(
+        absl::ToUnixMillis(absl::FromCivil(civil + 1, rules.timezone)));
+    contrib.clear();
+    hours.clear();
+    for (const auto& [buyer, state] : buyers) dirty.insert(buyer);
+  }
+
+  void Add(const Contribution& c, int sign) {
+    std::vector<Counters>& h = hours[c.agent];
+    h.resize(hour_starts.size() - 1);
+    for (Counter k : kHourCounters) h[c.hour][k] += sign * c.c[k];
+  }
+
+  void Recount(const std::string& buyer) {
+    open.erase(buyer);
+    if (auto it = contrib.find(buyer); it != contrib.end()) {
+      for (const Contribution& c : it->second) Add(c, -1);
+      contrib.erase(it);
+    }
+    auto it = buyers.find(buyer);
+    if (it == buyers.end()) return;
+    const BuyerState& b = it->second;
+
+    // A thread has an open question when its last message is an `in`; it
+    // opened at the first `in` after the last `out`.
+    std::vector<int64_t> since(b.agents.size(), -1);
+    for (const Message& m : b.messages) {
+      if (!m.inbound()) {
+        since[m.agent] = -1;
+      } else if (since[m.agent] < 0) {
+        since[m.agent] = m.ts;
+      }
+    }
+    std::vector<OpenQuestion> q;
+    for (size_t a = 0; a < since.size(); ++a) {
+      if (since[a] >= 0) q.push_back({b.agents[a], since[a]});
+    }
+    if (!q.empty()) open.emplace(buyer, std::move(q));
+
+    // Questions open at an `in`, so only hours holding an `in` of the
+    // thread can have questions.
+    const int64_t day_start = hour_starts.front(), day_end = hour_starts.back();
+    auto first = std::lower_bound(
+        b.messages.begin(), b.messages.end(), day_start,
+        [](const Message& m, int64_t t) { return m.ts < t; });
+    std::vector<std::pair<uint32_t, size_t>> agent_hours;
+    for (auto m = first; m != b.messages.end() && m->ts < day_end; ++m) {
+      if (!m->inbound()) continue;
+      const size_t h = std::upper_bound(hour_starts.begin(), hour_starts.end(),
+                                        m->ts) -
+                       hour_starts.begin() - 1;
+      agent_hours.emplace_back(m->agent, h);
+    }
+    std::sort(agent_hours.begin(), agent_hours.end());
+    agent_hours.erase(std::unique(agent_hours.begin(), agent_hours.end()),
+                      agent_hours.end());
+    std::vector<Contribution> mine;
+    for (const auto& [a, h] : agent_hours) {
+      Counters c = ThreadDayCounters(b, a, hour_starts[h], hour_starts[h + 1],
+                                     chat);
+      Contribution k{b.agents[a], h, {}};
+      bool any = false;
+      for (Counter x : kHourCounters) {
+        k.c[x] = c[x];
+        any = any || c[x] != 0;
+      }
+      if (!any) continue;
+      Add(k, +1);
+      mine.push_back(std::move(k));
+    }
+    if (!mine.empty()) contrib.emplace(buyer, std::move(mine));
+  }
+
+  // Drops messages before `horizon` but the newest of each thread (whether
+  // a later `in` opens a question depends on it), and buyers left with
+  // nothing newer.
+  void Evict(int64_t horizon) {
+    for (auto it = buyers.begin(); it != buyers.end();) {
+      BuyerState& b = it->second;
+      if (b.messages.empty() || b.messages.back().ts < horizon) {
+        open.erase(it->first);
+        contrib.erase(it->first);  // nothing of it is on a kept day
+        dirty.erase(it->first);
+        buyers.erase(it++);
+        continue;
+      }
+      std::vector<bool> seen(b.agents.size(), false);
+      std::vector<bool> keep(b.messages.size(), false);
+      for (size_t i = b.messages.size(); i-- > 0;) {
+        const Message& m = b.messages[i];
+        keep[i] = m.ts >= horizon || !seen[m.agent];
+        seen[m.agent] = true;
+      }
+      size_t w = 0;
+      for (size_t i = 0; i < b.messages.size(); ++i) {
+        if (keep[i]) b.messages[w++] = std::move(b.messages[i]);
+      }
+      b.messages.resize(w);
+      ++it;
+    }
+  }
+};
+
+LiveView::LiveView(Store* store, LiveViewOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->store = store;
+  impl_->options = options;
+}
+
+LiveView::~LiveView() = default;
+
+absl::StatusOr<absl::CivilDay> LiveView::Today(absl::Time now) {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  if (absl::Status s = impl_->LoadRules(); !s.ok()) return s;
+  return absl::ToCivilDay(now, impl_->rules.timezone);
+}
+
+absl::StatusOr<LiveDay> LiveView::Read(std::optional<absl::CivilDay> day,
+                                       absl::Time now) {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> l(m.mu);
+  if (absl::Status s = m.LoadRules(); !s.ok()) return s;
+  if (absl::Status s = m.CatchUp(); !s.ok()) return s;
+
+  const absl::TimeZone tz = m.rules.timezone;
+  const absl::CivilDay today = absl::ToCivilDay(now, tz);
+  const absl::CivilDay shown = day.value_or(today);
+  if (now - m.last_evict >= kEvictEvery) {
+    // Keep yesterday (a wall screen left on past midnight still shows it
+    // whole) and the day shown, with a response window before them.
+    const absl::CivilDay oldest = std::min(today - 1, shown);
+    m.Evict(absl::ToUnixMillis(absl::FromCivil(oldest, tz)) -
+            m.chat.response_window_ms);
+    m.last_evict = now;
+  }
+  if (DayNumber(shown) != m.day) m.SetDay(DayNumber(shown));
+  for (const std::string& buyer : m.dirty) m.Recount(buyer);
+  m.dirty.clear();
+
+  LiveDay out;
+  out.day = shown;
+  out.rules_version = m.rules.version;
+  out.timezone = m.rules.timezone_name;
+  out.response_window_ms = m.chat.response_window_ms;
+  out.slow_ms = m.chat.slow_ms;
+  out.hour_starts_ms = m.hour_starts;
+  out.first_seq = m.first;
+  out.next_seq = m.next;
+  out.complete = m.first == 0;
+  for (const auto& [agent, h] : m.hours) {
+    bool any = false;
+    for (const Counters& c : h) any = any || !c.IsZero();
+    if (any) out.agents[agent].hours = h;
+  }
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  for (const auto& [buyer, questions] : m.open) {
+    for (const OpenQuestion& q : questions) {
+      // Older questions have become unanswered by the rules: the buyer is
+      // no longer counted as waiting for this answer.
+      if (now_ms - q.since_ms > m.chat.response_window_ms) continue;
+      out.agents[q.agent].waiting_since_ms.push_back(q.since_ms);
+    }
+  }
+  const size_t num_hours = m.hour_starts.size() - 1;
+  for (auto& [agent, a] : out.agents) {
+    a.hours.resize(num_hours);
+    std::sort(a.waiting_since_ms.begin(), a.waiting_since_ms.end());
+  }
+  return out;
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,187 @@
+#include "store/store_follower.h"
+
+#include <filesystem>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
+#include "rocksdb/memtablerep.h"
+#include "store/coding.h"
+
+namespace chatkpi {
+namespace {
+
+absl::Status ToStatus(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(std::string(what), ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsIOError()) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+std::string SeqKey(uint64_t seq) {
+  std::string k;
+  PutFixed64BE(&k, seq);
+  return k;
+}
+
+}  // namespace
+
+struct StoreFollower::Impl {
+  std::string dir;
+  std::unique_ptr<rocksdb::DB> db;
+  // By Family; null for families not followed.
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+
+  rocksdb::ColumnFamilyHandle* cf(Family f) {
+    return handles[static_cast<int>(f)];
+  }
+  absl::Status Check(Family f) {
+    if (cf(f) != nullptr) return absl::OkStatus();
+    return absl::InternalError(
+        absl::StrCat("family ", FamilyName(f), " is not followed"));
+  }
+  ~Impl() {
+    for (auto* h : handles) {
+      if (h != nullptr) db->DestroyColumnFamilyHandle(h);
+    }
+    if (db) db->Close();
+  }
+};
+
+StoreFollower::StoreFollower(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+StoreFollower::~StoreFollower() = default;
+
+absl::StatusOr<std::unique_ptr<StoreFollower>> StoreFollower::Open(
+    const std::string& dir, const std::string& secondary_dir,
+    const std::vector<Family>& families) {
+  std::error_code ec;
+  std::filesystem::create_directories(secondary_dir, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("creating ", secondary_dir, ": ", ec.message()));
+  }
+  rocksdb::DBOptions o;
+  o.max_open_files = -1;  // required of a secondary instance
+  o.info_log_level = rocksdb::WARN_LEVEL;
+  o.keep_log_file_num = 2;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  descs.emplace_back(rocksdb::kDefaultColumnFamilyName,
+                     rocksdb::ColumnFamilyOptions());
+  for (Family f : families) {
+    rocksdb::ColumnFamilyOptions o;
+    if (f == Family::kEvents) {
+      // As in the store: the log is append-only, and replaying the writer's
+      // log into a vector is much cheaper than into a skiplist.
+      o.memtable_factory.reset(new rocksdb::VectorRepFactory());
+    }
+    descs.emplace_back(FamilyName(f), o);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(o, dir, secondary_dir, descs,
+                                                   &handles, &raw);
+  if (!s.ok()) {
+    return ToStatus(s, absl::StrCat("following the store in ", dir));
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->db.reset(raw);
+  impl->handles.assign(static_cast<size_t>(Family::kNumFamilies), nullptr);
+  for (size_t i = 0; i < families.size(); ++i) {
+    impl->handles[static_cast<int>(families[i])] = handles[i + 1];
+  }
+  impl->db->DestroyColumnFamilyHandle(handles[0]);
+  return std::unique_ptr<StoreFollower>(new StoreFollower(std::move(impl)));
+}
+
+absl::Status StoreFollower::CatchUp() {
+  return ToStatus(impl_->db->TryCatchUpWithPrimary(),
+                  absl::StrCat("catching up with ", impl_->dir));
+}
+
+absl::StatusOr<uint64_t> StoreFollower::NextSeq() {
+  if (absl::Status s = impl_->Check(Family::kEvents); !s.ok()) return s;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(
+      rocksdb::ReadOptions(), impl_->cf(Family::kEvents)));
+  it->SeekToLast();
+  uint64_t next = 0;
+  if (it->Valid()) {
+    std::string_view k(it->key().data(), it->key().size());
+    uint64_t last;
+    if (!GetFixed64BE(&k, &last)) {
+      return absl::DataLossError(
+          absl::StrCat(impl_->dir, ": bad event log key"));
+    }
+    next = last + 1;
+  }
+  if (!it->status().ok()) return ToStatus(it->status(), "reading event log");
+  return next;
+}
+
+absl::Status StoreFollower::ScanEvents(
+    uint64_t from, uint64_t to,
+    const std::function<bool(uint64_t, std::string_view)>& visit) {
+  if (absl::Status s = impl_->Check(Family::kEvents); !s.ok()) return s;
+  if (from >= to) return absl::OkStatus();
+  const std::string begin = SeqKey(from), end = SeqKey(to);
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper(end);
+  ro.iterate_upper_bound = &upper;
+  // A one-pass scan of the whole log: keep it out of the block cache.
+  ro.fill_cache = false;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(ro, impl_->cf(Family::kEvents)));
+  uint64_t expect = from;
+  for (it->Seek(begin); it->Valid(); it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    uint64_t seq;
+    if (!GetFixed64BE(&k, &seq) || seq != expect) {
+      return absl::DataLossError(absl::StrCat(
+          impl_->dir, ": the event log has a gap or a bad key before seq ",
+          expect));
+    }
+    ++expect;
+    if (!visit(seq, std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return ToStatus(it->status(), "reading event log");
+}
+
+absl::Status StoreFollower::Scan(
+    Family f, std::string_view begin, std::string_view end,
+    const std::function<bool(std::string_view, std::string_view)>& visit) {
+  if (absl::Status s = impl_->Check(f); !s.ok()) return s;
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  rocksdb::Slice upper(end.data(), end.size());
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(ro, impl_->cf(f)));
+  for (it->Seek(rocksdb::Slice(begin.data(), begin.size())); it->Valid();
+       it->Next()) {
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return ToStatus(it->status(), absl::StrCat("scanning ", impl_->dir));
+}
+
+absl::StatusOr<std::optional<std::string>> StoreFollower::Get(
+    Family f, std::string_view key) {
+  if (absl::Status s = impl_->Check(f); !s.ok()) return s;
+  std::string value;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(f),
+                     rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return ToStatus(s, absl::StrCat("reading ", impl_->dir));
+  return value;
+}
+
+}  // namespace chatkpi

@@ -1,0 +1,68 @@
+// The dashboard in a real browser: runs tests/e2e/dashboard.e2e.mjs (Debian
+// chromium driven by playwright-core) against the chatkpi binary under test.
+// Skipped, saying why, where chromium or the test's node_modules is missing
+// (tests/e2e/setup.sh installs both).
+//
+// The screenshot goes to the build directory, or to $CHATKPI_SCREENSHOT
+// (e.g. docs/dashboard.png to refresh the README's picture).
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tests/subprocess.h"
+
+namespace chatkpi {
+namespace {
+
+using testing::ChatkpiBinary;
+using testing::RunProcess;
+using testing::SourceDir;
+
+// `name` found on $PATH, or "".
+std::string OnPath(const std::string& name) {
+  const char* path = getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = dirs.substr(start, end - start) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
+TEST(DashboardE2E, PageFollowsCommitsInChromium) {
+  namespace fs = std::filesystem;
+  const char* chromium_env = getenv("CHATKPI_CHROMIUM");
+  const std::string chromium =
+      chromium_env != nullptr ? chromium_env : "/usr/bin/chromium";
+  const std::string e2e = SourceDir() + "/tests/e2e";
+  const std::string node = OnPath("node");
+  if (access(chromium.c_str(), X_OK) != 0) {
+    GTEST_SKIP() << chromium << " is missing: run tests/e2e/setup.sh "
+                 << "(apt-get install chromium)";
+  }
+  if (node.empty()) GTEST_SKIP() << "node is missing: run tests/e2e/setup.sh";
+  if (!fs::exists(e2e + "/node_modules/playwright-core")) {
+    GTEST_SKIP() << e2e << "/node_modules/playwright-core is missing: run "
+                 << "tests/e2e/setup.sh (npm ci in tests/e2e)";
+  }
+  const char* shot_env = getenv("CHATKPI_SCREENSHOT");
+  const std::string shot =
+      shot_env != nullptr
+          ? shot_env
+          : (fs::path(ChatkpiBinary()).parent_path() / "dashboard.png")
+                .string();
+  auto r = RunProcess({node, e2e + "/dashboard.e2e.mjs", "--chatkpi",
+                       ChatkpiBinary(), "--screenshot", shot});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace chatkpi

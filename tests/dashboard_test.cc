@@ -1,0 +1,464 @@
+// The live dashboard's server side (docs/dashboard.md): LiveFeed, the
+// LiveView's hours and waiting questions against the engine's own counters,
+// store followers, the dashboard role, the page's files and the /api/live
+// event stream. The browser side is tests/dashboard_e2e_test.cc.
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "engine/engine.h"
+#include "engine/rules.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "ingest/event_parser.h"
+#include "query/http_server.h"
+#include "query/live_feed.h"
+#include "query/live_view.h"
+#include "query/snapshot.h"
+#include "store/store.h"
+#include "tests/subprocess.h"
+#include "tests/test_util.h"
+#include "tools/generator.h"
+
+namespace chatkpi {
+namespace {
+
+using testing::ChatkpiBinary;
+using testing::Local;
+using testing::RunProcess;
+using testing::TempDir;
+using testing::WriteFile;
+
+const char kAdmin[] = "dash-test-admin-token-0123456789";
+const char kDash[] = "dash-test-wall-token-0123456789a";
+
+std::string ChatJson(const std::string& id, int64_t ts, const std::string& buyer,
+                     const std::string& agent, bool in) {
+  return absl::StrCat(R"({"type":"chat","id":")", id, R"(","ts":)", ts,
+                      R"(,"buyer":")", buyer, R"(","agent":")", agent,
+                      R"(","dir":")", in ? "in" : "out", R"("})");
+}
+
+// Parses and applies one JSON event, as the ingest loops do.
+void Apply(Engine& engine, const std::string& json) {
+  EventParser parser;
+  Event e;
+  ASSERT_TRUE(parser.Parse(json, &e).ok()) << json;
+  ASSERT_TRUE(engine.Apply(e, json).ok());
+}
+
+TEST(LiveFeed, NotifyWakesWaiters) {
+  LiveFeed feed;
+  EXPECT_EQ(feed.version(), 0u);
+  uint64_t seen = 0;
+  std::thread waiter(
+      [&] { seen = feed.WaitForChange(0, absl::Seconds(10)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const auto start = std::chrono::steady_clock::now();
+  feed.Notify();
+  waiter.join();
+  EXPECT_EQ(seen, 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  // Nothing new: the wait times out with the same version.
+  EXPECT_EQ(feed.WaitForChange(1, absl::Milliseconds(10)), 1u);
+  feed.Close();
+  EXPECT_TRUE(feed.closed());
+  EXPECT_EQ(feed.WaitForChange(1, absl::Seconds(10)), 1u);  // at once
+}
+
+// The hours of every day sum to the engine's day counters, agent by agent:
+// the view follows the engine's question rules, and shuffled input (late
+// messages) changes nothing.
+TEST(LiveView, HoursSumToTheEnginesDays) {
+  GeneratorOptions g;
+  g.seed = 11;
+  g.agents = 4;
+  g.buyers = 120;
+  g.shuffle = true;
+  auto lines = GenerateJsonl(g);
+  ASSERT_TRUE(lines.ok());
+  const std::string dir = TempDir("live_view_days");
+  std::string text;
+  for (const std::string& l : *lines) absl::StrAppend(&text, l, "\n");
+  WriteFile(dir + "/events.jsonl", text);
+  auto r = RunProcess(
+      {ChatkpiBinary(), "ingest", "--db", dir + "/db", dir + "/events.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  StoreOptions so;
+  so.read_only = true;
+  auto store = Store::Open(dir + "/db", so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  LiveView view(store->get());
+  const absl::TimeZone tz = absl::FixedTimeZone(8 * 3600);
+  const absl::Time now = absl::FromCivil(absl::CivilDay(2026, 12, 1), tz);
+  int days_with_questions = 0;
+  for (absl::CivilDay d(2026, 11, 1); d <= absl::CivilDay(2026, 11, 30); ++d) {
+    auto live = view.Read(d, now);
+    ASSERT_TRUE(live.ok()) << live.status();
+    EXPECT_TRUE(live->complete);
+    EXPECT_EQ(live->hour_starts_ms.size(), 25u);
+    auto snap = ReadSnapshot(**store, d, d);
+    ASSERT_TRUE(snap.ok());
+    for (const AgentRow& row : snap->agents) {
+      Counters sum;
+      auto it = live->agents.find(row.agent);
+      if (it != live->agents.end()) {
+        for (const Counters& h : it->second.hours) sum += h;
+      }
+      for (Counter c : {kQuestions, kAnswered, kUnanswered, kResponseMsSum,
+                        kSlow}) {
+        EXPECT_EQ(sum[c], row.counters[c])
+            << absl::FormatCivilTime(d) << " " << row.agent << " "
+            << kCounterNames[c];
+      }
+      days_with_questions += row.counters[kQuestions] > 0;
+    }
+  }
+  EXPECT_GT(days_with_questions, 20);
+
+  // A view that reads only the newest events says so.
+  LiveView partial(store->get(), LiveViewOptions{.backfill_events = 100});
+  auto live = partial.Read(absl::CivilDay(2026, 11, 30), now);
+  ASSERT_TRUE(live.ok());
+  EXPECT_FALSE(live->complete);
+  EXPECT_EQ(live->first_seq, (*store)->next_seq() - 100);
+}
+
+TEST(LiveView, WaitingQuestions) {
+  const std::string dir = TempDir("live_view_waiting");
+  auto store = Store::Open(dir + "/db", StoreOptions());
+  ASSERT_TRUE(store.ok());
+  auto rules = DefaultRules();
+  ASSERT_TRUE(rules.ok());
+  auto engine = Engine::Open(*rules, store->get());
+  ASSERT_TRUE(engine.ok());
+  const int64_t now = Local("2026-11-20 15:00:00");
+  // b1 asked twice, the second joining the first: waiting since the first.
+  Apply(**engine, ChatJson("1", now - 50'000, "b1", "shop:a", true));
+  Apply(**engine, ChatJson("2", now - 20'000, "b1", "shop:a", true));
+  // b2 was answered.
+  Apply(**engine, ChatJson("3", now - 40'000, "b2", "shop:a", true));
+  Apply(**engine, ChatJson("4", now - 30'000, "b2", "shop:a", false));
+  // b3 asked shop:b two hours ago: past the response window, no longer
+  // waiting for this answer.
+  Apply(**engine, ChatJson("5", now - 7'200'000, "b3", "shop:b", true));
+  // b4 asked shop:b, which answered after a later question of b4 arrived
+  // late... in log order: the answer first, then the question before it.
+  Apply(**engine, ChatJson("6", now - 5'000, "b4", "shop:b", false));
+  Apply(**engine, ChatJson("7", now - 9'000, "b4", "shop:b", true));
+  // b5 asked shop:b 10 s ago: waiting.
+  Apply(**engine, ChatJson("8", now - 10'000, "b5", "shop:b", true));
+  ASSERT_TRUE((*engine)->Commit().ok());
+
+  LiveView view(store->get());
+  auto live = view.Read(std::nullopt, absl::FromUnixMillis(now));
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_EQ(absl::FormatCivilTime(live->day), "2026-11-20");
+  EXPECT_EQ(live->agents["shop:a"].waiting_since_ms,
+            std::vector<int64_t>{now - 50'000});
+  EXPECT_EQ(live->agents["shop:b"].waiting_since_ms,
+            std::vector<int64_t>{now - 10'000});
+  // Hour 14:00-15:00 holds every question but b3's (13:00).
+  EXPECT_EQ(live->agents["shop:a"].hours[14][kQuestions], 2);
+  EXPECT_EQ(live->agents["shop:a"].hours[14][kAnswered], 1);
+  EXPECT_EQ(live->agents["shop:a"].hours[14][kResponseMsSum], 10'000);
+  EXPECT_EQ(live->agents["shop:b"].hours[13][kQuestions], 1);
+  EXPECT_EQ(live->agents["shop:b"].hours[14][kAnswered], 1);
+
+  // b1 gets an answer: an incremental read drops the wait.
+  Apply(**engine, ChatJson("9", now + 1'000, "b1", "shop:a", false));
+  ASSERT_TRUE((*engine)->Commit().ok());
+  live = view.Read(std::nullopt, absl::FromUnixMillis(now + 2'000));
+  ASSERT_TRUE(live.ok());
+  EXPECT_TRUE(live->agents["shop:a"].waiting_since_ms.empty());
+  EXPECT_EQ(live->agents["shop:a"].hours[14][kAnswered], 2);
+}
+
+// A follower sees a writer's commits after CatchUp, whole.
+TEST(StoreFollowerMode, CatchUpSeesCommits) {
+  const std::string dir = TempDir("store_follow");
+  auto writer = Store::Open(dir + "/db", StoreOptions());
+  ASSERT_TRUE(writer.ok());
+  auto rules = DefaultRules();
+  auto engine = Engine::Open(*rules, writer->get());
+  ASSERT_TRUE(engine.ok());
+  const int64_t t = Local("2026-11-20 10:00:00");
+  Apply(**engine, ChatJson("1", t, "b1", "shop:a", true));
+  ASSERT_TRUE((*engine)->Commit().ok());
+
+  StoreOptions fo;
+  fo.secondary_dir = dir + "/follower";
+  auto follower = Store::Open(dir + "/db", fo);
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  EXPECT_EQ((*follower)->next_seq(), 1u);
+  auto caught = (*follower)->CatchUp();
+  ASSERT_TRUE(caught.ok());
+  EXPECT_FALSE(*caught);
+
+  Apply(**engine, ChatJson("2", t + 5'000, "b1", "shop:a", false));
+  Apply(**engine, ChatJson("3", t + 6'000, "b2", "shop:a", true));
+  ASSERT_TRUE((*engine)->Commit().ok());
+  caught = (*follower)->CatchUp();
+  ASSERT_TRUE(caught.ok()) << caught.status();
+  EXPECT_TRUE(*caught);
+  EXPECT_EQ((*follower)->next_seq(), 3u);
+  auto snap = ReadSnapshot(**follower, absl::CivilDay(2026, 11, 20),
+                           absl::CivilDay(2026, 11, 20));
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->agents.size(), 1u);
+  EXPECT_EQ(snap->agents[0].counters[kAnswered], 1);
+  EXPECT_EQ(snap->agents[0].counters[kConsultations], 2);
+  // A follower never writes; a plain store cannot catch up.
+  Commit c(follower->get());
+  c.Put(Family::kMeta, "x", "y");
+  EXPECT_FALSE((*follower)->Write(&c).ok());
+  EXPECT_FALSE((*writer)->CatchUp().ok());
+}
+
+TEST(HttpAuth, DashboardRole) {
+  EXPECT_TRUE(RoleAllows(Role::kDashboard, Permission::kReadDashboard));
+  EXPECT_FALSE(RoleAllows(Role::kDashboard, Permission::kReadKpis));
+  EXPECT_FALSE(RoleAllows(Role::kDashboard, Permission::kReadScores));
+  EXPECT_FALSE(RoleAllows(Role::kDashboard, Permission::kReadMetrics));
+  EXPECT_TRUE(RoleAllows(Role::kAdmin, Permission::kReadDashboard));
+  EXPECT_EQ(RoleName(Role::kDashboard), "dashboard");
+}
+
+// Reads an /api/live stream on a thread of its own.
+class SseReader {
+ public:
+  SseReader(int port, std::string path)
+      : cli_(std::make_unique<httplib::Client>("127.0.0.1", port)) {
+    cli_->set_read_timeout(std::chrono::seconds(30));
+    thread_ = std::thread([this, path] {
+      auto res = cli_->Get(path.c_str(), [this](const char* data, size_t len) {
+        std::lock_guard<std::mutex> l(mu_);
+        text_.append(data, len);
+        cv_.notify_all();
+        return !stop_;
+      });
+      std::lock_guard<std::mutex> l(mu_);
+      ended_ = true;
+      if (res) status_ = res->status;
+      cv_.notify_all();
+    });
+  }
+  ~SseReader() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cli_->stop();  // a stream may be silent for seconds: close it now
+    thread_.join();
+  }
+  // Waits until the stream holds `n` events of type `event`; returns the
+  // data of the n-th, or "" on timeout.
+  std::string WaitForEvent(const std::string& event, int n,
+                           std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> l(mu_);
+    std::string found;
+    cv_.wait_for(l, timeout, [&] {
+      found = Nth(event, n);
+      return !found.empty() || ended_;
+    });
+    return found;
+  }
+  bool WaitForEnd(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, timeout, [&] { return ended_; });
+  }
+  std::string text() {
+    std::lock_guard<std::mutex> l(mu_);
+    return text_;
+  }
+
+ private:
+  std::string Nth(const std::string& event, int n) {
+    const std::string head = absl::StrCat("event: ", event, "\ndata: ");
+    size_t pos = 0;
+    for (int i = 0; i < n; ++i) {
+      pos = text_.find(head, pos);
+      if (pos == std::string::npos) return "";
+      pos += head.size();
+    }
+    const size_t end = text_.find("\n\n", pos);
+    return end == std::string::npos ? "" : text_.substr(pos, end - pos);
+  }
+
+  std::unique_ptr<httplib::Client> cli_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string text_;
+  bool stop_ = false;
+  bool ended_ = false;
+  int status_ = 0;
+  std::thread thread_;
+};
+
+// The dashboard served by the process that commits, as `chatkpi run` does:
+// a writer store, an engine, a feed notified after each commit.
+class DashboardServer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = TempDir("dashboard_server");
+    auto store = Store::Open(dir_ + "/db", StoreOptions());
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(*store);
+    auto rules = DefaultRules();
+    auto engine = Engine::Open(*rules, store_.get());
+    ASSERT_TRUE(engine.ok());
+    engine_ = std::move(*engine);
+    now_ = absl::ToUnixMillis(absl::Now());
+    Apply(*engine_, ChatJson("q1", now_ - 60'000, "b1", "shop:a", true));
+    Apply(*engine_, ChatJson("a1", now_ - 45'000, "b1", "shop:a", false));
+    Apply(*engine_, ChatJson("q2", now_ - 10'000, "b2", "shop:a", true));
+    ASSERT_TRUE(engine_->Commit().ok());
+
+    HttpServerOptions o;
+    o.tokens = {{kAdmin, Role::kAdmin}, {kDash, Role::kDashboard}};
+    o.schemes_dir = std::string(CHATKPI_SOURCE_DIR) + "/query/schemes";
+    o.live_feed = &feed_;
+    o.live_waiting = true;
+    o.threads = 4;
+    o.max_live_clients = 2;
+    server_ = std::make_unique<HttpServer>(store_.get(), o);
+    ASSERT_TRUE(server_->Start(0).ok());
+  }
+
+  httplib::Result Get(const std::string& path, const std::string& token) {
+    httplib::Client cli("127.0.0.1", server_->port());
+    httplib::Headers h;
+    if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+    return cli.Get(path.c_str(), h);
+  }
+
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Engine> engine_;
+  LiveFeed feed_;
+  std::unique_ptr<HttpServer> server_;
+  int64_t now_ = 0;
+};
+
+TEST_F(DashboardServer, DashboardTokenReadsTheDashboardOnly) {
+  for (const char* path : {"/api/today", "/api/leaderboard",
+                           "/api/leaderboard?scheme=ecom10"}) {
+    auto r = Get(path, kDash);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 200) << path << " " << r->body;
+  }
+  for (const char* path :
+       {"/api/snapshot?from=2026-11-01&to=2026-11-02",
+        "/api/agents/shop%3Aa/days?from=2026-11-01&to=2026-11-02",
+        "/api/score?month=2026-11&scheme=kpi100", "/metrics"}) {
+    auto r = Get(path, kDash);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 403) << path;
+  }
+  EXPECT_EQ(Get("/api/today", kAdmin)->status, 200);
+  EXPECT_EQ(Get("/api/today", "")->status, 401);
+  // The query-string token is for /api/live alone.
+  EXPECT_EQ(Get(absl::StrCat("/api/today?access_token=", kDash), "")->status,
+            401);
+  EXPECT_EQ(Get("/api/today?day=2026-13-01", kDash)->status, 400);
+  EXPECT_EQ(Get("/api/leaderboard?scheme=../x", kDash)->status, 400);
+  EXPECT_EQ(Get("/api/leaderboard?scheme=nope", kDash)->status, 404);
+  // The leaderboard shows no pay.
+  auto lb = Get("/api/leaderboard?scheme=ecom10", kDash);
+  EXPECT_FALSE(absl::StrContains(lb->body, "_fen")) << lb->body;
+  EXPECT_TRUE(absl::StrContains(lb->body, "\"agent\":\"shop:a\""));
+}
+
+TEST_F(DashboardServer, TodayBoard) {
+  auto r = Get("/api/today", kDash);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  const std::string& b = r->body;
+  EXPECT_TRUE(absl::StrContains(b, "\"waiting_known\":true")) << b;
+  EXPECT_TRUE(absl::StrContains(b, "\"seq\":3")) << b;
+  // shop:a: two consultations, one answered in 15 s, b2 waiting since
+  // now - 10 s.
+  EXPECT_TRUE(absl::StrContains(b, "\"agent\":\"shop:a\",\"consultations\":2"))
+      << b;
+  EXPECT_TRUE(absl::StrContains(b, "\"avg_response_s\":15,")) << b;
+  EXPECT_TRUE(absl::StrContains(
+      b, absl::StrCat("\"waiting\":1,\"waiting_since_ms\":[", now_ - 10'000,
+                      "]")))
+      << b;
+  EXPECT_EQ(b.find('\n'), b.size() - 1);  // one line: fits an SSE data line
+}
+
+TEST_F(DashboardServer, PageIsServedFromTheBinary) {
+  auto r = Get("/", "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 302);
+  EXPECT_EQ(r->get_header_value("Location"), "/dashboard/");
+  for (const char* path : {"/dashboard/", "/dashboard/app.js",
+                           "/dashboard/style.css"}) {
+    r = Get(path, "");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << path;
+    EXPECT_FALSE(r->body.empty());
+    EXPECT_TRUE(absl::StrContains(r->get_header_value("Content-Security-Policy"),
+                                  "default-src 'none'"));
+  }
+  EXPECT_TRUE(absl::StartsWith(Get("/dashboard/", "")->get_header_value(
+                                   "Content-Type"),
+                               "text/html"));
+  EXPECT_EQ(Get("/dashboard/nope.js", "")->status, 404);
+  EXPECT_EQ(Get("/dashboard/..%2Fhttp_api.md", "")->status, 404);
+}
+
+TEST_F(DashboardServer, LivePushesAfterEachCommit) {
+  SseReader sse(server_->port(), absl::StrCat("/api/live?access_token=", kDash));
+  const std::string first =
+      sse.WaitForEvent("today", 1, std::chrono::seconds(5));
+  ASSERT_TRUE(absl::StrContains(first, "\"seq\":3")) << sse.text();
+  EXPECT_TRUE(absl::StrContains(sse.text(), "retry: "));
+
+  const auto start = std::chrono::steady_clock::now();
+  Apply(*engine_, ChatJson("a2", now_, "b2", "shop:a", false));
+  ASSERT_TRUE(engine_->Commit().ok());
+  feed_.Notify();
+  const std::string second =
+      sse.WaitForEvent("today", 2, std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  EXPECT_TRUE(absl::StrContains(second, "\"seq\":4")) << second;
+  EXPECT_TRUE(absl::StrContains(second, "\"waiting\":0,")) << second;
+}
+
+TEST_F(DashboardServer, LiveNeedsTheTokenAndIsBounded) {
+  EXPECT_EQ(Get("/api/live", "")->status, 401);
+  EXPECT_EQ(Get("/api/live?access_token=wrong-token-0123456789", "")->status,
+            401);
+  EXPECT_EQ(Get(absl::StrCat("/api/live?access_token=", kDash, "&x=1"), "")
+                ->status,
+            400);
+  // Two streams at most (max_live_clients); a third is turned away.
+  SseReader a(server_->port(), absl::StrCat("/api/live?access_token=", kDash));
+  SseReader b(server_->port(), absl::StrCat("/api/live?access_token=", kDash));
+  ASSERT_FALSE(a.WaitForEvent("today", 1, std::chrono::seconds(5)).empty());
+  ASSERT_FALSE(b.WaitForEvent("today", 1, std::chrono::seconds(5)).empty());
+  auto r = Get(absl::StrCat("/api/live?access_token=", kDash), "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  // The API still answers beside the open streams.
+  EXPECT_EQ(Get("/api/today", kDash)->status, 200);
+  // Stop ends open streams promptly.
+  const auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_TRUE(a.WaitForEnd(std::chrono::seconds(3)));
+}
+
+}  // namespace
+}  // namespace chatkpi

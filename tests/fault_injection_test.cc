@@ -1,0 +1,325 @@
+// Fault injection in the store (issue 8): writes that fail as a full disk
+// or with an I/O error, in process (store/fault_injection.h) and in a real
+// `chatkpi ingest` process (a file size limit; a full tmpfs where one can be
+// mounted). What must hold:
+//  * a failed commit stores nothing: the source position in the store is
+//    never past what the stored state contains;
+//  * the engine stops at the first failure and the command exits non-zero
+//    with a message that says what happened;
+//  * once the fault clears, a re-run ends with exactly the snapshot of an
+//    uninterrupted run: no event lost, none counted twice.
+#include "store/fault_injection.h"
+
+#include <sys/mount.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/engine.h"
+#include "engine/file_ingest.h"
+#include "gtest/gtest.h"
+#include "ingest/event_parser.h"
+#include "query/snapshot.h"
+#include "store/store.h"
+#include "tests/subprocess.h"
+#include "tests/test_util.h"
+#include "tools/generator.h"
+
+namespace chatkpi {
+namespace {
+
+using testing::ChatkpiBinary;
+using testing::ReadFile;
+using testing::RunProcess;
+using testing::TempDir;
+using testing::WriteFile;
+
+const absl::CivilDay kFrom(2026, 10, 30);
+const absl::CivilDay kTo(2026, 12, 2);
+
+std::string GenerateFile(const std::string& dir, uint64_t seed, int64_t lines) {
+  GeneratorOptions o;
+  o.seed = seed;
+  o.agents = 6;
+  o.target_events = lines;
+  o.shuffle = true;
+  o.delay_orders_ms = 3600'000;
+  o.duplicate_rate = 0.05;
+  o.malformed_rate = 0.01;
+  const std::string path = dir + "/events.jsonl";
+  std::ofstream out(path, std::ios::binary);
+  auto n = WriteJsonl(o, out);
+  EXPECT_TRUE(n.ok()) << n.status();
+  return path;
+}
+
+std::string SnapshotJson(Store& store) {
+  auto s = ReadSnapshot(store, kFrom, kTo);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? SnapshotToJson(*s) : "";
+}
+
+struct StoreFigures {
+  std::string snapshot;
+  uint64_t events = 0;
+  int64_t position = 0;  // lines of the file committed
+};
+
+// Opens `db` without faults and reads what it holds.
+StoreFigures Inspect(const std::string& db, const std::string& file) {
+  StoreFigures f;
+  auto store = Store::Open(db, StoreOptions());
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return f;
+  f.snapshot = SnapshotJson(**store);
+  f.events = (*store)->next_seq();
+  auto pos = (*store)->Get(
+      Family::kMeta,
+      absl::StrCat(kMetaPositionPrefix,
+                   std::filesystem::weakly_canonical(file).string()));
+  EXPECT_TRUE(pos.ok()) << pos.status();
+  if (pos.ok() && pos->has_value()) {
+    std::vector<std::string> parts = absl::StrSplit(**pos, '\t');
+    EXPECT_TRUE(absl::SimpleAtoi(parts[0], &f.position)) << **pos;
+  }
+  return f;
+}
+
+absl::Status IngestInto(const std::string& db, const std::string& file,
+                        std::shared_ptr<FaultInjection> faults,
+                        size_t commit_every) {
+  StoreOptions so;
+  so.fault_injection = std::move(faults);
+  auto store = Store::Open(db, so);
+  if (!store.ok()) return store.status();
+  auto rules = DefaultRules();
+  if (!rules.ok()) return rules.status();
+  auto engine = Engine::Open(*rules, store->get());
+  if (!engine.ok()) return engine.status();
+  FileIngestOptions opts;
+  opts.commit_every = commit_every;
+  FileIngestReport report;
+  absl::Status s = IngestFiles(**engine, {file}, opts, &report);
+  if (!s.ok()) {
+    // The engine refuses to go on after a failure.
+    absl::Status again = (*engine)->Commit();
+    EXPECT_FALSE(again.ok());
+    EXPECT_EQ(again, s);
+  }
+  return s;
+}
+
+// The first `lines` lines of `file`, as their own file.
+std::string Prefix(const std::string& dir, const std::string& file,
+                   int64_t lines) {
+  std::string all = ReadFile(file);
+  size_t end = 0;
+  for (int64_t i = 0; i < lines; ++i) end = all.find('\n', end) + 1;
+  const std::string path = dir + "/prefix.jsonl";
+  WriteFile(path, all.substr(0, end));
+  return path;
+}
+
+TEST(FaultInjection, FullDiskMidIngestCommitsNothingPastTheFailure) {
+  const std::string dir = TempDir("full_disk");
+  const std::string file = GenerateFile(dir, 81, 30'000);
+  ASSERT_TRUE(IngestInto(dir + "/clean", file, nullptr, 1000).ok());
+  const StoreFigures clean = Inspect(dir + "/clean", file);
+  ASSERT_GT(clean.events, 20'000u);
+
+  // Budgets from "fails at the first commit" to "fails near the end"; each
+  // failing append writes what fits, so the WAL ends in a torn record.
+  int failed_runs = 0;
+  for (int64_t budget : {2'000, 150'000, 1'000'000, 2'500'000, 4'000'000}) {
+    SCOPED_TRACE(absl::StrCat("budget ", budget));
+    const std::string db = absl::StrCat(dir, "/db", budget);
+    auto faults = std::make_shared<FaultInjection>();
+    faults->FailWritesAfter(budget);
+    absl::Status s = IngestInto(db, file, faults, 1000);
+    if (s.ok()) continue;  // the budget outlasted the file
+    ++failed_runs;
+    EXPECT_GT(faults->failures(), 0);
+    EXPECT_TRUE(absl::StrContains(s.message(), "No space left")) << s;
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+
+    // What the store holds is exactly the committed prefix of the file.
+    const StoreFigures partial = Inspect(db, file);
+    EXPECT_LT(partial.events, clean.events);
+    const std::string prefix_dir = TempDir("full_disk_prefix");
+    const std::string prefix = Prefix(prefix_dir, file, partial.position);
+    ASSERT_TRUE(IngestInto(prefix_dir + "/db", prefix, nullptr, 1000).ok());
+    const StoreFigures want = Inspect(prefix_dir + "/db", prefix);
+    EXPECT_EQ(partial.events, want.events);
+    EXPECT_EQ(partial.snapshot, want.snapshot);
+    std::filesystem::remove_all(prefix_dir);
+
+    // The disk has room again: a re-run completes the store.
+    ASSERT_TRUE(IngestInto(db, file, nullptr, 1000).ok());
+    const StoreFigures recovered = Inspect(db, file);
+    EXPECT_EQ(recovered.events, clean.events);
+    EXPECT_EQ(recovered.snapshot, clean.snapshot);
+    EXPECT_EQ(recovered.position, clean.position);
+  }
+  EXPECT_GE(failed_runs, 4);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FaultInjection, IoErrorStopsTheEngineAndTheStore) {
+  const std::string dir = TempDir("io_error");
+  auto faults = std::make_shared<FaultInjection>();
+  StoreOptions so;
+  so.fault_injection = faults;
+  auto store = Store::Open(dir + "/db", so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto rules = DefaultRules();
+  ASSERT_TRUE(rules.ok());
+  auto engine = Engine::Open(*rules, store->get());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const int64_t t0 = testing::Local("2026-11-03 10:00:00");
+  auto in = [&](int i) {
+    return testing::In(absl::StrCat("e", i), t0 + i * 1000, "b1", "shop:a");
+  };
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*engine)->Apply(in(i), "{}").ok());
+  (*engine)->SetPosition("test", "10");
+  ASSERT_TRUE((*engine)->Commit().ok());
+
+  for (int i = 10; i < 20; ++i) ASSERT_TRUE((*engine)->Apply(in(i), "{}").ok());
+  (*engine)->SetPosition("test", "20");
+  faults->SetFailWrites(true);
+  absl::Status s = (*engine)->Commit();
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StrContains(s.message(), "injected I/O error")) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "nothing of it was stored")) << s;
+  // The engine and the store both stay stopped, even once the disk works.
+  faults->Clear();
+  EXPECT_EQ((*engine)->Apply(in(20), "{}").status(), s);
+  DeadLetter d{"test:21", "invalid json", "x"};
+  EXPECT_EQ((*engine)->AddDeadLetter(d), s);
+  EXPECT_EQ((*engine)->Commit(), s);
+  Commit direct(store->get());
+  direct.Put(Family::kMeta, "x", "y");
+  EXPECT_FALSE((*store)->Write(&direct).ok());
+  engine->reset();
+  store->reset();
+
+  // Reopened, the store holds the first commit only.
+  auto reopened = Store::Open(dir + "/db", StoreOptions());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->next_seq(), 10u);
+  auto pos = (*reopened)->Get(Family::kMeta, "pos/test");
+  ASSERT_TRUE(pos.ok());
+  ASSERT_TRUE(pos->has_value());
+  EXPECT_EQ(**pos, "10");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FaultInjection, FailureWhileOpeningIsAnError) {
+  const std::string dir = TempDir("open_fault");
+  for (int64_t budget : {0, 100, 1000, 5000}) {
+    auto faults = std::make_shared<FaultInjection>();
+    faults->FailWritesAfter(budget);
+    StoreOptions so;
+    so.fault_injection = faults;
+    const std::string db = absl::StrCat(dir, "/db", budget);
+    auto store = Store::Open(db, so);
+    if (store.ok()) {
+      auto rules = DefaultRules();
+      ASSERT_TRUE(rules.ok());
+      auto engine = Engine::Open(*rules, store->get());
+      if (engine.ok()) continue;
+    }
+    // A store whose creation was cut short is finished once the disk has
+    // room, not refused as "not a chatkpi store".
+    store = absl::InternalError("closed");
+    auto again = Store::Open(db, StoreOptions());
+    ASSERT_TRUE(again.ok()) << budget << ": " << again.status();
+    auto rules = DefaultRules();
+    ASSERT_TRUE(rules.ok());
+    EXPECT_TRUE(Engine::Open(*rules, again->get()).ok());
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// `chatkpi ingest` in a process whose file size limit stands for a full
+// disk: writes past it fail with EFBIG (SIGXFSZ is ignored, as a shell
+// `trap '' XFSZ` leaves it for the exec'd program).
+TEST(FaultInjection, IngestProcessExitsNonZeroOnWriteFailureThenResumes) {
+  const std::string dir = TempDir("fsize");
+  const std::string file = GenerateFile(dir, 82, 40'000);
+  auto clean = RunProcess({ChatkpiBinary(), "ingest", "--db", dir + "/clean",
+                           "--commit-every", "2000", file});
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+
+  const std::string db = dir + "/db";
+  auto r = RunProcess(
+      {"/bin/sh", "-c",
+       absl::StrCat("trap '' XFSZ; exec prlimit --fsize=2000000 ",
+                    ChatkpiBinary(), " ingest --commit-every 2000 --db ", db,
+                    " ", file)});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "chatkpi ingest: commit to --db"))
+      << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "nothing of it was stored")) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "File too large")) << r.err;
+
+  auto again = RunProcess(
+      {ChatkpiBinary(), "ingest", "--db", db, "--commit-every", "2000", file});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(absl::StrContains(again.err, "lines already taken in"))
+      << again.err;
+  auto snap = [&](const std::string& d) {
+    return RunProcess({ChatkpiBinary(), "snapshot", "--db", d, "--from",
+                       "2026-10-30", "--to", "2026-12-02"})
+        .out;
+  };
+  EXPECT_EQ(snap(db), snap(dir + "/clean"));
+  auto events = [&](const std::string& d) {
+    std::string out = RunProcess({ChatkpiBinary(), "stats", "--db", d}).out;
+    return out.substr(0, out.find(", \"sources\""));
+  };
+  EXPECT_EQ(events(db), events(dir + "/clean"));
+  std::filesystem::remove_all(dir);
+}
+
+// A real full disk: a 3 MiB tmpfs. Needs root (CI runs as root); skipped
+// where mounting is not allowed.
+TEST(FaultInjection, IngestProcessOnAFullTmpfs) {
+  const std::string dir = TempDir("tmpfs");
+  const std::string mnt = dir + "/mnt";
+  std::filesystem::create_directories(mnt);
+  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=3m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here";
+  }
+  const std::string file = GenerateFile(dir, 83, 40'000);
+  auto clean = RunProcess({ChatkpiBinary(), "ingest", "--db", dir + "/clean",
+                           "--commit-every", "2000", file});
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  const std::string db = mnt + "/db";
+  auto r = RunProcess(
+      {ChatkpiBinary(), "ingest", "--db", db, "--commit-every", "2000", file});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "No space left on device")) << r.err;
+
+  // Room again: move the store to a larger disk and run the same command.
+  std::filesystem::copy(db, dir + "/moved",
+                        std::filesystem::copy_options::recursive);
+  umount(mnt.c_str());
+  auto again = RunProcess({ChatkpiBinary(), "ingest", "--db", dir + "/moved",
+                           "--commit-every", "2000", file});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto snap = [&](const std::string& d) {
+    return RunProcess({ChatkpiBinary(), "snapshot", "--db", d, "--from",
+                       "2026-10-30", "--to", "2026-12-02"})
+        .out;
+  };
+  EXPECT_EQ(snap(dir + "/moved"), snap(dir + "/clean"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace chatkpi

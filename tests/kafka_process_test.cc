@@ -1,0 +1,301 @@
+// Whole-process Kafka tests: `chatkpi broker` in one process, consumers
+// (`chatkpi run`) in others that the tests SIGKILL, kcat as an outside
+// client. The mock broker makes a group wait session.timeout.ms (6 s here)
+// for a member that died, so each restart after a kill costs about that.
+#include <signal.h>
+
+#include <filesystem>
+#include <random>
+#include <regex>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "ingest/kafka_router.h"
+#include "tests/kafka_test_util.h"
+#include "tests/test_util.h"
+
+namespace chatkpi {
+namespace {
+
+using testing::BrokerProcess;
+using testing::ChildProcess;
+using testing::Dataset;
+using testing::MakeDataset;
+using testing::OwnedView;
+using testing::ReadOwnedView;
+using testing::SmallMonth;
+using testing::SnapshotJson;
+using testing::TempDir;
+using testing::WaitUntil;
+
+std::vector<std::string> RunArgs(const std::string& brokers,
+                                 const std::string& group,
+                                 const std::string& db) {
+  return {CHATKPI_BINARY,
+          "run",
+          "--brokers",
+          brokers,
+          "--group",
+          group,
+          "--db",
+          db,
+          "--commit-ms",
+          "100",
+          "--progress-ms",
+          "500",
+          "--session-timeout-ms",
+          "6000"};
+}
+
+// The partitions of the member's current assignment once it has caught up
+// on them; nullopt while it is joining, rebalancing or catching up.
+std::optional<std::set<uint32_t>> SettledOwnership(const std::string& err) {
+  const size_t assigned = err.rfind("assigned ");
+  if (assigned == std::string::npos) return std::nullopt;
+  const size_t revoked = err.rfind("revoked ");
+  if (revoked != std::string::npos && revoked > assigned) return std::nullopt;
+  const std::string marker = "caught up: owned partitions [";
+  const size_t at = err.find(marker, assigned);
+  if (at == std::string::npos) return std::nullopt;
+  const size_t begin = at + marker.size();
+  const std::string list = err.substr(begin, err.find(']', begin) - begin);
+  std::set<uint32_t> owned;
+  for (absl::string_view p : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    uint32_t n;
+    if (!absl::SimpleAtoi(p, &n)) return std::nullopt;
+    owned.insert(n);
+  }
+  return owned;
+}
+
+// The "assigned ..." line that starts the member's last assignment.
+std::string LastAssignment(const std::string& err) {
+  const size_t at = err.rfind("assigned ");
+  return at == std::string::npos ? "" : err.substr(at, err.find('\n', at) - at);
+}
+
+void ExpectEachEventOnce(const OwnedView& v, const Dataset& d) {
+  EXPECT_EQ(v.event_ids.size(), d.event_ids.size())
+      << "the event log must hold every valid event exactly once";
+  EXPECT_EQ(std::set<std::string>(v.event_ids.begin(), v.event_ids.end()),
+            d.event_ids);
+}
+
+TEST(KafkaProcess, SigkillMidStreamThenRestartCountsEveryEventOnce) {
+  const std::string dir = TempDir("kafka_kill");
+  BrokerProcess broker(dir, 4);
+  ASSERT_FALSE(broker.bootstrap().empty());
+  const Dataset d = MakeDataset(dir, SmallMonth(6000, 21));
+  testing::Publish(broker.bootstrap(), d.lines);
+  const std::string db = dir + "/db";
+  std::vector<std::string> run = RunArgs(broker.bootstrap(), "kill", db);
+  // Slow enough that the kills land mid-stream, with commits in between.
+  for (const char* a :
+       {"--until-caught-up", "--max-rate", "1500", "--commit-every", "150"}) {
+    run.push_back(a);
+  }
+
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> delay_ms(300, 900);
+  size_t stored = 0;
+  int mid_stream = 0;
+  for (int k = 0; k < 3; ++k) {
+    ChildProcess consumer(run, dir + "/run.out",
+                          absl::StrCat(dir, "/run", k, ".err"));
+    ASSERT_TRUE(WaitUntil(absl::Seconds(30), [&] {
+      return consumer.Stderr().find("assigned ") != std::string::npos;
+    })) << consumer.Stderr();
+    absl::SleepFor(absl::Milliseconds(delay_ms(rng)));
+    consumer.Signal(SIGKILL);
+    ASSERT_EQ(consumer.Wait(absl::Seconds(10)), 128 + SIGKILL);
+    EXPECT_EQ(consumer.Stderr().find("caught up"), std::string::npos);
+    const size_t now = ReadOwnedView(db).event_ids.size();
+    EXPECT_GE(now, stored) << "committed events never disappear";
+    if (now > stored && now < d.event_ids.size()) ++mid_stream;
+    stored = now;
+  }
+  EXPECT_GE(mid_stream, 2) << "the kills should interrupt the stream";
+
+  ChildProcess last(run, dir + "/run.out", dir + "/run_last.err");
+  ASSERT_EQ(last.Wait(absl::Seconds(45)), 0) << last.Stderr();
+  // It resumed at stored offsets (partitions the killed runs had not
+  // reached yet start at the beginning).
+  EXPECT_TRUE(std::regex_search(LastAssignment(last.Stderr()),
+                                std::regex("/[0-9]+@[0-9]+")))
+      << last.Stderr();
+
+  EXPECT_EQ(SnapshotJson(db), d.snapshot_json);
+  const OwnedView v = ReadOwnedView(db);
+  ExpectEachEventOnce(v, d);
+  EXPECT_EQ(v.dead_letters, d.malformed);
+  EXPECT_EQ(v.rows, d.rows);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KafkaProcess, TwoMembersShareThePartitionsAndMovedOnesAreRebuilt) {
+  const std::string dir = TempDir("kafka_two");
+  BrokerProcess broker(dir, 4);
+  ASSERT_FALSE(broker.bootstrap().empty());
+  const Dataset d = MakeDataset(dir, SmallMonth(3000, 31));
+  testing::Publish(broker.bootstrap(), d.lines);
+  const std::string db_a = dir + "/a", db_b = dir + "/b";
+
+  // A alone takes all four partitions and reads them to the end.
+  auto a = std::make_unique<ChildProcess>(
+      RunArgs(broker.bootstrap(), "two", db_a), dir + "/a.out", dir + "/a.err");
+  ASSERT_TRUE(WaitUntil(absl::Seconds(30), [&] {
+    return SettledOwnership(a->Stderr()) == std::set<uint32_t>{0, 1, 2, 3};
+  })) << a->Stderr();
+
+  // B joins: the group splits the partitions; B builds its share from the
+  // topics' beginning, A keeps the rest.
+  auto b = std::make_unique<ChildProcess>(
+      RunArgs(broker.bootstrap(), "two", db_b), dir + "/b.out", dir + "/b.err");
+  std::set<uint32_t> owned_a, owned_b;
+  ASSERT_TRUE(WaitUntil(
+      absl::Seconds(40),
+      [&] {
+        auto oa = SettledOwnership(a->Stderr());
+        auto ob = SettledOwnership(b->Stderr());
+        if (!oa.has_value() || !ob.has_value() || oa->empty() || ob->empty()) {
+          return false;
+        }
+        std::set<uint32_t> all = *oa;
+        all.insert(ob->begin(), ob->end());
+        if (all != std::set<uint32_t>{0, 1, 2, 3} || all.size() != 4)
+          return false;
+        owned_a = *oa;
+        owned_b = *ob;
+        return true;
+      }))
+      << a->Stderr() << "\n"
+      << b->Stderr();
+  EXPECT_EQ(owned_a.size() + owned_b.size(), 4u);
+  EXPECT_NE(LastAssignment(b->Stderr()).find("@beginning"), std::string::npos);
+
+  // Both die at once; their stores hold what they had committed.
+  a->Signal(SIGKILL);
+  b->Signal(SIGKILL);
+  a->Wait(absl::Seconds(10));
+  b->Wait(absl::Seconds(10));
+  const OwnedView va = ReadOwnedView(db_a), vb = ReadOwnedView(db_b);
+  ASSERT_TRUE(va.owned.has_value() && vb.owned.has_value());
+  EXPECT_EQ(std::set<uint32_t>(va.owned->begin(), va.owned->end()), owned_a);
+  EXPECT_EQ(std::set<uint32_t>(vb.owned->begin(), vb.owned->end()), owned_b);
+  // A still has rows of the partitions it handed over, but no longer
+  // counts them.
+  EXPECT_EQ(va.shards_with_rows, (std::set<uint32_t>{0, 1, 2, 3}));
+  std::map<std::string, Counters> together = va.rows;
+  testing::AddRows(&together, vb.rows);
+  EXPECT_EQ(testing::NonZero(together), d.rows)
+      << "the owners' shares must add up to the single-run KPIs";
+  EXPECT_EQ(va.dead_letters + vb.dead_letters, d.malformed);
+
+  // B comes back alone: after the dead members' sessions expire it owns
+  // everything, resuming its own partitions at its stored offsets and
+  // rebuilding A's from the beginning.
+  b = std::make_unique<ChildProcess>(
+      [&] {
+        auto args = RunArgs(broker.bootstrap(), "two", db_b);
+        args.push_back("--until-caught-up");
+        return args;
+      }(),
+      dir + "/b.out", dir + "/b2.err");
+  ASSERT_EQ(b->Wait(absl::Seconds(45)), 0) << b->Stderr();
+  const std::string assignment = LastAssignment(b->Stderr());
+  for (uint32_t p : owned_a) {
+    EXPECT_NE(assignment.find(absl::StrCat("chat/", p, "@beginning")),
+              std::string::npos)
+        << assignment;
+  }
+  for (uint32_t p : owned_b) {
+    EXPECT_EQ(assignment.find(absl::StrCat("chat/", p, "@beginning")),
+              std::string::npos)
+        << assignment;
+  }
+  const OwnedView vb2 = ReadOwnedView(db_b);
+  EXPECT_EQ(*vb2.owned, (std::vector<uint32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(vb2.rows, d.rows);
+  EXPECT_EQ(SnapshotJson(db_b), d.snapshot_json);
+  ExpectEachEventOnce(vb2, d);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KafkaProcess, KcatProducesIntoTheBroker) {
+  const std::string dir = TempDir("kafka_kcat");
+  BrokerProcess broker(dir, 4);
+  ASSERT_FALSE(broker.bootstrap().empty());
+  GeneratorOptions o = SmallMonth(2000, 41);
+  o.malformed_rate = 0.02;
+  const Dataset d = MakeDataset(dir, o);
+  // kcat reads "key<TAB>value" lines; route them as `chatkpi produce` would.
+  std::string chat, orders;
+  EventRouter router;
+  for (const GeneratedLine& l : d.lines) {
+    EventRoute r = router.Route(l.json);
+    ASSERT_EQ(r.key.find('\t'), std::string::npos);
+    absl::StrAppend(r.topic == EventTopic::kChat ? &chat : &orders, r.key, "\t",
+                    l.json, "\n");
+  }
+  testing::WriteWholeFile(dir + "/chat.kv", chat);
+  testing::WriteWholeFile(dir + "/orders.kv", orders);
+  for (const char* topic : {"chat", "orders"}) {
+    std::string err;
+    ASSERT_EQ(testing::RunProgram({"/usr/bin/kcat", "-P", "-b",
+                                   broker.bootstrap(), "-t", topic, "-K", "\t"},
+                                  nullptr, &err, dir + "/" + topic + ".kv"),
+              0)
+        << err;
+  }
+
+  const std::string db = dir + "/db";
+  std::vector<std::string> run = RunArgs(broker.bootstrap(), "kcat", db);
+  run.erase(run.begin());  // RunChatkpi adds the binary
+  run.insert(run.end(), {"--until-caught-up", "--dlq-topic", "dlq"});
+  std::string err;
+  ASSERT_EQ(testing::RunChatkpi(run, nullptr, &err), 0) << err;
+  EXPECT_EQ(SnapshotJson(db), d.snapshot_json);
+  EXPECT_EQ(ReadOwnedView(db).dead_letters, d.malformed);
+
+  // The dead letters are in the DLQ topic too, with their reason and
+  // position in headers, readable by any client.
+  std::string out;
+  ASSERT_EQ(
+      testing::RunProgram({"/usr/bin/kcat", "-C", "-b", broker.bootstrap(),
+                           "-t", "dlq", "-e", "-q", "-f", "%h\n"},
+                          &out, &err),
+      0)
+      << err;
+  std::vector<std::string> headers =
+      absl::StrSplit(out, '\n', absl::SkipEmpty());
+  EXPECT_EQ(static_cast<int64_t>(headers.size()), d.malformed);
+  for (const std::string& h : headers) {
+    EXPECT_NE(h.find("reason="), std::string::npos) << h;
+    EXPECT_NE(h.find("position="), std::string::npos) << h;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KafkaProcess, DemoPrintsTheMonthOfItsGeneratedEvents) {
+  const std::string dir = TempDir("kafka_demo");
+  std::string out, err;
+  ASSERT_EQ(testing::RunChatkpi({"demo", "--events", "5000", "--seed", "3",
+                                 "--partitions", "4"},
+                                &out, &err),
+            0)
+      << err;
+  GeneratorOptions o;  // the demo's defaults
+  o.seed = 3;
+  o.target_events = 5000;
+  o.assessments = true;
+  o.duplicate_rate = 0.01;
+  o.malformed_rate = 0.002;
+  o.delay_orders_ms = 600'000;
+  EXPECT_EQ(out, MakeDataset(dir, o).snapshot_json);
+  EXPECT_NE(err.find("caught up"), std::string::npos) << err;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace chatkpi

@@ -1,0 +1,141 @@
+// Pure parts of the Kafka path: routing events to topics and keys, Kafka
+// property lists, owned-shard records.
+#include <filesystem>
+#include <fstream>
+
+#include "engine/owned_shards.h"
+#include "gtest/gtest.h"
+#include "ingest/kafka_config.h"
+#include "ingest/kafka_router.h"
+#include "store/store.h"
+#include "tests/test_util.h"
+#include "tools/kafka_flags.h"
+
+namespace chatkpi {
+namespace {
+
+TEST(KafkaRouter, RoutesByTypeAndKeysByBuyer) {
+  EventRouter r;
+  EventRoute a =
+      r.Route(R"({"type":"chat","id":"1","buyer":"买家_小明","agent":"s:a"})");
+  EXPECT_EQ(a.topic, EventTopic::kChat);
+  EXPECT_EQ(a.key, "买家_小明");
+  EventRoute b = r.Route(R"({"buyer":"u2","type":"order","status":"paid"})");
+  EXPECT_EQ(b.topic, EventTopic::kOrder);
+  EXPECT_EQ(b.key, "u2");
+  EventRoute c =
+      r.Route(R"({"type":"assessment","agent":"shop:x","buyer":"no"})");
+  EXPECT_EQ(c.topic, EventTopic::kOrder);
+  EXPECT_EQ(c.key, "shop:x");
+}
+
+TEST(KafkaRouter, UnroutableGoesToChatUnderEmptyKey) {
+  EventRouter r;
+  for (const char* bad :
+       {"", "not json", "{\"type\":\"chat\",\"buyer\":\"u1\"", "[1,2]",
+        "{\"type\":\"refund\",\"buyer\":\"u1\"}", "{\"buyer\":\"u1\"}",
+        "{\"type\":7,\"buyer\":\"u1\"}"}) {
+    EventRoute route = r.Route(bad);
+    EXPECT_EQ(route.topic, EventTopic::kChat) << bad;
+    EXPECT_EQ(route.key, "") << bad;
+  }
+  // A known type keeps its topic even when its key is unusable.
+  EventRoute o = r.Route(R"({"type":"order","buyer":5})");
+  EXPECT_EQ(o.topic, EventTopic::kOrder);
+  EXPECT_EQ(o.key, "");
+  // Long lines reuse and grow the buffer.
+  std::string long_text(100000, 'x');
+  EventRoute l = r.Route(absl::StrCat(R"({"type":"chat","buyer":"u9","text":")",
+                                      long_text, "\"}"));
+  EXPECT_EQ(l.key, "u9");
+  EXPECT_EQ(r.Route(R"({"type":"chat","buyer":"u1"})").key, "u1");
+}
+
+TEST(KafkaConfig, ParsesPropertyLists) {
+  auto p = ParseKafkaProperties(
+      "security.protocol=SASL_SSL, sasl.mechanism = PLAIN");
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->size(), 2u);
+  EXPECT_EQ((*p)[0], std::make_pair(std::string("security.protocol"),
+                                    std::string("SASL_SSL")));
+  EXPECT_EQ((*p)[1].second, "PLAIN");
+  EXPECT_TRUE(ParseKafkaProperties("")->empty());
+  EXPECT_FALSE(ParseKafkaProperties("novalue").ok());
+  EXPECT_FALSE(ParseKafkaProperties("=x").ok());
+}
+
+TEST(KafkaOwnedShards, PositionsAndRecords) {
+  EXPECT_EQ(KafkaPositionShard("chat/3/1234"), 3u);
+  EXPECT_EQ(KafkaPositionShard("orders.v2/11/0"), 11u);
+  EXPECT_EQ(KafkaPositionShard("/data/2026/11:7"), std::nullopt);
+  EXPECT_EQ(KafkaPositionShard("/tmp/a/1/2:5"), std::nullopt);
+  EXPECT_EQ(KafkaPositionShard("events.jsonl:12"), std::nullopt);
+  EXPECT_EQ(KafkaPositionShard("chat/x/1"), std::nullopt);
+
+  const std::string dir = testing::TempDir("owned");
+  auto store = Store::Open(dir + "/db", StoreOptions());
+  ASSERT_TRUE(store.ok());
+  auto none = ReadOwnedShards(**store);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  Commit c(store->get());
+  PutOwnedShards(&c, {5, 1, 5, 0});
+  ASSERT_TRUE((*store)->Write(&c).ok());
+  auto owned = ReadOwnedShards(**store);
+  ASSERT_TRUE(owned.ok());
+  EXPECT_EQ(**owned, (std::vector<uint32_t>{0, 1, 5}));
+  Commit e(store->get());
+  PutOwnedShards(&e, {});
+  ASSERT_TRUE((*store)->Write(&e).ok());
+  EXPECT_EQ(**ReadOwnedShards(**store), std::vector<uint32_t>{});
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KafkaFlags, ConfigFileStandsForFlagsThatTheCommandLineOverrides) {
+  const std::string dir = testing::TempDir("kafka_flags");
+  const std::string config = dir + "/run.conf";
+  {
+    std::ofstream out(config);
+    out << "# production\n"
+           "brokers = k1:9092,k2:9092\n"
+           "group = kpi\n"
+           "until-caught-up\n"
+           "commit-ms = 500\n"
+           "kafka.sasl.jaas.config = a=b, c=d\n"
+           "dlq-topic = false\n";
+  }
+  std::vector<std::string> cli = {"--config", config, "--group", "override"};
+  std::vector<char*> argv;
+  for (std::string& a : cli) argv.push_back(a.data());
+  auto expanded = ExpandConfigFile(static_cast<int>(argv.size()), argv.data());
+  ASSERT_TRUE(expanded.ok()) << expanded.status();
+  ASSERT_EQ(expanded->properties.size(), 1u);
+  EXPECT_EQ(expanded->properties[0].first, "sasl.jaas.config");
+  EXPECT_EQ(expanded->properties[0].second, "a=b, c=d");
+  std::vector<char*> args_v = expanded->argv();
+  std::set<std::string> valued = KafkaRunFlags();
+  valued.insert("db");
+  auto args = Args::Parse(static_cast<int>(args_v.size()), args_v.data(),
+                          valued, {"until-caught-up"});
+  ASSERT_TRUE(args.ok()) << args.status();
+  KafkaIngestOptions o;
+  ASSERT_TRUE(KafkaIngestOptionsFromArgs(*args, *args->Get("brokers"),
+                                         expanded->properties, &o)
+                  .ok());
+  EXPECT_EQ(o.consumer.client.brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(o.consumer.group, "override");
+  EXPECT_TRUE(o.until_caught_up);
+  EXPECT_EQ(o.commit_interval, absl::Milliseconds(500));
+  EXPECT_EQ(o.dlq_topic, "");
+  EXPECT_EQ(o.consumer.client.properties.size(), 1u);
+
+  std::vector<std::string> bad = {"--config", dir + "/missing.conf"};
+  std::vector<char*> bad_v;
+  for (std::string& a : bad) bad_v.push_back(a.data());
+  EXPECT_FALSE(ExpandConfigFile(2, bad_v.data()).ok());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace chatkpi

@@ -1,0 +1,180 @@
+// `chatkpi demo` (also `chatkpi run --demo`): the Kafka path end to end in
+// one process. Starts the embedded mock cluster, generates a month of events
+// (tools/generator.h), publishes them keyed by buyer, consumes them as a
+// consumer-group member until every partition is read to its end, and
+// prints the month's snapshot JSON to stdout.
+//
+// The mock keeps only about 5 MiB per partition and drops older messages
+// silently, so the default month is modest (50k events over 8 partitions,
+// about 1 MiB per partition); the demo checks that nothing was dropped.
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "engine/kafka_ingest.h"
+#include "engine/rules.h"
+#include "ingest/kafka_mock_cluster.h"
+#include "ingest/kafka_producer.h"
+#include "ingest/kafka_publisher.h"
+#include "query/snapshot.h"
+#include "store/store.h"
+#include "tools/args.h"
+#include "tools/commands.h"
+#include "tools/generator.h"
+#include "tools/kafka_flags.h"
+
+namespace chatkpi {
+namespace {
+
+absl::Status ParseRate(const Args& args, const std::string& name, double* out) {
+  auto v = args.Get(name);
+  if (!v.has_value()) return absl::OkStatus();
+  if (!absl::SimpleAtod(*v, out) || *out < 0 || *out > 1) {
+    return absl::InvalidArgumentError("--" + name + " must be in [0, 1]");
+  }
+  return absl::OkStatus();
+}
+
+// Generates and publishes the month; fails if the mock dropped any of it.
+absl::Status Publish(const GeneratorOptions& gen,
+                     const KafkaClientConfig& client,
+                     const KafkaIngestOptions& opts, int partitions) {
+  auto lines = GenerateJsonl(gen);
+  if (!lines.ok()) return lines.status();
+  auto producer = KafkaProducer::Open(client);
+  if (!producer.ok()) return producer.status();
+  EventPublisher publisher(producer->get(), opts.chat_topic, opts.order_topic);
+  for (const std::string& line : *lines) {
+    absl::Status s = publisher.Publish(line);
+    if (!s.ok()) return s;
+  }
+  absl::Status s = (*producer)->Flush(absl::Seconds(60));
+  if (!s.ok()) return s;
+  for (const std::string& topic : {opts.chat_topic, opts.order_topic}) {
+    for (int p = 0; p < partitions; ++p) {
+      auto marks = (*producer)->Watermarks(topic, p, absl::Seconds(10));
+      if (!marks.ok()) return marks.status();
+      if (marks->first > 0) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "the mock broker dropped the first ", marks->first, " messages of ",
+            topic, "/", p,
+            " (it keeps about 5 MiB per partition): use fewer --events or "
+            "more --partitions"));
+      }
+    }
+  }
+  std::cerr << "chatkpi demo: published " << lines->size() << " events ("
+            << publisher.counts().chat << " chat, " << publisher.counts().order
+            << " order/assessment) to " << partitions
+            << " partitions per topic\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunDemo(int argc, char** argv) {
+  const char* kCmd = "demo";
+  std::set<std::string> valued = KafkaRunFlags();
+  valued.insert({"db", "rules", "partitions", "events", "seed", "month",
+                 "agents", "malformed", "duplicates", "delay-orders-s"});
+  auto args = Args::Parse(argc, argv, valued, {"until-caught-up"});
+  if (!args.ok()) return Fail(kCmd, args.status());
+  if (args->Get("brokers").value_or("mock") != "mock") {
+    return Fail(kCmd,
+                absl::InvalidArgumentError(
+                    "the demo runs on the embedded broker only "
+                    "(--brokers mock); use `produce` and `run` for others"));
+  }
+  auto rules =
+      args->Has("rules") ? LoadRulesFile(*args->Get("rules")) : DefaultRules();
+  if (!rules.ok()) return Fail(kCmd, rules.status());
+
+  GeneratorOptions gen;
+  gen.assessments = true;
+  gen.duplicate_rate = 0.01;
+  gen.malformed_rate = 0.002;
+  gen.delay_orders_ms = 600'000;  // the order topic lags behind the chats
+  auto seed = args->GetInt("seed", 1);
+  auto events = args->GetInt("events", 50'000);
+  auto agents = args->GetInt("agents", gen.agents);
+  auto delay = args->GetInt("delay-orders-s", gen.delay_orders_ms / 1000);
+  auto partitions = args->GetInt("partitions", 8);
+  for (const auto* v : {&seed, &events, &agents, &delay, &partitions}) {
+    if (!v->ok()) return Fail(kCmd, v->status());
+  }
+  gen.seed = static_cast<uint64_t>(*seed);
+  gen.target_events = *events;
+  gen.agents = static_cast<int>(*agents);
+  gen.delay_orders_ms = *delay * 1000;
+  gen.month = args->Get("month").value_or(gen.month);
+  absl::Status s = ParseRate(*args, "malformed", &gen.malformed_rate);
+  if (s.ok()) s = ParseRate(*args, "duplicates", &gen.duplicate_rate);
+  if (s.ok()) s = ValidateGeneratorOptions(gen);
+  if (!s.ok()) return Fail(kCmd, s);
+  absl::CivilMonth month;
+  if (!absl::ParseCivilTime(gen.month, &month)) {
+    return Fail(kCmd, absl::InvalidArgumentError("--month must be YYYY-MM"));
+  }
+
+  // Without --db the store is a scratch directory, removed afterwards.
+  std::string db = args->Get("db").value_or("");
+  std::string scratch;
+  if (db.empty()) {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "chatkpi-demo.XXXXXX")
+            .string();
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      return Fail(kCmd, absl::InternalError("cannot make a scratch directory"));
+    }
+    scratch = db = tmpl;
+  }
+  auto run = [&]() -> absl::Status {
+    auto store = Store::Open(db, StoreOptions());
+    if (!store.ok()) return store.status();
+    absl::Status s = CheckFreshForMock(**store);
+    if (!s.ok()) return s;
+    auto cluster = KafkaMockCluster::Start();
+    if (!cluster.ok()) return cluster.status();
+    KafkaIngestOptions opts;
+    s = KafkaIngestOptionsFromArgs(*args, (*cluster)->bootstrap(), {}, &opts);
+    if (!s.ok()) return s;
+    opts.until_caught_up = true;
+    opts.progress_interval = std::min(opts.progress_interval, absl::Seconds(2));
+    opts.stop = StopOnSignals();
+    for (const std::string& t :
+         {opts.chat_topic, opts.order_topic, opts.dlq_topic}) {
+      if (t.empty()) continue;
+      s = (*cluster)->CreateTopic(t, static_cast<int>(*partitions));
+      if (!s.ok()) return s;
+    }
+    std::cerr << "chatkpi demo: embedded mock Kafka cluster at "
+              << (*cluster)->bootstrap() << "\n";
+    s = Publish(gen, opts.consumer.client, opts, static_cast<int>(*partitions));
+    if (!s.ok()) return s;
+
+    KafkaIngestReport report;
+    const absl::Time start = absl::Now();
+    s = RunKafkaIngest(*rules, store->get(), opts, &report);
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    std::cerr << "chatkpi demo: consumed " << report.messages << " messages ("
+              << report.accepted << " new events, " << report.duplicates
+              << " duplicates, " << report.dead_letters << " dead letters) in "
+              << seconds << " s, including the group join\n";
+    if (!s.ok()) return s;
+    if (!report.caught_up) {
+      return absl::CancelledError(
+          "stopped before the topics were read to the end");
+    }
+    auto snap = ReadSnapshot(**store, absl::CivilDay(month),
+                             absl::CivilDay(month + 1) - 1);
+    if (!snap.ok()) return snap.status();
+    std::cout << SnapshotToJson(*snap);
+    return absl::OkStatus();
+  };
+  absl::Status result = run();
+  if (!scratch.empty()) std::filesystem::remove_all(scratch);
+  return result.ok() ? 0 : Fail(kCmd, result);
+}
+
+}  // namespace chatkpi

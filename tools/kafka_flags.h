@@ -1,0 +1,58 @@
+// Flags shared by the Kafka commands (`run`, `demo`, `produce`, `broker`):
+// the consumer's settings, a config file that stands for flags, and
+// SIGINT/SIGTERM turned into a clean stop.
+#ifndef CHATKPI_TOOLS_KAFKA_FLAGS_H_
+#define CHATKPI_TOOLS_KAFKA_FLAGS_H_
+
+#include <atomic>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/kafka_ingest.h"
+#include "ingest/kafka_config.h"
+#include "store/store.h"
+#include "tools/args.h"
+
+namespace chatkpi {
+
+// Flags of `chatkpi run` that configure the consumer (see docs/kafka.md).
+const std::set<std::string>& KafkaRunFlags();
+
+// The command line with `--config FILE` replaced by the file's settings,
+// placed first so that flags on the command line win. The file has one
+// `name = value` per line (a flag name without "--"; a switch is `name` or
+// `name = true`), `#` comments, and `kafka.<property> = value` lines that
+// are passed to librdkafka as they are (values may hold commas there).
+struct ExpandedArgs {
+  std::vector<std::string> args;
+  KafkaProperties properties;  // from kafka.* lines
+
+  // argv-style pointers into `args`, for Args::Parse.
+  std::vector<char*> argv();
+};
+absl::StatusOr<ExpandedArgs> ExpandConfigFile(int argc, char** argv);
+
+// The consumer options from the flags of KafkaRunFlags(). `brokers` is the
+// resolved bootstrap list (the embedded cluster's for "mock").
+absl::Status KafkaIngestOptionsFromArgs(const Args& args,
+                                        const std::string& brokers,
+                                        const KafkaProperties& properties,
+                                        KafkaIngestOptions* options);
+
+// Client settings for a producer: --brokers and --kafka-config.
+absl::StatusOr<KafkaClientConfig> KafkaClientFromArgs(const Args& args);
+
+// Refuses a store that an earlier consumer fed when the broker is an
+// embedded mock cluster, which starts empty in every process.
+absl::Status CheckFreshForMock(Store& store);
+
+// The first SIGINT or SIGTERM sets the returned flag; a second one kills
+// the process as usual.
+const std::atomic<bool>* StopOnSignals();
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_TOOLS_KAFKA_FLAGS_H_
