@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <string>
 #include <thread>
@@ -115,13 +116,17 @@ void BuildStore(const std::string &dir, const Flags &f, int32_t first_day,
   auto store = Store::Open(dir, StoreOptions());
   Check(store.status(), "open");
   std::mt19937_64 rng(42);
+  // Month rollups as the engine keeps them: the sum of the month's days.
+  std::map<std::pair<int32_t, std::string>, Counters> months;
   for (int d = 0; d < days; ++d) {
     Commit commit(store->get());
+    const int32_t month = MonthOfDay(first_day + d);
     for (int a = 0; a < f.agents; ++a) {
-      commit.Put(
-          Family::kAggregates,
-          AggregateKey(0, first_day + d, absl::StrFormat("shop:agent%04d", a)),
-          EncodeCounters(RandomDay(rng)));
+      const std::string agent = absl::StrFormat("shop:agent%04d", a);
+      const Counters c = RandomDay(rng);
+      commit.Put(Family::kAggregates, AggregateKey(0, first_day + d, agent),
+                 EncodeCounters(c));
+      months[{month, agent}] += c;
     }
     Counters silent;
     silent[kOrders] = silent[kOrderedBuyers] = 3;
@@ -129,8 +134,15 @@ void BuildStore(const std::string &dir, const Flags &f, int32_t first_day,
     silent[kSalesFen] = 25800;
     commit.Put(Family::kAggregates, AggregateKey(0, first_day + d, ""),
                EncodeCounters(silent));
+    months[{month, ""}] += silent;
     Check((*store)->Write(&commit), "write");
   }
+  Commit commit(store->get());
+  for (const auto &[key, c] : months) {
+    commit.Put(Family::kRollups, RollupKey(0, key.first, key.second),
+               EncodeCounters(c));
+  }
+  Check((*store)->Write(&commit), "write rollups");
 }
 
 double Percentile(std::vector<double> v, double p) {

@@ -483,9 +483,13 @@ absl::Status Engine::CommitUnchecked() {
   for (auto& [name, entry] : orders) {
     commit_.Put(Family::kOrders, StateKey(name), EncodeOrderState(entry->state));
   }
+  std::vector<RowChange> changes;
   for (Family f : {Family::kAggregates, Family::kRollups}) {
     for (auto& [key, entry] : f == Family::kRollups ? rollups_ : rows_) {
       if (!entry.dirty) continue;
+      if (commit_listener_ && f == Family::kAggregates) {
+        changes.push_back({opts_.shard, key.second, key.first, entry.value});
+      }
       const std::string k = f == Family::kRollups
                                 ? RollupKey(opts_.shard, key.second, key.first)
                                 : AggregateKey(opts_.shard, key.second, key.first);
@@ -539,6 +543,7 @@ absl::Status Engine::CommitUnchecked() {
   new_dead_letters_ = 0;
   pending_ids_.clear();
   pending_ = 0;
+  if (!changes.empty()) commit_listener_(changes);
   Evict();
   return absl::OkStatus();
 }

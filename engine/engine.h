@@ -9,10 +9,12 @@
 #define CHATKPI_ENGINE_ENGINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -46,6 +48,15 @@ struct EngineOptions {
   bool shared_store = false;
   // Distinct agents/buyers per day past which a warning is given.
   CardinalityLimits limits;
+};
+
+// One (agent, day) aggregate row as a commit left it: its whole value, so
+// that whoever copies it (the Kafka changelog) can overwrite, not add.
+struct RowChange {
+  uint32_t shard = 0;
+  int32_t day = 0;
+  std::string agent;
+  Counters value;  // all zero: the row was deleted
 };
 
 struct EngineStats {
@@ -84,6 +95,14 @@ class Engine {
       std::string_view source);
 
   absl::Status Commit();
+
+  // Called after each successful Commit with the (agent, day) rows it
+  // changed (month rollups are derived from these and not listed). Runs on
+  // the committing thread; a commit without row changes does not call it.
+  using CommitListener = std::function<void(const std::vector<RowChange>&)>;
+  void set_commit_listener(CommitListener listener) {
+    commit_listener_ = std::move(listener);
+  }
 
   // Events applied (or dead letters added) since the last commit.
   size_t pending() const { return pending_; }
@@ -152,6 +171,7 @@ class Engine {
   absl::flat_hash_map<std::string, std::pair<std::string, std::string>>
       pending_assessments_;  // key -> (ts/id order key, value)
   absl::flat_hash_map<std::string, std::string> positions_;
+  CommitListener commit_listener_;
   // A store that was empty when this engine opened holds only what this
   // engine wrote. Then a key it never wrote (ids) or never evicted (state,
   // rows) cannot be in the store, and the point lookup — most of the cost of

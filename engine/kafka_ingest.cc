@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/changelog.h"
 #include "engine/engine.h"
 #include "engine/owned_shards.h"
 #include "ingest/event_parser.h"
@@ -97,6 +98,12 @@ class KafkaIngest : public KafkaRebalanceListener {
   }
 
   absl::Status Handle(const KafkaMessage& m);
+  void PublishRows(const std::vector<RowChange>& rows);
+  // Publishes every stored row of a shard: what a crash between a commit
+  // and its changelog messages would have lost (values are whole, so a
+  // row sent twice is harmless).
+  absl::Status RepublishShard(int32_t shard);
+  void FlushChangelog();
   absl::Status CommitShard(int32_t shard);
   absl::Status CommitAll();
   absl::Status WriteOwnedShards();
@@ -115,11 +122,18 @@ class KafkaIngest : public KafkaRebalanceListener {
   EventParser parser_;
   Event event_;
   std::unique_ptr<KafkaProducer> dlq_;
+  std::unique_ptr<KafkaProducer> changelog_;
+  std::set<int32_t> republished_;  // shards republished by this process
+  std::string changelog_key_;      // scratch
   std::map<int32_t, Shard> shards_;
   std::map<PartitionKey, Partition> partitions_;
   // Set when the engines may hold half-applied state: never commit then.
   bool failed_ = false;
   bool assigned_once_ = false;
+  // Between a revocation and the next assignment: owning nothing then is
+  // not being caught up (--until-caught-up would leave the group with the
+  // partitions about to be handed out unread).
+  bool awaiting_assignment_ = false;
   bool caught_up_logged_ = false;
   bool waiting_logged_ = false;
   absl::Time last_commit_ = absl::Now();
@@ -152,6 +166,14 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
       auto engine = Engine::Open(rules_, store_, eo);
       if (!engine.ok()) return engine.status();
       shard.engine = std::move(*engine);
+      if (changelog_ != nullptr) {
+        shard.engine->set_commit_listener(
+            [this](const std::vector<RowChange>& rows) { PublishRows(rows); });
+        if (republished_.insert(kp.partition).second) {
+          absl::Status s = RepublishShard(kp.partition);
+          if (!s.ok()) return s;
+        }
+      }
     }
     const PartitionKey key(topic, kp.partition);
     auto [it, inserted] = partitions_.try_emplace(key);
@@ -174,6 +196,7 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
         p.next >= 0 ? absl::StrCat(p.next) : std::string("beginning")));
   }
   assigned_once_ = true;
+  awaiting_assignment_ = false;
   caught_up_logged_ = false;
   last_message_ = absl::Now();
   ++report_->rebalances;
@@ -197,6 +220,8 @@ absl::Status KafkaIngest::OnRevoke(
       if (!s.ok()) return s;
     }
   }
+  // The new owner's rows must not be overtaken by ours still in flight.
+  FlushChangelog();
   for (const KafkaPartition& kp : partitions) {
     partitions_.erase(PartitionKey(TopicIndex(kp.topic), kp.partition));
   }
@@ -207,6 +232,7 @@ absl::Status KafkaIngest::OnRevoke(
     }
     if (!still_assigned) shards_.erase(shard);
   }
+  awaiting_assignment_ = true;
   Log(absl::StrCat(lost ? "lost " : "revoked ", partitions.size(),
                    " partitions (state committed)"));
   return absl::OkStatus();
@@ -265,7 +291,7 @@ absl::Status KafkaIngest::CommitAll() {
 }
 
 bool KafkaIngest::CaughtUp() const {
-  if (!assigned_once_) return false;
+  if (!assigned_once_ || awaiting_assignment_) return false;
   for (const auto& [key, p] : partitions_) {
     if (!p.at_end) return false;
   }
@@ -351,6 +377,58 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
     return CommitShard(m.partition);
   }
   return absl::OkStatus();
+}
+
+void KafkaIngest::PublishRows(const std::vector<RowChange>& rows) {
+  for (const RowChange& r : rows) {
+    changelog_key_ = ChangelogKey(r.shard, r.day, r.agent);
+    // A zero row is a tombstone: compaction may then drop the key.
+    absl::Status s = changelog_->Produce(
+        opts_.changelog_topic, changelog_key_,
+        r.value.IsZero() ? std::string_view() : EncodeCounters(r.value));
+    if (!s.ok()) {
+      // The store has the row; the next start of this process republishes
+      // its shards, so the changelog heals then.
+      Log(absl::StrCat("changelog ", opts_.changelog_topic, ": ", s.message()));
+      return;
+    }
+  }
+}
+
+absl::Status KafkaIngest::RepublishShard(int32_t shard) {
+  const uint32_t s32 = static_cast<uint32_t>(shard);
+  const std::string begin = AggregateKey(s32, INT32_MIN, "");
+  const std::string end = AggregateKey(s32 + 1, INT32_MIN, "");
+  std::vector<RowChange> rows;
+  absl::Status bad;
+  absl::Status s = store_->Scan(
+      Family::kAggregates, begin, end,
+      [&](std::string_view key, std::string_view value) {
+        RowChange r;
+        if (!ParseAggregateKey(key, &r.shard, &r.day, &r.agent) ||
+            !DecodeCounters(value, &r.value)) {
+          bad = absl::DataLossError("corrupt aggregate row");
+          return false;
+        }
+        rows.push_back(std::move(r));
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+  if (!rows.empty()) {
+    Log(absl::StrCat("changelog: republishing ", rows.size(),
+                     " stored rows of partition ", shard));
+    PublishRows(rows);
+  }
+  return absl::OkStatus();
+}
+
+void KafkaIngest::FlushChangelog() {
+  if (changelog_ == nullptr) return;
+  absl::Status s = changelog_->Flush(kDlqFlushTimeout);
+  if (!s.ok()) {
+    Log(absl::StrCat("changelog ", opts_.changelog_topic, ": ", s.message()));
+  }
 }
 
 void KafkaIngest::Throttle() {
@@ -457,6 +535,15 @@ absl::Status KafkaIngest::Run() {
     if (!producer.ok()) return producer.status();
     dlq_ = std::move(*producer);
   }
+  if (!opts_.changelog_topic.empty()) {
+    KafkaClientConfig config = opts_.consumer.client;
+    // Rows of one key must arrive in commit order, retries included.
+    config.properties.insert(config.properties.begin(),
+                             {"enable.idempotence", "true"});
+    auto producer = KafkaProducer::Open(config);
+    if (!producer.ok()) return producer.status();
+    changelog_ = std::move(*producer);
+  }
   {
     // Refuses a store built under other rules before joining the group
     // (and records the rules in a new one).
@@ -529,6 +616,7 @@ absl::Status KafkaIngest::Run() {
   // Leaving the group revokes (committing nothing new) and hands the
   // partitions on at once instead of after the session timeout.
   s = consumer_->Close();
+  FlushChangelog();
   if (dlq_ != nullptr) {
     absl::Status f = dlq_->Flush(kDlqFlushTimeout);
     if (!f.ok()) Log(absl::StrCat("dead letter queue: ", f.message()));

@@ -44,6 +44,10 @@ struct KafkaIngestOptions {
   std::string chat_topic = "chat";
   std::string order_topic = "orders";
   std::string dlq_topic;  // empty: dead letters are kept in the store only
+  // Non-empty: after each shard commit, the (agent, day) rows it changed are
+  // produced here (engine/changelog.h), so that query instances can hold
+  // the whole group's KPIs.
+  std::string changelog_topic;
 
   // A partition's engine commits after this many events (and dead letters)
   // or when `commit_interval` has passed, whichever comes first. A crash

@@ -296,6 +296,7 @@ absl::StatusOr<GenerationRef> PrepareLayout(const GenerationPaths& paths,
 absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
                                           const Rules& rules,
                                           const ReplayOptions& opts,
+                                          FileLock* replay_lock,
                                           std::string* building) {
   const absl::Time start = absl::Now();
   ReplayReport report;
@@ -308,12 +309,13 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
     return absl::InternalError(
         absl::StrCat("creating ", paths.generations, ": ", ec.message()));
   }
-  auto replay_lock = FileLock::Acquire(paths.ReplayLock(), /*wait=*/false);
-  if (!replay_lock.ok()) {
+  auto acquired = FileLock::Acquire(paths.ReplayLock(), /*wait=*/false);
+  if (!acquired.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("another replay of --db ", paths.db, " is running (",
-                     replay_lock.status().message(), ")"));
+                     acquired.status().message(), ")"));
   }
+  *replay_lock = std::move(*acquired);
   // What crashed replays left, and old generations writers have let go.
   auto removed = CollectGenerations(paths);
   if (!removed.ok()) return removed.status();
@@ -457,17 +459,22 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
 absl::StatusOr<ReplayReport> Replay(const std::string& db, const Rules& rules,
                                     const ReplayOptions& opts) {
   const GenerationPaths paths = GenerationPaths::For(db);
+  FileLock replay_lock;  // held until the clean-up below is done
   std::string building;
-  auto report = ReplayLocked(paths, rules, opts, &building);
+  auto report = ReplayLocked(paths, rules, opts, &replay_lock, &building);
   if (!report.ok() && !building.empty()) {
     // Not switched: the unfinished generation goes now rather than at the
-    // next replay. (A crash leaves it to the next replay.)
+    // next replay (a crash leaves it to the next replay), and the live one
+    // loses the mark it got just before the switch.
     auto live = ResolveLive(paths);
     if (!live.ok() || live->name != building) {
       std::error_code ec;
       std::filesystem::remove_all(paths.Generation(building), ec);
       std::filesystem::remove_all(paths.SecondaryDir(), ec);
       RemoveMarker(paths.BuildingMarker(building)).IgnoreError();
+    }
+    if (live.ok() && !live->name.empty() && live->name != building) {
+      RemoveMarker(paths.RetiredMarker(live->name)).IgnoreError();
     }
   }
   return report;

@@ -135,8 +135,9 @@ std::string DayBoardJson(const PeriodSnapshot& day, const LiveDay& live,
                   hours.begin());
     }
     out.append(",\"hours_answered\":");
-    AppendArray(&out, hours,
-                [&](const Counters& h) { absl::StrAppend(&out, h[kAnswered]); });
+    AppendArray(&out, hours, [&](const Counters& h) {
+      absl::StrAppend(&out, h[kAnswered]);
+    });
     out.append(",\"hours_avg_response_s\":");
     AppendArray(&out, hours, [&](const Counters& h) {
       AppendJsonDouble(&out, AvgResponseS(h));

@@ -96,8 +96,8 @@ absl::StatusOr<std::optional<std::string>> LoadToken(
   if (token_file.has_value()) {
     std::ifstream in(*token_file, std::ios::binary);
     if (!in) {
-      return absl::NotFoundError(absl::StrCat("cannot read --", std::string(flag),
-                                              " ", *token_file));
+      return absl::NotFoundError(
+          absl::StrCat("cannot read --", std::string(flag), " ", *token_file));
     }
     std::string line;
     std::getline(in, line);

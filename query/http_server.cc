@@ -254,14 +254,14 @@ struct HttpServer::Impl {
                  res.status = 200;
                  res.set_content(std::string(a->body),
                                  std::string(a->content_type).c_str());
-                 res.set_header("Content-Security-Policy",
-                                kPageSecurityPolicy);
+                 res.set_header("Content-Security-Policy", kPageSecurityPolicy);
                  // The token rides in the page's URL fragment; no request
                  // the page makes may carry its address elsewhere.
                  res.set_header("Referrer-Policy", "no-referrer");
                });
-    Route("/api/today", "today", Permission::kReadDashboard,
-          [this](const httplib::Request& req) { return api->Today(req.params); });
+    Route(
+        "/api/today", "today", Permission::kReadDashboard,
+        [this](const httplib::Request& req) { return api->Today(req.params); });
     Route("/api/leaderboard", "leaderboard", Permission::kReadDashboard,
           [this](const httplib::Request& req) {
             return api->Leaderboard(req.params);
@@ -285,9 +285,9 @@ struct HttpServer::Impl {
           std::min(options.max_live_clients, options.threads - 1);
       if (live_clients.fetch_add(1) >= max_clients) {
         live_clients.fetch_sub(1);
-        ApiResponse busy = ApiError(
-            503, absl::StrCat("at most ", std::max(0, max_clients),
-                              " live dashboards at a time"));
+        ApiResponse busy =
+            ApiError(503, absl::StrCat("at most ", std::max(0, max_clients),
+                                       " live dashboards at a time"));
         busy.headers.emplace_back("Retry-After", "10");
         WriteResponse(std::move(busy), res);
         return;
@@ -357,8 +357,9 @@ struct HttpServer::Impl {
         today.ok() ? absl::FormatCivilTime(*today) : std::string();
     if (!st.started || version != st.version || day != st.day) {
       auto [data, ok] = Board(version, day);
-      absl::StrAppend(&out, "id: ", version, "\nevent: ",
-                      ok ? "today" : "error", "\ndata: ", data, "\n\n");
+      absl::StrAppend(&out, "id: ", version,
+                      "\nevent: ", ok ? "today" : "error", "\ndata: ", data,
+                      "\n\n");
       st.started = true;
       st.version = version;
       st.day = day;

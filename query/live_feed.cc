@@ -20,9 +20,8 @@ uint64_t LiveFeed::version() const {
 uint64_t LiveFeed::WaitForChange(uint64_t seen, absl::Duration timeout) {
   std::unique_lock<std::mutex> l(mu_);
   const uint64_t wakes = wakes_;
-  cv_.wait_for(l, absl::ToChronoMicroseconds(timeout), [&] {
-    return version_ != seen || closed_ || wakes_ != wakes;
-  });
+  cv_.wait_for(l, absl::ToChronoMicroseconds(timeout),
+               [&] { return version_ != seen || closed_ || wakes_ != wakes; });
   return version_;
 }
 

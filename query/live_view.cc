@@ -201,15 +201,15 @@ struct LiveView::Impl {
     // Questions open at an `in`, so only hours holding an `in` of the
     // thread can have questions.
     const int64_t day_start = hour_starts.front(), day_end = hour_starts.back();
-    auto first = std::lower_bound(
-        b.messages.begin(), b.messages.end(), day_start,
-        [](const Message& m, int64_t t) { return m.ts < t; });
+    auto first =
+        std::lower_bound(b.messages.begin(), b.messages.end(), day_start,
+                         [](const Message& m, int64_t t) { return m.ts < t; });
     std::vector<std::pair<uint32_t, size_t>> agent_hours;
     for (auto m = first; m != b.messages.end() && m->ts < day_end; ++m) {
       if (!m->inbound()) continue;
-      const size_t h = std::upper_bound(hour_starts.begin(), hour_starts.end(),
-                                        m->ts) -
-                       hour_starts.begin() - 1;
+      const size_t h =
+          std::upper_bound(hour_starts.begin(), hour_starts.end(), m->ts) -
+          hour_starts.begin() - 1;
       agent_hours.emplace_back(m->agent, h);
     }
     std::sort(agent_hours.begin(), agent_hours.end());
@@ -217,8 +217,8 @@ struct LiveView::Impl {
                       agent_hours.end());
     std::vector<Contribution> mine;
     for (const auto& [a, h] : agent_hours) {
-      Counters c = ThreadDayCounters(b, a, hour_starts[h], hour_starts[h + 1],
-                                     chat);
+      Counters c =
+          ThreadDayCounters(b, a, hour_starts[h], hour_starts[h + 1], chat);
       Contribution k{b.agents[a], h, {}};
       bool any = false;
       for (Counter x : kHourCounters) {

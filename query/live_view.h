@@ -55,8 +55,8 @@ struct LiveDay {
   // but for a daylight-saving change).
   std::vector<int64_t> hour_starts_ms;
   std::map<std::string, AgentLive> agents;  // agents with questions or waiters
-  uint64_t first_seq = 0;  // oldest event the view has read
-  uint64_t next_seq = 0;   // events of the log the view has read
+  uint64_t first_seq = 0;                   // oldest event the view has read
+  uint64_t next_seq = 0;  // events of the log the view has read
   // first_seq is 0: the view saw the whole log, so nothing is missing.
   bool complete = false;
 };

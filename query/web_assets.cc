@@ -24,8 +24,8 @@ const std::map<std::string, WebAsset, std::less<>>& Assets() {
   static const auto* assets = [] {
     auto* m = new std::map<std::string, WebAsset, std::less<>>;
     for (const EmbeddedFile* f = kEmbeddedWebFiles; f->name != nullptr; ++f) {
-      (*m)[f->name] = WebAsset{std::string_view(f->data, f->size),
-                               ContentType(f->name)};
+      (*m)[f->name] =
+          WebAsset{std::string_view(f->data, f->size), ContentType(f->name)};
     }
     return m;
   }();

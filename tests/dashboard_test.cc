@@ -40,8 +40,9 @@ using testing::WriteFile;
 const char kAdmin[] = "dash-test-admin-token-0123456789";
 const char kDash[] = "dash-test-wall-token-0123456789a";
 
-std::string ChatJson(const std::string& id, int64_t ts, const std::string& buyer,
-                     const std::string& agent, bool in) {
+std::string ChatJson(const std::string& id, int64_t ts,
+                     const std::string& buyer, const std::string& agent,
+                     bool in) {
   return absl::StrCat(R"({"type":"chat","id":")", id, R"(","ts":)", ts,
                       R"(,"buyer":")", buyer, R"(","agent":")", agent,
                       R"(","dir":")", in ? "in" : "out", R"("})");
@@ -59,8 +60,7 @@ TEST(LiveFeed, NotifyWakesWaiters) {
   LiveFeed feed;
   EXPECT_EQ(feed.version(), 0u);
   uint64_t seen = 0;
-  std::thread waiter(
-      [&] { seen = feed.WaitForChange(0, absl::Seconds(10)); });
+  std::thread waiter([&] { seen = feed.WaitForChange(0, absl::Seconds(10)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   const auto start = std::chrono::steady_clock::now();
   feed.Notify();
@@ -114,8 +114,8 @@ TEST(LiveView, HoursSumToTheEnginesDays) {
       if (it != live->agents.end()) {
         for (const Counters& h : it->second.hours) sum += h;
       }
-      for (Counter c : {kQuestions, kAnswered, kUnanswered, kResponseMsSum,
-                        kSlow}) {
+      for (Counter c :
+           {kQuestions, kAnswered, kUnanswered, kResponseMsSum, kSlow}) {
         EXPECT_EQ(sum[c], row.counters[c])
             << absl::FormatCivilTime(d) << " " << row.agent << " "
             << kCounterNames[c];
@@ -350,8 +350,8 @@ class DashboardServer : public ::testing::Test {
 };
 
 TEST_F(DashboardServer, DashboardTokenReadsTheDashboardOnly) {
-  for (const char* path : {"/api/today", "/api/leaderboard",
-                           "/api/leaderboard?scheme=ecom10"}) {
+  for (const char* path :
+       {"/api/today", "/api/leaderboard", "/api/leaderboard?scheme=ecom10"}) {
     auto r = Get(path, kDash);
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, 200) << path << " " << r->body;
@@ -391,8 +391,8 @@ TEST_F(DashboardServer, TodayBoard) {
       << b;
   EXPECT_TRUE(absl::StrContains(b, "\"avg_response_s\":15,")) << b;
   EXPECT_TRUE(absl::StrContains(
-      b, absl::StrCat("\"waiting\":1,\"waiting_since_ms\":[", now_ - 10'000,
-                      "]")))
+      b,
+      absl::StrCat("\"waiting\":1,\"waiting_since_ms\":[", now_ - 10'000, "]")))
       << b;
   EXPECT_EQ(b.find('\n'), b.size() - 1);  // one line: fits an SSE data line
 }
@@ -402,24 +402,24 @@ TEST_F(DashboardServer, PageIsServedFromTheBinary) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 302);
   EXPECT_EQ(r->get_header_value("Location"), "/dashboard/");
-  for (const char* path : {"/dashboard/", "/dashboard/app.js",
-                           "/dashboard/style.css"}) {
+  for (const char* path :
+       {"/dashboard/", "/dashboard/app.js", "/dashboard/style.css"}) {
     r = Get(path, "");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200) << path;
     EXPECT_FALSE(r->body.empty());
-    EXPECT_TRUE(absl::StrContains(r->get_header_value("Content-Security-Policy"),
-                                  "default-src 'none'"));
+    EXPECT_TRUE(absl::StrContains(
+        r->get_header_value("Content-Security-Policy"), "default-src 'none'"));
   }
-  EXPECT_TRUE(absl::StartsWith(Get("/dashboard/", "")->get_header_value(
-                                   "Content-Type"),
-                               "text/html"));
+  EXPECT_TRUE(absl::StartsWith(
+      Get("/dashboard/", "")->get_header_value("Content-Type"), "text/html"));
   EXPECT_EQ(Get("/dashboard/nope.js", "")->status, 404);
   EXPECT_EQ(Get("/dashboard/..%2Fhttp_api.md", "")->status, 404);
 }
 
 TEST_F(DashboardServer, LivePushesAfterEachCommit) {
-  SseReader sse(server_->port(), absl::StrCat("/api/live?access_token=", kDash));
+  SseReader sse(server_->port(),
+                absl::StrCat("/api/live?access_token=", kDash));
   const std::string first =
       sse.WaitForEvent("today", 1, std::chrono::seconds(5));
   ASSERT_TRUE(absl::StrContains(first, "\"seq\":3")) << sse.text();
@@ -440,9 +440,9 @@ TEST_F(DashboardServer, LiveNeedsTheTokenAndIsBounded) {
   EXPECT_EQ(Get("/api/live", "")->status, 401);
   EXPECT_EQ(Get("/api/live?access_token=wrong-token-0123456789", "")->status,
             401);
-  EXPECT_EQ(Get(absl::StrCat("/api/live?access_token=", kDash, "&x=1"), "")
-                ->status,
-            400);
+  EXPECT_EQ(
+      Get(absl::StrCat("/api/live?access_token=", kDash, "&x=1"), "")->status,
+      400);
   // Two streams at most (max_live_clients); a third is turned away.
   SseReader a(server_->port(), absl::StrCat("/api/live?access_token=", kDash));
   SseReader b(server_->port(), absl::StrCat("/api/live?access_token=", kDash));

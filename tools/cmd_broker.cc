@@ -18,7 +18,8 @@ int RunBroker(int argc, char** argv) {
   const char* kCmd = "broker";
   auto args = Args::Parse(
       argc, argv,
-      {"partitions", "chat-topic", "order-topic", "dlq-topic", "num-brokers"});
+      {"partitions", "chat-topic", "order-topic", "dlq-topic",
+       "changelog-topic", "num-brokers"});
   if (!args.ok()) return Fail(kCmd, args.status());
   auto partitions = args->GetInt("partitions", 8);
   if (!partitions.ok()) return Fail(kCmd, partitions.status());
@@ -40,6 +41,8 @@ int RunBroker(int argc, char** argv) {
       args->Get("order-topic").value_or("orders")};
   if (auto dlq = args->Get("dlq-topic"); dlq.has_value())
     topics.push_back(*dlq);
+  if (auto changelog = args->Get("changelog-topic"); changelog.has_value())
+    topics.push_back(*changelog);
   for (const std::string& t : topics) {
     absl::Status s = (*cluster)->CreateTopic(t, static_cast<int>(*partitions));
     if (!s.ok()) return Fail(kCmd, s);

@@ -1,6 +1,9 @@
 // `chatkpi run`: a consumer-group member over the chat and order topics
 // feeding the store (engine/kafka_ingest.h). `--brokers mock` embeds
-// librdkafka's mock cluster; `--demo` runs `chatkpi demo` instead.
+// librdkafka's mock cluster; `--demo` runs `chatkpi demo` instead. With
+// `--port` the process also serves the HTTP API (query/http_server.h) over
+// its own store: the KPIs of the partitions it owns (the team's whole view
+// is `chatkpi serve --from-changelog`, docs/scaling.md).
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -9,6 +12,8 @@
 #include "engine/kafka_ingest.h"
 #include "engine/rules.h"
 #include "ingest/kafka_mock_cluster.h"
+#include "query/http_auth.h"
+#include "query/http_server.h"
 #include "store/store.h"
 #include "tools/args.h"
 #include "tools/commands.h"
@@ -28,10 +33,10 @@ int RunConsumer(int argc, char** argv) {
   auto expanded = ExpandConfigFile(argc, argv);
   if (!expanded.ok()) return Fail(kCmd, expanded.status());
   std::set<std::string> valued = KafkaRunFlags();
-  valued.insert({"db", "rules", "partitions"});
+  valued.insert({"db", "rules", "partitions", "bind", "port", "token-file"});
   std::vector<char*> args_v = expanded->argv();
   auto args = Args::Parse(static_cast<int>(args_v.size()), args_v.data(),
-                          valued, {"until-caught-up"});
+                          valued, {"until-caught-up", "no-auth"});
   if (!args.ok()) return Fail(kCmd, args.status());
   if (!args->positional().empty()) {
     return Fail(kCmd,
@@ -66,7 +71,8 @@ int RunConsumer(int argc, char** argv) {
   if (mock != nullptr) {
     const int partitions = static_cast<int>(*args->GetInt("partitions", 8));
     for (const std::string& t :
-         {opts.chat_topic, opts.order_topic, opts.dlq_topic}) {
+         {opts.chat_topic, opts.order_topic, opts.dlq_topic,
+          opts.changelog_topic}) {
       if (t.empty()) continue;
       s = mock->CreateTopic(t, partitions);
       if (!s.ok()) return Fail(kCmd, s);
@@ -83,8 +89,36 @@ int RunConsumer(int argc, char** argv) {
     s = CheckFreshForMock(**store);
     if (!s.ok()) return Fail(kCmd, s);
   }
+  std::unique_ptr<HttpServer> server;
+  if (args->Has("port")) {
+    auto port = args->GetInt("port", 8080);
+    if (!port.ok()) return Fail(kCmd, port.status());
+    HttpServerOptions ho;
+    ho.bind_address = args->Get("bind").value_or(ho.bind_address);
+#ifdef CHATKPI_SCHEMES_DIR
+    ho.schemes_dir = CHATKPI_SCHEMES_DIR;
+#endif
+    ho.live_waiting = true;
+    auto token = LoadAdminToken(args->Get("token-file"));
+    if (!token.ok()) return Fail(kCmd, token.status());
+    if (token->has_value()) {
+      ho.tokens.emplace_back(**token, Role::kAdmin);
+    } else {
+      // HttpServer::Start refuses an open API unless --no-auth says so.
+      ho.allow_no_auth = args->Has("no-auth");
+    }
+    server = std::make_unique<HttpServer>(store->get(), ho);
+    s = server->Start(static_cast<int>(*port));
+    if (!s.ok()) return Fail(kCmd, s);
+    std::cerr << "chatkpi run: listening on http://" << ho.bind_address << ":"
+              << server->port() << "\n";
+  } else if (args->Has("bind") || args->Has("token-file")) {
+    return Fail(kCmd, absl::InvalidArgumentError(
+                          "--bind and --token-file need --port"));
+  }
   KafkaIngestReport report;
   s = RunKafkaIngest(*rules, store->get(), opts, &report);
+  if (server != nullptr) server->Stop();
   std::cerr << "chatkpi run: read " << report.messages
             << " messages: " << report.accepted << " new events, "
             << report.duplicates << " duplicates, " << report.dead_letters

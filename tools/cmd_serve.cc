@@ -4,6 +4,11 @@
 // instances do not follow a writer), unless --follow makes it a follower
 // that catches up with the writer every --follow-interval-ms and pushes
 // what it sees to the dashboard (docs/dashboard.md).
+//
+// With --from-changelog it is a query instance of a Kafka deployment: it
+// reads every partition of the changelog topic (engine/changelog.h) into
+// its own store (--db, or a temporary one) and answers for the whole
+// consumer group (docs/scaling.md).
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,6 +21,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "engine/changelog.h"
+#include "engine/engine.h"
+#include "engine/rules.h"
+#include "ingest/kafka_config.h"
 #include "query/http_auth.h"
 #include "query/http_server.h"
 #include "query/live_feed.h"
@@ -91,10 +100,49 @@ int RunServe(int argc, char** argv) {
   auto args = Args::Parse(
       argc, argv,
       {"db", "bind", "port", "token-file", "dashboard-token-file",
-       "schemes-dir", "threads", "follow-interval-ms", "live-backfill"},
-      {"no-auth", "access-log", "follow"});
+       "schemes-dir", "threads", "follow-interval-ms", "live-backfill",
+       "brokers", "changelog-topic", "kafka-config", "rules"},
+      {"no-auth", "access-log", "follow", "from-changelog"});
   if (!args.ok()) return Fail(kCmd, args.status());
-  auto db = args->Require("db");
+  const bool from_changelog = args->Has("from-changelog");
+  std::optional<ChangelogReaderOptions> changelog;
+  if (from_changelog) {
+    if (args->Has("follow")) {
+      return Fail(kCmd, absl::InvalidArgumentError(
+                            "--from-changelog and --follow exclude each other"));
+    }
+    changelog.emplace();
+    auto brokers = args->Require("brokers");
+    if (!brokers.ok()) return Fail(kCmd, brokers.status());
+    auto topic = args->Require("changelog-topic");
+    if (!topic.ok()) return Fail(kCmd, topic.status());
+    changelog->client.brokers = *brokers;
+    changelog->topic = *topic;
+    if (auto list = args->Get("kafka-config"); list.has_value()) {
+      auto parsed = ParseKafkaProperties(*list);
+      if (!parsed.ok()) return Fail(kCmd, parsed.status());
+      changelog->client.properties = std::move(*parsed);
+    }
+  } else {
+    for (const char* f : {"brokers", "changelog-topic", "kafka-config", "rules"}) {
+      if (args->Has(f)) {
+        return Fail(kCmd, absl::InvalidArgumentError(
+                              absl::StrCat("--", f, " needs --from-changelog")));
+      }
+    }
+  }
+  // A query instance without --db keeps its store in a temporary directory
+  // and rebuilds it from the changelog at every start.
+  std::filesystem::path temp_db;
+  std::optional<std::string> db_flag = args->Get("db");
+  if (!db_flag.has_value() && from_changelog) {
+    temp_db = std::filesystem::temp_directory_path() /
+              absl::StrCat("chatkpi-changelog-", getpid());
+    db_flag = temp_db.string();
+  }
+  absl::StatusOr<std::string> db =
+      db_flag.has_value() ? absl::StatusOr<std::string>(*db_flag)
+                          : args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
   auto port = args->GetInt("port", 8080);
   if (!port.ok()) return Fail(kCmd, port.status());
@@ -133,9 +181,11 @@ int RunServe(int argc, char** argv) {
                           "no API token: give --token-file FILE or set "
                           "CHATKPI_TOKEN, or --no-auth to serve without one"));
   }
-  if (token->has_value() && dash_token->has_value() && **token == **dash_token) {
-    return Fail(kCmd, absl::InvalidArgumentError(
-                          "the dashboard token must differ from the API token"));
+  if (token->has_value() && dash_token->has_value() &&
+      **token == **dash_token) {
+    return Fail(kCmd,
+                absl::InvalidArgumentError(
+                    "the dashboard token must differ from the API token"));
   }
   if (any_token) {
     if (token->has_value()) {
@@ -170,9 +220,8 @@ int RunServe(int argc, char** argv) {
     return Fail(kCmd, absl::InvalidArgumentError(
                           "--follow-interval-ms needs --follow"));
   }
-  auto backfill =
-      args->GetInt("live-backfill", static_cast<int64_t>(
-                                        opts.live_view.backfill_events));
+  auto backfill = args->GetInt(
+      "live-backfill", static_cast<int64_t>(opts.live_view.backfill_events));
   if (!backfill.ok()) return Fail(kCmd, backfill.status());
   if (*backfill < 0) {
     return Fail(kCmd,
@@ -181,7 +230,7 @@ int RunServe(int argc, char** argv) {
   opts.live_view.backfill_events = static_cast<uint64_t>(*backfill);
 
   StoreOptions so;
-  so.read_only = true;
+  so.read_only = !from_changelog;
   // A follower keeps RocksDB's info log of its own; nothing else is written
   // there, and it is removed on exit.
   std::filesystem::path secondary_dir;
@@ -192,9 +241,18 @@ int RunServe(int argc, char** argv) {
   }
   auto store = Store::Open(*db, so);
   if (!store.ok()) return Fail(kCmd, store.status());
+  if (from_changelog) {
+    // Records the rules (snapshots name their version) and refuses a store
+    // built under others, as an engine would.
+    auto rules = args->Has("rules") ? LoadRulesFile(*args->Get("rules"))
+                                    : DefaultRules();
+    if (!rules.ok()) return Fail(kCmd, rules.status());
+    auto probe = Engine::Open(*rules, store->get(), {});
+    if (!probe.ok()) return Fail(kCmd, probe.status());
+  }
   LiveFeed feed;
   opts.live_feed = &feed;
-  opts.live_waiting = follow;
+  opts.live_waiting = follow || from_changelog;
 
   // Block the stop signals before any thread starts, so that every thread
   // inherits the mask and sigwait below is the only place they arrive.
@@ -212,6 +270,22 @@ int RunServe(int argc, char** argv) {
     follower = std::make_unique<FollowLoop>(
         store->get(), &feed, absl::Milliseconds(*interval_ms));
   }
+  std::atomic<bool> stop_reader{false};
+  std::thread reader;
+  if (changelog.has_value()) {
+    changelog->stop = &stop_reader;
+    changelog->on_flush = [&feed] { feed.Notify(); };
+    reader = std::thread([&, store_ptr = store->get()] {
+      ChangelogReaderReport report;
+      absl::Status rs = RunChangelogReader(store_ptr, *changelog, &report);
+      if (!rs.ok()) {
+        // Without its feed the instance would answer stale figures as if
+        // current: stop the process so that it is noticed and restarted.
+        std::cerr << "chatkpi serve: changelog reader: " << rs << "\n";
+        kill(getpid(), SIGTERM);
+      }
+    });
+  }
   // Tests and scripts read the port from this line (--port 0).
   std::cerr << "chatkpi serve: listening on http://" << opts.bind_address << ":"
             << server.port() << "\n"
@@ -220,8 +294,14 @@ int RunServe(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   std::cerr << "chatkpi serve: stopping on signal " << sig << "\n";
   follower.reset();
+  stop_reader.store(true);
+  if (reader.joinable()) reader.join();
   server.Stop();
   store->reset();
+  if (!temp_db.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(temp_db, ec);
+  }
   if (!secondary_dir.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(secondary_dir, ec);

@@ -33,7 +33,8 @@ const std::set<std::string>& KafkaRunFlags() {
       "brokers",        "group",     "chat-topic",
       "order-topic",    "dlq-topic", "session-timeout-ms",
       "commit-every",   "commit-ms", "progress-ms",
-      "exit-when-idle", "max-rate",  "kafka-config"};
+      "exit-when-idle", "max-rate",  "kafka-config",
+      "changelog-topic"};
   return *flags;
 }
 
@@ -107,6 +108,7 @@ absl::Status KafkaIngestOptionsFromArgs(const Args& args,
   o->chat_topic = args.Get("chat-topic").value_or(o->chat_topic);
   o->order_topic = args.Get("order-topic").value_or(o->order_topic);
   o->dlq_topic = args.Get("dlq-topic").value_or("");
+  o->changelog_topic = args.Get("changelog-topic").value_or("");
   auto session =
       PositiveInt(args, "session-timeout-ms", o->consumer.session_timeout_ms);
   auto every = PositiveInt(args, "commit-every", o->commit_every);

@@ -44,17 +44,20 @@ constexpr Command kCommands[] = {
      "--no-auth] [--dashboard-token-file FILE] [--follow "
      "[--follow-interval-ms 200]] [--schemes-dir DIR] [--threads N] "
      "[--access-log]   HTTP API and live dashboard (docs/http_api.md, "
-     "docs/dashboard.md)"},
+     "docs/dashboard.md); --from-changelog --brokers B --changelog-topic T "
+     "[--db DIR]: the whole group's view (docs/scaling.md)"},
     {"run", chatkpi::RunConsumer,
      "--brokers HOST:PORT|mock --db DIR [--group G] [--chat-topic T] "
-     "[--order-topic T] [--dlq-topic T] [--rules FILE] [--until-caught-up] "
-     "[--exit-when-idle MS] [--config FILE] ...   consume Kafka "
-     "(docs/kafka.md)"},
+     "[--order-topic T] [--dlq-topic T] [--changelog-topic T] [--rules FILE] "
+     "[--until-caught-up] [--exit-when-idle MS] [--port N [--bind A] "
+     "[--token-file FILE | --no-auth]] [--config FILE] ...   consume Kafka "
+     "(docs/kafka.md, docs/scaling.md)"},
     {"produce", chatkpi::RunProduce,
      "--brokers HOST:PORT [--chat-topic T] [--order-topic T] FILE...   "
      "publish JSONL events keyed by buyer"},
     {"broker", chatkpi::RunBroker,
-     "[--partitions 8] [--chat-topic T] [--order-topic T] [--dlq-topic T]   "
+     "[--partitions 8] [--chat-topic T] [--order-topic T] [--dlq-topic T] "
+     "[--changelog-topic T]   "
      "standalone mock Kafka cluster; prints its address"},
     {"demo", chatkpi::RunDemo,
      "[--events 50000] [--partitions 8] [--seed N] [--month YYYY-MM] "

@@ -112,8 +112,20 @@ export function ingest(bin, db, file) {
 }
 
 // Starts `chatkpi serve --follow` and resolves with {proc, port} once it
-// listens.
-export function startServe(bin, dir, db, port = 0, extra = []) {
+// listens. A given port is retried for a few seconds: right after a restart
+// it may still be held.
+export async function startServe(bin, dir, db, port = 0, extra = []) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startServeOnce(bin, dir, db, port, extra);
+    } catch (e) {
+      if (port === 0 || attempt >= 20 || !/cannot listen/.test(e.message)) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+function startServeOnce(bin, dir, db, port, extra) {
   fs.writeFileSync(path.join(dir, 'admin.token'), ADMIN_TOKEN + '\n', { mode: 0o600 });
   fs.writeFileSync(path.join(dir, 'dash.token'), DASH_TOKEN + '\n', { mode: 0o600 });
   const proc = spawn(bin, ['serve', '--db', db, '--port', String(port), '--follow',

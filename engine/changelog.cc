@@ -1,0 +1,254 @@
+#include "engine/changelog.h"
+
+#include <iostream>
+#include <set>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "engine/engine.h"
+#include "engine/local_day.h"
+#include "ingest/kafka_reader.h"
+
+namespace chatkpi {
+namespace {
+
+constexpr absl::Duration kPollTimeout = absl::Milliseconds(100);
+// How often the reader looks for partitions added to the topic.
+constexpr absl::Duration kRecheckPartitions = absl::Seconds(10);
+
+std::string PositionKey(std::string_view topic, int32_t partition) {
+  return absl::StrCat(kMetaPositionPrefix, "changelog/", std::string(topic),
+                      "/", partition);
+}
+
+}  // namespace
+
+std::string ChangelogKey(uint32_t partition, int32_t day,
+                         std::string_view agent) {
+  return absl::StrCat(partition, "/", absl::FormatCivilTime(DayFromNumber(day)),
+                      "/", std::string(agent));
+}
+
+bool ParseChangelogKey(std::string_view key, uint32_t* partition, int32_t* day,
+                       std::string* agent) {
+  const size_t a = key.find('/');
+  if (a == std::string_view::npos) return false;
+  const size_t b = key.find('/', a + 1);
+  if (b == std::string_view::npos) return false;
+  absl::CivilDay d;
+  if (!absl::SimpleAtoi(std::string(key.substr(0, a)), partition) ||
+      !absl::ParseCivilTime(std::string(key.substr(a + 1, b - a - 1)), &d)) {
+    return false;
+  }
+  *day = DayNumber(d);
+  *agent = std::string(key.substr(b + 1));
+  return true;
+}
+
+ChangelogApplier::ChangelogApplier(Store* store, std::string topic)
+    : store_(store), topic_(std::move(topic)) {}
+
+absl::StatusOr<Counters*> ChangelogApplier::Load(Family f,
+                                                 const std::string& key) {
+  auto& rows = f == Family::kRollups ? months_ : days_;
+  auto it = rows.find(key);
+  if (it != rows.end()) return &it->second;
+  Counters c;
+  auto stored = store_->Get(f, key);
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value() && !DecodeCounters(**stored, &c)) {
+    return absl::DataLossError(
+        absl::StrCat("stored row of ", FamilyName(f), " is corrupt"));
+  }
+  return &rows.emplace(key, c).first->second;
+}
+
+absl::StatusOr<bool> ChangelogApplier::Apply(int32_t partition, int64_t offset,
+                                             std::string_view key,
+                                             std::string_view value) {
+  last_offsets_[partition] = offset;
+  ++staged_;
+  uint32_t shard;
+  int32_t day;
+  std::string agent;
+  Counters now;
+  if (!ParseChangelogKey(key, &shard, &day, &agent) ||
+      (!value.empty() && !DecodeCounters(value, &now))) {
+    return false;
+  }
+  auto row = Load(Family::kAggregates, AggregateKey(shard, day, agent));
+  if (!row.ok()) return row.status();
+  auto month = Load(Family::kRollups, RollupKey(shard, MonthOfDay(day), agent));
+  if (!month.ok()) return month.status();
+  // The month moves by what the day moved: the rollup stays the sum of
+  // the days the changelog has delivered so far.
+  **month -= **row;
+  **month += now;
+  **row = now;
+  return true;
+}
+
+absl::Status ChangelogApplier::Flush() {
+  if (staged_ == 0) return absl::OkStatus();
+  Commit c(store_);
+  for (const auto* rows : {&days_, &months_}) {
+    const Family f = rows == &months_ ? Family::kRollups : Family::kAggregates;
+    for (const auto& [key, value] : *rows) {
+      if (value.IsZero()) {
+        c.Delete(f, key);
+      } else {
+        c.Put(f, key, EncodeCounters(value));
+      }
+    }
+  }
+  for (const auto& [p, offset] : last_offsets_) {
+    c.Put(Family::kMeta, PositionKey(topic_, p), absl::StrCat(offset));
+  }
+  absl::Status s = store_->Write(&c);
+  if (!s.ok()) return s;
+  days_.clear();
+  months_.clear();
+  last_offsets_.clear();
+  staged_ = 0;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::map<int32_t, int64_t>> ChangelogApplier::StoredOffsets() {
+  std::map<int32_t, int64_t> out;
+  const std::string prefix = PositionKey(topic_, 0).substr(
+      0, PositionKey(topic_, 0).size() - 1);  // ".../changelog/<topic>/"
+  absl::Status bad;
+  absl::Status s = store_->Scan(
+      Family::kMeta, prefix, "", [&](std::string_view k, std::string_view v) {
+        if (k.substr(0, prefix.size()) != prefix) return false;
+        int32_t p;
+        int64_t last;
+        if (!absl::SimpleAtoi(std::string(k.substr(prefix.size())), &p) ||
+            !absl::SimpleAtoi(std::string(v), &last)) {
+          bad = absl::DataLossError(absl::StrCat(
+              "changelog position ", std::string(k), " is corrupt"));
+          return false;
+        }
+        out[p] = last + 1;
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+  return out;
+}
+
+absl::Status RunChangelogReader(Store* store,
+                                const ChangelogReaderOptions& opts,
+                                ChangelogReaderReport* report) {
+  auto log = [&](const std::string& line) {
+    if (opts.log) {
+      opts.log(line);
+    } else {
+      std::cerr << "chatkpi changelog: " << line << "\n";
+    }
+  };
+  auto stopped = [&] { return opts.stop != nullptr && opts.stop->load(); };
+  if (opts.topic.empty()) {
+    return absl::InvalidArgumentError("no changelog topic given");
+  }
+  auto reader = KafkaTopicReader::Open(opts.client);
+  if (!reader.ok()) return reader.status();
+  ChangelogApplier applier(store, opts.topic);
+
+  // The topic may not exist yet (the engines create nothing): wait for it.
+  int partitions = 0;
+  bool waiting_logged = false;
+  while (!stopped()) {
+    auto n = (*reader)->PartitionCount(opts.topic, absl::Seconds(5));
+    if (n.ok() && *n > 0) {
+      partitions = *n;
+      break;
+    }
+    if (!waiting_logged) {
+      log(absl::StrCat("waiting for topic ", opts.topic, ": ",
+                       n.ok() ? "no partitions" : n.status().message()));
+      waiting_logged = true;
+    }
+    absl::SleepFor(absl::Seconds(1));
+  }
+  if (stopped()) return absl::OkStatus();
+
+  std::set<int32_t> at_end;
+  auto assign = [&]() -> absl::Status {
+    auto offsets = applier.StoredOffsets();
+    if (!offsets.ok()) return offsets.status();
+    at_end.clear();
+    log(absl::StrCat("reading ", partitions, " partitions of ", opts.topic,
+                     " (", offsets->size(), " from stored positions)"));
+    return (*reader)->Assign(opts.topic, partitions, *offsets);
+  };
+  absl::Status s = assign();
+  if (!s.ok()) return s;
+
+  bool caught_up_logged = false;
+  absl::Time last_flush = absl::Now();
+  absl::Time last_recheck = absl::Now();
+  bool changed = false;
+  std::string last_error;
+  KafkaMessage m;
+  while (!stopped()) {
+    auto got = (*reader)->Poll(kPollTimeout, &m);
+    if (!got.ok()) return got.status();
+    if (*got) {
+      if (m.kind == KafkaMessage::Kind::kError) {
+        if (m.error != last_error) log(absl::StrCat("Kafka: ", m.error));
+        last_error = m.error;
+      } else if (m.kind == KafkaMessage::Kind::kPartitionEnd) {
+        at_end.insert(m.partition);
+      } else {
+        at_end.erase(m.partition);
+        ++report->messages;
+        auto applied = applier.Apply(m.partition, m.offset, m.key, m.value);
+        if (!applied.ok()) return applied.status();
+        if (!*applied && report->malformed++ == 0) {
+          log(absl::StrCat("skipping ", opts.topic, "/", m.partition, "/",
+                           m.offset, ": not a changelog row"));
+        }
+        changed = true;
+      }
+    }
+    const absl::Time now = absl::Now();
+    const bool caught_up = static_cast<int>(at_end.size()) == partitions;
+    if (applier.staged() >= opts.flush_every ||
+        (applier.staged() > 0 &&
+         (caught_up || now - last_flush >= opts.flush_interval))) {
+      s = applier.Flush();
+      if (!s.ok()) return s;
+      last_flush = now;
+      if (changed && opts.on_flush) opts.on_flush();
+      changed = false;
+    }
+    if (caught_up && applier.staged() == 0) {
+      if (!caught_up_logged) {
+        log(absl::StrCat("caught up: ", report->messages, " messages read"));
+        caught_up_logged = true;
+      }
+      if (opts.until_caught_up) {
+        report->caught_up = true;
+        return absl::OkStatus();
+      }
+    }
+    if (now - last_recheck >= kRecheckPartitions) {
+      last_recheck = now;
+      auto n = (*reader)->PartitionCount(opts.topic, absl::Seconds(5));
+      if (n.ok() && *n > partitions) {
+        s = applier.Flush();
+        if (!s.ok()) return s;
+        partitions = *n;
+        s = assign();
+        if (!s.ok()) return s;
+      }
+    }
+  }
+  report->caught_up = static_cast<int>(at_end.size()) == partitions;
+  return applier.Flush();
+}
+
+}  // namespace chatkpi

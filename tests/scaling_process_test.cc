@@ -1,0 +1,215 @@
+// Scale-out on Kafka (docs/scaling.md): engines in one consumer group, each
+// publishing its rows to the compacted changelog, and a query-only
+// `chatkpi serve --from-changelog` that must answer for the whole group --
+// also after a member dies and the others take its partitions over.
+#include <signal.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "tests/kafka_test_util.h"
+#include "tests/test_util.h"
+
+namespace chatkpi {
+namespace {
+
+using testing::ChildProcess;
+using testing::Dataset;
+using testing::MakeDataset;
+using testing::SmallMonth;
+using testing::TempDir;
+using testing::WaitUntil;
+
+constexpr char kChangelog[] = "changelog";
+
+std::vector<std::string> EngineArgs(const std::string& brokers,
+                                    const std::string& db) {
+  return {CHATKPI_BINARY,
+          "run",
+          "--brokers",
+          brokers,
+          "--group",
+          "scale",
+          "--db",
+          db,
+          "--changelog-topic",
+          kChangelog,
+          "--commit-ms",
+          "100",
+          "--progress-ms",
+          "500",
+          "--session-timeout-ms",
+          "6000"};
+}
+
+// The partitions of a member's current assignment once it has caught up on
+// them; nullopt while it is joining, rebalancing or catching up.
+std::optional<std::set<uint32_t>> SettledOwnership(const std::string& err) {
+  const size_t assigned = err.rfind("assigned ");
+  if (assigned == std::string::npos) return std::nullopt;
+  for (const char* gone : {"revoked ", "lost "}) {
+    const size_t at = err.rfind(gone);
+    if (at != std::string::npos && at > assigned) return std::nullopt;
+  }
+  const std::string marker = "caught up: owned partitions [";
+  const size_t at = err.find(marker, assigned);
+  if (at == std::string::npos) return std::nullopt;
+  const size_t begin = at + marker.size();
+  const std::string list = err.substr(begin, err.find(']', begin) - begin);
+  std::set<uint32_t> owned;
+  for (absl::string_view p : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    uint32_t n;
+    if (!absl::SimpleAtoi(p, &n)) return std::nullopt;
+    owned.insert(n);
+  }
+  return owned;
+}
+
+// True once the members' settled assignments cover all `partitions`, each
+// once.
+bool GroupSettled(const std::vector<ChildProcess*>& members, int partitions) {
+  std::set<uint32_t> all;
+  size_t total = 0;
+  for (ChildProcess* m : members) {
+    auto owned = SettledOwnership(m->Stderr());
+    if (!owned.has_value()) return false;
+    total += owned->size();
+    all.insert(owned->begin(), owned->end());
+  }
+  return total == static_cast<size_t>(partitions) &&
+         all.size() == static_cast<size_t>(partitions);
+}
+
+std::string MonthSnapshot(int port) {
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_read_timeout(5, 0);
+  auto r = cli.Get("/api/snapshot?from=2026-11-01&to=2026-11-30");
+  return r && r->status == 200 ? r->body : "";
+}
+
+TEST(ScalingProcess, QueryInstanceSeesTheWholeGroupAcrossAMemberDeath) {
+  const std::string dir = TempDir("scaling");
+  constexpr int kPartitions = 8;
+  ChildProcess broker(
+      {CHATKPI_BINARY, "broker", "--partitions", absl::StrCat(kPartitions),
+       "--changelog-topic", kChangelog},
+      dir + "/broker.out", dir + "/broker.err");
+  ASSERT_TRUE(WaitUntil(absl::Seconds(10), [&] {
+    return broker.Stdout().find('\n') != std::string::npos;
+  })) << broker.Stderr();
+  const std::string brokers =
+      broker.Stdout().substr(0, broker.Stdout().find('\n'));
+
+  // No malformed lines: dead letters stay in the engines' stores (they are
+  // not part of the changelog), so both snapshots then say 0.
+  GeneratorOptions o = SmallMonth(4000, 71);
+  o.malformed_rate = 0;
+  const Dataset d = MakeDataset(dir, o);
+  ASSERT_FALSE(d.snapshot_json.empty());
+  testing::Publish(brokers, d.lines);
+
+  std::vector<std::unique_ptr<ChildProcess>> engines;
+  for (int i = 0; i < 3; ++i) {
+    engines.push_back(std::make_unique<ChildProcess>(
+        EngineArgs(brokers, absl::StrCat(dir, "/engine", i)),
+        absl::StrCat(dir, "/engine", i, ".out"),
+        absl::StrCat(dir, "/engine", i, ".err")));
+  }
+  ChildProcess query({CHATKPI_BINARY, "serve", "--from-changelog", "--brokers",
+                      brokers, "--changelog-topic", kChangelog, "--db",
+                      dir + "/query", "--no-auth", "--port", "0"},
+                     dir + "/query.out", dir + "/query.err");
+  int port = 0;
+  ASSERT_TRUE(WaitUntil(absl::Seconds(15), [&] {
+    const std::string err = query.Stderr();
+    const std::string marker = "listening on http://127.0.0.1:";
+    const size_t at = err.find(marker);
+    if (at == std::string::npos) return false;
+    return absl::SimpleAtoi(
+        err.substr(at + marker.size(), err.find('\n', at) - at - marker.size()),
+        &port);
+  })) << query.Stderr();
+
+  auto all_engines = [&] {
+    std::vector<ChildProcess*> v;
+    for (auto& e : engines) {
+      if (e != nullptr) v.push_back(e.get());
+    }
+    return v;
+  };
+  auto engine_logs = [&] {
+    std::string s;
+    for (ChildProcess* e : all_engines()) s += e->Stderr() + "\n----\n";
+    return s;
+  };
+  ASSERT_TRUE(WaitUntil(absl::Seconds(40), [&] {
+    return GroupSettled(all_engines(), kPartitions);
+  })) << engine_logs();
+  // Each of the three owns a share: the query view cannot come from one.
+  for (ChildProcess* e : all_engines()) {
+    EXPECT_FALSE(SettledOwnership(e->Stderr())->empty()) << e->Stderr();
+  }
+  std::string seen;
+  EXPECT_TRUE(WaitUntil(absl::Seconds(20),
+                        [&] {
+                          seen = MonthSnapshot(port);
+                          return seen == d.snapshot_json;
+                        }))
+      << "query instance:\n"
+      << seen << "\nsingle process:\n"
+      << d.snapshot_json << "\n"
+      << query.Stderr();
+
+  // A member dies. After its session times out, the others take its
+  // partitions, rebuild them from the topics and publish their rows.
+  const std::set<uint32_t> orphaned = *SettledOwnership(engines[0]->Stderr());
+  engines[0]->Signal(SIGKILL);
+  ASSERT_EQ(engines[0]->Wait(absl::Seconds(10)), 128 + SIGKILL);
+  engines[0].reset();
+  ASSERT_TRUE(WaitUntil(absl::Seconds(45), [&] {
+    return GroupSettled(all_engines(), kPartitions);
+  })) << engine_logs();
+  std::string assignments;
+  for (ChildProcess* e : all_engines()) {
+    const std::string err = e->Stderr();
+    const size_t at = err.rfind("assigned ");
+    assignments += err.substr(at, err.find('\n', at) - at) + "\n";
+  }
+  for (uint32_t p : orphaned) {
+    EXPECT_NE(assignments.find(absl::StrCat("chat/", p, "@beginning")),
+              std::string::npos)
+        << "partition " << p << " should be rebuilt from the topics\n"
+        << assignments;
+  }
+  EXPECT_TRUE(WaitUntil(absl::Seconds(20),
+                        [&] {
+                          seen = MonthSnapshot(port);
+                          return seen == d.snapshot_json;
+                        }))
+      << "query instance:\n"
+      << seen << "\nsingle process:\n"
+      << d.snapshot_json << "\n"
+      << query.Stderr();
+
+  query.Signal(SIGTERM);
+  EXPECT_EQ(query.Wait(absl::Seconds(15)), 0) << query.Stderr();
+  for (auto& e : engines) {
+    if (e != nullptr) e->Signal(SIGTERM);
+  }
+  for (auto& e : engines) {
+    if (e != nullptr) EXPECT_EQ(e->Wait(absl::Seconds(20)), 0) << e->Stderr();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace chatkpi
