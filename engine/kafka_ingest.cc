@@ -276,6 +276,7 @@ absl::Status KafkaIngest::CommitShard(int32_t shard_number) {
     if (p != partitions_.end()) p->second.moved = false;
   }
   shard.dirty = false;
+  if (opts_.on_commit) opts_.on_commit();
   if (consumer_ != nullptr) consumer_->CommitInformational(informational);
   return absl::OkStatus();
 }

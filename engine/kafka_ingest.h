@@ -48,6 +48,9 @@ struct KafkaIngestOptions {
   // produced here (engine/changelog.h), so that query instances can hold
   // the whole group's KPIs.
   std::string changelog_topic;
+  // Called on the consuming thread after each shard commit that stored
+  // something: the dashboard's LiveFeed::Notify (docs/dashboard.md).
+  std::function<void()> on_commit;
 
   // A partition's engine commits after this many events (and dead letters)
   // or when `commit_interval` has passed, whichever comes first. A crash

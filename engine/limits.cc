@@ -121,10 +121,9 @@ absl::Status DayCardinality::Observe(int32_t day, std::string_view agent,
   bool changed = false;
   if (!agent.empty() && e.load.agents.Add(agent)) changed = true;
   if (!buyer.empty() && e.load.buyers.Add(buyer)) changed = true;
-  if (changed) {
-    e.dirty = true;
-    Check(day, e);
-  }
+  // The estimate costs a pass over the registers, so it is checked once per
+  // commit (AddTo), not per event: a warning comes at most one commit late.
+  if (changed) e.dirty = true;
   return absl::OkStatus();
 }
 
@@ -159,9 +158,9 @@ void DayCardinality::Check(int32_t day, Entry& e) {
 
 void DayCardinality::AddTo(Commit* commit) {
   for (auto& [day, e] : days_) {
-    if (e.dirty)
-      commit->Put(Family::kMeta, DayLoadKey(shard_, day),
-                  EncodeDayLoad(e.load));
+    if (!e.dirty) continue;
+    Check(day, e);
+    commit->Put(Family::kMeta, DayLoadKey(shard_, day), EncodeDayLoad(e.load));
   }
 }
 

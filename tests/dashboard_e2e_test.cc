@@ -1,10 +1,12 @@
 // The dashboard in a real browser: runs tests/e2e/dashboard.e2e.mjs (Debian
-// chromium driven by playwright-core) against the chatkpi binary under test.
-// Skipped, saying why, where chromium or the test's node_modules is missing
-// (tests/e2e/setup.sh installs both).
+// chromium driven by playwright-core) against the chatkpi binary under test,
+// with `serve --follow` beside `ingest` runs, and with `run --brokers mock`
+// serving the page itself. Skipped, saying why, where chromium or the
+// test's node_modules is missing (tests/e2e/setup.sh installs both).
 //
-// The screenshot goes to the build directory, or to $CHATKPI_SCREENSHOT
-// (e.g. docs/dashboard.png to refresh the README's picture).
+// The follower test's screenshot goes to the build directory, or to
+// $CHATKPI_SCREENSHOT (e.g. docs/dashboard.png to refresh the README's
+// picture).
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -36,7 +38,8 @@ std::string OnPath(const std::string& name) {
   return "";
 }
 
-TEST(DashboardE2E, PageFollowsCommitsInChromium) {
+// Runs the browser test with `--engine engine`; skips when it cannot run.
+void RunE2E(const std::string& engine, const std::string& screenshot) {
   namespace fs = std::filesystem;
   const char* chromium_env = getenv("CHATKPI_CHROMIUM");
   const std::string chromium =
@@ -52,16 +55,29 @@ TEST(DashboardE2E, PageFollowsCommitsInChromium) {
     GTEST_SKIP() << e2e << "/node_modules/playwright-core is missing: run "
                  << "tests/e2e/setup.sh (npm ci in tests/e2e)";
   }
-  const char* shot_env = getenv("CHATKPI_SCREENSHOT");
-  const std::string shot =
-      shot_env != nullptr
-          ? shot_env
-          : (fs::path(ChatkpiBinary()).parent_path() / "dashboard.png")
-                .string();
   auto r = RunProcess({node, e2e + "/dashboard.e2e.mjs", "--chatkpi",
-                       ChatkpiBinary(), "--screenshot", shot});
+                       ChatkpiBinary(), "--engine", engine, "--screenshot",
+                       screenshot});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << r.out;
+}
+
+std::string BuildFile(const std::string& name) {
+  return (std::filesystem::path(ChatkpiBinary()).parent_path() / name)
+      .string();
+}
+
+// `chatkpi ingest` commits, `chatkpi serve --follow` serves; serve restarts
+// once and the page must come back by itself.
+TEST(DashboardE2E, FollowerPageShowsEachCommit) {
+  const char* shot = getenv("CHATKPI_SCREENSHOT");
+  RunE2E("follow", shot != nullptr ? shot : BuildFile("dashboard.png"));
+}
+
+// `chatkpi run --brokers mock` consumes `chatkpi produce`'s messages and
+// serves the page from the committing process.
+TEST(DashboardE2E, RunPageShowsEachCommit) {
+  RunE2E("run", BuildFile("dashboard-run.png"));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "ingest/kafka_mock_cluster.h"
 #include "query/http_auth.h"
 #include "query/http_server.h"
+#include "query/live_feed.h"
 #include "store/store.h"
 #include "tools/args.h"
 #include "tools/commands.h"
@@ -33,7 +34,8 @@ int RunConsumer(int argc, char** argv) {
   auto expanded = ExpandConfigFile(argc, argv);
   if (!expanded.ok()) return Fail(kCmd, expanded.status());
   std::set<std::string> valued = KafkaRunFlags();
-  valued.insert({"db", "rules", "partitions", "bind", "port", "token-file"});
+  valued.insert({"db", "rules", "partitions", "bind", "port", "token-file",
+                 "dashboard-token-file"});
   std::vector<char*> args_v = expanded->argv();
   auto args = Args::Parse(static_cast<int>(args_v.size()), args_v.data(),
                           valued, {"until-caught-up", "no-auth"});
@@ -89,6 +91,9 @@ int RunConsumer(int argc, char** argv) {
     s = CheckFreshForMock(**store);
     if (!s.ok()) return Fail(kCmd, s);
   }
+  // Declared before the server, which holds it: every commit wakes the
+  // dashboard's /api/live streams (docs/dashboard.md).
+  LiveFeed feed;
   std::unique_ptr<HttpServer> server;
   if (args->Has("port")) {
     auto port = args->GetInt("port", 8080);
@@ -99,11 +104,18 @@ int RunConsumer(int argc, char** argv) {
     ho.schemes_dir = CHATKPI_SCHEMES_DIR;
 #endif
     ho.live_waiting = true;
+    ho.live_feed = &feed;
+    opts.on_commit = [&feed] { feed.Notify(); };
     auto token = LoadAdminToken(args->Get("token-file"));
     if (!token.ok()) return Fail(kCmd, token.status());
+    auto dash_token = LoadDashboardToken(args->Get("dashboard-token-file"));
+    if (!dash_token.ok()) return Fail(kCmd, dash_token.status());
+    if (dash_token->has_value()) {
+      ho.tokens.emplace_back(**dash_token, Role::kDashboard);
+    }
     if (token->has_value()) {
       ho.tokens.emplace_back(**token, Role::kAdmin);
-    } else {
+    } else if (!dash_token->has_value()) {
       // HttpServer::Start refuses an open API unless --no-auth says so.
       ho.allow_no_auth = args->Has("no-auth");
     }
@@ -112,9 +124,12 @@ int RunConsumer(int argc, char** argv) {
     if (!s.ok()) return Fail(kCmd, s);
     std::cerr << "chatkpi run: listening on http://" << ho.bind_address << ":"
               << server->port() << "\n";
-  } else if (args->Has("bind") || args->Has("token-file")) {
-    return Fail(kCmd, absl::InvalidArgumentError(
-                          "--bind and --token-file need --port"));
+  } else if (args->Has("bind") || args->Has("token-file") ||
+             args->Has("dashboard-token-file")) {
+    return Fail(kCmd,
+                absl::InvalidArgumentError(
+                    "--bind, --token-file and --dashboard-token-file need "
+                    "--port"));
   }
   KafkaIngestReport report;
   s = RunKafkaIngest(*rules, store->get(), opts, &report);

@@ -252,7 +252,9 @@ int RunServe(int argc, char** argv) {
   }
   LiveFeed feed;
   opts.live_feed = &feed;
-  opts.live_waiting = follow || from_changelog;
+  // Waiting buyers come from chat messages (query/live_view.h); a changelog
+  // carries counters only, so a query instance shows them as unknown.
+  opts.live_waiting = follow;
 
   // Block the stop signals before any thread starts, so that every thread
   // inherits the mask and sigwait below is the only place they arrive.

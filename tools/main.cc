@@ -50,7 +50,8 @@ constexpr Command kCommands[] = {
      "--brokers HOST:PORT|mock --db DIR [--group G] [--chat-topic T] "
      "[--order-topic T] [--dlq-topic T] [--changelog-topic T] [--rules FILE] "
      "[--until-caught-up] [--exit-when-idle MS] [--port N [--bind A] "
-     "[--token-file FILE | --no-auth]] [--config FILE] ...   consume Kafka "
+     "[--token-file FILE | --no-auth] [--dashboard-token-file FILE]] "
+     "[--config FILE] ...   consume Kafka "
      "(docs/kafka.md, docs/scaling.md)"},
     {"produce", chatkpi::RunProduce,
      "--brokers HOST:PORT [--chat-topic T] [--order-topic T] FILE...   "

@@ -2,25 +2,33 @@
 // through tests/dashboard_e2e_test.cc:
 //
 //   node tests/e2e/dashboard.e2e.mjs --chatkpi build/chatkpi \
-//        [--screenshot docs/dashboard.png]
+//        [--engine follow|run] [--screenshot docs/dashboard.png]
 //
-// A store gets a day of chat; `chatkpi serve --follow` serves it; headless
-// chromium opens the page with the dashboard token. New events are then
-// committed by `chatkpi ingest` (another process, as an engine would), and
-// the page must show, without a reload, the numbers /api/today returns. The
-// server is restarted once: the page must reconnect by itself. Prints
-// "N passed, 0 failed" and exits 0, or names the failed check and exits 1.
+// The engine commits a day of chat and the page is opened in headless
+// chromium with the dashboard token; then new events are committed, and
+// after each the page must show, without a reload, the numbers /api/today
+// returns. Two set-ups:
+//   follow  `chatkpi ingest` runs commit, `chatkpi serve --follow` serves
+//           (two processes); `serve` is also restarted once, and the page
+//           must reconnect by itself.
+//   run     `chatkpi run --brokers mock --port 0` consumes what
+//           `chatkpi produce` publishes and serves the page itself (no
+//           restart: the embedded broker dies with the process).
+// Prints "N passed, 0 failed" and exits 0, or names the failed check and
+// exits 1.
 import fs from 'node:fs';
 import path from 'node:path';
 
 import {
-  ADMIN_TOKEN, AGENTS, DASH_TOKEN, api, ingest, launchBrowser, parseArgs, seedEvents,
-  startServe, stopServe, tempDir, writeJsonl,
+  ADMIN_TOKEN, AGENTS, DASH_TOKEN, api, ingest, launchBrowser, parseArgs, produce, seedEvents,
+  startRun, startServe, stopServe, tempDir, writeJsonl,
 } from './lib.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const bin = args.chatkpi;
 if (!bin) throw new Error('--chatkpi BINARY is required');
+const mode = args.engine || 'follow';
+if (mode !== 'follow' && mode !== 'run') throw new Error('--engine must be follow or run');
 const dir = tempDir('chatkpi-e2e-');
 const db = path.join(dir, 'db');
 let passed = 0;
@@ -28,7 +36,7 @@ let passed = 0;
 function check(cond, what) {
   if (!cond) throw new Error(`check failed: ${what}`);
   passed++;
-  console.log(`ok ${passed} - ${what}`);
+  console.log(`ok ${passed} - [${mode}] ${what}`);
 }
 
 // Waits until the page has rendered a board of at least `seq` events.
@@ -65,15 +73,22 @@ function expected(row, board, nowMs) {
   return e;
 }
 
-// The page's figures equal the API's, agent by agent, once the API has
-// seen `minSeq` events (the follower catches up every 200 ms).
-async function compareWithApi(page, port, label, minSeq = 0) {
+// /api/today once it has seen `minSeq` events: a follower catches up every
+// 200 ms, `run` commits every 200 ms here.
+async function todayAt(port, minSeq, timeout = 10000) {
   let status, body;
-  for (const deadline = Date.now() + 5000; ;) {
+  for (const deadline = Date.now() + timeout; ;) {
     ({ status, body } = await api(port, '/api/today'));
     if (status !== 200 || body.seq >= minSeq || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 50));
   }
+  return { status, body };
+}
+
+// The page's figures equal the API's, agent by agent, once the API has
+// seen `minSeq` events.
+async function compareWithApi(page, port, label, minSeq = 0) {
+  const { status, body } = await todayAt(port, minSeq);
   check(status === 200 && body.seq >= minSeq, `${label}: /api/today answers 200 with ${minSeq}+ events`);
   await waitForSeq(page, body.seq);
   const shown = await pageFigures(page);
@@ -93,14 +108,46 @@ async function compareWithApi(page, port, label, minSeq = 0) {
   return body;
 }
 
+// The engine of `mode`: start() it, commit(events) through it.
+function engine() {
+  let n = 0;
+  if (mode === 'follow') {
+    return {
+      start: (port = 0) => startServe(bin, dir, db, port),
+      commit(server, events) {
+        const file = path.join(dir, `e${n++}.jsonl`);
+        writeJsonl(file, events);
+        ingest(bin, db, file);
+      },
+    };
+  }
+  return {
+    start: () => startRun(bin, dir, db, ['--commit-ms', '200']),
+    commit(server, events) {
+      const file = path.join(dir, `e${n++}.jsonl`);
+      writeJsonl(file, events);
+      produce(bin, server.brokers, file);
+    },
+  };
+}
+
 async function main() {
   const now = Date.now();
-  writeJsonl(path.join(dir, 'seed.jsonl'), seedEvents(now));
-  ingest(bin, db, path.join(dir, 'seed.jsonl'));
-  let serve = await startServe(bin, dir, db);
+  const seed = seedEvents(now);
+  const eng = engine();
+  let serve;
+  if (mode === 'follow') {
+    eng.commit(null, seed);  // the store must exist before a follower opens it
+    serve = await eng.start();
+  } else {
+    serve = await eng.start();
+    eng.commit(serve, seed);
+  }
   const port = serve.port;
   const browser = await launchBrowser();
   try {
+    check((await todayAt(port, seed.length)).body.seq === seed.length,
+      `the engine committed the ${seed.length} seed events`);
     // Who may read what.
     check((await api(port, '/api/today', null)).status === 401, 'no token: 401');
     check((await api(port, '/api/snapshot?from=2026-01-01&to=2026-01-02')).status === 403,
@@ -118,7 +165,7 @@ async function main() {
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(`http://127.0.0.1:${port}/dashboard/#token=${DASH_TOKEN}`);
     check(!page.url().includes(DASH_TOKEN), 'the token leaves the address bar');
-    const first = await compareWithApi(page, port, 'initial');
+    const first = await compareWithApi(page, port, 'initial', seed.length);
     check(first.agents.length === AGENTS.length, 'a card per agent');
     await page.waitForSelector('#board tr');
     const boardRows = await page.$$eval('#board tr', (rows) => rows.length);
@@ -131,9 +178,8 @@ async function main() {
     const agent = 'shop:xiaoli';
     const before = first.agents.find((a) => a.agent === agent);
     const t0 = Date.now();
-    writeJsonl(path.join(dir, 'q.jsonl'), [{ type: 'chat', id: 'e2e-q1', ts: t0 - 5000,
+    eng.commit(serve, [{ type: 'chat', id: 'e2e-q1', ts: t0 - 5000,
       buyer: 'e2e-buyer', agent, dir: 'in', text: '你好，在吗' }]);
-    ingest(bin, db, path.join(dir, 'q.jsonl'));
     const asked = await compareWithApi(page, port, 'after a question', first.seq + 1);
     const mid = asked.agents.find((a) => a.agent === agent);
     check(mid.consultations === before.consultations + 1, 'consultations went up by one');
@@ -143,22 +189,22 @@ async function main() {
 
     // The agent answers 30 s after the question: the wait ends, the
     // averages move.
-    writeJsonl(path.join(dir, 'a.jsonl'), [{ type: 'chat', id: 'e2e-a1', ts: t0 + 25000,
+    eng.commit(serve, [{ type: 'chat', id: 'e2e-a1', ts: t0 + 25000,
       buyer: 'e2e-buyer', agent, dir: 'out', text: '亲，您好，在的' }]);
-    ingest(bin, db, path.join(dir, 'a.jsonl'));
     const answered = await compareWithApi(page, port, 'after the answer', asked.seq + 1);
     const after = answered.agents.find((a) => a.agent === agent);
     check(after.waiting === before.waiting, 'the buyer no longer waits');
     check(after.answered === before.answered + 1 && after.avg_response_s !== before.avg_response_s,
       'the average response time moved');
 
-    // The serving process restarts; the page must come back by itself.
-    await stopServe(serve);
-    serve = await startServe(bin, dir, db, port);
-    writeJsonl(path.join(dir, 'r.jsonl'), [{ type: 'chat', id: 'e2e-q2', ts: Date.now(),
-      buyer: 'e2e-buyer-2', agent: 'shop:dabao', dir: 'in', text: '还在吗' }]);
-    ingest(bin, db, path.join(dir, 'r.jsonl'));
-    await compareWithApi(page, port, 'after a server restart', answered.seq + 1);
+    if (mode === 'follow') {
+      // The serving process restarts; the page must come back by itself.
+      await stopServe(serve);
+      serve = await eng.start(port);
+      eng.commit(serve, [{ type: 'chat', id: 'e2e-q2', ts: Date.now(),
+        buyer: 'e2e-buyer-2', agent: 'shop:dabao', dir: 'in', text: '还在吗' }]);
+      await compareWithApi(page, port, 'after a server restart', answered.seq + 1);
+    }
     check(errors.length === 0, `no script errors on the page ${errors.join('; ')}`);
 
     const shot = args.screenshot || path.join(dir, 'dashboard.png');

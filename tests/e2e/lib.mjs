@@ -125,9 +125,13 @@ export async function startServe(bin, dir, db, port = 0, extra = []) {
   }
 }
 
-function startServeOnce(bin, dir, db, port, extra) {
+function writeTokens(dir) {
   fs.writeFileSync(path.join(dir, 'admin.token'), ADMIN_TOKEN + '\n', { mode: 0o600 });
   fs.writeFileSync(path.join(dir, 'dash.token'), DASH_TOKEN + '\n', { mode: 0o600 });
+}
+
+function startServeOnce(bin, dir, db, port, extra) {
+  writeTokens(dir);
   const proc = spawn(bin, ['serve', '--db', db, '--port', String(port), '--follow',
     '--token-file', path.join(dir, 'admin.token'),
     '--dashboard-token-file', path.join(dir, 'dash.token'), '--threads', '8', ...extra],
@@ -142,6 +146,37 @@ function startServeOnce(bin, dir, db, port, extra) {
     });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited ${code}: ${err}`)); });
   });
+}
+
+// Starts `chatkpi run --brokers mock --port 0` (the engine with its
+// embedded Kafka broker, serving the API and the dashboard) and resolves
+// with {proc, port, brokers} once it listens.
+export function startRun(bin, dir, db, extra = []) {
+  writeTokens(dir);
+  const proc = spawn(bin, ['run', '--brokers', 'mock', '--db', db, '--port', '0',
+    '--token-file', path.join(dir, 'admin.token'),
+    '--dashboard-token-file', path.join(dir, 'dash.token'), ...extra],
+  { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`run did not start: ${err}`)), 15000);
+    proc.stderr.on('data', (d) => {
+      err += d;
+      const port = /listening on http:\/\/[^:]+:(\d+)/.exec(err);
+      const brokers = /mock Kafka cluster at (\S+)/.exec(err);
+      if (port && brokers) {
+        clearTimeout(timer);
+        resolve({ proc, port: Number(port[1]), brokers: brokers[1] });
+      }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`run exited ${code}: ${err}`)); });
+  });
+}
+
+// Publishes a JSONL file to the chat and order topics, keyed by buyer.
+export function produce(bin, brokers, file) {
+  const p = spawnSync(bin, ['produce', '--brokers', brokers, file], { encoding: 'utf8' });
+  if (p.status !== 0) throw new Error(`chatkpi produce failed: ${p.stderr}`);
 }
 
 export function stopServe(s) {
