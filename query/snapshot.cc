@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <algorithm>
+#include <charconv>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -35,19 +36,25 @@ constexpr std::string_view kRatioZh[kNumRatios] = {
 
 std::string DayText(absl::CivilDay d) { return absl::FormatCivilTime(d); }
 
+// The names are plain ASCII, so they need no escaping: written as literal
+// `"name": ` pieces, which is most of a month snapshot's rendering time saved.
 void AppendCountersJson(std::string* out, const Counters& c, bool orders_only) {
+  char buf[24];
   bool first = true;
   for (int i = orders_only ? kFirstOrderCounter : 0; i < kNumCounters; ++i) {
     if (!first) out->append(", ");
     first = false;
-    AppendJsonString(out, kCounterNames[i]);
-    absl::StrAppend(out, ": ", c[i]);
+    out->push_back('"');
+    out->append(kCounterNames[i]);
+    out->append("\": ");
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, c[i]);
+    out->append(buf, end);
   }
   if (orders_only) return;
   for (int r = 0; r < kNumRatios; ++r) {
-    out->append(", ");
-    AppendJsonString(out, kRatioNames[r]);
-    out->append(": ");
+    out->append(", \"");
+    out->append(kRatioNames[r]);
+    out->append("\": ");
     AppendJsonDouble(out, ComputeRatio(c, static_cast<Ratio>(r)));
   }
 }

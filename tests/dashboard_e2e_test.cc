@@ -63,8 +63,7 @@ void RunE2E(const std::string& engine, const std::string& screenshot) {
 }
 
 std::string BuildFile(const std::string& name) {
-  return (std::filesystem::path(ChatkpiBinary()).parent_path() / name)
-      .string();
+  return (std::filesystem::path(ChatkpiBinary()).parent_path() / name).string();
 }
 
 // `chatkpi ingest` commits, `chatkpi serve --follow` serves; serve restarts
