@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(cmake g++ make pkg-config librdkafka-dev librocksdb-dev libsimdjson-dev
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev kcat
-  tzdata)
+  tzdata python3-yaml)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
