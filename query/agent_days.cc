@@ -1,5 +1,7 @@
 #include "query/agent_days.h"
 
+#include "query/snapshot.h"
+
 #include <functional>
 #include <limits>
 
@@ -60,18 +62,10 @@ absl::Status ForEachAgentRow(
   }
 }
 
+// Rows follow other fields of their object.
 void AppendRowJson(std::string* out, const Counters& c) {
-  for (int i = 0; i < kNumCounters; ++i) {
-    out->append(", ");
-    AppendJsonString(out, kCounterNames[i]);
-    absl::StrAppend(out, ": ", c[i]);
-  }
-  for (int r = 0; r < kNumRatios; ++r) {
-    out->append(", ");
-    AppendJsonString(out, kRatioNames[r]);
-    out->append(": ");
-    AppendJsonDouble(out, ComputeRatio(c, static_cast<Ratio>(r)));
-  }
+  out->append(", ");
+  AppendCountersJson(out, c);
 }
 
 }  // namespace

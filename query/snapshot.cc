@@ -36,29 +36,6 @@ constexpr std::string_view kRatioZh[kNumRatios] = {
 
 std::string DayText(absl::CivilDay d) { return absl::FormatCivilTime(d); }
 
-// The names are plain ASCII, so they need no escaping: written as literal
-// `"name": ` pieces, which is most of a month snapshot's rendering time saved.
-void AppendCountersJson(std::string* out, const Counters& c, bool orders_only) {
-  char buf[24];
-  bool first = true;
-  for (int i = orders_only ? kFirstOrderCounter : 0; i < kNumCounters; ++i) {
-    if (!first) out->append(", ");
-    first = false;
-    out->push_back('"');
-    out->append(kCounterNames[i]);
-    out->append("\": ");
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, c[i]);
-    out->append(buf, end);
-  }
-  if (orders_only) return;
-  for (int r = 0; r < kNumRatios; ++r) {
-    out->append(", \"");
-    out->append(kRatioNames[r]);
-    out->append("\": ");
-    AppendJsonDouble(out, ComputeRatio(c, static_cast<Ratio>(r)));
-  }
-}
-
 void AppendCsvField(std::string* out, std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
     out->append(s);
@@ -136,6 +113,29 @@ absl::Status SumRows(Store& store, Family family, int32_t first, int32_t last,
 }
 
 }  // namespace
+
+// The names are plain ASCII, so they need no escaping: written as literal
+// `"name": ` pieces, which is most of a month snapshot's rendering time saved.
+void AppendCountersJson(std::string* out, const Counters& c, bool orders_only) {
+  char buf[24];
+  bool first = true;
+  for (int i = orders_only ? kFirstOrderCounter : 0; i < kNumCounters; ++i) {
+    if (!first) out->append(", ");
+    first = false;
+    out->push_back('"');
+    out->append(kCounterNames[i]);
+    out->append("\": ");
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, c[i]);
+    out->append(buf, end);
+  }
+  if (orders_only) return;
+  for (int r = 0; r < kNumRatios; ++r) {
+    out->append(", \"");
+    out->append(kRatioNames[r]);
+    out->append("\": ");
+    AppendJsonDouble(out, ComputeRatio(c, static_cast<Ratio>(r)));
+  }
+}
 
 std::string_view CounterTitle(Counter c, ColumnLanguage lang) {
   return lang == ColumnLanguage::kChinese ? kCounterZh[c] : kCounterNames[c];

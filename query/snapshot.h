@@ -40,6 +40,11 @@ std::string_view RatioTitle(Ratio r, ColumnLanguage lang);
 // earned them).
 Counters TeamTotal(const PeriodSnapshot& s);
 
+// Appends `"consultations": 1, ...` — every counter, then every ratio
+// (none with `orders_only`, which writes the order counters alone).
+void AppendCountersJson(std::string* out, const Counters& c,
+                        bool orders_only = false);
+
 // Sums the aggregates of days [from, to] over all shards.
 absl::StatusOr<PeriodSnapshot> ReadSnapshot(Store& store, absl::CivilDay from,
                                             absl::CivilDay to);
