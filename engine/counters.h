@@ -38,13 +38,26 @@ enum Counter : int {
 
 // Snapshot names, in snapshot column order.
 inline constexpr std::array<std::string_view, kNumCounters> kCounterNames = {
-    "consultations",  "replied",        "questions",
-    "answered",       "unanswered",     "response_ms_sum",
-    "slow",           "first_responses", "first_response_ms_sum",
-    "courteous",      "rude",           "orders",
-    "ordered_buyers", "paid_orders",    "paid_buyers",
-    "paid_items",     "sales_fen",      "refunds",
-    "refunded_items", "refund_fen"};
+    "consultations",
+    "replied",
+    "questions",
+    "answered",
+    "unanswered",
+    "response_ms_sum",
+    "slow",
+    "first_responses",
+    "first_response_ms_sum",
+    "courteous",
+    "rude",
+    "orders",
+    "ordered_buyers",
+    "paid_orders",
+    "paid_buyers",
+    "paid_items",
+    "sales_fen",
+    "refunds",
+    "refunded_items",
+    "refund_fen"};
 
 // The order counters: the only ones of the `unattributed` row.
 inline constexpr int kFirstOrderCounter = kOrders;
@@ -85,9 +98,9 @@ enum Ratio : int {
 };
 
 inline constexpr std::array<std::string_view, kNumRatios> kRatioNames = {
-    "reply_rate",         "avg_response_s",      "avg_first_response_s",
-    "slow_rate",          "conversion_rate",     "order_success_rate",
-    "pay_conversion_rate", "avg_order_value",    "refund_rate",
+    "reply_rate",          "avg_response_s",  "avg_first_response_s",
+    "slow_rate",           "conversion_rate", "order_success_rate",
+    "pay_conversion_rate", "avg_order_value", "refund_rate",
     "courtesy_rate"};
 
 // Stored form of an aggregate row: zigzag varints in counter order. Rows

@@ -62,15 +62,14 @@ Engine::Engine(const Rules& rules, Store* store, const EngineOptions& opts)
   attribution_.model = rules.attribution_model;
   // Past this age a buyer's state is written out and dropped from memory: an
   // event that old is late, and late events load the state back.
-  horizon_ms_ = std::max(chat_.response_window_ms, attribution_.window_ms) +
-                3600'000;
+  horizon_ms_ =
+      std::max(chat_.response_window_ms, attribution_.window_ms) + 3600'000;
 }
 
 Engine::~Engine() = default;
 
-absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const Rules& rules,
-                                                     Store* store,
-                                                     const EngineOptions& opts) {
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
+    const Rules& rules, Store* store, const EngineOptions& opts) {
   std::unique_ptr<Engine> e(new Engine(rules, store, opts));
   e->store_was_empty_ = store->next_seq() == 0;
   e->known_absent_valid_ = e->store_was_empty_;
@@ -234,8 +233,9 @@ absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
   if (!s.ok()) return s;
   if (e.type != EventType::kAssessment) {
     s = cardinality_.Observe(cal_.DayOf(e.ts_ms),
-                             e.type == EventType::kChat ? std::string_view(e.agent)
-                                                         : std::string_view(),
+                             e.type == EventType::kChat
+                                 ? std::string_view(e.agent)
+                                 : std::string_view(),
                              e.buyer);
     if (!s.ok()) return s;
   }
@@ -297,10 +297,9 @@ absl::Status Engine::ApplyChat(const Event& e) {
     if (ContainsAny(e.text, rules_.good_keywords)) msg.flags |= Message::kGood;
     if (ContainsAny(e.text, rules_.bad_keywords)) msg.flags |= Message::kBad;
   }
-  const size_t pos =
-      std::upper_bound(b.messages.begin(), b.messages.end(), msg,
-                       MessageBefore) -
-      b.messages.begin();
+  const size_t pos = std::upper_bound(b.messages.begin(), b.messages.end(), msg,
+                                      MessageBefore) -
+                     b.messages.begin();
 
   const std::vector<int32_t> days =
       AffectedThreadDays(b, msg.agent, pos, msg.ts, cal_);
@@ -361,9 +360,9 @@ absl::Status Engine::ApplyOrder(const Event& e) {
     auto b = LoadBuyer(o.buyer());
     if (!b.ok()) return b.status();
     old_buyer = *b;
-    absl::Status s = EmitOrder(
-        old_buyer->state,
-        ContributionOf(o, old_buyer->state, attribution_, cal_), -1);
+    absl::Status s =
+        EmitOrder(old_buyer->state,
+                  ContributionOf(o, old_buyer->state, attribution_, cal_), -1);
     if (!s.ok()) return s;
   }
 
@@ -374,9 +373,9 @@ absl::Status Engine::ApplyOrder(const Event& e) {
   rec.amount_fen = e.amount_fen;
   rec.items = e.items;
   rec.buyer = e.buyer;
-  o.events.insert(std::upper_bound(o.events.begin(), o.events.end(), rec,
-                                   OrderEventBefore),
-                  std::move(rec));
+  o.events.insert(
+      std::upper_bound(o.events.begin(), o.events.end(), rec, OrderEventBefore),
+      std::move(rec));
   o.last_ts = std::max(o.last_ts, e.ts_ms);
   oentry.dirty = true;
 
@@ -390,8 +389,9 @@ absl::Status Engine::ApplyOrder(const Event& e) {
     old_buyer->dirty = true;
   }
   const int64_t created = o.CreatedTs();
-  auto ref = std::find_if(buyer->state.orders.begin(), buyer->state.orders.end(),
-                          [&](const OrderRef& r) { return r.order == e.order; });
+  auto ref =
+      std::find_if(buyer->state.orders.begin(), buyer->state.orders.end(),
+                   [&](const OrderRef& r) { return r.order == e.order; });
   if (ref == buyer->state.orders.end()) {
     buyer->state.orders.push_back(OrderRef{e.order, created});
   } else {
@@ -473,7 +473,8 @@ absl::Status Engine::CommitUnchecked() {
   }
   std::sort(buyers.begin(), buyers.end());
   for (auto& [name, entry] : buyers) {
-    commit_.Put(Family::kBuyers, StateKey(name), EncodeBuyerState(entry->state));
+    commit_.Put(Family::kBuyers, StateKey(name),
+                EncodeBuyerState(entry->state));
   }
   std::vector<std::pair<std::string_view, OrderEntry*>> orders;
   for (auto& [name, entry] : orders_) {
@@ -481,7 +482,8 @@ absl::Status Engine::CommitUnchecked() {
   }
   std::sort(orders.begin(), orders.end());
   for (auto& [name, entry] : orders) {
-    commit_.Put(Family::kOrders, StateKey(name), EncodeOrderState(entry->state));
+    commit_.Put(Family::kOrders, StateKey(name),
+                EncodeOrderState(entry->state));
   }
   std::vector<RowChange> changes;
   for (Family f : {Family::kAggregates, Family::kRollups}) {
@@ -490,9 +492,10 @@ absl::Status Engine::CommitUnchecked() {
       if (commit_listener_ && f == Family::kAggregates) {
         changes.push_back({opts_.shard, key.second, key.first, entry.value});
       }
-      const std::string k = f == Family::kRollups
-                                ? RollupKey(opts_.shard, key.second, key.first)
-                                : AggregateKey(opts_.shard, key.second, key.first);
+      const std::string k =
+          f == Family::kRollups
+              ? RollupKey(opts_.shard, key.second, key.first)
+              : AggregateKey(opts_.shard, key.second, key.first);
       if (entry.value.IsZero()) {
         commit_.Delete(f, k);
       } else {
@@ -504,7 +507,8 @@ absl::Status Engine::CommitUnchecked() {
     commit_.Put(Family::kAssessments, key, value.second);
   }
   for (auto& [source, value] : positions_) {
-    commit_.Put(Family::kMeta, absl::StrCat(kMetaPositionPrefix, source), value);
+    commit_.Put(Family::kMeta, absl::StrCat(kMetaPositionPrefix, source),
+                value);
   }
   if (new_dead_letters_ > 0) {
     // Read-modify-write at commit time rather than a total kept since Open:

@@ -36,7 +36,8 @@ absl::Status IngestOne(Engine*& engine, const std::string& path,
   int64_t resume_after = 0;
   if (!is_stdin) {
     std::error_code ec;
-    std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
+    std::filesystem::path canonical =
+        std::filesystem::weakly_canonical(path, ec);
     source = ec ? path : canonical.string();
     fingerprint = Fingerprint(path);
     auto pos = engine->GetPosition(source);

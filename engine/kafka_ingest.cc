@@ -402,18 +402,18 @@ absl::Status KafkaIngest::RepublishShard(int32_t shard) {
   const std::string end = AggregateKey(s32 + 1, INT32_MIN, "");
   std::vector<RowChange> rows;
   absl::Status bad;
-  absl::Status s = store_->Scan(
-      Family::kAggregates, begin, end,
-      [&](std::string_view key, std::string_view value) {
-        RowChange r;
-        if (!ParseAggregateKey(key, &r.shard, &r.day, &r.agent) ||
-            !DecodeCounters(value, &r.value)) {
-          bad = absl::DataLossError("corrupt aggregate row");
-          return false;
-        }
-        rows.push_back(std::move(r));
-        return true;
-      });
+  absl::Status s =
+      store_->Scan(Family::kAggregates, begin, end,
+                   [&](std::string_view key, std::string_view value) {
+                     RowChange r;
+                     if (!ParseAggregateKey(key, &r.shard, &r.day, &r.agent) ||
+                         !DecodeCounters(value, &r.value)) {
+                       bad = absl::DataLossError("corrupt aggregate row");
+                       return false;
+                     }
+                     rows.push_back(std::move(r));
+                     return true;
+                   });
   if (!s.ok()) return s;
   if (!bad.ok()) return bad;
   if (!rows.empty()) {

@@ -6,7 +6,9 @@ int32_t DayNumber(absl::CivilDay d) {
   return static_cast<int32_t>(d - absl::CivilDay(1970, 1, 1));
 }
 
-absl::CivilDay DayFromNumber(int32_t n) { return absl::CivilDay(1970, 1, 1) + n; }
+absl::CivilDay DayFromNumber(int32_t n) {
+  return absl::CivilDay(1970, 1, 1) + n;
+}
 
 int32_t MonthNumber(absl::CivilMonth m) {
   return static_cast<int32_t>(m - absl::CivilMonth(1970, 1));

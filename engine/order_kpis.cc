@@ -17,9 +17,9 @@ uint32_t AttributedAgent(const BuyerState& buyer, int64_t created_ts,
     return kNoAgent;
   }
   // Latest by (ts, id): walk back from the first message after created_ts.
-  auto end = std::upper_bound(
-      m.begin(), m.end(), created_ts,
-      [](int64_t t, const Message& x) { return t < x.ts; });
+  auto end =
+      std::upper_bound(m.begin(), m.end(), created_ts,
+                       [](int64_t t, const Message& x) { return t < x.ts; });
   for (auto it = end; it != m.begin();) {
     --it;
     if (it->ts < from) break;

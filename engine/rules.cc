@@ -37,8 +37,7 @@ std::string JsonStringList(const std::vector<std::string>& v) {
 }
 
 absl::Status Invalid(const std::string& key, const std::string& why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("rules: '", key, "' ", why));
+  return absl::InvalidArgumentError(absl::StrCat("rules: '", key, "' ", why));
 }
 
 absl::Status ReadSeconds(simdjson::dom::element e, const std::string& key,
@@ -130,9 +129,9 @@ absl::Status Walk(Rules* r, const std::string& prefix,
 
 absl::Status LoadZone(Rules* r) {
   if (!absl::LoadTimeZone(r->timezone_name, &r->timezone)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "rules: unknown time zone '", r->timezone_name,
-        "' (is tzdata installed?)"));
+    return absl::InvalidArgumentError(absl::StrCat("rules: unknown time zone '",
+                                                   r->timezone_name,
+                                                   "' (is tzdata installed?)"));
   }
   return absl::OkStatus();
 }

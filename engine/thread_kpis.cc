@@ -8,11 +8,10 @@ Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,
                            int64_t day_start_ms, int64_t day_end_ms,
                            const ChatParams& p) {
   const std::vector<Message>& m = b.messages;
-  size_t i = std::lower_bound(m.begin(), m.end(), day_start_ms,
-                              [](const Message& x, int64_t t) {
-                                return x.ts < t;
-                              }) -
-             m.begin();
+  size_t i =
+      std::lower_bound(m.begin(), m.end(), day_start_ms,
+                       [](const Message& x, int64_t t) { return x.ts < t; }) -
+      m.begin();
 
   // A question is open entering the day iff the thread's previous message is
   // an `in` (stored `out`s are non-auto, and each closes what is open).
@@ -37,7 +36,7 @@ Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,
     if (x.inbound()) {
       if (in_day && first_in < 0) first_in = x.ts;
       if (earlier_question_open || open >= 0) continue;  // joins the question
-      open = x.ts;  // in_day holds here
+      open = x.ts;                                       // in_day holds here
       continue;
     }
     if (in_day) {

@@ -26,7 +26,7 @@ struct Event {
   std::string buyer;
 
   // chat
-  std::string agent;  // also assessment
+  std::string agent;     // also assessment
   bool inbound = false;  // dir == "in"
   bool auto_reply = false;
   std::string text;

@@ -1,13 +1,12 @@
 #include "query/agent_days.h"
 
-#include "query/snapshot.h"
-
 #include <functional>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "engine/local_day.h"
 #include "query/json_text.h"
+#include "query/snapshot.h"
 #include "store/store.h"
 
 namespace chatkpi {

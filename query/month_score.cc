@@ -27,7 +27,8 @@ absl::StatusOr<std::vector<Assessment>> ReadAssessments(
         key.remove_prefix(prefix.size());
         const size_t sep = key.find('\0');
         std::string_view order;
-        if (sep == std::string_view::npos || !GetLengthPrefixed(&value, &order)) {
+        if (sep == std::string_view::npos ||
+            !GetLengthPrefixed(&value, &order)) {
           bad = absl::DataLossError("assessment record is corrupt");
           return false;
         }
@@ -58,8 +59,9 @@ namespace {
 absl::StatusOr<MonthInputs> Inputs(Store& store, absl::CivilMonth month,
                                    bool* has_data) {
   MonthInputs in;
-  in.month = absl::FormatTime("%Y-%m", absl::FromCivil(month, absl::UTCTimeZone()),
-                              absl::UTCTimeZone());
+  in.month =
+      absl::FormatTime("%Y-%m", absl::FromCivil(month, absl::UTCTimeZone()),
+                       absl::UTCTimeZone());
   absl::CivilDay first(month);
   absl::CivilDay last(absl::CivilDay(month + 1) - 1);
   auto snap = ReadSnapshot(store, first, last);
@@ -107,16 +109,15 @@ absl::StatusOr<Scheme> LoadSchemeByNameOrPath(const std::string& name_or_path,
   if (std::filesystem::is_regular_file(name_or_path, ec)) {
     return LoadSchemeFile(name_or_path);
   }
-  const bool plain_name =
-      !name_or_path.empty() &&
-      name_or_path.find_first_of("/.") == std::string::npos;
+  const bool plain_name = !name_or_path.empty() &&
+                          name_or_path.find_first_of("/.") == std::string::npos;
   if (plain_name) {
     std::string path = absl::StrCat(schemes_dir, "/", name_or_path, ".scheme");
     if (std::filesystem::is_regular_file(path, ec)) return LoadSchemeFile(path);
   }
-  return absl::NotFoundError(absl::StrCat(
-      "no scheme file '", name_or_path, "' (give a path, or a shipped scheme: ",
-      "kpi100, ecom10)"));
+  return absl::NotFoundError(
+      absl::StrCat("no scheme file '", name_or_path,
+                   "' (give a path, or a shipped scheme: ", "kpi100, ecom10)"));
 }
 
 }  // namespace chatkpi

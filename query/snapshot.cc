@@ -1,12 +1,11 @@
 #include "query/snapshot.h"
 
-#include <limits>
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/engine.h"
@@ -21,18 +20,19 @@ namespace chatkpi {
 namespace {
 
 constexpr std::string_view kCounterZh[kNumCounters] = {
-    "咨询人数",         "回复人数",     "问题数",
-    "已回答问题数",     "未回答问题数", "响应时间合计(毫秒)",
-    "慢响应数",         "首次响应数",   "首次响应时间合计(毫秒)",
-    "礼貌接待数",       "不当回复数",   "下单数",
-    "下单人数",         "付款订单数",   "付款人数",
-    "付款子订单数",     "销售额(分)",   "退款次数",
-    "退款子订单数",     "退款额(分)"};
+    "咨询人数",     "回复人数",     "问题数",
+    "已回答问题数", "未回答问题数", "响应时间合计(毫秒)",
+    "慢响应数",     "首次响应数",   "首次响应时间合计(毫秒)",
+    "礼貌接待数",   "不当回复数",   "下单数",
+    "下单人数",     "付款订单数",   "付款人数",
+    "付款子订单数", "销售额(分)",   "退款次数",
+    "退款子订单数", "退款额(分)"};
 
 constexpr std::string_view kRatioZh[kNumRatios] = {
-    "回复率",     "平均响应时间(秒)", "首次响应时间(秒)", "慢响应率",
-    "咨询转化率", "下单成功率",       "询单→付款转化率", "客单价(元)",
-    "退单率",     "礼貌率"};
+    "回复率",          "平均响应时间(秒)", "首次响应时间(秒)",
+    "慢响应率",        "咨询转化率",       "下单成功率",
+    "询单→付款转化率", "客单价(元)",       "退单率",
+    "礼貌率"};
 
 std::string DayText(absl::CivilDay d) { return absl::FormatCivilTime(d); }
 
@@ -77,7 +77,8 @@ absl::Status SumRows(Store& store, Family family, int32_t first, int32_t last,
   }
   while (true) {
     absl::Status s = store.Scan(
-        family, AggregateKey(shard, first, ""), AggregateKey(shard, last + 1, ""),
+        family, AggregateKey(shard, first, ""),
+        AggregateKey(shard, last + 1, ""),
         [&](std::string_view key, std::string_view value) {
           Counters c;
           if (key.size() < 8 || !DecodeCounters(value, &c)) {
@@ -98,14 +99,15 @@ absl::Status SumRows(Store& store, Family family, int32_t first, int32_t last,
     if (shard == std::numeric_limits<uint32_t>::max()) break;
     // Find the next shard that has any row.
     bool found = false;
-    s = store.Scan(family,
-                   AggregateKey(shard + 1, std::numeric_limits<int32_t>::min(), ""),
-                   "", [&](std::string_view key, std::string_view) {
-                     int32_t slot;
-                     std::string agent;
-                     found = ParseAggregateKey(key, &shard, &slot, &agent);
-                     return false;
-                   });
+    s = store.Scan(
+        family,
+        AggregateKey(shard + 1, std::numeric_limits<int32_t>::min(), ""), "",
+        [&](std::string_view key, std::string_view) {
+          int32_t slot;
+          std::string agent;
+          found = ParseAggregateKey(key, &shard, &slot, &agent);
+          return false;
+        });
     if (!s.ok()) return s;
     if (!found) break;
   }
@@ -199,7 +201,8 @@ absl::StatusOr<PeriodSnapshot> ReadSnapshot(Store& store, absl::CivilDay from,
     absl::Status s = SumRows(store, r.family, r.first, r.last, *owned, &rows);
     if (!s.ok()) return s;
   }
-  std::vector<std::pair<std::string, Counters>> sorted(rows.begin(), rows.end());
+  std::vector<std::pair<std::string, Counters>> sorted(rows.begin(),
+                                                       rows.end());
   std::sort(sorted.begin(), sorted.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [agent, c] : sorted) {
@@ -250,7 +253,8 @@ std::string SnapshotToCsv(const PeriodSnapshot& s, ColumnLanguage lang) {
     AppendCsvField(&out, RatioTitle(static_cast<Ratio>(r), lang));
   }
   out.append("\r\n");
-  for (const AgentRow& row : s.agents) AppendCsvRow(&out, row.agent, row.counters);
+  for (const AgentRow& row : s.agents)
+    AppendCsvRow(&out, row.agent, row.counters);
   AppendCsvRow(&out, zh ? "(静默下单)" : "(unattributed)", s.unattributed);
   AppendCsvRow(&out, zh ? "(团队合计)" : "(team total)", TeamTotal(s));
   return out;

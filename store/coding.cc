@@ -61,7 +61,8 @@ bool GetLengthPrefixed(std::string_view* in, std::string_view* s) {
 bool GetFixed32BE(std::string_view* in, uint32_t* v) {
   if (in->size() < 4) return false;
   uint32_t r = 0;
-  for (int i = 0; i < 4; ++i) r = (r << 8) | static_cast<unsigned char>((*in)[i]);
+  for (int i = 0; i < 4; ++i)
+    r = (r << 8) | static_cast<unsigned char>((*in)[i]);
   in->remove_prefix(4);
   *v = r;
   return true;
@@ -70,7 +71,8 @@ bool GetFixed32BE(std::string_view* in, uint32_t* v) {
 bool GetFixed64BE(std::string_view* in, uint64_t* v) {
   if (in->size() < 8) return false;
   uint64_t r = 0;
-  for (int i = 0; i < 8; ++i) r = (r << 8) | static_cast<unsigned char>((*in)[i]);
+  for (int i = 0; i < 8; ++i)
+    r = (r << 8) | static_cast<unsigned char>((*in)[i]);
   in->remove_prefix(8);
   *v = r;
   return true;

@@ -12,7 +12,8 @@ namespace chatkpi {
 
 void PutVarint64(std::string* dst, uint64_t v);
 inline void PutVarsint64(std::string* dst, int64_t v) {
-  PutVarint64(dst, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  PutVarint64(dst,
+              (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
 }
 void PutLengthPrefixed(std::string* dst, std::string_view s);
 void PutFixed32BE(std::string* dst, uint32_t v);

@@ -19,9 +19,9 @@
 namespace chatkpi {
 namespace {
 
-constexpr const char* kFamilyNames[] = {
-    "events", "ids",  "buyers", "orders", "aggregates",
-    "assessments", "dead", "meta",   "rollups"};
+constexpr const char* kFamilyNames[] = {"events", "ids",        "buyers",
+                                        "orders", "aggregates", "assessments",
+                                        "dead",   "meta",       "rollups"};
 static_assert(std::size(kFamilyNames) ==
               static_cast<size_t>(Family::kNumFamilies));
 
@@ -35,8 +35,9 @@ absl::Status ToStatus(const rocksdb::Status& s, std::string_view what) {
   if (s.IsNotFound()) return absl::NotFoundError(msg);
   if (s.IsCorruption()) {
     return absl::DataLossError(absl::StrCat(
-        msg, " (the store is corrupt: restore it from a backup, or rebuild it "
-             "by ingesting the sources into a new --db)"));
+        msg,
+        " (the store is corrupt: restore it from a backup, or rebuild it "
+        "by ingesting the sources into a new --db)"));
   }
   if (s.IsIOError() || s.IsNoSpace()) return absl::UnavailableError(msg);
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
@@ -315,21 +316,23 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
       const bool denied =
           s.ToString().find("ermission denied") != std::string::npos;
       if (denied) {
-        return absl::PermissionDeniedError(absl::StrCat(
-            "--db ", dir, " cannot be read: ", s.ToString()));
+        return absl::PermissionDeniedError(
+            absl::StrCat("--db ", dir, " cannot be read: ", s.ToString()));
       }
-      return absl::DataLossError(absl::StrCat(
-          "--db ", dir, " is corrupt (its CURRENT or MANIFEST file cannot be "
-          "read: ", s.ToString(), "); restore it from a backup, or rebuild "
-          "it by ingesting the sources into a new --db"));
+      return absl::DataLossError(
+          absl::StrCat("--db ", dir,
+                       " is corrupt (its CURRENT or MANIFEST file cannot be "
+                       "read: ",
+                       s.ToString(),
+                       "); restore it from a backup, or rebuild "
+                       "it by ingesting the sources into a new --db"));
     }
     // Only our families: a store whose creation was cut short (a full disk,
     // a kill) may lack some; it is finished below if it holds nothing.
     bool ours = existing.size() >= 2;
     for (const std::string& name : existing) {
-      ours = ours && std::any_of(descs.begin(), descs.end(), [&](auto& d) {
-               return d.name == name;
-             });
+      ours = ours && std::any_of(descs.begin(), descs.end(),
+                                 [&](auto& d) { return d.name == name; });
     }
     if (!ours && existing.size() == 1 && !opts.read_only) {
       // Only the default family: a creation cut short before it added ours,
@@ -349,7 +352,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     }
     if (!ours && OptionsNameOurFamilies(dir)) {
       return absl::DataLossError(absl::StrCat(
-          "--db ", dir, " is corrupt: its MANIFEST lists only some of "
+          "--db ", dir,
+          " is corrupt: its MANIFEST lists only some of "
           "chatkpi's column families; restore it from a backup, or rebuild "
           "it by ingesting the sources into a new --db"));
     }
@@ -360,7 +364,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     if (existing.size() != descs.size()) {
       if (opts.read_only) {
         return absl::DataLossError(absl::StrCat(
-            "--db ", dir, " lacks some of chatkpi's column families: it is "
+            "--db ", dir,
+            " lacks some of chatkpi's column families: it is "
             "corrupt, or its creation was interrupted (then `chatkpi ingest` "
             "finishes it)"));
       }
@@ -391,8 +396,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return absl::UnavailableError(absl::StrCat(
-          "--db ", dir, " is in use by another chatkpi process: ",
-          s.ToString()));
+          "--db ", dir,
+          " is in use by another chatkpi process: ", s.ToString()));
     }
     if (s.IsCorruption()) {
       return absl::DataLossError(absl::StrCat(
@@ -414,25 +419,23 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
 
   std::string format;
   s = impl->db->Get(rocksdb::ReadOptions(), impl->cf(Family::kMeta),
-                    rocksdb::Slice(kFormatKey),
-                    &format);
+                    rocksdb::Slice(kFormatKey), &format);
   if (s.IsNotFound()) {
     // The marker is the first write after creation. A store without it that
     // holds nothing at all is one whose creation was cut short: finish it.
     if (is_rocksdb && (opts.read_only || !AllEmpty(impl->db.get(), handles))) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("--db ", dir, " is not a chatkpi store (no format marker)"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--db ", dir, " is not a chatkpi store (no format marker)"));
     }
     s = impl->db->Put(impl->write_options, impl->cf(Family::kMeta),
-                      rocksdb::Slice(kFormatKey),
-                      rocksdb::Slice(kFormatValue));
+                      rocksdb::Slice(kFormatKey), rocksdb::Slice(kFormatValue));
     if (!s.ok()) return ToStatus(s, absl::StrCat("creating --db ", dir));
   } else if (!s.ok()) {
     return ToStatus(s, "reading format marker");
   } else if (format != kFormatValue) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--db ", dir, " has chatkpi format ", format, ", this build reads ",
-        kFormatValue));
+    return absl::FailedPreconditionError(
+        absl::StrCat("--db ", dir, " has chatkpi format ", format,
+                     ", this build reads ", kFormatValue));
   }
 
   uint64_t next_seq = 0;
@@ -449,7 +452,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     next_seq = last + 1;
   }
   if (!it->status().ok()) {
-    return ToStatus(it->status(), absl::StrCat("--db ", dir, ": reading event log"));
+    return ToStatus(it->status(),
+                    absl::StrCat("--db ", dir, ": reading event log"));
   }
   return std::unique_ptr<Store>(new Store(dir, std::move(impl), next_seq));
 }
@@ -473,7 +477,8 @@ absl::Status Store::Write(Commit* commit) {
   for (const auto& [id, s] : ids) {
     key.clear();
     PutFixed64BE(&key, s);
-    batch.Put(impl_->cf(Family::kIds), rocksdb::Slice(id.data(), id.size()), key);
+    batch.Put(impl_->cf(Family::kIds), rocksdb::Slice(id.data(), id.size()),
+              key);
   }
   rocksdb::Status s = impl_->db->Write(impl_->write_options, &batch);
   if (!s.ok()) {
@@ -515,7 +520,8 @@ absl::StatusOr<bool> Store::CatchUp() {
     next_seq_.store(last + 1, std::memory_order_release);
   }
   if (!it->status().ok()) {
-    return ToStatus(it->status(), absl::StrCat("--db ", dir_, ": reading event log"));
+    return ToStatus(it->status(),
+                    absl::StrCat("--db ", dir_, ": reading event log"));
   }
   return true;
 }
@@ -523,9 +529,9 @@ absl::StatusOr<bool> Store::CatchUp() {
 absl::StatusOr<std::optional<std::string>> Store::Get(Family f,
                                                       std::string_view key) {
   std::string value;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(f),
-                                     rocksdb::Slice(key.data(), key.size()),
-                                     &value);
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(f),
+                     rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return ToStatus(s, absl::StrCat("reading --db ", dir_));
   return value;
@@ -559,7 +565,8 @@ absl::Status Store::Scan(
   ro.total_order_seek = true;
   rocksdb::Slice upper(end.data(), end.size());
   if (!end.empty()) ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(f)));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(ro, impl_->cf(f)));
   for (it->Seek(rocksdb::Slice(begin.data(), begin.size())); it->Valid();
        it->Next()) {
     if (!visit(std::string_view(it->key().data(), it->key().size()),

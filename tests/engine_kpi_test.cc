@@ -112,10 +112,12 @@ TEST(EngineKpi, OnlyAutoRepliesIsNotReplied) {
                     true),
   };
   for (const auto& s : AllOrders(ev, kNov10, kNov10)) {
-    ExpectCounters(s, kA,
-                   Expect({{kConsultations, 1}, {kQuestions, 1}, {kUnanswered, 1}}));
+    ExpectCounters(
+        s, kA,
+        Expect({{kConsultations, 1}, {kQuestions, 1}, {kUnanswered, 1}}));
     EXPECT_EQ(ComputeRatio(FindAgent(s, kA)->counters, kReplyRate), 0.0);
-    EXPECT_FALSE(ComputeRatio(FindAgent(s, kA)->counters, kAvgResponseS).has_value());
+    EXPECT_FALSE(
+        ComputeRatio(FindAgent(s, kA)->counters, kAvgResponseS).has_value());
   }
 }
 
@@ -151,8 +153,9 @@ TEST(EngineKpi, QuestionOpenAtTheEnd) {
       In("c2", Local("2026-11-10 13:05:00"), "u1", kA),
   };
   for (const auto& s : AllOrders(ev, kNov10, kNov10)) {
-    ExpectCounters(s, kA,
-                   Expect({{kConsultations, 1}, {kQuestions, 1}, {kUnanswered, 1}}));
+    ExpectCounters(
+        s, kA,
+        Expect({{kConsultations, 1}, {kQuestions, 1}, {kUnanswered, 1}}));
   }
 }
 
@@ -249,8 +252,8 @@ std::vector<Event> TwoAgentOrder() {
       Out("c2", Local("2026-11-10 08:00:05"), "u1", kA),
       In("c3", Local("2026-11-10 09:00:00"), "u1", kB),
       Out("c4", Local("2026-11-10 09:00:05"), "u1", kB),
-      Order("o1", Local("2026-11-10 10:00:00"), "A1", "u1", OrderStatus::kCreated,
-            12850, 2),
+      Order("o1", Local("2026-11-10 10:00:00"), "A1", "u1",
+            OrderStatus::kCreated, 12850, 2),
       Order("o2", Local("2026-11-10 10:05:00"), "A1", "u1", OrderStatus::kPaid,
             12850, 2),
   };
@@ -290,16 +293,16 @@ TEST(EngineKpi, AttributionWindowBoundaries) {
   // window; one 86400.001 s before is not.
   std::vector<Event> inside = {
       In("c1", Local("2026-11-10 10:00:00"), "u1", kA),
-      Order("o1", Local("2026-11-11 10:00:00"), "A1", "u1", OrderStatus::kCreated,
-            100, 1),
+      Order("o1", Local("2026-11-11 10:00:00"), "A1", "u1",
+            OrderStatus::kCreated, 100, 1),
   };
   for (const auto& s : AllOrders(inside, kNov10, kNov11)) {
     EXPECT_EQ(FindAgent(s, kA)->counters[kOrders], 1);
   }
   std::vector<Event> outside = {
       In("c1", Local("2026-11-10 10:00:00") - 1, "u1", kA),
-      Order("o1", Local("2026-11-11 10:00:00"), "A1", "u1", OrderStatus::kCreated,
-            100, 1),
+      Order("o1", Local("2026-11-11 10:00:00"), "A1", "u1",
+            OrderStatus::kCreated, 100, 1),
   };
   for (const auto& s : AllOrders(outside, kNov10, kNov11)) {
     EXPECT_EQ(FindAgent(s, kA)->counters[kOrders], 0);
@@ -308,8 +311,8 @@ TEST(EngineKpi, AttributionWindowBoundaries) {
   }
   // A message after the order was created does not attribute it.
   std::vector<Event> after = {
-      Order("o1", Local("2026-11-11 10:00:00"), "A1", "u1", OrderStatus::kCreated,
-            100, 1),
+      Order("o1", Local("2026-11-11 10:00:00"), "A1", "u1",
+            OrderStatus::kCreated, 100, 1),
       In("c1", Local("2026-11-11 10:00:01"), "u1", kA),
   };
   for (const auto& s : AllOrders(after, kNov11, kNov11)) {
@@ -385,12 +388,12 @@ TEST(EngineKpi, SilentOrderAndClosed) {
   // No chat at all: unattributed. A `closed` event counts in no KPI but is
   // an event of its order (created time and buyer).
   std::vector<Event> ev = {
-      Order("o1", Local("2026-11-10 10:00:00"), "S1", "u9", OrderStatus::kCreated,
-            25800, 1),
+      Order("o1", Local("2026-11-10 10:00:00"), "S1", "u9",
+            OrderStatus::kCreated, 25800, 1),
       Order("o2", Local("2026-11-10 10:01:00"), "S1", "u9", OrderStatus::kPaid,
             25800, 1),
-      Order("o3", Local("2026-11-10 11:00:00"), "S2", "u9", OrderStatus::kClosed,
-            0, 1),
+      Order("o3", Local("2026-11-10 11:00:00"), "S2", "u9",
+            OrderStatus::kClosed, 0, 1),
   };
   for (const auto& s : AllOrders(ev, kNov10, kNov10)) {
     EXPECT_TRUE(s.agents.empty());
@@ -408,11 +411,16 @@ TEST(EngineKpi, DistinctBuyersPerDay) {
   std::vector<Event> ev = {
       In("c1", Local("2026-11-10 09:00:00"), "u1", kA),
       In("c2", Local("2026-11-10 09:00:00"), "u2", kA),
-      Order("o1", Local("2026-11-10 10:00:00"), "D1", "u1", OrderStatus::kCreated, 100),
-      Order("o2", Local("2026-11-10 11:00:00"), "D2", "u1", OrderStatus::kCreated, 100),
-      Order("o3", Local("2026-11-10 11:00:00"), "D3", "u2", OrderStatus::kCreated, 100),
-      Order("o4", Local("2026-11-10 11:30:00"), "D1", "u1", OrderStatus::kPaid, 100),
-      Order("o5", Local("2026-11-10 11:30:00"), "D2", "u1", OrderStatus::kPaid, 200),
+      Order("o1", Local("2026-11-10 10:00:00"), "D1", "u1",
+            OrderStatus::kCreated, 100),
+      Order("o2", Local("2026-11-10 11:00:00"), "D2", "u1",
+            OrderStatus::kCreated, 100),
+      Order("o3", Local("2026-11-10 11:00:00"), "D3", "u2",
+            OrderStatus::kCreated, 100),
+      Order("o4", Local("2026-11-10 11:30:00"), "D1", "u1", OrderStatus::kPaid,
+            100),
+      Order("o5", Local("2026-11-10 11:30:00"), "D2", "u1", OrderStatus::kPaid,
+            200),
   };
   for (const auto& s : AllOrders(ev, kNov10, kNov10)) {
     const Counters& a = FindAgent(s, kA)->counters;

@@ -52,8 +52,8 @@ testing::ProcessResult Ingest(const std::string& db,
 
 std::string Snapshot(const std::string& db, const std::string& from = kFrom,
                      const std::string& to = kTo) {
-  auto r = RunProcess({ChatkpiBinary(), "snapshot", "--db", db, "--from", from,
-                       "--to", to});
+  auto r = RunProcess(
+      {ChatkpiBinary(), "snapshot", "--db", db, "--from", from, "--to", to});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.out;
 }
@@ -89,9 +89,10 @@ std::vector<Event> ParseFile(const std::string& path, int64_t* bad_lines) {
 
 TEST(IngestProcess, GeneratedFileMatchesReference) {
   std::string dir = TempDir("cli");
-  std::string file = Gen(dir, {"--seed", "11", "--agents", "5", "--buyers", "300",
-                               "--shuffle", "--duplicates", "0.1", "--malformed",
-                               "0.02", "--delay-orders-s", "7200"});
+  std::string file =
+      Gen(dir, {"--seed", "11", "--agents", "5", "--buyers", "300", "--shuffle",
+                "--duplicates", "0.1", "--malformed", "0.02",
+                "--delay-orders-s", "7200"});
   auto r = Ingest(dir + "/db", {file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
@@ -99,9 +100,9 @@ TEST(IngestProcess, GeneratedFileMatchesReference) {
   std::vector<Event> events = ParseFile(file, &bad);
   ASSERT_GT(bad, 0);
   Rules rules = testing::TestRules();
-  RefSnapshot want = ReferenceSnapshot(events, rules,
-                                       DayNumber(absl::CivilDay(2026, 10, 30)),
-                                       DayNumber(absl::CivilDay(2026, 12, 2)));
+  RefSnapshot want =
+      ReferenceSnapshot(events, rules, DayNumber(absl::CivilDay(2026, 10, 30)),
+                        DayNumber(absl::CivilDay(2026, 12, 2)));
   PeriodSnapshot got = ReadBack(dir + "/db");
   ASSERT_EQ(got.agents.size(), want.agents.size());
   for (const AgentRow& row : got.agents) {
@@ -140,9 +141,9 @@ TEST(IngestProcess, StdinIsAccepted) {
   std::string dir = TempDir("stdin");
   std::string file = Gen(dir, {"--seed", "13", "--buyers", "50"});
   ASSERT_EQ(Ingest(dir + "/a", {file}).exit_code, 0);
-  auto r = RunProcess({"/bin/sh", "-c",
-                       absl::StrCat(ChatkpiBinary(), " ingest --db ", dir,
-                                    "/b - < ", file)});
+  auto r = RunProcess(
+      {"/bin/sh", "-c",
+       absl::StrCat(ChatkpiBinary(), " ingest --db ", dir, "/b - < ", file)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Snapshot(dir + "/a"), Snapshot(dir + "/b"));
   std::filesystem::remove_all(dir);
@@ -150,9 +151,9 @@ TEST(IngestProcess, StdinIsAccepted) {
 
 TEST(IngestProcess, SigkillAtRandomInstantsThenRerun) {
   std::string dir = TempDir("crash");
-  std::string file = Gen(dir, {"--seed", "21", "--agents", "10", "--events",
-                               "300000", "--shuffle", "--duplicates", "0.05",
-                               "--malformed", "0.001"});
+  std::string file =
+      Gen(dir, {"--seed", "21", "--agents", "10", "--events", "300000",
+                "--shuffle", "--duplicates", "0.05", "--malformed", "0.001"});
   ASSERT_EQ(Ingest(dir + "/clean", {file}).exit_code, 0);
   const std::string want = Snapshot(dir + "/clean");
 
@@ -172,7 +173,8 @@ TEST(IngestProcess, SigkillAtRandomInstantsThenRerun) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Snapshot(db), want);
   // Nothing doubled in the log either: one entry per distinct id.
-  auto stats_clean = RunProcess({ChatkpiBinary(), "stats", "--db", dir + "/clean"});
+  auto stats_clean =
+      RunProcess({ChatkpiBinary(), "stats", "--db", dir + "/clean"});
   auto stats_killed = RunProcess({ChatkpiBinary(), "stats", "--db", db});
   EXPECT_EQ(stats_clean.out.substr(0, stats_clean.out.find("\"sources\"")),
             stats_killed.out.substr(0, stats_killed.out.find("\"sources\"")));
@@ -184,27 +186,34 @@ TEST(IngestProcess, EveryMalformedLineIsADeadLetter) {
   // SPEC §1.
   const std::string ts = absl::StrCat(testing::Local("2026-11-10 09:00:00"));
   const std::string ts30 = absl::StrCat(testing::Local("2026-11-10 09:00:30"));
-  const std::string ts_order = absl::StrCat(testing::Local("2026-11-10 10:00:00"));
+  const std::string ts_order =
+      absl::StrCat(testing::Local("2026-11-10 10:00:00"));
   std::vector<std::string> lines = {
-      absl::StrCat(R"({"type":"chat","id":"g1","ts":)", ts,
-                   R"(,"buyer":"u1","agent":"shop:a","dir":"in","text":"在吗"})"),
+      absl::StrCat(
+          R"({"type":"chat","id":"g1","ts":)", ts,
+          R"(,"buyer":"u1","agent":"shop:a","dir":"in","text":"在吗"})"),
       R"({"type":"chat","id":"b1","ts":)",  // not JSON (truncated)
       "this is not json",
       absl::StrCat(R"({"type":"chat","ts":)", ts,
                    R"(,"buyer":"u1","agent":"shop:a","dir":"in"})"),  // no id
-      absl::StrCat(R"({"type":"chat","id":"b3","ts":")", ts,
-                   R"(","buyer":"u1","agent":"shop:a","dir":"in"})"),  // ts string
-      absl::StrCat(R"({"type":"order","id":"b4","ts":)", ts_order,
-                   R"(,"order":"X","buyer":"u1","status":"paid","amount":-1,"items":1})"),
-      absl::StrCat(R"({"type":"order","id":"b5","ts":)", ts_order,
-                   R"(,"order":"X","buyer":"u1","status":"paid","amount":1.234,"items":1})"),
-      absl::StrCat(R"({"type":"order","id":"b6","ts":)", ts_order,
-                   R"(,"order":"X","buyer":"u1","status":"paid","amount":1,"items":0})"),
+      absl::StrCat(
+          R"({"type":"chat","id":"b3","ts":")", ts,
+          R"(","buyer":"u1","agent":"shop:a","dir":"in"})"),  // ts string
+      absl::StrCat(
+          R"({"type":"order","id":"b4","ts":)", ts_order,
+          R"(,"order":"X","buyer":"u1","status":"paid","amount":-1,"items":1})"),
+      absl::StrCat(
+          R"({"type":"order","id":"b5","ts":)", ts_order,
+          R"(,"order":"X","buyer":"u1","status":"paid","amount":1.234,"items":1})"),
+      absl::StrCat(
+          R"({"type":"order","id":"b6","ts":)", ts_order,
+          R"(,"order":"X","buyer":"u1","status":"paid","amount":1,"items":0})"),
       absl::StrCat(R"({"type":"refund","id":"b7","ts":)", ts, "}"),
       absl::StrCat(R"({"type":"chat","id":"b8","ts":)", ts,
                    R"(,"buyer":"u1","agent":"shop:a","dir":"sideways"})"),
-      absl::StrCat(R"({"type":"order","id":"b9","ts":)", ts_order,
-                   R"(,"order":"X","buyer":"u1","status":"shipped","amount":1,"items":1})"),
+      absl::StrCat(
+          R"({"type":"order","id":"b9","ts":)", ts_order,
+          R"(,"order":"X","buyer":"u1","status":"shipped","amount":1,"items":1})"),
       R"({"type":"chat","id":"b10","ts":946684799999,"buyer":"u1","agent":"shop:a","dir":"in"})",
       R"({"type":"chat","id":"b11","ts":4102444800000,"buyer":"u1","agent":"shop:a","dir":"in"})",
       absl::StrCat(R"({"type":"chat","id":"b12","ts":)", ts, R"(,"buyer":")",
@@ -216,12 +225,15 @@ TEST(IngestProcess, EveryMalformedLineIsADeadLetter) {
                    R"(,"buyer":"u1","agent":"shop:a","dir":"in"})"),
       absl::StrCat(R"({"type":"chat","id":"b15","ts":)", ts,
                    R"(,"agent":"shop:a","dir":"in"})"),  // no buyer
-      absl::StrCat(R"({"type":"order","id":"b16","ts":)", ts_order,
-                   R"(,"order":"X","buyer":"u1","status":"paid","amount":"12","items":1})"),
-      absl::StrCat(R"({"type":"chat","id":"g2","ts":)", ts30,
-                   R"(,"buyer":"u1","agent":"shop:a","dir":"out","text":"亲，在的"})"),
-      absl::StrCat(R"({"type":"order","id":"g3","ts":)", ts_order,
-                   R"(,"order":"X","buyer":"u1","status":"paid","amount":0.29,"items":1})"),
+      absl::StrCat(
+          R"({"type":"order","id":"b16","ts":)", ts_order,
+          R"(,"order":"X","buyer":"u1","status":"paid","amount":"12","items":1})"),
+      absl::StrCat(
+          R"({"type":"chat","id":"g2","ts":)", ts30,
+          R"(,"buyer":"u1","agent":"shop:a","dir":"out","text":"亲，在的"})"),
+      absl::StrCat(
+          R"({"type":"order","id":"g3","ts":)", ts_order,
+          R"(,"order":"X","buyer":"u1","status":"paid","amount":0.29,"items":1})"),
       "",  // a blank line is neither an event nor a dead letter
   };
   const int64_t kBad = 17;
@@ -242,8 +254,8 @@ TEST(IngestProcess, EveryMalformedLineIsADeadLetter) {
   EXPECT_EQ(a[kAnswered], 1);
   EXPECT_EQ(a[kResponseMsSum], 30000);
   EXPECT_EQ(a[kCourteous], 1);
-  EXPECT_EQ(a[kOrders], 1);       // X: created time = its paid
-  EXPECT_EQ(a[kSalesFen], 29);    // 0.29 yuan
+  EXPECT_EQ(a[kOrders], 1);     // X: created time = its paid
+  EXPECT_EQ(a[kSalesFen], 29);  // 0.29 yuan
   EXPECT_EQ(a[kPaidItems], 1);
 
   auto stats = RunProcess({ChatkpiBinary(), "stats", "--db", dir + "/db"});
@@ -284,8 +296,10 @@ TEST(IngestProcess, UserErrorsExitNonZeroWithAMessage) {
 
   // Other rules on an existing store: refused, pointing at replay.
   ASSERT_EQ(Ingest(dir + "/db2", {dir + "/e.jsonl"}).exit_code, 0);
-  WriteFile(dir + "/rules.json", R"({"version": "v2", "attribution": {"model": "first"}})");
-  r = Ingest(dir + "/db2", {dir + "/e.jsonl"}, {"--rules", dir + "/rules.json"});
+  WriteFile(dir + "/rules.json",
+            R"({"version": "v2", "attribution": {"model": "first"}})");
+  r = Ingest(dir + "/db2", {dir + "/e.jsonl"},
+             {"--rules", dir + "/rules.json"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("replay"), std::string::npos) << r.err;
   std::filesystem::remove_all(dir);

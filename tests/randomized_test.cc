@@ -42,7 +42,8 @@ void ExpectSameAsReference(const PeriodSnapshot& got, const RefSnapshot& want,
 
 class EngineRun {
  public:
-  EngineRun(const std::string& dir, const Rules& rules) : dir_(dir), rules_(rules) {
+  EngineRun(const std::string& dir, const Rules& rules)
+      : dir_(dir), rules_(rules) {
     Open();
   }
   void Open() {
@@ -63,7 +64,8 @@ class EngineRun {
     for (const Event& e : events) {
       auto applied = engine_->Apply(e, e.id);
       ASSERT_TRUE(applied.ok()) << applied.status();
-      if (engine_->pending() >= commit_every) ASSERT_TRUE(engine_->Commit().ok());
+      if (engine_->pending() >= commit_every)
+        ASSERT_TRUE(engine_->Commit().ok());
     }
     ASSERT_TRUE(engine_->Commit().ok());
   }

@@ -17,7 +17,8 @@ using testing::RunProcess;
 TEST(ScoreProcess, Ecom10PayFromStoredEventsAndAssessments) {
   std::string dir = testing::TempDir("score");
   const std::string in_ts = absl::StrCat(testing::Local("2026-11-10 09:00:00"));
-  const std::string order_ts = absl::StrCat(testing::Local("2026-11-10 10:00:00"));
+  const std::string order_ts =
+      absl::StrCat(testing::Local("2026-11-10 10:00:00"));
   // shop:a sells 20000.00 yuan (net); a silent order sells 1000.00 yuan.
   std::string jsonl = absl::StrCat(
       R"({"type":"chat","id":"c1","ts":)", in_ts,
@@ -25,42 +26,48 @@ TEST(ScoreProcess, Ecom10PayFromStoredEventsAndAssessments) {
       R"({"type":"order","id":"o1","ts":)", order_ts,
       R"(,"order":"A","buyer":"u1","status":"paid","amount":20000.00,"items":2})",
       "\n", R"({"type":"order","id":"o2","ts":)", order_ts,
-      R"(,"order":"S","buyer":"u2","status":"paid","amount":1000,"items":1})", "\n");
+      R"(,"order":"S","buyer":"u2","status":"paid","amount":1000,"items":1})",
+      "\n");
   testing::WriteFile(dir + "/ev.jsonl", jsonl);
-  auto r = RunProcess({ChatkpiBinary(), "ingest", "--db", dir + "/db", dir + "/ev.jsonl"});
+  auto r = RunProcess(
+      {ChatkpiBinary(), "ingest", "--db", dir + "/db", dir + "/ev.jsonl"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = RunProcess({ChatkpiBinary(), "assess", "--db", dir + "/db", "--agent", "shop:a",
-                  "--month", "2026-11", "--metric", "seniority_pay", "--value",
-                  "200.50"});
+  r = RunProcess({ChatkpiBinary(), "assess", "--db", dir + "/db", "--agent",
+                  "shop:a", "--month", "2026-11", "--metric", "seniority_pay",
+                  "--value", "200.50"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // A money value with 3 decimals is not a valid event: refused, exit != 0.
-  r = RunProcess({ChatkpiBinary(), "assess", "--db", dir + "/db", "--agent", "shop:a",
-                  "--month", "2026-11", "--metric", "x", "--value", "abc"});
+  r = RunProcess({ChatkpiBinary(), "assess", "--db", dir + "/db", "--agent",
+                  "shop:a", "--month", "2026-11", "--metric", "x", "--value",
+                  "abc"});
   EXPECT_NE(r.exit_code, 0);
 
-  r = RunProcess({ChatkpiBinary(), "score", "--db", dir + "/db", "--month", "2026-11",
-                  "--scheme", "ecom10"});
+  r = RunProcess({ChatkpiBinary(), "score", "--db", dir + "/db", "--month",
+                  "2026-11", "--scheme", "ecom10"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string& out = r.out;
   EXPECT_NE(out.find("\"month\": \"2026-11\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"scheme\": \"ecom10\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"agent\": \"shop:a\""), std::string::npos) << out;
   // S = 20000: (20000 - 15000) x 2% + 150 = 250 yuan.
-  EXPECT_NE(out.find("\"personal_commission_fen\": 25000"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"personal_commission_fen\": 25000"), std::string::npos)
+      << out;
   // 1000 yuan of silent sales x 0.5% / 1 assessed agent = 5 yuan.
-  EXPECT_NE(out.find("\"public_commission_fen\": 500"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"public_commission_fen\": 500"), std::string::npos)
+      << out;
   EXPECT_NE(out.find("\"seniority_fen\": 20050"), std::string::npos) << out;
 
-  r = RunProcess({ChatkpiBinary(), "score", "--db", dir + "/db", "--month", "2026-11",
-                  "--scheme", "ecom10", "--format", "csv", "--lang", "zh"});
+  r = RunProcess({ChatkpiBinary(), "score", "--db", dir + "/db", "--month",
+                  "2026-11", "--scheme", "ecom10", "--format", "csv", "--lang",
+                  "zh"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.substr(0, 3), "\xEF\xBB\xBF");
 
-  r = RunProcess({ChatkpiBinary(), "score", "--db", dir + "/db", "--month", "2026-13",
-                  "--scheme", "ecom10"});
+  r = RunProcess({ChatkpiBinary(), "score", "--db", dir + "/db", "--month",
+                  "2026-13", "--scheme", "ecom10"});
   EXPECT_EQ(r.exit_code, 2);
-  r = RunProcess({ChatkpiBinary(), "score", "--db", dir + "/db", "--month", "2026-11",
-                  "--scheme", "nope"});
+  r = RunProcess({ChatkpiBinary(), "score", "--db", dir + "/db", "--month",
+                  "2026-11", "--scheme", "nope"});
   EXPECT_NE(r.exit_code, 0);
   std::filesystem::remove_all(dir);
 }

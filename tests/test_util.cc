@@ -18,7 +18,8 @@ Rules TestRules() {
 
 int64_t Local(const std::string& civil) {
   absl::CivilSecond cs;
-  EXPECT_TRUE(absl::ParseCivilTime(civil.substr(0, 10) + "T" + civil.substr(11), &cs))
+  EXPECT_TRUE(
+      absl::ParseCivilTime(civil.substr(0, 10) + "T" + civil.substr(11), &cs))
       << civil;
   absl::TimeZone tz;
   EXPECT_TRUE(absl::LoadTimeZone("Asia/Shanghai", &tz));

@@ -60,7 +60,8 @@ absl::StatusOr<std::string> Args::Require(const std::string& name) const {
   return *v;
 }
 
-absl::StatusOr<int64_t> Args::GetInt(const std::string& name, int64_t def) const {
+absl::StatusOr<int64_t> Args::GetInt(const std::string& name,
+                                     int64_t def) const {
   auto v = Get(name);
   if (!v.has_value()) return def;
   int64_t n;
@@ -78,8 +79,8 @@ absl::StatusOr<absl::CivilDay> Args::RequireDay(const std::string& name) const {
   // ParseCivilTime normalizes (11-31 -> 12-01); a date must round-trip.
   if (v->size() != 10 || !absl::ParseCivilTime(*v, &d) ||
       absl::FormatCivilTime(d) != *v) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", name, " must be a date YYYY-MM-DD, not '", *v, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " must be a date YYYY-MM-DD, not '", *v, "'"));
   }
   return d;
 }

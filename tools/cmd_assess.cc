@@ -16,8 +16,8 @@ namespace chatkpi {
 // it goes through the parser's checks and into the event log.
 int RunAssess(int argc, char** argv) {
   const char* kCmd = "assess";
-  auto args = Args::Parse(argc, argv,
-                          {"db", "agent", "month", "metric", "value", "id", "ts"});
+  auto args = Args::Parse(
+      argc, argv, {"db", "agent", "month", "metric", "value", "id", "ts"});
   if (!args.ok()) return Fail(kCmd, args.status());
   for (const char* f : {"db", "agent", "month", "metric", "value"}) {
     if (auto v = args->Require(f); !v.ok()) return Fail(kCmd, v.status());
@@ -45,8 +45,8 @@ int RunAssess(int argc, char** argv) {
   EventParser parser;
   Event event;
   if (absl::Status s = parser.Parse(json, &event); !s.ok()) {
-    return Fail(kCmd, absl::InvalidArgumentError(
-                          absl::StrCat("not a valid assessment: ", s.message())));
+    return Fail(kCmd, absl::InvalidArgumentError(absl::StrCat(
+                          "not a valid assessment: ", s.message())));
   }
   // One short commit: the generation lock is held throughout, so that a
   // concurrent `chatkpi replay` cannot switch --db under it.
@@ -69,7 +69,8 @@ int RunAssess(int argc, char** argv) {
   if (!applied.ok()) return Fail(kCmd, applied.status());
   if (absl::Status s = (*engine)->Commit(); !s.ok()) return Fail(kCmd, s);
   std::cout << json << "\n";
-  if (!*applied) std::cerr << "chatkpi assess: id " << id << " was already taken in\n";
+  if (!*applied)
+    std::cerr << "chatkpi assess: id " << id << " was already taken in\n";
   return 0;
 }
 

@@ -16,10 +16,9 @@ namespace chatkpi {
 
 int RunBroker(int argc, char** argv) {
   const char* kCmd = "broker";
-  auto args = Args::Parse(
-      argc, argv,
-      {"partitions", "chat-topic", "order-topic", "dlq-topic",
-       "changelog-topic", "num-brokers"});
+  auto args = Args::Parse(argc, argv,
+                          {"partitions", "chat-topic", "order-topic",
+                           "dlq-topic", "changelog-topic", "num-brokers"});
   if (!args.ok()) return Fail(kCmd, args.status());
   auto partitions = args->GetInt("partitions", 8);
   if (!partitions.ok()) return Fail(kCmd, partitions.status());

@@ -30,8 +30,9 @@ int RunCheck(int argc, char** argv) {
     LineReader::Line line;
     while ((*reader)->Next(&line)) {
       if (line.blank) continue;
-      absl::Status s = line.too_long ? absl::InvalidArgumentError("line too long")
-                                     : parser.Parse(line.text, &event);
+      absl::Status s = line.too_long
+                           ? absl::InvalidArgumentError("line too long")
+                           : parser.Parse(line.text, &event);
       if (s.ok()) {
         ++valid;
         continue;
@@ -45,8 +46,9 @@ int RunCheck(int argc, char** argv) {
     }
     if (!(*reader)->status().ok()) return Fail(kCmd, (*reader)->status());
   }
-  std::string out = absl::StrCat("{\"valid\": ", valid, ", \"invalid\": ", invalid,
-                                 ", \"invalid_by_reason\": {");
+  std::string out =
+      absl::StrCat("{\"valid\": ", valid, ", \"invalid\": ", invalid,
+                   ", \"invalid_by_reason\": {");
   bool first = true;
   for (auto& [reason, n] : reasons) {
     if (!first) out.append(", ");

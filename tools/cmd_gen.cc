@@ -13,7 +13,8 @@ absl::Status ParseRate(const Args& args, const std::string& name, double* out) {
   auto v = args.Get(name);
   if (!v.has_value()) return absl::OkStatus();
   if (!absl::SimpleAtod(*v, out) || *out < 0 || *out > 1) {
-    return absl::InvalidArgumentError("--" + name + " must be a number in [0, 1]");
+    return absl::InvalidArgumentError("--" + name +
+                                      " must be a number in [0, 1]");
   }
   return absl::OkStatus();
 }
@@ -22,11 +23,11 @@ absl::Status ParseRate(const Args& args, const std::string& name, double* out) {
 
 int RunGen(int argc, char** argv) {
   const char* kCmd = "gen";
-  auto args = Args::Parse(argc, argv,
-                          {"seed", "agents", "buyers", "month", "events",
-                           "delay-orders-s", "duplicates", "malformed", "shop",
-                           "out"},
-                          {"shuffle", "assessments"});
+  auto args =
+      Args::Parse(argc, argv,
+                  {"seed", "agents", "buyers", "month", "events",
+                   "delay-orders-s", "duplicates", "malformed", "shop", "out"},
+                  {"shuffle", "assessments"});
   if (!args.ok()) return Fail(kCmd, args.status());
   GeneratorOptions o;
   auto seed = args->GetInt("seed", 1);

@@ -32,7 +32,8 @@ int RunIngest(int argc, char** argv) {
   auto every = args->GetInt("commit-every", opts.commit_every);
   if (!every.ok()) return Fail(kCmd, every.status());
   if (*every < 1) {
-    return Fail(kCmd, absl::InvalidArgumentError("--commit-every must be >= 1"));
+    return Fail(kCmd,
+                absl::InvalidArgumentError("--commit-every must be >= 1"));
   }
   opts.commit_every = *every;
   // Limits against hostile input (docs/limits.md).
@@ -44,11 +45,11 @@ int RunIngest(int argc, char** argv) {
   }
   opts.max_line_bytes = static_cast<size_t>(*max_line);
   EngineOptions engine_opts;
-  auto agents = args->GetInt("max-agents-per-day",
-                             engine_opts.limits.max_agents_per_day);
+  auto agents =
+      args->GetInt("max-agents-per-day", engine_opts.limits.max_agents_per_day);
   if (!agents.ok()) return Fail(kCmd, agents.status());
-  auto buyers = args->GetInt("max-buyers-per-day",
-                             engine_opts.limits.max_buyers_per_day);
+  auto buyers =
+      args->GetInt("max-buyers-per-day", engine_opts.limits.max_buyers_per_day);
   if (!buyers.ok()) return Fail(kCmd, buyers.status());
   if (*agents < 1 || *buyers < 1) {
     return Fail(kCmd, absl::InvalidArgumentError(

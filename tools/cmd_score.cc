@@ -16,7 +16,8 @@ absl::StatusOr<absl::CivilMonth> ParseMonthFlag(const Args& args) {
   if (v->size() != 7 || !absl::ParseCivilTime(*v, &m) ||
       absl::FormatTime("%Y-%m", absl::FromCivil(m, absl::UTCTimeZone()),
                        absl::UTCTimeZone()) != *v) {
-    return absl::InvalidArgumentError("--month must be YYYY-MM, not '" + *v + "'");
+    return absl::InvalidArgumentError("--month must be YYYY-MM, not '" + *v +
+                                      "'");
   }
   return m;
 }
@@ -34,7 +35,8 @@ int RunScore(int argc, char** argv) {
   if (!scheme_arg.ok()) return Fail(kCmd, scheme_arg.status());
   const std::string format = args->Get("format").value_or("json");
   if (format != "json" && format != "csv") {
-    return Fail(kCmd, absl::InvalidArgumentError("--format must be json or csv"));
+    return Fail(kCmd,
+                absl::InvalidArgumentError("--format must be json or csv"));
   }
   const std::string lang = args->Get("lang").value_or("en");
   if (lang != "en" && lang != "zh") {
@@ -51,9 +53,9 @@ int RunScore(int argc, char** argv) {
   if (!report.ok()) return Fail(kCmd, report.status());
   std::cout << (format == "json"
                     ? ScoreReportToJson(*report)
-                    : ScoreReportToCsv(*report, lang == "zh"
-                                                    ? ColumnLanguage::kChinese
-                                                    : ColumnLanguage::kEnglish));
+                    : ScoreReportToCsv(
+                          *report, lang == "zh" ? ColumnLanguage::kChinese
+                                                : ColumnLanguage::kEnglish));
   return 0;
 }
 

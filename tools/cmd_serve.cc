@@ -108,8 +108,9 @@ int RunServe(int argc, char** argv) {
   std::optional<ChangelogReaderOptions> changelog;
   if (from_changelog) {
     if (args->Has("follow")) {
-      return Fail(kCmd, absl::InvalidArgumentError(
-                            "--from-changelog and --follow exclude each other"));
+      return Fail(kCmd,
+                  absl::InvalidArgumentError(
+                      "--from-changelog and --follow exclude each other"));
     }
     changelog.emplace();
     auto brokers = args->Require("brokers");
@@ -124,10 +125,11 @@ int RunServe(int argc, char** argv) {
       changelog->client.properties = std::move(*parsed);
     }
   } else {
-    for (const char* f : {"brokers", "changelog-topic", "kafka-config", "rules"}) {
+    for (const char* f :
+         {"brokers", "changelog-topic", "kafka-config", "rules"}) {
       if (args->Has(f)) {
-        return Fail(kCmd, absl::InvalidArgumentError(
-                              absl::StrCat("--", f, " needs --from-changelog")));
+        return Fail(kCmd, absl::InvalidArgumentError(absl::StrCat(
+                              "--", f, " needs --from-changelog")));
       }
     }
   }
@@ -140,9 +142,9 @@ int RunServe(int argc, char** argv) {
               absl::StrCat("chatkpi-changelog-", getpid());
     db_flag = temp_db.string();
   }
-  absl::StatusOr<std::string> db =
-      db_flag.has_value() ? absl::StatusOr<std::string>(*db_flag)
-                          : args->Require("db");
+  absl::StatusOr<std::string> db = db_flag.has_value()
+                                       ? absl::StatusOr<std::string>(*db_flag)
+                                       : args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
   auto port = args->GetInt("port", 8080);
   if (!port.ok()) return Fail(kCmd, port.status());
@@ -269,8 +271,8 @@ int RunServe(int argc, char** argv) {
   if (!s.ok()) return Fail(kCmd, s);
   std::unique_ptr<FollowLoop> follower;
   if (follow) {
-    follower = std::make_unique<FollowLoop>(
-        store->get(), &feed, absl::Milliseconds(*interval_ms));
+    follower = std::make_unique<FollowLoop>(store->get(), &feed,
+                                            absl::Milliseconds(*interval_ms));
   }
   std::atomic<bool> stop_reader{false};
   std::thread reader;

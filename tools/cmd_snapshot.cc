@@ -24,7 +24,8 @@ int RunSnapshot(int argc, char** argv) {
   }
   const std::string format = args->Get("format").value_or("json");
   if (format != "json" && format != "csv") {
-    return Fail(kCmd, absl::InvalidArgumentError("--format must be json or csv"));
+    return Fail(kCmd,
+                absl::InvalidArgumentError("--format must be json or csv"));
   }
   const std::string lang = args->Get("lang").value_or("en");
   if (lang != "en" && lang != "zh") {
@@ -39,8 +40,9 @@ int RunSnapshot(int argc, char** argv) {
   if (!snap.ok()) return Fail(kCmd, snap.status());
   std::cout << (format == "json"
                     ? SnapshotToJson(*snap)
-                    : SnapshotToCsv(*snap, lang == "zh" ? ColumnLanguage::kChinese
-                                                        : ColumnLanguage::kEnglish));
+                    : SnapshotToCsv(*snap, lang == "zh"
+                                               ? ColumnLanguage::kChinese
+                                               : ColumnLanguage::kEnglish));
   return 0;
 }
 

@@ -5,10 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/engine.h"
-#include "engine/limits.h"
 #include "engine/kafka_ingest.h"
-#include "engine/owned_shards.h"
+#include "engine/limits.h"
 #include "engine/local_day.h"
+#include "engine/owned_shards.h"
 #include "query/json_text.h"
 #include "store/store.h"
 #include "tools/args.h"
@@ -33,16 +33,15 @@ int RunStats(int argc, char** argv) {
   // detail ("missing field 'buyer'" -> "missing field").
   std::map<std::string, int64_t> reasons;
   int64_t dead = 0;
-  absl::Status s = store.Scan(Family::kDead, "", "",
-                              [&](std::string_view, std::string_view v) {
-                                std::string_view reason = v.substr(0, v.find('\0'));
-                                reason = reason.substr(0, reason.find('\''));
-                                while (!reason.empty() && reason.back() == ' ')
-                                  reason.remove_suffix(1);
-                                ++reasons[std::string(reason)];
-                                ++dead;
-                                return true;
-                              });
+  absl::Status s = store.Scan(
+      Family::kDead, "", "", [&](std::string_view, std::string_view v) {
+        std::string_view reason = v.substr(0, v.find('\0'));
+        reason = reason.substr(0, reason.find('\''));
+        while (!reason.empty() && reason.back() == ' ') reason.remove_suffix(1);
+        ++reasons[std::string(reason)];
+        ++dead;
+        return true;
+      });
   if (!s.ok()) return Fail(kCmd, s);
 
   std::set<std::string> agents;
@@ -87,11 +86,10 @@ int RunStats(int argc, char** argv) {
   }
   absl::StrAppend(&out, "}, \"agents\": ", agents.size(), ", \"days\": ");
   if (any_day) {
-    absl::StrAppend(&out, "{\"first\": \"",
-                    absl::FormatCivilTime(DayFromNumber(first_day)),
-                    "\", \"last\": \"",
-                    absl::FormatCivilTime(DayFromNumber(last_day)),
-                    "\", \"count\": ", last_day - first_day + 1, "}");
+    absl::StrAppend(
+        &out, "{\"first\": \"", absl::FormatCivilTime(DayFromNumber(first_day)),
+        "\", \"last\": \"", absl::FormatCivilTime(DayFromNumber(last_day)),
+        "\", \"count\": ", last_day - first_day + 1, "}");
   } else {
     out.append("null");
   }
@@ -119,9 +117,11 @@ int RunStats(int argc, char** argv) {
                   kafka->has_value() ? **kafka : std::string("null"));
   // Days over the distinct agent/buyer limits (docs/limits.md).
   CardinalityLimits limits;
-  auto max_agents = args->GetInt("max-agents-per-day", limits.max_agents_per_day);
+  auto max_agents =
+      args->GetInt("max-agents-per-day", limits.max_agents_per_day);
   if (!max_agents.ok()) return Fail(kCmd, max_agents.status());
-  auto max_buyers = args->GetInt("max-buyers-per-day", limits.max_buyers_per_day);
+  auto max_buyers =
+      args->GetInt("max-buyers-per-day", limits.max_buyers_per_day);
   if (!max_buyers.ok()) return Fail(kCmd, max_buyers.status());
   limits.max_agents_per_day = *max_agents;
   limits.max_buyers_per_day = *max_buyers;
@@ -130,8 +130,9 @@ int RunStats(int argc, char** argv) {
   if (!limits_json.ok()) return Fail(kCmd, limits_json.status());
   absl::StrAppend(&out, ", \"limits\": ", *limits_json);
   if (days_over > 0) {
-    std::cerr << "chatkpi stats: warning: " << days_over
-              << " day(s) over the distinct agent/buyer limits (docs/limits.md)\n";
+    std::cerr
+        << "chatkpi stats: warning: " << days_over
+        << " day(s) over the distinct agent/buyer limits (docs/limits.md)\n";
   }
   out.append("}\n");
   std::cout << out;

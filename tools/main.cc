@@ -34,7 +34,8 @@ constexpr Command kCommands[] = {
      "--db DIR --from YYYY-MM-DD --to YYYY-MM-DD --rules-a V1 --rules-b V2 "
      "[--scheme FILE|kpi100|ecom10] [--format json|csv]   KPIs, scores and "
      "pay under two rules versions"},
-    {"stats", chatkpi::RunStats, "--db DIR   events, dead letters, agents, days"},
+    {"stats", chatkpi::RunStats,
+     "--db DIR   events, dead letters, agents, days"},
     {"gen", chatkpi::RunGen,
      "[--seed N] [--agents N] [--buyers N] [--month YYYY-MM] [--events N] "
      "[--shuffle] [--delay-orders-s N] [--duplicates R] [--malformed R] "
@@ -76,7 +77,8 @@ void Usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") ||
+      !std::strcmp(argv[1], "-h")) {
     Usage();
     return argc < 2 ? 2 : 0;
   }
