@@ -85,6 +85,21 @@ absl::StatusOr<absl::CivilDay> Args::RequireDay(const std::string& name) const {
   return d;
 }
 
+absl::StatusOr<OutputFormat> ParseOutputFormat(const Args& args) {
+  OutputFormat f;
+  const std::string format = args.Get("format").value_or("json");
+  if (format != "json" && format != "csv") {
+    return absl::InvalidArgumentError("--format must be json or csv");
+  }
+  const std::string lang = args.Get("lang").value_or("en");
+  if (lang != "en" && lang != "zh") {
+    return absl::InvalidArgumentError("--lang must be en or zh");
+  }
+  f.csv = format == "csv";
+  f.chinese = lang == "zh";
+  return f;
+}
+
 int Fail(const std::string& command, const absl::Status& s) {
   std::cerr << "chatkpi " << command << ": " << s.message() << "\n";
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;

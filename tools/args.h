@@ -34,6 +34,14 @@ class Args {
   std::vector<std::string> positional_;
 };
 
+// --format json|csv (default json) and --lang en|zh (default en), shared by
+// the commands that print tables.
+struct OutputFormat {
+  bool csv = false;
+  bool chinese = false;
+};
+absl::StatusOr<OutputFormat> ParseOutputFormat(const Args& args);
+
 // Prints "chatkpi <command>: <message>" to stderr and returns exit code 2
 // for usage errors, 1 for everything else.
 int Fail(const std::string& command, const absl::Status& s);

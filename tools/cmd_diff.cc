@@ -31,11 +31,8 @@ int RunDiff(int argc, char** argv) {
   // Either version may be left out: the live generation.
   req.rules_a = args->Get("rules-a").value_or("");
   req.rules_b = args->Get("rules-b").value_or("");
-  const std::string format = args->Get("format").value_or("json");
-  if (format != "json" && format != "csv") {
-    return Fail(kCmd,
-                absl::InvalidArgumentError("--format must be json or csv"));
-  }
+  auto output = ParseOutputFormat(*args);
+  if (!output.ok()) return Fail(kCmd, output.status());
   std::optional<Scheme> scheme;
   if (auto s = args->Get("scheme"); s.has_value()) {
     auto loaded = LoadSchemeByNameOrPath(*s, CHATKPI_SCHEMES_DIR);
@@ -45,7 +42,7 @@ int RunDiff(int argc, char** argv) {
   }
   auto diff = DiffGenerations(*db, req);
   if (!diff.ok()) return Fail(kCmd, diff.status());
-  std::cout << (format == "json" ? DiffToJson(*diff) : DiffToCsv(*diff));
+  std::cout << (output->csv ? DiffToCsv(*diff) : DiffToJson(*diff));
   return 0;
 }
 

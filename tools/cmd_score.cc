@@ -33,15 +33,8 @@ int RunScore(int argc, char** argv) {
   if (!month.ok()) return Fail(kCmd, month.status());
   auto scheme_arg = args->Require("scheme");
   if (!scheme_arg.ok()) return Fail(kCmd, scheme_arg.status());
-  const std::string format = args->Get("format").value_or("json");
-  if (format != "json" && format != "csv") {
-    return Fail(kCmd,
-                absl::InvalidArgumentError("--format must be json or csv"));
-  }
-  const std::string lang = args->Get("lang").value_or("en");
-  if (lang != "en" && lang != "zh") {
-    return Fail(kCmd, absl::InvalidArgumentError("--lang must be en or zh"));
-  }
+  auto output = ParseOutputFormat(*args);
+  if (!output.ok()) return Fail(kCmd, output.status());
   auto scheme = LoadSchemeByNameOrPath(*scheme_arg, CHATKPI_SCHEMES_DIR);
   if (!scheme.ok()) return Fail(kCmd, scheme.status());
   // --rules-version: a generation kept by `chatkpi replay --keep`.
@@ -51,11 +44,10 @@ int RunScore(int argc, char** argv) {
   Store* store = generation->store.get();
   auto report = ScoreMonth(*store, *scheme, *month);
   if (!report.ok()) return Fail(kCmd, report.status());
-  std::cout << (format == "json"
-                    ? ScoreReportToJson(*report)
-                    : ScoreReportToCsv(
-                          *report, lang == "zh" ? ColumnLanguage::kChinese
-                                                : ColumnLanguage::kEnglish));
+  const ColumnLanguage lang =
+      output->chinese ? ColumnLanguage::kChinese : ColumnLanguage::kEnglish;
+  std::cout << (output->csv ? ScoreReportToCsv(*report, lang)
+                            : ScoreReportToJson(*report));
   return 0;
 }
 

@@ -22,15 +22,8 @@ int RunSnapshot(int argc, char** argv) {
   if (*to < *from) {
     return Fail(kCmd, absl::InvalidArgumentError("--to is before --from"));
   }
-  const std::string format = args->Get("format").value_or("json");
-  if (format != "json" && format != "csv") {
-    return Fail(kCmd,
-                absl::InvalidArgumentError("--format must be json or csv"));
-  }
-  const std::string lang = args->Get("lang").value_or("en");
-  if (lang != "en" && lang != "zh") {
-    return Fail(kCmd, absl::InvalidArgumentError("--lang must be en or zh"));
-  }
+  auto output = ParseOutputFormat(*args);
+  if (!output.ok()) return Fail(kCmd, output.status());
   // --rules-version: a generation kept by `chatkpi replay --keep`.
   auto generation =
       OpenGeneration(*db, args->Get("rules-version").value_or(""));
@@ -38,11 +31,10 @@ int RunSnapshot(int argc, char** argv) {
   Store* store = generation->store.get();
   auto snap = ReadSnapshot(*store, *from, *to);
   if (!snap.ok()) return Fail(kCmd, snap.status());
-  std::cout << (format == "json"
-                    ? SnapshotToJson(*snap)
-                    : SnapshotToCsv(*snap, lang == "zh"
-                                               ? ColumnLanguage::kChinese
-                                               : ColumnLanguage::kEnglish));
+  const ColumnLanguage lang =
+      output->chinese ? ColumnLanguage::kChinese : ColumnLanguage::kEnglish;
+  std::cout << (output->csv ? SnapshotToCsv(*snap, lang)
+                            : SnapshotToJson(*snap));
   return 0;
 }
 
