@@ -1,9 +1,10 @@
-// Local calendar days. day(t) is on the hot path of every event, so the
-// calendar caches the [start, end) of the last day it resolved and only asks
-// absl::TimeZone when a timestamp leaves it.
+// Local calendar days. day(t) and the bounds of a day are on the hot path of
+// every event, so the calendar caches the [start, end) of the days it
+// resolved and only asks absl::TimeZone about a day it has not seen lately.
 #ifndef CHATKPI_ENGINE_LOCAL_DAY_H_
 #define CHATKPI_ENGINE_LOCAL_DAY_H_
 
+#include <climits>
 #include <cstdint>
 
 #include "absl/time/civil_time.h"
@@ -22,22 +23,26 @@ class LocalCalendar {
  public:
   explicit LocalCalendar(absl::TimeZone tz) : tz_(tz) {}
 
-  int32_t DayOf(int64_t ts_ms) {
-    if (ts_ms >= start_ms_ && ts_ms < end_ms_) return day_;
-    return Resolve(ts_ms);
-  }
-  // [start, end) of a local day in epoch milliseconds.
-  int64_t DayStartMs(int32_t day) const;
+  int32_t DayOf(int64_t ts_ms);
+  // The first millisecond of a local day; day d is [start(d), start(d+1)).
+  int64_t DayStartMs(int32_t day);
 
   absl::TimeZone tz() const { return tz_; }
 
  private:
-  int32_t Resolve(int64_t ts_ms);
+  struct Entry {
+    int32_t day = INT32_MIN;
+    int64_t start_ms = 0;
+    int64_t end_ms = 0;
+  };
+  // Direct-mapped by day number: the days one buyer's events touch are few
+  // and close together, so they rarely evict each other.
+  static constexpr int kEntries = 64;
+  const Entry& Lookup(int32_t day);
 
   absl::TimeZone tz_;
-  int64_t start_ms_ = 1;
-  int64_t end_ms_ = 0;
-  int32_t day_ = 0;
+  Entry entries_[kEntries];
+  int64_t offset_ms_ = 0;  // UTC offset of the last day resolved
 };
 
 }  // namespace chatkpi

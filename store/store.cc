@@ -7,12 +7,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "rocksdb/write_buffer_manager.h"
 #include "store/coding.h"
 #include "store/fault_injection.h"
 
@@ -126,9 +128,30 @@ bool OptionsNameOurFamilies(const std::string& dir) {
   return false;
 }
 
-rocksdb::ColumnFamilyOptions FamilyOptions(Family f) {
+// Memory the stores of a process may use, whatever their size on disk
+// (issue 8: RSS stays flat as a store grows). Index and filter blocks live
+// in the block cache instead of beside each open table, and all memtables
+// share one budget. Process-wide: a query instance opens several stores.
+constexpr size_t kBlockCacheBytes = 64 << 20;
+constexpr size_t kMemtableBudgetBytes = 128 << 20;
+
+struct MemoryBudget {
+  std::shared_ptr<rocksdb::Cache> block_cache =
+      rocksdb::NewLRUCache(kBlockCacheBytes);
+  std::shared_ptr<rocksdb::WriteBufferManager> memtables =
+      std::make_shared<rocksdb::WriteBufferManager>(kMemtableBudgetBytes);
+};
+
+rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
+                                           const MemoryBudget& budget) {
   rocksdb::ColumnFamilyOptions o;
   rocksdb::BlockBasedTableOptions t;
+  t.block_cache = budget.block_cache;
+  t.cache_index_and_filter_blocks = true;
+  // The newest tables are read most (recent buyers); their index and filter
+  // stay in the cache rather than being evicted by data blocks.
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  size_t write_buffer = 64 << 20;
   switch (f) {
     case Family::kIds:
     case Family::kBuyers:
@@ -137,7 +160,6 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f) {
       // bloom filters on disk and in the memtable keep misses off the disk.
       t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
       t.whole_key_filtering = true;
-      o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
       o.memtable_whole_key_filtering = true;
       o.memtable_prefix_bloom_size_ratio = 0.05;
       break;
@@ -148,9 +170,12 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f) {
       o.compression = rocksdb::kLZ4Compression;
       break;
     default:
+      // Small families (rows, meta, dead letters): small memtables.
+      write_buffer = 8 << 20;
       break;
   }
-  o.write_buffer_size = 64 << 20;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  o.write_buffer_size = write_buffer;
   return o;
 }
 
@@ -282,7 +307,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
         absl::StrCat("--db ", dir, ": no chatkpi store there"));
   }
 
+  static const MemoryBudget& budget = *new MemoryBudget;
   rocksdb::DBOptions db_opts;
+  db_opts.write_buffer_manager = budget.memtables;
   db_opts.create_if_missing = !is_rocksdb;
   db_opts.create_missing_column_families = !is_rocksdb;
   db_opts.max_background_jobs = 2;
@@ -304,7 +331,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   descs.emplace_back(rocksdb::kDefaultColumnFamilyName,
                      rocksdb::ColumnFamilyOptions());
   for (int i = 0; i < static_cast<int>(Family::kNumFamilies); ++i) {
-    descs.emplace_back(kFamilyNames[i], FamilyOptions(static_cast<Family>(i)));
+    descs.emplace_back(kFamilyNames[i],
+                       FamilyOptions(static_cast<Family>(i), budget));
   }
   if (is_rocksdb) {
     std::vector<std::string> existing;
