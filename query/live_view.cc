@@ -40,12 +40,6 @@ struct OpenQuestion {
   int64_t since_ms = 0;
 };
 
-std::string SeqKey(uint64_t seq) {
-  std::string k;
-  PutFixed64BE(&k, seq);
-  return k;
-}
-
 }  // namespace
 
 struct LiveView::Impl {
@@ -135,9 +129,8 @@ struct LiveView::Impl {
     }
     if (next >= end) return absl::OkStatus();
     Event e;
-    absl::Status s = store->Scan(
-        Family::kEvents, SeqKey(next), SeqKey(end),
-        [&](std::string_view, std::string_view raw) {
+    absl::Status s =
+        store->ScanEvents(next, end, [&](uint64_t, std::string_view raw) {
           if (parser.Parse(raw, &e).ok() && e.type == EventType::kChat) {
             Insert(e);
           }

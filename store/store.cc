@@ -16,7 +16,9 @@
 #include "rocksdb/write_batch.h"
 #include "rocksdb/write_buffer_manager.h"
 #include "store/coding.h"
+#include "store/event_log.h"
 #include "store/fault_injection.h"
+#include "store/rocksdb_status.h"
 
 namespace chatkpi {
 namespace {
@@ -29,22 +31,8 @@ static_assert(std::size(kFamilyNames) ==
 
 // Written once at creation; a RocksDB directory without it is someone else's.
 constexpr char kFormatKey[] = "chatkpi.format";
-constexpr char kFormatValue[] = "1";
-
-absl::Status ToStatus(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = absl::StrCat(std::string(what), ": ", s.ToString());
-  if (s.IsNotFound()) return absl::NotFoundError(msg);
-  if (s.IsCorruption()) {
-    return absl::DataLossError(absl::StrCat(
-        msg,
-        " (the store is corrupt: restore it from a backup, or rebuild it "
-        "by ingesting the sources into a new --db)"));
-  }
-  if (s.IsIOError() || s.IsNoSpace()) return absl::UnavailableError(msg);
-  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
-  return absl::InternalError(msg);
-}
+// 2: the event log is stored in blocks (store/event_log.h).
+constexpr char kFormatValue[] = "2";
 
 // RocksDB's own diagnostic log (DIR/LOG), warnings and errors only. Not
 // RocksDB's default logger: on a full disk that one's failed write trips an
@@ -214,8 +202,9 @@ bool ParseAggregateKey(std::string_view key, uint32_t* shard, int32_t* day,
 struct Commit::Impl {
   Store* store;
   rocksdb::WriteBatch batch;
-  std::vector<std::pair<std::string, std::string>> events;
-  size_t event_bytes = 0;
+  EventBlockWriter log;
+  std::string ids;                // the events' ids, back to back
+  std::vector<uint32_t> id_ends;  // where each id ends in `ids`
 };
 
 Commit::Commit(Store* store) : impl_(std::make_unique<Impl>()) {
@@ -226,16 +215,17 @@ Commit::Commit(Commit&&) noexcept = default;
 Commit& Commit::operator=(Commit&&) noexcept = default;
 
 void Commit::AppendEvent(std::string_view id, std::string_view raw) {
-  impl_->events.emplace_back(std::string(id), std::string(raw));
-  impl_->event_bytes += id.size() + raw.size();
+  impl_->log.Append(raw);
+  impl_->ids.append(id);
+  impl_->id_ends.push_back(static_cast<uint32_t>(impl_->ids.size()));
 }
 
-size_t Commit::num_events() const { return impl_->events.size(); }
+size_t Commit::num_events() const { return impl_->log.num_events(); }
 size_t Commit::ApproximateBytes() const {
-  return impl_->batch.GetDataSize() + impl_->event_bytes;
+  return impl_->batch.GetDataSize() + impl_->log.bytes() + impl_->ids.size();
 }
 bool Commit::empty() const {
-  return impl_->events.empty() && impl_->batch.Count() == 0;
+  return impl_->log.num_events() == 0 && impl_->batch.Count() == 0;
 }
 
 struct Store::Impl {
@@ -466,42 +456,27 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                      ", this build reads ", kFormatValue));
   }
 
-  uint64_t next_seq = 0;
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl->db->NewIterator(rocksdb::ReadOptions(), impl->cf(Family::kEvents)));
-  it->SeekToLast();
-  if (it->Valid()) {
-    std::string_view k(it->key().data(), it->key().size());
-    uint64_t last;
-    if (!GetFixed64BE(&k, &last)) {
-      return absl::DataLossError(
-          absl::StrCat("--db ", dir, " is corrupt: bad event log key"));
-    }
-    next_seq = last + 1;
-  }
-  if (!it->status().ok()) {
-    return ToStatus(it->status(),
-                    absl::StrCat("--db ", dir, ": reading event log"));
-  }
-  return std::unique_ptr<Store>(new Store(dir, std::move(impl), next_seq));
+  auto next_seq = EventLogEnd(impl->db.get(), impl->cf(Family::kEvents), dir);
+  if (!next_seq.ok()) return next_seq.status();
+  return std::unique_ptr<Store>(new Store(dir, std::move(impl), *next_seq));
 }
 
 absl::Status Store::Write(Commit* commit) {
-  rocksdb::WriteBatch& batch = commit->impl_->batch;
-  auto& events = commit->impl_->events;
-  std::vector<std::pair<std::string_view, uint64_t>> ids;
-  ids.reserve(events.size());
+  Commit::Impl& c = *commit->impl_;
+  rocksdb::WriteBatch& batch = c.batch;
   uint64_t seq = next_seq_;
-  std::string key;
-  for (const auto& [id, raw] : events) {
-    key.clear();
-    PutFixed64BE(&key, seq);
-    batch.Put(impl_->cf(Family::kEvents), key, raw);
-    ids.emplace_back(id, seq++);
+  c.log.WriteTo(&batch, impl_->cf(Family::kEvents), seq);
+  std::vector<std::pair<std::string_view, uint64_t>> ids;
+  ids.reserve(c.id_ends.size());
+  uint32_t begin = 0;
+  for (uint32_t end : c.id_ends) {
+    ids.emplace_back(std::string_view(c.ids).substr(begin, end - begin), seq++);
+    begin = end;
   }
   // Sorted keys let the memtable skiplist reuse its insert position from
   // one key to the next instead of searching from the top each time.
   std::sort(ids.begin(), ids.end());
+  std::string key;
   for (const auto& [id, s] : ids) {
     key.clear();
     PutFixed64BE(&key, s);
@@ -521,8 +496,9 @@ absl::Status Store::Write(Commit* commit) {
   }
   next_seq_.store(seq, std::memory_order_release);
   batch.Clear();
-  commit->impl_->events.clear();
-  commit->impl_->event_bytes = 0;
+  c.log.Clear();
+  c.ids.clear();
+  c.id_ends.clear();
   return absl::OkStatus();
 }
 
@@ -535,23 +511,17 @@ absl::StatusOr<bool> Store::CatchUp() {
   rocksdb::Status s = impl_->db->TryCatchUpWithPrimary();
   if (!s.ok()) return ToStatus(s, absl::StrCat("following --db ", dir_));
   if (impl_->db->GetLatestSequenceNumber() == before) return false;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(
-      rocksdb::ReadOptions(), impl_->cf(Family::kEvents)));
-  it->SeekToLast();
-  if (it->Valid()) {
-    std::string_view k(it->key().data(), it->key().size());
-    uint64_t last;
-    if (!GetFixed64BE(&k, &last)) {
-      return absl::DataLossError(
-          absl::StrCat("--db ", dir_, " is corrupt: bad event log key"));
-    }
-    next_seq_.store(last + 1, std::memory_order_release);
-  }
-  if (!it->status().ok()) {
-    return ToStatus(it->status(),
-                    absl::StrCat("--db ", dir_, ": reading event log"));
-  }
+  auto end = EventLogEnd(impl_->db.get(), impl_->cf(Family::kEvents), dir_);
+  if (!end.ok()) return end.status();
+  next_seq_.store(*end, std::memory_order_release);
   return true;
+}
+
+absl::Status Store::ScanEvents(
+    uint64_t from, uint64_t to,
+    const std::function<bool(uint64_t, std::string_view)>& visit) {
+  return ScanEventLog(impl_->db.get(), impl_->cf(Family::kEvents), dir_, from,
+                      to, /*one_pass=*/false, visit);
 }
 
 absl::StatusOr<std::optional<std::string>> Store::Get(Family f,

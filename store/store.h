@@ -2,7 +2,8 @@
 // encoding of its state, the store owns keys, column families and atomicity.
 //
 // Column families (one per access pattern):
-//   events      seq (8-byte big endian) -> raw event bytes   replay, in order
+//   events      seq (8-byte big endian) -> a block of raw     replay, in order
+//               events from that seq on (store/event_log.h)
 //   ids         event id -> seq                               dedup (bloom)
 //   buyers      buyer nick -> engine state                    point lookups
 //   orders      order id -> engine state                      point lookups
@@ -122,8 +123,15 @@ class Store {
   absl::Status ContainsIds(const std::vector<std::string_view>& ids,
                            std::vector<bool>* found);
 
+  // Visits the logged events with seq in [from, to) in order, with their
+  // raw bytes; the visitor returns false to stop.
+  absl::Status ScanEvents(
+      uint64_t from, uint64_t to,
+      const std::function<bool(uint64_t seq, std::string_view raw)>& visit);
+
   // Visits keys in [begin, end) in order ("" end = to the last key). The
-  // visitor returns false to stop.
+  // visitor returns false to stop. (The events family holds blocks: read it
+  // with ScanEvents.)
   absl::Status Scan(Family f, std::string_view begin, std::string_view end,
                     const std::function<bool(std::string_view key,
                                              std::string_view value)>& visit);

@@ -7,27 +7,10 @@
 #include "rocksdb/db.h"
 #include "rocksdb/memtablerep.h"
 #include "store/coding.h"
+#include "store/event_log.h"
+#include "store/rocksdb_status.h"
 
 namespace chatkpi {
-namespace {
-
-absl::Status ToStatus(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = absl::StrCat(std::string(what), ": ", s.ToString());
-  if (s.IsNotFound()) return absl::NotFoundError(msg);
-  if (s.IsCorruption()) return absl::DataLossError(msg);
-  if (s.IsIOError()) return absl::UnavailableError(msg);
-  return absl::InternalError(msg);
-}
-
-std::string SeqKey(uint64_t seq) {
-  std::string k;
-  PutFixed64BE(&k, seq);
-  return k;
-}
-
-}  // namespace
-
 struct StoreFollower::Impl {
   std::string dir;
   std::unique_ptr<rocksdb::DB> db;
@@ -104,52 +87,16 @@ absl::Status StoreFollower::CatchUp() {
 
 absl::StatusOr<uint64_t> StoreFollower::NextSeq() {
   if (absl::Status s = impl_->Check(Family::kEvents); !s.ok()) return s;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(
-      rocksdb::ReadOptions(), impl_->cf(Family::kEvents)));
-  it->SeekToLast();
-  uint64_t next = 0;
-  if (it->Valid()) {
-    std::string_view k(it->key().data(), it->key().size());
-    uint64_t last;
-    if (!GetFixed64BE(&k, &last)) {
-      return absl::DataLossError(
-          absl::StrCat(impl_->dir, ": bad event log key"));
-    }
-    next = last + 1;
-  }
-  if (!it->status().ok()) return ToStatus(it->status(), "reading event log");
-  return next;
+  return EventLogEnd(impl_->db.get(), impl_->cf(Family::kEvents), impl_->dir);
 }
 
 absl::Status StoreFollower::ScanEvents(
     uint64_t from, uint64_t to,
     const std::function<bool(uint64_t, std::string_view)>& visit) {
   if (absl::Status s = impl_->Check(Family::kEvents); !s.ok()) return s;
-  if (from >= to) return absl::OkStatus();
-  const std::string begin = SeqKey(from), end = SeqKey(to);
-  rocksdb::ReadOptions ro;
-  rocksdb::Slice upper(end);
-  ro.iterate_upper_bound = &upper;
-  // A one-pass scan of the whole log: keep it out of the block cache.
-  ro.fill_cache = false;
-  ro.readahead_size = 2 << 20;
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(ro, impl_->cf(Family::kEvents)));
-  uint64_t expect = from;
-  for (it->Seek(begin); it->Valid(); it->Next()) {
-    std::string_view k(it->key().data(), it->key().size());
-    uint64_t seq;
-    if (!GetFixed64BE(&k, &seq) || seq != expect) {
-      return absl::DataLossError(absl::StrCat(
-          impl_->dir, ": the event log has a gap or a bad key before seq ",
-          expect));
-    }
-    ++expect;
-    if (!visit(seq, std::string_view(it->value().data(), it->value().size()))) {
-      break;
-    }
-  }
-  return ToStatus(it->status(), "reading event log");
+  // Replay reads the whole log once.
+  return ScanEventLog(impl_->db.get(), impl_->cf(Family::kEvents), impl_->dir,
+                      from, to, /*one_pass=*/true, visit);
 }
 
 absl::Status StoreFollower::Scan(

@@ -252,12 +252,12 @@ OwnedView ReadOwnedView(const std::string& db) {
   EventParser parser;
   Event e;
   EXPECT_TRUE((*store)
-                  ->Scan(Family::kEvents, "", "",
-                         [&](std::string_view, std::string_view raw) {
-                           EXPECT_TRUE(parser.Parse(raw, &e).ok());
-                           v.event_ids.push_back(e.id);
-                           return true;
-                         })
+                  ->ScanEvents(0, UINT64_MAX,
+                               [&](uint64_t, std::string_view raw) {
+                                 EXPECT_TRUE(parser.Parse(raw, &e).ok());
+                                 v.event_ids.push_back(e.id);
+                                 return true;
+                               })
                   .ok());
   v.rows = NonZero(std::move(v.rows));
   return v;

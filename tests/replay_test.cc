@@ -572,11 +572,11 @@ TEST(EventLog, KeepsRawBytesForReplay) {
   ASSERT_TRUE(store.ok()) << store.status();
   std::vector<std::string> logged;
   ASSERT_TRUE((*store)
-                  ->Scan(Family::kEvents, "", "",
-                         [&](std::string_view, std::string_view v) {
-                           logged.emplace_back(v);
-                           return true;
-                         })
+                  ->ScanEvents(0, UINT64_MAX,
+                               [&](uint64_t, std::string_view v) {
+                                 logged.emplace_back(v);
+                                 return true;
+                               })
                   .ok());
   EXPECT_EQ(logged, lines);
   int dead = 0;

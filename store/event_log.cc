@@ -1,0 +1,141 @@
+#include "store/event_log.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/write_batch.h"
+#include "store/coding.h"
+#include "store/rocksdb_status.h"
+
+namespace chatkpi {
+namespace {
+
+void EncodeCount(uint32_t n, char* out) {
+  out[0] = static_cast<char>(n >> 24);
+  out[1] = static_cast<char>(n >> 16);
+  out[2] = static_cast<char>(n >> 8);
+  out[3] = static_cast<char>(n);
+}
+
+// The first seq and event count of a block; false when malformed.
+bool BlockHeader(std::string_view key, std::string_view* value, uint64_t* first,
+                 uint32_t* count) {
+  return GetFixed64BE(&key, first) && key.empty() && GetFixed32BE(value, count);
+}
+
+absl::Status BadBlock(std::string_view dir, uint64_t near) {
+  return absl::DataLossError(
+      absl::StrCat("--db ", std::string(dir),
+                   " is corrupt: bad event log block near seq ", near));
+}
+
+}  // namespace
+
+std::string SeqKey(uint64_t seq) {
+  std::string k;
+  PutFixed64BE(&k, seq);
+  return k;
+}
+
+void EventBlockWriter::Append(std::string_view raw) {
+  if (blocks_.empty() || counts_.back() >= kBlockEvents ||
+      blocks_.back().size() >= kBlockBytes) {
+    blocks_.emplace_back(4, '\0');  // the count, filled in by WriteTo
+    counts_.push_back(0);
+  }
+  PutLengthPrefixed(&blocks_.back(), raw);
+  ++counts_.back();
+  ++num_events_;
+  bytes_ += raw.size();
+}
+
+void EventBlockWriter::WriteTo(rocksdb::WriteBatch* batch,
+                               rocksdb::ColumnFamilyHandle* cf,
+                               uint64_t first_seq) {
+  uint64_t seq = first_seq;
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    EncodeCount(counts_[i], blocks_[i].data());
+    batch->Put(cf, SeqKey(seq), blocks_[i]);
+    seq += counts_[i];
+  }
+}
+
+void EventBlockWriter::Clear() {
+  blocks_.clear();
+  counts_.clear();
+  num_events_ = 0;
+  bytes_ = 0;
+}
+
+absl::StatusOr<uint64_t> EventLogEnd(rocksdb::DB* db,
+                                     rocksdb::ColumnFamilyHandle* cf,
+                                     std::string_view dir) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), cf));
+  it->SeekToLast();
+  uint64_t end = 0;
+  if (it->Valid()) {
+    std::string_view value(it->value().data(), it->value().size());
+    uint64_t first;
+    uint32_t count;
+    if (!BlockHeader(std::string_view(it->key().data(), it->key().size()),
+                     &value, &first, &count)) {
+      return BadBlock(dir, 0);
+    }
+    end = first + count;
+  }
+  if (!it->status().ok()) {
+    return ToStatus(it->status(), absl::StrCat("--db ", std::string(dir),
+                                               ": reading the event log"));
+  }
+  return end;
+}
+
+absl::Status ScanEventLog(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view dir,
+    uint64_t from, uint64_t to, bool one_pass,
+    const std::function<bool(uint64_t, std::string_view)>& visit) {
+  if (from >= to) return absl::OkStatus();
+  const std::string end = SeqKey(to);
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper(end);
+  ro.iterate_upper_bound = &upper;
+  if (one_pass) {
+    ro.fill_cache = false;
+    ro.readahead_size = 2 << 20;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
+  // The block holding `from` starts at or before it.
+  it->SeekForPrev(SeqKey(from));
+  if (!it->Valid() && it->status().ok()) it->Seek(SeqKey(from));
+  uint64_t expect = 0;  // the first seq of the next block; 0: any
+  bool first_block = true;
+  for (; it->Valid(); it->Next()) {
+    std::string_view value(it->value().data(), it->value().size());
+    uint64_t seq;
+    uint32_t count;
+    if (!BlockHeader(std::string_view(it->key().data(), it->key().size()),
+                     &value, &seq, &count)) {
+      return BadBlock(dir, expect);
+    }
+    if ((first_block && seq > from) || (!first_block && seq != expect)) {
+      return absl::DataLossError(
+          absl::StrCat("--db ", std::string(dir),
+                       " is corrupt: the event log has a gap before seq ",
+                       first_block ? from : expect));
+    }
+    first_block = false;
+    expect = seq + count;
+    for (uint32_t i = 0; i < count; ++i, ++seq) {
+      std::string_view raw;
+      if (!GetLengthPrefixed(&value, &raw)) return BadBlock(dir, seq);
+      if (seq < from) continue;
+      if (seq >= to || !visit(seq, raw)) return absl::OkStatus();
+    }
+    if (!value.empty()) return BadBlock(dir, seq);
+  }
+  return ToStatus(it->status(), absl::StrCat("--db ", std::string(dir),
+                                             ": reading the event log"));
+}
+
+}  // namespace chatkpi
