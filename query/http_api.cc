@@ -223,6 +223,14 @@ ApiResponse HttpApi::Snapshot(const QueryParams& q) const {
   }
   auto range = RangeParams(q);
   if (!range.ok()) return FromStatus(range.status());
+  if (range->second - range->first >= options_.max_snapshot_days) {
+    return ApiError(
+        400,
+        absl::StrCat("a snapshot covers at most ", options_.max_snapshot_days,
+                     " days (`from` to `to`, both included), not ",
+                     range->second - range->first + 1,
+                     ": ask for a shorter period"));
+  }
   auto format = ChoiceParam(q, "format", {"json", "csv"});
   if (!format.ok()) return FromStatus(format.status());
   auto lang = ChoiceParam(q, "lang", {"en", "zh"});

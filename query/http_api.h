@@ -42,6 +42,9 @@ ApiResponse ApiError(int status, std::string_view message);
 struct HttpApiOptions {
   // Where /api/score finds `<scheme>.scheme`.
   std::string schemes_dir = "query/schemes";
+  // Longest /api/snapshot period, in days counting both ends; longer is a
+  // 400, so that one request cannot scan the whole store.
+  int max_snapshot_days = 366;
   // Rendered by /metrics after the store's own figures; may be null.
   const MetricsRegistry* metrics = nullptr;
   // The dashboard's view of recent chat (query/live_view.h).

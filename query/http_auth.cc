@@ -64,7 +64,7 @@ absl::Status TokenAuthenticator::AddToken(std::string token, Role role) {
 }
 
 std::optional<Role> TokenAuthenticator::Authenticate(
-    std::string_view authorization) const {
+    std::string_view authorization, size_t* token_index) const {
   authorization = Trim(authorization);
   constexpr std::string_view kScheme = "bearer ";
   if (authorization.size() <= kScheme.size() ||
@@ -75,7 +75,8 @@ std::optional<Role> TokenAuthenticator::Authenticate(
   }
   std::string_view given = Trim(authorization.substr(kScheme.size()));
   std::optional<Role> found;
-  for (const auto& [token, role] : tokens_) {
+  for (size_t t = 0; t < tokens_.size(); ++t) {
+    const auto& [token, role] = tokens_[t];
     // Constant time in the stored token's length, whatever was given.
     unsigned char diff = given.size() == token.size() ? 0 : 1;
     for (size_t i = 0; i < token.size(); ++i) {
@@ -83,7 +84,10 @@ std::optional<Role> TokenAuthenticator::Authenticate(
           i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
       diff |= g ^ static_cast<unsigned char>(token[i]);
     }
-    if (diff == 0) found = role;
+    if (diff == 0) {
+      found = role;
+      if (token_index != nullptr) *token_index = t;
+    }
   }
   return found;
 }

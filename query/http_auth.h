@@ -49,7 +49,10 @@ class TokenAuthenticator {
   // The role of an Authorization header value "Bearer <token>" (scheme
   // case-insensitive); nullopt when missing, malformed or unknown. Every
   // token is compared in full, so timing does not tell how much matched.
-  std::optional<Role> Authenticate(std::string_view authorization) const;
+  // With `token_index`, also which token matched (in the order added), so
+  // that a caller can tell clients apart without keeping the secret.
+  std::optional<Role> Authenticate(std::string_view authorization,
+                                   size_t* token_index = nullptr) const;
 
  private:
   std::vector<std::pair<std::string, Role>> tokens_;

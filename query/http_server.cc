@@ -10,10 +10,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "httplib.h"
+#include "query/bounded_server.h"
 #include "query/http_api.h"
 #include "query/json_text.h"
 #include "query/live_feed.h"
 #include "query/metrics.h"
+#include "query/rate_limiter.h"
 #include "query/web_assets.h"
 
 namespace chatkpi {
@@ -31,10 +33,6 @@ struct RequestContext {
 };
 thread_local RequestContext tls_request;
 
-std::chrono::microseconds ToMicros(absl::Duration d) {
-  return std::chrono::microseconds(absl::ToInt64Microseconds(d));
-}
-
 std::string_view DefaultMessage(int status) {
   switch (status) {
     case 400:
@@ -47,6 +45,8 @@ std::string_view DefaultMessage(int status) {
       return "request too large";
     case 414:
       return "request URI too long";
+    case 429:
+      return "too many requests";
     default:
       return status >= 500 ? "internal error" : "request refused";
   }
@@ -84,8 +84,9 @@ struct HttpServer::Impl {
   std::unique_ptr<HttpApi> api;
   TokenAuthenticator auth;
   bool auth_enabled = false;
+  RateLimiter limiter;
 
-  httplib::Server server;
+  BoundedServer server;
   std::thread thread;
   std::mutex mu;  // Start and Stop
   bool started = false;
@@ -104,7 +105,8 @@ struct HttpServer::Impl {
   std::string board_day;
   std::string board;  // empty: none yet
 
-  Impl(Store* s, HttpServerOptions o) : store(s), options(std::move(o)) {
+  Impl(Store* s, HttpServerOptions o)
+      : store(s), options(std::move(o)), limiter(options.rate_limit) {
     metrics = options.metrics;
     if (metrics == nullptr) {
       own_metrics = std::make_unique<MetricsRegistry>();
@@ -120,6 +122,7 @@ struct HttpServer::Impl {
     api_options.metrics = metrics;
     api_options.live_view = options.live_view;
     api_options.live_waiting = options.live_waiting;
+    api_options.max_snapshot_days = options.max_snapshot_days;
     api = std::make_unique<HttpApi>(store, std::move(api_options));
   }
 
@@ -149,6 +152,62 @@ struct HttpServer::Impl {
     if (!RoleAllows(*role, need)) {
       return ApiError(403, absl::StrCat("a ", std::string(RoleName(*role)),
                                         " token may not use this endpoint"));
+    }
+    return std::nullopt;
+  }
+
+  // Who a request counts against: its bearer token when valid (by the
+  // token's index, so the secret stays out of the table), else its remote
+  // address. Invalid tokens count against the address, so that made-up
+  // tokens can neither dodge the limit nor grow the table.
+  std::string ClientKey(const httplib::Request& req) const {
+    if (auth_enabled) {
+      std::string header = req.get_header_value("Authorization");
+      if (header.empty() && req.path == "/api/live" &&
+          req.has_param("access_token")) {
+        header = absl::StrCat("Bearer ", req.get_param_value("access_token"));
+      }
+      size_t index = 0;
+      if (!header.empty() && auth.Authenticate(header, &index).has_value()) {
+        return absl::StrCat("token#", index);
+      }
+    }
+    return absl::StrCat("addr:", req.remote_addr);
+  }
+
+  // Null when the request may go on; else the 429 to send. /api/health is
+  // exempt: it costs one point read, and a probe refused under someone
+  // else's flood would get a healthy server restarted.
+  std::optional<ApiResponse> RateLimit(const httplib::Request& req) {
+    if (!limiter.enabled() || req.path == "/api/health") return std::nullopt;
+    RateLimiter::Decision d = limiter.Acquire(ClientKey(req));
+    if (d.allowed) return std::nullopt;
+    const int64_t seconds = RetryAfterSeconds(d.retry_after);
+    ApiResponse r = ApiError(
+        429,
+        absl::StrCat("too many requests: at most ", options.rate_limit.rate,
+                     " a second per client (bursts of ",
+                     options.rate_limit.burst, "); retry in ", seconds, " s"));
+    r.headers.emplace_back("Retry-After", absl::StrCat(seconds));
+    return r;
+  }
+
+  // Null when httplib may read the request's body; else the refusal to
+  // send, the body unread. httplib bounds a body by max_payload_bytes only
+  // when it has a Content-Length: it reads a chunked one, or one that ends
+  // with the connection (a POST without Content-Length), whole, however
+  // long. No endpoint takes a body, so those are refused before routing.
+  static std::optional<ApiResponse> UnboundedBody(const httplib::Request& req) {
+    if (req.has_header("Transfer-Encoding")) {
+      return ApiError(413,
+                      "request too large: a body of unannounced length "
+                      "(Transfer-Encoding) is refused; every endpoint is GET");
+    }
+    if (req.method != "GET" && req.method != "HEAD" &&
+        !req.has_header("Content-Length")) {
+      ApiResponse r = ApiError(405, DefaultMessage(405));
+      r.headers.emplace_back("Allow", "GET, HEAD");
+      return r;
     }
     return std::nullopt;
   }
@@ -199,7 +258,7 @@ struct HttpServer::Impl {
     server.Options(".*", not_allowed);
 
     server.set_pre_routing_handler(
-        [](const httplib::Request& req, httplib::Response&) {
+        [this](const httplib::Request& req, httplib::Response& res) {
           tls_request.start = std::chrono::steady_clock::now();
           tls_request.handler = nullptr;
           // httplib compresses text/* answers (CSV, metrics) with whatever
@@ -208,7 +267,29 @@ struct HttpServer::Impl {
           // server therefore never compresses (a proxy may). The request
           // is httplib's non-const local, so dropping the header is sound.
           const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
-          return httplib::Server::HandlerResponse::Unhandled;
+          // Before routing, so that every endpoint and method counts.
+          std::optional<ApiResponse> refused = RateLimit(req);
+          if (refused.has_value()) {
+            tls_request.handler = "rate_limited";
+          } else if ((refused = UnboundedBody(req))) {
+            tls_request.handler =
+                refused->status == 405 ? "not_allowed" : "too_large";
+          } else {
+            return httplib::Server::HandlerResponse::Unhandled;
+          }
+          WriteResponse(std::move(*refused), res);
+          // A body, if any, is left unread: it is the rest of the stream,
+          // so the connection ends after this answer.
+          const std::string length = req.get_header_value("Content-Length");
+          if (req.has_header("Transfer-Encoding") ||
+              (!length.empty() && length != "0") ||
+              (req.method != "GET" && req.method != "HEAD")) {
+            BoundedServer::CloseAfterResponse();
+            auto& headers = const_cast<httplib::Request&>(req).headers;
+            headers.erase("Connection");
+            headers.emplace("Connection", "close");
+          }
+          return httplib::Server::HandlerResponse::Handled;
         });
     // httplib's own refusals (no route, unparsable request, too large) get
     // the same JSON error shape as ours.
@@ -350,6 +431,9 @@ struct HttpServer::Impl {
         sink.done();
         return true;
       }
+      // A client that has gone frees its place now, not at the next write
+      // (up to live_keepalive away).
+      if (!sink.is_writable()) return false;
       now = std::chrono::steady_clock::now();
     }
     auto today = api->LocalToday();
@@ -433,17 +517,18 @@ absl::Status HttpServer::Start(int port) {
     return absl::InvalidArgumentError("the HTTP server needs a thread");
   }
 
-  httplib::Server& srv = impl_->server;
+  BoundedServer& srv = impl_->server;
   const size_t threads = static_cast<size_t>(o.threads);
   srv.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   srv.set_payload_max_length(o.max_payload_bytes);
-  srv.set_read_timeout(ToMicros(o.read_timeout));
-  srv.set_write_timeout(ToMicros(o.write_timeout));
-  srv.set_keep_alive_timeout(
-      std::max<time_t>(1, absl::ToInt64Seconds(o.keep_alive_timeout)));
-  srv.set_keep_alive_max_count(
-      static_cast<size_t>(std::max(1, o.keep_alive_max_requests)));
-  srv.set_tcp_nodelay(true);
+  BoundedServer::Limits limits;
+  limits.max_head_bytes = o.max_head_bytes;
+  limits.request_timeout = o.read_timeout;
+  limits.write_timeout = o.write_timeout;
+  limits.keep_alive_timeout = o.keep_alive_timeout;
+  limits.keep_alive_max_requests =
+      static_cast<size_t>(std::max(1, o.keep_alive_max_requests));
+  srv.set_limits(limits);
   // httplib's default also sets SO_REUSEPORT, which would let a second
   // server (maybe over another store) share the port and take half the
   // requests; SO_REUSEADDR alone allows a quick restart.

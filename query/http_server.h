@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "query/http_auth.h"
 #include "query/live_view.h"
+#include "query/rate_limiter.h"
 
 namespace chatkpi {
 
@@ -50,12 +51,29 @@ struct HttpServerOptions {
   // Worker threads. A keep-alive connection holds its worker while open, so
   // this bounds the clients served at once.
   int threads = 16;
-  // Every endpoint is a GET; a body is never needed.
+  // Every endpoint is a GET; a body is never needed. A larger one is 413;
+  // one of unannounced length (chunked) is 413 unread.
   size_t max_payload_bytes = 64 << 10;
+  // Request line and headers together; longer: the connection is closed.
+  // (A request line over 8 KiB is 414: httplib's compile-time limit.)
+  size_t max_head_bytes = 64 << 10;
+  // A request must arrive whole within read_timeout of its first byte
+  // being read (a client trickling bytes is cut off); each write may wait
+  // write_timeout for the client to take more. Past either, the connection
+  // is closed.
   absl::Duration read_timeout = absl::Seconds(5);
   absl::Duration write_timeout = absl::Seconds(10);
+  // Idle time allowed between requests on a connection.
   absl::Duration keep_alive_timeout = absl::Seconds(5);
   int keep_alive_max_requests = 1000;
+
+  // Requests per client (query/rate_limiter.h): a client is its bearer
+  // token when the token is valid (also ?access_token= of /api/live), else
+  // its remote address. Past the limit: 429 with Retry-After. /api/health
+  // is exempt, so that probes never see a refusal. rate <= 0: no limit.
+  RateLimiterOptions rate_limit;
+  // Longest /api/snapshot period in days, both ends included; longer: 400.
+  int max_snapshot_days = 366;
 
   // The dashboard (docs/dashboard.md): its page, /api/today,
   // /api/leaderboard and the Server-Sent Events of /api/live, which push a
@@ -66,8 +84,9 @@ struct HttpServerOptions {
   // follows the store), so that waiting questions are known.
   bool live_waiting = false;
   LiveViewOptions live_view;
-  // /api/live streams open at once. Each holds a worker thread while open,
-  // so at least one worker is always left to the rest of the API.
+  // /api/live streams open at once; more get 503 with Retry-After. Each
+  // holds a worker thread while open, so at most threads - 1 are allowed,
+  // and a worker is always left to the rest of the API.
   int max_live_clients = 8;
   // An idle stream gets a comment this often, so that proxies keep it and a
   // vanished client is noticed.

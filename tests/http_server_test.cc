@@ -4,14 +4,23 @@
 // SPEC §3 in the comments, not read off the engine.
 #include "query/http_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -82,6 +91,15 @@ std::string Cli(const std::vector<std::string>& argv) {
   return r.out;
 }
 
+void ExpectJsonError(const httplib::Response& r, int status,
+                     const std::string& needle) {
+  EXPECT_EQ(r.status, status) << r.body;
+  EXPECT_TRUE(
+      absl::StartsWith(r.get_header_value("Content-Type"), "application/json"));
+  EXPECT_TRUE(absl::StartsWith(r.body, "{\"error\": \"")) << r.body;
+  EXPECT_NE(r.body.find(needle), std::string::npos) << r.body;
+}
+
 class HttpServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -97,6 +115,9 @@ class HttpServerTest : public ::testing::Test {
     opts.tokens.emplace_back(kToken, Role::kAdmin);
     opts.metrics = metrics_;
     opts.schemes_dir = SourceDir() + "/query/schemes";
+    // These tests send far more than 40 requests with one token; the limits
+    // are tested on servers of their own (HttpLimits).
+    opts.rate_limit.rate = 0;
     server_ = new HttpServer(store_, opts);
     absl::Status s = server_->Start(0);
     ASSERT_TRUE(s.ok()) << s;
@@ -122,15 +143,6 @@ class HttpServerTest : public ::testing::Test {
     auto r = c.Get(path);
     EXPECT_TRUE(r) << path << ": " << httplib::to_string(r.error());
     return r ? r.value() : httplib::Response();
-  }
-
-  static void ExpectJsonError(const httplib::Response& r, int status,
-                              const std::string& needle) {
-    EXPECT_EQ(r.status, status) << r.body;
-    EXPECT_TRUE(absl::StartsWith(r.get_header_value("Content-Type"),
-                                 "application/json"));
-    EXPECT_TRUE(absl::StartsWith(r.body, "{\"error\": \"")) << r.body;
-    EXPECT_NE(r.body.find(needle), std::string::npos) << r.body;
   }
 
   static std::string* db_;
@@ -349,6 +361,17 @@ TEST_F(HttpServerTest, AgentDaysRangeIsBounded) {
                   400, "at most 367 days");
   EXPECT_EQ(Get("/api/agents/shop:a/days?from=2025-11-10&to=2026-11-10").status,
             200);
+}
+
+TEST_F(HttpServerTest, SnapshotPeriodIsBounded) {
+  // 366 days, both ends included, is the most one request may ask for: a
+  // year, leap or not.
+  EXPECT_EQ(Get("/api/snapshot?from=2025-11-11&to=2026-11-11").status, 200);
+  EXPECT_EQ(Get("/api/snapshot?from=2024-01-01&to=2024-12-31").status, 200);
+  ExpectJsonError(Get("/api/snapshot?from=2025-11-10&to=2026-11-11"), 400,
+                  "a snapshot covers at most 366 days");
+  ExpectJsonError(Get("/api/snapshot?from=2000-01-01&to=2099-12-31&format=csv"),
+                  400, "not 36525: ask for a shorter period");
 }
 
 TEST_F(HttpServerTest, UnknownEndpointAndMethod) {
@@ -660,6 +683,428 @@ TEST_F(HttpServeProcess, ServesAndStopsOnSigterm) {
   EXPECT_NE(err.find("GET /api/snapshot 200 "), std::string::npos) << err;
   EXPECT_NE(err.find("GET /api/snapshot 401 "), std::string::npos) << err;
   EXPECT_EQ(err.find(kToken), std::string::npos) << err;
+}
+
+TEST_F(HttpServeProcess, LimitFlags) {
+  const std::string db = MakeDb("http_serve_limits");
+  const std::string dir = TempDir("http_serve_limits_run");
+  WriteFile(dir + "/token", absl::StrCat(kToken, "\n"));
+  for (const auto& [flag, value, range] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--rate-limit", "-1", "0..1000000"},
+           {"--rate-limit-burst", "0", "1..1000000"},
+           {"--rate-limit-clients", "0", "1..10000000"},
+           {"--max-live-clients", "-1", "0..1024"},
+           {"--max-snapshot-days", "0", "1..36600"},
+           {"--read-timeout-ms", "5", "100..600000"},
+           {"--write-timeout-ms", "x", "must be an integer"}}) {
+    SCOPED_TRACE(flag);
+    auto r = RunProcess({ChatkpiBinary(), "serve", "--db", db, "--port", "0",
+                         "--token-file", dir + "/token", flag, value});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find(flag), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(range), std::string::npos) << r.err;
+  }
+  // `run` takes the same flags, with --port.
+  auto r =
+      RunProcess({ChatkpiBinary(), "run", "--brokers", "mock", "--db",
+                  TempDir("http_run_limits") + "/db", "--rate-limit", "5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--rate-limit needs --port"), std::string::npos)
+      << r.err;
+
+  // The flags reach the server: one request a second, bursts of 2, and
+  // snapshots of a week at most.
+  const pid_t pid =
+      StartProcess({ChatkpiBinary(), "serve", "--db", db, "--port", "0",
+                    "--token-file", dir + "/token", "--rate-limit", "1",
+                    "--rate-limit-burst", "2", "--max-snapshot-days", "7"},
+                   "", dir + "/err");
+  const int port = WaitForPort(dir + "/err");
+  ASSERT_GT(port, 0) << ReadFile(dir + "/err");
+  httplib::Client c("127.0.0.1", port);
+  c.set_bearer_token_auth(kToken);
+  auto week = c.Get("/api/snapshot?from=2026-11-01&to=2026-11-08");
+  ASSERT_TRUE(week);
+  ExpectJsonError(*week, 400, "at most 7 days");
+  // Five requests at once hold at most 2 + the seconds they take: some
+  // are refused unless they took three seconds.
+  int refused = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto snap = c.Get("/api/snapshot?from=2026-11-01&to=2026-11-07");
+    ASSERT_TRUE(snap);
+    if (snap->status == 429) {
+      ++refused;
+      EXPECT_FALSE(snap->get_header_value("Retry-After").empty());
+    } else {
+      EXPECT_EQ(snap->status, 200) << snap->body;
+    }
+  }
+  EXPECT_GE(refused, 1);
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  EXPECT_EQ(WaitProcess(pid), 0);
+}
+
+// The limits of docs/limits.md over real sockets, each on a server of its
+// own over one store.
+class HttpLimits : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    db_ = new std::string(MakeDb("http_limits"));
+    StoreOptions so;
+    so.read_only = true;
+    auto store = Store::Open(*db_, so);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = store->release();
+  }
+  static void TearDownTestSuite() {
+    delete store_;
+    delete db_;
+  }
+
+  static HttpServerOptions Options() {
+    HttpServerOptions o;
+    o.tokens.emplace_back(kToken, Role::kAdmin);
+    o.tokens.emplace_back(kToken2, Role::kAdmin);
+    o.schemes_dir = SourceDir() + "/query/schemes";
+    return o;
+  }
+
+  static std::unique_ptr<HttpServer> Start(const HttpServerOptions& o) {
+    auto server = std::make_unique<HttpServer>(store_, o);
+    absl::Status s = server->Start(0);
+    EXPECT_TRUE(s.ok()) << s;
+    return server;
+  }
+
+  static httplib::Client Client(const HttpServer& server,
+                                const std::string& token) {
+    httplib::Client c("127.0.0.1", server.port());
+    c.set_connection_timeout(std::chrono::seconds(5));
+    c.set_read_timeout(std::chrono::seconds(30));
+    if (!token.empty()) c.set_bearer_token_auth(token);
+    return c;
+  }
+
+  static constexpr char kToken2[] = "second-token-0123456789abcdef";
+  static constexpr char kMonth[] =
+      "/api/snapshot?from=2026-11-01&to=2026-11-30";
+  static std::string* db_;
+  static Store* store_;
+};
+
+std::string* HttpLimits::db_ = nullptr;
+Store* HttpLimits::store_ = nullptr;
+
+// A clock that stands still unless a test moves it, so that no request is
+// refilled behind the test's back, however slow the machine.
+struct FrozenClock {
+  std::atomic<int64_t> ms{1'000'000};
+  std::function<absl::Time()> Fn() {
+    return [this] { return absl::FromUnixMillis(ms.load()); };
+  }
+};
+
+// A raw HTTP/1.1 connection, for what httplib's client hides: a stream read
+// as it comes, a request sent in part, a close at a chosen moment. Every
+// read gives up after 30 s, so that a broken server fails a test rather
+// than hanging it.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    timeval tv{30, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~RawConnection() { Close(); }
+
+  bool connected() const { return connected_; }
+
+  bool Send(std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // Reads until `needle` has arrived; false at the end of the stream or
+  // after 30 s without it.
+  bool ReadUntil(std::string_view needle) {
+    while (received_.find(needle) == std::string::npos) {
+      if (Read() <= 0) return false;
+    }
+    return true;
+  }
+
+  // Reads until the server closes the connection (or resets it): true;
+  // false if it was still open after 30 s without a byte.
+  bool ReadToEnd() {
+    for (;;) {
+      const ssize_t n = Read();
+      if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
+      if (n < 0) return false;
+    }
+  }
+
+  // Whether the server has closed the connection, without waiting.
+  bool ClosedByServer() {
+    char c;
+    const ssize_t n = recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  // The status of the first response, once its status line has arrived.
+  int status() const {
+    if (received_.size() < 12 || received_.compare(0, 5, "HTTP/") != 0) {
+      return 0;
+    }
+    return std::atoi(received_.c_str() + 9);
+  }
+  const std::string& received() const { return received_; }
+
+ private:
+  ssize_t Read() {
+    char buf[4096];
+    const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+    if (n > 0) received_.append(buf, static_cast<size_t>(n));
+    return n;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string received_;
+};
+
+// Opens /api/live with `token` and reads the response head (and, for a
+// stream, its first board).
+std::unique_ptr<RawConnection> OpenLive(int port, const std::string& token) {
+  auto c = std::make_unique<RawConnection>(port);
+  EXPECT_TRUE(c->connected());
+  c->Send(absl::StrCat("GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+                       "Authorization: Bearer ", token, "\r\n\r\n"));
+  EXPECT_TRUE(c->ReadUntil("\r\n\r\n")) << c->received();
+  if (c->status() == 200) {
+    EXPECT_TRUE(c->ReadUntil("event: today")) << c->received();
+  }
+  return c;
+}
+
+TEST_F(HttpLimits, RateLimitAnswers429PerToken) {
+  FrozenClock clock;
+  HttpServerOptions o = Options();  // 20 a second, bursts of 40
+  o.rate_limit.clock = clock.Fn();
+  auto server = Start(o);
+  auto a = Client(*server, kToken);
+  for (int i = 0; i < 40; ++i) {
+    auto r = a.Get(kMonth);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << i << " " << r->body;
+  }
+  auto refused = a.Get(kMonth);
+  ASSERT_TRUE(refused);
+  ExpectJsonError(*refused, 429, "too many requests");
+  // The next request is due in 1/20 s, announced in whole seconds.
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
+  EXPECT_NE(refused->body.find("at most 20 a second per client (bursts of 40)"),
+            std::string::npos)
+      << refused->body;
+  // Every endpoint and method counts against the token...
+  ExpectJsonError(*a.Get("/metrics"), 429, "too many requests");
+  ExpectJsonError(*a.Post("/api/snapshot", "", "text/plain"), 429,
+                  "too many requests");
+  // ...but probes never do.
+  EXPECT_EQ(a.Get("/api/health")->status, 200);
+  EXPECT_EQ(Client(*server, "").Get("/api/health")->status, 200);
+
+  // Another token, from the same address, has a bucket of its own.
+  auto b = Client(*server, kToken2);
+  EXPECT_EQ(b.Get(kMonth)->status, 200);
+
+  // 50 ms later the first token may make one request more.
+  clock.ms += 50;
+  EXPECT_EQ(a.Get(kMonth)->status, 200);
+  EXPECT_EQ(a.Get(kMonth)->status, 429);
+  clock.ms += 2000;  // full again
+  for (int i = 0; i < 40; ++i) ASSERT_EQ(a.Get(kMonth)->status, 200) << i;
+}
+
+TEST_F(HttpLimits, RateLimitCountsUnknownTokensAgainstTheAddress) {
+  FrozenClock clock;
+  HttpServerOptions o = Options();
+  o.rate_limit.clock = clock.Fn();
+  o.rate_limit.burst = 5;
+  auto server = Start(o);
+  // Made-up tokens are refused, and each counts against 127.0.0.1, so
+  // guessing is limited too and cannot grow the table.
+  for (int i = 0; i < 5; ++i) {
+    auto guess =
+        Client(*server, absl::StrCat("guessed-token-", i, "-0123456789abcdef"));
+    EXPECT_EQ(guess.Get(kMonth)->status, 401) << i;
+  }
+  auto guess = Client(*server, "guessed-token-5-0123456789abcdef");
+  ExpectJsonError(*guess.Get(kMonth), 429, "too many requests");
+  // No token at all is the same address.
+  EXPECT_EQ(Client(*server, "").Get(kMonth)->status, 429);
+  // A valid token from the same address is its own client.
+  EXPECT_EQ(Client(*server, kToken).Get(kMonth)->status, 200);
+}
+
+TEST_F(HttpLimits, LiveStreamsAreCappedAndReleased) {
+  HttpServerOptions o = Options();
+  o.rate_limit.rate = 0;  // this test is about streams, not rates
+  o.threads = 4;
+  o.max_live_clients = 2;
+  auto server = Start(o);
+  const int port = server->port();
+
+  auto first = OpenLive(port, kToken);
+  auto second = OpenLive(port, kToken2);
+  ASSERT_EQ(first->status(), 200) << first->received();
+  ASSERT_EQ(second->status(), 200) << second->received();
+  // The third is turned away while two are open.
+  auto third = OpenLive(port, kToken);
+  EXPECT_EQ(third->status(), 503) << third->received();
+  EXPECT_NE(third->received().find("Retry-After: "), std::string::npos);
+  EXPECT_NE(third->received().find("Content-Type: application/json"),
+            std::string::npos);
+  EXPECT_TRUE(third->ReadUntil("at most 2 live dashboards at a time"))
+      << third->received();
+  third.reset();
+  // The rest of the API still answers.
+  EXPECT_EQ(Client(*server, kToken).Get(kMonth)->status, 200);
+
+  // A stream that closes gives its place back: the server sees the closed
+  // socket at the stream's next turn (within about a second).
+  first->Close();
+  std::unique_ptr<RawConnection> again;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    again = OpenLive(port, kToken);
+    if (again->status() != 503) break;
+    again.reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(again->status(), 200) << again->received();
+  // Still two at most.
+  EXPECT_EQ(OpenLive(port, kToken2)->status(), 503);
+}
+
+TEST_F(HttpLimits, RequestBodyOver64KiBIs413) {
+  HttpServerOptions o = Options();
+  o.rate_limit.rate = 0;
+  auto server = Start(o);
+  auto c = Client(*server, kToken);
+  // 64 KiB is read (then refused: no endpoint takes a POST)...
+  auto at_limit =
+      c.Post("/api/snapshot", std::string(64 << 10, 'x'), "text/plain");
+  ASSERT_TRUE(at_limit);
+  ExpectJsonError(*at_limit, 405, "every endpoint is GET");
+  // ...a byte more is not.
+  auto over =
+      c.Post("/api/snapshot", std::string((64 << 10) + 1, 'x'), "text/plain");
+  ASSERT_TRUE(over);
+  ExpectJsonError(*over, 413, "request too large");
+  // Nor a body of unannounced length, which httplib would read whole,
+  // however long: chunked is 413 and a POST without a Content-Length 405,
+  // both unread, and the connection closes.
+  RawConnection chunked(server->port());
+  ASSERT_TRUE(chunked.Send(
+      "POST /api/snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Transfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"));
+  const std::string chunk =
+      absl::StrCat("10000\r\n", std::string(1 << 16, 'x'), "\r\n");
+  for (int i = 0; i < 4; ++i) {
+    if (!chunked.Send(chunk)) break;  // the server may have closed already
+  }
+  EXPECT_TRUE(chunked.ReadToEnd());
+  EXPECT_EQ(chunked.status(), 413) << chunked.received();
+  EXPECT_NE(chunked.received().find("Connection: close"), std::string::npos);
+  EXPECT_NE(chunked.received().find("unannounced length"), std::string::npos);
+
+  RawConnection no_length(server->port());
+  ASSERT_TRUE(
+      no_length.Send("POST /api/snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  for (int i = 0; i < 4; ++i) {
+    if (!no_length.Send(std::string(1 << 16, 'x'))) break;
+  }
+  EXPECT_TRUE(no_length.ReadToEnd());
+  EXPECT_EQ(no_length.status(), 405) << no_length.received();
+  EXPECT_NE(no_length.received().find("Allow: GET, HEAD"), std::string::npos);
+}
+
+TEST_F(HttpLimits, RequestHeadIsBounded) {
+  HttpServerOptions o = Options();
+  auto server = Start(o);
+  // A request line that never ends: httplib alone would keep all of it in
+  // memory. The server reads 64 KiB of head, then closes the connection.
+  RawConnection endless(server->port());
+  ASSERT_TRUE(endless.Send("GET /api/snapshot?from="));
+  const std::string mib(1 << 20, '1');
+  int sent = 0;
+  while (sent < 64 && endless.Send(mib)) ++sent;
+  EXPECT_LT(sent, 64) << "the server took 64 MiB of request line";
+  EXPECT_TRUE(endless.ReadToEnd());
+  // So do endless headers.
+  RawConnection headers(server->port());
+  ASSERT_TRUE(headers.Send("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+  const std::string header_lines = [] {
+    std::string h;
+    for (int i = 0; i < 1000; ++i) absl::StrAppend(&h, "X-Pad-", i, ": 1\r\n");
+    return h;
+  }();  // 12 KiB or so
+  sent = 0;
+  while (sent < 5000 && headers.Send(header_lines)) ++sent;
+  EXPECT_LT(sent, 5000) << "the server took 60 MiB of headers";
+  EXPECT_TRUE(headers.ReadToEnd());
+  // A head of normal size is served.
+  EXPECT_EQ(Client(*server, "").Get("/api/health")->status, 200);
+}
+
+TEST_F(HttpLimits, ReadTimeoutEndsAStalledRequest) {
+  HttpServerOptions o = Options();
+  o.read_timeout = absl::Milliseconds(200);
+  auto server = Start(o);
+  // A request line and half a header block, then nothing: the server gives
+  // up on it and closes the connection (30 s without that fails the test).
+  RawConnection stalled(server->port());
+  ASSERT_TRUE(stalled.Send("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+  EXPECT_TRUE(stalled.ReadToEnd()) << stalled.received();
+  EXPECT_NE(stalled.status(), 200) << stalled.received();
+  // The server serves on.
+  EXPECT_EQ(Client(*server, "").Get("/api/health")->status, 200);
+}
+
+TEST_F(HttpLimits, ReadTimeoutBoundsAWholeRequest) {
+  HttpServerOptions o = Options();
+  o.read_timeout = absl::Milliseconds(300);
+  auto server = Start(o);
+  // A byte every 20 ms: each read is quick, but the request would take a
+  // minute to arrive. The server closes it once its read_timeout has gone
+  // by since the first byte (the test gives up after 3,000 bytes).
+  RawConnection trickle(server->port());
+  const std::string request =
+      "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+      std::string(3000, 'X');
+  size_t sent = 0;
+  while (sent < request.size() && !trickle.ClosedByServer()) {
+    if (!trickle.Send(request.substr(sent, 1))) break;
+    ++sent;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_LT(sent, request.size()) << "the server waited a minute";
+  EXPECT_TRUE(trickle.ReadToEnd());
+  EXPECT_NE(trickle.status(), 200) << trickle.received();
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/http_flags.h"
 #include "tools/kafka_flags.h"
 
 namespace chatkpi {
@@ -36,6 +37,7 @@ int RunConsumer(int argc, char** argv) {
   std::set<std::string> valued = KafkaRunFlags();
   valued.insert({"db", "rules", "partitions", "bind", "port", "token-file",
                  "dashboard-token-file"});
+  valued = WithHttpLimitFlags(std::move(valued));
   std::vector<char*> args_v = expanded->argv();
   auto args = Args::Parse(static_cast<int>(args_v.size()), args_v.data(),
                           valued, {"until-caught-up", "no-auth"});
@@ -99,6 +101,8 @@ int RunConsumer(int argc, char** argv) {
     if (!port.ok()) return Fail(kCmd, port.status());
     HttpServerOptions ho;
     ho.bind_address = args->Get("bind").value_or(ho.bind_address);
+    s = HttpLimitsFromArgs(*args, &ho);
+    if (!s.ok()) return Fail(kCmd, s);
 #ifdef CHATKPI_SCHEMES_DIR
     ho.schemes_dir = CHATKPI_SCHEMES_DIR;
 #endif
@@ -129,6 +133,13 @@ int RunConsumer(int argc, char** argv) {
                 absl::InvalidArgumentError(
                     "--bind, --token-file and --dashboard-token-file need "
                     "--port"));
+  } else {
+    for (const std::string& f : HttpLimitFlags()) {
+      if (args->Has(f)) {
+        return Fail(kCmd, absl::InvalidArgumentError(
+                              absl::StrCat("--", f, " needs --port")));
+      }
+    }
   }
   KafkaIngestReport report;
   s = RunKafkaIngest(*rules, store->get(), opts, &report);

@@ -31,6 +31,7 @@
 #include "store/store.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/http_flags.h"
 
 namespace chatkpi {
 namespace {
@@ -99,9 +100,10 @@ int RunServe(int argc, char** argv) {
   const char* kCmd = "serve";
   auto args = Args::Parse(
       argc, argv,
-      {"db", "bind", "port", "token-file", "dashboard-token-file",
-       "schemes-dir", "threads", "follow-interval-ms", "live-backfill",
-       "brokers", "changelog-topic", "kafka-config", "rules"},
+      WithHttpLimitFlags({"db", "bind", "port", "token-file",
+                          "dashboard-token-file", "schemes-dir", "threads",
+                          "follow-interval-ms", "live-backfill", "brokers",
+                          "changelog-topic", "kafka-config", "rules"}),
       {"no-auth", "access-log", "follow", "from-changelog"});
   if (!args.ok()) return Fail(kCmd, args.status());
   const bool from_changelog = args->Has("from-changelog");
@@ -159,6 +161,9 @@ int RunServe(int argc, char** argv) {
     return Fail(kCmd, absl::InvalidArgumentError("--threads must be 1..1024"));
   }
   opts.threads = static_cast<int>(*threads);
+  if (absl::Status s = HttpLimitsFromArgs(*args, &opts); !s.ok()) {
+    return Fail(kCmd, s);
+  }
   opts.bind_address = args->Get("bind").value_or(opts.bind_address);
 #ifdef CHATKPI_SCHEMES_DIR
   opts.schemes_dir = CHATKPI_SCHEMES_DIR;  // the shipped schemes of this build
