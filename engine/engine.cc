@@ -106,29 +106,28 @@ uint64_t KnownHash(Family f, std::string_view key) {
 bool Engine::KnownAbsent(Family f, std::string_view key) const {
   if (!known_absent_valid_) return false;
   const uint64_t h = KnownHash(f, key);
-  return f == Family::kIds ? !written_ids_.contains(h) : !evicted_.contains(h);
+  return !evicted_.contains(h);
 }
 
 void Engine::ForgetKnown(Family f, std::string_view key) {
   if (!known_absent_valid_) return;
-  auto& set = f == Family::kIds ? written_ids_ : evicted_;
-  set.insert(KnownHash(f, key));
-  if (set.size() > kMaxKnown) {
+  evicted_.insert(KnownHash(f, key));
+  if (evicted_.size() > kMaxKnown) {
     known_absent_valid_ = false;
-    written_ids_.clear();
     evicted_.clear();
   }
 }
 
 absl::StatusOr<bool> Engine::IsDuplicate(std::string_view id) {
-  if (pending_ids_.contains(Key(id))) return true;
-  if (opts_.shared_store || !KnownAbsent(Family::kIds, id)) {
+  if (!pending_ids_.emplace(Key(id)).second) return true;
+  if (!store_->IdKnownAbsent(id)) {
     auto found = store_->Get(Family::kIds, id);
     if (!found.ok()) return found.status();
-    if (found->has_value()) return true;
+    if (found->has_value()) {
+      pending_ids_.erase(Key(id));
+      return true;
+    }
   }
-  pending_ids_.emplace(Key(id));
-  ForgetKnown(Family::kIds, id);
   return false;
 }
 

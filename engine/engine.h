@@ -42,10 +42,6 @@ absl::StatusOr<std::optional<Rules>> StoredRules(Store& store);
 
 struct EngineOptions {
   uint32_t shard = 0;
-  // Other engines (other shards) write ids into the same store at the same
-  // time: event ids are then always looked up in the store, since this
-  // engine cannot know what the others wrote.
-  bool shared_store = false;
   // Distinct agents/buyers per day past which a warning is given.
   CardinalityLimits limits;
 };
@@ -173,13 +169,13 @@ class Engine {
   absl::flat_hash_map<std::string, std::string> positions_;
   CommitListener commit_listener_;
   // A store that was empty when this engine opened holds only what this
-  // engine wrote. Then a key it never wrote (ids) or never evicted (state,
-  // rows) cannot be in the store, and the point lookup — most of the cost of
-  // a new event — is skipped. Hashes only: a collision costs a lookup, never
-  // a wrong answer. Past kMaxKnown hashes the engine falls back to lookups.
+  // engine wrote under its shard. Then state or a row it never evicted
+  // cannot be in the store, and the point lookup is skipped. (Event ids are
+  // shared by all shards; the store knows which it holds:
+  // Store::IdKnownAbsent.) Hashes only: a collision costs a lookup, never a
+  // wrong answer. Past kMaxKnown hashes the engine falls back to lookups.
   bool store_was_empty_ = false;
   bool known_absent_valid_ = false;
-  absl::flat_hash_set<uint64_t> written_ids_;
   absl::flat_hash_set<uint64_t> evicted_;
   int64_t newest_ts_ = 0;
   int64_t new_dead_letters_ = 0;  // added since the last commit

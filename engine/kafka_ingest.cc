@@ -162,7 +162,6 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
     if (shard.engine == nullptr) {
       EngineOptions eo;
       eo.shard = static_cast<uint32_t>(kp.partition);
-      eo.shared_store = true;
       auto engine = Engine::Open(rules_, store_, eo);
       if (!engine.ok()) return engine.status();
       shard.engine = std::move(*engine);

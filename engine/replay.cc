@@ -51,7 +51,6 @@ class Rebuilder {
           "build that did not record which shard applied which event; it "
           "cannot be replayed exactly. Rebuild it from the topics instead.");
     }
-    shared_ = !runs_.empty();
     // Shard 0's engine records the rules even if the log is empty.
     auto engine = EngineFor(0);
     return engine.ok() ? absl::OkStatus() : engine.status();
@@ -163,7 +162,6 @@ class Rebuilder {
     if (it != engines_.end()) return it->second.get();
     EngineOptions eo;
     eo.shard = shard;
-    eo.shared_store = shared_;
     auto engine = Engine::Open(rules_, target_, eo);
     if (!engine.ok()) return engine.status();
     return engines_.emplace(shard, std::move(*engine)).first->second.get();
@@ -213,7 +211,6 @@ class Rebuilder {
   EventParser parser_;
   ShardRuns runs_;
   uint64_t runs_loaded_to_ = 0;
-  bool shared_ = false;
   std::map<uint32_t, std::unique_ptr<Engine>> engines_;
   int64_t done_ = 0;
   int64_t total_ = 0;

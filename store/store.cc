@@ -18,6 +18,7 @@
 #include "store/coding.h"
 #include "store/event_log.h"
 #include "store/fault_injection.h"
+#include "store/id_filter.h"
 #include "store/rocksdb_status.h"
 
 namespace chatkpi {
@@ -236,6 +237,8 @@ struct Store::Impl {
   rocksdb::WriteOptions write_options;
   bool read_only = false;
   bool secondary = false;  // a follower: StoreOptions::secondary_dir
+  // Every id written since an empty store was opened; null otherwise.
+  std::unique_ptr<IdFilter> written_ids;
 
   rocksdb::ColumnFamilyHandle* cf(Family f) {
     return handles[static_cast<int>(f)];
@@ -458,6 +461,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
 
   auto next_seq = EventLogEnd(impl->db.get(), impl->cf(Family::kEvents), dir);
   if (!next_seq.ok()) return next_seq.status();
+  if (*next_seq == 0 && !opts.read_only) {
+    impl->written_ids = std::make_unique<IdFilter>();
+  }
   return std::unique_ptr<Store>(new Store(dir, std::move(impl), *next_seq));
 }
 
@@ -478,6 +484,8 @@ absl::Status Store::Write(Commit* commit) {
   std::sort(ids.begin(), ids.end());
   std::string key;
   for (const auto& [id, s] : ids) {
+    // Before the write: should it fail, a "maybe" costs nothing.
+    if (impl_->written_ids != nullptr) impl_->written_ids->Add(id);
     key.clear();
     PutFixed64BE(&key, s);
     batch.Put(impl_->cf(Family::kIds), rocksdb::Slice(id.data(), id.size()),
@@ -533,6 +541,10 @@ absl::StatusOr<std::optional<std::string>> Store::Get(Family f,
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return ToStatus(s, absl::StrCat("reading --db ", dir_));
   return value;
+}
+
+bool Store::IdKnownAbsent(std::string_view id) const {
+  return impl_->written_ids != nullptr && !impl_->written_ids->MayContain(id);
 }
 
 absl::Status Store::ContainsIds(const std::vector<std::string_view>& ids,

@@ -119,6 +119,11 @@ class Store {
   // Point reads; nullopt when absent.
   absl::StatusOr<std::optional<std::string>> Get(Family f,
                                                  std::string_view key);
+  // True when the event id is certainly not in the store, known without a
+  // read: the store was empty when opened, and this Store wrote every id
+  // since (store/id_filter.h). False means "look it up".
+  bool IdKnownAbsent(std::string_view id) const;
+
   // Batched existence check for event ids (uses the bloom filters).
   absl::Status ContainsIds(const std::vector<std::string_view>& ids,
                            std::vector<bool>* found);

@@ -59,10 +59,9 @@ struct Fixture {
   std::unique_ptr<Store> store;
   std::vector<std::string> warnings;
 
-  std::unique_ptr<Engine> Open(uint32_t shard = 0, bool shared = false) {
+  std::unique_ptr<Engine> Open(uint32_t shard = 0) {
     EngineOptions o;
     o.shard = shard;
-    o.shared_store = shared;
     o.limits.max_agents_per_day = 50;
     o.limits.max_buyers_per_day = 200;
     o.limits.warn = [this](const std::string& w) { warnings.push_back(w); };
@@ -163,8 +162,8 @@ TEST(Limits, TooManyBuyersCountsOrdersAndChats) {
 TEST(Limits, ShardsAddUp) {
   Fixture f = NewFixture("limits_shards");
   const int64_t t0 = testing::Local("2026-11-13 09:00:00");
-  auto e0 = f.Open(0, true);
-  auto e1 = f.Open(1, true);
+  auto e0 = f.Open(0);
+  auto e1 = f.Open(1);
   for (int i = 0; i < 40; ++i) {
     ASSERT_TRUE(e0->Apply(testing::In(absl::StrCat("x", i), t0 + i, "b1",
                                       absl::StrCat("shop:x", i)),

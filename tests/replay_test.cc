@@ -630,7 +630,6 @@ TEST(ReplayLibrary, ShardsAreReplayedInTheirOwnShard) {
       if (engine == nullptr) {
         EngineOptions eo;
         eo.shard = shard;
-        eo.shared_store = true;
         auto opened = Engine::Open(rules, store->get(), eo);
         ASSERT_TRUE(opened.ok()) << opened.status();
         engine = std::move(*opened);
