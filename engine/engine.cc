@@ -120,15 +120,10 @@ void Engine::ForgetKnown(Family f, std::string_view key) {
 
 absl::StatusOr<bool> Engine::IsDuplicate(std::string_view id) {
   if (!pending_ids_.emplace(Key(id)).second) return true;
-  if (!store_->IdKnownAbsent(id)) {
-    auto found = store_->Get(Family::kIds, id);
-    if (!found.ok()) return found.status();
-    if (found->has_value()) {
-      pending_ids_.erase(Key(id));
-      return true;
-    }
-  }
-  return false;
+  auto found = store_->ContainsId(id);
+  if (!found.ok()) return found.status();
+  if (*found) pending_ids_.erase(Key(id));
+  return *found;
 }
 
 absl::StatusOr<Engine::BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {

@@ -172,7 +172,7 @@ class Engine {
   // engine wrote under its shard. Then state or a row it never evicted
   // cannot be in the store, and the point lookup is skipped. (Event ids are
   // shared by all shards; the store knows which it holds:
-  // Store::IdKnownAbsent.) Hashes only: a collision costs a lookup, never a
+  // Store::ContainsId.) Hashes only: a collision costs a lookup, never a
   // wrong answer. Past kMaxKnown hashes the engine falls back to lookups.
   bool store_was_empty_ = false;
   bool known_absent_valid_ = false;

@@ -37,12 +37,14 @@ std::string SeqKey(uint64_t seq) {
   return k;
 }
 
-void EventBlockWriter::Append(std::string_view raw) {
+void EventBlockWriter::Append(std::string_view id, std::string_view raw) {
   if (blocks_.empty() || counts_.back() >= kBlockEvents ||
       blocks_.back().size() >= kBlockBytes) {
     blocks_.emplace_back(4, '\0');  // the count, filled in by WriteTo
+    blocks_.back().reserve(kBlockBytes + kBlockBytes / 8);
     counts_.push_back(0);
   }
+  PutLengthPrefixed(&blocks_.back(), id);
   PutLengthPrefixed(&blocks_.back(), raw);
   ++counts_.back();
   ++num_events_;
@@ -91,10 +93,11 @@ absl::StatusOr<uint64_t> EventLogEnd(rocksdb::DB* db,
   return end;
 }
 
-absl::Status ScanEventLog(
-    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view dir,
-    uint64_t from, uint64_t to, bool one_pass,
-    const std::function<bool(uint64_t, std::string_view)>& visit) {
+absl::Status ScanEventLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                          std::string_view dir, uint64_t from, uint64_t to,
+                          bool one_pass,
+                          const std::function<bool(uint64_t, std::string_view,
+                                                   std::string_view)>& visit) {
   if (from >= to) return absl::OkStatus();
   const std::string end = SeqKey(to);
   rocksdb::ReadOptions ro;
@@ -127,10 +130,12 @@ absl::Status ScanEventLog(
     first_block = false;
     expect = seq + count;
     for (uint32_t i = 0; i < count; ++i, ++seq) {
-      std::string_view raw;
-      if (!GetLengthPrefixed(&value, &raw)) return BadBlock(dir, seq);
+      std::string_view id, raw;
+      if (!GetLengthPrefixed(&value, &id) || !GetLengthPrefixed(&value, &raw)) {
+        return BadBlock(dir, seq);
+      }
       if (seq < from) continue;
-      if (seq >= to || !visit(seq, raw)) return absl::OkStatus();
+      if (seq >= to || !visit(seq, id, raw)) return absl::OkStatus();
     }
     if (!value.empty()) return BadBlock(dir, seq);
   }

@@ -1,10 +1,11 @@
 // The event log's layout in the `events` column family, shared by the store
 // and its followers. Events are stored in blocks: key = the sequence number
 // of the block's first event (8 bytes big endian), value = a 4-byte big
-// endian count, then that many length-prefixed raw events. One RocksDB entry
-// per block instead of per event is what makes appending to the log cheap;
-// blocks are small enough (kBlockEvents, kBlockBytes) that reading from the
-// middle of the log decodes little it does not need.
+// endian count, then per event its length-prefixed id and raw bytes (the id
+// so that the id index can be rebuilt from the log: store/id_index.h). One
+// RocksDB entry per block instead of per event is what makes appending to the
+// log cheap; blocks are small enough (kBlockEvents, kBlockBytes) that reading
+// from the middle of the log decodes little it does not need.
 #ifndef CHATKPI_STORE_EVENT_LOG_H_
 #define CHATKPI_STORE_EVENT_LOG_H_
 
@@ -28,7 +29,7 @@ class EventBlockWriter {
   static constexpr uint32_t kBlockEvents = 1024;
   static constexpr size_t kBlockBytes = 256 << 10;
 
-  void Append(std::string_view raw);
+  void Append(std::string_view id, std::string_view raw);
   // Puts the blocks into `batch`, the first event numbered `first_seq`.
   void WriteTo(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
                uint64_t first_seq);
@@ -48,13 +49,15 @@ absl::StatusOr<uint64_t> EventLogEnd(rocksdb::DB* db,
                                      rocksdb::ColumnFamilyHandle* cf,
                                      std::string_view dir);
 
-// Visits the events with seq in [from, to) in order; the visitor returns
-// false to stop. `one_pass`: a scan of much of the log, kept out of the
-// block cache. A gap in the sequence is reported as DataLoss.
+// Visits the events with seq in [from, to) in order, with their ids and raw
+// bytes; the visitor returns false to stop. `one_pass`: a scan of much of the
+// log, kept out of the block cache. A gap in the sequence is reported as
+// DataLoss.
 absl::Status ScanEventLog(
     rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view dir,
     uint64_t from, uint64_t to, bool one_pass,
-    const std::function<bool(uint64_t seq, std::string_view raw)>& visit);
+    const std::function<bool(uint64_t seq, std::string_view id,
+                             std::string_view raw)>& visit);
 
 }  // namespace chatkpi
 

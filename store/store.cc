@@ -18,7 +18,7 @@
 #include "store/coding.h"
 #include "store/event_log.h"
 #include "store/fault_injection.h"
-#include "store/id_filter.h"
+#include "store/id_index.h"
 #include "store/rocksdb_status.h"
 
 namespace chatkpi {
@@ -32,8 +32,9 @@ static_assert(std::size(kFamilyNames) ==
 
 // Written once at creation; a RocksDB directory without it is someone else's.
 constexpr char kFormatKey[] = "chatkpi.format";
-// 2: the event log is stored in blocks (store/event_log.h).
-constexpr char kFormatValue[] = "2";
+// 3: the event log is stored in blocks (store/event_log.h), the id index
+// derived from it (store/id_index.h).
+constexpr char kFormatValue[] = "3";
 
 // RocksDB's own diagnostic log (DIR/LOG), warnings and errors only. Not
 // RocksDB's default logger: on a full disk that one's failed write trips an
@@ -216,7 +217,7 @@ Commit::Commit(Commit&&) noexcept = default;
 Commit& Commit::operator=(Commit&&) noexcept = default;
 
 void Commit::AppendEvent(std::string_view id, std::string_view raw) {
-  impl_->log.Append(raw);
+  impl_->log.Append(id, raw);
   impl_->ids.append(id);
   impl_->id_ends.push_back(static_cast<uint32_t>(impl_->ids.size()));
 }
@@ -236,9 +237,8 @@ struct Store::Impl {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::WriteOptions write_options;
   bool read_only = false;
-  bool secondary = false;  // a follower: StoreOptions::secondary_dir
-  // Every id written since an empty store was opened; null otherwise.
-  std::unique_ptr<IdFilter> written_ids;
+  bool secondary = false;        // a follower: StoreOptions::secondary_dir
+  std::unique_ptr<IdIndex> ids;  // null when read-only
 
   rocksdb::ColumnFamilyHandle* cf(Family f) {
     return handles[static_cast<int>(f)];
@@ -461,8 +461,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
 
   auto next_seq = EventLogEnd(impl->db.get(), impl->cf(Family::kEvents), dir);
   if (!next_seq.ok()) return next_seq.status();
-  if (*next_seq == 0 && !opts.read_only) {
-    impl->written_ids = std::make_unique<IdFilter>();
+  if (!opts.read_only) {
+    auto ids = IdIndex::Open(impl->db.get(),
+                             {impl->cf(Family::kIds), impl->cf(Family::kEvents),
+                              impl->cf(Family::kMeta)},
+                             dir, *next_seq, opts.id_spill_threshold);
+    if (!ids.ok()) return ids.status();
+    impl->ids = std::move(*ids);
   }
   return std::unique_ptr<Store>(new Store(dir, std::move(impl), *next_seq));
 }
@@ -472,25 +477,7 @@ absl::Status Store::Write(Commit* commit) {
   rocksdb::WriteBatch& batch = c.batch;
   uint64_t seq = next_seq_;
   c.log.WriteTo(&batch, impl_->cf(Family::kEvents), seq);
-  std::vector<std::pair<std::string_view, uint64_t>> ids;
-  ids.reserve(c.id_ends.size());
-  uint32_t begin = 0;
-  for (uint32_t end : c.id_ends) {
-    ids.emplace_back(std::string_view(c.ids).substr(begin, end - begin), seq++);
-    begin = end;
-  }
-  // Sorted keys let the memtable skiplist reuse its insert position from
-  // one key to the next instead of searching from the top each time.
-  std::sort(ids.begin(), ids.end());
-  std::string key;
-  for (const auto& [id, s] : ids) {
-    // Before the write: should it fail, a "maybe" costs nothing.
-    if (impl_->written_ids != nullptr) impl_->written_ids->Add(id);
-    key.clear();
-    PutFixed64BE(&key, s);
-    batch.Put(impl_->cf(Family::kIds), rocksdb::Slice(id.data(), id.size()),
-              key);
-  }
+  seq += c.log.num_events();
   rocksdb::Status s = impl_->db->Write(impl_->write_options, &batch);
   if (!s.ok()) {
     // RocksDB applies a batch whole or not at all: the store still holds
@@ -503,11 +490,20 @@ absl::Status Store::Write(Commit* commit) {
                                     "commit)"));
   }
   next_seq_.store(seq, std::memory_order_release);
+  absl::Status spilled = absl::OkStatus();
+  if (impl_->ids != nullptr) {
+    uint32_t begin = 0;
+    for (uint32_t end : c.id_ends) {
+      impl_->ids->Add(std::string_view(c.ids).substr(begin, end - begin));
+      begin = end;
+    }
+    spilled = impl_->ids->MaybeSpill(seq);
+  }
   batch.Clear();
   c.log.Clear();
   c.ids.clear();
   c.id_ends.clear();
-  return absl::OkStatus();
+  return spilled;
 }
 
 absl::StatusOr<bool> Store::CatchUp() {
@@ -529,7 +525,10 @@ absl::Status Store::ScanEvents(
     uint64_t from, uint64_t to,
     const std::function<bool(uint64_t, std::string_view)>& visit) {
   return ScanEventLog(impl_->db.get(), impl_->cf(Family::kEvents), dir_, from,
-                      to, /*one_pass=*/false, visit);
+                      to,
+                      /*one_pass=*/false,
+                      [&](uint64_t seq, std::string_view,
+                          std::string_view raw) { return visit(seq, raw); });
 }
 
 absl::StatusOr<std::optional<std::string>> Store::Get(Family f,
@@ -543,29 +542,11 @@ absl::StatusOr<std::optional<std::string>> Store::Get(Family f,
   return value;
 }
 
-bool Store::IdKnownAbsent(std::string_view id) const {
-  return impl_->written_ids != nullptr && !impl_->written_ids->MayContain(id);
-}
-
-absl::Status Store::ContainsIds(const std::vector<std::string_view>& ids,
-                                std::vector<bool>* found) {
-  found->assign(ids.size(), false);
-  if (ids.empty()) return absl::OkStatus();
-  std::vector<rocksdb::Slice> keys;
-  keys.reserve(ids.size());
-  for (auto id : ids) keys.emplace_back(id.data(), id.size());
-  std::vector<rocksdb::PinnableSlice> values(ids.size());
-  std::vector<rocksdb::Status> statuses(ids.size());
-  impl_->db->MultiGet(rocksdb::ReadOptions(), impl_->cf(Family::kIds),
-                      keys.size(), keys.data(), values.data(), statuses.data());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (statuses[i].ok()) {
-      (*found)[i] = true;
-    } else if (!statuses[i].IsNotFound()) {
-      return ToStatus(statuses[i], absl::StrCat("reading --db ", dir_));
-    }
+absl::StatusOr<bool> Store::ContainsId(std::string_view id) {
+  if (impl_->ids == nullptr) {
+    return absl::FailedPreconditionError("the store is open read-only");
   }
-  return absl::OkStatus();
+  return impl_->ids->Contains(id);
 }
 
 absl::Status Store::Scan(

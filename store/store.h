@@ -4,7 +4,8 @@
 // Column families (one per access pattern):
 //   events      seq (8-byte big endian) -> a block of raw     replay, in order
 //               events from that seq on (store/event_log.h)
-//   ids         event id -> seq                               dedup (bloom)
+//   ids         event id -> ""                                dedup (bloom),
+//               derived from the log (store/id_index.h)
 //   buyers      buyer nick -> engine state                    point lookups
 //   orders      order id -> engine state                      point lookups
 //   aggregates  shard(4) day(4) agent -> counters             range by day
@@ -101,6 +102,9 @@ struct StoreOptions {
   // this directory (created if missing). It sees the writer's commits as
   // of its last CatchUp(), each whole or not at all.
   std::string secondary_dir;
+  // Ids kept in memory before the id index is written out (tests make it
+  // small to exercise that; store/id_index.h).
+  size_t id_spill_threshold = size_t{1} << 20;
 };
 
 class Store {
@@ -119,14 +123,9 @@ class Store {
   // Point reads; nullopt when absent.
   absl::StatusOr<std::optional<std::string>> Get(Family f,
                                                  std::string_view key);
-  // True when the event id is certainly not in the store, known without a
-  // read: the store was empty when opened, and this Store wrote every id
-  // since (store/id_filter.h). False means "look it up".
-  bool IdKnownAbsent(std::string_view id) const;
-
-  // Batched existence check for event ids (uses the bloom filters).
-  absl::Status ContainsIds(const std::vector<std::string_view>& ids,
-                           std::vector<bool>* found);
+  // Whether an event with this id is in the log (store/id_index.h). Needs
+  // a writable store.
+  absl::StatusOr<bool> ContainsId(std::string_view id);
 
   // Visits the logged events with seq in [from, to) in order, with their
   // raw bytes; the visitor returns false to stop.

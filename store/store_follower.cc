@@ -96,7 +96,10 @@ absl::Status StoreFollower::ScanEvents(
   if (absl::Status s = impl_->Check(Family::kEvents); !s.ok()) return s;
   // Replay reads the whole log once.
   return ScanEventLog(impl_->db.get(), impl_->cf(Family::kEvents), impl_->dir,
-                      from, to, /*one_pass=*/true, visit);
+                      from, to,
+                      /*one_pass=*/true,
+                      [&](uint64_t seq, std::string_view,
+                          std::string_view raw) { return visit(seq, raw); });
 }
 
 absl::Status StoreFollower::Scan(

@@ -2,6 +2,7 @@
 // in order, with its raw bytes, from any starting point, across block and
 // commit boundaries and a reopen.
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -70,8 +71,8 @@ TEST(EventLog, ReadsBackEveryEventFromAnySeq) {
           .ok());
   EXPECT_EQ(visited, 3);
   // Ids are indexed one by one.
-  EXPECT_TRUE((*store)->Get(Family::kIds, "id2500")->has_value());
-  EXPECT_FALSE((*store)->Get(Family::kIds, "id99999")->has_value());
+  EXPECT_TRUE(*(*store)->ContainsId("id2500"));
+  EXPECT_FALSE(*(*store)->ContainsId("id99999"));
   store->reset();
 
   // A follower (replay's reader) sees the same log.
@@ -89,6 +90,52 @@ TEST(EventLog, ReadsBackEveryEventFromAnySeq) {
                   .ok());
   EXPECT_EQ(seen,
             std::vector<std::string>(all.begin() + 1500, all.begin() + 1600));
+}
+
+}  // namespace
+}  // namespace chatkpi
+
+namespace chatkpi {
+namespace {
+
+// The id index is derived from the log (store/id_index.h): ids spilled to
+// the `ids` family and ids only in the log's unspilled tail are both found
+// after a reopen, and ids never written are not.
+TEST(IdIndex, SpillsAndRebuildsFromTheLog) {
+  const std::string dir = testing::TempDir("idindex") + "/db";
+  StoreOptions so;
+  so.id_spill_threshold = 100;
+  int written = 0;
+  auto write = [&](Store& store, int n) {
+    Commit c(&store);
+    for (int i = 0; i < n; ++i, ++written) {
+      c.AppendEvent(absl::StrCat("e", written),
+                    absl::StrCat("{", written, "}"));
+    }
+    ASSERT_TRUE(store.Write(&c).ok());
+  };
+  auto expect_all = [&](Store& store) {
+    for (int i = 0; i < written; ++i) {
+      auto found = store.ContainsId(absl::StrCat("e", i));
+      ASSERT_TRUE(found.ok() && *found) << i;
+    }
+    for (int i = written; i < written + 300; ++i) {
+      auto found = store.ContainsId(absl::StrCat("e", i));
+      ASSERT_TRUE(found.ok() && !*found) << i;
+    }
+  };
+  for (int round = 0; round < 3; ++round) {
+    auto store = Store::Open(dir, so);
+    ASSERT_TRUE(store.ok()) << store.status();
+    expect_all(**store);
+    for (int n : {37, 37, 37, 1, 150}) write(**store, n);  // 262: 2 spills
+    expect_all(**store);
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/CURRENT"));
+  // A store opened with the default (large) threshold reads the same.
+  auto store = Store::Open(dir, {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  expect_all(**store);
 }
 
 }  // namespace

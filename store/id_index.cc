@@ -1,0 +1,111 @@
+#include "store/id_index.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/sst_file_writer.h"
+#include "store/coding.h"
+#include "store/event_log.h"
+#include "store/rocksdb_status.h"
+
+namespace chatkpi {
+namespace {
+
+constexpr char kIndexedTo[] = "ids.indexed_to";
+// Not "*.sst": RocksDB may delete table-named files it does not know.
+constexpr char kSpillFile[] = "ids-spill.tmp";
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(rocksdb::DB* db,
+                                                       const Families& cf,
+                                                       const std::string& dir,
+                                                       uint64_t log_end,
+                                                       size_t spill_threshold) {
+  std::unique_ptr<IdIndex> index(
+      new IdIndex(db, cf, dir, std::max<size_t>(1, spill_threshold)));
+  std::error_code ec;
+  std::filesystem::remove(std::filesystem::path(dir) / kSpillFile, ec);
+  std::string stored;
+  uint64_t indexed_to = 0;
+  rocksdb::Status s =
+      db->Get(rocksdb::ReadOptions(), cf.meta, kIndexedTo, &stored);
+  if (s.ok()) {
+    std::string_view v = stored;
+    if (!GetFixed64BE(&v, &indexed_to) || indexed_to > log_end) {
+      return absl::DataLossError(
+          absl::StrCat("--db ", dir, " is corrupt: bad event id index mark"));
+    }
+  } else if (!s.IsNotFound()) {
+    return ToStatus(s, absl::StrCat("reading --db ", dir));
+  }
+  if (indexed_to == 0) {
+    // Nothing spilled yet: the family is empty, every id is read below.
+    index->filter_ = std::make_unique<IdFilter>();
+  }
+  absl::Status scanned =
+      ScanEventLog(db, cf.events, dir, indexed_to, log_end, /*one_pass=*/true,
+                   [&](uint64_t, std::string_view id, std::string_view) {
+                     index->Add(id);
+                     return true;
+                   });
+  if (!scanned.ok()) return scanned;
+  return index;
+}
+
+absl::StatusOr<bool> IdIndex::Contains(std::string_view id) {
+  if (recent_.contains(absl::string_view(id.data(), id.size()))) return true;
+  if (filter_ != nullptr && !filter_->MayContain(id)) return false;
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.ids,
+                               rocksdb::Slice(id.data(), id.size()), &value);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) return ToStatus(s, absl::StrCat("reading --db ", dir_));
+  return true;
+}
+
+absl::Status IdIndex::MaybeSpill(uint64_t log_end) {
+  return recent_.size() < spill_threshold_ ? absl::OkStatus() : Spill(log_end);
+}
+
+absl::Status IdIndex::Spill(uint64_t log_end) {
+  std::vector<std::string_view> ids;
+  ids.reserve(recent_.size());
+  for (const std::string& id : recent_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  const std::string path = (std::filesystem::path(dir_) / kSpillFile).string();
+  const std::string what =
+      absl::StrCat("writing the event id index of --db ", dir_,
+                   " (free disk space or fix the I/O error, then run again)");
+  rocksdb::Options options(db_->GetDBOptions(), db_->GetOptions(cf_.ids));
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, cf_.ids);
+  rocksdb::Status s = writer.Open(path);
+  for (size_t i = 0; s.ok() && i < ids.size(); ++i) {
+    s = writer.Put(rocksdb::Slice(ids[i].data(), ids[i].size()),
+                   rocksdb::Slice());
+  }
+  if (s.ok()) s = writer.Finish();
+  if (s.ok()) {
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;
+    s = db_->IngestExternalFile(cf_.ids, {path}, ingest);
+  }
+  if (s.ok()) {
+    // Only now is the family complete up to log_end; a crash before this
+    // reads these ids from the log again at the next open.
+    std::string mark;
+    PutFixed64BE(&mark, log_end);
+    s = db_->Put(rocksdb::WriteOptions(), cf_.meta, kIndexedTo, mark);
+  }
+  if (!s.ok()) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    return ToStatus(s, what);
+  }
+  recent_.clear();
+  return absl::OkStatus();
+}
+
+}  // namespace chatkpi
