@@ -5,16 +5,20 @@
 namespace chatkpi {
 namespace {
 
-constexpr int kProbes = 4;  // ~0.5% false "maybe" at 10M ids in 2^27 bits
+constexpr int kProbes = 4;  // ~1% false "maybe" at 12M ids in 2^27 bits
 
-// Double hashing (Kirsch & Mitzenmacher): probe i is h1 + i*h2.
+// Blocked: all probes of an id fall in one 64-byte block (one cache miss
+// per id instead of one per probe), at a slightly higher false rate.
 struct Probes {
-  uint64_t h1, h2;
-  explicit Probes(std::string_view id) {
+  uint64_t block;  // index of the first of 8 words
+  uint64_t bits;   // 4 x 9 bits: positions inside the 512-bit block
+  Probes(std::string_view id, uint64_t mask) {
     const uint64_t h = absl::HashOf(absl::string_view(id.data(), id.size()));
-    h1 = h;
-    h2 = (h >> 33 | h << 31) | 1;
+    block = ((h & mask) >> 9) << 3;
+    bits = h >> 28;
   }
+  uint64_t Word(int i) const { return block + ((bits >> (9 * i + 6)) & 7); }
+  uint64_t Bit(int i) const { return uint64_t{1} << ((bits >> (9 * i)) & 63); }
 };
 
 }  // namespace
@@ -24,18 +28,14 @@ IdFilter::IdFilter(int log2_bits)
       mask_((uint64_t{1} << log2_bits) - 1) {}
 
 void IdFilter::Add(std::string_view id) {
-  const Probes p(id);
-  for (int i = 0; i < kProbes; ++i) {
-    const uint64_t bit = (p.h1 + i * p.h2) & mask_;
-    words_[bit >> 6] |= uint64_t{1} << (bit & 63);
-  }
+  const Probes p(id, mask_);
+  for (int i = 0; i < kProbes; ++i) words_[p.Word(i)] |= p.Bit(i);
 }
 
 bool IdFilter::MayContain(std::string_view id) const {
-  const Probes p(id);
+  const Probes p(id, mask_);
   for (int i = 0; i < kProbes; ++i) {
-    const uint64_t bit = (p.h1 + i * p.h2) & mask_;
-    if ((words_[bit >> 6] & (uint64_t{1} << (bit & 63))) == 0) return false;
+    if ((words_[p.Word(i)] & p.Bit(i)) == 0) return false;
   }
   return true;
 }
