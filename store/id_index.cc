@@ -56,8 +56,9 @@ absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(rocksdb::DB* db,
 }
 
 absl::StatusOr<bool> IdIndex::Contains(std::string_view id) {
-  if (recent_.contains(absl::string_view(id.data(), id.size()))) return true;
+  // Every id in recent_ went through the filter: it answers first.
   if (filter_ != nullptr && !filter_->MayContain(id)) return false;
+  if (recent_.contains(absl::string_view(id.data(), id.size()))) return true;
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.ids,
                                rocksdb::Slice(id.data(), id.size()), &value);
