@@ -104,7 +104,7 @@ struct StoreOptions {
   std::string secondary_dir;
   // Ids kept in memory before the id index is written out (tests make it
   // small to exercise that; store/id_index.h).
-  size_t id_spill_threshold = size_t{1} << 20;
+  size_t id_spill_threshold = size_t{1} << 18;
 };
 
 class Store {
