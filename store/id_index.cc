@@ -72,9 +72,24 @@ absl::Status IdIndex::MaybeSpill(uint64_t log_end) {
 }
 
 absl::Status IdIndex::Spill(uint64_t log_end) {
-  std::vector<std::string_view> ids;
+  // Sorted bytewise (the family's order), comparing the first 8 bytes as
+  // one integer: most ids differ there, so few comparisons touch memory.
+  struct Key {
+    uint64_t head;
+    std::string_view id;
+    bool operator<(const Key& o) const {
+      return head != o.head ? head < o.head : id < o.id;
+    }
+  };
+  std::vector<Key> ids;
   ids.reserve(recent_.size());
-  for (const std::string& id : recent_) ids.push_back(id);
+  for (const std::string& id : recent_) {
+    uint64_t head = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      head = head << 8 | (i < id.size() ? static_cast<uint8_t>(id[i]) : 0);
+    }
+    ids.push_back({head, id});
+  }
   std::sort(ids.begin(), ids.end());
   const std::string path = (std::filesystem::path(dir_) / kSpillFile).string();
   const std::string what =
@@ -84,7 +99,7 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
   rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, cf_.ids);
   rocksdb::Status s = writer.Open(path);
   for (size_t i = 0; s.ok() && i < ids.size(); ++i) {
-    s = writer.Put(rocksdb::Slice(ids[i].data(), ids[i].size()),
+    s = writer.Put(rocksdb::Slice(ids[i].id.data(), ids[i].id.size()),
                    rocksdb::Slice());
   }
   if (s.ok()) s = writer.Finish();

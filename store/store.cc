@@ -144,6 +144,10 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
   size_t write_buffer = 64 << 20;
   switch (f) {
     case Family::kIds:
+      // Written in bulk by the id index (store/id_index.h); short keys that
+      // prefix compression inside blocks already shrinks.
+      o.compression = rocksdb::kNoCompression;
+      [[fallthrough]];
     case Family::kBuyers:
     case Family::kOrders:
       // Point lookups of keys that are usually absent (new ids, new buyers):
