@@ -124,7 +124,8 @@ class KafkaIngest : public KafkaRebalanceListener {
   std::unique_ptr<KafkaProducer> dlq_;
   std::unique_ptr<KafkaProducer> changelog_;
   std::set<int32_t> republished_;  // shards republished by this process
-  std::string changelog_key_;      // scratch
+  std::set<std::pair<int, int32_t>> warned_gaps_;  // (topic, partition)
+  std::string changelog_key_;                      // scratch
   std::map<int32_t, Shard> shards_;
   std::map<PartitionKey, Partition> partitions_;
   // Set when the engines may hold half-applied state: never commit then.
@@ -320,6 +321,22 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
   }
   p.at_end = false;
   last_message_ = absl::Now();
+  if (p.next >= 0 && m.offset > p.next) {
+    // Offsets the broker did not deliver. A transaction marker takes one;
+    // more usually means retention deleted messages before they were read
+    // (the consumer then restarts at the oldest one kept), and those events
+    // are missing from the KPIs: say so, loudly, once per partition.
+    report_->skipped_offsets += m.offset - p.next;
+    if (m.offset - p.next > 1 &&
+        warned_gaps_.insert(PartitionKey(topic, m.partition)).second) {
+      Log(absl::StrCat(
+          "warning: ", topics_[topic], "/", m.partition, " offsets ", p.next,
+          "..", m.offset - 1,
+          " were never delivered: the broker no longer has them (retention "
+          "shorter than this consumer's lag?). Their events are missing "
+          "from the KPIs; re-produce them from the source to count them."));
+    }
+  }
   Shard& shard = shards_[m.partition];
   ++report_->messages;
   absl::Status parsed = parser_.Parse(m.value, &event_);
@@ -498,6 +515,7 @@ absl::Status KafkaIngest::Progress(absl::Time now) {
                   ", \"duplicates\": ", report_->duplicates,
                   ", \"dead_letters\": ", report_->dead_letters,
                   ", \"misrouted\": ", report_->misrouted,
+                  ", \"skipped_offsets\": ", report_->skipped_offsets,
                   ", \"rebalances\": ", report_->rebalances,
                   ", \"caught_up\": ", CaughtUp() ? "true" : "false",
                   ", \"owned_shards\": [", absl::StrJoin(owned, ", "),

@@ -79,6 +79,10 @@ struct KafkaIngestReport {
   // Events whose message key is not their buyer (agent, for assessments):
   // a producer that keys otherwise breaks co-partitioning.
   int64_t misrouted = 0;
+  // Offsets skipped between two delivered messages of a partition:
+  // transaction markers, or messages deleted by retention before they were
+  // read (then a warning names them: their events are missing).
+  int64_t skipped_offsets = 0;
   int64_t rebalances = 0;
   bool caught_up = false;  // the last stop was at the end of every partition
 };

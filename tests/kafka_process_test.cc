@@ -299,3 +299,46 @@ TEST(KafkaProcess, DemoPrintsTheMonthOfItsGeneratedEvents) {
 
 }  // namespace
 }  // namespace chatkpi
+
+namespace chatkpi {
+namespace {
+
+// Messages the broker deleted (retention) before the member read them are
+// not silently skipped: the member warns which offsets it never saw and
+// `stats` counts them (payroll must not lose events quietly).
+TEST(KafkaProcess, OffsetsDeletedBeforeTheyWereReadAreReported) {
+  const std::string dir = testing::TempDir("kafka_gap");
+  testing::BrokerProcess broker(dir, 1);
+  ASSERT_FALSE(broker.bootstrap().empty());
+  const std::string db = dir + "/db";
+  std::vector<std::string> run = RunArgs(broker.bootstrap(), "gap", db);
+  run.push_back("--until-caught-up");
+  std::filesystem::create_directories(dir + "/a");
+  std::filesystem::create_directories(dir + "/b");
+
+  const testing::Dataset first =
+      testing::MakeDataset(dir + "/a", testing::SmallMonth(500, 3));
+  testing::Publish(broker.bootstrap(), first.lines);
+  std::string err;
+  ASSERT_EQ(testing::RunProgram(run, nullptr, &err), 0) << err;
+  EXPECT_EQ(err.find("never delivered"), std::string::npos) << err;
+
+  // Far more than the embedded broker keeps of one partition (~5 MiB):
+  // the oldest of these are deleted before the member comes back.
+  auto big = testing::SmallMonth(60000, 4);
+  big.month = "2026-10";
+  const testing::Dataset second = testing::MakeDataset(dir + "/b", big);
+  testing::Publish(broker.bootstrap(), second.lines);
+  ASSERT_EQ(testing::RunProgram(run, nullptr, &err), 0) << err;
+  EXPECT_NE(err.find("chat/0 offsets "), std::string::npos) << err;
+  EXPECT_NE(err.find("were never delivered"), std::string::npos) << err;
+
+  std::string stats;
+  ASSERT_EQ(testing::RunChatkpi({"stats", "--db", db}, &stats), 0);
+  const size_t at = stats.find("\"skipped_offsets\": ");
+  ASSERT_NE(at, std::string::npos) << stats;
+  EXPECT_NE(stats.substr(at, 21), "\"skipped_offsets\": 0,") << stats;
+}
+
+}  // namespace
+}  // namespace chatkpi
