@@ -167,27 +167,8 @@ absl::StatusOr<bool> KafkaConsumer::Poll(absl::Duration timeout,
   }
   if (m == nullptr) return false;
   impl_->held = m;
-  out->topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
-  out->partition = m->partition;
-  out->offset = m->offset;
-  out->key = std::string_view(static_cast<const char*>(m->key), m->key_len);
-  out->value =
-      m->payload != nullptr
-          ? std::string_view(static_cast<const char*>(m->payload), m->len)
-          : std::string_view();
-  out->error.clear();
-  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    out->kind = KafkaMessage::Kind::kData;
-  } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-    out->kind = KafkaMessage::Kind::kPartitionEnd;
-  } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
-    char reason[512];
-    rd_kafka_fatal_error(impl_->rk, reason, sizeof reason);
-    return absl::InternalError(absl::StrCat("Kafka fatal error: ", reason));
-  } else {
-    out->kind = KafkaMessage::Kind::kError;
-    out->error = rd_kafka_message_errstr(m);
-  }
+  absl::Status s = kafka_internal::ToMessage(impl_->rk, m, out);
+  if (!s.ok()) return s;
   return true;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "ingest/kafka_config.h"
+#include "ingest/kafka_consumer.h"
 
 namespace chatkpi::kafka_internal {
 
@@ -24,6 +25,11 @@ absl::Status ToStatus(rd_kafka_resp_err_t err, std::string_view what);
 // The topic's partition count from the cluster's metadata.
 absl::StatusOr<int> PartitionCount(rd_kafka_t* rk, const std::string& topic,
                                    int timeout_ms);
+
+// Describes `m` (which the caller keeps alive while `out` is used) in `out`.
+// A fatal client error is returned as an error instead.
+absl::Status ToMessage(rd_kafka_t* rk, const rd_kafka_message_t* m,
+                       KafkaMessage* out);
 
 }  // namespace chatkpi::kafka_internal
 

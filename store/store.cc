@@ -19,6 +19,7 @@
 #include "store/event_log.h"
 #include "store/fault_injection.h"
 #include "store/id_index.h"
+#include "store/rocksdb_reads.h"
 #include "store/rocksdb_status.h"
 
 namespace chatkpi {
@@ -537,13 +538,7 @@ absl::Status Store::ScanEvents(
 
 absl::StatusOr<std::optional<std::string>> Store::Get(Family f,
                                                       std::string_view key) {
-  std::string value;
-  rocksdb::Status s =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(f),
-                     rocksdb::Slice(key.data(), key.size()), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  if (!s.ok()) return ToStatus(s, absl::StrCat("reading --db ", dir_));
-  return value;
+  return ReadValue(impl_->db.get(), impl_->cf(f), key, dir_);
 }
 
 absl::StatusOr<bool> Store::ContainsId(std::string_view id) {
@@ -556,20 +551,7 @@ absl::StatusOr<bool> Store::ContainsId(std::string_view id) {
 absl::Status Store::Scan(
     Family f, std::string_view begin, std::string_view end,
     const std::function<bool(std::string_view, std::string_view)>& visit) {
-  rocksdb::ReadOptions ro;
-  ro.total_order_seek = true;
-  rocksdb::Slice upper(end.data(), end.size());
-  if (!end.empty()) ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(ro, impl_->cf(f)));
-  for (it->Seek(rocksdb::Slice(begin.data(), begin.size())); it->Valid();
-       it->Next()) {
-    if (!visit(std::string_view(it->key().data(), it->key().size()),
-               std::string_view(it->value().data(), it->value().size()))) {
-      break;
-    }
-  }
-  return ToStatus(it->status(), absl::StrCat("scanning --db ", dir_));
+  return ScanRange(impl_->db.get(), impl_->cf(f), begin, end, dir_, visit);
 }
 
 }  // namespace chatkpi

@@ -8,6 +8,7 @@
 #include "rocksdb/memtablerep.h"
 #include "store/coding.h"
 #include "store/event_log.h"
+#include "store/rocksdb_reads.h"
 #include "store/rocksdb_status.h"
 
 namespace chatkpi {
@@ -106,32 +107,14 @@ absl::Status StoreFollower::Scan(
     Family f, std::string_view begin, std::string_view end,
     const std::function<bool(std::string_view, std::string_view)>& visit) {
   if (absl::Status s = impl_->Check(f); !s.ok()) return s;
-  rocksdb::ReadOptions ro;
-  ro.total_order_seek = true;
-  rocksdb::Slice upper(end.data(), end.size());
-  if (!end.empty()) ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(ro, impl_->cf(f)));
-  for (it->Seek(rocksdb::Slice(begin.data(), begin.size())); it->Valid();
-       it->Next()) {
-    if (!visit(std::string_view(it->key().data(), it->key().size()),
-               std::string_view(it->value().data(), it->value().size()))) {
-      break;
-    }
-  }
-  return ToStatus(it->status(), absl::StrCat("scanning ", impl_->dir));
+  return ScanRange(impl_->db.get(), impl_->cf(f), begin, end, impl_->dir,
+                   visit);
 }
 
 absl::StatusOr<std::optional<std::string>> StoreFollower::Get(
     Family f, std::string_view key) {
   if (absl::Status s = impl_->Check(f); !s.ok()) return s;
-  std::string value;
-  rocksdb::Status s =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(f),
-                     rocksdb::Slice(key.data(), key.size()), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  if (!s.ok()) return ToStatus(s, absl::StrCat("reading ", impl_->dir));
-  return value;
+  return ReadValue(impl_->db.get(), impl_->cf(f), key, impl_->dir);
 }
 
 }  // namespace chatkpi

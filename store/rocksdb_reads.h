@@ -1,0 +1,31 @@
+// The reads a store and a store follower make the same way, on any family.
+#ifndef CHATKPI_STORE_ROCKSDB_READS_H_
+#define CHATKPI_STORE_ROCKSDB_READS_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "rocksdb/db.h"
+
+namespace chatkpi {
+
+// The value of `key`, nullopt when absent. `dir` names the store in errors.
+absl::StatusOr<std::optional<std::string>> ReadValue(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view key,
+    std::string_view dir);
+
+// Visits keys in [begin, end) in order ("" end = to the last key); the
+// visitor returns false to stop.
+absl::Status ScanRange(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view begin,
+    std::string_view end, std::string_view dir,
+    const std::function<bool(std::string_view key, std::string_view value)>&
+        visit);
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_STORE_ROCKSDB_READS_H_
