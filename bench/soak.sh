@@ -111,8 +111,8 @@ gen_batch() {  # batch number -> path of its file
   "$bin" gen --seed "$((i + 1))" --agents 30 --events "$events" \
     --month "$(month_of "$i")" --duplicates 0.02 --malformed 0.001 \
     "${extra[@]}" 2>/dev/null |
-    sed -e "s/\"id\":\"/&b$i-/" -e "s/\"order\":\"/&b$i-/" \
-      -e "$([[ $buyers == fresh ]] && echo "s/\"buyer\":\"/&b$i-/")" > "$f"
+    sed -e "s/\"id\": *\"/&b$i-/" -e "s/\"order\": *\"/&b$i-/" \
+      -e "$([[ $buyers == fresh ]] && echo "s/\"buyer\": *\"/&b$i-/")" > "$f"
   echo "$f"
 }
 
