@@ -8,6 +8,7 @@
 #include "rocksdb/sst_file_writer.h"
 #include "store/coding.h"
 #include "store/event_log.h"
+#include "store/rocksdb_reads.h"
 #include "store/rocksdb_status.h"
 
 namespace chatkpi {
@@ -28,18 +29,15 @@ absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(rocksdb::DB* db,
       new IdIndex(db, cf, dir, std::max<size_t>(1, spill_threshold)));
   std::error_code ec;
   std::filesystem::remove(std::filesystem::path(dir) / kSpillFile, ec);
-  std::string stored;
+  auto stored = ReadValue(db, cf.meta, kIndexedTo, dir);
+  if (!stored.ok()) return stored.status();
   uint64_t indexed_to = 0;
-  rocksdb::Status s =
-      db->Get(rocksdb::ReadOptions(), cf.meta, kIndexedTo, &stored);
-  if (s.ok()) {
-    std::string_view v = stored;
+  if (stored->has_value()) {
+    std::string_view v = **stored;
     if (!GetFixed64BE(&v, &indexed_to) || indexed_to > log_end) {
       return absl::DataLossError(
           absl::StrCat("--db ", dir, " is corrupt: bad event id index mark"));
     }
-  } else if (!s.IsNotFound()) {
-    return ToStatus(s, absl::StrCat("reading --db ", dir));
   }
   if (indexed_to == 0) {
     // Nothing spilled yet: the family is empty, every id is read below.
@@ -59,12 +57,9 @@ absl::StatusOr<bool> IdIndex::Contains(std::string_view id) {
   // Every id in recent_ went through the filter: it answers first.
   if (filter_ != nullptr && !filter_->MayContain(id)) return false;
   if (recent_.contains(absl::string_view(id.data(), id.size()))) return true;
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.ids,
-                               rocksdb::Slice(id.data(), id.size()), &value);
-  if (s.IsNotFound()) return false;
-  if (!s.ok()) return ToStatus(s, absl::StrCat("reading --db ", dir_));
-  return true;
+  auto found = ReadValue(db_, cf_.ids, id, dir_);
+  if (!found.ok()) return found.status();
+  return found->has_value();
 }
 
 absl::Status IdIndex::MaybeSpill(uint64_t log_end) {
