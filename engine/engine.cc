@@ -118,14 +118,6 @@ void Engine::ForgetKnown(Family f, std::string_view key) {
   }
 }
 
-absl::StatusOr<bool> Engine::IsDuplicate(std::string_view id) {
-  if (!pending_ids_.emplace(Key(id)).second) return true;
-  auto found = store_->ContainsId(id);
-  if (!found.ok()) return found.status();
-  if (*found) pending_ids_.erase(Key(id));
-  return *found;
-}
-
 absl::StatusOr<Engine::BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {
   auto it = buyers_.find(Key(buyer));
   if (it != buyers_.end()) return it->second.get();
@@ -204,13 +196,14 @@ absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw) {
 
 absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
                                             std::string_view raw) {
-  auto dup = IsDuplicate(e.id);
-  if (!dup.ok()) return dup.status();
-  if (*dup) {
+  // The store knows every id it holds and every id a pending commit on it
+  // (this engine's or another shard's) has claimed.
+  auto fresh = commit_.AppendEvent(e.id, raw);
+  if (!fresh.ok()) return fresh.status();
+  if (!*fresh) {
     ++stats_.duplicates;
     return false;
   }
-  commit_.AppendEvent(e.id, raw);
   newest_ts_ = std::max(newest_ts_, e.ts_ms);
   absl::Status s;
   switch (e.type) {
@@ -539,7 +532,6 @@ absl::Status Engine::CommitUnchecked() {
   pending_assessments_.clear();
   positions_.clear();
   new_dead_letters_ = 0;
-  pending_ids_.clear();
   pending_ = 0;
   if (!changes.empty()) commit_listener_(changes);
   Evict();

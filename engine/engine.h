@@ -125,7 +125,6 @@ class Engine {
 
   absl::StatusOr<bool> ApplyUnchecked(const Event& e, std::string_view raw);
   absl::Status CommitUnchecked();
-  absl::StatusOr<bool> IsDuplicate(std::string_view id);
   absl::StatusOr<BuyerEntry*> LoadBuyer(std::string_view buyer);
   absl::StatusOr<OrderEntry*> LoadOrder(std::string_view order);
   // Adds `delta` to the (agent, day) row and to its month's rollup row.
@@ -159,7 +158,6 @@ class Engine {
   chatkpi::Commit commit_;
   DayCardinality cardinality_;
   absl::Status failed_;  // the first failure; see Apply
-  absl::flat_hash_set<std::string> pending_ids_;
   absl::flat_hash_map<std::string, std::unique_ptr<BuyerEntry>> buyers_;
   absl::flat_hash_map<std::string, std::unique_ptr<OrderEntry>> orders_;
   absl::flat_hash_map<RowKey, RowEntry> rows_;     // (agent, day)

@@ -10,8 +10,9 @@
 #define CHATKPI_STORE_ID_FILTER_H_
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <string_view>
-#include <vector>
 
 namespace chatkpi {
 
@@ -20,12 +21,18 @@ class IdFilter {
   // 2^log2_bits bits.
   explicit IdFilter(int log2_bits = 27);
 
-  void Add(std::string_view id);
+  void Add(std::string_view id) { AddAndTest(id); }
   // False: `id` was never added. True: it may have been.
   bool MayContain(std::string_view id) const;
+  // Adds `id`; returns what MayContain returned before. One hash and one
+  // cache line, where MayContain then Add would take two of each.
+  bool AddAndTest(std::string_view id);
 
  private:
-  std::vector<uint64_t> words_;
+  struct Free {
+    void operator()(uint64_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint64_t[], Free> words_;
   uint64_t mask_;
 };
 

@@ -1,8 +1,8 @@
 #include "store/id_index.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/sst_file_writer.h"
@@ -17,8 +17,35 @@ namespace {
 constexpr char kIndexedTo[] = "ids.indexed_to";
 // Not "*.sst": RocksDB may delete table-named files it does not know.
 constexpr char kSpillFile[] = "ids-spill.tmp";
+constexpr size_t kArenaChunk = 256 << 10;
+constexpr uint32_t kLogOwner = 0;
+
+absl::string_view Key(std::string_view s) { return {s.data(), s.size()}; }
 
 }  // namespace
+
+absl::string_view IdIndex::Arena::Copy(std::string_view s) {
+  if (s.size() > left_) {
+    const size_t size = std::max(kArenaChunk, s.size());
+    chunks_.push_back(std::make_unique<char[]>(size));
+    next_ = chunks_.back().get();
+    left_ = size;
+  }
+  std::memcpy(next_, s.data(), s.size());
+  absl::string_view copy(next_, s.size());
+  next_ += s.size();
+  left_ -= s.size();
+  return copy;
+}
+
+IdIndex::IdIndex(rocksdb::DB* db, const Families& cf, const std::string& dir,
+                 size_t spill_threshold)
+    : db_(db),
+      cf_(cf),
+      dir_(dir),
+      spill_threshold_(spill_threshold),
+      writes_{1},
+      claims_{0} {}
 
 absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(rocksdb::DB* db,
                                                        const Families& cf,
@@ -46,39 +73,94 @@ absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(rocksdb::DB* db,
   absl::Status scanned =
       ScanEventLog(db, cf.events, dir, indexed_to, log_end, /*one_pass=*/true,
                    [&](uint64_t, std::string_view id, std::string_view) {
-                     index->Add(id);
+                     if (index->filter_ != nullptr) index->filter_->Add(id);
+                     index->Insert(id, kLogOwner);
                      return true;
                    });
   if (!scanned.ok()) return scanned;
   return index;
 }
 
+uint32_t IdIndex::NewOwner() {
+  if (!free_owners_.empty()) {
+    const uint32_t owner = free_owners_.back();
+    free_owners_.pop_back();
+    return owner;
+  }
+  writes_.push_back(0);
+  claims_.push_back(0);
+  return static_cast<uint32_t>(writes_.size() - 1);
+}
+
+void IdIndex::Insert(std::string_view id, uint32_t owner) {
+  // Callers have ruled the id out (but for a log read back twice at open,
+  // which only wastes the copy).
+  if (!ids_.emplace(arena_.Copy(id), Tag{owner, writes_[owner]}).second) {
+    return;
+  }
+  if (owner != kLogOwner) {
+    ++claims_[owner];
+    ++claimed_;
+  }
+}
+
+absl::StatusOr<bool> IdIndex::Claim(std::string_view id, uint32_t owner) {
+  // The filter holds every id held or ever claimed: "absent" is certain.
+  if (filter_ != nullptr && !filter_->AddAndTest(id)) {
+    Insert(id, owner);
+    return true;
+  }
+  if (ids_.contains(Key(id))) return false;
+  auto found = ReadValue(db_, cf_.ids, id, dir_);
+  if (!found.ok()) return found.status();
+  if (found->has_value()) return false;
+  Insert(id, owner);
+  return true;
+}
+
 absl::StatusOr<bool> IdIndex::Contains(std::string_view id) {
-  // Every id in recent_ went through the filter: it answers first.
   if (filter_ != nullptr && !filter_->MayContain(id)) return false;
-  if (recent_.contains(absl::string_view(id.data(), id.size()))) return true;
+  if (ids_.contains(Key(id))) return true;
   auto found = ReadValue(db_, cf_.ids, id, dir_);
   if (!found.ok()) return found.status();
   return found->has_value();
 }
 
-absl::Status IdIndex::MaybeSpill(uint64_t log_end) {
-  return recent_.size() < spill_threshold_ ? absl::OkStatus() : Spill(log_end);
+absl::Status IdIndex::Committed(uint32_t owner, uint64_t log_end) {
+  ++writes_[owner];
+  claimed_ -= claims_[owner];
+  claims_[owner] = 0;
+  return ids_.size() - claimed_ < spill_threshold_ ? absl::OkStatus()
+                                                   : Spill(log_end);
+}
+
+void IdIndex::Release(uint32_t owner) {
+  if (claims_[owner] > 0) {
+    absl::erase_if(ids_, [&](const auto& kv) {
+      return kv.second.owner == owner && !Written(kv.second);
+    });
+    claimed_ -= claims_[owner];
+    claims_[owner] = 0;
+  }
+  // Claims made under the next number would look written otherwise.
+  ++writes_[owner];
+  free_owners_.push_back(owner);
 }
 
 absl::Status IdIndex::Spill(uint64_t log_end) {
   // Sorted bytewise (the family's order), comparing the first 8 bytes as
   // one integer: most ids differ there, so few comparisons touch memory.
-  struct Key {
+  struct SortKey {
     uint64_t head;
-    std::string_view id;
-    bool operator<(const Key& o) const {
+    absl::string_view id;
+    bool operator<(const SortKey& o) const {
       return head != o.head ? head < o.head : id < o.id;
     }
   };
-  std::vector<Key> ids;
-  ids.reserve(recent_.size());
-  for (const std::string& id : recent_) {
+  std::vector<SortKey> ids;
+  ids.reserve(ids_.size() - claimed_);
+  for (const auto& [id, tag] : ids_) {
+    if (!Written(tag)) continue;
     uint64_t head = 0;
     for (size_t i = 0; i < 8; ++i) {
       head = head << 8 | (i < id.size() ? static_cast<uint8_t>(id[i]) : 0);
@@ -115,7 +197,15 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
     std::filesystem::remove(path, ec);
     return ToStatus(s, what);
   }
-  recent_.clear();
+  // Claims not yet written stay, copied out of the arena that goes.
+  Arena arena;
+  Map kept;
+  kept.reserve(claimed_);
+  for (const auto& [id, tag] : ids_) {
+    if (!Written(tag)) kept.emplace(arena.Copy({id.data(), id.size()}), tag);
+  }
+  ids_ = std::move(kept);
+  arena_ = std::move(arena);
   return absl::OkStatus();
 }
 

@@ -11,9 +11,17 @@
 // of the events after that seq back from the log, so a crash at any instant
 // loses nothing: at worst some ids are indexed twice, which is harmless.
 //
+// Ids of events not yet committed are in memory too, claimed by the commit
+// that will write them (an owner): every engine on the store sees them, so
+// an id cannot be taken twice by two engines (Kafka partitions) whose
+// commits are both pending. Only claims whose commit was written are ever
+// spilled; the claims of a commit that is dropped unwritten are released.
+//
 // A Bloom filter (IdFilter) of every id answers "certainly absent" without
 // a read when the family held nothing at open (no spill before this open),
 // so that every id in it went through the filter.
+//
+// Not thread-safe: the engines of a store run on one thread.
 #ifndef CHATKPI_STORE_ID_INDEX_H_
 #define CHATKPI_STORE_ID_INDEX_H_
 
@@ -21,10 +29,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "rocksdb/db.h"
 #include "store/id_filter.h"
 
@@ -45,27 +55,58 @@ class IdIndex {
                                                        uint64_t log_end,
                                                        size_t spill_threshold);
 
+  // A number for a commit that will claim ids; Release gives it back.
+  uint32_t NewOwner();
+  // Claims `id` for `owner`'s next write. False when the store holds the id
+  // or some owner has claimed it (a redelivery): nothing is claimed then.
+  absl::StatusOr<bool> Claim(std::string_view id, uint32_t owner);
+  // Whether the id is held or claimed; claims nothing.
   absl::StatusOr<bool> Contains(std::string_view id);
-  // Ids of events committed to the log, the last one numbered `log_end`-1.
-  // Spills when enough have gathered; an error leaves the store consistent
-  // (the ids are still in the log) but should stop the writer.
-  void Add(std::string_view id) {
-    if (filter_ != nullptr) filter_->Add(id);
-    recent_.emplace(absl::string_view(id.data(), id.size()));
-  }
-  absl::Status MaybeSpill(uint64_t log_end);
+  // `owner`'s claims were written to the log, which now ends before
+  // `log_end`. Spills when enough ids have gathered; an error leaves the
+  // store consistent (the ids are still in the log) but should stop the
+  // writer.
+  absl::Status Committed(uint32_t owner, uint64_t log_end);
+  // Drops `owner`'s unwritten claims; the number may be handed out again.
+  void Release(uint32_t owner);
 
  private:
+  // Which write of which owner an id belongs to: written once the owner's
+  // write count has passed `write`.
+  struct Tag {
+    uint32_t owner;
+    uint32_t write;
+  };
+  // The bytes of the ids in memory, in chunks that never move.
+  class Arena {
+   public:
+    absl::string_view Copy(std::string_view s);
+
+   private:
+    std::vector<std::unique_ptr<char[]>> chunks_;
+    char* next_ = nullptr;
+    size_t left_ = 0;
+  };
+  using Map = absl::flat_hash_map<absl::string_view, Tag>;
+
   IdIndex(rocksdb::DB* db, const Families& cf, const std::string& dir,
-          size_t spill_threshold)
-      : db_(db), cf_(cf), dir_(dir), spill_threshold_(spill_threshold) {}
+          size_t spill_threshold);
+  bool Written(const Tag& t) const { return t.write < writes_[t.owner]; }
+  void Insert(std::string_view id, uint32_t owner);
   absl::Status Spill(uint64_t log_end);
 
   rocksdb::DB* db_;
   Families cf_;
   std::string dir_;
   size_t spill_threshold_;
-  absl::flat_hash_set<std::string> recent_;  // not yet in the family
+  Arena arena_;
+  Map ids_;  // written but not yet in the family, or claimed
+  // Per owner: writes so far, and claims since the last one. Owner 0 is
+  // the log itself (ids read back at open), always written.
+  std::vector<uint32_t> writes_;
+  std::vector<size_t> claims_;
+  std::vector<uint32_t> free_owners_;
+  size_t claimed_ = 0;                // claims not yet written, all owners
   std::unique_ptr<IdFilter> filter_;  // null: the family held ids at open
 };
 

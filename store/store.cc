@@ -157,6 +157,10 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
       t.whole_key_filtering = true;
       o.memtable_whole_key_filtering = true;
       o.memtable_prefix_bloom_size_ratio = 0.05;
+      // A commit writes its states sorted by key, all under one shard
+      // prefix: the skiplist resumes each insert from the last one.
+      o.memtable_insert_with_hint_prefix_extractor.reset(
+          rocksdb::NewFixedPrefixTransform(4));
       break;
     case Family::kEvents:
       // Append-only with increasing keys and never point-read: an unsorted
@@ -207,11 +211,13 @@ bool ParseAggregateKey(std::string_view key, uint32_t* shard, int32_t* day,
 }
 
 struct Commit::Impl {
+  static constexpr uint32_t kNoOwner = ~uint32_t{0};
   Store* store;
   rocksdb::WriteBatch batch;
   EventBlockWriter log;
-  std::string ids;                // the events' ids, back to back
-  std::vector<uint32_t> id_ends;  // where each id ends in `ids`
+  uint32_t owner = kNoOwner;  // of the ids it claims (store/id_index.h)
+
+  ~Impl();
 };
 
 Commit::Commit(Store* store) : impl_(std::make_unique<Impl>()) {
@@ -221,15 +227,9 @@ Commit::~Commit() = default;
 Commit::Commit(Commit&&) noexcept = default;
 Commit& Commit::operator=(Commit&&) noexcept = default;
 
-void Commit::AppendEvent(std::string_view id, std::string_view raw) {
-  impl_->log.Append(id, raw);
-  impl_->ids.append(id);
-  impl_->id_ends.push_back(static_cast<uint32_t>(impl_->ids.size()));
-}
-
 size_t Commit::num_events() const { return impl_->log.num_events(); }
 size_t Commit::ApproximateBytes() const {
-  return impl_->batch.GetDataSize() + impl_->log.bytes() + impl_->ids.size();
+  return impl_->batch.GetDataSize() + impl_->log.bytes();
 }
 bool Commit::empty() const {
   return impl_->log.num_events() == 0 && impl_->batch.Count() == 0;
@@ -254,6 +254,24 @@ struct Store::Impl {
     if (db) db->Close();
   }
 };
+
+Commit::Impl::~Impl() {
+  if (owner != kNoOwner) store->impl_->ids->Release(owner);
+}
+
+absl::StatusOr<bool> Commit::AppendEvent(std::string_view id,
+                                         std::string_view raw) {
+  IdIndex* ids = impl_->store->impl_->ids.get();
+  if (ids == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--db ", impl_->store->dir(), " is open read-only: no events to add"));
+  }
+  if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
+  auto fresh = ids->Claim(id, impl_->owner);
+  if (!fresh.ok() || !*fresh) return fresh;
+  impl_->log.Append(id, raw);
+  return true;
+}
 
 void Commit::Put(Family f, std::string_view key, std::string_view value) {
   impl_->batch.Put(impl_->store->impl_->cf(f),
@@ -496,18 +514,10 @@ absl::Status Store::Write(Commit* commit) {
   }
   next_seq_.store(seq, std::memory_order_release);
   absl::Status spilled = absl::OkStatus();
-  if (impl_->ids != nullptr) {
-    uint32_t begin = 0;
-    for (uint32_t end : c.id_ends) {
-      impl_->ids->Add(std::string_view(c.ids).substr(begin, end - begin));
-      begin = end;
-    }
-    spilled = impl_->ids->MaybeSpill(seq);
-  }
+  if (c.owner != Commit::Impl::kNoOwner)
+    spilled = impl_->ids->Committed(c.owner, seq);
   batch.Clear();
   c.log.Clear();
-  c.ids.clear();
-  c.id_ends.clear();
   return spilled;
 }
 

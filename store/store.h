@@ -73,9 +73,13 @@ class Commit {
   Commit(Commit&&) noexcept;
   Commit& operator=(Commit&&) noexcept;
 
-  // Appends an event to the log and indexes its id. Sequence numbers are
-  // assigned by the store at Write time, in call order.
-  void AppendEvent(std::string_view id, std::string_view raw);
+  // Appends an event to the log and claims its id, unless the store holds
+  // that id or a commit not yet written (this one or another on the same
+  // store) claimed it: then it returns false and appends nothing (a
+  // redelivery, SPEC §5). Sequence numbers are assigned by the store at
+  // Write time, in call order. A commit dropped unwritten gives its claims
+  // back, so it must not outlive its store.
+  absl::StatusOr<bool> AppendEvent(std::string_view id, std::string_view raw);
   void Put(Family f, std::string_view key, std::string_view value);
   void Delete(Family f, std::string_view key);
   size_t num_events() const;
@@ -123,8 +127,8 @@ class Store {
   // Point reads; nullopt when absent.
   absl::StatusOr<std::optional<std::string>> Get(Family f,
                                                  std::string_view key);
-  // Whether an event with this id is in the log (store/id_index.h). Needs
-  // a writable store.
+  // Whether an event with this id is in the log or claimed by a commit not
+  // yet written (store/id_index.h). Needs a writable store.
   absl::StatusOr<bool> ContainsId(std::string_view id);
 
   // Visits the logged events with seq in [from, to) in order, with their

@@ -41,7 +41,7 @@ TEST(EventLog, ReadsBackEveryEventFromAnySeq) {
       for (int i = 0; i < n; ++i) {
         std::string raw = absl::StrCat("{\"n\":", all.size(), "}");
         if (n == 40) raw.append(20000, 'x');
-        c.AppendEvent(absl::StrCat("id", all.size()), raw);
+        ASSERT_TRUE(*c.AppendEvent(absl::StrCat("id", all.size()), raw));
         all.push_back(raw);
       }
       ASSERT_TRUE((*store)->Write(&c).ok());
@@ -109,8 +109,8 @@ TEST(IdIndex, SpillsAndRebuildsFromTheLog) {
   auto write = [&](Store& store, int n) {
     Commit c(&store);
     for (int i = 0; i < n; ++i, ++written) {
-      c.AppendEvent(absl::StrCat("e", written),
-                    absl::StrCat("{", written, "}"));
+      ASSERT_TRUE(*c.AppendEvent(absl::StrCat("e", written),
+                                 absl::StrCat("{", written, "}")));
     }
     ASSERT_TRUE(store.Write(&c).ok());
   };
@@ -136,6 +136,55 @@ TEST(IdIndex, SpillsAndRebuildsFromTheLog) {
   auto store = Store::Open(dir, {});
   ASSERT_TRUE(store.ok()) << store.status();
   expect_all(**store);
+}
+
+// Ids of commits not yet written are claimed: a second commit on the same
+// store (another Kafka partition's engine) cannot take them too; a commit
+// dropped unwritten gives them back; a spill while claims are pending writes
+// out only the written ids, so after a reopen the dropped ones are free.
+TEST(IdIndex, PendingCommitsClaimIdsUntilWrittenOrDropped) {
+  const std::string dir = testing::TempDir("idclaims") + "/db";
+  StoreOptions so;
+  so.id_spill_threshold = 50;
+  {
+    auto store = Store::Open(dir, so);
+    ASSERT_TRUE(store.ok()) << store.status();
+    Store& st = **store;
+    Commit a(&st);
+    Commit b(&st);
+    EXPECT_TRUE(*a.AppendEvent("x", "{1}"));
+    EXPECT_FALSE(*a.AppendEvent("x", "{1 again}"));
+    EXPECT_FALSE(*b.AppendEvent("x", "{2}"));  // pending in a
+    EXPECT_TRUE(*b.AppendEvent("y", "{3}"));
+    EXPECT_TRUE(*st.ContainsId("y"));
+    {
+      Commit dropped(&st);
+      EXPECT_TRUE(*dropped.AppendEvent("z", "{4}"));
+      EXPECT_FALSE(*a.AppendEvent("z", "{5}"));
+    }
+    EXPECT_FALSE(*st.ContainsId("z"));
+    EXPECT_TRUE(*a.AppendEvent("z", "{5}"));
+    ASSERT_TRUE(st.Write(&a).ok());
+    EXPECT_EQ(st.next_seq(), 2u);
+    // 60 more written ids spill the index while b's "y" is still pending.
+    for (int i = 0; i < 60; ++i) {
+      Commit c(&st);
+      ASSERT_TRUE(*c.AppendEvent(absl::StrCat("w", i), "{}"));
+      ASSERT_TRUE(st.Write(&c).ok());
+    }
+    EXPECT_FALSE(*a.AppendEvent("y", "{6}"));  // still pending in b
+    EXPECT_TRUE(*st.ContainsId("w0"));
+    // b is dropped unwritten here.
+  }
+  auto store = Store::Open(dir, so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->next_seq(), 62u);
+  for (const char* id : {"x", "z", "w0", "w59"}) {
+    EXPECT_TRUE(*(*store)->ContainsId(id)) << id;
+  }
+  EXPECT_FALSE(*(*store)->ContainsId("y"));
+  Commit c(store->get());
+  EXPECT_TRUE(*c.AppendEvent("y", "{7}"));
 }
 
 }  // namespace
