@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "engine/shard_runs.h"
@@ -288,17 +289,15 @@ absl::Status Engine::ApplyChat(const Event& e) {
                                       MessageBefore) -
                      b.messages.begin();
 
-  const std::vector<int32_t> days =
-      AffectedThreadDays(b, msg.agent, pos, msg.ts, cal_);
-  std::vector<Counters> before;
-  before.reserve(days.size());
+  const ThreadDays days = AffectedThreadDays(b, msg.agent, pos, msg.ts, cal_);
+  absl::InlinedVector<Counters, 3> before;
   for (int32_t d : days) {
     before.push_back(ThreadDayCounters(b, msg.agent, cal_.DayStartMs(d),
                                        cal_.DayStartMs(d + 1), chat_));
   }
   // An `in` can attribute the buyer's orders created within the window
   // after it.
-  std::vector<OrderEntry*> affected;
+  absl::InlinedVector<OrderEntry*, 4> affected;
   if (e.inbound) {
     for (const OrderRef& ref : b.orders) {
       if (ref.created_ts < msg.ts ||

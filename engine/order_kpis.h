@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "engine/local_day.h"
 #include "engine/rules.h"
 #include "engine/state.h"
@@ -25,7 +26,7 @@ struct OrderContribution {
     int64_t items;
     int64_t fen;
   };
-  std::vector<Refund> refunds;
+  absl::InlinedVector<Refund, 2> refunds;
 };
 
 struct AttributionParams {

@@ -78,11 +78,10 @@ Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,
   return c;
 }
 
-std::vector<int32_t> AffectedThreadDays(const BuyerState& b, uint32_t agent,
-                                        size_t pos, int64_t ts,
-                                        LocalCalendar& cal) {
+ThreadDays AffectedThreadDays(const BuyerState& b, uint32_t agent, size_t pos,
+                              int64_t ts, LocalCalendar& cal) {
   const std::vector<Message>& m = b.messages;
-  std::vector<int32_t> days = {cal.DayOf(ts)};
+  ThreadDays days = {cal.DayOf(ts)};
   auto add = [&](int64_t t) {
     int32_t d = cal.DayOf(t);
     if (std::find(days.begin(), days.end(), d) == days.end()) days.push_back(d);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "engine/counters.h"
 #include "engine/local_day.h"
 #include "engine/state.h"
@@ -29,9 +30,10 @@ Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,
 // are the stretches between two non-auto `out` messages, so only the stretch
 // holding `pos` can change: its first `in` before and after `pos`, and the
 // message's own day (consultation, reply, courtesy).
-std::vector<int32_t> AffectedThreadDays(const BuyerState& b, uint32_t agent,
-                                        size_t pos, int64_t ts,
-                                        LocalCalendar& cal);
+// At most three days: inline, so the per-message path allocates nothing.
+using ThreadDays = absl::InlinedVector<int32_t, 3>;
+ThreadDays AffectedThreadDays(const BuyerState& b, uint32_t agent, size_t pos,
+                              int64_t ts, LocalCalendar& cal);
 
 }  // namespace chatkpi
 

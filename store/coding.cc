@@ -2,7 +2,7 @@
 
 namespace chatkpi {
 
-void PutVarint64(std::string* dst, uint64_t v) {
+void PutVarint64Slow(std::string* dst, uint64_t v) {
   char buf[10];
   int n = 0;
   while (v >= 0x80) {
@@ -11,11 +11,6 @@ void PutVarint64(std::string* dst, uint64_t v) {
   }
   buf[n++] = static_cast<char>(v);
   dst->append(buf, n);
-}
-
-void PutLengthPrefixed(std::string* dst, std::string_view s) {
-  PutVarint64(dst, s.size());
-  dst->append(s.data(), s.size());
 }
 
 void PutFixed32BE(std::string* dst, uint32_t v) {
@@ -36,7 +31,7 @@ void PutFixed64BE(std::string* dst, uint64_t v) {
   dst->append(buf, 8);
 }
 
-bool GetVarint64(std::string_view* in, uint64_t* v) {
+bool GetVarint64Slow(std::string_view* in, uint64_t* v) {
   uint64_t result = 0;
   for (int shift = 0; shift <= 63 && !in->empty(); shift += 7) {
     uint64_t byte = static_cast<unsigned char>(in->front());

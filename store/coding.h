@@ -10,18 +10,38 @@
 
 namespace chatkpi {
 
-void PutVarint64(std::string* dst, uint64_t v);
+// Inline, with a one-byte fast path: state records are mostly small
+// numbers, and encoding them was a call and a buffer check per field.
+void PutVarint64Slow(std::string* dst, uint64_t v);
+inline void PutVarint64(std::string* dst, uint64_t v) {
+  if (v < 0x80) {
+    dst->push_back(static_cast<char>(v));
+  } else {
+    PutVarint64Slow(dst, v);
+  }
+}
 inline void PutVarsint64(std::string* dst, int64_t v) {
   PutVarint64(dst,
               (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
 }
-void PutLengthPrefixed(std::string* dst, std::string_view s);
+inline void PutLengthPrefixed(std::string* dst, std::string_view s) {
+  PutVarint64(dst, s.size());
+  dst->append(s.data(), s.size());
+}
 void PutFixed32BE(std::string* dst, uint32_t v);
 void PutFixed64BE(std::string* dst, uint64_t v);
 
 // Decoders consume from the front of `in`; false on truncated input, so a
 // corrupt record is reported instead of read past its end.
-bool GetVarint64(std::string_view* in, uint64_t* v);
+bool GetVarint64Slow(std::string_view* in, uint64_t* v);
+inline bool GetVarint64(std::string_view* in, uint64_t* v) {
+  if (!in->empty() && static_cast<unsigned char>(in->front()) < 0x80) {
+    *v = static_cast<unsigned char>(in->front());
+    in->remove_prefix(1);
+    return true;
+  }
+  return GetVarint64Slow(in, v);
+}
 inline bool GetVarsint64(std::string_view* in, int64_t* v) {
   uint64_t u;
   if (!GetVarint64(in, &u)) return false;

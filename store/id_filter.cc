@@ -29,8 +29,8 @@ struct Probes {
 
 IdFilter::IdFilter(int log2_bits) : mask_((uint64_t{1} << log2_bits) - 1) {
   // Every probe is a random cache line of 16 MiB: on 4 KiB pages nearly
-  // each one also misses the TLB. Huge pages (where the kernel grants
-  // them) took a third off the filter's cost.
+  // each one would also miss the TLB, so ask for huge pages (the kernel may
+  // decline; then this is only alignment).
   constexpr size_t kHugePage = size_t{2} << 20;
   const size_t bytes = size_t{1} << (log2_bits - 3);
   const size_t align = bytes >= kHugePage ? kHugePage : 64;
