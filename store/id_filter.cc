@@ -16,8 +16,7 @@ constexpr int kProbes = 4;  // ~1% false "maybe" at 12M ids in 2^27 bits
 struct Probes {
   uint64_t block;  // index of the first of 8 words
   uint64_t bits;   // 4 x 9 bits: positions inside the 512-bit block
-  Probes(std::string_view id, uint64_t mask) {
-    const uint64_t h = absl::HashOf(absl::string_view(id.data(), id.size()));
+  Probes(uint64_t h, uint64_t mask) {
     block = ((h & mask) >> 9) << 3;
     bits = h >> 28;
   }
@@ -40,8 +39,12 @@ IdFilter::IdFilter(int log2_bits) : mask_((uint64_t{1} << log2_bits) - 1) {
   std::memset(words_.get(), 0, bytes);
 }
 
-bool IdFilter::AddAndTest(std::string_view id) {
-  const Probes p(id, mask_);
+uint64_t IdFilter::Hash(std::string_view id) {
+  return absl::HashOf(absl::string_view(id.data(), id.size()));
+}
+
+bool IdFilter::AddAndTest(uint64_t hash) {
+  const Probes p(hash, mask_);
   bool present = true;
   for (int i = 0; i < kProbes; ++i) {
     uint64_t& w = words_[p.Word(i)];
@@ -51,8 +54,8 @@ bool IdFilter::AddAndTest(std::string_view id) {
   return present;
 }
 
-bool IdFilter::MayContain(std::string_view id) const {
-  const Probes p(id, mask_);
+bool IdFilter::MayContain(uint64_t hash) const {
+  const Probes p(hash, mask_);
   for (int i = 0; i < kProbes; ++i) {
     if ((words_[p.Word(i)] & p.Bit(i)) == 0) return false;
   }

@@ -21,12 +21,15 @@ class IdFilter {
   // 2^log2_bits bits.
   explicit IdFilter(int log2_bits = 27);
 
-  void Add(std::string_view id) { AddAndTest(id); }
-  // False: `id` was never added. True: it may have been.
-  bool MayContain(std::string_view id) const;
-  // Adds `id`; returns what MayContain returned before. One hash and one
-  // cache line, where MayContain then Add would take two of each.
-  bool AddAndTest(std::string_view id);
+  // The hash every method takes (absl's, so a hash map can share it).
+  static uint64_t Hash(std::string_view id);
+
+  void Add(uint64_t hash) { AddAndTest(hash); }
+  // False: the id was never added. True: it may have been.
+  bool MayContain(uint64_t hash) const;
+  // Adds the id; returns what MayContain returned before. One cache line,
+  // where MayContain then Add would touch it twice.
+  bool AddAndTest(uint64_t hash);
 
  private:
   struct Free {

@@ -26,16 +26,29 @@ absl::string_view Key(std::string_view s) { return {s.data(), s.size()}; }
 
 absl::string_view IdIndex::Arena::Copy(std::string_view s) {
   if (s.size() > left_) {
-    const size_t size = std::max(kArenaChunk, s.size());
-    chunks_.push_back(std::make_unique<char[]>(size));
-    next_ = chunks_.back().get();
-    left_ = size;
+    // Ids are at most 128 bytes (SPEC §1), far below a chunk; a longer one
+    // (a caller that skipped validation) still gets a chunk of its own.
+    if (chunk_ < chunks_.size() && s.size() <= kArenaChunk) {
+      next_ = chunks_[chunk_++].get();
+      left_ = kArenaChunk;
+    } else {
+      const size_t size = std::max(kArenaChunk, s.size());
+      chunks_.insert(chunks_.begin() + chunk_, std::make_unique<char[]>(size));
+      next_ = chunks_[chunk_++].get();
+      left_ = size;
+    }
   }
   std::memcpy(next_, s.data(), s.size());
   absl::string_view copy(next_, s.size());
   next_ += s.size();
   left_ -= s.size();
   return copy;
+}
+
+void IdIndex::Arena::Reset() {
+  chunk_ = 0;
+  next_ = nullptr;
+  left_ = 0;
 }
 
 IdIndex::IdIndex(rocksdb::DB* db, const Families& cf, const std::string& dir,
@@ -45,7 +58,10 @@ IdIndex::IdIndex(rocksdb::DB* db, const Families& cf, const std::string& dir,
       dir_(dir),
       spill_threshold_(spill_threshold),
       writes_{1},
-      claims_{0} {}
+      claims_{0} {
+  // Sized once for a full spill's worth: growing would rehash every id.
+  ids_.reserve(spill_threshold);
+}
 
 absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(rocksdb::DB* db,
                                                        const Families& cf,
@@ -73,8 +89,11 @@ absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(rocksdb::DB* db,
   absl::Status scanned =
       ScanEventLog(db, cf.events, dir, indexed_to, log_end, /*one_pass=*/true,
                    [&](uint64_t, std::string_view id, std::string_view) {
-                     if (index->filter_ != nullptr) index->filter_->Add(id);
-                     index->Insert(id, kLogOwner);
+                     const HashedId key{Key(id), IdFilter::Hash(id)};
+                     if (index->filter_ != nullptr) {
+                       index->filter_->Add(key.hash);
+                     }
+                     index->Insert(key, kLogOwner);
                      return true;
                    });
   if (!scanned.ok()) return scanned;
@@ -92,10 +111,13 @@ uint32_t IdIndex::NewOwner() {
   return static_cast<uint32_t>(writes_.size() - 1);
 }
 
-void IdIndex::Insert(std::string_view id, uint32_t owner) {
+void IdIndex::Insert(const HashedId& id, uint32_t owner) {
   // Callers have ruled the id out (but for a log read back twice at open,
   // which only wastes the copy).
-  if (!ids_.emplace(arena_.Copy(id), Tag{owner, writes_[owner]}).second) {
+  if (!ids_.emplace(
+               HashedId{arena_.Copy({id.id.data(), id.id.size()}), id.hash},
+               Tag{owner, writes_[owner]})
+           .second) {
     return;
   }
   if (owner != kLogOwner) {
@@ -105,22 +127,24 @@ void IdIndex::Insert(std::string_view id, uint32_t owner) {
 }
 
 absl::StatusOr<bool> IdIndex::Claim(std::string_view id, uint32_t owner) {
+  const HashedId key{Key(id), IdFilter::Hash(id)};
   // The filter holds every id held or ever claimed: "absent" is certain.
-  if (filter_ != nullptr && !filter_->AddAndTest(id)) {
-    Insert(id, owner);
+  if (filter_ != nullptr && !filter_->AddAndTest(key.hash)) {
+    Insert(key, owner);
     return true;
   }
-  if (ids_.contains(Key(id))) return false;
+  if (ids_.contains(key)) return false;
   auto found = ReadValue(db_, cf_.ids, id, dir_);
   if (!found.ok()) return found.status();
   if (found->has_value()) return false;
-  Insert(id, owner);
+  Insert(key, owner);
   return true;
 }
 
 absl::StatusOr<bool> IdIndex::Contains(std::string_view id) {
-  if (filter_ != nullptr && !filter_->MayContain(id)) return false;
-  if (ids_.contains(Key(id))) return true;
+  const HashedId key{Key(id), IdFilter::Hash(id)};
+  if (filter_ != nullptr && !filter_->MayContain(key.hash)) return false;
+  if (ids_.contains(key)) return true;
   auto found = ReadValue(db_, cf_.ids, id, dir_);
   if (!found.ok()) return found.status();
   return found->has_value();
@@ -159,8 +183,9 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
   };
   std::vector<SortKey> ids;
   ids.reserve(ids_.size() - claimed_);
-  for (const auto& [id, tag] : ids_) {
+  for (const auto& [key, tag] : ids_) {
     if (!Written(tag)) continue;
+    const absl::string_view id = key.id;
     uint64_t head = 0;
     for (size_t i = 0; i < 8; ++i) {
       head = head << 8 | (i < id.size() ? static_cast<uint8_t>(id[i]) : 0);
@@ -197,15 +222,28 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
     std::filesystem::remove(path, ec);
     return ToStatus(s, what);
   }
-  // Claims not yet written stay, copied out of the arena that goes.
-  Arena arena;
-  Map kept;
-  kept.reserve(claimed_);
-  for (const auto& [id, tag] : ids_) {
-    if (!Written(tag)) kept.emplace(arena.Copy({id.data(), id.size()}), tag);
+  // Claims not yet written stay. The table and the arena are kept for the
+  // next ids (erasing keeps the table's allocation; a new one would fault
+  // in every page again).
+  std::string kept;
+  std::vector<std::pair<uint64_t, Tag>> kept_tags;
+  std::vector<size_t> kept_ends;
+  absl::erase_if(ids_, [&](const auto& kv) {
+    if (!Written(kv.second)) {
+      kept.append(kv.first.id.data(), kv.first.id.size());
+      kept_ends.push_back(kept.size());
+      kept_tags.emplace_back(kv.first.hash, kv.second);
+    }
+    return true;
+  });
+  arena_.Reset();
+  size_t begin = 0;
+  for (size_t i = 0; i < kept_ends.size(); ++i) {
+    const std::string_view id(kept.data() + begin, kept_ends[i] - begin);
+    ids_.emplace(HashedId{arena_.Copy(id), kept_tags[i].first},
+                 kept_tags[i].second);
+    begin = kept_ends[i];
   }
-  ids_ = std::move(kept);
-  arena_ = std::move(arena);
   return absl::OkStatus();
 }
 

@@ -77,22 +77,39 @@ class IdIndex {
     uint32_t owner;
     uint32_t write;
   };
-  // The bytes of the ids in memory, in chunks that never move.
+  // The bytes of the ids in memory, in chunks that never move; Reset keeps
+  // the chunks for the next ids.
   class Arena {
    public:
     absl::string_view Copy(std::string_view s);
+    void Reset();
 
    private:
     std::vector<std::unique_ptr<char[]>> chunks_;
+    size_t chunk_ = 0;  // the chunk being filled
     char* next_ = nullptr;
     size_t left_ = 0;
   };
-  using Map = absl::flat_hash_map<absl::string_view, Tag>;
+  // An id and its hash, computed once per event for both the filter and
+  // the map, which then never reads an id's bytes again to rehash it.
+  struct HashedId {
+    absl::string_view id;
+    uint64_t hash;
+  };
+  struct HashOf {
+    size_t operator()(const HashedId& k) const { return k.hash; }
+  };
+  struct SameId {
+    bool operator()(const HashedId& a, const HashedId& b) const {
+      return a.id == b.id;
+    }
+  };
+  using Map = absl::flat_hash_map<HashedId, Tag, HashOf, SameId>;
 
   IdIndex(rocksdb::DB* db, const Families& cf, const std::string& dir,
           size_t spill_threshold);
   bool Written(const Tag& t) const { return t.write < writes_[t.owner]; }
-  void Insert(std::string_view id, uint32_t owner);
+  void Insert(const HashedId& id, uint32_t owner);
   absl::Status Spill(uint64_t log_end);
 
   rocksdb::DB* db_;
