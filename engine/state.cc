@@ -39,34 +39,43 @@ int64_t OrderState::CreatedTs() const {
 constexpr char kBuyerFormat = 1;
 constexpr char kOrderFormat = 1;
 
+// Encoders size the record first, then write fields through a pointer: a
+// state is re-encoded at every commit that touched it.
 std::string EncodeBuyerState(const BuyerState& s) {
-  std::string out;
-  out.reserve(16 + s.messages.size() * 24);
-  out.push_back(kBuyerFormat);
-  PutVarsint64(&out, s.last_ts);
-  PutVarint64(&out, s.agents.size());
-  for (const auto& a : s.agents) PutLengthPrefixed(&out, a);
-  PutVarint64(&out, s.messages.size());
+  constexpr size_t V = kMaxVarint64;
+  size_t bound = 1 + 3 * V;
+  for (const auto& a : s.agents) bound += V + a.size();
+  for (const Message& m : s.messages) bound += 3 * V + 1 + m.id.size();
+  for (const OrderRef& o : s.orders) bound += 2 * V + o.order.size();
+  bound += V + s.order_counts.size() * 4 * V;
+  std::string out(bound, '\0');
+  char* p = out.data();
+  *p++ = kBuyerFormat;
+  p = EncodeVarsint64(p, s.last_ts);
+  p = EncodeVarint64(p, s.agents.size());
+  for (const auto& a : s.agents) p = EncodeLengthPrefixed(p, a);
+  p = EncodeVarint64(p, s.messages.size());
   int64_t prev = 0;
   for (const Message& m : s.messages) {
-    PutVarsint64(&out, m.ts - prev);  // sorted: small deltas
+    p = EncodeVarsint64(p, m.ts - prev);  // sorted: small deltas
     prev = m.ts;
-    PutVarint64(&out, m.agent);
-    out.push_back(static_cast<char>(m.flags));
-    PutLengthPrefixed(&out, m.id);
+    p = EncodeVarint64(p, m.agent);
+    *p++ = static_cast<char>(m.flags);
+    p = EncodeLengthPrefixed(p, m.id);
   }
-  PutVarint64(&out, s.orders.size());
+  p = EncodeVarint64(p, s.orders.size());
   for (const OrderRef& o : s.orders) {
-    PutLengthPrefixed(&out, o.order);
-    PutVarsint64(&out, o.created_ts);
+    p = EncodeLengthPrefixed(p, o.order);
+    p = EncodeVarsint64(p, o.created_ts);
   }
-  PutVarint64(&out, s.order_counts.size());
+  p = EncodeVarint64(p, s.order_counts.size());
   for (const OrderCount& c : s.order_counts) {
-    PutVarint64(&out, c.agent == kNoAgent ? 0 : uint64_t{c.agent} + 1);
-    PutVarsint64(&out, c.day);
-    PutVarsint64(&out, c.ordered);
-    PutVarsint64(&out, c.paid);
+    p = EncodeVarint64(p, c.agent == kNoAgent ? 0 : uint64_t{c.agent} + 1);
+    p = EncodeVarsint64(p, c.day);
+    p = EncodeVarsint64(p, c.ordered);
+    p = EncodeVarsint64(p, c.paid);
   }
+  out.resize(p - out.data());
   return out;
 }
 
@@ -126,18 +135,25 @@ bool DecodeBuyerState(std::string_view in, BuyerState* s) {
 }
 
 std::string EncodeOrderState(const OrderState& s) {
-  std::string out;
-  out.push_back(kOrderFormat);
-  PutVarsint64(&out, s.last_ts);
-  PutVarint64(&out, s.events.size());
+  constexpr size_t V = kMaxVarint64;
+  size_t bound = 1 + 2 * V;
   for (const OrderEventRecord& e : s.events) {
-    PutVarsint64(&out, e.ts);
-    PutLengthPrefixed(&out, e.id);
-    out.push_back(static_cast<char>(e.status));
-    PutVarsint64(&out, e.amount_fen);
-    PutVarsint64(&out, e.items);
-    PutLengthPrefixed(&out, e.buyer);
+    bound += 5 * V + 1 + e.id.size() + e.buyer.size();
   }
+  std::string out(bound, '\0');
+  char* p = out.data();
+  *p++ = kOrderFormat;
+  p = EncodeVarsint64(p, s.last_ts);
+  p = EncodeVarint64(p, s.events.size());
+  for (const OrderEventRecord& e : s.events) {
+    p = EncodeVarsint64(p, e.ts);
+    p = EncodeLengthPrefixed(p, e.id);
+    *p++ = static_cast<char>(e.status);
+    p = EncodeVarsint64(p, e.amount_fen);
+    p = EncodeVarsint64(p, e.items);
+    p = EncodeLengthPrefixed(p, e.buyer);
+  }
+  out.resize(p - out.data());
   return out;
 }
 

@@ -5,10 +5,33 @@
 #define CHATKPI_STORE_CODING_H_
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 namespace chatkpi {
+
+// Raw-pointer forms (LevelDB's EncodeVarint64): write at `dst`, return the
+// end. For records sized up front, where a string append per field would
+// check capacity each time. A varint takes at most kMaxVarint64 bytes.
+inline constexpr size_t kMaxVarint64 = 10;
+inline char* EncodeVarint64(char* dst, uint64_t v) {
+  while (v >= 0x80) {
+    *dst++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *dst++ = static_cast<char>(v);
+  return dst;
+}
+inline char* EncodeVarsint64(char* dst, int64_t v) {
+  return EncodeVarint64(
+      dst, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+inline char* EncodeLengthPrefixed(char* dst, std::string_view s) {
+  dst = EncodeVarint64(dst, s.size());
+  std::memcpy(dst, s.data(), s.size());
+  return dst + s.size();
+}
 
 // Inline, with a one-byte fast path: state records are mostly small
 // numbers, and encoding them was a call and a buffer check per field.
