@@ -5,8 +5,9 @@
 // engine's limit).
 //
 //   build-kafka/kafka_consume_bench [--benchmark_...]
-//   CHATKPI_BENCH_EVENTS=400000 CHATKPI_BENCH_PARTITIONS=16 \
+//   CHATKPI_BENCH_EVENTS=400000 CHATKPI_BENCH_PARTITIONS=16
 //   CHATKPI_BENCH_COMMIT_MS=1000 build-kafka/kafka_consume_bench
+//   (one command line)
 //
 // Each consumer is timed from its partition assignment to the moment it has
 // read (and, for chatkpi, committed) every partition to its end, so the

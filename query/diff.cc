@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "engine/generation_select.h"
+#include "query/csv_text.h"
 #include "query/json_text.h"
 #include "query/month_score.h"
 #include "store/store.h"
@@ -176,24 +177,6 @@ std::vector<absl::CivilMonth> MonthsOf(absl::CivilDay from, absl::CivilDay to) {
     months.push_back(m);
   }
   return months;
-}
-
-std::string MonthText(absl::CivilMonth m) {
-  return absl::FormatTime("%Y-%m", absl::FromCivil(m, absl::UTCTimeZone()),
-                          absl::UTCTimeZone());
-}
-
-void AppendCsvField(std::string* out, std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out->append(s);
-    return;
-  }
-  out->push_back('"');
-  for (char c : s) {
-    if (c == '"') out->push_back('"');
-    out->push_back(c);
-  }
-  out->push_back('"');
 }
 
 void AppendCsvRow(std::string* out, std::string_view section,

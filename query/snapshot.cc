@@ -12,6 +12,7 @@
 #include "engine/local_day.h"
 #include "engine/owned_shards.h"
 #include "engine/rules.h"
+#include "query/csv_text.h"
 #include "query/json_text.h"
 #include "store/coding.h"
 #include "store/store.h"
@@ -35,19 +36,6 @@ constexpr std::string_view kRatioZh[kNumRatios] = {
     "礼貌率"};
 
 std::string DayText(absl::CivilDay d) { return absl::FormatCivilTime(d); }
-
-void AppendCsvField(std::string* out, std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out->append(s);
-    return;
-  }
-  out->push_back('"');
-  for (char c : s) {
-    if (c == '"') out->push_back('"');
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
 
 void AppendCsvRow(std::string* out, std::string_view label, const Counters& c) {
   AppendCsvField(out, label);

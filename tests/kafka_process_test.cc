@@ -22,52 +22,14 @@ using testing::BrokerProcess;
 using testing::ChildProcess;
 using testing::Dataset;
 using testing::MakeDataset;
+using testing::MemberArgs;
 using testing::OwnedView;
 using testing::ReadOwnedView;
+using testing::SettledOwnership;
 using testing::SmallMonth;
 using testing::SnapshotJson;
 using testing::TempDir;
 using testing::WaitUntil;
-
-std::vector<std::string> RunArgs(const std::string& brokers,
-                                 const std::string& group,
-                                 const std::string& db) {
-  return {CHATKPI_BINARY,
-          "run",
-          "--brokers",
-          brokers,
-          "--group",
-          group,
-          "--db",
-          db,
-          "--commit-ms",
-          "100",
-          "--progress-ms",
-          "500",
-          "--session-timeout-ms",
-          "6000"};
-}
-
-// The partitions of the member's current assignment once it has caught up
-// on them; nullopt while it is joining, rebalancing or catching up.
-std::optional<std::set<uint32_t>> SettledOwnership(const std::string& err) {
-  const size_t assigned = err.rfind("assigned ");
-  if (assigned == std::string::npos) return std::nullopt;
-  const size_t revoked = err.rfind("revoked ");
-  if (revoked != std::string::npos && revoked > assigned) return std::nullopt;
-  const std::string marker = "caught up: owned partitions [";
-  const size_t at = err.find(marker, assigned);
-  if (at == std::string::npos) return std::nullopt;
-  const size_t begin = at + marker.size();
-  const std::string list = err.substr(begin, err.find(']', begin) - begin);
-  std::set<uint32_t> owned;
-  for (absl::string_view p : absl::StrSplit(list, ',', absl::SkipEmpty())) {
-    uint32_t n;
-    if (!absl::SimpleAtoi(p, &n)) return std::nullopt;
-    owned.insert(n);
-  }
-  return owned;
-}
 
 // The "assigned ..." line that starts the member's last assignment.
 std::string LastAssignment(const std::string& err) {
@@ -89,7 +51,7 @@ TEST(KafkaProcess, SigkillMidStreamThenRestartCountsEveryEventOnce) {
   const Dataset d = MakeDataset(dir, SmallMonth(6000, 21));
   testing::Publish(broker.bootstrap(), d.lines);
   const std::string db = dir + "/db";
-  std::vector<std::string> run = RunArgs(broker.bootstrap(), "kill", db);
+  std::vector<std::string> run = MemberArgs(broker.bootstrap(), "kill", db);
   // Slow enough that the kills land mid-stream, with commits in between.
   for (const char* a :
        {"--until-caught-up", "--max-rate", "1500", "--commit-every", "150"}) {
@@ -147,7 +109,8 @@ TEST(KafkaProcess, TwoMembersShareThePartitionsAndMovedOnesAreRebuilt) {
 
   // A alone takes all four partitions and reads them to the end.
   auto a = std::make_unique<ChildProcess>(
-      RunArgs(broker.bootstrap(), "two", db_a), dir + "/a.out", dir + "/a.err");
+      MemberArgs(broker.bootstrap(), "two", db_a), dir + "/a.out",
+      dir + "/a.err");
   ASSERT_TRUE(WaitUntil(absl::Seconds(30), [&] {
     return SettledOwnership(a->Stderr()) == std::set<uint32_t>{0, 1, 2, 3};
   })) << a->Stderr();
@@ -155,7 +118,8 @@ TEST(KafkaProcess, TwoMembersShareThePartitionsAndMovedOnesAreRebuilt) {
   // B joins: the group splits the partitions; B builds its share from the
   // topics' beginning, A keeps the rest.
   auto b = std::make_unique<ChildProcess>(
-      RunArgs(broker.bootstrap(), "two", db_b), dir + "/b.out", dir + "/b.err");
+      MemberArgs(broker.bootstrap(), "two", db_b), dir + "/b.out",
+      dir + "/b.err");
   std::set<uint32_t> owned_a, owned_b;
   ASSERT_TRUE(WaitUntil(
       absl::Seconds(40),
@@ -201,7 +165,7 @@ TEST(KafkaProcess, TwoMembersShareThePartitionsAndMovedOnesAreRebuilt) {
   // rebuilding A's from the beginning.
   b = std::make_unique<ChildProcess>(
       [&] {
-        auto args = RunArgs(broker.bootstrap(), "two", db_b);
+        auto args = MemberArgs(broker.bootstrap(), "two", db_b);
         args.push_back("--until-caught-up");
         return args;
       }(),
@@ -254,7 +218,7 @@ TEST(KafkaProcess, KcatProducesIntoTheBroker) {
   }
 
   const std::string db = dir + "/db";
-  std::vector<std::string> run = RunArgs(broker.bootstrap(), "kcat", db);
+  std::vector<std::string> run = MemberArgs(broker.bootstrap(), "kcat", db);
   run.erase(run.begin());  // RunChatkpi adds the binary
   run.insert(run.end(), {"--until-caught-up", "--dlq-topic", "dlq"});
   std::string err;
@@ -315,7 +279,7 @@ TEST(KafkaProcess, OffsetsDeletedBeforeTheyWereReadAreReported) {
   testing::BrokerProcess broker(dir, 1);
   ASSERT_FALSE(broker.bootstrap().empty());
   const std::string db = dir + "/db";
-  std::vector<std::string> run = RunArgs(broker.bootstrap(), "gap", db);
+  std::vector<std::string> run = MemberArgs(broker.bootstrap(), "gap", db);
   run.push_back("--until-caught-up");
   std::filesystem::create_directories(dir + "/a");
   std::filesystem::create_directories(dir + "/b");

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "engine/engine.h"
 #include "engine/file_ingest.h"
 #include "engine/owned_shards.h"
@@ -271,6 +273,46 @@ void AddRows(std::map<std::string, Counters>* a,
 std::map<std::string, Counters> NonZero(std::map<std::string, Counters> rows) {
   std::erase_if(rows, [](const auto& kv) { return kv.second.IsZero(); });
   return rows;
+}
+
+std::vector<std::string> MemberArgs(const std::string& brokers,
+                                    const std::string& group,
+                                    const std::string& db) {
+  return {CHATKPI_BINARY,
+          "run",
+          "--brokers",
+          brokers,
+          "--group",
+          group,
+          "--db",
+          db,
+          "--commit-ms",
+          "100",
+          "--progress-ms",
+          "500",
+          "--session-timeout-ms",
+          "6000"};
+}
+
+std::optional<std::set<uint32_t>> SettledOwnership(const std::string& err) {
+  const size_t assigned = err.rfind("assigned ");
+  if (assigned == std::string::npos) return std::nullopt;
+  for (const char* gone : {"revoked ", "lost "}) {
+    const size_t at = err.rfind(gone);
+    if (at != std::string::npos && at > assigned) return std::nullopt;
+  }
+  const std::string marker = "caught up: owned partitions [";
+  const size_t at = err.find(marker, assigned);
+  if (at == std::string::npos) return std::nullopt;
+  const size_t begin = at + marker.size();
+  const std::string list = err.substr(begin, err.find(']', begin) - begin);
+  std::set<uint32_t> owned;
+  for (absl::string_view p : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    uint32_t n;
+    if (!absl::SimpleAtoi(p, &n)) return std::nullopt;
+    owned.insert(n);
+  }
+  return owned;
 }
 
 }  // namespace chatkpi::testing

@@ -65,6 +65,17 @@ class BrokerProcess {
   std::string bootstrap_;
 };
 
+// `chatkpi run` as a member of `group` on `db`, committing every 100 ms and
+// reporting progress every 500 ms; callers append flags of their own.
+std::vector<std::string> MemberArgs(const std::string& brokers,
+                                    const std::string& group,
+                                    const std::string& db);
+
+// The partitions of a member's current assignment (from its stderr) once it
+// has caught up on them; nullopt while it is joining, rebalancing or
+// catching up.
+std::optional<std::set<uint32_t>> SettledOwnership(const std::string& err);
+
 // Polls `read()` until `pred` holds or `timeout` passes.
 bool WaitUntil(absl::Duration timeout, const std::function<bool()>& pred);
 

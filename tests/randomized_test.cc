@@ -64,8 +64,9 @@ class EngineRun {
     for (const Event& e : events) {
       auto applied = engine_->Apply(e, e.id);
       ASSERT_TRUE(applied.ok()) << applied.status();
-      if (engine_->pending() >= commit_every)
+      if (engine_->pending() >= commit_every) {
         ASSERT_TRUE(engine_->Commit().ok());
+      }
     }
     ASSERT_TRUE(engine_->Commit().ok());
   }

@@ -25,6 +25,8 @@ namespace {
 using testing::ChildProcess;
 using testing::Dataset;
 using testing::MakeDataset;
+using testing::MemberArgs;
+using testing::SettledOwnership;
 using testing::SmallMonth;
 using testing::TempDir;
 using testing::WaitUntil;
@@ -33,45 +35,9 @@ constexpr char kChangelog[] = "changelog";
 
 std::vector<std::string> EngineArgs(const std::string& brokers,
                                     const std::string& db) {
-  return {CHATKPI_BINARY,
-          "run",
-          "--brokers",
-          brokers,
-          "--group",
-          "scale",
-          "--db",
-          db,
-          "--changelog-topic",
-          kChangelog,
-          "--commit-ms",
-          "100",
-          "--progress-ms",
-          "500",
-          "--session-timeout-ms",
-          "6000"};
-}
-
-// The partitions of a member's current assignment once it has caught up on
-// them; nullopt while it is joining, rebalancing or catching up.
-std::optional<std::set<uint32_t>> SettledOwnership(const std::string& err) {
-  const size_t assigned = err.rfind("assigned ");
-  if (assigned == std::string::npos) return std::nullopt;
-  for (const char* gone : {"revoked ", "lost "}) {
-    const size_t at = err.rfind(gone);
-    if (at != std::string::npos && at > assigned) return std::nullopt;
-  }
-  const std::string marker = "caught up: owned partitions [";
-  const size_t at = err.find(marker, assigned);
-  if (at == std::string::npos) return std::nullopt;
-  const size_t begin = at + marker.size();
-  const std::string list = err.substr(begin, err.find(']', begin) - begin);
-  std::set<uint32_t> owned;
-  for (absl::string_view p : absl::StrSplit(list, ',', absl::SkipEmpty())) {
-    uint32_t n;
-    if (!absl::SimpleAtoi(p, &n)) return std::nullopt;
-    owned.insert(n);
-  }
-  return owned;
+  std::vector<std::string> args = MemberArgs(brokers, "scale", db);
+  args.insert(args.end(), {"--changelog-topic", kChangelog});
+  return args;
 }
 
 // True once the members' settled assignments cover all `partitions`, each
@@ -206,7 +172,9 @@ TEST(ScalingProcess, QueryInstanceSeesTheWholeGroupAcrossAMemberDeath) {
     if (e != nullptr) e->Signal(SIGTERM);
   }
   for (auto& e : engines) {
-    if (e != nullptr) EXPECT_EQ(e->Wait(absl::Seconds(20)), 0) << e->Stderr();
+    if (e != nullptr) {
+      EXPECT_EQ(e->Wait(absl::Seconds(20)), 0) << e->Stderr();
+    }
   }
   std::filesystem::remove_all(dir);
 }

@@ -60,6 +60,12 @@ absl::StatusOr<std::string> Args::Require(const std::string& name) const {
   return *v;
 }
 
+absl::Status Args::RequireNoPositional() const {
+  if (positional_.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("unexpected argument '", positional_[0], "'"));
+}
+
 absl::StatusOr<int64_t> Args::GetInt(const std::string& name,
                                      int64_t def) const {
   auto v = Get(name);

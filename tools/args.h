@@ -28,6 +28,9 @@ class Args {
   absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t def) const;
   absl::StatusOr<absl::CivilDay> RequireDay(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
+  // For commands that take flags only: an error naming the first argument
+  // that is not a flag.
+  absl::Status RequireNoPositional() const;
 
  private:
   std::map<std::string, std::string> values_;

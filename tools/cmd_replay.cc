@@ -35,10 +35,8 @@ int RunReplay(int argc, char** argv) {
                            "convert-wait-s", "final-threshold"},
                           {"keep", "quiet"});
   if (!args.ok()) return Fail(kCmd, args.status());
-  if (!args->positional().empty()) {
-    return Fail(kCmd,
-                absl::InvalidArgumentError(absl::StrCat(
-                    "unexpected argument '", args->positional()[0], "'")));
+  if (absl::Status s = args->RequireNoPositional(); !s.ok()) {
+    return Fail(kCmd, s);
   }
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());

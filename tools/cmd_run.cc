@@ -42,10 +42,8 @@ int RunConsumer(int argc, char** argv) {
   auto args = Args::Parse(static_cast<int>(args_v.size()), args_v.data(),
                           valued, {"until-caught-up", "no-auth"});
   if (!args.ok()) return Fail(kCmd, args.status());
-  if (!args->positional().empty()) {
-    return Fail(kCmd,
-                absl::InvalidArgumentError(absl::StrCat(
-                    "unexpected argument '", args->positional()[0], "'")));
+  if (absl::Status s = args->RequireNoPositional(); !s.ok()) {
+    return Fail(kCmd, s);
   }
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
