@@ -112,15 +112,21 @@ uint32_t IdIndex::NewOwner() {
 }
 
 void IdIndex::Insert(const HashedId& id, uint32_t owner) {
+  // An id read back from the log is written already (write 0 of the log,
+  // whose count is 1); a claim belongs to its owner's next write. A log id
+  // tagged as unwritten would be left out of the next spill while the mark
+  // moved past it: lost at the reopen after.
+  const bool from_log = owner == kLogOwner;
+  const Tag tag{owner, from_log ? 0 : writes_[owner]};
   // Callers have ruled the id out (but for a log read back twice at open,
   // which only wastes the copy).
   if (!ids_.emplace(
                HashedId{arena_.Copy({id.id.data(), id.id.size()}), id.hash},
-               Tag{owner, writes_[owner]})
+               tag)
            .second) {
     return;
   }
-  if (owner != kLogOwner) {
+  if (!from_log) {
     ++claims_[owner];
     ++claimed_;
   }
