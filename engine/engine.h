@@ -169,8 +169,8 @@ class Engine {
   // A store that was empty when this engine opened holds only what this
   // engine wrote under its shard. Then state or a row it never evicted
   // cannot be in the store, and the point lookup is skipped. (Event ids are
-  // shared by all shards; the store knows which it holds:
-  // Store::ContainsId.) Hashes only: a collision costs a lookup, never a
+  // shared by all shards; the store answers for them:
+  // Commit::AppendEvent.) Hashes only: a collision costs a lookup, never a
   // wrong answer. Past kMaxKnown hashes the engine falls back to lookups.
   bool store_was_empty_ = false;
   bool known_absent_valid_ = false;

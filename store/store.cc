@@ -514,8 +514,9 @@ absl::Status Store::Write(Commit* commit) {
   }
   next_seq_.store(seq, std::memory_order_release);
   absl::Status spilled = absl::OkStatus();
-  if (c.owner != Commit::Impl::kNoOwner)
+  if (c.owner != Commit::Impl::kNoOwner) {
     spilled = impl_->ids->Committed(c.owner, seq);
+  }
   batch.Clear();
   c.log.Clear();
   return spilled;
