@@ -132,17 +132,21 @@ void IdIndex::Insert(const HashedId& id, uint32_t owner) {
   }
 }
 
+absl::StatusOr<bool> IdIndex::Held(const HashedId& key) {
+  if (ids_.contains(key)) return true;
+  auto found = ReadValue(db_, cf_.ids, {key.id.data(), key.id.size()}, dir_);
+  if (!found.ok()) return found.status();
+  return found->has_value();
+}
+
 absl::StatusOr<bool> IdIndex::Claim(std::string_view id, uint32_t owner) {
   const HashedId key{Key(id), IdFilter::Hash(id)};
   // The filter holds every id held or ever claimed: "absent" is certain.
-  if (filter_ != nullptr && !filter_->AddAndTest(key.hash)) {
-    Insert(key, owner);
-    return true;
+  if (filter_ == nullptr || filter_->AddAndTest(key.hash)) {
+    auto held = Held(key);
+    if (!held.ok()) return held.status();
+    if (*held) return false;
   }
-  if (ids_.contains(key)) return false;
-  auto found = ReadValue(db_, cf_.ids, id, dir_);
-  if (!found.ok()) return found.status();
-  if (found->has_value()) return false;
   Insert(key, owner);
   return true;
 }
@@ -150,10 +154,7 @@ absl::StatusOr<bool> IdIndex::Claim(std::string_view id, uint32_t owner) {
 absl::StatusOr<bool> IdIndex::Contains(std::string_view id) {
   const HashedId key{Key(id), IdFilter::Hash(id)};
   if (filter_ != nullptr && !filter_->MayContain(key.hash)) return false;
-  if (ids_.contains(key)) return true;
-  auto found = ReadValue(db_, cf_.ids, id, dir_);
-  if (!found.ok()) return found.status();
-  return found->has_value();
+  return Held(key);
 }
 
 absl::Status IdIndex::Committed(uint32_t owner, uint64_t log_end) {
@@ -231,24 +232,22 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
   // Claims not yet written stay. The table and the arena are kept for the
   // next ids (erasing keeps the table's allocation; a new one would fault
   // in every page again).
-  std::string kept;
-  std::vector<std::pair<uint64_t, Tag>> kept_tags;
-  std::vector<size_t> kept_ends;
+  struct Kept {
+    std::string id;  // out of the arena, which is about to be reused
+    uint64_t hash;
+    Tag tag;
+  };
+  std::vector<Kept> kept;
+  kept.reserve(claimed_);
   absl::erase_if(ids_, [&](const auto& kv) {
     if (!Written(kv.second)) {
-      kept.append(kv.first.id.data(), kv.first.id.size());
-      kept_ends.push_back(kept.size());
-      kept_tags.emplace_back(kv.first.hash, kv.second);
+      kept.push_back({std::string(kv.first.id), kv.first.hash, kv.second});
     }
     return true;
   });
   arena_.Reset();
-  size_t begin = 0;
-  for (size_t i = 0; i < kept_ends.size(); ++i) {
-    const std::string_view id(kept.data() + begin, kept_ends[i] - begin);
-    ids_.emplace(HashedId{arena_.Copy(id), kept_tags[i].first},
-                 kept_tags[i].second);
-    begin = kept_ends[i];
+  for (const Kept& k : kept) {
+    ids_.emplace(HashedId{arena_.Copy(k.id), k.hash}, k.tag);
   }
   return absl::OkStatus();
 }

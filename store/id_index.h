@@ -110,6 +110,8 @@ class IdIndex {
           size_t spill_threshold);
   bool Written(const Tag& t) const { return t.write < writes_[t.owner]; }
   void Insert(const HashedId& id, uint32_t owner);
+  // Whether the id is in memory (written or claimed) or in the family.
+  absl::StatusOr<bool> Held(const HashedId& key);
   absl::Status Spill(uint64_t log_end);
 
   rocksdb::DB* db_;
