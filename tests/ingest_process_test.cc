@@ -285,6 +285,15 @@ TEST(IngestProcess, UserErrorsExitNonZeroWithAMessage) {
   EXPECT_NE(r.exit_code, 0);
   r = RunProcess({ChatkpiBinary(), "ingest", "--bogus", "1"});
   EXPECT_EQ(r.exit_code, 2);
+  // Commands that take flags only name a stray argument (a file meant for
+  // ingest, say) instead of ignoring it.
+  for (const char* cmd : {"replay", "run"}) {
+    r = RunProcess({ChatkpiBinary(), cmd, "--db", dir + "/db", "events.jsonl"});
+    EXPECT_EQ(r.exit_code, 2) << cmd;
+    EXPECT_NE(r.err.find("unexpected argument 'events.jsonl'"),
+              std::string::npos)
+        << cmd << ": " << r.err;
+  }
 
   // A foreign directory is refused, not turned into a store.
   std::filesystem::create_directories(dir + "/foreign");
