@@ -2,9 +2,13 @@
 
 #include <sys/mman.h>
 
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
-#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "store/coding.h"
 
 namespace chatkpi {
 namespace {
@@ -24,9 +28,28 @@ struct Probes {
   uint64_t Bit(int i) const { return uint64_t{1} << ((bits >> (9 * i)) & 63); }
 };
 
+// A 64-bit finalizer (splitmix64's): every input bit moves every output bit.
+inline uint64_t Mix(uint64_t x) {
+  x ^= x >> 31;
+  x *= 0x7fb5d329728ea185ULL;
+  x ^= x >> 27;
+  x *= 0x81dadef4bc2dd44dULL;
+  x ^= x >> 33;
+  return x;
+}
+
+inline uint64_t Load64(const char* p, size_t n) {
+  uint64_t w = 0;
+  std::memcpy(&w, p, n);  // little endian on every machine chatkpi runs on
+  return w;
+}
+
+constexpr char kMagic[8] = {'c', 'k', 'i', 'd', 'f', 'l', 't', '1'};
+
 }  // namespace
 
-IdFilter::IdFilter(int log2_bits) : mask_((uint64_t{1} << log2_bits) - 1) {
+IdFilter::IdFilter(int log2_bits)
+    : mask_((uint64_t{1} << log2_bits) - 1), log2_bits_(log2_bits) {
   // Every probe is a random cache line of 16 MiB: on 4 KiB pages nearly
   // each one would also miss the TLB, so ask for huge pages (the kernel may
   // decline; then this is only alignment).
@@ -40,7 +63,91 @@ IdFilter::IdFilter(int log2_bits) : mask_((uint64_t{1} << log2_bits) - 1) {
 }
 
 uint64_t IdFilter::Hash(std::string_view id) {
-  return absl::HashOf(absl::string_view(id.data(), id.size()));
+  uint64_t h = Mix(0x9e3779b97f4a7c15ULL ^ id.size());
+  const char* p = id.data();
+  size_t n = id.size();
+  for (; n >= 8; p += 8, n -= 8) h = Mix(h ^ Load64(p, 8));
+  if (n > 0) h = Mix(h ^ Load64(p, n));
+  return h;
+}
+
+uint64_t IdFilter::Checksum() const {
+  // Four lanes, so that the multiplies overlap; 16 MiB in a few ms.
+  uint64_t lane[4] = {1, 2, 3, 4};
+  const size_t words = bytes() / 8;
+  for (size_t i = 0; i + 4 <= words; i += 4) {
+    for (int j = 0; j < 4; ++j) lane[j] = Mix(lane[j] ^ words_[i + j]);
+  }
+  return Mix(lane[0] ^ Mix(lane[1] ^ Mix(lane[2] ^ Mix(lane[3]))));
+}
+
+// Layout: magic(8) log2_bits(4) label_size(4) label checksum(8) words; the
+// checksum is of everything else.
+absl::Status IdFilter::Save(const std::string& path,
+                            std::string_view label) const {
+  std::string head(kMagic, sizeof(kMagic));
+  PutFixed32BE(&head, static_cast<uint32_t>(log2_bits_));
+  PutFixed32BE(&head, static_cast<uint32_t>(label.size()));
+  head.append(label);
+  PutFixed64BE(&head, Checksum() ^ Hash(head));
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(head.data(), static_cast<std::streamsize>(head.size()));
+    out.write(reinterpret_cast<const char*>(words_.get()),
+              static_cast<std::streamsize>(bytes()));
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot rename ", tmp, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<IdFilter>> IdFilter::Load(
+    const std::string& path, std::string* label) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("no ", path));
+  auto damaged = [&] {
+    return absl::DataLossError(absl::StrCat(path, " is damaged"));
+  };
+  char fixed[16];
+  if (!in.read(fixed, sizeof(fixed)) ||
+      std::memcmp(fixed, kMagic, sizeof(kMagic)) != 0) {
+    return damaged();
+  }
+  std::string_view rest(fixed + sizeof(kMagic), 8);
+  uint32_t log2_bits = 0, label_size = 0;
+  GetFixed32BE(&rest, &log2_bits);
+  GetFixed32BE(&rest, &label_size);
+  if (log2_bits < 12 || log2_bits > 34 || label_size > 4096) return damaged();
+  label->resize(label_size);
+  char sum[8];
+  if (!in.read(label->data(), label_size) || !in.read(sum, sizeof(sum))) {
+    return damaged();
+  }
+  // The checksum covers the header too: a label that read a larger seq
+  // than the filter covers would make it answer "absent" wrongly.
+  const std::string head = std::string(fixed, sizeof(fixed)) + *label;
+  auto filter = std::make_unique<IdFilter>(static_cast<int>(log2_bits));
+  std::string_view sum_bytes(sum, sizeof(sum));
+  uint64_t checksum = 0;
+  GetFixed64BE(&sum_bytes, &checksum);
+  if (!in.read(reinterpret_cast<char*>(filter->words_.get()),
+               static_cast<std::streamsize>(filter->bytes())) ||
+      in.peek() != std::char_traits<char>::eof() ||
+      (filter->Checksum() ^ Hash(head)) != checksum) {
+    return damaged();
+  }
+  return filter;
 }
 
 bool IdFilter::AddAndTest(uint64_t hash) {

@@ -6,13 +6,20 @@
 // memory: "absent" is certain, "maybe" falls back to the store lookup. Its
 // size is fixed, so a long run costs no more memory, only (gradually) more
 // lookups as it fills.
+//
+// It is saved beside the store (Save/Load) so that a reopened store keeps
+// answering without lookups; hence a hash that is the same in every process
+// (absl's is seeded per process).
 #ifndef CHATKPI_STORE_ID_FILTER_H_
 #define CHATKPI_STORE_ID_FILTER_H_
 
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <string_view>
+
+#include "absl/status/statusor.h"
 
 namespace chatkpi {
 
@@ -21,8 +28,18 @@ class IdFilter {
   // 2^log2_bits bits.
   explicit IdFilter(int log2_bits = 27);
 
-  // The hash every method takes (absl's, so a hash map can share it).
+  // The hash every method takes; a hash map can share it. Stable: part of
+  // the saved format.
   static uint64_t Hash(std::string_view id);
+
+  // Writes the filter to `path` (through a temporary file and a rename, so
+  // a crash leaves the old file or the new one), labelled with `label`
+  // (what it covers; Load hands it back).
+  absl::Status Save(const std::string& path, std::string_view label) const;
+  // Reads a filter that Save wrote. NotFound when there is no file; any
+  // damage (short, other size, bad checksum) is DataLoss.
+  static absl::StatusOr<std::unique_ptr<IdFilter>> Load(const std::string& path,
+                                                        std::string* label);
 
   void Add(uint64_t hash) { AddAndTest(hash); }
   // False: the id was never added. True: it may have been.
@@ -35,8 +52,12 @@ class IdFilter {
   struct Free {
     void operator()(uint64_t* p) const { std::free(p); }
   };
+  size_t bytes() const { return (mask_ + 1) / 8; }
+  uint64_t Checksum() const;
+
   std::unique_ptr<uint64_t[], Free> words_;
   uint64_t mask_;
+  int log2_bits_;
 };
 
 }  // namespace chatkpi

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/sst_file_writer.h"
 #include "store/coding.h"
@@ -17,6 +18,11 @@ namespace {
 constexpr char kIndexedTo[] = "ids.indexed_to";
 // Not "*.sst": RocksDB may delete table-named files it does not know.
 constexpr char kSpillFile[] = "ids-spill.tmp";
+constexpr char kFilterFile[] = "ids.filter";
+// Below these a close leaves the ids in memory to be read back from the log,
+// and the filter unsaved to be rebuilt: cheaper than a table or 16 MiB.
+constexpr size_t kMinFlushedIds = 4096;
+constexpr uint64_t kMinSavedFilter = 1 << 16;
 constexpr size_t kArenaChunk = 256 << 10;
 constexpr uint32_t kLogOwner = 0;
 
@@ -82,22 +88,73 @@ absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(rocksdb::DB* db,
           absl::StrCat("--db ", dir, " is corrupt: bad event id index mark"));
     }
   }
-  if (indexed_to == 0) {
-    // Nothing spilled yet: the family is empty, every id is read below.
-    index->filter_ = std::make_unique<IdFilter>();
-  }
-  absl::Status scanned =
-      ScanEventLog(db, cf.events, dir, indexed_to, log_end, /*one_pass=*/true,
-                   [&](uint64_t, std::string_view id, std::string_view) {
-                     const HashedId key{Key(id), IdFilter::Hash(id)};
-                     if (index->filter_ != nullptr) {
-                       index->filter_->Add(key.hash);
-                     }
-                     index->Insert(key, kLogOwner);
-                     return true;
-                   });
+  uint64_t filter_from = 0;
+  absl::Status filter = index->OpenFilter(indexed_to, log_end, &filter_from);
+  if (!filter.ok()) return filter;
+  // One pass over the log: ids after filter_from go into the filter, ids
+  // after indexed_to (not in the family) into the map.
+  absl::Status scanned = ScanEventLog(
+      db, cf.events, dir, std::min(filter_from, indexed_to), log_end,
+      /*one_pass=*/true,
+      [&](uint64_t seq, std::string_view id, std::string_view) {
+        const HashedId key{Key(id), IdFilter::Hash(id)};
+        if (seq >= filter_from) index->filter_->Add(key.hash);
+        if (seq >= indexed_to) index->Insert(key, kLogOwner);
+        return true;
+      });
   if (!scanned.ok()) return scanned;
   return index;
+}
+
+void IdIndex::SaveFilter(uint64_t log_end) {
+  if (log_end < kMinSavedFilter || log_end == filter_saved_to_) return;
+  // An optimization only: if saving fails, the next open rebuilds it.
+  if (filter_
+          ->Save((std::filesystem::path(dir_) / kFilterFile).string(),
+                 absl::StrCat(identity_, "\n", log_end))
+          .ok()) {
+    filter_saved_to_ = log_end;
+  }
+}
+
+absl::Status IdIndex::OpenFilter(uint64_t indexed_to, uint64_t log_end,
+                                 uint64_t* from) {
+  rocksdb::Status s = db_->GetDbIdentity(identity_);
+  if (!s.ok()) return ToStatus(s, absl::StrCat("--db ", dir_, ": identity"));
+  const std::string path = (std::filesystem::path(dir_) / kFilterFile).string();
+  std::string label;
+  auto loaded = IdFilter::Load(path, &label);
+  if (loaded.ok()) {
+    // Usable when it is this store's and covers no more than the log holds
+    // (a store restored from a backup may have a shorter log).
+    const size_t cut = label.find('\n');
+    uint64_t covered_to = 0;
+    if (cut != std::string::npos &&
+        std::string_view(label).substr(0, cut) == identity_ &&
+        absl::SimpleAtoi(absl::string_view(label).substr(cut + 1),
+                         &covered_to) &&
+        covered_to <= log_end) {
+      filter_ = std::move(*loaded);
+      *from = covered_to;
+      filter_saved_to_ = covered_to;
+      return absl::OkStatus();
+    }
+  }
+  // No file (a store from before filters were saved, or a crash before the
+  // first spill), a damaged one, or another store's: rebuild. Every id the
+  // family holds, then the log after it.
+  filter_ = std::make_unique<IdFilter>();
+  *from = indexed_to;
+  if (indexed_to == 0) return absl::OkStatus();
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.ids));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    filter_->Add(IdFilter::Hash({it->key().data(), it->key().size()}));
+  }
+  return ToStatus(it->status(),
+                  absl::StrCat("--db ", dir_, ": reading the event id index"));
 }
 
 uint32_t IdIndex::NewOwner() {
@@ -134,6 +191,7 @@ void IdIndex::Insert(const HashedId& id, uint32_t owner) {
 
 absl::StatusOr<bool> IdIndex::Held(const HashedId& key) {
   if (ids_.contains(key)) return true;
+  ++family_reads_;
   auto found = ReadValue(db_, cf_.ids, {key.id.data(), key.id.size()}, dir_);
   if (!found.ok()) return found.status();
   return found->has_value();
@@ -142,7 +200,7 @@ absl::StatusOr<bool> IdIndex::Held(const HashedId& key) {
 absl::StatusOr<bool> IdIndex::Claim(std::string_view id, uint32_t owner) {
   const HashedId key{Key(id), IdFilter::Hash(id)};
   // The filter holds every id held or ever claimed: "absent" is certain.
-  if (filter_ == nullptr || filter_->AddAndTest(key.hash)) {
+  if (filter_->AddAndTest(key.hash)) {
     auto held = Held(key);
     if (!held.ok()) return held.status();
     if (*held) return false;
@@ -153,7 +211,7 @@ absl::StatusOr<bool> IdIndex::Claim(std::string_view id, uint32_t owner) {
 
 absl::StatusOr<bool> IdIndex::Contains(std::string_view id) {
   const HashedId key{Key(id), IdFilter::Hash(id)};
-  if (filter_ != nullptr && !filter_->MayContain(key.hash)) return false;
+  if (!filter_->MayContain(key.hash)) return false;
   return Held(key);
 }
 
@@ -176,6 +234,12 @@ void IdIndex::Release(uint32_t owner) {
   // Claims made under the next number would look written otherwise.
   ++writes_[owner];
   free_owners_.push_back(owner);
+}
+
+absl::Status IdIndex::Flush(uint64_t log_end) {
+  if (ids_.size() - claimed_ >= kMinFlushedIds) return Spill(log_end);
+  SaveFilter(log_end);
+  return absl::OkStatus();
 }
 
 absl::Status IdIndex::Spill(uint64_t log_end) {
@@ -229,6 +293,7 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
     std::filesystem::remove(path, ec);
     return ToStatus(s, what);
   }
+  SaveFilter(log_end);
   // Claims not yet written stay. The table and the arena are kept for the
   // next ids (erasing keeps the table's allocation; a new one would fault
   // in every page again).

@@ -17,9 +17,13 @@
 // commits are both pending. Only claims whose commit was written are ever
 // spilled; the claims of a commit that is dropped unwritten are released.
 //
-// A Bloom filter (IdFilter) of every id answers "certainly absent" without
-// a read when the family held nothing at open (no spill before this open),
-// so that every id in it went through the filter.
+// A Bloom filter (IdFilter) of every id held or claimed answers "certainly
+// absent" without a read, so that a new id costs no lookup. It is saved
+// beside the store ("ids.filter") at each spill, labelled with the store's
+// identity and the seq it covers; an open loads it and adds the ids logged
+// after that seq, or, without a usable file, rebuilds it from the family
+// and the log. A clean close spills what is left, so the next open reads
+// nothing back from the log.
 //
 // Not thread-safe: the engines of a store run on one thread.
 #ifndef CHATKPI_STORE_ID_INDEX_H_
@@ -69,6 +73,13 @@ class IdIndex {
   absl::Status Committed(uint32_t owner, uint64_t log_end);
   // Drops `owner`'s unwritten claims; the number may be handed out again.
   void Release(uint32_t owner);
+  // A clean close: spills the written ids still in memory when there are
+  // enough to be worth a table, and saves the filter, so that the next open
+  // reads little or nothing back from the log.
+  absl::Status Flush(uint64_t log_end);
+
+  // Lookups of the family so far: how often the filter said "maybe".
+  uint64_t family_reads() const { return family_reads_; }
 
  private:
   // Which write of which owner an id belongs to: written once the owner's
@@ -113,6 +124,13 @@ class IdIndex {
   // Whether the id is in memory (written or claimed) or in the family.
   absl::StatusOr<bool> Held(const HashedId& key);
   absl::Status Spill(uint64_t log_end);
+  // Fills `filter_` for a store whose family holds ids up to `indexed_to`;
+  // sets `*from` to the first seq whose ids the filter still needs.
+  absl::Status OpenFilter(uint64_t indexed_to, uint64_t log_end,
+                          uint64_t* from);
+  // Saves the filter as covering the ids up to `log_end`, unless the store
+  // is too small to need it (an open rebuilds that in no time).
+  void SaveFilter(uint64_t log_end);
 
   rocksdb::DB* db_;
   Families cf_;
@@ -125,8 +143,11 @@ class IdIndex {
   std::vector<uint32_t> writes_;
   std::vector<size_t> claims_;
   std::vector<uint32_t> free_owners_;
-  size_t claimed_ = 0;                // claims not yet written, all owners
-  std::unique_ptr<IdFilter> filter_;  // null: the family held ids at open
+  size_t claimed_ = 0;  // claims not yet written, all owners
+  std::unique_ptr<IdFilter> filter_;
+  std::string identity_;  // the RocksDB identity: which store a filter is of
+  uint64_t filter_saved_to_ = 0;
+  uint64_t family_reads_ = 0;
 };
 
 }  // namespace chatkpi

@@ -167,6 +167,9 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
       // vector memtable makes each append O(1) instead of a skiplist insert.
       o.memtable_factory.reset(new rocksdb::VectorRepFactory());
       o.compression = rocksdb::kLZ4Compression;
+      // Flushed (LZ4) in the background as ingest goes, so that little is
+      // left for the close, which flushes everything (Store::~Store).
+      write_buffer = size_t{16} << 20;
       break;
     default:
       // Small families (rows, meta, dead letters): small memtables.
@@ -244,11 +247,13 @@ struct Store::Impl {
   bool read_only = false;
   bool secondary = false;        // a follower: StoreOptions::secondary_dir
   std::unique_ptr<IdIndex> ids;  // null when read-only
+  bool write_failed = false;     // RocksDB refuses writes after one fails
 
   rocksdb::ColumnFamilyHandle* cf(Family f) {
     return handles[static_cast<int>(f)];
   }
   ~Impl() {
+    ids.reset();
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     handles.clear();
     if (db) db->Close();
@@ -286,7 +291,16 @@ void Commit::Delete(Family f, std::string_view key) {
 
 Store::Store(std::string dir, std::unique_ptr<Impl> impl, uint64_t next_seq)
     : dir_(std::move(dir)), impl_(std::move(impl)), next_seq_(next_seq) {}
-Store::~Store() = default;
+Store::~Store() {
+  if (impl_->ids == nullptr || impl_->write_failed) return;
+  // Best effort, for the next open's sake: whatever this does not write, it
+  // reads back (the ids from the log, the memtables from the WAL, which
+  // costs more than flushing them now: replayed into new memtables first).
+  impl_->ids->Flush(next_seq()).IgnoreError();
+  rocksdb::FlushOptions flush;
+  flush.allow_write_stall = true;
+  impl_->db->Flush(flush, impl_->handles).PermitUncheckedError();
+}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                                                    const StoreOptions& opts) {
@@ -503,6 +517,7 @@ absl::Status Store::Write(Commit* commit) {
   seq += c.log.num_events();
   rocksdb::Status s = impl_->db->Write(impl_->write_options, &batch);
   if (!s.ok()) {
+    impl_->write_failed = true;
     // RocksDB applies a batch whole or not at all: the store still holds
     // the previous commit and its source positions, so a re-run after the
     // cause is fixed resumes exactly there.
@@ -516,6 +531,7 @@ absl::Status Store::Write(Commit* commit) {
   absl::Status spilled = absl::OkStatus();
   if (c.owner != Commit::Impl::kNoOwner) {
     spilled = impl_->ids->Committed(c.owner, seq);
+    if (!spilled.ok()) impl_->write_failed = true;
   }
   batch.Clear();
   c.log.Clear();
@@ -557,6 +573,10 @@ absl::StatusOr<bool> Store::ContainsId(std::string_view id) {
     return absl::FailedPreconditionError("the store is open read-only");
   }
   return impl_->ids->Contains(id);
+}
+
+uint64_t Store::id_family_reads() const {
+  return impl_->ids == nullptr ? 0 : impl_->ids->family_reads();
 }
 
 absl::Status Store::Scan(

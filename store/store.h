@@ -17,6 +17,9 @@
 // Every change reaches disk through one Commit: a WriteBatch carrying state,
 // aggregates and source positions together, so a crash at any instant leaves
 // either all of a commit or none of it.
+//
+// Beside RocksDB's files the directory holds `ids.filter`, the saved filter
+// of the id index (store/id_index.h): derived, rebuilt when missing.
 #ifndef CHATKPI_STORE_STORE_H_
 #define CHATKPI_STORE_STORE_H_
 
@@ -118,6 +121,9 @@ class Store {
   // (DataLoss for a corrupt one).
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
                                                      const StoreOptions& opts);
+  // A writable store that saw no failed write is closed cleanly: the id
+  // index and the memtables are written out, so that the next open (of any
+  // kind) replays nothing.
   ~Store();
 
   // Applies all of `commit` or nothing. After a failure the store refuses
@@ -130,6 +136,10 @@ class Store {
   // Whether an event with this id is in the log or claimed by a commit not
   // yet written (store/id_index.h). Needs a writable store.
   absl::StatusOr<bool> ContainsId(std::string_view id);
+
+  // Lookups of the event id index in RocksDB so far: ids its in-memory
+  // filter could not rule out (store/id_index.h). 0 for a read-only store.
+  uint64_t id_family_reads() const;
 
   // Visits the logged events with seq in [from, to) in order, with their
   // raw bytes; the visitor returns false to stop.

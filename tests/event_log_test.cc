@@ -3,6 +3,7 @@
 // commit boundaries and a reopen.
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -187,6 +188,63 @@ TEST(IdIndex, PendingCommitsClaimIdsUntilWrittenOrDropped) {
   EXPECT_FALSE(*(*store)->ContainsId("y"));
   Commit c(store->get());
   EXPECT_TRUE(*c.AppendEvent("y", "{7}"));
+}
+
+}  // namespace
+}  // namespace chatkpi
+
+namespace chatkpi {
+namespace {
+
+// A reopened store keeps its id filter (saved beside it at the close), so
+// new ids cost no lookup of the `ids` family, as on a new store; a filter
+// file that is damaged, of another store, or ahead of the log is not used,
+// and the ids are still all found (the filter is rebuilt from the store).
+TEST(IdIndex, ReopenedStoreKeepsItsFilterAndRejectsAForeignOne) {
+  const std::string root = testing::TempDir("idfilter");
+  constexpr int kIds = 70000;  // past the size at which the filter is saved
+  auto fill = [&](const std::string& dir, const std::string& prefix) {
+    auto store = Store::Open(dir, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    Commit c(store->get());
+    for (int i = 0; i < kIds; ++i) {
+      ASSERT_TRUE(*c.AppendEvent(absl::StrCat(prefix, i), "{}"));
+    }
+    ASSERT_TRUE((*store)->Write(&c).ok());
+  };
+  // Every id written is found; `fresh` new ones are claimed, costing
+  // `expect_reads` lookups at most.
+  auto check = [&](const std::string& dir, const std::string& prefix,
+                   uint64_t max_reads) {
+    auto store = Store::Open(dir, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    Commit c(store->get());
+    for (int i = 0; i < 5000; ++i) {
+      ASSERT_TRUE(*c.AppendEvent(absl::StrCat(prefix, "new", i), "{}")) << i;
+    }
+    EXPECT_LE((*store)->id_family_reads(), max_reads);
+    for (int i = 0; i < kIds; i += 7) {
+      ASSERT_FALSE(*c.AppendEvent(absl::StrCat(prefix, i), "{}")) << i;
+    }
+  };
+  const std::string a = root + "/a", b = root + "/b";
+  fill(a, "a");
+  fill(b, "b");
+  ASSERT_TRUE(std::filesystem::exists(a + "/ids.filter"));
+  // Kept: a few false "maybe"s at most, not one lookup per id.
+  check(a, "a", 50);
+  // b with a's filter: the label names another store, so it is rebuilt.
+  std::filesystem::copy_file(a + "/ids.filter", b + "/ids.filter",
+                             std::filesystem::copy_options::overwrite_existing);
+  check(b, "b", 50);
+  // Damaged: rebuilt.
+  {
+    std::fstream f(a + "/ids.filter",
+                   std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096);
+    f.put('\x5a');
+  }
+  check(a, "a", 50);
 }
 
 }  // namespace
