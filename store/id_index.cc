@@ -219,8 +219,14 @@ absl::Status IdIndex::Committed(uint32_t owner, uint64_t log_end) {
   ++writes_[owner];
   claimed_ -= claims_[owner];
   claims_[owner] = 0;
-  return ids_.size() - claimed_ < spill_threshold_ ? absl::OkStatus()
-                                                   : Spill(log_end);
+  if (ids_.size() - claimed_ < spill_threshold_) return absl::OkStatus();
+  absl::Status s = Spill(log_end);
+  // 16 MiB each time: saved at every 8th spill only, which bounds what an
+  // open after a crash adds back from the log (2M ids by default).
+  if (s.ok() && log_end - filter_saved_to_ >= 8 * spill_threshold_) {
+    SaveFilter(log_end);
+  }
+  return s;
 }
 
 void IdIndex::Release(uint32_t owner) {
@@ -237,9 +243,10 @@ void IdIndex::Release(uint32_t owner) {
 }
 
 absl::Status IdIndex::Flush(uint64_t log_end) {
-  if (ids_.size() - claimed_ >= kMinFlushedIds) return Spill(log_end);
+  absl::Status s = absl::OkStatus();
+  if (ids_.size() - claimed_ >= kMinFlushedIds) s = Spill(log_end);
   SaveFilter(log_end);
-  return absl::OkStatus();
+  return s;
 }
 
 absl::Status IdIndex::Spill(uint64_t log_end) {
@@ -293,7 +300,6 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
     std::filesystem::remove(path, ec);
     return ToStatus(s, what);
   }
-  SaveFilter(log_end);
   // Claims not yet written stay. The table and the arena are kept for the
   // next ids (erasing keeps the table's allocation; a new one would fault
   // in every page again).

@@ -19,11 +19,11 @@
 //
 // A Bloom filter (IdFilter) of every id held or claimed answers "certainly
 // absent" without a read, so that a new id costs no lookup. It is saved
-// beside the store ("ids.filter") at each spill, labelled with the store's
-// identity and the seq it covers; an open loads it and adds the ids logged
-// after that seq, or, without a usable file, rebuilds it from the family
-// and the log. A clean close spills what is left, so the next open reads
-// nothing back from the log.
+// beside the store ("ids.filter") at the close and every 8th spill, labelled
+// with the store's identity and the seq it covers; an open loads it and adds
+// the ids logged after that seq, or, without a usable file, rebuilds it from
+// the family and the log. A clean close spills what is left, so the next open
+// reads nothing back from the log.
 //
 // Not thread-safe: the engines of a store run on one thread.
 #ifndef CHATKPI_STORE_ID_INDEX_H_
