@@ -212,8 +212,8 @@ TEST(IdIndex, ReopenedStoreKeepsItsFilterAndRejectsAForeignOne) {
     }
     ASSERT_TRUE((*store)->Write(&c).ok());
   };
-  // Every id written is found; `fresh` new ones are claimed, costing
-  // `expect_reads` lookups at most.
+  // 5000 new ids are claimed, costing at most `max_reads` lookups; then
+  // every 7th id written before is a redelivery.
   auto check = [&](const std::string& dir, const std::string& prefix,
                    uint64_t max_reads) {
     auto store = Store::Open(dir, {});
