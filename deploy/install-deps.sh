@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages chatkpi builds and tests with, skipping
 # those already present (so it is quick on a prepared machine). Run as root.
 set -euo pipefail
-packages=(cmake g++ make pkg-config librdkafka-dev librocksdb-dev libsimdjson-dev
+packages=(cmake g++ make pkg-config librdkafka-dev librocksdb-dev liblz4-dev libsimdjson-dev
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev kcat
   tzdata python3-yaml)
 missing=()

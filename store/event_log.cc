@@ -1,5 +1,8 @@
 #include "store/event_log.h"
 
+#include <lz4.h>
+
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -17,10 +20,34 @@ void EncodeCount(uint32_t n, char* out) {
   out[3] = static_cast<char>(n);
 }
 
-// The first seq and event count of a block; false when malformed.
+// The first seq and event count of a block, and whether the rest of
+// `value` is compressed; false when malformed.
 bool BlockHeader(std::string_view key, std::string_view* value, uint64_t* first,
-                 uint32_t* count) {
-  return GetFixed64BE(&key, first) && key.empty() && GetFixed32BE(value, count);
+                 uint32_t* count, bool* compressed) {
+  if (!GetFixed64BE(&key, first) || !key.empty() ||
+      !GetFixed32BE(value, count)) {
+    return false;
+  }
+  *compressed = (*count & EventBlockWriter::kCompressed) != 0;
+  *count &= ~EventBlockWriter::kCompressed;
+  return true;
+}
+
+// The events' bytes of a block, decompressed into `buffer` if need be.
+bool BlockEvents(std::string_view* value, bool compressed,
+                 std::string* buffer) {
+  if (!compressed) return true;
+  uint64_t size;
+  // A block holds at most kBlockEvents events of at most a line each; any
+  // size past 1 GiB is damage, not data.
+  if (!GetVarint64(value, &size) || size > (uint64_t{1} << 30)) return false;
+  buffer->resize(size);
+  const int n = LZ4_decompress_safe(value->data(), buffer->data(),
+                                    static_cast<int>(value->size()),
+                                    static_cast<int>(size));
+  if (n < 0 || static_cast<uint64_t>(n) != size) return false;
+  *value = *buffer;
+  return true;
 }
 
 absl::Status BadBlock(std::string_view dir, uint64_t near) {
@@ -56,8 +83,21 @@ void EventBlockWriter::WriteTo(rocksdb::WriteBatch* batch,
                                uint64_t first_seq) {
   uint64_t seq = first_seq;
   for (size_t i = 0; i < blocks_.size(); ++i) {
-    EncodeCount(counts_[i], blocks_[i].data());
-    batch->Put(cf, SeqKey(seq), blocks_[i]);
+    const std::string& block = blocks_[i];
+    const int events = static_cast<int>(block.size() - 4);
+    compressed_.resize(4 + kMaxVarint64 + LZ4_compressBound(events));
+    char* out = EncodeVarint64(compressed_.data() + 4, block.size() - 4);
+    const int n = LZ4_compress_default(
+        block.data() + 4, out, events,
+        static_cast<int>(compressed_.data() + compressed_.size() - out));
+    const size_t size = n > 0 ? (out - compressed_.data()) + n : SIZE_MAX;
+    if (size < block.size()) {
+      EncodeCount(counts_[i] | kCompressed, compressed_.data());
+      batch->Put(cf, SeqKey(seq), rocksdb::Slice(compressed_.data(), size));
+    } else {
+      EncodeCount(counts_[i], blocks_[i].data());
+      batch->Put(cf, SeqKey(seq), block);
+    }
     seq += counts_[i];
   }
 }
@@ -80,8 +120,9 @@ absl::StatusOr<uint64_t> EventLogEnd(rocksdb::DB* db,
     std::string_view value(it->value().data(), it->value().size());
     uint64_t first;
     uint32_t count;
+    bool compressed;
     if (!BlockHeader(std::string_view(it->key().data(), it->key().size()),
-                     &value, &first, &count)) {
+                     &value, &first, &count, &compressed)) {
       return BadBlock(dir, 0);
     }
     end = first + count;
@@ -113,12 +154,14 @@ absl::Status ScanEventLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
   if (!it->Valid() && it->status().ok()) it->Seek(SeqKey(from));
   uint64_t expect = 0;  // the first seq of the next block; 0: any
   bool first_block = true;
+  std::string buffer;  // a decompressed block
   for (; it->Valid(); it->Next()) {
     std::string_view value(it->value().data(), it->value().size());
     uint64_t seq;
     uint32_t count;
+    bool compressed;
     if (!BlockHeader(std::string_view(it->key().data(), it->key().size()),
-                     &value, &seq, &count)) {
+                     &value, &seq, &count, &compressed)) {
       return BadBlock(dir, expect);
     }
     if ((first_block && seq > from) || (!first_block && seq != expect)) {
@@ -129,6 +172,7 @@ absl::Status ScanEventLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
     }
     first_block = false;
     expect = seq + count;
+    if (!BlockEvents(&value, compressed, &buffer)) return BadBlock(dir, seq);
     for (uint32_t i = 0; i < count; ++i, ++seq) {
       std::string_view id, raw;
       if (!GetLengthPrefixed(&value, &id) || !GetLengthPrefixed(&value, &raw)) {

@@ -6,6 +6,14 @@
 // RocksDB entry per block instead of per event is what makes appending to the
 // log cheap; blocks are small enough (kBlockEvents, kBlockBytes) that reading
 // from the middle of the log decodes little it does not need.
+//
+// A block whose count has the top bit set (kCompressed, store format 4)
+// holds, after the count, the varint size of the events' bytes and then
+// those bytes compressed with LZ4. Compressing here rather than in RocksDB's
+// table files shrinks what every later step copies (the write batch, the
+// WAL, the memtable, the flush) to about a quarter; the family's tables are
+// then not compressed again. Blocks that LZ4 would not shrink, and blocks
+// of format 3 stores, are stored as they are.
 #ifndef CHATKPI_STORE_EVENT_LOG_H_
 #define CHATKPI_STORE_EVENT_LOG_H_
 
@@ -28,6 +36,7 @@ class EventBlockWriter {
  public:
   static constexpr uint32_t kBlockEvents = 1024;
   static constexpr size_t kBlockBytes = 256 << 10;
+  static constexpr uint32_t kCompressed = 0x80000000u;
 
   void Append(std::string_view id, std::string_view raw);
   // Puts the blocks into `batch`, the first event numbered `first_seq`.
@@ -40,6 +49,7 @@ class EventBlockWriter {
  private:
   std::vector<std::string> blocks_;
   std::vector<uint32_t> counts_;
+  std::string compressed_;  // one block's value at a time, reused
   size_t num_events_ = 0;
   size_t bytes_ = 0;
 };

@@ -34,8 +34,10 @@ static_assert(std::size(kFamilyNames) ==
 // Written once at creation; a RocksDB directory without it is someone else's.
 constexpr char kFormatKey[] = "chatkpi.format";
 // 3: the event log is stored in blocks (store/event_log.h), the id index
-// derived from it (store/id_index.h).
-constexpr char kFormatValue[] = "3";
+// derived from it (store/id_index.h). 4: blocks may be LZ4-compressed. This
+// build reads both and marks a format 3 store 4 when it opens it to write.
+constexpr char kFormatValue[] = "4";
+constexpr char kFormatBeforeCompressedBlocks[] = "3";
 
 // RocksDB's own diagnostic log (DIR/LOG), warnings and errors only. Not
 // RocksDB's default logger: on a full disk that one's failed write trips an
@@ -166,7 +168,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
       // Append-only with increasing keys and never point-read: an unsorted
       // vector memtable makes each append O(1) instead of a skiplist insert.
       o.memtable_factory.reset(new rocksdb::VectorRepFactory());
-      o.compression = rocksdb::kLZ4Compression;
+      // Blocks come compressed already (store/event_log.h).
+      o.compression = rocksdb::kNoCompression;
       // Flushed (LZ4) in the background as ingest goes, so that little is
       // left for the close, which flushes everything (Store::~Store).
       write_buffer = size_t{16} << 20;
@@ -490,10 +493,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     if (!s.ok()) return ToStatus(s, absl::StrCat("creating --db ", dir));
   } else if (!s.ok()) {
     return ToStatus(s, "reading format marker");
-  } else if (format != kFormatValue) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("--db ", dir, " has chatkpi format ", format,
-                     ", this build reads ", kFormatValue));
+  } else if (format == kFormatBeforeCompressedBlocks && !opts.read_only) {
+    // Its blocks stay readable as they are; new ones may be compressed,
+    // which builds that read only format 3 must not meet unwarned.
+    s = impl->db->Put(impl->write_options, impl->cf(Family::kMeta),
+                      rocksdb::Slice(kFormatKey), rocksdb::Slice(kFormatValue));
+    if (!s.ok()) return ToStatus(s, absl::StrCat("upgrading --db ", dir));
+  } else if (format != kFormatValue &&
+             format != kFormatBeforeCompressedBlocks) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--db ", dir, " has chatkpi format ", format, ", this build reads ",
+        kFormatBeforeCompressedBlocks, " and ", kFormatValue));
   }
 
   auto next_seq = EventLogEnd(impl->db.get(), impl->cf(Family::kEvents), dir);

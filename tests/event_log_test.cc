@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -36,12 +37,17 @@ TEST(EventLog, ReadsBackEveryEventFromAnySeq) {
     auto store = Store::Open(dir, {});
     ASSERT_TRUE(store.ok()) << store.status();
     // Commits of 1, 3000 (several blocks by count) and 40 big events
-    // (blocks cut by size), then an empty one.
-    for (int n : {1, 3000, 40, 0}) {
+    // (blocks cut by size), then an empty one, then 300 events of random
+    // bytes (a block LZ4 cannot shrink is stored as it is).
+    std::mt19937_64 rng(7);
+    for (int n : {1, 3000, 40, 0, 300}) {
       Commit c(store->get());
       for (int i = 0; i < n; ++i) {
         std::string raw = absl::StrCat("{\"n\":", all.size(), "}");
         if (n == 40) raw.append(20000, 'x');
+        for (int j = 0; n == 300 && j < 200; ++j) {
+          raw.push_back(static_cast<char>(rng()));
+        }
         ASSERT_TRUE(*c.AppendEvent(absl::StrCat("id", all.size()), raw));
         all.push_back(raw);
       }
@@ -53,7 +59,8 @@ TEST(EventLog, ReadsBackEveryEventFromAnySeq) {
   auto store = Store::Open(dir, {});
   ASSERT_TRUE(store.ok()) << store.status();
   ASSERT_EQ((*store)->next_seq(), all.size());
-  for (uint64_t from : {0, 1, 2, 1023, 1024, 1025, 2048, 3000, 3001, 3020}) {
+  for (uint64_t from :
+       {0, 1, 2, 1023, 1024, 1025, 2048, 3000, 3001, 3020, 3041, 3300}) {
     for (uint64_t to : {from, from + 1, from + 700, uint64_t{all.size()}}) {
       if (to < from) continue;
       const uint64_t end = std::min<uint64_t>(to, all.size());
@@ -245,6 +252,87 @@ TEST(IdIndex, ReopenedStoreKeepsItsFilterAndRejectsAForeignOne) {
     f.put('\x5a');
   }
   check(a, "a", 50);
+}
+
+}  // namespace
+}  // namespace chatkpi
+
+namespace chatkpi {
+namespace {
+
+// Stores of format 3 (blocks never compressed) are read as they are, and
+// marked 4 when opened to write; a format this build does not know is
+// refused by name.
+TEST(EventLog, FormatThreeStoresAreReadAndMarkedFourWhenWritten) {
+  const std::string dir = testing::TempDir("format3") + "/db";
+  auto format = [&](Store& store) {
+    auto v = store.Get(Family::kMeta, "chatkpi.format");
+    return v.ok() && v->has_value() ? **v : std::string("?");
+  };
+  {
+    auto store = Store::Open(dir, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ(format(**store), "4");
+    Commit c(store->get());
+    ASSERT_TRUE(*c.AppendEvent("a", "{\"a\":1}"));
+    c.Put(Family::kMeta, "chatkpi.format", "3");
+    ASSERT_TRUE((*store)->Write(&c).ok());
+  }
+  {
+    StoreOptions ro;
+    ro.read_only = true;
+    auto store = Store::Open(dir, ro);
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ(format(**store), "3");
+    EXPECT_EQ(Read(**store, 0, 1), std::vector<std::string>{"{\"a\":1}"});
+  }
+  {
+    auto store = Store::Open(dir, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ(format(**store), "4");
+    EXPECT_EQ(Read(**store, 0, 1), std::vector<std::string>{"{\"a\":1}"});
+    Commit c(store->get());
+    c.Put(Family::kMeta, "chatkpi.format", "5");
+    ASSERT_TRUE((*store)->Write(&c).ok());
+  }
+  auto store = Store::Open(dir, {});
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("has chatkpi format 5"),
+            std::string::npos)
+      << store.status();
+}
+
+// A compressed block that does not decompress to the size it names is
+// damage: reported as DataLoss, never read as events.
+TEST(EventLog, DamagedCompressedBlockIsDataLoss) {
+  const std::string dir = testing::TempDir("badblock") + "/db";
+  {
+    auto store = Store::Open(dir, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    Commit c(store->get());
+    ASSERT_TRUE(*c.AppendEvent("a", "{\"a\":1}"));
+    // Block at seq 1: 2 events, compressed, 100 bytes, then garbage.
+    std::string key(7, '\0');
+    key.push_back('\1');
+    std::string block = {'\x80', '\0', '\0', '\2', 100};
+    block.append("not lz4 at all");
+    c.Put(Family::kEvents, key, block);
+    ASSERT_TRUE((*store)->Write(&c).ok());
+    std::vector<std::string> first;
+    absl::Status s =
+        (*store)->ScanEvents(0, 3, [&](uint64_t, std::string_view raw) {
+          first.emplace_back(raw);
+          return true;
+        });
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+    EXPECT_NE(s.message().find("bad event log block"), std::string::npos) << s;
+    EXPECT_EQ(first, std::vector<std::string>{"{\"a\":1}"});
+  }
+  // Opening to write reads the log's tail back (the id index): refused.
+  auto store = Store::Open(dir, {});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss)
+      << store.status();
 }
 
 }  // namespace
