@@ -8,23 +8,10 @@
 #include "absl/time/civil_time.h"
 #include "engine/local_day.h"
 #include "store/coding.h"
+#include "store/stable_hash.h"
 
 namespace chatkpi {
 namespace {
-
-// FNV-1a, then the splitmix64 finalizer to spread FNV's weak high bits
-// (HyperLogLog takes its register index from them). Not absl::Hash: that
-// one is seeded per process, and stored sketches must agree across runs.
-uint64_t StableHash(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebull;
-  h ^= h >> 31;
-  return h;
-}
 
 constexpr uint8_t kWarnedAgents = 1;
 constexpr uint8_t kWarnedBuyers = 2;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "store/coding.h"
+#include "store/stable_hash.h"
 
 namespace chatkpi {
 namespace {
@@ -28,22 +29,6 @@ struct Probes {
   uint64_t Bit(int i) const { return uint64_t{1} << ((bits >> (9 * i)) & 63); }
 };
 
-// A 64-bit finalizer (splitmix64's): every input bit moves every output bit.
-inline uint64_t Mix(uint64_t x) {
-  x ^= x >> 31;
-  x *= 0x7fb5d329728ea185ULL;
-  x ^= x >> 27;
-  x *= 0x81dadef4bc2dd44dULL;
-  x ^= x >> 33;
-  return x;
-}
-
-inline uint64_t Load64(const char* p, size_t n) {
-  uint64_t w = 0;
-  std::memcpy(&w, p, n);  // little endian on every machine chatkpi runs on
-  return w;
-}
-
 constexpr char kMagic[8] = {'c', 'k', 'i', 'd', 'f', 'l', 't', '1'};
 
 }  // namespace
@@ -62,23 +47,16 @@ IdFilter::IdFilter(int log2_bits)
   std::memset(words_.get(), 0, bytes);
 }
 
-uint64_t IdFilter::Hash(std::string_view id) {
-  uint64_t h = Mix(0x9e3779b97f4a7c15ULL ^ id.size());
-  const char* p = id.data();
-  size_t n = id.size();
-  for (; n >= 8; p += 8, n -= 8) h = Mix(h ^ Load64(p, 8));
-  if (n > 0) h = Mix(h ^ Load64(p, n));
-  return h;
-}
+uint64_t IdFilter::Hash(std::string_view id) { return StableHash(id); }
 
 uint64_t IdFilter::Checksum() const {
   // Four lanes, so that the multiplies overlap; 16 MiB in a few ms.
   uint64_t lane[4] = {1, 2, 3, 4};
   const size_t words = bytes() / 8;
   for (size_t i = 0; i + 4 <= words; i += 4) {
-    for (int j = 0; j < 4; ++j) lane[j] = Mix(lane[j] ^ words_[i + j]);
+    for (int j = 0; j < 4; ++j) lane[j] = Mix64(lane[j] ^ words_[i + j]);
   }
-  return Mix(lane[0] ^ Mix(lane[1] ^ Mix(lane[2] ^ Mix(lane[3]))));
+  return Mix64(lane[0] ^ Mix64(lane[1] ^ Mix64(lane[2] ^ Mix64(lane[3]))));
 }
 
 // Layout: magic(8) log2_bits(4) label_size(4) label checksum(8) words; the

@@ -9,7 +9,7 @@
 //
 // It is saved beside the store (Save/Load) so that a reopened store keeps
 // answering without lookups; hence a hash that is the same in every process
-// (absl's is seeded per process).
+// (store/stable_hash.h).
 #ifndef CHATKPI_STORE_ID_FILTER_H_
 #define CHATKPI_STORE_ID_FILTER_H_
 
@@ -28,8 +28,7 @@ class IdFilter {
   // 2^log2_bits bits.
   explicit IdFilter(int log2_bits = 27);
 
-  // The hash every method takes; a hash map can share it. Stable: part of
-  // the saved format.
+  // The hash every method takes (StableHash); a hash map can share it.
   static uint64_t Hash(std::string_view id);
 
   // Writes the filter to `path` (through a temporary file and a rename, so

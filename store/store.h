@@ -3,7 +3,8 @@
 //
 // Column families (one per access pattern):
 //   events      seq (8-byte big endian) -> a block of raw     replay, in order
-//               events from that seq on (store/event_log.h)
+//               events from that seq on, LZ4-compressed
+//               (store/event_log.h)
 //   ids         event id -> ""                                dedup (bloom),
 //               derived from the log (store/id_index.h)
 //   buyers      buyer nick -> engine state                    point lookups
