@@ -142,7 +142,13 @@ absl::Status IdIndex::OpenFilter(uint64_t indexed_to, uint64_t log_end,
   }
   // No file (a store from before filters were saved, or a crash before the
   // first spill), a damaged one, or another store's: rebuild. Every id the
-  // family holds, then the log after it.
+  // family holds, then the log after it. An unusable file goes now: one
+  // that covers more than a log cut short (power loss) would become usable
+  // again once new events pass its seq, without theirs.
+  if (loaded.ok() || !absl::IsNotFound(loaded.status())) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
   filter_ = std::make_unique<IdFilter>();
   *from = indexed_to;
   if (indexed_to == 0) return absl::OkStatus();
