@@ -240,7 +240,17 @@ TEST(IdIndex, ReopenedStoreKeepsItsFilterAndRejectsAForeignOne) {
   ASSERT_TRUE(std::filesystem::exists(a + "/ids.filter"));
   // Kept: a few false "maybe"s at most, not one lookup per id.
   check(a, "a", 50);
-  // b with a's filter: the label names another store, so it is rebuilt.
+  // b with a's filter: the label names another store, so it is rebuilt,
+  // and the file removed at once (not left to become usable later); the
+  // close saves b's own.
+  std::filesystem::copy_file(a + "/ids.filter", b + "/ids.filter",
+                             std::filesystem::copy_options::overwrite_existing);
+  {
+    auto store = Store::Open(b, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_FALSE(std::filesystem::exists(b + "/ids.filter"));
+  }
+  EXPECT_TRUE(std::filesystem::exists(b + "/ids.filter"));
   std::filesystem::copy_file(a + "/ids.filter", b + "/ids.filter",
                              std::filesystem::copy_options::overwrite_existing);
   check(b, "b", 50);
