@@ -2,7 +2,7 @@
 
 #include <lz4.h>
 
-#include <cstring>
+#include <cstdint>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -83,7 +83,7 @@ void EventBlockWriter::WriteTo(rocksdb::WriteBatch* batch,
                                uint64_t first_seq) {
   uint64_t seq = first_seq;
   for (size_t i = 0; i < blocks_.size(); ++i) {
-    const std::string& block = blocks_[i];
+    std::string& block = blocks_[i];
     const int events = static_cast<int>(block.size() - 4);
     compressed_.resize(4 + kMaxVarint64 + LZ4_compressBound(events));
     char* out = EncodeVarint64(compressed_.data() + 4, block.size() - 4);
@@ -95,7 +95,7 @@ void EventBlockWriter::WriteTo(rocksdb::WriteBatch* batch,
       EncodeCount(counts_[i] | kCompressed, compressed_.data());
       batch->Put(cf, SeqKey(seq), rocksdb::Slice(compressed_.data(), size));
     } else {
-      EncodeCount(counts_[i], blocks_[i].data());
+      EncodeCount(counts_[i], block.data());
       batch->Put(cf, SeqKey(seq), block);
     }
     seq += counts_[i];

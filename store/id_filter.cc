@@ -2,7 +2,6 @@
 
 #include <sys/mman.h>
 
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>

@@ -170,8 +170,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
       o.memtable_factory.reset(new rocksdb::VectorRepFactory());
       // Blocks come compressed already (store/event_log.h).
       o.compression = rocksdb::kNoCompression;
-      // Flushed (LZ4) in the background as ingest goes, so that little is
-      // left for the close, which flushes everything (Store::~Store).
+      // Flushed in the background as ingest goes, so that little is left
+      // for the close, which flushes everything (Store::~Store).
       write_buffer = size_t{16} << 20;
       break;
     default:
@@ -256,7 +256,6 @@ struct Store::Impl {
     return handles[static_cast<int>(f)];
   }
   ~Impl() {
-    ids.reset();
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     handles.clear();
     if (db) db->Close();
@@ -493,17 +492,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     if (!s.ok()) return ToStatus(s, absl::StrCat("creating --db ", dir));
   } else if (!s.ok()) {
     return ToStatus(s, "reading format marker");
+  } else if (format != kFormatValue &&
+             format != kFormatBeforeCompressedBlocks) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--db ", dir, " has chatkpi format ", format, ", this build reads ",
+        kFormatBeforeCompressedBlocks, " and ", kFormatValue));
   } else if (format == kFormatBeforeCompressedBlocks && !opts.read_only) {
     // Its blocks stay readable as they are; new ones may be compressed,
     // which builds that read only format 3 must not meet unwarned.
     s = impl->db->Put(impl->write_options, impl->cf(Family::kMeta),
                       rocksdb::Slice(kFormatKey), rocksdb::Slice(kFormatValue));
     if (!s.ok()) return ToStatus(s, absl::StrCat("upgrading --db ", dir));
-  } else if (format != kFormatValue &&
-             format != kFormatBeforeCompressedBlocks) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--db ", dir, " has chatkpi format ", format, ", this build reads ",
-        kFormatBeforeCompressedBlocks, " and ", kFormatValue));
   }
 
   auto next_seq = EventLogEnd(impl->db.get(), impl->cf(Family::kEvents), dir);
