@@ -1,6 +1,8 @@
 // The event log in blocks (store/event_log.h): every event comes back once,
 // in order, with its raw bytes, from any starting point, across block and
 // commit boundaries and a reopen.
+#include "store/event_log.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -322,11 +324,9 @@ TEST(EventLog, DamagedCompressedBlockIsDataLoss) {
     Commit c(store->get());
     ASSERT_TRUE(*c.AppendEvent("a", "{\"a\":1}"));
     // Block at seq 1: 2 events, compressed, 100 bytes, then garbage.
-    std::string key(7, '\0');
-    key.push_back('\1');
     std::string block = {'\x80', '\0', '\0', '\2', 100};
     block.append("not lz4 at all");
-    c.Put(Family::kEvents, key, block);
+    c.Put(Family::kEvents, SeqKey(1), block);
     ASSERT_TRUE((*store)->Write(&c).ok());
     std::vector<std::string> first;
     absl::Status s =
@@ -343,6 +343,59 @@ TEST(EventLog, DamagedCompressedBlockIsDataLoss) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss)
       << store.status();
+}
+
+}  // namespace
+}  // namespace chatkpi
+
+namespace chatkpi {
+namespace {
+
+void WriteIds(Store& store, int from, int n) {
+  Commit c(&store);
+  for (int i = from; i < from + n; ++i) {
+    ASSERT_TRUE(*c.AppendEvent(absl::StrCat("e", i), "{}"));
+  }
+  ASSERT_TRUE(store.Write(&c).ok());
+}
+
+// A clean close leaves nothing for the next open to replay: the ids still
+// in memory (5000, past the 4096 worth a table) are spilled, so the mark
+// reaches the log's end, and the memtables are flushed, so the WAL is
+// empty.
+TEST(IdIndex, CleanCloseSpillsIdsAndEmptiesTheWal) {
+  const std::string dir = testing::TempDir("cleanclose") + "/db";
+  {
+    auto store = Store::Open(dir, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    WriteIds(**store, 0, 5000);
+  }
+  uint64_t wal_bytes = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    if (f.path().extension() == ".log") wal_bytes += f.file_size();
+  }
+  EXPECT_EQ(wal_bytes, 0u);
+  StoreOptions ro;
+  ro.read_only = true;
+  auto store = Store::Open(dir, ro);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto mark = (*store)->Get(Family::kMeta, "ids.indexed_to");
+  ASSERT_TRUE(mark.ok() && mark->has_value());
+  EXPECT_EQ(**mark, std::string("\0\0\0\0\0\0\x13\x88", 8));  // 5000
+}
+
+// The filter is 16 MiB: while a store is open it is saved at every 8th
+// spill (80k ids with spills of 10k), not at each one.
+TEST(IdIndex, FilterIsSavedAtEveryEighthSpill) {
+  const std::string dir = testing::TempDir("eighthspill") + "/db";
+  StoreOptions so;
+  so.id_spill_threshold = 10000;
+  auto store = Store::Open(dir, so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  for (int i = 0; i < 7; ++i) WriteIds(**store, i * 10000, 10000);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/ids.filter"));
+  WriteIds(**store, 70000, 10000);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/ids.filter"));
 }
 
 }  // namespace
