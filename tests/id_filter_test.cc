@@ -48,7 +48,8 @@ namespace chatkpi {
 namespace {
 
 // The filter is saved to disk, so its hash must not change between
-// processes or builds: these values are the format.
+// processes or builds: these values are the format. Worked out apart from
+// the code: FNV-1a 64 then splitmix64's finalizer, in Python.
 TEST(IdFilter, HashIsStable) {
   EXPECT_EQ(IdFilter::Hash("c-1"), 3136255355820789431ull);
   EXPECT_EQ(IdFilter::Hash("order-2026-11-28-0000001"),
