@@ -127,6 +127,8 @@ absl::StatusOr<std::unique_ptr<IdFilter>> IdFilter::Load(
   return filter;
 }
 
+void IdFilter::Clear() { std::memset(words_.get(), 0, bytes()); }
+
 bool IdFilter::AddAndTest(uint64_t hash) {
   const Probes p(hash, mask_);
   bool present = true;

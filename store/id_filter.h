@@ -46,6 +46,8 @@ class IdFilter {
   // Adds the id; returns what MayContain returned before. One cache line,
   // where MayContain then Add would touch it twice.
   bool AddAndTest(uint64_t hash);
+  // Forgets every id.
+  void Clear();
 
  private:
   struct Free {

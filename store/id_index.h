@@ -35,7 +35,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -115,15 +115,29 @@ class IdIndex {
       return a.id == b.id;
     }
   };
-  using Map = absl::flat_hash_map<HashedId, Tag, HashOf, SameId>;
+  struct Entry {
+    HashedId key;
+    Tag tag;
+  };
+  using Set = absl::flat_hash_set<HashedId, HashOf, SameId>;
+  // An id to spill, its first 8 bytes as a big-endian integer in front:
+  // the family's bytewise order is that integer's, then the whole id's.
+  struct SpillKey {
+    uint64_t head;
+    absl::string_view id;
+  };
 
   IdIndex(rocksdb::DB* db, const Families& cf, const std::string& dir,
           size_t spill_threshold);
   bool Written(const Tag& t) const { return t.write < writes_[t.owner]; }
   void Insert(const HashedId& id, uint32_t owner);
+  // Whether the id is among entries_.
+  bool InMemory(const HashedId& key);
   // Whether the id is in memory (written or claimed) or in the family.
   absl::StatusOr<bool> Held(const HashedId& key);
   absl::Status Spill(uint64_t log_end);
+  // Sorts spill_ into the family's order.
+  void SortSpill();
   // Fills `filter_` for a store whose family holds ids up to `indexed_to`;
   // sets `*from` to the first seq whose ids the filter still needs.
   absl::Status OpenFilter(uint64_t indexed_to, uint64_t log_end,
@@ -137,7 +151,21 @@ class IdIndex {
   std::string dir_;
   size_t spill_threshold_;
   Arena arena_;
-  Map ids_;  // written but not yet in the family, or claimed
+  // The ids written but not yet in the family, or claimed, in the order
+  // they came. A hash set of them would cost every id a random write into a
+  // table of megabytes; yet it is needed only when the store-wide filter
+  // says "maybe", which for a new id is rare. So the ids also go into a
+  // filter of their own (`recent_`, a megabyte, which stays in cache), and
+  // the set (`index_`) is built only when both filters say "maybe": a
+  // redelivery, or false positives of both. Once built it is kept up to
+  // date until the next spill.
+  std::vector<Entry> entries_;
+  IdFilter recent_;
+  Set index_;
+  bool indexed_ = false;
+  // Kept from one spill to the next: 6 MiB each, which freed and allocated
+  // again would fault in every page at every spill.
+  std::vector<SpillKey> spill_, spill_tmp_;
   // Per owner: writes so far, and claims since the last one. Owner 0 is
   // the log itself (ids read back at open), always written.
   std::vector<uint32_t> writes_;

@@ -1,0 +1,204 @@
+// What bounds ingest (issue 2): the same generated events put through ever
+// more of the ingest path, each stage timed in CPU of the whole process (the
+// RocksDB flush threads included), so that the difference between two
+// stages is what the added step costs per event.
+//
+//   parse        validate every line into an Event (`chatkpi check`)
+//   log          + append it to an event log of LZ4 blocks in a RocksDB of
+//                  its own, one write per 100k events (the minimum a store
+//                  that can be replayed writes)
+//   log_and_ids  + the store's commit path instead: the id claimed for the
+//                  redelivery check, the id index spilled, then the log
+//   ingest       + the engine: state, counters and rows committed (what
+//                  `chatkpi ingest` does, less reading the file)
+//
+//   build/ingest_stages_bench [--benchmark_repetitions=3]
+//   CHATKPI_BENCH_EVENTS=1000000 build/ingest_stages_bench  (the default)
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "engine/engine.h"
+#include "engine/rules.h"
+#include "ingest/event.h"
+#include "ingest/event_parser.h"
+#include "rocksdb/db.h"
+#include "store/event_log.h"
+#include "store/store.h"
+#include "tools/generator.h"
+
+namespace chatkpi {
+namespace {
+
+constexpr size_t kCommitEvents = 100'000;  // as `chatkpi ingest`
+
+const std::vector<std::string>& Lines() {
+  static const auto* lines = [] {
+    GeneratorOptions gen;
+    gen.seed = 1;
+    gen.agents = 50;
+    const char* n = std::getenv("CHATKPI_BENCH_EVENTS");
+    gen.target_events = n != nullptr ? std::atoll(n) : 1'000'000;
+    auto generated = GenerateJsonl(gen);
+    if (!generated.ok()) std::abort();
+    return new std::vector<std::string>(std::move(*generated));
+  }();
+  return *lines;
+}
+
+std::string FreshDir(const char* stage) {
+  static int round = 0;
+  const std::string dir =
+      (std::filesystem::temp_directory_path() /
+       absl::StrCat("chatkpi_stages_", getpid(), "_", stage, round++))
+          .string();
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+// items_per_second is then events per second of the process's CPU.
+void Report(benchmark::State& state) {
+  state.SetItemsProcessed(static_cast<int64_t>(Lines().size()) *
+                          state.iterations());
+}
+
+void Parse(EventParser& parser, const std::string& line, Event* e) {
+  if (!parser.Parse(line, e).ok()) std::abort();  // generated: all valid
+}
+
+void BM_Parse(benchmark::State& state) {
+  const auto& lines = Lines();
+  EventParser parser;
+  Event e;
+  for (auto _ : state) {
+    for (const std::string& l : lines) Parse(parser, l, &e);
+  }
+  Report(state);
+}
+
+void BM_Log(benchmark::State& state) {
+  const auto& lines = Lines();
+  for (auto _ : state) {
+    const std::string dir = FreshDir("log");
+    // The options the store gives its `events` family (store/store.cc).
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.max_background_jobs = 2;
+    o.allow_concurrent_memtable_write = false;
+    o.compression = rocksdb::kNoCompression;
+    o.memtable_factory.reset(new rocksdb::VectorRepFactory());
+    o.write_buffer_size = size_t{16} << 20;
+    rocksdb::DB* raw = nullptr;
+    const rocksdb::Status opened = rocksdb::DB::Open(o, dir, &raw);
+    if (!opened.ok()) {
+      state.SkipWithError(opened.ToString().c_str());
+      break;
+    }
+    std::unique_ptr<rocksdb::DB> db(raw);
+    EventParser parser;
+    Event e;
+    EventBlockWriter blocks;
+    rocksdb::WriteBatch batch;
+    uint64_t seq = 0;
+    auto write = [&] {
+      blocks.WriteTo(&batch, db->DefaultColumnFamily(), seq);
+      seq += blocks.num_events();
+      blocks.Clear();
+      if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) std::abort();
+      batch.Clear();
+    };
+    for (const std::string& l : lines) {
+      Parse(parser, l, &e);
+      blocks.Append(e.id, l);
+      if (blocks.num_events() == kCommitEvents) write();
+    }
+    write();
+    // As the store's clean close: nothing left for the next open.
+    if (!db->Flush(rocksdb::FlushOptions()).ok()) std::abort();
+    db.reset();
+    state.PauseTiming();
+    std::filesystem::remove_all(dir);
+    state.ResumeTiming();
+  }
+  Report(state);
+}
+
+void BM_LogAndIds(benchmark::State& state) {
+  const auto& lines = Lines();
+  for (auto _ : state) {
+    const std::string dir = FreshDir("ids");
+    auto store = Store::Open(dir, StoreOptions());
+    if (!store.ok()) std::abort();
+    {
+      EventParser parser;
+      Event e;
+      Commit commit(store->get());  // must not outlive the store
+      for (const std::string& l : lines) {
+        Parse(parser, l, &e);
+        if (!commit.AppendEvent(e.id, l).ok()) std::abort();
+        if (commit.num_events() == kCommitEvents &&
+            !(*store)->Write(&commit).ok()) {
+          std::abort();
+        }
+      }
+      if (!(*store)->Write(&commit).ok()) std::abort();
+    }
+    store->reset();
+    state.PauseTiming();
+    std::filesystem::remove_all(dir);
+    state.ResumeTiming();
+  }
+  Report(state);
+}
+
+void BM_Ingest(benchmark::State& state) {
+  const auto& lines = Lines();
+  for (auto _ : state) {
+    const std::string dir = FreshDir("ingest");
+    auto store = Store::Open(dir, StoreOptions());
+    if (!store.ok()) std::abort();
+    auto engine = Engine::Open(*DefaultRules(), store->get());
+    if (!engine.ok()) std::abort();
+    EventParser parser;
+    Event e;
+    for (const std::string& l : lines) {
+      Parse(parser, l, &e);
+      if (!(*engine)->Apply(e, l).ok()) std::abort();
+      if ((*engine)->pending() == kCommitEvents && !(*engine)->Commit().ok()) {
+        std::abort();
+      }
+    }
+    if (!(*engine)->Commit().ok()) std::abort();
+    engine->reset();
+    store->reset();
+    state.PauseTiming();
+    std::filesystem::remove_all(dir);
+    state.ResumeTiming();
+  }
+  Report(state);
+}
+
+// Process CPU: RocksDB's flush threads are part of what a stage costs.
+#define STAGE(fn)                                              \
+  BENCHMARK(fn)->Iterations(1)->MeasureProcessCPUTime()->Unit( \
+      benchmark::kMillisecond)
+STAGE(BM_Parse);
+STAGE(BM_Log);
+STAGE(BM_LogAndIds);
+STAGE(BM_Ingest);
+
+}  // namespace
+}  // namespace chatkpi
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  chatkpi::Lines();  // generated before the first stage is timed
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
