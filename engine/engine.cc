@@ -56,7 +56,11 @@ Engine::Engine(const Rules& rules, Store* store, const EngineOptions& opts)
       opts_(opts),
       cal_(rules.timezone),
       commit_(store),
-      cardinality_(store, opts.shard, opts.limits) {
+      cardinality_(store, opts.shard, opts.limits),
+      evicted_states_(opts.evicted_states != nullptr
+                          ? opts.evicted_states
+                          : std::make_shared<EvictedStates>()),
+      evicted_owner_(evicted_states_->NewOwner()) {
   chat_.response_window_ms = rules.response_window_s * 1000;
   chat_.slow_ms = rules.response_slow_s * 1000;
   attribution_.window_ms = rules.attribution_window_s * 1000;
@@ -119,10 +123,17 @@ void Engine::ForgetKnown(Family f, std::string_view key) {
   }
 }
 
-absl::StatusOr<Engine::BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {
+absl::StatusOr<BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {
   auto it = buyers_.find(Key(buyer));
   if (it != buyers_.end()) return it->second.get();
-  auto entry = std::make_unique<BuyerEntry>();
+  // Clean if evicted: the store holds the same state.
+  auto entry = evicted_states_->Take(evicted_owner_, buyer);
+  if (entry != nullptr) {
+    BuyerEntry* raw = entry.get();
+    buyers_.emplace(std::string(buyer), std::move(entry));
+    return raw;
+  }
+  entry = std::make_unique<BuyerEntry>();
   if (!KnownAbsent(Family::kBuyers, buyer)) {
     auto stored = store_->Get(Family::kBuyers, StateKey(buyer));
     if (!stored.ok()) return stored.status();
@@ -539,11 +550,19 @@ absl::Status Engine::CommitUnchecked() {
 
 void Engine::Evict() {
   const int64_t cutoff = newest_ts_ - horizon_ms_;
-  stats_.evicted_buyers += absl::erase_if(buyers_, [&](const auto& kv) {
-    if (kv.second->state.last_ts >= cutoff) return false;
-    ForgetKnown(Family::kBuyers, kv.first);
-    return true;
-  });
+  // After a commit: every state is clean, so the store holds what goes to
+  // evicted_states_.
+  for (auto it = buyers_.begin(); it != buyers_.end();) {
+    if (it->second->state.last_ts >= cutoff) {
+      ++it;
+      continue;
+    }
+    ForgetKnown(Family::kBuyers, it->first);
+    auto node = buyers_.extract(it++);
+    evicted_states_->Put(evicted_owner_, std::move(node.key()),
+                         std::move(node.mapped()));
+    ++stats_.evicted_buyers;
+  }
   stats_.evicted_orders += absl::erase_if(orders_, [&](const auto& kv) {
     if (kv.second->state.last_ts >= cutoff) return false;
     ForgetKnown(Family::kOrders, kv.first);

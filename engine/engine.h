@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/counters.h"
+#include "engine/evicted_states.h"
 #include "engine/limits.h"
 #include "engine/local_day.h"
 #include "engine/order_kpis.h"
@@ -44,6 +45,10 @@ struct EngineOptions {
   uint32_t shard = 0;
   // Distinct agents/buyers per day past which a warning is given.
   CardinalityLimits limits;
+  // Where evicted buyer states wait in case the buyer comes back; engines
+  // of one process share one, so that its budget bounds them all. Null: the
+  // engine makes its own with the default budget.
+  std::shared_ptr<EvictedStates> evicted_states;
 };
 
 // One (agent, day) aggregate row as a commit left it: its whole value, so
@@ -107,10 +112,6 @@ class Engine {
   size_t cached_orders() const { return orders_.size(); }
 
  private:
-  struct BuyerEntry {
-    BuyerState state;
-    bool dirty = false;
-  };
   struct OrderEntry {
     OrderState state;
     bool dirty = false;
@@ -159,6 +160,8 @@ class Engine {
   DayCardinality cardinality_;
   absl::Status failed_;  // the first failure; see Apply
   absl::flat_hash_map<std::string, std::unique_ptr<BuyerEntry>> buyers_;
+  std::shared_ptr<EvictedStates> evicted_states_;
+  uint64_t evicted_owner_ = 0;  // this engine's number there
   absl::flat_hash_map<std::string, std::unique_ptr<OrderEntry>> orders_;
   absl::flat_hash_map<RowKey, RowEntry> rows_;     // (agent, day)
   absl::flat_hash_map<RowKey, RowEntry> rollups_;  // (agent, month)

@@ -127,6 +127,9 @@ class KafkaIngest : public KafkaRebalanceListener {
   std::set<std::pair<int, int32_t>> warned_gaps_;  // (topic, partition)
   std::string changelog_key_;                      // scratch
   std::map<int32_t, Shard> shards_;
+  // One budget for the evicted buyer states of all partitions' engines.
+  std::shared_ptr<EvictedStates> evicted_states_ =
+      std::make_shared<EvictedStates>();
   std::map<PartitionKey, Partition> partitions_;
   // Set when the engines may hold half-applied state: never commit then.
   bool failed_ = false;
@@ -163,6 +166,7 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
     if (shard.engine == nullptr) {
       EngineOptions eo;
       eo.shard = static_cast<uint32_t>(kp.partition);
+      eo.evicted_states = evicted_states_;
       auto engine = Engine::Open(rules_, store_, eo);
       if (!engine.ok()) return engine.status();
       shard.engine = std::move(*engine);

@@ -162,6 +162,7 @@ class Rebuilder {
     if (it != engines_.end()) return it->second.get();
     EngineOptions eo;
     eo.shard = shard;
+    eo.evicted_states = evicted_states_;
     auto engine = Engine::Open(rules_, target_, eo);
     if (!engine.ok()) return engine.status();
     return engines_.emplace(shard, std::move(*engine)).first->second.get();
@@ -212,6 +213,9 @@ class Rebuilder {
   ShardRuns runs_;
   uint64_t runs_loaded_to_ = 0;
   std::map<uint32_t, std::unique_ptr<Engine>> engines_;
+  // One budget for the evicted buyer states of all shards' engines.
+  std::shared_ptr<EvictedStates> evicted_states_ =
+      std::make_shared<EvictedStates>();
   int64_t done_ = 0;
   int64_t total_ = 0;
   int64_t duplicates_ = 0;

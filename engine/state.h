@@ -58,6 +58,12 @@ struct BuyerState {
   void DropZeroCounts();
 };
 
+// A buyer's state as the engine holds it.
+struct BuyerEntry {
+  BuyerState state;
+  bool dirty = false;  // changed since the last commit
+};
+
 struct OrderEventRecord {
   int64_t ts = 0;
   std::string id;

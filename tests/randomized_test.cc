@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "engine/engine.h"
 #include "engine/local_day.h"
 #include "gtest/gtest.h"
@@ -42,15 +43,16 @@ void ExpectSameAsReference(const PeriodSnapshot& got, const RefSnapshot& want,
 
 class EngineRun {
  public:
-  EngineRun(const std::string& dir, const Rules& rules)
-      : dir_(dir), rules_(rules) {
+  EngineRun(const std::string& dir, const Rules& rules,
+            const EngineOptions& opts = {})
+      : dir_(dir), rules_(rules), opts_(opts) {
     Open();
   }
   void Open() {
     auto store = Store::Open(dir_, StoreOptions());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
-    auto engine = Engine::Open(rules_, store_.get());
+    auto engine = Engine::Open(rules_, store_.get(), opts_);
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = std::move(*engine);
   }
@@ -80,6 +82,7 @@ class EngineRun {
  private:
   std::string dir_;
   Rules rules_;
+  EngineOptions opts_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
 };
@@ -140,6 +143,15 @@ TEST_P(RandomizedTest, AllArrivalOrdersMatchReference) {
     EngineRun run(base + "/sorted", rules);
     run.Apply(sorted, 97);
     CheckAll(run, ref, "sorted");
+    // Evicted buyers read back from the store, not kept in memory: all of
+    // them, or those that a small budget had to drop.
+    for (size_t budget : {size_t{0}, size_t{16} << 10}) {
+      EngineOptions eo;
+      eo.evicted_states = std::make_shared<EvictedStates>(budget);
+      EngineRun uncached(absl::StrCat(base, "/sorted", budget), rules, eo);
+      uncached.Apply(sorted, 97);
+      CheckAll(uncached, ref, absl::StrCat("sorted, evicted budget ", budget));
+    }
   }
   std::vector<Event> shuffled = events;
   std::shuffle(shuffled.begin(), shuffled.end(), rng);

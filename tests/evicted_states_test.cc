@@ -1,0 +1,100 @@
+// EvictedStates (engine/evicted_states.h): a state put is taken back once,
+// only by the engine that put it, and the oldest go first when the budget
+// is exceeded, counting a state taken back and put again as new; taking
+// many back under budget does not make it keep what it gave back.
+#include "engine/evicted_states.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace chatkpi {
+namespace {
+
+std::unique_ptr<BuyerEntry> StateWith(const std::string& agent, int64_t ts) {
+  auto e = std::make_unique<BuyerEntry>();
+  e->state.agents.push_back(agent);
+  Message m;
+  m.ts = ts;
+  m.id = "message-id-long-enough-for-the-heap";
+  e->state.messages.push_back(m);
+  e->state.last_ts = ts;
+  return e;
+}
+
+TEST(EvictedStates, TakenBackOnceAndOnlyByItsOwner) {
+  EvictedStates states;
+  const uint64_t a = states.NewOwner(), b = states.NewOwner();
+  ASSERT_NE(a, b);
+  states.Put(a, "buyer", StateWith("agent-a", 7));
+  EXPECT_EQ(states.Take(b, "buyer"), nullptr);
+  EXPECT_EQ(states.Take(a, "buyer2"), nullptr);
+  auto got = states.Take(a, "buyer");
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->state.agents, std::vector<std::string>{"agent-a"});
+  ASSERT_EQ(got->state.messages.size(), 1u);
+  EXPECT_EQ(got->state.messages[0].ts, 7);
+  EXPECT_EQ(got->state.last_ts, 7);
+  EXPECT_EQ(states.Take(a, "buyer"), nullptr);
+  EXPECT_EQ(states.size(), 0u);
+  EXPECT_EQ(states.bytes(), 0u);
+}
+
+TEST(EvictedStates, OldestGoFirstAndATakenStatePutAgainCountsAsNew) {
+  size_t one = 0;
+  {
+    EvictedStates probe;
+    probe.Put(probe.NewOwner(), "x", StateWith("agent", 1));
+    one = probe.bytes();
+  }
+  ASSERT_GT(one, 0u);
+  EvictedStates states(2 * one);  // room for two
+  const uint64_t o = states.NewOwner();
+  states.Put(o, "x", StateWith("agent", 1));
+  states.Put(o, "y", StateWith("agent", 2));
+  ASSERT_NE(states.Take(o, "x"), nullptr);
+  states.Put(o, "x", StateWith("agent", 3));  // now newer than y
+  states.Put(o, "z", StateWith("agent", 4));  // over budget: y goes
+  EXPECT_EQ(states.size(), 2u);
+  EXPECT_LE(states.bytes(), 2 * one);
+  EXPECT_EQ(states.Take(o, "y"), nullptr);
+  auto x = states.Take(o, "x");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->state.last_ts, 3);
+  auto z = states.Take(o, "z");
+  ASSERT_NE(z, nullptr);
+  EXPECT_EQ(z->state.last_ts, 4);
+}
+
+TEST(EvictedStates, ManyTakenBackUnderBudgetLeaveTheRestIntact) {
+  EvictedStates states;
+  const uint64_t o = states.NewOwner();
+  // Enough put-and-take rounds to compact the order several times, with
+  // "kept" put halfway: compacting moves it.
+  for (int i = 0; i < 10000; ++i) {
+    if (i == 5000) states.Put(o, "kept", StateWith("agent", -1));
+    const std::string buyer = "buyer-with-a-long-name-" + std::to_string(i);
+    states.Put(o, buyer, StateWith("agent", i));
+    auto back = states.Take(o, buyer);
+    ASSERT_NE(back, nullptr) << i;
+    ASSERT_EQ(back->state.last_ts, i);
+    ASSERT_EQ(states.size(), i < 5000 ? 0u : 1u) << i;
+  }
+  auto kept = states.Take(o, "kept");
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(kept->state.last_ts, -1);
+  EXPECT_EQ(states.bytes(), 0u);
+}
+
+TEST(EvictedStates, ZeroBudgetKeepsNothing) {
+  EvictedStates states(0);
+  const uint64_t o = states.NewOwner();
+  states.Put(o, "x", StateWith("agent", 1));
+  EXPECT_EQ(states.Take(o, "x"), nullptr);
+  EXPECT_EQ(states.bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace chatkpi
