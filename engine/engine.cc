@@ -127,7 +127,7 @@ absl::StatusOr<BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {
   auto it = buyers_.find(Key(buyer));
   if (it != buyers_.end()) return it->second.get();
   // Clean if evicted: the store holds the same state.
-  auto entry = evicted_states_->Take(evicted_owner_, buyer);
+  auto entry = evicted_states_->Take<BuyerEntry>(evicted_owner_, buyer);
   if (entry != nullptr) {
     BuyerEntry* raw = entry.get();
     buyers_.emplace(std::string(buyer), std::move(entry));
@@ -147,10 +147,17 @@ absl::StatusOr<BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {
   return raw;
 }
 
-absl::StatusOr<Engine::OrderEntry*> Engine::LoadOrder(std::string_view order) {
+absl::StatusOr<OrderEntry*> Engine::LoadOrder(std::string_view order) {
   auto it = orders_.find(Key(order));
   if (it != orders_.end()) return it->second.get();
-  auto entry = std::make_unique<OrderEntry>();
+  // Clean if evicted: the store holds the same state.
+  auto entry = evicted_states_->Take<OrderEntry>(evicted_owner_, order);
+  if (entry != nullptr) {
+    OrderEntry* raw = entry.get();
+    orders_.emplace(std::string(order), std::move(entry));
+    return raw;
+  }
+  entry = std::make_unique<OrderEntry>();
   if (!KnownAbsent(Family::kOrders, order)) {
     auto stored = store_->Get(Family::kOrders, StateKey(order));
     if (!stored.ok()) return stored.status();
@@ -563,11 +570,17 @@ void Engine::Evict() {
                          std::move(node.mapped()));
     ++stats_.evicted_buyers;
   }
-  stats_.evicted_orders += absl::erase_if(orders_, [&](const auto& kv) {
-    if (kv.second->state.last_ts >= cutoff) return false;
-    ForgetKnown(Family::kOrders, kv.first);
-    return true;
-  });
+  for (auto it = orders_.begin(); it != orders_.end();) {
+    if (it->second->state.last_ts >= cutoff) {
+      ++it;
+      continue;
+    }
+    ForgetKnown(Family::kOrders, it->first);
+    auto node = orders_.extract(it++);
+    evicted_states_->Put(evicted_owner_, std::move(node.key()),
+                         std::move(node.mapped()));
+    ++stats_.evicted_orders;
+  }
   const int32_t cutoff_day = cal_.DayOf(cutoff) - 1;
   cardinality_.Evict(cutoff_day);
   absl::erase_if(rows_, [&](const auto& kv) {

@@ -112,10 +112,6 @@ class Engine {
   size_t cached_orders() const { return orders_.size(); }
 
  private:
-  struct OrderEntry {
-    OrderState state;
-    bool dirty = false;
-  };
   struct RowEntry {
     Counters value;
     bool dirty = false;

@@ -1,5 +1,6 @@
 #include "engine/evicted_states.h"
 
+#include <type_traits>
 #include <utility>
 
 namespace chatkpi {
@@ -9,51 +10,83 @@ namespace {
 // exact account, and walking the messages to measure their strings would
 // touch memory the engine no longer needs (ids of up to 15 bytes, most of
 // them, live inside the string).
+constexpr size_t kSlot = 96;  // the pool's entry, index slot and key
+
 size_t ApproximateBytes(const BuyerState& b) {
-  constexpr size_t kSlot = 64;  // the map's slot and key
-  return sizeof(BuyerState) + kSlot +
+  return sizeof(BuyerEntry) + kSlot +
          b.messages.capacity() * (sizeof(Message) + 8) +
          b.orders.capacity() * (sizeof(OrderRef) + 16) +
          b.agents.capacity() * (sizeof(std::string) + 16) +
          b.order_counts.capacity() * sizeof(OrderCount);
 }
 
+size_t ApproximateBytes(const OrderState& o) {
+  return sizeof(OrderEntry) + kSlot +
+         o.events.capacity() * (sizeof(OrderEventRecord) + 16);
+}
+
+// AnyEntry's index of each kind of entry.
+template <typename Entry>
+constexpr size_t kKind = std::is_same_v<Entry, BuyerEntry> ? 0 : 1;
+
 }  // namespace
 
-void EvictedStates::Put(uint64_t owner, std::string buyer,
-                        std::unique_ptr<BuyerEntry> entry) {
-  // An engine puts a buyer only after taking it back (or loading it), so
-  // the key is new; if not, the older entry goes.
-  if (auto it = index_.find(KeyView{owner, buyer}); it != index_.end()) {
-    Held& old = order_[it->second - popped_];
-    bytes_ -= old.bytes;
-    old.entry.reset();
-    index_.erase(it);
-  }
+bool EvictedStates::Taken(const Held& h) {
+  return std::visit([](const auto& e) { return e == nullptr; }, h.entry);
+}
+
+template <typename Entry>
+void EvictedStates::Put(uint64_t owner, std::string name,
+                        std::unique_ptr<Entry> entry) {
   const size_t bytes = ApproximateBytes(entry->state);
-  order_.push_back({owner, std::move(buyer), std::move(entry), bytes});
-  const Held& held = order_.back();
-  index_.emplace(KeyView{held.owner, held.buyer}, popped_ + order_.size() - 1);
-  bytes_ += bytes;
+  Add(Held{owner, std::move(name), AnyEntry(std::move(entry)), bytes});
+}
+
+template <typename Entry>
+std::unique_ptr<Entry> EvictedStates::Take(uint64_t owner,
+                                           std::string_view name) {
+  if (index_.empty()) return nullptr;
+  AnyEntry taken =
+      Remove(KeyView{owner, kKind<Entry>, {name.data(), name.size()}});
+  auto* entry = std::get_if<std::unique_ptr<Entry>>(&taken);
+  return entry != nullptr ? std::move(*entry) : nullptr;
+}
+
+template void EvictedStates::Put(uint64_t, std::string,
+                                 std::unique_ptr<BuyerEntry>);
+template void EvictedStates::Put(uint64_t, std::string,
+                                 std::unique_ptr<OrderEntry>);
+template std::unique_ptr<BuyerEntry> EvictedStates::Take(uint64_t,
+                                                         std::string_view);
+template std::unique_ptr<OrderEntry> EvictedStates::Take(uint64_t,
+                                                         std::string_view);
+
+void EvictedStates::Add(Held held) {
+  // An engine puts a state only after taking it back (or loading it), so
+  // the key is new; if not, the older entry goes.
+  Remove(KeyOf(held));
+  bytes_ += held.bytes;
+  order_.push_back(std::move(held));
+  index_.emplace(KeyOf(order_.back()), popped_ + order_.size() - 1);
   while (bytes_ > budget_ && !order_.empty()) PopOldest();
   if (order_.size() > 2 * index_.size() + 1024) Compact();
 }
 
-std::unique_ptr<BuyerEntry> EvictedStates::Take(uint64_t owner,
-                                                std::string_view buyer) {
-  if (index_.empty()) return nullptr;
-  auto it = index_.find(KeyView{owner, {buyer.data(), buyer.size()}});
-  if (it == index_.end()) return nullptr;
+EvictedStates::AnyEntry EvictedStates::Remove(const KeyView& key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return AnyEntry();
   Held& held = order_[it->second - popped_];
   index_.erase(it);
   bytes_ -= held.bytes;
+  // Leaves a null of the same kind behind, so KeyOf(held) stays what it
+  // was: PopOldest and Compact tell it taken.
   return std::move(held.entry);
 }
 
 void EvictedStates::PopOldest() {
   Held& oldest = order_.front();
-  if (oldest.entry != nullptr) {
-    index_.erase(KeyView{oldest.owner, oldest.buyer});
+  if (!Taken(oldest)) {
+    index_.erase(KeyOf(oldest));
     bytes_ -= oldest.bytes;
   }
   order_.pop_front();
@@ -63,14 +96,14 @@ void EvictedStates::PopOldest() {
 void EvictedStates::Compact() {
   std::deque<Held> live;
   for (Held& h : order_) {
-    if (h.entry != nullptr) live.push_back(std::move(h));
+    if (!Taken(h)) live.push_back(std::move(h));
   }
   // Moved strings may hold their bytes inline: index them again.
   order_.swap(live);
   index_.clear();
   popped_ = 0;
   for (size_t i = 0; i < order_.size(); ++i) {
-    index_.emplace(KeyView{order_[i].owner, order_[i].buyer}, i);
+    index_.emplace(KeyOf(order_[i]), i);
   }
 }
 

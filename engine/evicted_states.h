@@ -1,6 +1,7 @@
-// Buyer states the engines evicted, kept in memory up to a byte budget:
-// a buyer who comes back after the engine's horizon (a day later, say) is
-// taken from here instead of looked up in the store and decoded again. That
+// Buyer and order states the engines evicted, kept in memory up to a byte
+// budget: a buyer who comes back after the engine's horizon (a day later,
+// say), or an order paid or refunded days after it was created, is taken
+// from here instead of looked up in the store and decoded again. That
 // lookup is a RocksDB point read into large memtables, ~3.5 µs, and on a
 // generated shop month one buyer state in two is read back at least once.
 //
@@ -22,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
@@ -39,35 +41,47 @@ class EvictedStates {
   // A number for an engine: part of its keys.
   uint64_t NewOwner() { return ++owners_; }
 
-  // Keeps a clean entry, taken whole: nothing is copied or allocated anew.
-  void Put(uint64_t owner, std::string buyer,
-           std::unique_ptr<BuyerEntry> entry);
-  // `owner`'s entry of `buyer`, moved out; null when there is none.
-  std::unique_ptr<BuyerEntry> Take(uint64_t owner, std::string_view buyer);
+  // Keeps a clean entry (BuyerEntry or OrderEntry) of the buyer or order
+  // `name`, taken whole: nothing is copied or allocated anew.
+  template <typename Entry>
+  void Put(uint64_t owner, std::string name, std::unique_ptr<Entry> entry);
+  // `owner`'s entry of `name`, moved out; null when there is none.
+  template <typename Entry>
+  std::unique_ptr<Entry> Take(uint64_t owner, std::string_view name);
 
   // About what the entries held take in memory.
   size_t bytes() const { return bytes_; }
   size_t size() const { return index_.size(); }
 
  private:
+  using AnyEntry =
+      std::variant<std::unique_ptr<BuyerEntry>, std::unique_ptr<OrderEntry>>;
   struct Held {
     uint64_t owner;
-    std::string buyer;
-    std::unique_ptr<BuyerEntry> entry;  // null once taken
+    std::string name;
+    AnyEntry entry;  // null once taken
     size_t bytes;
   };
   struct KeyView {
     uint64_t owner;
-    absl::string_view buyer;
+    size_t kind;  // AnyEntry's index: a buyer and an order may share a name
+    absl::string_view name;
     bool operator==(const KeyView& o) const {
-      return owner == o.owner && buyer == o.buyer;
+      return owner == o.owner && kind == o.kind && name == o.name;
     }
     template <typename H>
     friend H AbslHashValue(H h, const KeyView& k) {
-      return H::combine(std::move(h), k.owner, k.buyer);
+      return H::combine(std::move(h), k.owner, k.kind, k.name);
     }
   };
+  static bool Taken(const Held& h);
+  static KeyView KeyOf(const Held& h) {
+    return {h.owner, h.entry.index(), h.name};
+  }
 
+  void Add(Held held);
+  // Moves out the entry of `key`; a null one when it is not held.
+  AnyEntry Remove(const KeyView& key);
   // Pops the oldest, dropping its entry if it was not taken.
   void PopOldest();
   // Drops the taken entries from order_ (under budget nothing is popped,

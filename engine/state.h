@@ -87,6 +87,12 @@ struct OrderState {
   int64_t CreatedTs() const;
 };
 
+// An order's state as the engine holds it.
+struct OrderEntry {
+  OrderState state;
+  bool dirty = false;  // changed since the last commit
+};
+
 std::string EncodeBuyerState(const BuyerState& s);
 bool DecodeBuyerState(std::string_view in, BuyerState* s);
 std::string EncodeOrderState(const OrderState& s);

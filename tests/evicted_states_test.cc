@@ -1,7 +1,8 @@
 // EvictedStates (engine/evicted_states.h): a state put is taken back once,
-// only by the engine that put it, and the oldest go first when the budget
-// is exceeded, counting a state taken back and put again as new; taking
-// many back under budget does not make it keep what it gave back.
+// only by the engine that put it and as the kind (buyer, order) it was put, and
+// the oldest go first when the budget is exceeded, counting a state taken back
+// and put again as new; taking many back under budget does not make it keep
+// what it gave back.
 #include "engine/evicted_states.h"
 
 #include <memory>
@@ -29,15 +30,38 @@ TEST(EvictedStates, TakenBackOnceAndOnlyByItsOwner) {
   const uint64_t a = states.NewOwner(), b = states.NewOwner();
   ASSERT_NE(a, b);
   states.Put(a, "buyer", StateWith("agent-a", 7));
-  EXPECT_EQ(states.Take(b, "buyer"), nullptr);
-  EXPECT_EQ(states.Take(a, "buyer2"), nullptr);
-  auto got = states.Take(a, "buyer");
+  EXPECT_EQ(states.Take<BuyerEntry>(b, "buyer"), nullptr);
+  EXPECT_EQ(states.Take<BuyerEntry>(a, "buyer2"), nullptr);
+  auto got = states.Take<BuyerEntry>(a, "buyer");
   ASSERT_NE(got, nullptr);
   EXPECT_EQ(got->state.agents, std::vector<std::string>{"agent-a"});
   ASSERT_EQ(got->state.messages.size(), 1u);
   EXPECT_EQ(got->state.messages[0].ts, 7);
   EXPECT_EQ(got->state.last_ts, 7);
-  EXPECT_EQ(states.Take(a, "buyer"), nullptr);
+  EXPECT_EQ(states.Take<BuyerEntry>(a, "buyer"), nullptr);
+  EXPECT_EQ(states.size(), 0u);
+  EXPECT_EQ(states.bytes(), 0u);
+}
+
+// Orders go through the same pool: a buyer and an order may share a name
+// and stay apart.
+TEST(EvictedStates, OrdersAndBuyersOfTheSameNameStayApart) {
+  EvictedStates states;
+  const uint64_t o = states.NewOwner();
+  states.Put(o, "x", StateWith("agent", 1));
+  EXPECT_EQ(states.Take<OrderEntry>(o, "x"), nullptr);
+  auto order = std::make_unique<OrderEntry>();
+  order->state.last_ts = 2;
+  order->state.events.push_back(OrderEventRecord{});
+  states.Put(o, "x", std::move(order));
+  EXPECT_EQ(states.size(), 2u);
+  auto got_order = states.Take<OrderEntry>(o, "x");
+  ASSERT_NE(got_order, nullptr);
+  EXPECT_EQ(got_order->state.last_ts, 2);
+  EXPECT_EQ(got_order->state.events.size(), 1u);
+  auto got_buyer = states.Take<BuyerEntry>(o, "x");
+  ASSERT_NE(got_buyer, nullptr);
+  EXPECT_EQ(got_buyer->state.last_ts, 1);
   EXPECT_EQ(states.size(), 0u);
   EXPECT_EQ(states.bytes(), 0u);
 }
@@ -54,16 +78,16 @@ TEST(EvictedStates, OldestGoFirstAndATakenStatePutAgainCountsAsNew) {
   const uint64_t o = states.NewOwner();
   states.Put(o, "x", StateWith("agent", 1));
   states.Put(o, "y", StateWith("agent", 2));
-  ASSERT_NE(states.Take(o, "x"), nullptr);
+  ASSERT_NE(states.Take<BuyerEntry>(o, "x"), nullptr);
   states.Put(o, "x", StateWith("agent", 3));  // now newer than y
   states.Put(o, "z", StateWith("agent", 4));  // over budget: y goes
   EXPECT_EQ(states.size(), 2u);
   EXPECT_LE(states.bytes(), 2 * one);
-  EXPECT_EQ(states.Take(o, "y"), nullptr);
-  auto x = states.Take(o, "x");
+  EXPECT_EQ(states.Take<BuyerEntry>(o, "y"), nullptr);
+  auto x = states.Take<BuyerEntry>(o, "x");
   ASSERT_NE(x, nullptr);
   EXPECT_EQ(x->state.last_ts, 3);
-  auto z = states.Take(o, "z");
+  auto z = states.Take<BuyerEntry>(o, "z");
   ASSERT_NE(z, nullptr);
   EXPECT_EQ(z->state.last_ts, 4);
 }
@@ -77,12 +101,12 @@ TEST(EvictedStates, ManyTakenBackUnderBudgetLeaveTheRestIntact) {
     if (i == 5000) states.Put(o, "kept", StateWith("agent", -1));
     const std::string buyer = "buyer-with-a-long-name-" + std::to_string(i);
     states.Put(o, buyer, StateWith("agent", i));
-    auto back = states.Take(o, buyer);
+    auto back = states.Take<BuyerEntry>(o, buyer);
     ASSERT_NE(back, nullptr) << i;
     ASSERT_EQ(back->state.last_ts, i);
     ASSERT_EQ(states.size(), i < 5000 ? 0u : 1u) << i;
   }
-  auto kept = states.Take(o, "kept");
+  auto kept = states.Take<BuyerEntry>(o, "kept");
   ASSERT_NE(kept, nullptr);
   EXPECT_EQ(kept->state.last_ts, -1);
   EXPECT_EQ(states.bytes(), 0u);
@@ -92,7 +116,7 @@ TEST(EvictedStates, ZeroBudgetKeepsNothing) {
   EvictedStates states(0);
   const uint64_t o = states.NewOwner();
   states.Put(o, "x", StateWith("agent", 1));
-  EXPECT_EQ(states.Take(o, "x"), nullptr);
+  EXPECT_EQ(states.Take<BuyerEntry>(o, "x"), nullptr);
   EXPECT_EQ(states.bytes(), 0u);
 }
 
