@@ -49,6 +49,8 @@ class IdFilter {
   // Forgets every id.
   void Clear();
 
+  int log2_bits() const { return log2_bits_; }
+
  private:
   struct Free {
     void operator()(uint64_t* p) const { std::free(p); }

@@ -27,6 +27,13 @@ constexpr char kFilterFile[] = "ids.filter";
 constexpr size_t kMinFlushedIds = 4096;
 constexpr uint64_t kMinSavedFilter = 1 << 16;
 constexpr size_t kArenaChunk = 256 << 10;
+// The id filter is rebuilt larger past one id per kFilterBitsPerId bits,
+// with at least kGrownBitsPerId (so it doubles as the store doubles: each
+// id is read again a bounded number of times), up to 2^kMaxFilterLog2Bits
+// bits (512 MiB, ~350M ids).
+constexpr uint64_t kFilterBitsPerId = 12;
+constexpr uint64_t kGrownBitsPerId = 16;
+constexpr int kMaxFilterLog2Bits = 32;
 constexpr uint32_t kLogOwner = 0;
 
 absl::string_view Key(std::string_view s) { return {s.data(), s.size()}; }
@@ -76,24 +83,24 @@ void IdIndex::Arena::Reset() {
 }
 
 IdIndex::IdIndex(rocksdb::DB* db, const Families& cf, const std::string& dir,
-                 size_t spill_threshold)
+                 size_t spill_threshold, int min_filter_log2_bits)
     : db_(db),
       cf_(cf),
       dir_(dir),
       spill_threshold_(spill_threshold),
+      min_filter_log2_bits_(min_filter_log2_bits),
       recent_(RecentFilterBits(spill_threshold)),
       writes_{1},
       claims_{0} {
   entries_.reserve(spill_threshold);
 }
 
-absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(rocksdb::DB* db,
-                                                       const Families& cf,
-                                                       const std::string& dir,
-                                                       uint64_t log_end,
-                                                       size_t spill_threshold) {
+absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(
+    rocksdb::DB* db, const Families& cf, const std::string& dir,
+    uint64_t log_end, size_t spill_threshold, int min_filter_log2_bits) {
   std::unique_ptr<IdIndex> index(
-      new IdIndex(db, cf, dir, std::max<size_t>(1, spill_threshold)));
+      new IdIndex(db, cf, dir, std::max<size_t>(1, spill_threshold),
+                  std::clamp(min_filter_log2_bits, 12, kMaxFilterLog2Bits)));
   std::error_code ec;
   std::filesystem::remove(std::filesystem::path(dir) / kSpillFile, ec);
   auto stored = ReadValue(db, cf.meta, kIndexedTo, dir);
@@ -121,7 +128,50 @@ absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(rocksdb::DB* db,
         return true;
       });
   if (!scanned.ok()) return scanned;
+  // A filter saved by a smaller store (or an older build) may be too small.
+  absl::Status grown = index->GrowFilter(log_end);
+  if (!grown.ok()) return grown;
   return index;
+}
+
+int IdIndex::FilterBitsFor(uint64_t ids) const {
+  int bits = min_filter_log2_bits_;
+  while (bits < kMaxFilterLog2Bits &&
+         (uint64_t{1} << bits) < kGrownBitsPerId * ids) {
+    ++bits;
+  }
+  return bits;
+}
+
+absl::Status IdIndex::AddFamilyTo(IdFilter* filter) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.ids));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    filter->Add(IdFilter::Hash({it->key().data(), it->key().size()}));
+  }
+  return ToStatus(it->status(),
+                  absl::StrCat("--db ", dir_, ": reading the event id index"));
+}
+
+absl::Status IdIndex::GrowFilter(uint64_t log_end) {
+  // One id per event: the log's length is how many the store holds.
+  if (log_end * kFilterBitsPerId <= (uint64_t{1} << filter_->log2_bits())) {
+    return absl::OkStatus();
+  }
+  const int bits = FilterBitsFor(log_end);
+  if (bits <= filter_->log2_bits()) return absl::OkStatus();  // at the cap
+  // Every id held or claimed is in the family or in memory (claims given
+  // back since are rightly left out).
+  auto grown = std::make_unique<IdFilter>(bits);
+  absl::Status s = AddFamilyTo(grown.get());
+  if (!s.ok()) return s;
+  for (const Entry& e : entries_) grown->Add(e.key.hash);
+  filter_ = std::move(grown);
+  filter_saved_to_ = 0;  // the file holds the smaller filter
+  SaveFilter(log_end);
+  return absl::OkStatus();
 }
 
 void IdIndex::SaveFilter(uint64_t log_end) {
@@ -167,18 +217,10 @@ absl::Status IdIndex::OpenFilter(uint64_t indexed_to, uint64_t log_end,
     std::error_code ec;
     std::filesystem::remove(path, ec);
   }
-  filter_ = std::make_unique<IdFilter>();
+  filter_ = std::make_unique<IdFilter>(FilterBitsFor(log_end));
   *from = indexed_to;
   if (indexed_to == 0) return absl::OkStatus();
-  rocksdb::ReadOptions ro;
-  ro.fill_cache = false;
-  ro.readahead_size = 2 << 20;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.ids));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    filter_->Add(IdFilter::Hash({it->key().data(), it->key().size()}));
-  }
-  return ToStatus(it->status(),
-                  absl::StrCat("--db ", dir_, ": reading the event id index"));
+  return AddFamilyTo(filter_.get());
 }
 
 uint32_t IdIndex::NewOwner() {
@@ -253,11 +295,13 @@ absl::Status IdIndex::Committed(uint32_t owner, uint64_t log_end) {
   claims_[owner] = 0;
   if (entries_.size() - claimed_ < spill_threshold_) return absl::OkStatus();
   absl::Status s = Spill(log_end);
-  // 16 MiB each time: saved at every 8th spill only, which bounds what an
-  // open after a crash adds back from the log (2M ids by default).
+  // 16 MiB or more each time: saved at every 8th spill only, which bounds
+  // what an open after a crash adds back from the log (2M ids by default).
   if (s.ok() && log_end - filter_saved_to_ >= 8 * spill_threshold_) {
     SaveFilter(log_end);
   }
+  // Checked at spills only: between two, the store grows by a spill's worth.
+  if (s.ok()) s = GrowFilter(log_end);
   return s;
 }
 

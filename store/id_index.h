@@ -18,7 +18,13 @@
 // spilled; the claims of a commit that is dropped unwritten are released.
 //
 // A Bloom filter (IdFilter) of every id held or claimed answers "certainly
-// absent" without a read, so that a new id costs no lookup. It is saved
+// absent" without a read, so that a new id costs no lookup. It grows with
+// the store: once it holds more than one id per 12 bits (a "maybe" for
+// ~0.7% of new ids, each a lookup) it is built again, twice the size, from
+// the family and the ids in memory; a fixed size would answer
+// "maybe" for most new ids once the store holds a few times its capacity
+// (80% at 100M ids for 16 MiB), and ingest would slow to a lookup per
+// event. It is saved
 // beside the store ("ids.filter") at the close and every 8th spill, labelled
 // with the store's identity and the seq it covers; an open loads it and adds
 // the ids logged after that seq, or, without a usable file, rebuilds it from
@@ -53,11 +59,10 @@ class IdIndex {
   };
   // Reads the ids logged after the last spill; `log_end` is the log's next
   // seq. `dir` is the store's directory (spill files are written there).
-  static absl::StatusOr<std::unique_ptr<IdIndex>> Open(rocksdb::DB* db,
-                                                       const Families& cf,
-                                                       const std::string& dir,
-                                                       uint64_t log_end,
-                                                       size_t spill_threshold);
+  // `min_filter_log2_bits`: the filter's smallest size, 2^N bits.
+  static absl::StatusOr<std::unique_ptr<IdIndex>> Open(
+      rocksdb::DB* db, const Families& cf, const std::string& dir,
+      uint64_t log_end, size_t spill_threshold, int min_filter_log2_bits);
 
   // A number for a commit that will claim ids; Release gives it back.
   uint32_t NewOwner();
@@ -80,6 +85,7 @@ class IdIndex {
 
   // Lookups of the family so far: how often the filter said "maybe".
   uint64_t family_reads() const { return family_reads_; }
+  int filter_log2_bits() const { return filter_->log2_bits(); }
 
  private:
   // Which write of which owner an id belongs to: written once the owner's
@@ -128,7 +134,7 @@ class IdIndex {
   };
 
   IdIndex(rocksdb::DB* db, const Families& cf, const std::string& dir,
-          size_t spill_threshold);
+          size_t spill_threshold, int min_filter_log2_bits);
   bool Written(const Tag& t) const { return t.write < writes_[t.owner]; }
   void Insert(const HashedId& id, uint32_t owner);
   // Whether the id is among entries_.
@@ -145,11 +151,19 @@ class IdIndex {
   // Saves the filter as covering the ids up to `log_end`, unless the store
   // is too small to need it (an open rebuilds that in no time).
   void SaveFilter(uint64_t log_end);
+  // The filter size for a store of `ids` ids: room for twice as many.
+  int FilterBitsFor(uint64_t ids) const;
+  // Adds every id of the family to `filter`.
+  absl::Status AddFamilyTo(IdFilter* filter);
+  // Builds the filter anew, larger, if it holds more ids than it is sized
+  // for; `log_end` ids are held, in the family and in memory.
+  absl::Status GrowFilter(uint64_t log_end);
 
   rocksdb::DB* db_;
   Families cf_;
   std::string dir_;
   size_t spill_threshold_;
+  int min_filter_log2_bits_;
   Arena arena_;
   // The ids written but not yet in the family, or claimed, in the order
   // they came. A hash set of them would cost every id a random write into a

@@ -511,7 +511,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     auto ids = IdIndex::Open(impl->db.get(),
                              {impl->cf(Family::kIds), impl->cf(Family::kEvents),
                               impl->cf(Family::kMeta)},
-                             dir, *next_seq, opts.id_spill_threshold);
+                             dir, *next_seq, opts.id_spill_threshold,
+                             opts.id_filter_log2_bits);
     if (!ids.ok()) return ids.status();
     impl->ids = std::move(*ids);
   }

@@ -113,6 +113,9 @@ struct StoreOptions {
   // Ids kept in memory before the id index is written out (tests make it
   // small to exercise that; store/id_index.h).
   size_t id_spill_threshold = size_t{1} << 18;
+  // The id filter's smallest size, 2^N bits (16 MiB); it grows with the
+  // store (store/id_index.h). Tests make it small to exercise that.
+  int id_filter_log2_bits = 27;
 };
 
 class Store {
