@@ -61,6 +61,13 @@ std::string FreshDir(const char* stage) {
   return dir;
 }
 
+// A stage's store goes, outside its time.
+void RemoveUntimed(benchmark::State& state, const std::string& dir) {
+  state.PauseTiming();
+  std::filesystem::remove_all(dir);
+  state.ResumeTiming();
+}
+
 // items_per_second is then events per second of the process's CPU.
 void Report(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(Lines().size()) *
@@ -121,9 +128,7 @@ void BM_Log(benchmark::State& state) {
     // As the store's clean close: nothing left for the next open.
     if (!db->Flush(rocksdb::FlushOptions()).ok()) std::abort();
     db.reset();
-    state.PauseTiming();
-    std::filesystem::remove_all(dir);
-    state.ResumeTiming();
+    RemoveUntimed(state, dir);
   }
   Report(state);
 }
@@ -149,9 +154,7 @@ void BM_LogAndIds(benchmark::State& state) {
       if (!(*store)->Write(&commit).ok()) std::abort();
     }
     store->reset();
-    state.PauseTiming();
-    std::filesystem::remove_all(dir);
-    state.ResumeTiming();
+    RemoveUntimed(state, dir);
   }
   Report(state);
 }
@@ -176,9 +179,7 @@ void BM_Ingest(benchmark::State& state) {
     if (!(*engine)->Commit().ok()) std::abort();
     engine->reset();
     store->reset();
-    state.PauseTiming();
-    std::filesystem::remove_all(dir);
-    state.ResumeTiming();
+    RemoveUntimed(state, dir);
   }
   Report(state);
 }

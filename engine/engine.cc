@@ -123,52 +123,37 @@ void Engine::ForgetKnown(Family f, std::string_view key) {
   }
 }
 
-absl::StatusOr<BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {
-  auto it = buyers_.find(Key(buyer));
-  if (it != buyers_.end()) return it->second.get();
+template <typename Entry, typename State>
+absl::StatusOr<Entry*> Engine::LoadState(
+    absl::flat_hash_map<std::string, std::unique_ptr<Entry>>& states, Family f,
+    std::string_view name, bool (*decode)(std::string_view, State*)) {
+  auto it = states.find(Key(name));
+  if (it != states.end()) return it->second.get();
   // Clean if evicted: the store holds the same state.
-  auto entry = evicted_states_->Take<BuyerEntry>(evicted_owner_, buyer);
-  if (entry != nullptr) {
-    BuyerEntry* raw = entry.get();
-    buyers_.emplace(std::string(buyer), std::move(entry));
-    return raw;
-  }
-  entry = std::make_unique<BuyerEntry>();
-  if (!KnownAbsent(Family::kBuyers, buyer)) {
-    auto stored = store_->Get(Family::kBuyers, StateKey(buyer));
-    if (!stored.ok()) return stored.status();
-    if (stored->has_value() && !DecodeBuyerState(**stored, &entry->state)) {
-      return absl::DataLossError(
-          absl::StrCat("state of buyer '", std::string(buyer), "' is corrupt"));
+  auto entry = evicted_states_->Take<Entry>(evicted_owner_, name);
+  if (entry == nullptr) {
+    entry = std::make_unique<Entry>();
+    if (!KnownAbsent(f, name)) {
+      auto stored = store_->Get(f, StateKey(name));
+      if (!stored.ok()) return stored.status();
+      if (stored->has_value() && !decode(**stored, &entry->state)) {
+        return absl::DataLossError(
+            absl::StrCat("state of ", f == Family::kBuyers ? "buyer" : "order",
+                         " '", std::string(name), "' is corrupt"));
+      }
     }
   }
-  BuyerEntry* raw = entry.get();
-  buyers_.emplace(std::string(buyer), std::move(entry));
+  Entry* raw = entry.get();
+  states.emplace(std::string(name), std::move(entry));
   return raw;
 }
 
+absl::StatusOr<BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {
+  return LoadState(buyers_, Family::kBuyers, buyer, DecodeBuyerState);
+}
+
 absl::StatusOr<OrderEntry*> Engine::LoadOrder(std::string_view order) {
-  auto it = orders_.find(Key(order));
-  if (it != orders_.end()) return it->second.get();
-  // Clean if evicted: the store holds the same state.
-  auto entry = evicted_states_->Take<OrderEntry>(evicted_owner_, order);
-  if (entry != nullptr) {
-    OrderEntry* raw = entry.get();
-    orders_.emplace(std::string(order), std::move(entry));
-    return raw;
-  }
-  entry = std::make_unique<OrderEntry>();
-  if (!KnownAbsent(Family::kOrders, order)) {
-    auto stored = store_->Get(Family::kOrders, StateKey(order));
-    if (!stored.ok()) return stored.status();
-    if (stored->has_value() && !DecodeOrderState(**stored, &entry->state)) {
-      return absl::DataLossError(
-          absl::StrCat("state of order '", std::string(order), "' is corrupt"));
-    }
-  }
-  OrderEntry* raw = entry.get();
-  orders_.emplace(std::string(order), std::move(entry));
-  return raw;
+  return LoadState(orders_, Family::kOrders, order, DecodeOrderState);
 }
 
 absl::StatusOr<Counters*> Engine::LoadRow(Family f, std::string_view agent,
@@ -558,29 +543,24 @@ absl::Status Engine::CommitUnchecked() {
 void Engine::Evict() {
   const int64_t cutoff = newest_ts_ - horizon_ms_;
   // After a commit: every state is clean, so the store holds what goes to
-  // evicted_states_.
-  for (auto it = buyers_.begin(); it != buyers_.end();) {
-    if (it->second->state.last_ts >= cutoff) {
-      ++it;
-      continue;
+  // evicted_states_. The map's nodes move there whole.
+  auto evict = [&](auto& states, Family f) {
+    int64_t evicted = 0;
+    for (auto it = states.begin(); it != states.end();) {
+      if (it->second->state.last_ts >= cutoff) {
+        ++it;
+        continue;
+      }
+      ForgetKnown(f, it->first);
+      auto node = states.extract(it++);
+      evicted_states_->Put(evicted_owner_, std::move(node.key()),
+                           std::move(node.mapped()));
+      ++evicted;
     }
-    ForgetKnown(Family::kBuyers, it->first);
-    auto node = buyers_.extract(it++);
-    evicted_states_->Put(evicted_owner_, std::move(node.key()),
-                         std::move(node.mapped()));
-    ++stats_.evicted_buyers;
-  }
-  for (auto it = orders_.begin(); it != orders_.end();) {
-    if (it->second->state.last_ts >= cutoff) {
-      ++it;
-      continue;
-    }
-    ForgetKnown(Family::kOrders, it->first);
-    auto node = orders_.extract(it++);
-    evicted_states_->Put(evicted_owner_, std::move(node.key()),
-                         std::move(node.mapped()));
-    ++stats_.evicted_orders;
-  }
+    return evicted;
+  };
+  stats_.evicted_buyers += evict(buyers_, Family::kBuyers);
+  stats_.evicted_orders += evict(orders_, Family::kOrders);
   const int32_t cutoff_day = cal_.DayOf(cutoff) - 1;
   cardinality_.Evict(cutoff_day);
   absl::erase_if(rows_, [&](const auto& kv) {

@@ -122,6 +122,13 @@ class Engine {
 
   absl::StatusOr<bool> ApplyUnchecked(const Event& e, std::string_view raw);
   absl::Status CommitUnchecked();
+  // The entry of `name` in `states`: kept, taken back from the evicted
+  // states, read from the store (family `f`), or new.
+  template <typename Entry, typename State>
+  absl::StatusOr<Entry*> LoadState(
+      absl::flat_hash_map<std::string, std::unique_ptr<Entry>>& states,
+      Family f, std::string_view name,
+      bool (*decode)(std::string_view, State*));
   absl::StatusOr<BuyerEntry*> LoadBuyer(std::string_view buyer);
   absl::StatusOr<OrderEntry*> LoadOrder(std::string_view order);
   // Adds `delta` to the (agent, day) row and to its month's rollup row.
