@@ -45,9 +45,9 @@ struct EngineOptions {
   uint32_t shard = 0;
   // Distinct agents/buyers per day past which a warning is given.
   CardinalityLimits limits;
-  // Where evicted buyer states wait in case the buyer comes back; engines
-  // of one process share one, so that its budget bounds them all. Null: the
-  // engine makes its own with the default budget.
+  // Where evicted buyer and order states wait in case they are needed
+  // again; engines of one process share one, so that its budget bounds
+  // them all. Null: the engine makes its own with the default budget.
   std::shared_ptr<EvictedStates> evicted_states;
 };
 

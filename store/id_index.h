@@ -21,10 +21,9 @@
 // absent" without a read, so that a new id costs no lookup. It grows with
 // the store: once it holds more than one id per 12 bits (a "maybe" for
 // ~0.7% of new ids, each a lookup) it is built again, twice the size, from
-// the family and the ids in memory; a fixed size would answer
-// "maybe" for most new ids once the store holds a few times its capacity
-// (80% at 100M ids for 16 MiB), and ingest would slow to a lookup per
-// event. It is saved
+// the family and the ids in memory. At a fixed size it would answer "maybe"
+// for most new ids once the store held a few times its capacity (80% at
+// 100M ids for 16 MiB): a lookup per event. It is saved
 // beside the store ("ids.filter") at the close and every 8th spill, labelled
 // with the store's identity and the seq it covers; an open loads it and adds
 // the ids logged after that seq, or, without a usable file, rebuilds it from
@@ -85,7 +84,6 @@ class IdIndex {
 
   // Lookups of the family so far: how often the filter said "maybe".
   uint64_t family_reads() const { return family_reads_; }
-  int filter_log2_bits() const { return filter_->log2_bits(); }
 
  private:
   // Which write of which owner an id belongs to: written once the owner's
@@ -151,7 +149,7 @@ class IdIndex {
   // Saves the filter as covering the ids up to `log_end`, unless the store
   // is too small to need it (an open rebuilds that in no time).
   void SaveFilter(uint64_t log_end);
-  // The filter size for a store of `ids` ids: room for twice as many.
+  // The filter size for a store of `ids` ids: 16 bits each or more.
   int FilterBitsFor(uint64_t ids) const;
   // Adds every id of the family to `filter`.
   absl::Status AddFamilyTo(IdFilter* filter);
