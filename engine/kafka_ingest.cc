@@ -127,7 +127,8 @@ class KafkaIngest : public KafkaRebalanceListener {
   std::set<std::pair<int, int32_t>> warned_gaps_;  // (topic, partition)
   std::string changelog_key_;                      // scratch
   std::map<int32_t, Shard> shards_;
-  // One budget for the evicted buyer states of all partitions' engines.
+  // One budget for the evicted buyer and order states of all partitions'
+  // engines.
   std::shared_ptr<EvictedStates> evicted_states_ =
       std::make_shared<EvictedStates>();
   std::map<PartitionKey, Partition> partitions_;

@@ -213,7 +213,8 @@ class Rebuilder {
   ShardRuns runs_;
   uint64_t runs_loaded_to_ = 0;
   std::map<uint32_t, std::unique_ptr<Engine>> engines_;
-  // One budget for the evicted buyer states of all shards' engines.
+  // One budget for the evicted buyer and order states of all shards'
+  // engines.
   std::shared_ptr<EvictedStates> evicted_states_ =
       std::make_shared<EvictedStates>();
   int64_t done_ = 0;

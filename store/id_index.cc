@@ -38,6 +38,11 @@ constexpr uint32_t kLogOwner = 0;
 
 absl::string_view Key(std::string_view s) { return {s.data(), s.size()}; }
 
+// The spill file and the saved filter live in the store's directory.
+std::string PathIn(const std::string& dir, const char* name) {
+  return (std::filesystem::path(dir) / name).string();
+}
+
 // 32 bits per id of a full spill: with the filter's 4 probes, about one
 // "maybe" in 5000 for an id it does not hold. 1 MiB at the default spill.
 int RecentFilterBits(size_t spill_threshold) {
@@ -102,7 +107,7 @@ absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(
       new IdIndex(db, cf, dir, std::max<size_t>(1, spill_threshold),
                   std::clamp(min_filter_log2_bits, 12, kMaxFilterLog2Bits)));
   std::error_code ec;
-  std::filesystem::remove(std::filesystem::path(dir) / kSpillFile, ec);
+  std::filesystem::remove(PathIn(dir, kSpillFile), ec);
   auto stored = ReadValue(db, cf.meta, kIndexedTo, dir);
   if (!stored.ok()) return stored.status();
   uint64_t indexed_to = 0;
@@ -178,7 +183,7 @@ void IdIndex::SaveFilter(uint64_t log_end) {
   if (log_end < kMinSavedFilter || log_end == filter_saved_to_) return;
   // An optimization only: if saving fails, the next open rebuilds it.
   if (filter_
-          ->Save((std::filesystem::path(dir_) / kFilterFile).string(),
+          ->Save(PathIn(dir_, kFilterFile),
                  absl::StrCat(identity_, "\n", log_end))
           .ok()) {
     filter_saved_to_ = log_end;
@@ -189,7 +194,7 @@ absl::Status IdIndex::OpenFilter(uint64_t indexed_to, uint64_t log_end,
                                  uint64_t* from) {
   rocksdb::Status s = db_->GetDbIdentity(identity_);
   if (!s.ok()) return ToStatus(s, absl::StrCat("--db ", dir_, ": identity"));
-  const std::string path = (std::filesystem::path(dir_) / kFilterFile).string();
+  const std::string path = PathIn(dir_, kFilterFile);
   std::string label;
   auto loaded = IdFilter::Load(path, &label);
   if (loaded.ok()) {
@@ -376,7 +381,7 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
   }
   SortSpill();
   const std::vector<SpillKey>& ids = spill_;
-  const std::string path = (std::filesystem::path(dir_) / kSpillFile).string();
+  const std::string path = PathIn(dir_, kSpillFile);
   const std::string what =
       absl::StrCat("writing the event id index of --db ", dir_,
                    " (free disk space or fix the I/O error, then run again)");
