@@ -191,6 +191,12 @@ absl::Status Engine::AddDelta(std::string_view agent, int32_t day,
   return absl::OkStatus();
 }
 
+void Engine::Prefetch(const Event& e) const {
+  commit_.PrefetchEvent(e.id);
+  if (e.type == EventType::kChat) buyers_.prefetch(Key(e.buyer));
+  if (e.type == EventType::kOrder) orders_.prefetch(Key(e.order));
+}
+
 absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw) {
   if (!failed_.ok()) return failed_;
   auto applied = ApplyUnchecked(e, raw);

@@ -57,16 +57,15 @@ absl::Status IngestOne(Engine*& engine, const std::string& path,
   Event event;
   LineReader::Line line;
   int64_t last_line = 0;
-  auto process = [&](std::string_view text, int64_t number, bool too_long,
-                     FileIngestReport* r) -> absl::Status {
-    absl::Status parsed = too_long ? absl::InvalidArgumentError("line too long")
-                                   : parser.Parse(text, &event);
-    if (parsed.ok()) {
-      auto applied = engine->Apply(event, text);
-      if (!applied.ok()) return applied.status();
-      ++(*applied ? r->accepted : r->duplicates);
-      return absl::OkStatus();
-    }
+  auto apply = [&](const Event& e, std::string_view text,
+                   FileIngestReport* r) -> absl::Status {
+    auto applied = engine->Apply(e, text);
+    if (!applied.ok()) return applied.status();
+    ++(*applied ? r->accepted : r->duplicates);
+    return absl::OkStatus();
+  };
+  auto dead_letter = [&](const absl::Status& parsed, std::string_view text,
+                         int64_t number, FileIngestReport* r) {
     DeadLetter d;
     d.position = absl::StrCat(source, ":", number);
     d.reason = std::string(parsed.message());
@@ -75,6 +74,27 @@ absl::Status IngestOne(Engine*& engine, const std::string& path,
     if (!s.ok()) return s;
     ++r->dead_letters;
     return absl::OkStatus();
+  };
+  auto process = [&](std::string_view text, int64_t number, bool too_long,
+                     FileIngestReport* r) -> absl::Status {
+    absl::Status parsed = too_long ? absl::InvalidArgumentError("line too long")
+                                   : parser.Parse(text, &event);
+    return parsed.ok() ? apply(event, text, r)
+                       : dead_letter(parsed, text, number, r);
+  };
+  // The main loop holds each parsed event back by one line: the engine
+  // prefetches what it will touch (Engine::Prefetch), and the misses
+  // overlap the parsing of the next line instead of stalling the apply.
+  // Events and dead letters still reach the engine in line order, and a
+  // held event is applied before every commit.
+  Event ahead[2];
+  int next = 0;
+  bool held = false;
+  std::string held_text;
+  auto apply_held = [&]() -> absl::Status {
+    if (!held) return absl::OkStatus();
+    held = false;
+    return apply(ahead[next ^ 1], held_text, report);
   };
   // With a gate: the lines since the last commit, to apply again should
   // the gate hand over an engine on a new generation. Their text is kept
@@ -125,7 +145,19 @@ absl::Status IngestOne(Engine*& engine, const std::string& path,
       continue;
     }
     if (!line.blank) {
-      absl::Status s = process(line.text, line.number, line.too_long, report);
+      Event& e = ahead[next];
+      absl::Status parsed = line.too_long
+                                ? absl::InvalidArgumentError("line too long")
+                                : parser.Parse(line.text, &e);
+      if (parsed.ok()) engine->Prefetch(e);
+      absl::Status s = apply_held();
+      if (s.ok() && parsed.ok()) {
+        held_text.assign(line.text);
+        held = true;
+        next ^= 1;
+      } else if (s.ok()) {
+        s = dead_letter(parsed, line.text, line.number, report);
+      }
       if (!s.ok()) return s;
       if (opts.gate != nullptr) {
         uncommitted_text.append(line.text);
@@ -134,12 +166,15 @@ absl::Status IngestOne(Engine*& engine, const std::string& path,
       }
     }
     // The kept lines also bound the commit size (long lines, few events).
-    if (engine->pending() >= opts.commit_every ||
+    if (engine->pending() + (held ? 1 : 0) >= opts.commit_every ||
         uncommitted_text.size() >= kMaxUncommittedBytes) {
-      absl::Status s = commit();
+      absl::Status s = apply_held();
+      if (s.ok()) s = commit();
       if (!s.ok()) return s;
     }
   }
+  absl::Status s = apply_held();
+  if (!s.ok()) return s;
   if (!(*reader)->status().ok()) return (*reader)->status();
   return commit();
 }

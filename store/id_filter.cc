@@ -21,7 +21,7 @@ struct Probes {
   uint64_t block;  // index of the first of 8 words
   uint64_t bits;   // 4 x 9 bits: positions inside the 512-bit block
   Probes(uint64_t h, uint64_t mask) {
-    block = ((h & mask) >> 9) << 3;
+    block = ((h & mask) >> 9) << 3;  // as in IdFilter::Prefetch
     bits = h >> 28;
   }
   uint64_t Word(int i) const { return block + ((bits >> (9 * i + 6)) & 7); }

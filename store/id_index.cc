@@ -288,6 +288,10 @@ absl::StatusOr<bool> IdIndex::Claim(std::string_view id, uint32_t owner) {
   return true;
 }
 
+void IdIndex::Prefetch(std::string_view id) const {
+  filter_->Prefetch(IdFilter::Hash(id));
+}
+
 absl::StatusOr<bool> IdIndex::Contains(std::string_view id) {
   const HashedId key{Key(id), IdFilter::Hash(id)};
   if (!filter_->MayContain(key.hash)) return false;

@@ -68,6 +68,8 @@ class IdIndex {
   // Claims `id` for `owner`'s next write. False when the store holds the id
   // or some owner has claimed it (a redelivery): nothing is claimed then.
   absl::StatusOr<bool> Claim(std::string_view id, uint32_t owner);
+  // A hint that `id` is claimed soon: its filter line is loaded meanwhile.
+  void Prefetch(std::string_view id) const;
   // Whether the id is held or claimed; claims nothing.
   absl::StatusOr<bool> Contains(std::string_view id);
   // `owner`'s claims were written to the log, which now ends before

@@ -280,6 +280,11 @@ absl::StatusOr<bool> Commit::AppendEvent(std::string_view id,
   return true;
 }
 
+void Commit::PrefetchEvent(std::string_view id) const {
+  const IdIndex* ids = impl_->store->impl_->ids.get();
+  if (ids != nullptr) ids->Prefetch(id);
+}
+
 void Commit::Put(Family f, std::string_view key, std::string_view value) {
   impl_->batch.Put(impl_->store->impl_->cf(f),
                    rocksdb::Slice(key.data(), key.size()),
