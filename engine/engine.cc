@@ -129,11 +129,15 @@ absl::StatusOr<Entry*> Engine::LoadState(
     std::string_view name, bool (*decode)(std::string_view, State*)) {
   auto it = states.find(Key(name));
   if (it != states.end()) return it->second.get();
-  // Clean if evicted: the store holds the same state.
-  auto entry = evicted_states_->Take<Entry>(evicted_owner_, name);
+  // A state this engine never evicted is in neither the pool nor the store
+  // (KnownAbsent); one it evicted is clean, so the pool and the store hold
+  // the same.
+  const bool absent = KnownAbsent(f, name);
+  std::unique_ptr<Entry> entry;
+  if (!absent) entry = evicted_states_->Take<Entry>(evicted_owner_, name);
   if (entry == nullptr) {
     entry = std::make_unique<Entry>();
-    if (!KnownAbsent(f, name)) {
+    if (!absent) {
       auto stored = store_->Get(f, StateKey(name));
       if (!stored.ok()) return stored.status();
       if (stored->has_value() && !decode(**stored, &entry->state)) {

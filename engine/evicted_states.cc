@@ -62,12 +62,20 @@ template std::unique_ptr<OrderEntry> EvictedStates::Take(uint64_t,
                                                          std::string_view);
 
 void EvictedStates::Add(Held held) {
-  // An engine puts a state only after taking it back (or loading it), so
-  // the key is new; if not, the older entry goes.
-  Remove(KeyOf(held));
   bytes_ += held.bytes;
   order_.push_back(std::move(held));
-  index_.emplace(KeyOf(order_.back()), popped_ + order_.size() - 1);
+  const uint64_t position = popped_ + order_.size() - 1;
+  auto [it, added] = index_.try_emplace(KeyOf(order_.back()), position);
+  if (!added) {
+    // An engine puts a state only after taking it back (or loading it), so
+    // the key is new; if not, the older entry goes (one probe either way).
+    Held& older = order_[it->second - popped_];
+    bytes_ -= older.bytes;
+    std::visit([](auto& e) { e.reset(); }, older.entry);
+    // The key viewed the older entry's name: view the new one's.
+    index_.erase(it);
+    index_.emplace(KeyOf(order_.back()), position);
+  }
   while (bytes_ > budget_ && !order_.empty()) PopOldest();
   if (order_.size() > 2 * index_.size() + 1024) Compact();
 }

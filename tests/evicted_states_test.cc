@@ -112,6 +112,30 @@ TEST(EvictedStates, ManyTakenBackUnderBudgetLeaveTheRestIntact) {
   EXPECT_EQ(states.bytes(), 0u);
 }
 
+// Not what an engine does (it puts only what it took or loaded), but the
+// pool must stay whole if it happens: the newer state wins, counted once.
+TEST(EvictedStates, ThePutOfAHeldKeyReplacesTheOlderEntry) {
+  size_t one = 0;
+  {
+    EvictedStates probe;
+    probe.Put(probe.NewOwner(), "x", StateWith("agent", 1));
+    one = probe.bytes();
+  }
+  EvictedStates states(2 * one);
+  const uint64_t o = states.NewOwner();
+  states.Put(o, "x", StateWith("agent", 1));
+  states.Put(o, "x", StateWith("agent", 2));
+  EXPECT_EQ(states.size(), 1u);
+  EXPECT_EQ(states.bytes(), one);
+  states.Put(o, "y", StateWith("agent", 3));  // fits: the older x is gone
+  auto x = states.Take<BuyerEntry>(o, "x");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->state.last_ts, 2);
+  EXPECT_EQ(states.Take<BuyerEntry>(o, "x"), nullptr);
+  ASSERT_NE(states.Take<BuyerEntry>(o, "y"), nullptr);
+  EXPECT_EQ(states.bytes(), 0u);
+}
+
 TEST(EvictedStates, ZeroBudgetKeepsNothing) {
   EvictedStates states(0);
   const uint64_t o = states.NewOwner();
