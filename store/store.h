@@ -163,7 +163,8 @@ class Store {
 
   // Follower stores (StoreOptions::secondary_dir): reads what the writer
   // committed since the last call; true when that was anything. Safe beside
-  // reads on other threads.
+  // reads on other threads; after the writer flushed, it opens the instance
+  // anew with them held off (store/secondary_instance.h).
   absl::StatusOr<bool> CatchUp();
 
   // Number of events in the log (the next sequence number). Atomic: a

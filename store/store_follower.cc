@@ -10,10 +10,13 @@
 #include "store/event_log.h"
 #include "store/rocksdb_reads.h"
 #include "store/rocksdb_status.h"
+#include "store/secondary_instance.h"
 
 namespace chatkpi {
 struct StoreFollower::Impl {
-  std::string dir;
+  SecondaryParams follow;
+  std::vector<Family> families;  // followed, as in follow.families[1..]
+  uint64_t table_files = 0;
   std::unique_ptr<rocksdb::DB> db;
   // By Family; null for families not followed.
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -26,12 +29,17 @@ struct StoreFollower::Impl {
     return absl::InternalError(
         absl::StrCat("family ", FamilyName(f), " is not followed"));
   }
-  ~Impl() {
-    for (auto* h : handles) {
-      if (h != nullptr) db->DestroyColumnFamilyHandle(h);
+  // Takes over a secondary whose handles are those of `families`.
+  void Install(std::unique_ptr<rocksdb::DB> fresh,
+               std::vector<rocksdb::ColumnFamilyHandle*> followed) {
+    CloseSecondary(&db, &handles);
+    db = std::move(fresh);
+    handles.assign(static_cast<size_t>(Family::kNumFamilies), nullptr);
+    for (size_t i = 0; i < families.size(); ++i) {
+      handles[static_cast<int>(families[i])] = followed[i];
     }
-    if (db) db->Close();
   }
+  ~Impl() { CloseSecondary(&db, &handles); }
 };
 
 StoreFollower::StoreFollower(std::unique_ptr<Impl> impl)
@@ -47,13 +55,15 @@ absl::StatusOr<std::unique_ptr<StoreFollower>> StoreFollower::Open(
     return absl::InternalError(
         absl::StrCat("creating ", secondary_dir, ": ", ec.message()));
   }
-  rocksdb::DBOptions o;
+  auto impl = std::make_unique<Impl>();
+  impl->follow.dir = dir;
+  impl->follow.secondary_dir = secondary_dir;
+  rocksdb::DBOptions& o = impl->follow.options;
   o.max_open_files = -1;  // required of a secondary instance
   o.info_log_level = rocksdb::WARN_LEVEL;
   o.keep_log_file_num = 2;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  descs.emplace_back(rocksdb::kDefaultColumnFamilyName,
-                     rocksdb::ColumnFamilyOptions());
+  impl->follow.families.emplace_back(rocksdb::kDefaultColumnFamilyName,
+                                     rocksdb::ColumnFamilyOptions());
   for (Family f : families) {
     rocksdb::ColumnFamilyOptions o;
     if (f == Family::kEvents) {
@@ -61,34 +71,35 @@ absl::StatusOr<std::unique_ptr<StoreFollower>> StoreFollower::Open(
       // log into a vector is much cheaper than into a skiplist.
       o.memtable_factory.reset(new rocksdb::VectorRepFactory());
     }
-    descs.emplace_back(FamilyName(f), o);
+    impl->follow.families.emplace_back(FamilyName(f), o);
   }
+  impl->families = families;
+  std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(o, dir, secondary_dir, descs,
-                                                   &handles, &raw);
+  rocksdb::Status s = OpenSecondary(impl->follow, &db, &handles);
   if (!s.ok()) {
     return ToStatus(s, absl::StrCat("following the store in ", dir));
   }
-  auto impl = std::make_unique<Impl>();
-  impl->dir = dir;
-  impl->db.reset(raw);
-  impl->handles.assign(static_cast<size_t>(Family::kNumFamilies), nullptr);
-  for (size_t i = 0; i < families.size(); ++i) {
-    impl->handles[static_cast<int>(families[i])] = handles[i + 1];
-  }
-  impl->db->DestroyColumnFamilyHandle(handles[0]);
+  impl->table_files = TableFilesFingerprint(db.get());
+  impl->Install(std::move(db), std::move(handles));
   return std::unique_ptr<StoreFollower>(new StoreFollower(std::move(impl)));
 }
 
 absl::Status StoreFollower::CatchUp() {
-  return ToStatus(impl_->db->TryCatchUpWithPrimary(),
-                  absl::StrCat("catching up with ", impl_->dir));
+  Impl& impl = *impl_;
+  return ToStatus(
+      CatchUpSecondary(impl.follow, impl.db.get(), &impl.table_files,
+                       [&](std::unique_ptr<rocksdb::DB> db,
+                           std::vector<rocksdb::ColumnFamilyHandle*> handles) {
+                         impl.Install(std::move(db), std::move(handles));
+                       }),
+      absl::StrCat("catching up with ", impl.follow.dir));
 }
 
 absl::StatusOr<uint64_t> StoreFollower::NextSeq() {
   if (absl::Status s = impl_->Check(Family::kEvents); !s.ok()) return s;
-  return EventLogEnd(impl_->db.get(), impl_->cf(Family::kEvents), impl_->dir);
+  return EventLogEnd(impl_->db.get(), impl_->cf(Family::kEvents),
+                     impl_->follow.dir);
 }
 
 absl::Status StoreFollower::ScanEvents(
@@ -96,8 +107,8 @@ absl::Status StoreFollower::ScanEvents(
     const std::function<bool(uint64_t, std::string_view)>& visit) {
   if (absl::Status s = impl_->Check(Family::kEvents); !s.ok()) return s;
   // Replay reads the whole log once.
-  return ScanEventLog(impl_->db.get(), impl_->cf(Family::kEvents), impl_->dir,
-                      from, to,
+  return ScanEventLog(impl_->db.get(), impl_->cf(Family::kEvents),
+                      impl_->follow.dir, from, to,
                       /*one_pass=*/true,
                       [&](uint64_t seq, std::string_view,
                           std::string_view raw) { return visit(seq, raw); });
@@ -107,14 +118,14 @@ absl::Status StoreFollower::Scan(
     Family f, std::string_view begin, std::string_view end,
     const std::function<bool(std::string_view, std::string_view)>& visit) {
   if (absl::Status s = impl_->Check(f); !s.ok()) return s;
-  return ScanRange(impl_->db.get(), impl_->cf(f), begin, end, impl_->dir,
+  return ScanRange(impl_->db.get(), impl_->cf(f), begin, end, impl_->follow.dir,
                    visit);
 }
 
 absl::StatusOr<std::optional<std::string>> StoreFollower::Get(
     Family f, std::string_view key) {
   if (absl::Status s = impl_->Check(f); !s.ok()) return s;
-  return ReadValue(impl_->db.get(), impl_->cf(f), key, impl_->dir);
+  return ReadValue(impl_->db.get(), impl_->cf(f), key, impl_->follow.dir);
 }
 
 }  // namespace chatkpi
