@@ -528,8 +528,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
 
   auto next_seq = EventLogEnd(impl->db.get(), impl->cf(Family::kEvents), dir);
   if (!next_seq.ok()) return next_seq.status();
-  if (impl->secondary)
+  if (impl->secondary) {
     impl->table_files = TableFilesFingerprint(impl->db.get());
+  }
   if (!opts.read_only) {
     auto ids = IdIndex::Open(impl->db.get(),
                              {impl->cf(Family::kIds), impl->cf(Family::kEvents),
