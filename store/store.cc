@@ -1,7 +1,6 @@
 #include "store/store.h"
 
 #include <algorithm>
-#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -24,6 +23,7 @@
 #include "store/rocksdb_reads.h"
 #include "store/rocksdb_status.h"
 #include "store/secondary_instance.h"
+#include "store/store_logger.h"
 
 namespace chatkpi {
 namespace {
@@ -41,38 +41,6 @@ constexpr char kFormatKey[] = "chatkpi.format";
 // build reads both and marks a format 3 store 4 when it opens it to write.
 constexpr char kFormatValue[] = "4";
 constexpr char kFormatBeforeCompressedBlocks[] = "3";
-
-// RocksDB's own diagnostic log (DIR/LOG), warnings and errors only. Not
-// RocksDB's default logger: on a full disk that one's failed write trips an
-// assertion in Debian's librocksdb (which keeps asserts) when the
-// no-space recovery thread logs again, aborting the process instead of
-// letting chatkpi report the error. This one ignores its own write errors.
-class StoreLogger : public rocksdb::Logger {
- public:
-  explicit StoreLogger(const std::string& dir)
-      : Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {
-    namespace fs = std::filesystem;
-    const fs::path path = fs::path(dir) / "LOG";
-    std::error_code ec;
-    if (fs::file_size(path, ec) > (4u << 20) && !ec) {
-      fs::rename(path, fs::path(dir) / "LOG.old", ec);
-    }
-    file_ = std::fopen(path.c_str(), "a");
-  }
-  ~StoreLogger() override {
-    if (file_ != nullptr) std::fclose(file_);
-  }
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
-    if (file_ == nullptr) return;
-    std::vfprintf(file_, format, ap);
-    std::fputc('\n', file_);
-    std::fflush(file_);  // errors ignored: the log is best effort
-  }
-
- private:
-  std::FILE* file_ = nullptr;
-};
 
 // True when every family of `db` is empty.
 bool AllEmpty(rocksdb::DB* db,
@@ -463,6 +431,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   rocksdb::Status s;
   if (impl->secondary) {
     fs::create_directories(opts.secondary_dir, ec);
+    // One LOG for all its reopens (store/store_logger.h).
+    db_opts.info_log = std::make_shared<StoreLogger>(opts.secondary_dir);
     // Required of a secondary: it keeps every table file open, so files
     // the writer's compactions delete stay readable until it catches up.
     db_opts.max_open_files = -1;

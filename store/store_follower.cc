@@ -11,6 +11,7 @@
 #include "store/rocksdb_reads.h"
 #include "store/rocksdb_status.h"
 #include "store/secondary_instance.h"
+#include "store/store_logger.h"
 
 namespace chatkpi {
 struct StoreFollower::Impl {
@@ -61,6 +62,8 @@ absl::StatusOr<std::unique_ptr<StoreFollower>> StoreFollower::Open(
   rocksdb::DBOptions& o = impl->follow.options;
   o.max_open_files = -1;  // required of a secondary instance
   o.info_log_level = rocksdb::WARN_LEVEL;
+  // One LOG for all its reopens (store/store_logger.h).
+  o.info_log = std::make_shared<StoreLogger>(secondary_dir);
   o.keep_log_file_num = 2;
   impl->follow.families.emplace_back(rocksdb::kDefaultColumnFamilyName,
                                      rocksdb::ColumnFamilyOptions());

@@ -642,6 +642,15 @@ TEST(StoreFollower, ShowsTheNewestValueOfAKeyTheWriterFlushed) {
   ASSERT_TRUE((*serve)->CatchUp().ok());
   ASSERT_TRUE((*replay)->CatchUp().ok());
   EXPECT_EQ(shown(), "v2 v2");
+  // However often they opened again, each keeps one info log
+  // (store/store_logger.h): RocksDB's own logger left a LOG.old per open.
+  for (const char* follower : {"/serve", "/replay"}) {
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir + follower)) {
+      files.push_back(e.path().filename().string());
+    }
+    EXPECT_EQ(files, std::vector<std::string>{"LOG"}) << follower;
+  }
 }
 
 }  // namespace
