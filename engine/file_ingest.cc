@@ -75,10 +75,13 @@ absl::Status IngestOne(Engine*& engine, const std::string& path,
     ++r->dead_letters;
     return absl::OkStatus();
   };
+  auto parse = [&](std::string_view text, bool too_long, Event* e) {
+    return too_long ? absl::InvalidArgumentError("line too long")
+                    : parser.Parse(text, e);
+  };
   auto process = [&](std::string_view text, int64_t number, bool too_long,
                      FileIngestReport* r) -> absl::Status {
-    absl::Status parsed = too_long ? absl::InvalidArgumentError("line too long")
-                                   : parser.Parse(text, &event);
+    absl::Status parsed = parse(text, too_long, &event);
     return parsed.ok() ? apply(event, text, r)
                        : dead_letter(parsed, text, number, r);
   };
@@ -146,9 +149,7 @@ absl::Status IngestOne(Engine*& engine, const std::string& path,
     }
     if (!line.blank) {
       Event& e = ahead[next];
-      absl::Status parsed = line.too_long
-                                ? absl::InvalidArgumentError("line too long")
-                                : parser.Parse(line.text, &e);
+      absl::Status parsed = parse(line.text, line.too_long, &e);
       if (parsed.ok()) engine->Prefetch(e);
       absl::Status s = apply_held();
       if (s.ok() && parsed.ok()) {

@@ -21,7 +21,7 @@ struct Probes {
   uint64_t block;  // index of the first of 8 words
   uint64_t bits;   // 4 x 9 bits: positions inside the 512-bit block
   Probes(uint64_t h, uint64_t mask) {
-    block = ((h & mask) >> 9) << 3;  // as in IdFilter::Prefetch
+    block = ((h & mask) >> 9) << 3;
     bits = h >> 28;
   }
   uint64_t Word(int i) const { return block + ((bits >> (9 * i + 6)) & 7); }
@@ -128,6 +128,10 @@ absl::StatusOr<std::unique_ptr<IdFilter>> IdFilter::Load(
 }
 
 void IdFilter::Clear() { std::memset(words_.get(), 0, bytes()); }
+
+void IdFilter::Prefetch(uint64_t hash) const {
+  __builtin_prefetch(&words_[Probes(hash, mask_).block], 1);
+}
 
 bool IdFilter::AddAndTest(uint64_t hash) {
   const Probes p(hash, mask_);

@@ -48,9 +48,7 @@ class IdFilter {
   bool AddAndTest(uint64_t hash);
   // Starts loading the id's cache line, so that a later AddAndTest finds it
   // there instead of waiting on memory.
-  void Prefetch(uint64_t hash) const {
-    __builtin_prefetch(&words_[((hash & mask_) >> 9) << 3], 1);
-  }
+  void Prefetch(uint64_t hash) const;
   // Forgets every id.
   void Clear();
 

@@ -25,6 +25,13 @@ std::unique_ptr<BuyerEntry> StateWith(const std::string& agent, int64_t ts) {
   return e;
 }
 
+// What the pool counts for one StateWith(...): budgets in states.
+size_t BytesOfOneState() {
+  EvictedStates probe;
+  probe.Put(probe.NewOwner(), "x", StateWith("agent", 1));
+  return probe.bytes();
+}
+
 TEST(EvictedStates, TakenBackOnceAndOnlyByItsOwner) {
   EvictedStates states;
   const uint64_t a = states.NewOwner(), b = states.NewOwner();
@@ -67,12 +74,7 @@ TEST(EvictedStates, OrdersAndBuyersOfTheSameNameStayApart) {
 }
 
 TEST(EvictedStates, OldestGoFirstAndATakenStatePutAgainCountsAsNew) {
-  size_t one = 0;
-  {
-    EvictedStates probe;
-    probe.Put(probe.NewOwner(), "x", StateWith("agent", 1));
-    one = probe.bytes();
-  }
+  const size_t one = BytesOfOneState();
   ASSERT_GT(one, 0u);
   EvictedStates states(2 * one);  // room for two
   const uint64_t o = states.NewOwner();
@@ -115,12 +117,7 @@ TEST(EvictedStates, ManyTakenBackUnderBudgetLeaveTheRestIntact) {
 // Not what an engine does (it puts only what it took or loaded), but the
 // pool must stay whole if it happens: the newer state wins, counted once.
 TEST(EvictedStates, ThePutOfAHeldKeyReplacesTheOlderEntry) {
-  size_t one = 0;
-  {
-    EvictedStates probe;
-    probe.Put(probe.NewOwner(), "x", StateWith("agent", 1));
-    one = probe.bytes();
-  }
+  const size_t one = BytesOfOneState();
   EvictedStates states(2 * one);
   const uint64_t o = states.NewOwner();
   states.Put(o, "x", StateWith("agent", 1));
