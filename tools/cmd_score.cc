@@ -44,6 +44,12 @@ int RunScore(int argc, char** argv) {
   Store* store = generation->store.get();
   auto report = ScoreMonth(*store, *scheme, *month);
   if (!report.ok()) return Fail(kCmd, report.status());
+  if (!report->roster_version) {
+    std::cerr << "chatkpi score: warning: no roster; every agent with "
+                 "activity or inputs in the month is assessed and paid "
+                 "(import one with chatkpi roster --db DIR --file "
+                 "staff.csv)\n";
+  }
   const ColumnLanguage lang =
       output->chinese ? ColumnLanguage::kChinese : ColumnLanguage::kEnglish;
   std::cout << (output->csv ? ScoreReportToCsv(*report, lang)

@@ -27,6 +27,9 @@ constexpr Command kCommands[] = {
     {"assess", chatkpi::RunAssess,
      "--db DIR --agent A --month YYYY-MM --metric M --value V [--id ID] "
      "[--ts MS]   append an assessment input"},
+    {"roster", chatkpi::RunRoster,
+     "--db DIR [--file staff.csv | --version N] [--format json|csv]   "
+     "import or print the staff roster (docs/scoring.md)"},
     {"replay", chatkpi::RunReplay,
      "--db DIR --rules FILE [--keep] [--commit-every N] [--quiet]   "
      "recompute history under new rules, switch live (docs/replay.md)"},
