@@ -164,6 +164,8 @@ class History {
   const std::map<absl::CivilMonth, const ScoreReport*>& reports_;
 };
 
+}  // namespace
+
 void AssignRanks(std::vector<AgentScore*>& ranked) {
   std::sort(ranked.begin(), ranked.end(),
             [](const AgentScore* a, const AgentScore* b) {
@@ -205,6 +207,8 @@ void AssignQuotas(const std::vector<AgentScore*>& ranked, int best,
     i = j;
   }
 }
+
+namespace {
 
 // A rate in ppm as a percentage, exactly: 15000 -> "1.5%".
 std::string PercentText(int64_t ppm) {

@@ -158,6 +158,15 @@ std::string ScoreReportToJson(const ScoreReport& r);
 std::string ScoreReportToCsv(const ScoreReport& r,
                              ColumnLanguage lang = ColumnLanguage::kEnglish);
 
+// Ranks by total_centi, highest first; ties share a rank (1, 1, 3) and
+// are ordered by agent id.
+void AssignRanks(std::vector<AgentScore*>& ranked);
+// Flags "best" then "excellent" down a ranking, in groups of equal totals:
+// a group earns a quota's flag only if it fits in what is left of it, so a
+// tie straddling a quota's edge earns nothing from that quota.
+void AssignQuotas(const std::vector<AgentScore*>& ranked, int best,
+                  int excellent);
+
 // Pieces of the renderings above, for other views of a report (the pay
 // statement, query/pay_statement.h): a rate in ppm as "1.5%", points in
 // hundredths as "94.3", an actual/target value, a flag (Chinese if `zh`).
