@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -7,6 +8,7 @@
 #include "engine/generation_select.h"
 #include "engine/live_store.h"
 #include "query/roster.h"
+#include "store/generations.h"
 #include "store/store.h"
 #include "tools/args.h"
 #include "tools/commands.h"
@@ -53,6 +55,21 @@ int RunRoster(int argc, char** argv) {
     if (!switched.ok()) return Fail(kCmd, switched.status());
     if (*switched) {
       if (absl::Status s = (*live)->Reopen(); !s.ok()) return Fail(kCmd, s);
+    }
+    // A replay copies the meta family (and so the roster) when it starts:
+    // an import while one runs would be lost at its switch. Holding the
+    // replay lock across the write keeps one from starting meanwhile.
+    FileLock replay_lock;
+    const GenerationPaths& paths = (*live)->paths();
+    std::error_code ec;
+    if (std::filesystem::exists(paths.generations, ec)) {
+      auto held = FileLock::Acquire(paths.ReplayLock(), /*wait=*/false);
+      if (!held.ok()) {
+        return Fail(kCmd, absl::UnavailableError(
+                              "a chatkpi replay is running on this store: "
+                              "import the roster after it has switched"));
+      }
+      replay_lock = std::move(*held);
     }
     auto version = StoreRoster((*live)->store(), *roster);
     if (!version.ok()) return Fail(kCmd, version.status());
