@@ -327,6 +327,11 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
   for (const SchemeItem& item : scheme.items) {
     report.columns.push_back({item.name, item.title});
   }
+  report.reference = scheme.reference;
+  for (const GradeBand& g : scheme.grades) {
+    report.has_training =
+        report.has_training || !g.training.empty() || !g.promotion.empty();
+  }
   report.public_net_sales_fen =
       snap.unattributed[kSalesFen] - snap.unattributed[kRefundFen];
   // Team net sales are the shop's: unrostered rows' sales and refunds are
@@ -756,15 +761,9 @@ std::string ScoreReportToCsv(const ScoreReport& r, ColumnLanguage lang) {
   // Columns: who and which month first, then points, then pay; money in
   // yuan with 2 decimals (the unit in the header), so that 分 only ever
   // means points.
-  bool training = false;
-  for (const AgentScore& a : r.agents) {
-    training = training || !a.training.empty() || !a.promotion.empty();
-  }
-  std::vector<std::string> reference;
-  if (!r.agents.empty()) {
-    for (const auto& [m, v] : r.agents.front().reference)
-      reference.push_back(m);
-  }
+  const bool training = r.has_training;
+  const std::vector<std::string>& reference = r.reference;
+
   std::vector<Cell> head;
   auto h = [&](const char* en, const char* cn) {
     head.push_back(Text(zh ? cn : en));

@@ -124,6 +124,8 @@ struct ScoreReport {
   int employed_count = 0;
   std::vector<UnrosteredActivity> unrostered;  // by agent id
   std::vector<ItemColumn> columns;             // the scheme's items, in order
+  std::vector<std::string> reference;          // the scheme's unscored inputs
+  bool has_training = false;  // the scheme's bands name training/promotion
   // Assessed agents by rank then id, then those not assessed by id.
   std::vector<AgentScore> agents;
 };

@@ -223,5 +223,39 @@ TEST(AssessProcess, InexactStoredMoneyStopsTheMonth) {
   EXPECT_THAT(r.err, HasSubstr("sales_target of shop:a for 2026-11 is 1.005"));
 }
 
+TEST(PeriodProcess, QuarterAndYearNominations) {
+  const std::string dir = testing::TempDir("period_cli");
+  const std::string db = MakeDb(dir);
+  // shop:a and bot both assessed in November only (no roster): 2 agents,
+  // quotas floor(2 x 5%) = floor(2 x 10%) = 0; nobody assessed in all
+  // three months of 2026-Q4, so nobody is eligible.
+  auto r =
+      Cmd({"score", "--db", db, "--quarter", "2026-Q4", "--scheme", "kpi100"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("{\"period\": \"2026-Q4\", \"scheme\": "
+                               "\"kpi100\", \"months\": [\"2026-10\", "
+                               "\"2026-11\", \"2026-12\"],\n \"agent_count\": "
+                               "2, \"best_quota\": 0, \"excellent_quota\": 0"));
+  EXPECT_THAT(r.out, HasSubstr("{\"agent\": \"shop:a\", \"months_assessed\": "
+                               "1, \"eligible\": false"));
+  r = Cmd({"score", "--db", db, "--year", "2026", "--scheme", "kpi100",
+           "--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("period,scheme,agent,months_assessed,eligible,"
+                               "period_total,rank,award\r\n2026,kpi100,"));
+  EXPECT_EQ(
+      Cmd({"score", "--db", db, "--quarter", "2026-Q5", "--scheme", "kpi100"})
+          .exit_code,
+      2);
+  EXPECT_EQ(Cmd({"score", "--db", db, "--month", "2026-11", "--year", "2026",
+                 "--scheme", "kpi100"})
+                .exit_code,
+            2);
+  // ecom10 names no quotas: refused.
+  EXPECT_NE(Cmd({"score", "--db", db, "--year", "2026", "--scheme", "ecom10"})
+                .exit_code,
+            0);
+}
+
 }  // namespace
 }  // namespace chatkpi
