@@ -197,6 +197,15 @@ TEST(AssessProcess, RefusesBadInputsAndChangedResends) {
   r = assess("execution", "8", "x1");  // a different value, same id
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("already recorded with a different"));
+  // With a roster, an input for someone it does not employ is recorded
+  // with a warning.
+  testing::WriteFile(dir + "/staff.csv", "agent,hired\nshop:a,2025-01-01\n");
+  ASSERT_EQ(Cmd({"roster", "--db", db, "--file", dir + "/staff.csv"}).exit_code,
+            0);
+  r = Cmd({"assess", "--db", db, "--agent", "shop:A", "--month", "2026-11",
+           "--metric", "execution", "--value", "9"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("warning: shop:A is not employed in 2026-11"));
   // The first value stands: kpi100 execution 7 of 10 points.
   r = Cmd({"score", "--db", db, "--month", "2026-11", "--scheme", "kpi100"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

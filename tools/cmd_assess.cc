@@ -8,6 +8,7 @@
 #include "ingest/event_parser.h"
 #include "query/assessment_metrics.h"
 #include "query/json_text.h"
+#include "query/roster.h"
 #include "store/coding.h"
 #include "store/store.h"
 #include "tools/args.h"
@@ -124,6 +125,18 @@ int RunAssess(int argc, char** argv) {
     return 0;
   }
   std::cout << json << "\n";
+  // Recorded either way (the roster may be imported later), but a typo'd
+  // or departed agent is worth a word now: scoring will list the input as
+  // unrostered and pay nothing for it (docs/scoring.md, "Roster").
+  auto roster = ReadCurrentRoster(*store);
+  absl::CivilMonth m;
+  if (roster.ok() && roster->has_value() && absl::ParseCivilTime(month, &m) &&
+      !(*roster)->EmployedIn(agent, m)) {
+    std::cerr << "chatkpi assess: warning: " << agent << " is not employed in "
+              << month << " on roster version " << (*roster)->version
+              << "; the input will be listed as "
+              << "unrostered\n";
+  }
   return 0;
 }
 
