@@ -69,7 +69,9 @@ std::vector<Line> Lines(const ScoreReport& r, const AgentScore& a) {
          absl::StrJoin(a.missing_inputs, ";"));
   }
   for (const auto& [metric, v] : a.reference) {
-    num(absl::StrCat(metric, " 参考,不计分 / reference, unscored"), Opt(v));
+    num(absl::StrCat(ReferenceTitle(metric), "(参考,不计分) / ", metric,
+                     " (reference, unscored)"),
+        Opt(v));
   }
 
   if (a.pay) {

@@ -729,6 +729,12 @@ std::string FlagText(const std::string& flag, bool zh) {
   return it == kZh.end() ? flag : it->second;
 }
 
+std::string ReferenceTitle(const std::string& metric) {
+  if (metric == "self") return "员工自评";
+  if (metric == "supervisor") return "主管评定";
+  return metric;
+}
+
 namespace {
 
 // One CSV cell: text is neutralised against formulas, numbers are not.
@@ -796,7 +802,7 @@ std::string ScoreReportToCsv(const ScoreReport& r, ColumnLanguage lang) {
     }
   }
   for (const std::string& m : reference) {
-    head.push_back(Text(zh ? absl::StrCat(m, "(参考,不计分)")
+    head.push_back(Text(zh ? absl::StrCat(ReferenceTitle(m), "(参考)")
                            : absl::StrCat(m, "_reference")));
   }
   if (r.has_pay) {

@@ -176,6 +176,8 @@ std::string RateText(int64_t ppm);
 std::string PointsText(int64_t centi);
 std::string ValueText(double v);
 std::string FlagText(const std::string& flag, bool zh);
+// The Chinese title of a reference input ("self" -> "员工自评").
+std::string ReferenceTitle(const std::string& metric);
 
 }  // namespace chatkpi
 
