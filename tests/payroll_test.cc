@@ -325,6 +325,34 @@ TEST(RosterHistory, GrowthOnlyAgainstAMonthWithRosteredAgents) {
   EXPECT_EQ(Find(r, "a")->pay->growth_award_fen, 10000);
 }
 
+TEST(RosterHistory, StrayMonthsMakeNoRankOneStreak) {
+  // ecom10: rank 1 three months running pays 200 yuan once. a is the only
+  // agent with events in September and October (strays) and November.
+  const Scheme& ecom = Shipped("ecom10");
+  auto three_months = [&](const Roster* roster) {
+    std::vector<ScoreReport> previous;
+    for (const char* m : {"2026-09", "2026-10"}) {
+      MonthInputs in = StrayOctober(m);
+      in.roster = roster;
+      in.previous = previous;
+      previous.push_back(MustScore(ecom, in));
+    }
+    MonthInputs nov = Month("2026-11");
+    nov.snapshot.agents = {Sales("a", 100)};
+    nov.roster = roster;
+    nov.previous = previous;
+    return MustScore(ecom, nov);
+  };
+  // Without a roster: rank 1 in September, October and November: 200 yuan.
+  ScoreReport r = three_months(nullptr);
+  EXPECT_EQ(Find(r, "a")->pay->rank1_award_fen, 20000);
+  // Hired on 1 November: the stray months are no history, no award.
+  const Roster roster = MustRoster("agent,hired\na,2026-11-01\n");
+  r = three_months(&roster);
+  EXPECT_EQ(Find(r, "a")->rank, 1);
+  EXPECT_EQ(Find(r, "a")->pay->rank1_award_fen, 0);
+}
+
 // ---------------------------------------------------------------------------
 // Checked inputs.
 
