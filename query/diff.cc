@@ -188,10 +188,10 @@ void AppendCsvRow(std::string* out, std::string_view section,
     out->push_back(',');
   }
   for (const std::string* f : {&a, &b}) {
-    AppendCsvField(out, *f == "null" ? "" : *f);
+    AppendCsvNumber(out, *f == "null" ? "" : *f);
     out->push_back(',');
   }
-  AppendCsvField(out, change == "null" ? "" : change);
+  AppendCsvNumber(out, change == "null" ? "" : change);
   out->append("\r\n");
 }
 

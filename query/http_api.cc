@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "engine/engine.h"
@@ -14,6 +15,8 @@
 #include "query/json_text.h"
 #include "query/metrics.h"
 #include "query/month_score.h"
+#include "query/pay_statement.h"
+#include "query/roster.h"
 #include "query/scheme.h"
 #include "query/scoring.h"
 #include "query/snapshot.h"
@@ -304,6 +307,57 @@ ApiResponse HttpApi::Score(const QueryParams& q) const {
                    absl::FormatCivilTime(*month), "-",
                    Param(q, "scheme").value_or(""), ".csv\""));
   return r;
+}
+
+ApiResponse HttpApi::StaffRoster(const QueryParams& q) const {
+  if (auto s = CheckParams(q, {"version", "format"}); !s.ok()) {
+    return FromStatus(s);
+  }
+  auto format = ChoiceParam(q, "format", {"json", "csv"});
+  if (!format.ok()) return FromStatus(format.status());
+  auto versions = RosterVersions(*store_);
+  if (!versions.ok()) return FromStatus(versions.status());
+  int64_t version = versions->empty() ? 0 : versions->back();
+  if (auto v = Param(q, "version"); v.has_value()) {
+    if (!absl::SimpleAtoi(*v, &version) || version < 1) {
+      return ApiError(400, absl::StrCat("`version` must be a roster version "
+                                        "number, not ",
+                                        Quoted(*v)));
+    }
+  } else if (versions->empty()) {
+    return ApiError(404, "no roster yet");
+  }
+  auto roster = ReadRosterVersion(*store_, version);
+  if (!roster.ok()) return FromStatus(roster.status());
+  if (*format == "json") return Ok(RosterToJson(*roster, *versions));
+  return Ok(RosterToCsv(*roster), kCsv);
+}
+
+ApiResponse HttpApi::Statement(const QueryParams& q) const {
+  if (auto s = CheckParams(q, {"month", "scheme", "agent", "format"});
+      !s.ok()) {
+    return FromStatus(s);
+  }
+  auto month = MonthParam(q, "month");
+  if (!month.ok()) return FromStatus(month.status());
+  auto path = SchemePath(q, options_.schemes_dir);
+  if (!path.ok()) return FromStatus(path.status());
+  auto agent = RequireParam(q, "agent");
+  if (!agent.ok()) return FromStatus(agent.status());
+  auto format = ChoiceParam(q, "format", {"html", "csv"});
+  if (!format.ok()) return FromStatus(format.status());
+  auto scheme = LoadSchemeFile(*path);
+  if (!scheme.ok()) {
+    return ApiError(500, std::string(scheme.status().message()));
+  }
+  auto report = ScoreMonth(*store_, *scheme, *month);
+  if (!report.ok()) return FromStatus(report.status());
+  auto a = FindStatementAgent(*report, *agent);
+  if (!a.ok()) return FromStatus(a.status());
+  if (*format == "html") {
+    return Ok(PayStatementHtml(*report, **a), "text/html; charset=utf-8");
+  }
+  return Ok(PayStatementCsv(*report, **a), kCsv);
 }
 
 ApiResponse HttpApi::Metrics() const {

@@ -69,6 +69,12 @@ class HttpApi {
   ApiResponse AgentDays(std::string_view agent, const QueryParams& q) const;
   // GET /api/score?month=YYYY-MM&scheme=NAME[&format=json|csv][&lang=en|zh]
   ApiResponse Score(const QueryParams& q) const;
+  // GET /api/roster[?version=N][&format=json|csv]: the staff roster, read
+  // only (docs/scoring.md, "Roster").
+  ApiResponse StaffRoster(const QueryParams& q) const;
+  // GET /api/statement?month=&scheme=&agent=[&format=html|csv]: one
+  // agent's pay statement (工资条), printable HTML or CSV.
+  ApiResponse Statement(const QueryParams& q) const;
   // GET /metrics, Prometheus text format.
   ApiResponse Metrics() const;
 

@@ -242,6 +242,14 @@ struct HttpServer::Impl {
     Route(
         "/api/score", "score", Permission::kReadScores,
         [this](const httplib::Request& req) { return api->Score(req.params); });
+    Route("/api/roster", "roster", Permission::kReadScores,
+          [this](const httplib::Request& req) {
+            return api->StaffRoster(req.params);
+          });
+    Route("/api/statement", "statement", Permission::kReadScores,
+          [this](const httplib::Request& req) {
+            return api->Statement(req.params);
+          });
     Route("/metrics", "metrics", Permission::kReadMetrics,
           [this](const httplib::Request&) { return api->Metrics(); });
     RegisterDashboardRoutes();

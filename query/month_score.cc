@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "ingest/event_parser.h"
+#include "query/assessment_metrics.h"
 #include "query/snapshot.h"
 #include "store/coding.h"
 #include "store/store.h"
@@ -41,10 +42,17 @@ absl::StatusOr<std::vector<Assessment>> ReadAssessments(
           bad = absl::DataLossError("assessment value is corrupt");
           return false;
         }
-        // Money metrics are yuan: exact when written with <= 2 decimals,
-        // else (an exponent, more decimals) rounded half up to the fen.
-        if (!ParseYuanToFen(text, &a.value_fen).ok()) {
-          a.value_fen = static_cast<int64_t>(std::floor(a.value * 100 + 0.5));
+        // Money is yuan, exact to the fen, never through a float: a stored
+        // value with more decimals (or an exponent), which an event file
+        // may carry, stops the month loudly rather than being rounded.
+        if (IsMoneyAssessment(a.metric) &&
+            !ParseYuanToFen(text, &a.value_fen).ok()) {
+          bad = absl::InvalidArgumentError(absl::StrCat(
+              "assessment ", a.metric, " of ", a.agent, " for ", month, " is ",
+              text,
+              ": money takes at most 2 decimals; enter it again with "
+              "chatkpi assess"));
+          return false;
         }
         out.push_back(std::move(a));
         return true;
@@ -80,27 +88,50 @@ absl::StatusOr<MonthInputs> Inputs(Store& store, absl::CivilMonth month,
 absl::StatusOr<ScoreReport> ScoreMonth(Store& store, const Scheme& scheme,
                                        absl::CivilMonth month,
                                        int history_months) {
+  auto roster = ReadCurrentRoster(store);
+  if (!roster.ok()) return roster.status();
+  auto reports =
+      ScoreMonths(store, scheme, roster->has_value() ? &**roster : nullptr,
+                  month, month, history_months);
+  if (!reports.ok()) return reports.status();
+  return std::move(reports->back());
+}
+
+absl::StatusOr<std::vector<ScoreReport>> ScoreMonths(
+    Store& store, const Scheme& scheme, const Roster* roster,
+    absl::CivilMonth first, absl::CivilMonth last, int history_months) {
   // Collect the run of earlier months that have data, newest first.
   std::vector<MonthInputs> earlier;
   for (int i = 1; i <= history_months; ++i) {
     bool has_data = false;
-    auto in = Inputs(store, month - i, &has_data);
+    auto in = Inputs(store, first - i, &has_data);
     if (!in.ok()) return in.status();
     if (!has_data) break;
     earlier.push_back(std::move(*in));
   }
+  // Every month is scored under the same roster: employment dates, not the
+  // import date, say who counted when (docs/scoring.md, "Roster").
   std::vector<ScoreReport> previous;
   for (auto it = earlier.rbegin(); it != earlier.rend(); ++it) {
     it->previous = previous;
+    it->roster = roster;
     auto r = Score(scheme, *it);
     if (!r.ok()) return r.status();
     previous.push_back(std::move(*r));
   }
-  bool has_data = false;
-  auto in = Inputs(store, month, &has_data);
-  if (!in.ok()) return in.status();
-  in->previous = std::move(previous);
-  return Score(scheme, *in);
+  std::vector<ScoreReport> out;
+  for (absl::CivilMonth m = first; m <= last; ++m) {
+    bool has_data = false;
+    auto in = Inputs(store, m, &has_data);
+    if (!in.ok()) return in.status();
+    in->previous = previous;
+    in->roster = roster;
+    auto r = Score(scheme, *in);
+    if (!r.ok()) return r.status();
+    previous.push_back(*r);
+    out.push_back(std::move(*r));
+  }
+  return out;
 }
 
 absl::StatusOr<Scheme> LoadSchemeByNameOrPath(const std::string& name_or_path,

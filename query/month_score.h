@@ -21,12 +21,19 @@ class Store;
 absl::StatusOr<std::vector<Assessment>> ReadAssessments(
     Store& store, const std::string& month);
 
-// Scores `month`, first scoring up to `history_months` earlier months (back
-// to the first month without any data) so that streaks and two-period rules
+// Scores `month` under the store's current roster (none: everyone with
+// activity), first scoring up to `history_months` earlier months (back to
+// the first month without any data) so that streaks and two-period rules
 // see them.
 absl::StatusOr<ScoreReport> ScoreMonth(Store& store, const Scheme& scheme,
                                        absl::CivilMonth month,
                                        int history_months = 12);
+
+// The months first..last, in order, each with the ones before it as
+// history, under `roster` (may be null).
+absl::StatusOr<std::vector<ScoreReport>> ScoreMonths(
+    Store& store, const Scheme& scheme, const Roster* roster,
+    absl::CivilMonth first, absl::CivilMonth last, int history_months = 12);
 
 // A scheme given as a file path, or as the name of a shipped scheme
 // ("kpi100", "ecom10") looked up in `schemes_dir`.

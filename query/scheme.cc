@@ -248,9 +248,14 @@ absl::StatusOr<int> Parser::Count(const Entry& e, int min) const {
   return v;
 }
 
+absl::StatusOr<MetricRef> ResolveMetric(absl::string_view text);
+
 absl::Status Parser::TopLevel(const Section& s, Scheme& out, int& total_line) {
-  auto keys = Keys(s, {"name", "total_weight", "absence_limit_days"},
-                   {"name", "total_weight"});
+  // absence_limit_days is required so that leaving it out cannot switch
+  // the rule off unnoticed; `none` does that on purpose.
+  auto keys =
+      Keys(s, {"name", "total_weight", "absence_limit_days", "reference"},
+           {"name", "total_weight", "absence_limit_days"});
   if (!keys.ok()) return keys.status();
   const Entry& name = *keys->at("name");
   if (!IsIdentifier(name.value)) {
@@ -262,10 +267,23 @@ absl::Status Parser::TopLevel(const Section& s, Scheme& out, int& total_line) {
   if (!tw.ok()) return tw.status();
   out.total_weight_centi = *tw;
   total_line = total.line;
-  if (auto it = keys->find("absence_limit_days"); it != keys->end()) {
+  if (auto it = keys->find("absence_limit_days");
+      it != keys->end() && it->second->value != "none") {
     auto days = Count(*it->second, 0);
     if (!days.ok()) return days.status();
     out.absence_limit_days = *days;
+  }
+  if (auto it = keys->find("reference"); it != keys->end()) {
+    for (absl::string_view name : absl::StrSplit(
+             it->second->value, absl::ByAnyChar(", "), absl::SkipEmpty())) {
+      auto m = ResolveMetric(name);
+      if (!m.ok() || m->kind != MetricRef::Kind::kAssessment) {
+        return Error(
+            it->second->line,
+            absl::StrCat("reference '", name, "' is not an assessment metric"));
+      }
+      out.reference.push_back(m->assessment);
+    }
   }
   return absl::OkStatus();
 }
@@ -458,14 +476,18 @@ absl::Status Parser::Grading(const Section& s, Scheme& out) {
 }
 
 absl::Status Parser::Grade(const Section& s, Scheme& out) {
-  auto keys = Keys(s, {"title", "min_total", "job_level", "base_pay"},
-                   {"title", "min_total"});
+  auto keys = Keys(
+      s,
+      {"title", "min_total", "job_level", "base_pay", "training", "promotion"},
+      {"title", "min_total"});
   if (!keys.ok()) return keys.status();
   GradeBand g;
   g.id = s.id;
   g.title = keys->at("title")->value;
   g.line = s.line;
   if (keys->contains("job_level")) g.job_level = keys->at("job_level")->value;
+  if (keys->contains("training")) g.training = keys->at("training")->value;
+  if (keys->contains("promotion")) g.promotion = keys->at("promotion")->value;
   const Entry& min = *keys->at("min_total");
   auto v = Fixed(min, 2);
   if (!v.ok()) return v.status();
@@ -505,11 +527,14 @@ absl::Status Parser::Quota(const Section& s, Scheme& out) {
 }
 
 absl::Status Parser::Commission(const Section& s, Scheme& out) {
-  auto keys = Keys(s, {"public_rate"}, {}, {"bracket"});
+  // public_rate is required: a scheme without it would silently pay no
+  // public commission (write 0% to mean none).
+  auto keys = Keys(s, {"public_rate"}, {"public_rate"}, {"bracket"});
   if (!keys.ok()) return keys.status();
   out.has_pay = true;
-  if (auto it = keys->find("public_rate"); it != keys->end()) {
-    auto r = Percent(it->second->value, it->second->line, "public_rate");
+  {
+    const Entry& e = *keys->at("public_rate");
+    auto r = Percent(e.value, e.line, "public_rate");
     if (!r.ok()) return r.status();
     out.public_rate_ppm = *r;
   }
@@ -519,6 +544,11 @@ absl::Status Parser::Commission(const Section& s, Scheme& out) {
     absl::string_view v = e.value;
     CommissionBracket b;
     b.line = e.line;
+    {
+      std::vector<absl::string_view> words =
+          absl::StrSplit(v, ' ', absl::SkipEmpty());
+      b.text = absl::StrJoin(words, " ");
+    }
     size_t close = v.find_first_of("])");
     if ((v.front() != '[' && v.front() != '(') || close == v.npos) {
       return Error(e.line,
@@ -691,6 +721,13 @@ absl::Status Parser::Validate(Scheme& out, int total_line, int awards_line) {
     if (!out.has_pay && g.base_pay_fen) {
       return Error(g.line, "base_pay needs a [commission] section");
     }
+  }
+  // A paying scheme needs a band for every total: below its lowest band
+  // it would silently pay a base of 0.
+  if (out.has_pay && (out.grades.empty() || out.grades.back().min_centi != 0)) {
+    return Error(out.grades.empty() ? total_line : out.grades.back().line,
+                 "a scheme that pays needs a [grade] with min_total = 0: "
+                 "every total must have a base pay");
   }
   if (awards_line != 0 && !out.has_pay) {
     return Error(awards_line, "[awards] needs a [commission] section");

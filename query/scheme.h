@@ -63,6 +63,8 @@ struct GradeBand {
   std::string id;         // e.g. "intermediate"
   std::string title;      // e.g. "中级客服", the grade as reported
   std::string job_level;  // optional, e.g. "一级客服"
+  std::string training;   // optional, 所需培训强度, e.g. "较强"
+  std::string promotion;  // optional, 职位晋升, e.g. "推荐"
   int64_t min_centi = 0;
   std::optional<int64_t> base_pay_fen;
   int line = 0;
@@ -79,6 +81,7 @@ struct CommissionBracket {
   int64_t over_fen = 0;
   int64_t plus_fen = 0;
   int line = 0;
+  std::string text;  // the bracket as written, e.g. "[0, 15000) rate 1.5%"
 
   bool Contains(int64_t s_fen) const;
 };
@@ -93,8 +96,12 @@ struct GrowthAward {
 struct Scheme {
   std::string name;
   int64_t total_weight_centi = 0;
-  // An agent whose `absent_days` exceeds this is not assessed.
+  // An agent whose `absent_days` exceeds this is not assessed. The key is
+  // required; `none` turns the rule off explicitly.
   std::optional<int64_t> absence_limit_days;
+  // Assessment inputs shown beside the items but never scored (the plan's
+  // "reference" material: self-assessment, supervisor's evaluation).
+  std::vector<std::string> reference;
 
   std::vector<SchemeItem> items;  // in file order
 

@@ -12,6 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "query/assessment_metrics.h"
+#include "query/csv_text.h"
+#include "query/json_text.h"
 
 namespace chatkpi {
 namespace {
@@ -30,9 +33,7 @@ int64_t DivHalfUp(absl::int128 num, absl::int128 den) {
   return static_cast<int64_t>((num * 2 + den) / (den * 2));
 }
 
-bool IsMoneyMetric(std::string_view m) {
-  return m == "sales_target" || m == "seniority_pay";
-}
+bool IsMoneyMetric(std::string_view m) { return IsMoneyAssessment(m); }
 
 using AgentInputs = std::map<std::string, const Assessment*, std::less<>>;
 
@@ -163,6 +164,8 @@ class History {
   const std::map<absl::CivilMonth, const ScoreReport*>& reports_;
 };
 
+}  // namespace
+
 void AssignRanks(std::vector<AgentScore*>& ranked) {
   std::sort(ranked.begin(), ranked.end(),
             [](const AgentScore* a, const AgentScore* b) {
@@ -205,6 +208,45 @@ void AssignQuotas(const std::vector<AgentScore*>& ranked, int best,
   }
 }
 
+namespace {
+
+// A rate in ppm as a percentage, exactly: 15000 -> "1.5%".
+std::string PercentText(int64_t ppm) {
+  std::string s = absl::StrCat(ppm / 10000);
+  int64_t frac = ppm % 10000;
+  if (frac != 0) {
+    std::string f = absl::StrCat(frac + 10000).substr(1);
+    while (f.back() == '0') f.pop_back();
+    absl::StrAppend(&s, ".", f);
+  }
+  return s + "%";
+}
+
+// The bracket applied to the personal commission and its arithmetic in
+// yuan, so that a clerk can redo it: "(21000.00 - 20000.00) x 4% + 250.00
+// = 290.00".
+void ExplainCommission(const Scheme& scheme, int64_t net_fen,
+                       int64_t commission_fen, AgentScore* s) {
+  if (net_fen <= 0) {
+    s->commission_arithmetic = absl::StrCat(
+        "net sales ", FenToYuanText(net_fen), " <= 0: no commission");
+    return;
+  }
+  for (const CommissionBracket& b : scheme.brackets) {
+    if (!b.Contains(net_fen)) continue;
+    s->commission_bracket = b.text;
+    std::string a = b.over_fen > 0
+                        ? absl::StrCat("(", FenToYuanText(net_fen), " - ",
+                                       FenToYuanText(b.over_fen), ")")
+                        : FenToYuanText(net_fen);
+    absl::StrAppend(&a, " x ", PercentText(b.rate_ppm));
+    if (b.plus_fen > 0) absl::StrAppend(&a, " + ", FenToYuanText(b.plus_fen));
+    absl::StrAppend(&a, " = ", FenToYuanText(commission_fen));
+    s->commission_arithmetic = std::move(a);
+    return;
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
@@ -244,10 +286,40 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
   std::map<std::string, Counters, std::less<>> counters;
   for (const AgentRow& row : snap.agents) counters[row.agent] += row.counters;
   std::set<std::string> agents;
-  for (const auto& [agent, c] : counters) agents.insert(agent);
-  for (const auto& [agent, in] : inputs_by_agent) agents.insert(agent);
+  std::set<std::string> unrostered;
+  if (inputs.roster != nullptr) {
+    // With a roster, exactly its employees of the month are assessed, with
+    // or without activity; anyone else's activity is only shown.
+    for (std::string& a : inputs.roster->EmployedAgents(month)) {
+      agents.insert(std::move(a));
+    }
+    for (const auto& [agent, c] : counters) {
+      if (!agents.contains(agent)) unrostered.insert(agent);
+    }
+    for (const auto& [agent, in] : inputs_by_agent) {
+      if (!agents.contains(agent)) unrostered.insert(agent);
+    }
+  } else {
+    for (const auto& [agent, c] : counters) agents.insert(agent);
+    for (const auto& [agent, in] : inputs_by_agent) agents.insert(agent);
+  }
 
   ScoreReport report;
+  if (inputs.roster != nullptr) {
+    report.roster_version = inputs.roster->version;
+    report.employed_count = static_cast<int>(agents.size());
+  }
+  for (const std::string& agent : unrostered) {
+    UnrosteredActivity& u = report.unrostered.emplace_back();
+    u.agent = agent;
+    if (auto it = counters.find(agent); it != counters.end()) {
+      u.counters = it->second;
+    }
+    u.net_sales_fen = u.counters[kSalesFen] - u.counters[kRefundFen];
+    if (auto it = inputs_by_agent.find(agent); it != inputs_by_agent.end()) {
+      for (const auto& [metric, a] : it->second) u.inputs.push_back(metric);
+    }
+  }
   report.month = inputs.month;
   report.scheme = scheme.name;
   report.rules_version = snap.rules_version;
@@ -255,9 +327,19 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
   for (const SchemeItem& item : scheme.items) {
     report.columns.push_back({item.name, item.title});
   }
+  report.reference = scheme.reference;
+  for (const GradeBand& g : scheme.grades) {
+    report.has_training =
+        report.has_training || !g.training.empty() || !g.promotion.empty();
+  }
   report.public_net_sales_fen =
       snap.unattributed[kSalesFen] - snap.unattributed[kRefundFen];
+  // Team net sales are the shop's: unrostered rows' sales and refunds are
+  // real ones too (docs/scoring.md, "Roster").
   report.team_net_sales_fen = report.public_net_sales_fen;
+  for (const UnrosteredActivity& u : report.unrostered) {
+    report.team_net_sales_fen += u.net_sales_fen;
+  }
 
   static const Counters kZero;
   static const AgentInputs kNoInputs;
@@ -271,6 +353,12 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
 
     AgentScore& s = report.agents.emplace_back();
     s.agent = agent;
+    if (inputs.roster != nullptr) {
+      if (const RosterEntry* e = inputs.roster->Find(agent)) s.name = e->name;
+    }
+    for (const std::string& m : scheme.reference) {
+      s.reference.emplace_back(m, InputValue(in, m));
+    }
     s.net_sales_fen = c[kSalesFen] - c[kRefundFen];
     report.team_net_sales_fen += s.net_sales_fen;
     if (scheme.has_pay) s.pay = Pay{};
@@ -311,6 +399,8 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
       s->grade = g->title;
       s->grade_id = g->id;
       s->job_level = g->job_level;
+      s->training = g->training;
+      s->promotion = g->promotion;
       if (s->pay) s->pay->base_fen = g->base_pay_fen.value_or(0);
     }
     if (scheme.warning_below_centi &&
@@ -352,10 +442,14 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
     // Team growth over the previous month, compared exactly in fen.
     std::optional<int64_t> prev_team = inputs.previous_team_net_sales_fen;
     if (!prev_team) {
-      if (const ScoreReport* r = history.Report(1)) {
+      // With a roster, a month that employed nobody (stray events before
+      // anyone's hire) is no base for growth.
+      const ScoreReport* r = history.Report(1);
+      if (r != nullptr && (!r->roster_version || r->employed_count > 0)) {
         prev_team = r->team_net_sales_fen;
       }
     }
+    report.previous_team_net_sales_fen = prev_team;
     int64_t growth_award = 0;
     if (prev_team && *prev_team > 0) {
       const absl::int128 gain =
@@ -366,25 +460,30 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
         }
       }
     }
+    report.growth_award_fen = growth_award;
     const int64_t public_net =
         std::max<int64_t>(0, report.public_net_sales_fen);
+    report.public_pool_fen = public_net;
+    report.public_rate_ppm = scheme.public_rate_ppm;
+    report.public_divisor = n;
 
     for (AgentScore* s : ranked) {
       Pay& p = *s->pay;
       const AgentInputs& in = inputs_by_agent[s->agent];
       p.personal_commission_fen =
           PersonalCommissionFen(scheme, s->net_sales_fen);
+      ExplainCommission(scheme, s->net_sales_fen, p.personal_commission_fen, s);
       p.public_commission_fen =
           DivHalfUp(absl::int128(public_net) * scheme.public_rate_ppm,
                     absl::int128(kMillion) * n);
       auto sets = InputValue(in, "sets_sold");
       if (scheme.top_sets_award_fen > 0 && top_sets > 0 && sets &&
           *sets == top_sets) {
-        p.awards_fen += scheme.top_sets_award_fen;
+        p.top_sets_award_fen = scheme.top_sets_award_fen;
         s->flags.push_back("top_sets_sold");
       }
       if (growth_award > 0) {
-        p.awards_fen += growth_award;
+        p.growth_award_fen = growth_award;
         s->flags.push_back("sales_growth");
       }
       // "Rank 1 three months running": paid once per full run of
@@ -393,13 +492,15 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
         const int streak = history.Streak(
             s->agent, [](const AgentScore& a) { return a.rank == 1; });
         if (streak % scheme.rank1_months == 0) {
-          p.awards_fen += scheme.rank1_award_fen;
+          p.rank1_award_fen = scheme.rank1_award_fen;
           s->flags.push_back("rank1_streak");
         }
       }
       if (auto it = in.find("seniority_pay"); it != in.end()) {
         p.seniority_fen = std::max<int64_t>(0, it->second->value_fen);
       }
+      p.awards_fen =
+          p.top_sets_award_fen + p.growth_award_fen + p.rank1_award_fen;
       p.total_fen = p.base_fen + p.personal_commission_fen +
                     p.public_commission_fen + p.awards_fen + p.seniority_fen;
     }
@@ -438,40 +539,17 @@ std::string Decimal(double v) {
 }
 
 std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char ch : s) {
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (ch < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-          out += buf;
-        } else {
-          out += static_cast<char>(ch);
-        }
-    }
-  }
-  out += '"';
+  std::string out;
+  AppendJsonString(&out, s);
   return out;
 }
 
 std::string JsonOpt(const std::optional<double>& v) {
   return v ? Decimal(*v) : "null";
+}
+
+std::string OptStr(const std::string& s) {
+  return s.empty() ? std::string("null") : JsonString(s);
 }
 
 struct Totals {
@@ -494,6 +572,9 @@ Totals SumUp(const ScoreReport& r) {
       t.pay.personal_commission_fen += a.pay->personal_commission_fen;
       t.pay.public_commission_fen += a.pay->public_commission_fen;
       t.pay.awards_fen += a.pay->awards_fen;
+      t.pay.top_sets_award_fen += a.pay->top_sets_award_fen;
+      t.pay.growth_award_fen += a.pay->growth_award_fen;
+      t.pay.rank1_award_fen += a.pay->rank1_award_fen;
       t.pay.seniority_fen += a.pay->seniority_fen;
       t.pay.total_fen += a.pay->total_fen;
     }
@@ -514,7 +595,10 @@ std::string PayJson(const Pay& p) {
       ", \"public_commission_fen\": ", p.public_commission_fen,
       ", \"awards_fen\": ", p.awards_fen,
       ", \"seniority_fen\": ", p.seniority_fen,
-      ", \"total_fen\": ", p.total_fen, "}");
+      ", \"total_fen\": ", p.total_fen,
+      ", \"awards\": {\"top_sets_sold_fen\": ", p.top_sets_award_fen,
+      ", \"sales_growth_fen\": ", p.growth_award_fen,
+      ", \"rank1_streak_fen\": ", p.rank1_award_fen, "}}");
 }
 
 std::string JsonStrings(const std::vector<std::string>& v) {
@@ -523,32 +607,58 @@ std::string JsonStrings(const std::vector<std::string>& v) {
   return absl::StrCat("[", absl::StrJoin(q, ", "), "]");
 }
 
+std::string CountersJson(const Counters& c) {
+  std::string out = "{";
+  for (int i = 0; i < kNumCounters; ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : ", ", "\"",
+                    std::string(kCounterNames[i]), "\": ", c[i]);
+  }
+  out.push_back('}');
+  return out;
+}
+
 }  // namespace
 
+std::string RateText(int64_t ppm) { return PercentText(ppm); }
+std::string PointsText(int64_t centi) { return Centi(centi); }
+std::string ValueText(double v) { return Decimal(v); }
+
 std::string ScoreReportToJson(const ScoreReport& r) {
-  std::string out =
-      absl::StrCat("{\"month\": ", JsonString(r.month),
-                   ", \"scheme\": ", JsonString(r.scheme),
-                   ", \"rules_version\": ", JsonString(r.rules_version),
-                   ",\n \"assessed_count\": ", r.assessed_count,
-                   ", \"best_quota\": ", r.best_quota,
-                   ", \"excellent_quota\": ", r.excellent_quota,
-                   ", \"team_net_sales_fen\": ", r.team_net_sales_fen,
-                   ", \"public_net_sales_fen\": ", r.public_net_sales_fen,
-                   ",\n \"agents\": [");
+  std::string out = absl::StrCat(
+      "{\"month\": ", JsonString(r.month),
+      ", \"scheme\": ", JsonString(r.scheme),
+      ", \"rules_version\": ", JsonString(r.rules_version), ",\n \"roster\": ",
+      r.roster_version ? absl::StrCat("{\"version\": ", *r.roster_version,
+                                      ", \"employed\": ", r.employed_count, "}")
+                       : "null",
+      ",\n \"assessed_count\": ", r.assessed_count,
+      ", \"best_quota\": ", r.best_quota,
+      ", \"excellent_quota\": ", r.excellent_quota,
+      ", \"team_net_sales_fen\": ", r.team_net_sales_fen,
+      ", \"public_net_sales_fen\": ", r.public_net_sales_fen);
+  if (r.has_pay) {
+    absl::StrAppend(
+        &out, ",\n \"public_commission\": {\"pool_fen\": ", r.public_pool_fen,
+        ", \"rate\": ", JsonString(PercentText(r.public_rate_ppm)),
+        ", \"divisor\": ", r.public_divisor,
+        "},\n \"sales_growth\": {\"previous_team_net_sales_fen\": ",
+        r.previous_team_net_sales_fen
+            ? absl::StrCat(*r.previous_team_net_sales_fen)
+            : "null",
+        ", \"team_net_sales_fen\": ", r.team_net_sales_fen,
+        ", \"award_fen\": ", r.growth_award_fen, "}");
+  }
+  out.append(",\n \"agents\": [");
   for (size_t i = 0; i < r.agents.size(); ++i) {
     const AgentScore& a = r.agents[i];
-    auto opt_str = [](const std::string& s) {
-      return s.empty() ? std::string("null") : JsonString(s);
-    };
     absl::StrAppend(
         &out, i == 0 ? "\n  " : ",\n  ", "{\"agent\": ", JsonString(a.agent),
         ", \"assessed\": ", a.assessed ? "true" : "false",
         ", \"total\": ", a.assessed ? Centi(a.total_centi) : "null",
         ", \"rank\": ", a.assessed ? absl::StrCat(a.rank) : "null",
-        ", \"grade\": ", opt_str(a.grade),
-        ", \"grade_id\": ", opt_str(a.grade_id),
-        ", \"job_level\": ", opt_str(a.job_level),
+        ", \"grade\": ", OptStr(a.grade),
+        ", \"grade_id\": ", OptStr(a.grade_id),
+        ", \"job_level\": ", OptStr(a.job_level),
         ", \"flags\": ", JsonStrings(a.flags),
         ", \"missing_inputs\": ", JsonStrings(a.missing_inputs),
         ", \"net_sales_fen\": ", a.net_sales_fen, ",\n   \"items\": [");
@@ -561,7 +671,32 @@ std::string ScoreReportToJson(const ScoreReport& r) {
                       ", \"points\": ", Centi(it.points_centi), "}");
     }
     absl::StrAppend(&out, "],\n   \"pay\": ", a.pay ? PayJson(*a.pay) : "null",
-                    "}");
+                    ",\n   \"name\": ", OptStr(a.name),
+                    ", \"training\": ", OptStr(a.training),
+                    ", \"promotion\": ", OptStr(a.promotion),
+                    ", \"reference\": {");
+    for (size_t k = 0; k < a.reference.size(); ++k) {
+      absl::StrAppend(&out, k == 0 ? "" : ", ",
+                      JsonString(a.reference[k].first), ": ",
+                      JsonOpt(a.reference[k].second));
+    }
+    absl::StrAppend(
+        &out, "}, \"commission\": ",
+        a.pay && a.assessed
+            ? absl::StrCat("{\"bracket\": ", OptStr(a.commission_bracket),
+                           ", \"arithmetic\": ",
+                           JsonString(a.commission_arithmetic), "}")
+            : "null",
+        "}");
+  }
+  out.append("],\n \"unrostered\": [");
+  for (size_t i = 0; i < r.unrostered.size(); ++i) {
+    const UnrosteredActivity& u = r.unrostered[i];
+    absl::StrAppend(&out, i == 0 ? "\n  " : ",\n  ",
+                    "{\"agent\": ", JsonString(u.agent),
+                    ", \"net_sales_fen\": ", u.net_sales_fen,
+                    ", \"inputs\": ", JsonStrings(u.inputs),
+                    ",\n   \"counters\": ", CountersJson(u.counters), "}");
   }
   const Totals t = SumUp(r);
   absl::StrAppend(&out, "],\n \"team_totals\": {\"agents\": ", t.agents,
@@ -577,19 +712,6 @@ std::string ScoreReportToJson(const ScoreReport& r) {
   return out;
 }
 
-namespace {
-
-std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == s.npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
 std::string FlagText(const std::string& flag, bool zh) {
   if (!zh) return flag;
   static const std::map<std::string, std::string, std::less<>> kZh = {
@@ -601,107 +723,200 @@ std::string FlagText(const std::string& flag, bool zh) {
       {"excellent", "优秀客服"},
       {"top_sets_sold", "整套销售最高奖"},
       {"sales_growth", "销售增长奖"},
-      {"rank1_streak", "连续第一奖"}};
+      {"rank1_streak", "连续第一奖"},
+      {"unrostered", "不在花名册"}};
   auto it = kZh.find(flag);
   return it == kZh.end() ? flag : it->second;
+}
+
+std::string ReferenceTitle(const std::string& metric) {
+  if (metric == "self") return "员工自评";
+  if (metric == "supervisor") return "主管评定";
+  return metric;
+}
+
+namespace {
+
+// One CSV cell: text is neutralised against formulas, numbers are not.
+struct Cell {
+  std::string text;
+  bool number = false;
+};
+Cell Text(std::string s) { return {std::move(s), false}; }
+Cell Num(std::string s) { return {std::move(s), true}; }
+Cell Yuan(int64_t fen) { return {FenToYuanText(fen), true}; }
+
+std::string CsvRow(const std::vector<Cell>& cells) {
+  std::string out;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    if (cells[i].number) {
+      AppendCsvNumber(&out, cells[i].text);
+    } else {
+      AppendCsvField(&out, cells[i].text);
+    }
+  }
+  out.append("\r\n");
+  return out;
 }
 
 }  // namespace
 
 std::string ScoreReportToCsv(const ScoreReport& r, ColumnLanguage lang) {
   const bool zh = lang == ColumnLanguage::kChinese;
-  std::vector<std::string> head;
-  if (zh) {
-    head = {"客服", "参与考核", "总分", "排名",
-            "等级", "岗位级别", "标记", "净销售额(分)"};
-  } else {
-    head = {"agent", "assessed",  "total", "rank",
-            "grade", "job_level", "flags", "net_sales_fen"};
+  // Columns: who and which month first, then points, then pay; money in
+  // yuan with 2 decimals (the unit in the header), so that 分 only ever
+  // means points.
+  const bool training = r.has_training;
+  const std::vector<std::string>& reference = r.reference;
+
+  std::vector<Cell> head;
+  auto h = [&](const char* en, const char* cn) {
+    head.push_back(Text(zh ? cn : en));
+  };
+  h("month", "月份");
+  h("scheme", "方案");
+  h("rules_version", "规则版本");
+  h("agent", "客服");
+  h("name", "姓名");
+  h("assessed", "参与考核");
+  h("total", "总分");
+  h("rank", "排名");
+  h("grade", "等级");
+  h("job_level", "岗位级别");
+  if (training) {
+    h("training", "所需培训强度");
+    h("promotion", "职位晋升");
   }
+  h("flags", "标记");
+  h("net_sales(元)", "净销售额(元)");
   for (const ItemColumn& c : r.columns) {
     if (zh) {
-      head.push_back(absl::StrCat(c.title, "实际值"));
-      head.push_back(absl::StrCat(c.title, "得分"));
+      head.push_back(Text(absl::StrCat(c.title, "实际值")));
+      head.push_back(Text(absl::StrCat(c.title, "目标值")));
+      head.push_back(Text(absl::StrCat(c.title, "得分")));
     } else {
-      head.push_back(absl::StrCat(c.name, "_actual"));
-      head.push_back(absl::StrCat(c.name, "_points"));
+      head.push_back(Text(absl::StrCat(c.name, "_actual")));
+      head.push_back(Text(absl::StrCat(c.name, "_target")));
+      head.push_back(Text(absl::StrCat(c.name, "_points")));
     }
+  }
+  for (const std::string& m : reference) {
+    head.push_back(Text(zh ? absl::StrCat(ReferenceTitle(m), "(参考)")
+                           : absl::StrCat(m, "_reference")));
   }
   if (r.has_pay) {
-    if (zh) {
-      for (const char* h :
-           {"岗位工资(分)", "个人绩效提成(分)", "公共绩效提成(分)", "奖励(分)",
-            "工龄工资(分)", "当月工资(分)"}) {
-        head.push_back(h);
-      }
-    } else {
-      for (const char* h :
-           {"base_fen", "personal_commission_fen", "public_commission_fen",
-            "awards_fen", "seniority_fen", "total_fen"}) {
-        head.push_back(h);
-      }
-    }
+    h("base_pay(元)", "岗位工资(元)");
+    h("commission_bracket", "提成档位");
+    h("commission_arithmetic", "提成算式(元)");
+    h("personal_commission(元)", "个人绩效提成(元)");
+    h("public_pool(元)", "公共销售业绩(元)");
+    h("public_rate", "公共提成比例");
+    h("public_divisor", "公共提成分摊人数");
+    h("public_commission(元)", "公共绩效提成(元)");
+    h("top_sets_sold_award(元)", "整套销售最高奖(元)");
+    h("sales_growth_award(元)", "销售增长奖(元)");
+    h("rank1_streak_award(元)", "连续第一奖(元)");
+    h("awards(元)", "奖励合计(元)");
+    h("seniority_pay(元)", "工龄工资(元)");
+    h("total_pay(元)", "当月工资(元)");
   }
-  auto row = [](const std::vector<std::string>& fields) {
-    std::vector<std::string> q;
-    for (const std::string& f : fields) q.push_back(CsvField(f));
-    return absl::StrCat(absl::StrJoin(q, ","), "\r\n");
+  auto lead = [&](const std::string& agent, const std::string& name) {
+    return std::vector<Cell>{Text(r.month), Text(r.scheme),
+                             Text(r.rules_version), Text(agent), Text(name)};
   };
-  auto pay_cells = [](const Pay& p) {
-    return std::vector<std::string>{absl::StrCat(p.base_fen),
-                                    absl::StrCat(p.personal_commission_fen),
-                                    absl::StrCat(p.public_commission_fen),
-                                    absl::StrCat(p.awards_fen),
-                                    absl::StrCat(p.seniority_fen),
-                                    absl::StrCat(p.total_fen)};
+  auto pay_cells = [&](std::vector<Cell>& f, const Pay& p,
+                       const std::string& bracket,
+                       const std::string& arithmetic, bool agent_row) {
+    f.push_back(Yuan(p.base_fen));
+    f.push_back(Text(bracket));
+    f.push_back(Text(arithmetic));
+    f.push_back(Yuan(p.personal_commission_fen));
+    f.push_back(agent_row ? Yuan(r.public_pool_fen) : Num(""));
+    f.push_back(Text(agent_row ? PercentText(r.public_rate_ppm) : ""));
+    f.push_back(Num(agent_row ? absl::StrCat(r.public_divisor) : ""));
+    f.push_back(Yuan(p.public_commission_fen));
+    f.push_back(Yuan(p.top_sets_award_fen));
+    f.push_back(Yuan(p.growth_award_fen));
+    f.push_back(Yuan(p.rank1_award_fen));
+    f.push_back(Yuan(p.awards_fen));
+    f.push_back(Yuan(p.seniority_fen));
+    f.push_back(Yuan(p.total_fen));
   };
   // The BOM makes spreadsheet programs read the file as UTF-8.
-  std::string out = "\xEF\xBB\xBF" + row(head);
+  std::string out = "\xEF\xBB\xBF" + CsvRow(head);
   for (const AgentScore& a : r.agents) {
     std::vector<std::string> flags;
     for (const std::string& f : a.flags) flags.push_back(FlagText(f, zh));
-    std::vector<std::string> f = {a.agent,
-                                  a.assessed ? "1" : "0",
-                                  a.assessed ? Centi(a.total_centi) : "",
-                                  a.assessed ? absl::StrCat(a.rank) : "",
-                                  a.grade,
-                                  a.job_level,
-                                  absl::StrJoin(flags, ";"),
-                                  absl::StrCat(a.net_sales_fen)};
+    std::vector<Cell> f = lead(a.agent, a.name);
+    f.push_back(Num(a.assessed ? "1" : "0"));
+    f.push_back(Num(a.assessed ? Centi(a.total_centi) : ""));
+    f.push_back(Num(a.assessed ? absl::StrCat(a.rank) : ""));
+    f.push_back(Text(a.grade));
+    f.push_back(Text(a.job_level));
+    if (training) {
+      f.push_back(Text(a.training));
+      f.push_back(Text(a.promotion));
+    }
+    f.push_back(Text(absl::StrJoin(flags, ";")));
+    f.push_back(Yuan(a.net_sales_fen));
     for (size_t k = 0; k < r.columns.size(); ++k) {
       if (k < a.items.size()) {
         const ItemScore& it = a.items[k];
-        f.push_back(it.actual ? Decimal(*it.actual) : "");
-        f.push_back(Centi(it.points_centi));
+        f.push_back(Num(it.actual ? Decimal(*it.actual) : ""));
+        f.push_back(Num(it.target ? Decimal(*it.target) : ""));
+        f.push_back(Num(Centi(it.points_centi)));
       } else {
-        f.push_back("");
-        f.push_back("");
+        for (int i = 0; i < 3; ++i) f.push_back(Num(""));
       }
+    }
+    for (const auto& [m, v] : a.reference) {
+      f.push_back(Num(v ? Decimal(*v) : ""));
     }
     if (r.has_pay) {
-      for (std::string& cell : pay_cells(a.pay.value_or(Pay{}))) {
-        f.push_back(std::move(cell));
-      }
+      pay_cells(f, a.pay.value_or(Pay{}), a.commission_bracket,
+                a.commission_arithmetic, a.assessed);
     }
-    out += row(f);
+    out += CsvRow(f);
   }
   const Totals t = SumUp(r);
-  std::vector<std::string> f = {zh ? "团队合计" : "TEAM TOTAL",
-                                absl::StrCat(t.assessed),
-                                Centi(t.total_centi),
-                                "",
-                                "",
-                                "",
-                                "",
-                                absl::StrCat(t.net_sales_fen)};
-  for (size_t k = 0; k < r.columns.size(); ++k) {
-    f.push_back("");
-    f.push_back(Centi(t.items_centi[k]));
+  {
+    std::vector<Cell> f = lead(zh ? "团队合计" : "TEAM TOTAL", "");
+    f.push_back(Num(absl::StrCat(t.assessed)));
+    f.push_back(Num(Centi(t.total_centi)));
+    for (int i = 0; i < 3; ++i) f.push_back(Text(""));
+    if (training) {
+      f.push_back(Text(""));
+      f.push_back(Text(""));
+    }
+    f.push_back(Text(""));
+    f.push_back(Yuan(t.net_sales_fen));
+    for (size_t k = 0; k < r.columns.size(); ++k) {
+      f.push_back(Num(""));
+      f.push_back(Num(""));
+      f.push_back(Num(Centi(t.items_centi[k])));
+    }
+    for (size_t k = 0; k < reference.size(); ++k) f.push_back(Num(""));
+    if (r.has_pay) pay_cells(f, t.pay, "", "", false);
+    out += CsvRow(f);
   }
-  if (r.has_pay) {
-    for (std::string& cell : pay_cells(t.pay)) f.push_back(std::move(cell));
+  // Activity by agents the roster does not employ: shown, never paid.
+  for (const UnrosteredActivity& u : r.unrostered) {
+    std::vector<Cell> f = lead(u.agent, "");
+    f.push_back(Num("0"));
+    f.push_back(Num(""));
+    f.push_back(Num(""));
+    f.push_back(Text(""));
+    f.push_back(Text(""));
+    if (training) {
+      f.push_back(Text(""));
+      f.push_back(Text(""));
+    }
+    f.push_back(Text(FlagText("unrostered", zh)));
+    f.push_back(Yuan(u.net_sales_fen));
+    while (f.size() < head.size()) f.push_back(Num(""));
+    out += CsvRow(f);
   }
-  out += row(f);
   return out;
 }
 

@@ -764,9 +764,10 @@ TEST(Render, CsvHasBomAndTotalsEqualJson) {
     return std::string();
   };
   // Hand sums: A 330167, B 225167, C 0, D 215167.
-  EXPECT_EQ(column("total_fen"), "770501");
-  EXPECT_EQ(column("base_fen"), "650000");
-  EXPECT_EQ(column("public_commission_fen"), "501");
+  // Money columns are yuan with 2 decimals, the unit in the header.
+  EXPECT_EQ(column("total_pay(元)"), "7705.01");
+  EXPECT_EQ(column("base_pay(元)"), "6500.00");
+  EXPECT_EQ(column("public_commission(元)"), "5.01");
   EXPECT_EQ(column("total"), "186.3");  // 94.3 + 60 + 32
   EXPECT_EQ(column("sets_sold_points"), "27");
   EXPECT_THAT(json, HasSubstr("\"team_totals\": {\"agents\": 4, \"assessed\": "
@@ -775,7 +776,12 @@ TEST(Render, CsvHasBomAndTotalsEqualJson) {
                               "\"personal_commission_fen\": 40000, "
                               "\"public_commission_fen\": 501, \"awards_fen\": "
                               "60000, \"seniority_fen\": 20000, "
-                              "\"total_fen\": 770501}}"));
+                              "\"total_fen\": 770501, \"awards\": "
+                              // top sets a + d: 2 x 50; growth 3 x 100;
+                              // rank 1 streak a: 200 (yuan).
+                              "{\"top_sets_sold_fen\": 10000, "
+                              "\"sales_growth_fen\": 30000, "
+                              "\"rank1_streak_fen\": 20000}}}"));
   EXPECT_THAT(json, HasSubstr("{\"agent\": \"shop:a\", \"assessed\": true, "
                               "\"total\": 94.3, \"rank\": 1, \"grade\": "
                               "\"优秀\""));
@@ -783,16 +789,21 @@ TEST(Render, CsvHasBomAndTotalsEqualJson) {
                               "\"target\": 30, \"points\": 10}"));
   EXPECT_THAT(json, HasSubstr("{\"agent\": \"shop:c\", \"assessed\": false, "
                               "\"total\": null, \"rank\": null"));
-  EXPECT_THAT(lines[1], HasSubstr("shop:a,1,94.3,1,优秀,一级客服,"
-                                  "top_sets_sold;sales_growth;rank1_streak,"));
+  // month, scheme, rules version, agent, name, assessed, total, rank,
+  // grade, job level, training, promotion, flags.
+  EXPECT_THAT(lines[1],
+              HasSubstr("2026-11,ecom10,default,shop:a,,1,94.3,1,优秀,一级客服,"
+                        "较强,,top_sets_sold;sales_growth;rank1_streak,"));
 
   const std::string zh = ScoreReportToCsv(r, ColumnLanguage::kChinese);
   ASSERT_TRUE(absl::StartsWith(zh, "\xEF\xBB\xBF"));
   std::vector<std::string> zh_lines = CsvLines(zh.substr(3));
-  EXPECT_THAT(zh_lines[0], HasSubstr("客服,参与考核,总分,排名,等级"));
+  EXPECT_THAT(zh_lines[0],
+              HasSubstr("月份,方案,规则版本,客服,姓名,参与考核,总分,"
+                        "排名,等级"));
   EXPECT_THAT(zh_lines[0], HasSubstr("响应时间得分"));
-  EXPECT_THAT(zh_lines.back(), HasSubstr("团队合计,3,186.3,"));
-  EXPECT_THAT(zh_lines.back(), HasSubstr(",770501"));
+  EXPECT_THAT(zh_lines.back(), HasSubstr("团队合计,,3,186.3,"));
+  EXPECT_THAT(zh_lines.back(), HasSubstr(",7705.01"));
 }
 
 TEST(Render, Kpi100HasNoPay) {
@@ -802,7 +813,7 @@ TEST(Render, Kpi100HasNoPay) {
   EXPECT_THAT(json, HasSubstr("\"total\": 98.5"));
   EXPECT_THAT(json, HasSubstr("\"grade\": null"));
   EXPECT_THAT(json, HasSubstr("\"pay\": null"));
-  EXPECT_THAT(ScoreReportToCsv(r), ::testing::Not(HasSubstr("total_fen")));
+  EXPECT_THAT(ScoreReportToCsv(r), ::testing::Not(HasSubstr("total_pay")));
 }
 
 TEST(Render, PointsPrintWithTwoDecimalsAtMost) {
@@ -829,7 +840,7 @@ TEST(Render, CsvQuotesAwkwardAgentIds) {
   in.snapshot = MonthSnapshot("2026-11");
   in.assessments = {In("shop:a,\"b\"", "2026-11", "execution", 1)};
   ScoreReport r = MustScore(Kpi100(), in);
-  EXPECT_THAT(ScoreReportToCsv(r), HasSubstr("\"shop:a,\"\"b\"\"\",1,1,"));
+  EXPECT_THAT(ScoreReportToCsv(r), HasSubstr("\"shop:a,\"\"b\"\"\",,1,1,"));
   EXPECT_THAT(ScoreReportToJson(r), HasSubstr("\"shop:a,\\\"b\\\"\""));
 }
 
@@ -838,6 +849,7 @@ TEST(Render, CsvQuotesAwkwardAgentIds) {
 
 constexpr char kMini[] = R"(name = mini
 total_weight = 10
+absence_limit_days = none
 
 [item a]
 metric = execution
@@ -874,29 +886,29 @@ TEST(SchemeValidation, UnknownMetricNamesItsLine) {
   std::string text = kMini;
   text.replace(text.find("reply_rate"), 10, "reply_ratio");
   EXPECT_THAT(ParseError(text).message(),
-              HasSubstr("t.scheme line 10: unknown metric 'reply_ratio'"));
+              HasSubstr("t.scheme line 11: unknown metric 'reply_ratio'"));
 }
 
 TEST(SchemeValidation, UnknownCurveKeyAndSection) {
   std::string text = kMini;
   text.replace(text.find("curve = manual"), 14, "curve = smooth");
   EXPECT_THAT(ParseError(text).message(),
-              HasSubstr("line 6: unknown curve 'smooth'"));
+              HasSubstr("line 7: unknown curve 'smooth'"));
   text = kMini;
   text.replace(text.find("weight = 4"), 10, "wieght = 4");
   EXPECT_THAT(ParseError(text).message(),
-              HasSubstr("line 7: unknown key 'wieght' in [item a]"));
+              HasSubstr("line 8: unknown key 'wieght' in [item a]"));
   EXPECT_THAT(ParseError(std::string(kMini) + "[bonus]\n").message(),
-              HasSubstr("line 14: unknown section [bonus]"));
+              HasSubstr("line 15: unknown section [bonus]"));
   EXPECT_THAT(ParseError(std::string(kMini) + "[item a]\n").message(),
-              HasSubstr("line 14: section repeats the one on line 4"));
+              HasSubstr("line 15: section repeats the one on line 5"));
   text = kMini;
   text.replace(text.find("weight = 4"), 10, "");
   EXPECT_THAT(ParseError(text).message(),
-              HasSubstr("line 4: missing 'weight' in [item a]"));
+              HasSubstr("line 5: missing 'weight' in [item a]"));
   text = kMini;
   text.replace(text.find("target = 1"), 10, "full_at = 1");
-  EXPECT_THAT(ParseError(text).message(), HasSubstr("line 9: curve ratio "
+  EXPECT_THAT(ParseError(text).message(), HasSubstr("line 10: curve ratio "
                                                     "needs a target"));
 }
 
@@ -904,42 +916,42 @@ std::string WithPay(const std::string& brackets) {
   return std::string(kMini) +
          "\n[grade all]\ntitle = all\nmin_total = 0\nbase_pay = 1000\n"
          "\n[commission]\n" +
-         brackets;
+         brackets + "public_rate = 0%\n";
 }
 
 TEST(SchemeValidation, Brackets) {
-  // Lines: kMini is 13 lines, then blank, [grade] 15..18, blank, [commission]
-  // on 20, brackets from 21.
+  // Lines: kMini is 14 lines, then blank, [grade] 16..19, blank, [commission]
+  // on 21, brackets from 22.
   EXPECT_TRUE(ParseError(WithPay("bracket = [0, 100) rate 1%\n"
                                  "bracket = [100, inf) rate 2%\n"))
                   .ok());
   EXPECT_THAT(ParseError(WithPay("bracket = [0, 100] rate 1%\n"
                                  "bracket = [100, inf) rate 2%\n"))
                   .message(),
-              HasSubstr("line 22: bracket overlaps the one on line 21"));
+              HasSubstr("line 23: bracket overlaps the one on line 22"));
   EXPECT_THAT(ParseError(WithPay("bracket = [0, 100] rate 1%\n"
                                  "bracket = [50, inf) rate 2%\n"))
                   .message(),
-              HasSubstr("line 22: bracket overlaps"));
+              HasSubstr("line 23: bracket overlaps"));
   EXPECT_THAT(ParseError(WithPay("bracket = [0, 100) rate 1%\n"
                                  "bracket = (100, inf) rate 2%\n"))
                   .message(),
-              HasSubstr("line 22: bracket leaves a gap after the one on "
-                        "line 21"));
+              HasSubstr("line 23: bracket leaves a gap after the one on "
+                        "line 22"));
   EXPECT_THAT(ParseError(WithPay("bracket = [0, 100] rate 1%\n"
                                  "bracket = (100.01, inf) rate 2%\n"))
                   .message(),
-              HasSubstr("line 22: bracket leaves a gap"));
+              HasSubstr("line 23: bracket leaves a gap"));
   EXPECT_THAT(ParseError(WithPay("bracket = [0, 100] rate 1%\n")).message(),
-              HasSubstr("line 21: the last bracket must be unbounded"));
+              HasSubstr("line 22: the last bracket must be unbounded"));
   EXPECT_THAT(ParseError(WithPay("bracket = [1, inf) rate 1%\n")).message(),
-              HasSubstr("line 21: the first bracket must start at [0"));
+              HasSubstr("line 22: the first bracket must start at [0"));
   EXPECT_THAT(ParseError(WithPay("bracket = [0, inf) rate 1.5\n")).message(),
-              HasSubstr("line 21: bracket rate '1.5' must be a percentage"));
+              HasSubstr("line 22: bracket rate '1.5' must be a percentage"));
   EXPECT_THAT(
       ParseError(WithPay("bracket = [0, inf) rate 1% over 0 plus 1.234\n"))
           .message(),
-      HasSubstr("line 21: bracket plus '1.234' is not a number >= 0 with at "
+      HasSubstr("line 22: bracket plus '1.234' is not a number >= 0 with at "
                 "most 2 decimals"));
 }
 
@@ -948,17 +960,17 @@ TEST(SchemeValidation, GradesAndPay) {
                      "[grade a]\ntitle = A\nmin_total = 80\n"
                      "[grade b]\ntitle = B\nmin_total = 80\n";
   EXPECT_THAT(ParseError(text).message(),
-              HasSubstr("line 19: min_total 80 is also the band on line 14"));
+              HasSubstr("line 20: min_total 80 is also the band on line 15"));
   text = std::string(kMini) + "[grade a]\ntitle = A\nmin_total = 80\n" +
-         "[commission]\nbracket = [0, inf) rate 1%\n";
+         "[commission]\nbracket = [0, inf) rate 1%\npublic_rate = 0%\n";
   EXPECT_THAT(ParseError(text).message(),
-              HasSubstr("line 14: grade 'a' needs base_pay"));
+              HasSubstr("line 15: grade 'a' needs base_pay"));
   text = std::string(kMini) + "[awards]\ntop_sets_sold = 50\n";
   EXPECT_THAT(ParseError(text).message(),
-              HasSubstr("line 14: [awards] needs a [commission] section"));
+              HasSubstr("line 15: [awards] needs a [commission] section"));
   text = std::string(kMini) + "[grading]\ndismissal_after = 2\n";
   EXPECT_THAT(ParseError(text).message(),
-              HasSubstr("line 15: 'dismissal_after' needs 'warning_below'"));
+              HasSubstr("line 16: 'dismissal_after' needs 'warning_below'"));
 }
 
 TEST(SchemeValidation, ShippedFileWithAWrongWeightNamesItsLine) {

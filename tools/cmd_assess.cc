@@ -1,16 +1,50 @@
 #include <iostream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/engine.h"
 #include "engine/live_store.h"
 #include "ingest/event_parser.h"
+#include "query/assessment_metrics.h"
 #include "query/json_text.h"
+#include "query/roster.h"
+#include "store/coding.h"
 #include "store/store.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 
 namespace chatkpi {
+namespace {
+
+// Whether the stored input of the event's (period, agent, metric) is this
+// very event: the same id and the same value. Records keep only the winning
+// input per key, so a resend of a superseded input reads as different.
+absl::StatusOr<bool> SameAssessmentStored(Store& store, const Event& e) {
+  std::string key = e.period;
+  key.push_back('\0');
+  key.append(e.agent);
+  key.push_back('\0');
+  key.append(e.metric);
+  auto stored = store.Get(Family::kAssessments, key);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return false;
+  std::string_view v = **stored, order;
+  if (!GetLengthPrefixed(&v, &order) || order.size() < 8) {
+    return absl::DataLossError("assessment record is corrupt");
+  }
+  if (order.substr(8) != e.id) return false;  // after the 8-byte ts
+  if (IsMoneyAssessment(e.metric)) {
+    int64_t a = 0, b = 0;
+    return ParseYuanToFen(v, &a).ok() &&
+           ParseYuanToFen(e.value_text, &b).ok() && a == b;
+  }
+  double a = 0, b = 0;
+  return absl::SimpleAtod(std::string(v), &a) &&
+         absl::SimpleAtod(e.value_text, &b) && a == b;
+}
+
+}  // namespace
 
 // Appends one `assessment` event, exactly as if it had arrived in a file:
 // it goes through the parser's checks and into the event log.
@@ -42,6 +76,13 @@ int RunAssess(int argc, char** argv) {
   // (and money stays exact).
   absl::StrAppend(&json, ", \"value\": ", *args->Get("value"), "}");
 
+  // Known metric, value in range, money exact: checked before the store
+  // is opened, so a refusal changes nothing (docs/scoring.md).
+  if (absl::Status s = CheckAssessmentInput(metric, *args->Get("value"));
+      !s.ok()) {
+    return Fail(kCmd, absl::InvalidArgumentError(s.message()));
+  }
+
   EventParser parser;
   Event event;
   if (absl::Status s = parser.Parse(json, &event); !s.ok()) {
@@ -68,9 +109,34 @@ int RunAssess(int argc, char** argv) {
   auto applied = (*engine)->Apply(event, json);
   if (!applied.ok()) return Fail(kCmd, applied.status());
   if (absl::Status s = (*engine)->Commit(); !s.ok()) return Fail(kCmd, s);
+  if (!*applied) {
+    // A resend: harmless if it is the same input, an error otherwise (the
+    // first one stays; a correction needs a new id).
+    auto same = SameAssessmentStored(*store, event);
+    if (!same.ok()) return Fail(kCmd, same.status());
+    if (!*same) {
+      return Fail(kCmd, absl::AlreadyExistsError(absl::StrCat(
+                            "id ", id,
+                            " is already recorded with a different agent, "
+                            "month, metric or value (or was superseded); "
+                            "nothing changed: use a new --id")));
+    }
+    std::cerr << "chatkpi assess: id " << id << " already recorded\n";
+    return 0;
+  }
   std::cout << json << "\n";
-  if (!*applied)
-    std::cerr << "chatkpi assess: id " << id << " was already taken in\n";
+  // Recorded either way (the roster may be imported later), but a typo'd
+  // or departed agent is worth a word now: scoring will list the input as
+  // unrostered and pay nothing for it (docs/scoring.md, "Roster").
+  auto roster = ReadCurrentRoster(*store);
+  absl::CivilMonth m;
+  if (roster.ok() && roster->has_value() && absl::ParseCivilTime(month, &m) &&
+      !(*roster)->EmployedIn(agent, m)) {
+    std::cerr << "chatkpi assess: warning: " << agent << " is not employed in "
+              << month << " on roster version " << (*roster)->version
+              << "; the input will be listed as "
+              << "unrostered\n";
+  }
   return 0;
 }
 

@@ -1,7 +1,10 @@
 #include <iostream>
 
+#include "absl/strings/numbers.h"
 #include "engine/generation_select.h"
 #include "query/month_score.h"
+#include "query/period_awards.h"
+#include "query/roster.h"
 #include "query/scoring.h"
 #include "store/store.h"
 #include "tools/args.h"
@@ -22,13 +25,94 @@ absl::StatusOr<absl::CivilMonth> ParseMonthFlag(const Args& args) {
   return m;
 }
 
+namespace {
+
+struct Period {
+  std::string label;
+  absl::CivilMonth first, last;
+};
+
+// --quarter YYYY-QN or --year YYYY.
+absl::StatusOr<Period> ParsePeriodFlag(const Args& args) {
+  Period p;
+  if (auto q = args.Get("quarter"); q.has_value()) {
+    int year = 0, quarter = 0;
+    if (q->size() != 7 || (*q)[4] != '-' || (*q)[5] != 'Q' ||
+        !absl::SimpleAtoi(q->substr(0, 4), &year) ||
+        !absl::SimpleAtoi(q->substr(6), &quarter) || quarter < 1 ||
+        quarter > 4 || year < 2000 || year > 2099) {
+      return absl::InvalidArgumentError(
+          "--quarter must be YYYY-QN (2025-Q4), "
+          "not '" +
+          *q + "'");
+    }
+    p.label = *q;
+    p.first = absl::CivilMonth(year, 3 * (quarter - 1) + 1);
+    p.last = p.first + 2;
+    return p;
+  }
+  auto y = args.Get("year");
+  int year = 0;
+  if (!y.has_value() || y->size() != 4 || !absl::SimpleAtoi(*y, &year) ||
+      year < 2000 || year > 2099) {
+    return absl::InvalidArgumentError("--year must be YYYY, not '" +
+                                      y.value_or("") + "'");
+  }
+  p.label = *y;
+  p.first = absl::CivilMonth(year, 1);
+  p.last = absl::CivilMonth(year, 12);
+  return p;
+}
+
+}  // namespace
+
 int RunScore(int argc, char** argv) {
   const char* kCmd = "score";
-  auto args = Args::Parse(
-      argc, argv, {"db", "month", "scheme", "format", "lang", "rules-version"});
+  auto args = Args::Parse(argc, argv,
+                          {"db", "month", "quarter", "year", "scheme", "format",
+                           "lang", "rules-version"});
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
+  const int periods =
+      args->Has("month") + args->Has("quarter") + args->Has("year");
+  if (periods > 1) {
+    return Fail(kCmd, absl::InvalidArgumentError(
+                          "give one of --month, --quarter and --year"));
+  }
+  if (args->Has("quarter") || args->Has("year")) {
+    // Quarterly/yearly nominations (docs/scoring.md).
+    auto period = ParsePeriodFlag(*args);
+    if (!period.ok()) return Fail(kCmd, period.status());
+    auto scheme_arg = args->Require("scheme");
+    if (!scheme_arg.ok()) return Fail(kCmd, scheme_arg.status());
+    auto output = ParseOutputFormat(*args);
+    if (!output.ok()) return Fail(kCmd, output.status());
+    auto scheme = LoadSchemeByNameOrPath(*scheme_arg, CHATKPI_SCHEMES_DIR);
+    if (!scheme.ok()) return Fail(kCmd, scheme.status());
+    auto generation =
+        OpenGeneration(*db, args->Get("rules-version").value_or(""));
+    if (!generation.ok()) return Fail(kCmd, generation.status());
+    Store* store = generation->store.get();
+    auto roster = ReadCurrentRoster(*store);
+    if (!roster.ok()) return Fail(kCmd, roster.status());
+    if (!roster->has_value()) {
+      std::cerr << "chatkpi score: warning: no roster; every agent with "
+                   "activity or inputs is assessed\n";
+    }
+    auto reports =
+        ScoreMonths(*store, *scheme, roster->has_value() ? &**roster : nullptr,
+                    period->first, period->last);
+    if (!reports.ok()) return Fail(kCmd, reports.status());
+    auto awards = ComputePeriodAwards(*scheme, period->label, *reports);
+    if (!awards.ok()) return Fail(kCmd, awards.status());
+    std::cout << (output->csv
+                      ? PeriodAwardsToCsv(
+                            *awards, output->chinese ? ColumnLanguage::kChinese
+                                                     : ColumnLanguage::kEnglish)
+                      : PeriodAwardsToJson(*awards));
+    return 0;
+  }
   auto month = ParseMonthFlag(*args);
   if (!month.ok()) return Fail(kCmd, month.status());
   auto scheme_arg = args->Require("scheme");
@@ -44,6 +128,12 @@ int RunScore(int argc, char** argv) {
   Store* store = generation->store.get();
   auto report = ScoreMonth(*store, *scheme, *month);
   if (!report.ok()) return Fail(kCmd, report.status());
+  if (!report->roster_version) {
+    std::cerr << "chatkpi score: warning: no roster; every agent with "
+                 "activity or inputs in the month is assessed and paid "
+                 "(import one with chatkpi roster --db DIR --file "
+                 "staff.csv)\n";
+  }
   const ColumnLanguage lang =
       output->chinese ? ColumnLanguage::kChinese : ColumnLanguage::kEnglish;
   std::cout << (output->csv ? ScoreReportToCsv(*report, lang)

@@ -12,6 +12,10 @@ int RunGen(int argc, char** argv);
 int RunCheck(int argc, char** argv);
 int RunScore(int argc, char** argv);
 int RunAssess(int argc, char** argv);
+int RunRoster(int argc, char** argv);
+int RunStatement(
+    int argc,
+    char** argv);  // pay statement (工资条)  // docs/scoring.md, "Roster"
 int RunServe(int argc, char** argv);
 // Rules changes: docs/replay.md.
 int RunReplay(int argc, char** argv);

@@ -22,11 +22,18 @@ constexpr Command kCommands[] = {
      "[--quiet] FILE...   validate JSONL without a store (exit 3 if any "
      "line is invalid)"},
     {"score", chatkpi::RunScore,
-     "--db DIR --month YYYY-MM --scheme FILE|kpi100|ecom10 [--format json|csv] "
+     "--db DIR --month YYYY-MM|--quarter YYYY-QN|--year YYYY "
+     "--scheme FILE|kpi100|ecom10 [--format json|csv] "
      "[--lang en|zh] [--rules-version V]"},
     {"assess", chatkpi::RunAssess,
      "--db DIR --agent A --month YYYY-MM --metric M --value V [--id ID] "
      "[--ts MS]   append an assessment input"},
+    {"roster", chatkpi::RunRoster,
+     "--db DIR [--file staff.csv | --version N] [--format json|csv]   "
+     "import or print the staff roster (docs/scoring.md)"},
+    {"statement", chatkpi::RunStatement,
+     "--db DIR --month YYYY-MM --scheme FILE|kpi100|ecom10 --agent A "
+     "[--format csv|html]   one agent's pay statement (工资条)"},
     {"replay", chatkpi::RunReplay,
      "--db DIR --rules FILE [--keep] [--commit-every N] [--quiet]   "
      "recompute history under new rules, switch live (docs/replay.md)"},

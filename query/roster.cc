@@ -1,0 +1,378 @@
+#include "query/roster.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "query/csv_text.h"
+#include "query/json_text.h"
+#include "store/coding.h"
+#include "store/store.h"
+
+namespace chatkpi {
+namespace {
+
+constexpr char kRosterPrefix[] = "roster/";
+constexpr char kRosterEnd[] = "roster0";  // '0' follows '/'
+constexpr int kMaxErrors = 20;
+
+std::string RosterKey(int64_t version) {
+  return absl::StrFormat("%s%08d", kRosterPrefix, version);
+}
+
+// One CSV record and the line it starts on.
+struct Record {
+  std::vector<std::string> fields;
+  int line = 0;
+};
+
+// RFC 4180: fields separated by commas, records by LF or CRLF, a field in
+// double quotes may hold commas, quotes (doubled) and line breaks.
+absl::StatusOr<std::vector<Record>> SplitCsv(absl::string_view text) {
+  std::vector<Record> out;
+  int line = 1;
+  size_t i = 0;
+  while (i < text.size()) {
+    Record r;
+    r.line = line;
+    std::string field;
+    bool record_done = false;
+    while (!record_done) {
+      if (i < text.size() && text[i] == '"') {
+        ++i;
+        while (true) {
+          if (i >= text.size()) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("line ", r.line, ": a quoted field never ends"));
+          }
+          if (text[i] == '"') {
+            if (i + 1 < text.size() && text[i + 1] == '"') {
+              field.push_back('"');
+              i += 2;
+              continue;
+            }
+            ++i;
+            break;
+          }
+          if (text[i] == '\n') ++line;
+          field.push_back(text[i++]);
+        }
+      }
+      while (i < text.size() && text[i] != ',' && text[i] != '\n') {
+        if (text[i] == '"') {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "line ", line, ": a quote inside an unquoted field"));
+        }
+        field.push_back(text[i++]);
+      }
+      if (!field.empty() && field.back() == '\r' &&
+          (i >= text.size() || text[i] == '\n')) {
+        field.pop_back();
+      }
+      r.fields.push_back(std::move(field));
+      field.clear();
+      if (i < text.size() && text[i] == ',') {
+        ++i;
+      } else {
+        if (i < text.size()) ++i;  // the '\n'
+        ++line;
+        record_done = true;
+      }
+    }
+    const bool blank =
+        r.fields.size() == 1 && absl::StripAsciiWhitespace(r.fields[0]).empty();
+    if (!blank) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+bool ParseDay(absl::string_view s, absl::CivilDay* d) {
+  // The round trip refuses what absl would normalize (2026-02-30).
+  return s.size() == 10 && absl::ParseCivilTime(s, d) &&
+         absl::FormatCivilTime(*d) == s;
+}
+
+// Stored form: import time, source, then per entry agent, name, hired and
+// left (empty: none) length-prefixed; exact, unlike the neutralised CSV.
+std::string EncodeRoster(const Roster& r) {
+  std::string v;
+  PutVarsint64(&v, r.imported_ms);
+  PutLengthPrefixed(&v, r.source);
+  for (const RosterEntry& e : r.entries) {
+    PutLengthPrefixed(&v, e.agent);
+    PutLengthPrefixed(&v, e.name);
+    PutLengthPrefixed(&v, absl::FormatCivilTime(e.hired));
+    PutLengthPrefixed(&v, e.left ? absl::FormatCivilTime(*e.left) : "");
+  }
+  return v;
+}
+
+absl::StatusOr<Roster> DecodeRoster(int64_t version, std::string_view v) {
+  Roster r;
+  r.version = version;
+  std::string_view source;
+  auto corrupt = [&] {
+    return absl::DataLossError(
+        absl::StrCat("stored roster version ", version, " is corrupt"));
+  };
+  if (!GetVarsint64(&v, &r.imported_ms) || !GetLengthPrefixed(&v, &source)) {
+    return corrupt();
+  }
+  r.source = std::string(source);
+  while (!v.empty()) {
+    std::string_view agent, name, hired, left;
+    RosterEntry e;
+    if (!GetLengthPrefixed(&v, &agent) || !GetLengthPrefixed(&v, &name) ||
+        !GetLengthPrefixed(&v, &hired) || !GetLengthPrefixed(&v, &left) ||
+        !ParseDay(absl::string_view(hired.data(), hired.size()), &e.hired)) {
+      return corrupt();
+    }
+    if (!left.empty()) {
+      absl::CivilDay d;
+      if (!ParseDay(absl::string_view(left.data(), left.size()), &d)) {
+        return corrupt();
+      }
+      e.left = d;
+    }
+    e.agent = std::string(agent);
+    e.name = std::string(name);
+    r.entries.push_back(std::move(e));
+  }
+  return r;
+}
+
+}  // namespace
+
+const RosterEntry* Roster::Find(std::string_view agent) const {
+  auto it = std::lower_bound(
+      entries.begin(), entries.end(), agent,
+      [](const RosterEntry& e, std::string_view a) { return e.agent < a; });
+  return it != entries.end() && it->agent == agent ? &*it : nullptr;
+}
+
+bool Roster::EmployedIn(std::string_view agent, absl::CivilMonth month) const {
+  const RosterEntry* e = Find(agent);
+  if (e == nullptr) return false;
+  const absl::CivilDay first(month);
+  const absl::CivilDay last = absl::CivilDay(month + 1) - 1;
+  return e->hired <= last && (!e->left || *e->left >= first);
+}
+
+std::vector<std::string> Roster::EmployedAgents(absl::CivilMonth month) const {
+  std::vector<std::string> out;
+  for (const RosterEntry& e : entries) {
+    if (EmployedIn(e.agent, month)) out.push_back(e.agent);
+  }
+  return out;
+}
+
+absl::StatusOr<Roster> ParseRosterCsv(std::string_view input) {
+  absl::string_view text(input.data(), input.size());
+  absl::ConsumePrefix(&text, "\xEF\xBB\xBF");
+  auto records = SplitCsv(text);
+  if (!records.ok()) return records.status();
+  if (records->empty()) {
+    return absl::InvalidArgumentError(
+        "the roster is empty: expected a header row agent,name,hired,left");
+  }
+  std::vector<std::string> errors;
+  auto error = [&](int line, std::string msg) {
+    errors.push_back(absl::StrCat("line ", line, ": ", msg));
+  };
+  // Header: which column is which.
+  const Record& head = records->front();
+  int col_agent = -1, col_name = -1, col_hired = -1, col_left = -1;
+  for (size_t c = 0; c < head.fields.size(); ++c) {
+    std::string h =
+        absl::AsciiStrToLower(absl::StripAsciiWhitespace(head.fields[c]));
+    int* slot = h == "agent"   ? &col_agent
+                : h == "name"  ? &col_name
+                : h == "hired" ? &col_hired
+                : h == "left"  ? &col_left
+                               : nullptr;
+    if (slot == nullptr) {
+      error(head.line, absl::StrCat("unknown column '", head.fields[c],
+                                    "' (agent, name, hired, left)"));
+    } else if (*slot >= 0) {
+      error(head.line, absl::StrCat("column '", h, "' appears twice"));
+    } else {
+      *slot = static_cast<int>(c);
+    }
+  }
+  if (col_agent < 0) error(head.line, "the header lacks the column 'agent'");
+  if (col_hired < 0) error(head.line, "the header lacks the column 'hired'");
+  if (!errors.empty()) {
+    return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
+  }
+
+  Roster roster;
+  std::map<std::string, int, std::less<>> seen;  // agent -> line
+  for (size_t k = 1; k < records->size(); ++k) {
+    const Record& r = (*records)[k];
+    if (r.fields.size() != head.fields.size()) {
+      error(r.line, absl::StrCat(r.fields.size(), " fields, the header has ",
+                                 head.fields.size()));
+      continue;
+    }
+    RosterEntry e;
+    e.line = r.line;
+    e.agent = std::string(absl::StripAsciiWhitespace(r.fields[col_agent]));
+    if (col_name >= 0) {
+      e.name = std::string(absl::StripAsciiWhitespace(r.fields[col_name]));
+    }
+    bool ok = true;
+    if (e.agent.empty()) {
+      error(r.line, "empty agent id");
+      ok = false;
+    } else if (auto [it, fresh] = seen.emplace(e.agent, r.line); !fresh) {
+      error(r.line,
+            absl::StrCat("agent '", e.agent, "' repeats line ", it->second));
+      ok = false;
+    }
+    absl::string_view hired = absl::StripAsciiWhitespace(r.fields[col_hired]);
+    if (!ParseDay(hired, &e.hired)) {
+      error(r.line,
+            absl::StrCat("hired '", hired, "' is not a date YYYY-MM-DD"));
+      ok = false;
+    }
+    if (col_left >= 0) {
+      absl::string_view left = absl::StripAsciiWhitespace(r.fields[col_left]);
+      absl::CivilDay d;
+      if (left.empty()) {
+        // still employed
+      } else if (!ParseDay(left, &d)) {
+        error(r.line,
+              absl::StrCat("left '", left, "' is not a date YYYY-MM-DD"));
+        ok = false;
+      } else {
+        e.left = d;
+        if (ok && d < e.hired) {
+          error(r.line, absl::StrCat("left ", left, " is before hired ",
+                                     absl::FormatCivilTime(e.hired)));
+          ok = false;
+        }
+      }
+    }
+    if (ok) roster.entries.push_back(std::move(e));
+  }
+  if (errors.empty() && roster.entries.empty()) {
+    error(head.line, "the roster lists no agents");
+  }
+  if (!errors.empty()) {
+    const size_t n = errors.size();
+    if (n > kMaxErrors) {
+      errors.resize(kMaxErrors);
+      errors.push_back(absl::StrCat("and ", n - kMaxErrors, " more"));
+    }
+    return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
+  }
+  std::sort(roster.entries.begin(), roster.entries.end(),
+            [](const RosterEntry& a, const RosterEntry& b) {
+              return a.agent < b.agent;
+            });
+  return roster;
+}
+
+absl::StatusOr<std::vector<int64_t>> RosterVersions(Store& store) {
+  std::vector<int64_t> out;
+  absl::Status bad;
+  absl::Status s = store.Scan(
+      Family::kMeta, kRosterPrefix, kRosterEnd,
+      [&](std::string_view key, std::string_view) {
+        int64_t v = 0;
+        key.remove_prefix(sizeof(kRosterPrefix) - 1);
+        if (!absl::SimpleAtoi(absl::string_view(key.data(), key.size()), &v)) {
+          bad = absl::DataLossError("roster key is corrupt");
+          return false;
+        }
+        out.push_back(v);
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+  return out;
+}
+
+absl::StatusOr<int64_t> StoreRoster(Store& store, const Roster& roster) {
+  auto versions = RosterVersions(store);
+  if (!versions.ok()) return versions.status();
+  const int64_t version = versions->empty() ? 1 : versions->back() + 1;
+  Commit c(&store);
+  c.Put(Family::kMeta, RosterKey(version), EncodeRoster(roster));
+  if (absl::Status s = store.Write(&c); !s.ok()) return s;
+  return version;
+}
+
+absl::StatusOr<Roster> ReadRosterVersion(Store& store, int64_t version) {
+  auto v = store.Get(Family::kMeta, RosterKey(version));
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) {
+    auto versions = RosterVersions(store);
+    if (!versions.ok()) return versions.status();
+    return absl::NotFoundError(absl::StrCat(
+        "no roster version ", version,
+        versions->empty() ? " (no roster yet)" : " (there are ",
+        absl::StrJoin(*versions, ", "), versions->empty() ? "" : ")"));
+  }
+  return DecodeRoster(version, **v);
+}
+
+absl::StatusOr<std::optional<Roster>> ReadCurrentRoster(Store& store) {
+  auto versions = RosterVersions(store);
+  if (!versions.ok()) return versions.status();
+  if (versions->empty()) return std::optional<Roster>();
+  auto r = ReadRosterVersion(store, versions->back());
+  if (!r.ok()) return r.status();
+  return std::optional<Roster>(std::move(*r));
+}
+
+std::string RosterToJson(const Roster& r,
+                         const std::vector<int64_t>& versions) {
+  std::string out =
+      absl::StrCat("{\"version\": ", r.version, ", \"imported\": ");
+  AppendJsonString(&out, absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                                          absl::FromUnixMillis(r.imported_ms),
+                                          absl::UTCTimeZone()));
+  out.append(", \"source\": ");
+  AppendJsonString(&out, r.source);
+  absl::StrAppend(&out, ", \"versions\": [", absl::StrJoin(versions, ", "),
+                  "],\n \"agents\": [");
+  for (size_t i = 0; i < r.entries.size(); ++i) {
+    const RosterEntry& e = r.entries[i];
+    out.append(i == 0 ? "\n  {\"agent\": " : ",\n  {\"agent\": ");
+    AppendJsonString(&out, e.agent);
+    out.append(", \"name\": ");
+    AppendJsonString(&out, e.name);
+    absl::StrAppend(
+        &out, ", \"hired\": \"", absl::FormatCivilTime(e.hired),
+        "\", \"left\": ",
+        e.left ? absl::StrCat("\"", absl::FormatCivilTime(*e.left), "\"")
+               : "null",
+        "}");
+  }
+  out.append("]}\n");
+  return out;
+}
+
+std::string RosterToCsv(const Roster& r) {
+  std::string out =
+      "\xEF\xBB\xBF"
+      "agent,name,hired,left\r\n";
+  for (const RosterEntry& e : r.entries) {
+    AppendCsvField(&out, e.agent);
+    out.push_back(',');
+    AppendCsvField(&out, e.name);
+    absl::StrAppend(&out, ",", absl::FormatCivilTime(e.hired), ",",
+                    e.left ? absl::FormatCivilTime(*e.left) : "", "\r\n");
+  }
+  return out;
+}
+
+}  // namespace chatkpi
