@@ -365,6 +365,19 @@ absl::Status Ingestor::Commit() {
   return absl::OkStatus();
 }
 
+// Whether the file open as `in` was cut shorter than what was read, or
+// rewritten from its start (copytruncate and a longer new content: the
+// size alone may not tell).
+bool Rewritten(const Input& in) {
+  struct stat now;
+  if (::fstat(in.reader->fd(), &now) == 0 &&
+      now.st_size < in.reader->bytes_read()) {
+    return true;
+  }
+  auto prefix = in.reader->ReadPrefix(in.prefix.size());
+  return prefix.ok() && *prefix != in.prefix;
+}
+
 // Sleeps up to `ms`, in short steps so that a stop is seen promptly.
 void Nap(int ms, const std::atomic<bool>& stop) {
   for (int slept = 0; slept < ms && !stop.load(); slept += 20) {
@@ -433,11 +446,12 @@ absl::Status FollowFiles(Engine& engine, const std::vector<std::string>& paths,
   auto log = [&](const std::string& line) {
     if (opts.log) opts.log(line);
   };
-  // Replaces `in` by a new open of its path, after reading the old file to
-  // its end and committing it.
-  auto reopen = [&](std::unique_ptr<Input>& in,
+  // Replaces `in` by a new open of its path. A file renamed away is intact:
+  // it is read to its end first. A file cut or rewritten in place holds
+  // other bytes past what was read, which are not its lines.
+  auto reopen = [&](std::unique_ptr<Input>& in, bool read_rest,
                     const std::string& why) -> absl::Status {
-    absl::Status s = ingestor.Pump(*in);
+    absl::Status s = read_rest ? ingestor.Pump(*in) : absl::OkStatus();
     if (s.ok()) s = ingestor.Finish(*in);
     if (s.ok()) s = ingestor.Commit();
     if (!s.ok()) return s;
@@ -451,18 +465,18 @@ absl::Status FollowFiles(Engine& engine, const std::vector<std::string>& paths,
   while (!stop.load()) {
     int64_t before = report->lines;
     for (std::unique_ptr<Input>& in : inputs) {
-      absl::Status s = ingestor.Pump(*in);
-      if (!s.ok()) return s;
-      // Has the path come to name another file, or the file been cut?
+      // Before reading on: has the path come to name another file, or the
+      // file been cut or rewritten?
       const struct stat& open = in->reader->file_stat();
       struct stat now;
+      absl::Status s;
       if (::stat(in->path.c_str(), &now) == 0 &&
           (now.st_dev != open.st_dev || now.st_ino != open.st_ino)) {
-        s = reopen(in, "now another file (rotated)");
-      } else if (struct stat same; ::fstat(in->reader->fd(), &same) == 0 &&
-                                   same.st_size < in->reader->bytes_read()) {
-        s = reopen(in, "cut shorter than what was read (truncated)");
+        s = reopen(in, true, "now another file (rotated)");
+      } else if (Rewritten(*in)) {
+        s = reopen(in, false, "cut or rewritten in place (truncated)");
       }
+      if (s.ok()) s = ingestor.Pump(*in);
       if (!s.ok()) return s;
     }
     if (report->lines != before) {

@@ -269,12 +269,16 @@ TEST(InputEdges, FollowReadsAGrowingRotatedFileAndStopsCleanly) {
     return content.find('\n', static_cast<size_t>(content.size() * fraction)) +
            1;
   };
-  const size_t q1 = at_line(0.25), q2 = at_line(0.5), q3 = at_line(0.75);
+  const size_t q1 = at_line(0.25), q2 = at_line(0.45), q3 = at_line(0.6),
+               q4 = at_line(0.7);
   const std::string a = "first file, line 1\n" + content.substr(0, q1);
   const std::string b = content.substr(q1, q2 - q1);
   const std::string c1 = content.substr(q2, q3 - q2);
-  const std::string c2 = "second file, line 1\n" + content.substr(q3);
-  WriteFile(dir + "/all.jsonl", a + b + c1 + c2);
+  const std::string c2 = "second file, line 1\n" + content.substr(q3, q4 - q3);
+  // Longer than c2: only its first bytes tell that the file was rewritten.
+  const std::string d = "third file, line 1\n" + content.substr(q4);
+  WriteFile(dir + "/all.jsonl", a + b + c1 + c2 + d);
+  WriteFile(dir + "/abc.jsonl", a + b + c1 + c2);
   WriteFile(dir + "/ab.jsonl", a + b);
   const std::string db = dir + "/db";
   const std::string log = dir + "/app.log";
@@ -305,6 +309,14 @@ TEST(InputEdges, FollowReadsAGrowingRotatedFileAndStopsCleanly) {
   ASSERT_EQ(rename(log.c_str(), (log + ".1").c_str()), 0);
   Append(log + ".1", c1);
   WriteFile(log, c2);
+  ASSERT_EQ(Ingest(dir + "/abc", {dir + "/abc.jsonl"}).exit_code, 0);
+  const std::string want_abc = Snapshot(dir + "/abc");
+  EXPECT_TRUE(WaitFor([&] { return Snapshot(db) == want_abc; }))
+      << Snapshot(db) << "\nwanted\n"
+      << want_abc;
+
+  // copytruncate: the same file cut to nothing and written anew.
+  WriteFile(log, d);
   ASSERT_EQ(Ingest(dir + "/all", {dir + "/all.jsonl"}).exit_code, 0);
   const std::string want_all = Snapshot(dir + "/all");
   EXPECT_TRUE(WaitFor([&] { return Snapshot(db) == want_all; }))
@@ -313,7 +325,9 @@ TEST(InputEdges, FollowReadsAGrowingRotatedFileAndStopsCleanly) {
 
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   EXPECT_EQ(testing::WaitProcess(pid), 0) << ReadFile(dir + "/follow.err");
-  EXPECT_NE(ReadFile(dir + "/follow.err").find("rotated"), std::string::npos);
+  const std::string err = ReadFile(dir + "/follow.err");
+  EXPECT_NE(err.find("rotated"), std::string::npos) << err;
+  EXPECT_NE(err.find("truncated"), std::string::npos) << err;
   ExpectStoreMatchesReference(db, dir + "/all.jsonl", kFrom, kTo);
   std::filesystem::remove_all(dir);
 }
