@@ -292,7 +292,11 @@ absl::Status Ingestor::Finish(Input& in) {
   bool take = !in.rereadable || number <= in.resume_after;
   if (!take) {
     Event e;
-    take = Parse(partial, partial.size() > opts_.max_line_bytes + 1, &e).ok();
+    size_t len = partial.size();
+    if (partial.back() == '\r') --len;
+    // Too long now is too long once complete: a dead letter either way.
+    take = len > opts_.max_line_bytes ||
+           Parse(partial.substr(0, len), false, &e).ok();
   }
   if (take) {
     reader.TakePartial(&line);
