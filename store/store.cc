@@ -315,8 +315,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     follower.read_only = true;
     return Open(dir, follower);
   }
-  // A directory this process may not enter, read or (to write) change is
-  // said to be one; what is in it cannot be told, so it is not guessed.
+  // A --db this process may not enter, read or (to write) change is
+  // reported as such: what it holds cannot be seen, so it is not guessed at
+  // (the checks below would call it "not a chatkpi store").
   if (::faccessat(AT_FDCWD, dir.c_str(),
                   opts.read_only ? R_OK | X_OK : R_OK | W_OK | X_OK,
                   AT_EACCESS) != 0 &&
