@@ -1,197 +1,501 @@
 #include "engine/file_ingest.h"
 
+#include <errno.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <memory>
+#include <unordered_map>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "ingest/event_parser.h"
 #include "ingest/line_reader.h"
+#include "store/stable_hash.h"
 
 namespace chatkpi {
 namespace {
 
-// FNV-1a of a file's first 4 KiB: a file rewritten with other content is
-// read from its start instead of resumed at a line that means nothing now.
-std::string Fingerprint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char buf[4096];
-  in.read(buf, sizeof buf);
+// A file rewritten with other content is read from its start instead of
+// resumed at a line that means nothing now: its position carries an FNV-1a
+// of the file's first bytes (up to 4 KiB) and how many bytes that was, so a
+// file that was shorter then and has grown since still matches.
+constexpr size_t kFingerprintBytes = 4096;
+constexpr size_t kMaxUncommittedBytes = 64 << 20;
+
+std::string Fnv(std::string_view bytes) {
   uint64_t h = 1469598103934665603ull;
-  for (std::streamsize i = 0; i < in.gcount(); ++i) {
-    h = (h ^ static_cast<unsigned char>(buf[i])) * 1099511628211ull;
-  }
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
   return absl::StrCat(h);
 }
 
-constexpr size_t kMaxUncommittedBytes = 64 << 20;
-
-absl::Status IngestOne(Engine*& engine, const std::string& path,
-                       const FileIngestOptions& opts, EventParser& parser,
-                       FileIngestReport* report) {
-  const bool is_stdin = path == "-";
-  std::string source = "stdin";
-  std::string fingerprint;
-  int64_t resume_after = 0;
-  if (!is_stdin) {
-    std::error_code ec;
-    std::filesystem::path canonical =
-        std::filesystem::weakly_canonical(path, ec);
-    source = ec ? path : canonical.string();
-    fingerprint = Fingerprint(path);
-    auto pos = engine->GetPosition(source);
-    if (!pos.ok()) return pos.status();
-    if (pos->has_value()) {
-      std::vector<std::string> parts = absl::StrSplit(**pos, '\t');
-      int64_t line;
-      if (parts.size() == 2 && parts[1] == fingerprint &&
-          absl::SimpleAtoi(parts[0], &line)) {
-        resume_after = line;
-      }
-    }
+absl::Status ErrnoStatus(int err, const std::string& path) {
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      return absl::NotFoundError(
+          absl::StrCat("input ", path, ": no such file"));
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(
+          absl::StrCat("input ", path, ": permission denied"));
+    default:
+      return absl::ErrnoToStatus(err, absl::StrCat("input ", path));
   }
-  auto reader = LineReader::Open(path, opts.max_line_bytes);
-  if (!reader.ok()) return reader.status();
+}
 
-  Event event;
-  LineReader::Line line;
-  int64_t last_line = 0;
-  auto apply = [&](const Event& e, std::string_view text,
-                   FileIngestReport* r) -> absl::Status {
-    auto applied = engine->Apply(e, text);
-    if (!applied.ok()) return applied.status();
-    ++(*applied ? r->accepted : r->duplicates);
-    return absl::OkStatus();
-  };
-  auto dead_letter = [&](const absl::Status& parsed, std::string_view text,
-                         int64_t number, FileIngestReport* r) {
-    DeadLetter d;
-    d.position = absl::StrCat(source, ":", number);
-    d.reason = std::string(parsed.message());
-    d.raw = std::string(text);
-    absl::Status s = engine->AddDeadLetter(d);
-    if (!s.ok()) return s;
-    ++r->dead_letters;
-    return absl::OkStatus();
-  };
-  auto parse = [&](std::string_view text, bool too_long, Event* e) {
+// One input being read: a path opened once.
+struct Input {
+  std::string path;  // as given
+  // The position key of a re-readable file (its canonical path); the
+  // dead-letter prefix of a stream ("stdin" for "-").
+  std::string name;
+  bool rereadable = false;  // a regular file, not "-": resumed by position
+  std::unique_ptr<LineReader> reader;
+  int64_t resume_after = 0;  // lines consumed by earlier runs
+  int64_t consumed = 0;      // lines consumed: the position to store
+  std::string prefix;        // the file's first bytes, for the fingerprint
+  // How many other files had this path before (by fingerprint): part of
+  // the dead-letter names from the second one on ("PATH;EPOCH:LINE").
+  int64_t epoch = 0;
+  // Streams: how many dead letters each content has had in this input, now
+  // and at the last commit (lines applied again after a generation switch
+  // must get the same names).
+  std::unordered_map<uint64_t, int64_t> seen;
+  std::unordered_map<uint64_t, int64_t> seen_at_commit;
+};
+
+class Ingestor {
+ public:
+  Ingestor(Engine* engine, const FileIngestOptions& opts,
+           FileIngestReport* report)
+      : engine_(engine), opts_(opts), report_(report) {}
+
+  // Opens `path` once and, for a re-readable file, finds where an earlier
+  // run stopped.
+  absl::StatusOr<std::unique_ptr<Input>> Open(const std::string& path);
+
+  // Reads `in` up to its current end, taking every complete line.
+  absl::Status Pump(Input& in);
+  // The input is over (its end, a rotation, a stop): decides on its
+  // unterminated last line (docs/engine.md, Inputs).
+  absl::Status Finish(Input& in);
+  // Applies the held event and commits, with the positions of every input
+  // still tracked.
+  absl::Status Commit();
+  // Stops storing `in`'s position (after the commit that ended it).
+  void Drop(const Input* in) { std::erase(inputs_, in); }
+
+ private:
+  absl::Status Parse(std::string_view text, bool too_long, Event* e) {
     return too_long ? absl::InvalidArgumentError("line too long")
-                    : parser.Parse(text, e);
-  };
-  auto process = [&](std::string_view text, int64_t number, bool too_long,
-                     FileIngestReport* r) -> absl::Status {
-    absl::Status parsed = parse(text, too_long, &event);
-    return parsed.ok() ? apply(event, text, r)
-                       : dead_letter(parsed, text, number, r);
-  };
+                    : parser_.Parse(text, e);
+  }
+  absl::Status Apply(const Event& e, std::string_view text,
+                     FileIngestReport* r);
+  absl::Status AddDeadLetter(Input& in, const absl::Status& parsed,
+                             std::string_view text, int64_t number,
+                             FileIngestReport* r);
+  absl::Status Process(Input& in, std::string_view text, int64_t number,
+                       bool too_long, FileIngestReport* r);
+  absl::Status ApplyHeld();
+  absl::Status Take(Input& in, const LineReader::Line& line);
+  absl::Status CommitTo(Engine* e);
+
+  Engine* engine_;
+  const FileIngestOptions& opts_;
+  FileIngestReport* report_;
+  EventParser parser_;
+  std::vector<Input*> inputs_;  // whose positions each commit stores
+
   // The main loop holds each parsed event back by one line: the engine
   // prefetches what it will touch (Engine::Prefetch), and the misses
   // overlap the parsing of the next line instead of stalling the apply.
   // Events and dead letters still reach the engine in line order, and a
   // held event is applied before every commit.
-  Event ahead[2];
-  int next = 0;
-  bool held = false;
-  std::string held_text;
-  auto apply_held = [&]() -> absl::Status {
-    if (!held) return absl::OkStatus();
-    held = false;
-    return apply(ahead[next ^ 1], held_text, report);
-  };
+  Event ahead_[2];
+  int next_ = 0;
+  bool held_ = false;
+  std::string held_text_;
+
   // With a gate: the lines since the last commit, to apply again should
   // the gate hand over an engine on a new generation. Their text is kept
   // back to back in one buffer: a string per line was a malloc and a free
   // per event.
   struct PendingLine {
+    Input* in;
     int64_t number;
-    size_t end;  // of its text in uncommitted_text
+    size_t end;  // of its text in uncommitted_text_
     bool too_long;
   };
-  std::vector<PendingLine> uncommitted;
-  std::string uncommitted_text;
-  auto commit_to = [&](Engine* e) -> absl::Status {
-    if (!is_stdin) {
-      e->SetPosition(source, absl::StrCat(last_line, "\t", fingerprint));
+  std::vector<PendingLine> uncommitted_;
+  std::string uncommitted_text_;
+};
+
+absl::StatusOr<std::unique_ptr<Input>> Ingestor::Open(const std::string& path) {
+  auto in = std::make_unique<Input>();
+  in->path = path;
+  auto reader = LineReader::Open(path, opts_.max_line_bytes);
+  if (!reader.ok()) {
+    if (absl::IsNotFound(reader.status())) return ErrnoStatus(ENOENT, path);
+    if (absl::IsPermissionDenied(reader.status())) {
+      return ErrnoStatus(EACCES, path);
     }
-    return e->Commit();
-  };
-  auto commit = [&]() -> absl::Status {
-    if (opts.gate == nullptr) return commit_to(engine);
+    return reader.status();
+  }
+  in->reader = std::move(*reader);
+  in->reader->set_hold_partial(true);
+  in->rereadable = path != "-" && in->reader->regular();
+  inputs_.push_back(in.get());
+  if (!in->rereadable) {
+    in->name = path == "-" ? "stdin" : path;
+    return in;
+  }
+  std::error_code ec;
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
+  in->name = ec ? path : canonical.string();
+  auto prefix = in->reader->ReadPrefix(kFingerprintBytes);
+  if (!prefix.ok()) return prefix.status();
+  in->prefix = std::move(*prefix);
+  auto pos = engine_->GetPosition(in->name);
+  if (!pos.ok()) return pos.status();
+  if (pos->has_value()) {
+    // LINES \t FINGERPRINT [\t BYTES \t EPOCH]; two fields were written
+    // before the byte count was: they covered 4 KiB or the whole (then
+    // shorter) file.
+    std::vector<std::string> parts = absl::StrSplit(**pos, '\t');
+    int64_t line = 0;
+    int64_t epoch = 0;
+    size_t covered = in->prefix.size();
+    const bool well_formed =
+        (parts.size() == 2 ||
+         (parts.size() == 4 && absl::SimpleAtoi(parts[2], &covered) &&
+          absl::SimpleAtoi(parts[3], &epoch))) &&
+        absl::SimpleAtoi(parts[0], &line);
+    if (well_formed && covered <= in->prefix.size() &&
+        Fnv(std::string_view(in->prefix).substr(0, covered)) == parts[1]) {
+      in->resume_after = line;
+      in->epoch = epoch;
+    } else {
+      // Another file now has this path (rotated, rewritten): its line
+      // numbers must not name the dead letters of the one before.
+      in->epoch = epoch + 1;
+    }
+  }
+  return in;
+}
+
+absl::Status Ingestor::Apply(const Event& e, std::string_view text,
+                             FileIngestReport* r) {
+  auto applied = engine_->Apply(e, text);
+  if (!applied.ok()) return applied.status();
+  ++(*applied ? r->accepted : r->duplicates);
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::AddDeadLetter(Input& in, const absl::Status& parsed,
+                                     std::string_view text, int64_t number,
+                                     FileIngestReport* r) {
+  DeadLetter d;
+  if (in.rereadable) {
+    d.position = in.epoch == 0
+                     ? absl::StrCat(in.name, ":", number)
+                     : absl::StrCat(in.name, ";", in.epoch, ":", number);
+  } else {
+    // A stream's line numbers start again with every run: name the line by
+    // its content and how often that content came before in this input.
+    const uint64_t h = StableHash(text);
+    d.position = absl::StrFormat("%s:#%016x-%d", in.name, h, ++in.seen[h]);
+  }
+  d.reason = std::string(parsed.message());
+  d.raw = std::string(text);
+  absl::Status s = engine_->AddDeadLetter(d);
+  if (!s.ok()) return s;
+  ++r->dead_letters;
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::Process(Input& in, std::string_view text, int64_t number,
+                               bool too_long, FileIngestReport* r) {
+  Event event;
+  absl::Status parsed = Parse(text, too_long, &event);
+  return parsed.ok() ? Apply(event, text, r)
+                     : AddDeadLetter(in, parsed, text, number, r);
+}
+
+absl::Status Ingestor::ApplyHeld() {
+  if (!held_) return absl::OkStatus();
+  held_ = false;
+  return Apply(ahead_[next_ ^ 1], held_text_, report_);
+}
+
+absl::Status Ingestor::Take(Input& in, const LineReader::Line& line) {
+  ++report_->lines;
+  in.consumed = line.number;
+  if (line.number <= in.resume_after) {
+    ++report_->skipped_lines;
+    return absl::OkStatus();
+  }
+  if (!line.blank) {
+    Event& e = ahead_[next_];
+    absl::Status parsed = Parse(line.text, line.too_long, &e);
+    if (parsed.ok()) engine_->Prefetch(e);
+    absl::Status s = ApplyHeld();
+    if (s.ok() && parsed.ok()) {
+      held_text_.assign(line.text);
+      held_ = true;
+      next_ ^= 1;
+    } else if (s.ok()) {
+      s = AddDeadLetter(in, parsed, line.text, line.number, report_);
+    }
+    if (!s.ok()) return s;
+    if (opts_.gate != nullptr) {
+      uncommitted_text_.append(line.text);
+      uncommitted_.push_back(
+          {&in, line.number, uncommitted_text_.size(), line.too_long});
+    }
+  }
+  // The kept lines also bound the commit size (long lines, few events).
+  if (engine_->pending() + (held_ ? 1 : 0) >= opts_.commit_every ||
+      uncommitted_text_.size() >= kMaxUncommittedBytes) {
+    return Commit();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::Pump(Input& in) {
+  LineReader& reader = *in.reader;
+  reader.Retry();
+  LineReader::Line line;
+  while (reader.Next(&line)) {
+    absl::Status s = Take(in, line);
+    if (!s.ok()) return s;
+  }
+  absl::Status s = ApplyHeld();
+  if (!s.ok()) return s;
+  return reader.status();
+}
+
+absl::Status Ingestor::Finish(Input& in) {
+  LineReader& reader = *in.reader;
+  const std::string_view partial = reader.partial();
+  if (partial.empty()) return absl::OkStatus();
+  LineReader::Line line;
+  const int64_t number = in.consumed + 1;
+  // A stream has ended: its last line is complete, whatever it holds. So
+  // is a line an earlier run took.
+  bool take = !in.rereadable || number <= in.resume_after;
+  if (!take) {
+    Event e;
+    size_t len = partial.size();
+    if (partial.back() == '\r') --len;
+    // Too long now is too long once complete: a dead letter either way.
+    take = len > opts_.max_line_bytes ||
+           Parse(partial.substr(0, len), false, &e).ok();
+  }
+  if (take) {
+    reader.TakePartial(&line);
+    absl::Status s = Take(in, line);
+    if (s.ok()) s = ApplyHeld();
+    return s;
+  }
+  bool blank = true;
+  for (char c : partial) blank = blank && (c == ' ' || c == '\t' || c == '\r');
+  if (blank) return absl::OkStatus();
+  ++report_->incomplete_lines;
+  if (opts_.log) {
+    opts_.log(absl::StrCat(in.path,
+                           ": incomplete last line left for the "
+                           "next run (line ",
+                           number, ", ", partial.size(), " bytes)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::CommitTo(Engine* e) {
+  for (Input* in : inputs_) {
+    if (!in->rereadable) continue;  // streams are never resumed
+    // A file shorter than 4 KiB when opened has grown into what was read.
+    const int64_t read = in->reader->bytes_read();
+    if (in->prefix.size() < kFingerprintBytes &&
+        read > static_cast<int64_t>(in->prefix.size())) {
+      auto prefix = in->reader->ReadPrefix(
+          std::min<size_t>(kFingerprintBytes, static_cast<size_t>(read)));
+      if (!prefix.ok()) return prefix.status();
+      in->prefix = std::move(*prefix);
+    }
+    e->SetPosition(in->name,
+                   absl::StrCat(in->consumed, "\t", Fnv(in->prefix), "\t",
+                                in->prefix.size(), "\t", in->epoch));
+  }
+  return e->Commit();
+}
+
+absl::Status Ingestor::Commit() {
+  absl::Status s = ApplyHeld();
+  if (!s.ok()) return s;
+  if (opts_.gate == nullptr) {
+    s = CommitTo(engine_);
+  } else {
     bool replaced = false;
-    auto gated = opts.gate->Enter(&replaced);
+    auto gated = opts_.gate->Enter(&replaced);
     if (!gated.ok()) return gated.status();
-    engine = *gated;
-    absl::Status s;
+    engine_ = *gated;
     if (replaced) {
       FileIngestReport again;  // these lines were counted when first read
+      for (Input* in : inputs_) in->seen = in->seen_at_commit;
       size_t begin = 0;
-      for (const PendingLine& p : uncommitted) {
-        s = process(
-            std::string_view(uncommitted_text).substr(begin, p.end - begin),
+      for (const PendingLine& p : uncommitted_) {
+        s = Process(
+            *p.in,
+            std::string_view(uncommitted_text_).substr(begin, p.end - begin),
             p.number, p.too_long, &again);
         if (!s.ok()) break;
         begin = p.end;
       }
     }
-    if (s.ok()) s = commit_to(engine);
-    opts.gate->Leave();
-    uncommitted.clear();
-    uncommitted_text.clear();
-    return s;
-  };
-  while ((*reader)->Next(&line)) {
-    last_line = line.number;
-    ++report->lines;
-    if (line.number <= resume_after) {
-      ++report->skipped_lines;
-      continue;
-    }
-    if (!line.blank) {
-      Event& e = ahead[next];
-      absl::Status parsed = parse(line.text, line.too_long, &e);
-      if (parsed.ok()) engine->Prefetch(e);
-      absl::Status s = apply_held();
-      if (s.ok() && parsed.ok()) {
-        held_text.assign(line.text);
-        held = true;
-        next ^= 1;
-      } else if (s.ok()) {
-        s = dead_letter(parsed, line.text, line.number, report);
-      }
-      if (!s.ok()) return s;
-      if (opts.gate != nullptr) {
-        uncommitted_text.append(line.text);
-        uncommitted.push_back(
-            {line.number, uncommitted_text.size(), line.too_long});
-      }
-    }
-    // The kept lines also bound the commit size (long lines, few events).
-    if (engine->pending() + (held ? 1 : 0) >= opts.commit_every ||
-        uncommitted_text.size() >= kMaxUncommittedBytes) {
-      absl::Status s = apply_held();
-      if (s.ok()) s = commit();
-      if (!s.ok()) return s;
-    }
+    if (s.ok()) s = CommitTo(engine_);
+    opts_.gate->Leave();
+    uncommitted_.clear();
+    uncommitted_text_.clear();
   }
-  absl::Status s = apply_held();
   if (!s.ok()) return s;
-  if (!(*reader)->status().ok()) return (*reader)->status();
-  return commit();
+  for (Input* in : inputs_) in->seen_at_commit = in->seen;
+  return absl::OkStatus();
+}
+
+// Whether the file open as `in` was cut shorter than what was read, or
+// rewritten from its start (copytruncate and a longer new content: the
+// size alone may not tell).
+bool Rewritten(const Input& in) {
+  struct stat now;
+  if (::fstat(in.reader->fd(), &now) == 0 &&
+      now.st_size < in.reader->bytes_read()) {
+    return true;
+  }
+  auto prefix = in.reader->ReadPrefix(in.prefix.size());
+  return prefix.ok() && *prefix != in.prefix;
+}
+
+// Sleeps up to `ms`, in short steps so that a stop is seen promptly.
+void Nap(int ms, const std::atomic<bool>& stop) {
+  for (int slept = 0; slept < ms && !stop.load(); slept += 20) {
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
 }
 
 }  // namespace
 
+absl::Status CheckInputs(const std::vector<std::string>& paths,
+                         bool regular_only) {
+  for (const std::string& path : paths) {
+    struct stat st;
+    int rc =
+        path == "-" ? ::fstat(STDIN_FILENO, &st) : ::stat(path.c_str(), &st);
+    if (rc != 0) return ErrnoStatus(errno, path);
+    if (S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input ", path, ": is a directory"));
+    }
+    if (regular_only && (path == "-" || !S_ISREG(st.st_mode))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input ", path,
+          ": not a regular file (--follow reads files that grow)"));
+    }
+    if (path != "-" && ::access(path.c_str(), R_OK) != 0) {
+      return ErrnoStatus(errno, path);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status IngestFiles(Engine& engine, const std::vector<std::string>& paths,
                          const FileIngestOptions& opts,
                          FileIngestReport* report) {
-  EventParser parser;
-  Engine* current = &engine;
+  Ingestor ingestor(&engine, opts, report);
   for (const std::string& path : paths) {
-    absl::Status s = IngestOne(current, path, opts, parser, report);
+    auto in = ingestor.Open(path);
+    if (!in.ok()) return in.status();
+    absl::Status s = ingestor.Pump(**in);
+    if (s.ok()) s = ingestor.Finish(**in);
+    if (s.ok()) s = ingestor.Commit();
     if (!s.ok()) return s;
+    ingestor.Drop(in->get());
   }
   return absl::OkStatus();
+}
+
+absl::Status FollowFiles(Engine& engine, const std::vector<std::string>& paths,
+                         const FileIngestOptions& opts,
+                         const std::atomic<bool>& stop,
+                         FileIngestReport* report) {
+  Ingestor ingestor(&engine, opts, report);
+  std::vector<std::unique_ptr<Input>> inputs;
+  for (const std::string& path : paths) {
+    auto in = ingestor.Open(path);
+    if (!in.ok()) return in.status();
+    if (!(*in)->rereadable) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input ", path,
+          ": not a regular file (--follow reads files that grow)"));
+    }
+    inputs.push_back(std::move(*in));
+  }
+  auto log = [&](const std::string& line) {
+    if (opts.log) opts.log(line);
+  };
+  // Replaces `in` by a new open of its path. A file renamed away is intact:
+  // it is read to its end first. A file cut or rewritten in place holds
+  // other bytes past what was read, which are not its lines.
+  auto reopen = [&](std::unique_ptr<Input>& in, bool read_rest,
+                    const std::string& why) -> absl::Status {
+    absl::Status s = read_rest ? ingestor.Pump(*in) : absl::OkStatus();
+    if (s.ok()) s = ingestor.Finish(*in);
+    if (s.ok()) s = ingestor.Commit();
+    if (!s.ok()) return s;
+    auto fresh = ingestor.Open(in->path);
+    if (!fresh.ok()) return fresh.status();
+    ingestor.Drop(in.get());
+    in = std::move(*fresh);
+    log(absl::StrCat(in->path, ": ", why, "; reading it from its first line"));
+    return absl::OkStatus();
+  };
+  while (!stop.load()) {
+    int64_t before = report->lines;
+    for (std::unique_ptr<Input>& in : inputs) {
+      // Before reading on: has the path come to name another file, or the
+      // file been cut or rewritten?
+      const struct stat& open = in->reader->file_stat();
+      struct stat now;
+      absl::Status s;
+      if (::stat(in->path.c_str(), &now) == 0 &&
+          (now.st_dev != open.st_dev || now.st_ino != open.st_ino)) {
+        s = reopen(in, true, "now another file (rotated)");
+      } else if (Rewritten(*in)) {
+        s = reopen(in, false, "cut or rewritten in place (truncated)");
+      }
+      if (s.ok()) s = ingestor.Pump(*in);
+      if (!s.ok()) return s;
+    }
+    if (report->lines != before) {
+      absl::Status s = ingestor.Commit();
+      if (!s.ok()) return s;
+    } else {
+      Nap(opts.poll_ms, stop);
+    }
+  }
+  for (std::unique_ptr<Input>& in : inputs) {
+    absl::Status s = ingestor.Pump(*in);
+    if (s.ok()) s = ingestor.Finish(*in);
+    if (!s.ok()) return s;
+  }
+  return ingestor.Commit();
 }
 
 }  // namespace chatkpi

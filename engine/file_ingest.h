@@ -2,11 +2,25 @@
 // position (lines consumed) is committed with the state it produced, so a
 // re-run or a restart after a crash resumes after the last commit; ids and
 // dead-letter positions make reading a line twice harmless anyway.
+//
+// Inputs (docs/engine.md, Inputs):
+// * Every input is opened once and read once through one descriptor.
+// * Only regular files (not "-") are resumed by position. FIFOs, pipes,
+//   process substitutions and stdin cannot be re-read: they are read from
+//   their first line each time, their events deduplicated by id, and their
+//   dead letters named by content ("NAME:#HASH-K", the K-th line with that
+//   content in the input) so that feeding the same stream again adds none.
+// * A regular file's unterminated last line is taken if it parses; if it
+//   does not, it is left for the next run (not consumed, no dead letter):
+//   the file may still be being written.
 #ifndef CHATKPI_ENGINE_FILE_INGEST_H_
 #define CHATKPI_ENGINE_FILE_INGEST_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -35,6 +49,12 @@ struct FileIngestOptions {
   // Null: commit directly. Otherwise the lines since the last commit are
   // kept in memory so that they can be applied again after a switch.
   CommitGate* gate = nullptr;
+  // Notes for the operator (an incomplete last line left, a rotation
+  // followed); null: dropped.
+  std::function<void(const std::string&)> log;
+  // FollowFiles: how long to wait between looks at a file that has no new
+  // bytes.
+  int poll_ms = 200;
 };
 
 struct FileIngestReport {
@@ -43,13 +63,32 @@ struct FileIngestReport {
   int64_t accepted = 0;
   int64_t duplicates = 0;
   int64_t dead_letters = 0;
+  int64_t incomplete_lines = 0;  // unterminated last lines left for later
 };
 
-// Reads each path ("-" = stdin) to its end. Stdin cannot be re-read, so it
-// is never resumed by position; its events are still deduplicated by id.
+// Checks, without reading a byte, that every path exists and can be read
+// (NotFound / PermissionDenied / InvalidArgument for a directory, each
+// naming the path), so that a typo fails before a store is created.
+// `regular_only`: anything but a regular file is InvalidArgument.
+absl::Status CheckInputs(const std::vector<std::string>& paths,
+                         bool regular_only = false);
+
+// Reads each path ("-" = stdin) to its end.
 // With a gate, `engine` may be replaced by the gate's; do not use it after.
 absl::Status IngestFiles(Engine& engine, const std::vector<std::string>& paths,
                          const FileIngestOptions& opts,
+                         FileIngestReport* report);
+
+// Reads each regular file to its end and then keeps reading what is
+// appended, committing as lines arrive, until `stop` becomes true; then
+// takes what is complete, commits and returns. A path that comes to name
+// another file (rotation by rename or re-creation, as `tail -F` follows
+// it) is read to its end and then left for the new file, read from its
+// first line; a file cut shorter than what was read is read again from its
+// first line.
+absl::Status FollowFiles(Engine& engine, const std::vector<std::string>& paths,
+                         const FileIngestOptions& opts,
+                         const std::atomic<bool>& stop,
                          FileIngestReport* report);
 
 }  // namespace chatkpi

@@ -16,8 +16,12 @@ absl::StatusOr<std::unique_ptr<LineReader>> LineReader::Open(
     return absl::InvalidArgumentError("line reader: zero max_line or chunk");
   }
   if (path == "-") {
+    struct stat st;
+    if (::fstat(STDIN_FILENO, &st) != 0) {
+      return absl::ErrnoToStatus(errno, "stat stdin");
+    }
     return std::unique_ptr<LineReader>(
-        new LineReader(path, STDIN_FILENO, false, max_line, chunk));
+        new LineReader(path, STDIN_FILENO, false, st, max_line, chunk));
   }
   int fd;
   do {
@@ -39,11 +43,11 @@ absl::StatusOr<std::unique_ptr<LineReader>> LineReader::Open(
     (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   }
   return std::unique_ptr<LineReader>(
-      new LineReader(path, fd, true, max_line, chunk));
+      new LineReader(path, fd, true, st, max_line, chunk));
 }
 
-LineReader::LineReader(std::string path, int fd, bool owns_fd, size_t max_line,
-                       size_t chunk)
+LineReader::LineReader(std::string path, int fd, bool owns_fd,
+                       const struct stat& st, size_t max_line, size_t chunk)
     : path_(std::move(path)),
       fd_(fd),
       owns_fd_(owns_fd),
@@ -52,6 +56,38 @@ LineReader::LineReader(std::string path, int fd, bool owns_fd, size_t max_line,
       // prove it is longer) and a full chunk after it.
       capacity_(max_line + 2 + chunk) {
   buf_ = std::make_unique<char[]>(capacity_);
+  stat_ = st;
+}
+
+absl::StatusOr<std::string> LineReader::ReadPrefix(size_t n) const {
+  if (!regular()) {
+    return absl::FailedPreconditionError(path_ + " is not a regular file");
+  }
+  std::string out(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd_, out.data() + got, n - got, got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return absl::ErrnoToStatus(errno, "read " + path_);
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  out.resize(got);
+  return out;
+}
+
+std::string_view LineReader::partial() const {
+  if (skipping_) return {};
+  return std::string_view(buf_.get() + begin_, end_ - begin_);
+}
+
+bool LineReader::TakePartial(Line* line) {
+  std::string_view held = partial();
+  if (held.empty()) return false;
+  at_start_ = false;
+  begin_ = end_;
+  Emit(held.data(), held.size(), line);
+  return true;
 }
 
 LineReader::~LineReader() {
@@ -62,6 +98,7 @@ bool LineReader::Fill() {
   if (eof_ || !status_.ok()) return false;
   if (begin_ > 0) {
     std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+    offset_ += static_cast<int64_t>(begin_);
     end_ -= begin_;
     begin_ = 0;
   }
@@ -102,6 +139,10 @@ bool LineReader::Next(Line* line) {
     while (end_ - begin_ < 3 && Fill()) {
     }
     if (!status_.ok()) return false;
+    if (hold_partial_ && end_ - begin_ < 3 &&
+        std::memcmp(buf_.get() + begin_, "\xEF\xBB\xBF", end_ - begin_) == 0) {
+      return false;  // a byte order mark may be on its way
+    }
     if (end_ - begin_ >= 3 &&
         std::memcmp(buf_.get() + begin_, "\xEF\xBB\xBF", 3) == 0) {
       begin_ += 3;
@@ -116,7 +157,7 @@ bool LineReader::Next(Line* line) {
     } else {
       begin_ = end_;  // nothing here is worth keeping
       if (!Fill()) {
-        if (!status_.ok()) return false;
+        if (!status_.ok() || hold_partial_) return false;
         skipping_ = false;  // the long line was the last one
       }
     }
@@ -140,7 +181,7 @@ bool LineReader::Next(Line* line) {
       return true;
     }
     if (eof_) {
-      if (avail == 0) return false;
+      if (avail == 0 || hold_partial_) return false;
       begin_ = end_;
       Emit(start, avail, line);
       return true;

@@ -20,8 +20,22 @@
 //   LineReader::Line line;
 //   while (reader->Next(&line)) { ... }
 //   RETURN_IF_ERROR(reader->status());
+//
+// The input is opened once and read once, front to back, through one file
+// descriptor: FIFOs, pipes and process substitutions (`<(zcat x.gz)`) can
+// be read only once, so nothing else may open the path again. What else a
+// caller needs of the file (is it regular, its identity, its first bytes)
+// comes from the same descriptor: regular(), file_stat(), ReadPrefix().
+//
+// Growing files (docs/engine.md, Inputs): with set_hold_partial(true) an
+// unterminated last line is not returned by Next() at the end of the
+// input. It stays buffered; partial() shows it, TakePartial() returns it as
+// a line, and after Retry() Next() reads on from where the input ended, so
+// bytes appended since complete it.
 #ifndef CHATKPI_INGEST_LINE_READER_H_
 #define CHATKPI_INGEST_LINE_READER_H_
+
+#include <sys/stat.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -67,9 +81,28 @@ class LineReader {
 
   const std::string& path() const { return path_; }
 
+  int fd() const { return fd_; }
+  // fstat of the descriptor at open ("-" included).
+  const struct stat& file_stat() const { return stat_; }
+  bool regular() const { return S_ISREG(stat_.st_mode); }
+  // Bytes read from the descriptor so far.
+  int64_t bytes_read() const { return offset_ + static_cast<int64_t>(end_); }
+  // Up to `n` bytes from the start of a regular file, read with pread so the
+  // reading position is untouched. FailedPrecondition for other inputs.
+  absl::StatusOr<std::string> ReadPrefix(size_t n) const;
+
+  void set_hold_partial(bool hold) { hold_partial_ = hold; }
+  // With hold_partial, after Next() returned false with an OK status: the
+  // unterminated last line (empty if none), "\r" not yet dropped.
+  std::string_view partial() const;
+  // Returns the held line as the next line (false if there is none).
+  bool TakePartial(Line* line);
+  // Forgets the end of the input, so that Next() tries to read again.
+  void Retry() { eof_ = false; }
+
  private:
-  LineReader(std::string path, int fd, bool owns_fd, size_t max_line,
-             size_t chunk);
+  LineReader(std::string path, int fd, bool owns_fd, const struct stat& st,
+             size_t max_line, size_t chunk);
 
   // Reads more bytes after end_, first moving unconsumed bytes to the front.
   // Returns false at EOF or on error.
@@ -83,8 +116,11 @@ class LineReader {
   size_t max_line_;
   std::unique_ptr<char[]> buf_;
   size_t capacity_;
-  size_t begin_ = 0;  // first unconsumed byte
-  size_t end_ = 0;    // one past the last byte read
+  size_t begin_ = 0;    // first unconsumed byte
+  size_t end_ = 0;      // one past the last byte read
+  int64_t offset_ = 0;  // input offset of buf_[0]
+  struct stat stat_;
+  bool hold_partial_ = false;
   bool eof_ = false;
   bool at_start_ = true;   // nothing consumed yet: a BOM may follow
   bool skipping_ = false;  // discarding the rest of a too-long line

@@ -1,5 +1,9 @@
 #include "store/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -310,6 +314,16 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     StoreOptions follower = opts;  // a follower never writes
     follower.read_only = true;
     return Open(dir, follower);
+  }
+  // A --db this process may not enter, read or (to write) change is
+  // reported as such: what it holds cannot be seen, so it is not guessed at
+  // (the checks below would call it "not a chatkpi store").
+  if (::faccessat(AT_FDCWD, dir.c_str(),
+                  opts.read_only ? R_OK | X_OK : R_OK | W_OK | X_OK,
+                  AT_EACCESS) != 0 &&
+      (errno == EACCES || errno == EPERM)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("--db ", dir, ": permission denied"));
   }
   bool exists = fs::exists(dir, ec);
   bool is_rocksdb = exists && fs::exists(fs::path(dir) / "CURRENT", ec);

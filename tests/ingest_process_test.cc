@@ -71,20 +71,7 @@ PeriodSnapshot ReadBack(const std::string& db) {
 
 // The valid events of a JSONL file, first occurrence of each id.
 std::vector<Event> ParseFile(const std::string& path, int64_t* bad_lines) {
-  EventParser parser;
-  std::vector<Event> events;
-  *bad_lines = 0;
-  for (absl::string_view piece : absl::StrSplit(ReadFile(path), '\n')) {
-    std::string_view line(piece.data(), piece.size());
-    if (line.empty()) continue;
-    Event e;
-    if (parser.Parse(line, &e).ok()) {
-      events.push_back(e);
-    } else {
-      ++*bad_lines;
-    }
-  }
-  return events;
+  return testing::ParseJsonlFile(path, bad_lines);
 }
 
 TEST(IngestProcess, GeneratedFileMatchesReference) {

@@ -3,10 +3,15 @@
 #include <atomic>
 #include <filesystem>
 
+#include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "engine/engine.h"
+#include "engine/local_day.h"
 #include "gtest/gtest.h"
+#include "ingest/event_parser.h"
 #include "store/store.h"
+#include "tests/reference_model.h"
+#include "tests/subprocess.h"
 
 namespace chatkpi::testing {
 
@@ -104,6 +109,44 @@ const AgentRow* FindAgent(const PeriodSnapshot& s, const std::string& agent) {
     if (r.agent == agent) return &r;
   }
   return nullptr;
+}
+
+std::vector<Event> ParseJsonlFile(const std::string& path, int64_t* bad_lines) {
+  EventParser parser;
+  std::vector<Event> events;
+  *bad_lines = 0;
+  for (absl::string_view piece : absl::StrSplit(ReadFile(path), '\n')) {
+    std::string_view line(piece.data(), piece.size());
+    if (line.empty()) continue;
+    Event e;
+    if (parser.Parse(line, &e).ok()) {
+      events.push_back(e);
+    } else {
+      ++*bad_lines;
+    }
+  }
+  return events;
+}
+
+void ExpectStoreMatchesReference(const std::string& db, const std::string& file,
+                                 absl::CivilDay from, absl::CivilDay to) {
+  int64_t bad = 0;
+  std::vector<Event> events = ParseJsonlFile(file, &bad);
+  RefSnapshot want =
+      ReferenceSnapshot(events, TestRules(), DayNumber(from), DayNumber(to));
+  StoreOptions so;
+  so.read_only = true;
+  auto store = Store::Open(db, so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto got = ReadSnapshot(**store, from, to);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->agents.size(), want.agents.size());
+  for (const AgentRow& row : got->agents) {
+    ASSERT_TRUE(want.agents.count(row.agent)) << row.agent;
+    EXPECT_EQ(row.counters, want.agents[row.agent]) << row.agent;
+  }
+  EXPECT_EQ(got->unattributed, want.unattributed);
+  EXPECT_EQ(got->dead_letters, bad);
 }
 
 }  // namespace chatkpi::testing

@@ -40,6 +40,16 @@ const AgentRow* FindAgent(const PeriodSnapshot& s, const std::string& agent);
 
 Rules TestRules();
 
+// The valid events of a JSONL file in line order (duplicates kept), and in
+// `*bad_lines` how many non-empty lines do not parse.
+std::vector<Event> ParseJsonlFile(const std::string& path, int64_t* bad_lines);
+
+// Expects the store at `db` to hold exactly the batch reference model's
+// counters of `file`'s events over [from, to] (default rules) and one dead
+// letter per line of it that does not parse.
+void ExpectStoreMatchesReference(const std::string& db, const std::string& file,
+                                 absl::CivilDay from, absl::CivilDay to);
+
 }  // namespace chatkpi::testing
 
 #endif  // CHATKPI_TESTS_TEST_UTIL_H_

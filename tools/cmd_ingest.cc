@@ -7,6 +7,7 @@
 #include "store/store.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/kafka_flags.h"
 
 namespace chatkpi {
 
@@ -19,12 +20,18 @@ int RunIngest(int argc, char** argv) {
   const char* kCmd = "ingest";
   auto args = Args::Parse(argc, argv,
                           {"db", "rules", "commit-every", "max-line-bytes",
-                           "max-agents-per-day", "max-buyers-per-day"});
+                           "max-agents-per-day", "max-buyers-per-day"},
+                          {"follow"});
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
   if (args->positional().empty()) {
     return Fail(kCmd, absl::InvalidArgumentError("no input FILE given"));
+  }
+  // Before the store is opened: a missing or unreadable FILE creates none.
+  const bool follow = args->Has("follow");
+  if (absl::Status s = CheckInputs(args->positional(), follow); !s.ok()) {
+    return Fail(kCmd, s);
   }
   auto rules = RulesFromArgs(*args);
   if (!rules.ok()) return Fail(kCmd, rules.status());
@@ -59,6 +66,8 @@ int RunIngest(int argc, char** argv) {
   engine_opts.limits.max_agents_per_day = *agents;
   engine_opts.limits.max_buyers_per_day = *buyers;
 
+  // Installed before the store opens: a stop from then on is a clean one.
+  const std::atomic<bool>* stop = follow ? StopOnSignals() : nullptr;
   // Through the generation protocol, so that `chatkpi replay` can switch
   // --db to a new generation while this runs (engine/live_store.h).
   auto live = LiveEngine::Open(
@@ -67,9 +76,14 @@ int RunIngest(int argc, char** argv) {
       });
   if (!live.ok()) return Fail(kCmd, live.status());
   opts.gate = live->get();
+  opts.log = [](const std::string& line) {
+    std::cerr << "chatkpi ingest: " << line << "\n";
+  };
   FileIngestReport report;
-  absl::Status s =
-      IngestFiles((*live)->engine(), args->positional(), opts, &report);
+  absl::Status s = follow ? FollowFiles((*live)->engine(), args->positional(),
+                                        opts, *stop, &report)
+                          : IngestFiles((*live)->engine(), args->positional(),
+                                        opts, &report);
   if (!s.ok()) return Fail(kCmd, s);
   std::cerr << "ingested " << report.lines << " lines: " << report.accepted
             << " new events, " << report.duplicates << " duplicates, "

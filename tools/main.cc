@@ -14,7 +14,8 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"ingest", chatkpi::RunIngest,
-     "--db DIR [--rules FILE] FILE...   take in JSONL events (- = stdin)"},
+     "--db DIR [--rules FILE] [--follow] FILE...   take in JSONL events (- = "
+     "stdin); --follow keeps reading growing files"},
     {"snapshot", chatkpi::RunSnapshot,
      "--db DIR --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv] "
      "[--lang en|zh] [--rules-version V]"},
