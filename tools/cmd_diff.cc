@@ -10,11 +10,25 @@
 
 namespace chatkpi {
 
+const CommandSpec& DiffCommand() {
+  static const auto* spec = new CommandSpec{
+      "diff",
+      "",
+      "KPIs, scores and pay under two rules versions (docs/replay.md)",
+      {{"db", "DIR", "the store (required)"},
+       {"from", "YYYY-MM-DD", "first day (required)"},
+       {"to", "YYYY-MM-DD", "last day, included (required)"},
+       {"rules-a", "V", "one rules version (required)"},
+       {"rules-b", "V", "the other (required)"},
+       {"scheme", "FILE|kpi100|ecom10", "also scores and pay"},
+       {"format", "json|csv", "output format (json)"}},
+      "exit codes: 0 done, 2 usage error, 1 other failure"};
+  return *spec;
+}
+
 int RunDiff(int argc, char** argv) {
   const char* kCmd = "diff";
-  auto args = Args::Parse(
-      argc, argv,
-      {"db", "from", "to", "rules-a", "rules-b", "scheme", "format"});
+  auto args = Args::Parse(argc, argv, DiffCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());

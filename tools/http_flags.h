@@ -20,7 +20,8 @@
 
 namespace chatkpi {
 
-// The names of the flags above, without "--".
+// The flags above with their help, and their names (without "--").
+const std::vector<FlagSpec>& HttpLimitFlagSpecs();
 const std::set<std::string>& HttpLimitFlags();
 // `flags` and those.
 std::set<std::string> WithHttpLimitFlags(std::set<std::string> flags);
