@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -135,11 +137,12 @@ int ListeningPort(const testing::ChildProcess& child) {
   return port;
 }
 
-// An /api/live stream read from a raw socket: its first board, then (after
-// the server stops) its end.
+// A raw connection, by default an /api/live stream: its first board, then
+// (after the server stops) its end.
 class LiveStream {
  public:
-  explicit LiveStream(int port) {
+  // `request` empty: GET /api/live with the token.
+  explicit LiveStream(int port, std::string request = "") {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -149,8 +152,10 @@ class LiveStream {
     timeval tv{30, 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     const std::string req =
-        absl::StrCat("GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\n",
-                     "Authorization: Bearer ", kToken, "\r\n\r\n");
+        !request.empty()
+            ? request
+            : absl::StrCat("GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+                           "Authorization: Bearer ", kToken, "\r\n\r\n");
     if (connected_) connected_ = send(fd_, req.data(), req.size(), 0) > 0;
   }
   ~LiveStream() { close(fd_); }
@@ -220,8 +225,12 @@ TEST(OpsProcess, RunPortExportsIngestMetricsAndStopsOnSigterm) {
             0);
   std::vector<std::string> argv =
       testing::MemberArgs(broker.bootstrap(), "ops", dir + "/db");
-  for (const std::string& a : {std::string("--port"), std::string("0"),
-                               std::string("--token-file"), TokenFile(dir)}) {
+  // A wall-screen token file others may read: warned about, as by serve.
+  WriteFile(dir + "/wall", "wall-token-0123456789abcdef\n");
+  chmod((dir + "/wall").c_str(), 0644);
+  for (const std::string& a :
+       {std::string("--port"), std::string("0"), std::string("--token-file"),
+        TokenFile(dir), std::string("--dashboard-token-file"), dir + "/wall"}) {
     argv.push_back(a);
   }
   testing::ChildProcess run(argv, dir + "/run.out", dir + "/run.err");
@@ -254,6 +263,11 @@ TEST(OpsProcess, RunPortExportsIngestMetricsAndStopsOnSigterm) {
   run.Signal(SIGTERM);
   EXPECT_EQ(run.Wait(absl::Seconds(10)), std::optional<int>(0)) << run.Stderr();
   EXPECT_TRUE(live.ReadToEnd());
+  EXPECT_NE(run.Stderr().find("chatkpi run: WARNING: " + dir +
+                              "/wall is readable by other users"),
+            std::string::npos)
+      << run.Stderr();
+  EXPECT_EQ(run.Stderr().find(dir + "/token is readable"), std::string::npos);
   auto stats = RunProcess({ChatkpiBinary(), "stats", "--db", dir + "/db"});
   ASSERT_EQ(stats.exit_code, 0) << stats.err;
   EXPECT_NE(stats.out.find(absl::StrCat("{\"events\": ", lines, ",")),
@@ -270,20 +284,26 @@ TEST(OpsProcess, SigtermStopsServeFollowWithItsStreamsClosed) {
   auto r = RunProcess(
       {ChatkpiBinary(), "ingest", "--db", dir + "/db", dir + "/e.jsonl"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  testing::ChildProcess serve(
-      {ChatkpiBinary(), "serve", "--db", dir + "/db", "--port", "0",
-       "--token-file", TokenFile(dir), "--follow"},
-      dir + "/serve.out", dir + "/serve.err");
+  testing::ChildProcess serve({ChatkpiBinary(), "serve", "--db", dir + "/db",
+                               "--port", "0", "--token-file", TokenFile(dir),
+                               "--follow", "--read-timeout-ms", "60000"},
+                              dir + "/serve.out", dir + "/serve.err");
   const int port = ListeningPort(serve);
   ASSERT_GT(port, 0) << serve.Stderr();
   LiveStream a(port), b(port);
   ASSERT_TRUE(a.ReadUntil("event: today")) << a.received();
   ASSERT_TRUE(b.ReadUntil("event: today")) << b.received();
+  // A request still arriving (60 s allowed) must not hold up the stop: it
+  // once kept a worker, and so the exit, until its read timeout.
+  LiveStream partial(port, "GET /api/health HTTP/1.1\r\nHo");
+  ASSERT_TRUE(partial.connected());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   serve.Signal(SIGTERM);
   EXPECT_EQ(serve.Wait(absl::Seconds(10)), std::optional<int>(0))
       << serve.Stderr();
   EXPECT_TRUE(a.ReadToEnd());
   EXPECT_TRUE(b.ReadToEnd());
+  EXPECT_TRUE(partial.ReadToEnd());
 }
 
 }  // namespace

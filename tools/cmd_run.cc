@@ -164,9 +164,11 @@ int RunConsumer(int argc, char** argv) {
     auto dash_token = LoadDashboardToken(args->Get("dashboard-token-file"));
     if (!dash_token.ok()) return Fail(kCmd, dash_token.status());
     if (dash_token->has_value()) {
+      WarnIfTokenFileReadable(kCmd, args->Get("dashboard-token-file"));
       ho.tokens.emplace_back(**dash_token, Role::kDashboard);
     }
     if (token->has_value()) {
+      WarnIfTokenFileReadable(kCmd, args->Get("token-file"));
       ho.tokens.emplace_back(**token, Role::kAdmin);
     } else if (!dash_token->has_value()) {
       // HttpServer::Start refuses an open API unless --no-auth says so.

@@ -36,19 +36,6 @@
 namespace chatkpi {
 namespace {
 
-// Warns when a token file can be read by other users.
-void CheckTokenFilePerms(const std::optional<std::string>& file) {
-  if (!file.has_value()) return;
-  std::error_code ec;
-  auto perms = std::filesystem::status(*file, ec).permissions();
-  if (!ec && (perms & (std::filesystem::perms::group_read |
-                       std::filesystem::perms::others_read)) !=
-                 std::filesystem::perms::none) {
-    std::cerr << "chatkpi serve: WARNING: " << *file
-              << " is readable by other users (chmod 600 it)\n";
-  }
-}
-
 // Catches a follower store up with its writer every `interval` and tells
 // the dashboard when anything was committed. A failed catch-up (the writer
 // mid-restart) is retried on the next turn.
@@ -222,11 +209,11 @@ int RunServe(int argc, char** argv) {
   }
   if (any_token) {
     if (token->has_value()) {
-      CheckTokenFilePerms(args->Get("token-file"));
+      WarnIfTokenFileReadable(kCmd, args->Get("token-file"));
       opts.tokens.emplace_back(**token, Role::kAdmin);
     }
     if (dash_token->has_value()) {
-      CheckTokenFilePerms(args->Get("dashboard-token-file"));
+      WarnIfTokenFileReadable(kCmd, args->Get("dashboard-token-file"));
       opts.tokens.emplace_back(**dash_token, Role::kDashboard);
     }
   } else {

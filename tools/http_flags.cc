@@ -1,6 +1,8 @@
 #include "tools/http_flags.h"
 
 #include <cstdint>
+#include <filesystem>
+#include <iostream>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -88,6 +90,19 @@ absl::Status HttpLimitsFromArgs(const Args& args, HttpServerOptions* opts) {
   opts->read_timeout = absl::Milliseconds(*read_ms);
   opts->write_timeout = absl::Milliseconds(*write_ms);
   return absl::OkStatus();
+}
+
+void WarnIfTokenFileReadable(const std::string& command,
+                             const std::optional<std::string>& file) {
+  if (!file.has_value()) return;
+  std::error_code ec;
+  auto perms = std::filesystem::status(*file, ec).permissions();
+  if (!ec && (perms & (std::filesystem::perms::group_read |
+                       std::filesystem::perms::others_read)) !=
+                 std::filesystem::perms::none) {
+    std::cerr << "chatkpi " << command << ": WARNING: " << *file
+              << " is readable by other users (chmod 600 it)\n";
+  }
 }
 
 }  // namespace chatkpi
