@@ -42,6 +42,11 @@ inline constexpr char kMetaPositionPrefix[] = "pos/";
 // generation by replay, so that a version names one rules content forever
 // (docs/replay.md).
 inline constexpr char kMetaRulesSeenPrefix[] = "rules.seen/";
+// "replaced/<generation name>" -> {"version": V, "switched_at_ms": T,
+// "events": N}: when replay switched DIR away from that generation and how
+// many events its log held then (writers were held, so it took no more).
+// Carried forward like rules.seen/; `diff` shows it for a kept generation.
+inline constexpr char kMetaReplacedPrefix[] = "replaced/";
 
 // The rules `store` was built under, or nullopt for a new store.
 absl::StatusOr<std::optional<Rules>> StoredRules(Store& store);

@@ -464,6 +464,25 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
           "the new generation holds ", (*target)->next_seq(),
           " events, the live one ", expected, "; nothing was switched"));
     }
+    {
+      // What the replaced generation was at the switch (writers are held:
+      // it takes no more events), for `diff` of a kept generation.
+      Commit c(target->get());
+      // A version has no control characters (engine/rules.h): quotes and
+      // backslashes are all that need escaping.
+      std::string record = "{\"version\": \"";
+      for (char ch : report.old_version) {
+        if (ch == '"' || ch == '\\') record.push_back('\\');
+        record.push_back(ch);
+      }
+      absl::StrAppend(
+          &record, "\", \"switched_at_ms\": ", absl::ToUnixMillis(absl::Now()),
+          ", \"events\": ", (*target)->next_seq(), "}");
+      c.Put(Family::kMeta,
+            absl::StrCat(kMetaReplacedPrefix, report.old_generation), record);
+      s = (*target)->Write(&c);
+      if (!s.ok()) return s;
+    }
     rebuilder.reset();
     // Closed before the switch: writers open it as soon as the lock goes.
     target->reset();
