@@ -275,6 +275,30 @@ TEST(OpsProcess, RunPortExportsIngestMetricsAndStopsOnSigterm) {
       << lines << " " << stats.out;
 }
 
+// docs/replay.md "Rules files": `run` without --rules works under the
+// store's rules, as `ingest` does, instead of refusing them for the
+// defaults.
+TEST(OpsProcess, RunWithoutRulesUsesTheStoresRules) {
+  const std::string dir = TempDir("ops_run_rules");
+  WriteFile(dir + "/slow30.json",
+            R"({"version": "slow30", "response": {"slow_s": 30}})");
+  WriteFile(
+      dir + "/e.jsonl",
+      R"({"type":"chat","id":"c1","ts":1794272400000,"buyer":"u1","agent":"shop:a","dir":"in","text":"在吗"})"
+      "\n");
+  auto r = RunProcess({ChatkpiBinary(), "ingest", "--db", dir + "/db",
+                       "--rules", dir + "/slow30.json", dir + "/e.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunProcess({ChatkpiBinary(), "run", "--brokers", "mock", "--db",
+                  dir + "/db", "--until-caught-up", "--partitions", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("caught up"), std::string::npos) << r.err;
+  r = RunProcess({ChatkpiBinary(), "stats", "--db", dir + "/db"});
+  EXPECT_NE(r.out.find("\"rules\": {\"version\": \"slow30\""),
+            std::string::npos)
+      << r.out;
+}
+
 TEST(OpsProcess, SigtermStopsServeFollowWithItsStreamsClosed) {
   const std::string dir = TempDir("ops_serve_stop");
   WriteFile(
