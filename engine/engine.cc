@@ -50,6 +50,13 @@ absl::StatusOr<std::optional<Rules>> StoredRules(Store& store) {
   return std::optional<Rules>(std::move(*rules));
 }
 
+absl::StatusOr<Rules> LiveRulesOrDefault(Store& store) {
+  auto stored = StoredRules(store);
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) return std::move(**stored);
+  return DefaultRules();
+}
+
 Engine::Engine(const Rules& rules, Store* store, const EngineOptions& opts)
     : rules_(rules),
       store_(store),

@@ -37,9 +37,22 @@ namespace chatkpi {
 inline constexpr char kMetaRules[] = "rules";
 inline constexpr char kMetaDeadLetters[] = "stats.dead_letters";
 inline constexpr char kMetaPositionPrefix[] = "pos/";
+// "rules.seen/<version>" -> canonical JSON of every earlier rules version
+// the store's history was built under, carried from generation to
+// generation by replay, so that a version names one rules content forever
+// (docs/replay.md).
+inline constexpr char kMetaRulesSeenPrefix[] = "rules.seen/";
+// "replaced/<generation name>" -> {"version": V, "switched_at_ms": T,
+// "events": N}: when replay switched DIR away from that generation and how
+// many events its log held then (writers were held, so it took no more).
+// Carried forward like rules.seen/; `diff` shows it for a kept generation.
+inline constexpr char kMetaReplacedPrefix[] = "replaced/";
 
 // The rules `store` was built under, or nullopt for a new store.
 absl::StatusOr<std::optional<Rules>> StoredRules(Store& store);
+// The rules `store` was built under, or the defaults (SPEC §2) for a new
+// store: what a writer given no rules file works under.
+absl::StatusOr<Rules> LiveRulesOrDefault(Store& store);
 
 struct EngineOptions {
   uint32_t shard = 0;

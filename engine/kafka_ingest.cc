@@ -74,6 +74,7 @@ class KafkaIngest : public KafkaRebalanceListener {
     int64_t last_applied = -1;             // -1: none since assignment
     bool moved = false;                    // last_applied not committed
     bool at_end = false;
+    int64_t accepted_uncommitted = 0;  // for opts_.on_ingested
   };
   using PartitionKey = std::pair<int, int32_t>;  // (topic index, partition)
 
@@ -274,11 +275,20 @@ absl::Status KafkaIngest::CommitShard(int32_t shard_number) {
     informational.push_back(
         {topics_[t], shard_number, p->second.last_applied + 1});
   }
+  const absl::Time commit_start = absl::Now();
   absl::Status s = shard.engine->Commit();
   if (!s.ok()) return s;
+  if (opts_.on_commit_latency)
+    opts_.on_commit_latency(absl::Now() - commit_start);
   for (int t = 0; t < 2; ++t) {
     auto p = partitions_.find(PartitionKey(t, shard_number));
-    if (p != partitions_.end()) p->second.moved = false;
+    if (p == partitions_.end()) continue;
+    p->second.moved = false;
+    if (opts_.on_ingested && p->second.accepted_uncommitted > 0) {
+      opts_.on_ingested(PartitionName(p->first),
+                        p->second.accepted_uncommitted);
+    }
+    p->second.accepted_uncommitted = 0;
   }
   shard.dirty = false;
   if (opts_.on_commit) opts_.on_commit();
@@ -360,6 +370,7 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
       return applied.status();
     }
     ++(*applied ? report_->accepted : report_->duplicates);
+    if (*applied) ++p.accepted_uncommitted;
   } else {
     DeadLetter d;
     d.position = absl::StrCat(topics_[topic], "/", m.partition, "/", m.offset);
@@ -493,6 +504,7 @@ absl::Status KafkaIngest::Progress(absl::Time now) {
     }
     if (lag > 0) total_lag += lag;
     const std::string name = PartitionName(key);
+    if (opts_.on_lag && lag >= 0) opts_.on_lag(name, lag);
     lags.push_back(absl::StrCat(name, "=", lag < 0 ? "?" : absl::StrCat(lag)));
     if (lag_json.size() > 1) lag_json.append(", ");
     AppendJson(&lag_json, name);

@@ -51,6 +51,14 @@ struct KafkaIngestOptions {
   // Called on the consuming thread after each shard commit that stored
   // something: the dashboard's LiveFeed::Notify (docs/dashboard.md).
   std::function<void()> on_commit;
+  // Metrics hooks (the series of docs/http_api.md "Metrics"), each may be
+  // null, called on the consuming thread: the wall time of each shard
+  // commit; after it, the events each of its partitions ("topic/N") took in
+  // since the previous commit; and each partition's lag, at each progress
+  // report.
+  std::function<void(absl::Duration)> on_commit_latency;
+  std::function<void(const std::string& source, int64_t events)> on_ingested;
+  std::function<void(const std::string& source, int64_t lag)> on_lag;
 
   // A partition's engine commits after this many events (and dead letters)
   // or when `commit_interval` has passed, whichever comes first. A crash

@@ -95,17 +95,23 @@ bool LiveStore::Switched() const {
 }
 
 absl::StatusOr<std::unique_ptr<LiveEngine>> LiveEngine::Open(
-    const std::string& db, const Rules& rules, const EngineOptions& engine_opts,
-    const StoreOptions& store_opts,
+    const std::string& db, const std::optional<Rules>& rules,
+    const EngineOptions& engine_opts, const StoreOptions& store_opts,
     std::function<void(const std::string&)> log) {
   std::unique_ptr<LiveEngine> e(new LiveEngine());
   auto live = LiveStore::Open(db, store_opts);
   if (!live.ok()) return live.status();
   e->live_ = std::move(*live);
-  e->rules_ = rules;
+  if (rules.has_value()) {
+    e->rules_ = *rules;
+  } else {
+    auto current = LiveRulesOrDefault(e->live_->store());
+    if (!current.ok()) return current.status();
+    e->rules_ = std::move(*current);
+  }
   e->engine_opts_ = engine_opts;
   e->log_ = std::move(log);
-  auto engine = Engine::Open(rules, &e->live_->store(), engine_opts);
+  auto engine = Engine::Open(e->rules_, &e->live_->store(), engine_opts);
   if (!engine.ok()) return engine.status();
   e->engine_ = std::move(*engine);
   return e;

@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -79,8 +80,10 @@ class LiveStore {
 // (the replay's rules), and `log` says so.
 class LiveEngine : public CommitGate {
  public:
+  // `rules` nullopt: the rules stored in the live generation (the last
+  // replay's), or the defaults for a new store.
   static absl::StatusOr<std::unique_ptr<LiveEngine>> Open(
-      const std::string& db, const Rules& rules,
+      const std::string& db, const std::optional<Rules>& rules,
       const EngineOptions& engine_opts = {},
       const StoreOptions& store_opts = {},
       std::function<void(const std::string&)> log = nullptr);

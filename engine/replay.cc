@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/engine.h"
+#include "engine/generation_select.h"
 #include "engine/live_store.h"
 #include "engine/owned_shards.h"
 #include "engine/shard_runs.h"
@@ -295,6 +296,44 @@ absl::StatusOr<GenerationRef> PrepareLayout(const GenerationPaths& paths,
   }
 }
 
+// A rules version names one rules content forever: reports, diffs and pay
+// audits refer to figures by it. Refuses `rules` when its version already
+// stood for other rules in this store's history: the live generation, the
+// versions replays went through (meta rules.seen/) or a kept generation.
+absl::Status CheckVersionUnused(StoreFollower& live, const std::string& db,
+                                const Rules& rules) {
+  const std::string json = rules.ToJson();
+  std::vector<std::pair<std::string, std::string>> known;  // where, rules
+  auto stored = live.Get(Family::kMeta, kMetaRules);
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) known.emplace_back("the live generation", **stored);
+  const std::string seen_key =
+      absl::StrCat(kMetaRulesSeenPrefix, rules.version);
+  auto seen = live.Get(Family::kMeta, seen_key);
+  if (!seen.ok()) return seen.status();
+  if (seen->has_value()) known.emplace_back("an earlier generation", **seen);
+  // Generations kept before versions were recorded in meta.
+  auto kept = OpenGeneration(db, rules.version);
+  if (kept.ok() && !kept->live) {
+    auto kept_rules = kept->store->Get(Family::kMeta, kMetaRules);
+    if (kept_rules.ok() && kept_rules->has_value()) {
+      known.emplace_back(absl::StrCat("kept generation ", kept->name),
+                         **kept_rules);
+    }
+  }
+  for (const auto& [where, text] : known) {
+    auto parsed = ParseRules(text);
+    if (!parsed.ok() || parsed->version != rules.version) continue;
+    if (parsed->ToJson() != json) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "rules version '", rules.version, "' already names other rules in ",
+          "--db ", db, " (", where, ": ", parsed->ToJson(),
+          "); give changed rules a new version"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
                                           const Rules& rules,
                                           const ReplayOptions& opts,
@@ -331,6 +370,7 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
   // same directory when converted below; it is only read before the switch.
   auto live = LiveNow(paths);
   if (!live.ok()) return live.status();
+  std::optional<std::string> old_rules_json;
   auto follower =
       StoreFollower::Open(live->path, paths.SecondaryDir(),
                           {Family::kEvents, Family::kDead, Family::kMeta});
@@ -341,8 +381,15 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
     report.old_version = "default";
     if (stored->has_value()) {
       auto old_rules = ParseRules(**stored);
-      if (old_rules.ok()) report.old_version = old_rules->version;
+      if (old_rules.ok()) {
+        report.old_version = old_rules->version;
+        old_rules_json = old_rules->ToJson();
+      }
     }
+  }
+  if (absl::Status s = CheckVersionUnused(**follower, paths.db, rules);
+      !s.ok()) {
+    return s;
   }
   live = PrepareLayout(paths, report.old_version, opts, &report);
   if (!live.ok()) return live.status();
@@ -367,6 +414,15 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
       std::make_unique<Rebuilder>(follower->get(), target->get(), rules, opts);
   s = rebuilder->Init();
   if (!s.ok()) return s;
+  // The replaced rules join the history the new generation carries (the
+  // earlier entries are copied with the rest of meta at the switch).
+  if (old_rules_json.has_value() && report.old_version != rules.version) {
+    Commit c(target->get());
+    c.Put(Family::kMeta, absl::StrCat(kMetaRulesSeenPrefix, report.old_version),
+          *old_rules_json);
+    s = (*target)->Write(&c);
+    if (!s.ok()) return s;
+  }
 
   // The bulk pass, then catch-up rounds while writers keep committing.
   for (;;) {
@@ -407,6 +463,25 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
       return absl::InternalError(absl::StrCat(
           "the new generation holds ", (*target)->next_seq(),
           " events, the live one ", expected, "; nothing was switched"));
+    }
+    {
+      // What the replaced generation was at the switch (writers are held:
+      // it takes no more events), for `diff` of a kept generation.
+      Commit c(target->get());
+      // A version has no control characters (engine/rules.h): quotes and
+      // backslashes are all that need escaping.
+      std::string record = "{\"version\": \"";
+      for (char ch : report.old_version) {
+        if (ch == '"' || ch == '\\') record.push_back('\\');
+        record.push_back(ch);
+      }
+      absl::StrAppend(
+          &record, "\", \"switched_at_ms\": ", absl::ToUnixMillis(absl::Now()),
+          ", \"events\": ", (*target)->next_seq(), "}");
+      c.Put(Family::kMeta,
+            absl::StrCat(kMetaReplacedPrefix, report.old_generation), record);
+      s = (*target)->Write(&c);
+      if (!s.ok()) return s;
     }
     rebuilder.reset();
     // Closed before the switch: writers open it as soon as the lock goes.

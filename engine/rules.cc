@@ -1,10 +1,12 @@
 #include "engine/rules.h"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/json_syntax.h"
 #include "simdjson.h"
 
 namespace chatkpi {
@@ -47,6 +49,10 @@ absl::Status ReadSeconds(simdjson::dom::element e, const std::string& key,
     return Invalid(key, "must be an integer number of seconds");
   }
   if (v < 0) return Invalid(key, "must not be negative");
+  if (v > kMaxRuleSeconds) {
+    return Invalid(
+        key, absl::StrCat("must be at most ", kMaxRuleSeconds, " (366 days)"));
+  }
   *out = v;
   return absl::OkStatus();
 }
@@ -65,6 +71,14 @@ absl::Status ReadKeywords(simdjson::dom::element e, const std::string& key,
     }
     // An empty keyword would match every message.
     if (s.empty()) return Invalid(key, "must not contain an empty keyword");
+    if (s.size() > kMaxKeywordBytes) {
+      return Invalid(key, absl::StrCat("must not contain a keyword over ",
+                                       kMaxKeywordBytes, " bytes"));
+    }
+    if (out->size() >= kMaxKeywords) {
+      return Invalid(key, absl::StrCat("must not list more than ", kMaxKeywords,
+                                       " keywords"));
+    }
     out->emplace_back(s);
   }
   return absl::OkStatus();
@@ -75,6 +89,15 @@ absl::Status Apply(Rules* r, const std::string& key, simdjson::dom::element e) {
     std::string_view s;
     if (e.get_string().get(s) != simdjson::SUCCESS || s.empty()) {
       return Invalid(key, "must be a non-empty string");
+    }
+    if (s.size() > kMaxVersionBytes) {
+      return Invalid(
+          key, absl::StrCat("must be at most ", kMaxVersionBytes, " bytes"));
+    }
+    for (char c : s) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        return Invalid(key, "must not contain control characters");
+      }
     }
     r->version = std::string(s);
   } else if (key == "timezone") {
@@ -107,17 +130,24 @@ absl::Status Apply(Rules* r, const std::string& key, simdjson::dom::element e) {
   return absl::OkStatus();
 }
 
+// `seen` holds every key given so far, flat and nested alike: a rule given
+// twice (even once flat and once nested) is ambiguous and refused rather
+// than letting the last one win.
 absl::Status Walk(Rules* r, const std::string& prefix,
-                  simdjson::dom::object obj, bool* saw_version) {
+                  simdjson::dom::object obj, bool* saw_version,
+                  std::set<std::string>* seen) {
   for (auto field : obj) {
     std::string key = prefix.empty()
                           ? std::string(field.key)
                           : absl::StrCat(prefix, ".", std::string(field.key));
+    if (!seen->insert(key).second) {
+      return Invalid(key, "is given more than once");
+    }
     if (key == "version") *saw_version = true;
     simdjson::dom::object sub;
     if ((key == "response" || key == "attribution" || key == "service") &&
         field.value.get_object().get(sub) == simdjson::SUCCESS) {
-      absl::Status s = Walk(r, key, sub, saw_version);
+      absl::Status s = Walk(r, key, sub, saw_version, seen);
       if (!s.ok()) return s;
       continue;
     }
@@ -159,11 +189,20 @@ absl::StatusOr<Rules> DefaultRules() {
 }
 
 absl::StatusOr<Rules> ParseRules(std::string_view json) {
+  // Editors on Windows save UTF-8 with a byte-order mark.
+  if (json.substr(0, 3) == "\xEF\xBB\xBF") json.remove_prefix(3);
   simdjson::dom::parser parser;
   simdjson::padded_string padded(json.data(), json.size());
   simdjson::dom::element root;
   auto err = parser.parse(padded).get(root);
   if (err) {
+    // simdjson does not say where; a plain syntax walk does.
+    JsonSyntaxError where = FindJsonSyntaxError(json);
+    if (where.found) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rules: not valid JSON at line ", where.line,
+                       ", column ", where.column, ": ", where.what));
+    }
     return absl::InvalidArgumentError(
         absl::StrCat("rules: not valid JSON: ", simdjson::error_message(err)));
   }
@@ -173,7 +212,8 @@ absl::StatusOr<Rules> ParseRules(std::string_view json) {
   }
   Rules r;
   bool saw_version = false;
-  absl::Status s = Walk(&r, "", obj, &saw_version);
+  std::set<std::string> seen;
+  absl::Status s = Walk(&r, "", obj, &saw_version, &seen);
   if (!s.ok()) return s;
   if (!saw_version) {
     return absl::InvalidArgumentError("rules: 'version' is required");

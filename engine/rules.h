@@ -13,6 +13,14 @@
 
 namespace chatkpi {
 
+// Bounds of the rule values (docs/replay.md "Rules files"). Windows are
+// turned into milliseconds and added to event times: 366 days keeps every
+// such sum far inside int64 and is longer than any month a figure covers.
+inline constexpr int64_t kMaxRuleSeconds = 366 * 86400;
+inline constexpr size_t kMaxKeywords = 1000;     // per list
+inline constexpr size_t kMaxKeywordBytes = 256;  // UTF-8 bytes
+inline constexpr size_t kMaxVersionBytes = 128;  // UTF-8 bytes
+
 enum class AttributionModel : uint8_t { kLast = 0, kFirst = 1 };
 
 struct Rules {
@@ -33,9 +41,12 @@ struct Rules {
 // The defaults of SPEC §2, with the time zone loaded.
 absl::StatusOr<Rules> DefaultRules();
 
-// Parses a rules file (JSON). Keys may be flat ("response.window_s") or
-// nested ({"response": {"window_s": 60}}). Unknown keys, a bad time zone,
-// negative windows or a missing version are refused with a message.
+// Parses a rules file (JSON, a leading UTF-8 byte-order mark allowed). Keys
+// may be flat ("response.window_s") or nested ({"response": {"window_s":
+// 60}}). Unknown keys, a key given twice (flat and nested count as the same
+// key), a bad time zone, values out of the bounds above or a missing version
+// are refused with a message naming the key; a syntax error names its line
+// and column.
 absl::StatusOr<Rules> ParseRules(std::string_view json);
 absl::StatusOr<Rules> LoadRulesFile(const std::string& path);
 

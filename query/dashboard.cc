@@ -176,6 +176,11 @@ std::string LeaderboardJson(const ScoreReport& report,
     AppendJsonDouble(&out, static_cast<double>(a.total_centi) / 100);
     out.append(",\"grade\":");
     AppendJsonString(&out, a.grade);
+    // The page shows what is still to be entered instead of a grade made
+    // from missing inputs (docs/dashboard.md).
+    out.append(",\"missing_inputs\":");
+    AppendArray(&out, a.missing_inputs,
+                [&](const std::string& m) { AppendJsonString(&out, m); });
     out.append(",\"points\":");
     AppendArray(&out, a.items, [&](const ItemScore& i) {
       AppendJsonDouble(&out, static_cast<double>(i.points_centi) / 100);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -527,7 +529,6 @@ absl::Status HttpServer::Start(int port) {
 
   BoundedServer& srv = impl_->server;
   const size_t threads = static_cast<size_t>(o.threads);
-  srv.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   srv.set_payload_max_length(o.max_payload_bytes);
   BoundedServer::Limits limits;
   limits.max_head_bytes = o.max_head_bytes;
@@ -536,6 +537,8 @@ absl::Status HttpServer::Start(int port) {
   limits.keep_alive_timeout = o.keep_alive_timeout;
   limits.keep_alive_max_requests =
       static_cast<size_t>(std::max(1, o.keep_alive_max_requests));
+  limits.threads = threads;
+  limits.max_connections = o.max_connections;
   srv.set_limits(limits);
   // httplib's default also sets SO_REUSEPORT, which would let a second
   // server (maybe over another store) share the port and take half the
@@ -560,6 +563,11 @@ absl::Status HttpServer::Start(int port) {
         absl::StrCat("cannot listen on ", o.bind_address, ":", port,
                      " (port in use, or not an address of this host)"));
   }
+  if (!srv.SetBacklog(o.listen_backlog)) {
+    return absl::InternalError(
+        absl::StrCat("cannot set the listen backlog: ", strerror(errno)));
+  }
+  srv.StartWorkers();
   impl_->started = true;
   impl_->port = bound;
   impl_->thread = std::thread([this] {
@@ -586,6 +594,7 @@ void HttpServer::Stop() {
   impl_->feed->Wake();
   impl_->server.stop();
   impl_->thread.join();
+  impl_->server.StopWorkers();
 }
 
 bool HttpServer::running() const { return impl_->server.is_running(); }

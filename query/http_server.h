@@ -48,9 +48,16 @@ struct HttpServerOptions {
   // it; null: the server keeps a registry of its own.
   MetricsRegistry* metrics = nullptr;
 
-  // Worker threads. A keep-alive connection holds its worker while open, so
-  // this bounds the clients served at once.
+  // Worker threads: requests handled at once (an /api/live stream holds
+  // one while open). Connections between requests, idle or still sending
+  // their request head, wait without a worker (query/bounded_server.h).
   int threads = 16;
+  // Connections open at once, idle ones included; past it a new connection
+  // is closed at once. Also bounded by the process's descriptor limit.
+  size_t max_connections = 4096;
+  // The listen queue of connections not yet accepted (the kernel caps it
+  // at net.core.somaxconn).
+  int listen_backlog = 1024;
   // Every endpoint is a GET; a body is never needed. A larger one is 413;
   // one of unannounced length (chunked) is 413 unread.
   size_t max_payload_bytes = 64 << 10;

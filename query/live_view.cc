@@ -225,9 +225,9 @@ struct LiveView::Impl {
     if (!mine.empty()) contrib.emplace(buyer, std::move(mine));
   }
 
-  // Drops messages before `horizon` but the newest of each thread (whether
-  // a later `in` opens a question depends on it), and buyers left with
-  // nothing newer.
+  // Drops messages before `horizon` but each thread's newest one before it
+  // (whether a later `in` opens a question depends on it: after an `in`
+  // the thread is still open), and buyers left with nothing newer.
   void Evict(int64_t horizon) {
     for (auto it = buyers.begin(); it != buyers.end();) {
       BuyerState& b = it->second;
@@ -238,12 +238,19 @@ struct LiveView::Impl {
         buyers.erase(it++);
         continue;
       }
-      std::vector<bool> seen(b.agents.size(), false);
+      // Per thread, whether its newest message before the horizon is
+      // kept yet. (Newer messages do not count: a thread open since before
+      // the horizon must still look open.)
+      std::vector<bool> seen_old(b.agents.size(), false);
       std::vector<bool> keep(b.messages.size(), false);
       for (size_t i = b.messages.size(); i-- > 0;) {
         const Message& m = b.messages[i];
-        keep[i] = m.ts >= horizon || !seen[m.agent];
-        seen[m.agent] = true;
+        if (m.ts >= horizon) {
+          keep[i] = true;
+        } else {
+          keep[i] = !seen_old[m.agent];
+          seen_old[m.agent] = true;
+        }
       }
       size_t w = 0;
       for (size_t i = 0; i < b.messages.size(); ++i) {

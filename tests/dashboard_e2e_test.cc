@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/subprocess.h"
@@ -38,8 +39,9 @@ std::string OnPath(const std::string& name) {
   return "";
 }
 
-// Runs the browser test with `--engine engine`; skips when it cannot run.
-void RunE2E(const std::string& engine, const std::string& screenshot) {
+// Runs tests/e2e/`script` with `flags`; skips when it cannot run.
+void RunScript(const std::string& script,
+               const std::vector<std::string>& flags) {
   namespace fs = std::filesystem;
   const char* chromium_env = getenv("CHATKPI_CHROMIUM");
   const std::string chromium =
@@ -55,11 +57,18 @@ void RunE2E(const std::string& engine, const std::string& screenshot) {
     GTEST_SKIP() << e2e << "/node_modules/playwright-core is missing: run "
                  << "tests/e2e/setup.sh (npm ci in tests/e2e)";
   }
-  auto r = RunProcess({node, e2e + "/dashboard.e2e.mjs", "--chatkpi",
-                       ChatkpiBinary(), "--engine", engine, "--screenshot",
-                       screenshot});
+  std::vector<std::string> argv = {node, e2e + "/" + script, "--chatkpi",
+                                   ChatkpiBinary()};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  auto r = RunProcess(argv);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find(" passed, 0 failed"), std::string::npos) << r.out;
+}
+
+// Runs the browser test with `--engine engine`.
+void RunE2E(const std::string& engine, const std::string& screenshot) {
+  RunScript("dashboard.e2e.mjs",
+            {"--engine", engine, "--screenshot", screenshot});
 }
 
 std::string BuildFile(const std::string& name) {
@@ -77,6 +86,21 @@ TEST(DashboardE2E, FollowerPageShowsEachCommit) {
 // serves the page from the committing process.
 TEST(DashboardE2E, RunPageShowsEachCommit) {
   RunE2E("run", BuildFile("dashboard-run.png"));
+}
+
+// The wall screen for the people in front of it: 40 agents paged on one
+// 1080p screen, a phone, a wrong token, the clock's zone, durations,
+// missing month inputs, stale figures, the favicon (wallscreen.e2e.mjs).
+// Screenshots go to the build directory, or to $CHATKPI_SHOTS_DIR (docs/ to
+// refresh docs/dashboard-1920x1080.png and docs/dashboard-390x844.png).
+TEST(DashboardE2E, WallScreenForPeople) {
+  const char* shots = getenv("CHATKPI_SHOTS_DIR");
+  RunScript(
+      "wallscreen.e2e.mjs",
+      {"--shots",
+       shots != nullptr
+           ? std::string(shots)
+           : std::filesystem::path(ChatkpiBinary()).parent_path().string()});
 }
 
 }  // namespace

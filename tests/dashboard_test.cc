@@ -183,6 +183,59 @@ TEST(LiveView, WaitingQuestions) {
   EXPECT_EQ(live->agents["shop:a"].hours[14][kAnswered], 2);
 }
 
+// A thread open since the day before yesterday: the view drops old
+// messages but must keep what says the thread is still open, or today's
+// next `in` looks like a new question. Shop:a's buyer asked on 11-18 09:00
+// and 09:05 (never answered: unanswered on 11-18); on 11-20 10:00 it writes
+// again, which joins the open thread rather than opening a question, and
+// is answered at 10:00:30; at 10:01 it asks anew, answered at 10:01:40. So
+// 11-20 has 1 question, answered in 40 s, in the engine's day counters and
+// in the view's hours alike (before the fix the hours said 2 questions
+// answered, 30 s + 40 s = 70 s).
+TEST(LiveView, ThreadOpenSinceBeforeYesterdayMatchesTheDay) {
+  const std::string dir = TempDir("live_view_old_thread");
+  {
+    auto store = Store::Open(dir + "/db", StoreOptions());
+    ASSERT_TRUE(store.ok());
+    auto rules = DefaultRules();
+    ASSERT_TRUE(rules.ok());
+    auto engine = Engine::Open(*rules, store->get());
+    ASSERT_TRUE(engine.ok());
+    const int64_t t = Local("2026-11-20 10:00:00");
+    Apply(**engine,
+          ChatJson("1", Local("2026-11-18 09:00:00"), "b1", "shop:a", true));
+    Apply(**engine,
+          ChatJson("2", Local("2026-11-18 09:05:00"), "b1", "shop:a", true));
+    Apply(**engine, ChatJson("3", t, "b1", "shop:a", true));
+    Apply(**engine, ChatJson("4", t + 30'000, "b1", "shop:a", false));
+    Apply(**engine, ChatJson("5", t + 60'000, "b1", "shop:a", true));
+    Apply(**engine, ChatJson("6", t + 100'000, "b1", "shop:a", false));
+    ASSERT_TRUE((*engine)->Commit().ok());
+  }
+  StoreOptions so;
+  so.read_only = true;
+  auto store = Store::Open(dir + "/db", so);
+  ASSERT_TRUE(store.ok());
+  const absl::CivilDay day(2026, 11, 20);
+  auto snap = ReadSnapshot(**store, day, day);
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->agents.size(), 1u);
+  const Counters& counters = snap->agents[0].counters;
+  EXPECT_EQ(counters[kQuestions], 1);
+  EXPECT_EQ(counters[kAnswered], 1);
+  EXPECT_EQ(counters[kResponseMsSum], 40'000);
+  LiveView view(store->get());
+  auto live =
+      view.Read(day, absl::FromUnixMillis(Local("2026-11-20 12:00:00")));
+  ASSERT_TRUE(live.ok()) << live.status();
+  Counters sum;
+  for (const Counters& h : live->agents["shop:a"].hours) sum += h;
+  for (Counter c :
+       {kQuestions, kAnswered, kUnanswered, kResponseMsSum, kSlow}) {
+    EXPECT_EQ(sum[c], counters[c]) << kCounterNames[c];
+  }
+}
+
 // A follower sees a writer's commits after CatchUp, whole.
 TEST(StoreFollowerMode, CatchUpSeesCommits) {
   const std::string dir = TempDir("store_follow");

@@ -1107,5 +1107,57 @@ TEST_F(HttpLimits, ReadTimeoutBoundsAWholeRequest) {
   EXPECT_NE(trickle.status(), 200) << trickle.received();
 }
 
+// Idle and slow connections wait without a worker (query/bounded_server.h):
+// with 200 connections that never send, 40 that drip a request head byte
+// by byte and 20 idle keep-alive connections open on a 16-thread server,
+// /api/health and an authorized snapshot still answer. Before, each such
+// connection held one of the 16 workers for up to 5 s, so the probe waited
+// about (260 / 16) * 5 s, past its 10 s timeout.
+TEST_F(HttpLimits, IdleAndSlowConnectionsDoNotStallTheServer) {
+  HttpServerOptions o = Options();
+  o.rate_limit.rate = 0;
+  // Long enough for the dripping heads on a loaded machine.
+  o.read_timeout = absl::Seconds(60);
+  auto server = Start(o);
+  std::vector<std::unique_ptr<RawConnection>> idle, drip, kept;
+  for (int i = 0; i < 200; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(server->port()));
+    ASSERT_TRUE(idle.back()->connected()) << i;
+  }
+  for (int i = 0; i < 20; ++i) {
+    kept.push_back(std::make_unique<RawConnection>(server->port()));
+    ASSERT_TRUE(kept.back()->Send(
+        "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    ASSERT_TRUE(kept.back()->ReadUntil("\"ok\"")) << kept.back()->received();
+  }
+  const std::string head = "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (int i = 0; i < 40; ++i) {
+    drip.push_back(std::make_unique<RawConnection>(server->port()));
+    ASSERT_TRUE(drip.back()->Send(head.substr(0, 5)));
+  }
+  for (size_t at = 5; at < 12; ++at) {
+    for (auto& c : drip) c->Send(head.substr(at, 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (int probe = 0; probe < 3; ++probe) {
+    httplib::Client c("127.0.0.1", server->port());
+    c.set_connection_timeout(std::chrono::seconds(10));
+    c.set_read_timeout(std::chrono::seconds(10));
+    auto health = c.Get("/api/health");
+    ASSERT_TRUE(health) << "probe " << probe << ": " << health.error();
+    EXPECT_EQ(health->status, 200);
+    c.set_bearer_token_auth(kToken);
+    auto snap = c.Get(kMonth);
+    ASSERT_TRUE(snap) << snap.error();
+    EXPECT_EQ(snap->status, 200);
+  }
+  // The dripping clients finish their requests and are answered too.
+  for (auto& c : drip) {
+    ASSERT_TRUE(c->Send(head.substr(12) + "\r\n"));
+    EXPECT_TRUE(c->ReadUntil("\"ok\"")) << c->received();
+  }
+  server->Stop();
+}
+
 }  // namespace
 }  // namespace chatkpi

@@ -511,10 +511,70 @@ TEST(ReplayProcess, KeptGenerationIsQueryableAndDiffed) {
   // last -> first with a 72 h window moves orders between agents.
   EXPECT_NE(json->find("\"orders\": {\"a\": "), std::string::npos);
 
-  // The command line: CSV rows whose change is b - a.
+  // A kept generation carries its switch: no event came after it here.
+  ASSERT_TRUE(d->a.switched_at_ms.has_value());
+  EXPECT_EQ(d->a.events_at_switch, std::optional<int64_t>(d->a.events));
+  EXPECT_EQ(d->b.events, d->a.events);
+  EXPECT_FALSE(d->b.switched_at_ms.has_value());
+  // Team pay is the sum of the agents' pay under each version.
+  int64_t base_a = 0, total_b = 0;
+  for (const AgentScore& s : d->a.months[0].agents) {
+    if (s.pay) base_a += s.pay->base_fen;
+  }
+  for (const AgentScore& s : d->b.months[0].agents) {
+    if (s.pay) total_b += s.pay->total_fen;
+  }
+  EXPECT_NE(json->find(absl::StrCat(
+                "\"team_pay\": {\"base_fen\": {\"a\": ", base_a, ",")),
+            std::string::npos);
+  EXPECT_NE(json->find(absl::StrCat("\"total_fen\": {\"a\": ")),
+            std::string::npos);
+  EXPECT_NE(json->find(absl::StrCat(", \"b\": ", total_b)), std::string::npos);
+  EXPECT_NE(json->find("{\"rule\": \"attribution.model\", \"a\": "
+                       "\"\\\"last\\\"\", \"b\": \"\\\"first\\\"\"}"),
+            std::string::npos)
+      << json->substr(0, 600);
+
+  // The report for people: rule changes first, changed figures only, money
+  // in yuan, rates in percent; --all adds the unchanged ones.
   r = RunProcess({ChatkpiBinary(), "diff", "--db", db, "--from", "2026-11-01",
                   "--to", "2026-11-30", "--rules-a", "default", "--rules-b",
-                  "attr72-first", "--scheme", "ecom10", "--format", "csv"});
+                  "attr72-first", "--scheme", "ecom10"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t rules_at = r.out.find("Rule changes:\n");
+  const size_t team_at = r.out.find("Team totals (changed figures):\n");
+  ASSERT_NE(rules_at, std::string::npos) << r.out;
+  ASSERT_NE(team_at, std::string::npos) << r.out;
+  EXPECT_LT(rules_at, team_at);
+  EXPECT_NE(r.out.find("  attribution.model: \"last\" → \"first\"\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("replaced at 2"), std::string::npos) << r.out;
+  // Attribution rules move orders, never chat figures.
+  EXPECT_EQ(r.out.find("consultations"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  pay, 2026-11 (ecom10):\n"), std::string::npos);
+  EXPECT_NE(r.out.find(" conversion rate "), std::string::npos);
+  EXPECT_NE(r.out.find(" pt)"), std::string::npos);
+  EXPECT_NE(r.out.find("¥"), std::string::npos);
+  EXPECT_EQ(r.out.find("_fen"), std::string::npos) << r.out;
+  auto all = RunProcess({ChatkpiBinary(), "diff", "--db", db, "--from",
+                         "2026-11-01", "--to", "2026-11-30", "--rules-a",
+                         "default", "--rules-b", "attr72-first", "--all"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.out.find("  consultations "), std::string::npos) << all.out;
+  auto zh =
+      RunProcess({ChatkpiBinary(), "diff", "--db", db, "--from", "2026-11-01",
+                  "--to", "2026-11-30", "--rules-a", "default", "--rules-b",
+                  "attr72-first", "--lang", "zh"});
+  ASSERT_EQ(zh.exit_code, 0) << zh.err;
+  EXPECT_NE(zh.out.find("规则变化:"), std::string::npos) << zh.out;
+  EXPECT_NE(zh.out.find("咨询转化率"), std::string::npos) << zh.out;
+
+  // CSV with --all: every figure, rows whose change is b - a.
+  r = RunProcess({ChatkpiBinary(), "diff", "--db", db, "--from", "2026-11-01",
+                  "--to", "2026-11-30", "--rules-a", "default", "--rules-b",
+                  "attr72-first", "--scheme", "ecom10", "--format", "csv",
+                  "--all"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   int rows = 0, changed = 0;
   for (absl::string_view line : absl::StrSplit(r.out, "\r\n")) {

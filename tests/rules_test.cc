@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
@@ -137,6 +138,132 @@ TEST(Rules, CommandsRefuseInvalidRulesFiles) {
       << r.err;
   // Nothing happened to the store: still a plain directory.
   EXPECT_FALSE(std::filesystem::is_symlink(dir + "/db"));
+}
+
+// Windows become milliseconds added to event times: the bound (366 days)
+// keeps every such sum inside int64. 366 * 86400 = 31 622 400.
+TEST(Rules, ValuesOutsideTheirBoundsAreRefused) {
+  auto max = ParseRules(R"({"version": "v", "response.window_s": 31622400,
+      "response.slow_s": 31622400, "attribution.window_s": 31622400})");
+  ASSERT_TRUE(max.ok()) << max.status();
+  EXPECT_EQ(max->attribution_window_s, 31622400);
+  ExpectRefused(R"({"version": "v", "response.window_s": 31622401})",
+                "'response.window_s' must be at most 31622400");
+  ExpectRefused(R"({"version": "v", "attribution.window_s": 9300000000000000})",
+                "'attribution.window_s' must be at most 31622400");
+  ExpectRefused(
+      R"({"version": "v", "response": {"slow_s": 9223372036854775807}})",
+      "'response.slow_s' must be at most 31622400");
+  ExpectRefused(
+      absl::StrCat(R"({"version": ")", std::string(129, 'x'), R"("})"),
+      "'version' must be at most 128 bytes");
+  ExpectRefused(R"({"version": "a\nb"})", "control characters");
+  ExpectRefused(absl::StrCat(R"({"version": "v", "service.good_keywords": [")",
+                             std::string(257, 'k'), R"("]})"),
+                "keyword over 256 bytes");
+}
+
+TEST(Rules, KeysGivenTwiceAreRefused) {
+  ExpectRefused(
+      R"({"version": "v", "response.slow_s": 30, "response": {"slow_s": 20}})",
+      "'response.slow_s' is given more than once");
+  ExpectRefused(
+      R"({"version": "v", "response": {"slow_s": 20}, "response.slow_s": 30})",
+      "'response.slow_s' is given more than once");
+  ExpectRefused(R"({"version": "v", "attribution.model": "first",
+                    "attribution.model": "last"})",
+                "'attribution.model' is given more than once");
+  ExpectRefused(R"({"version": "v", "version": "w"})",
+                "'version' is given more than once");
+  ExpectRefused(R"({"version": "v", "service": {"good_keywords": []},
+                    "service": {"bad_keywords": []}})",
+                "'service' is given more than once");
+  // Different keys of one group, flat and nested: fine.
+  auto mixed = ParseRules(
+      R"({"version": "v", "response.slow_s": 30, "response": {"window_s": 60}})");
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  EXPECT_EQ(mixed->response_slow_s, 30);
+  EXPECT_EQ(mixed->response_window_s, 60);
+}
+
+TEST(Rules, ByteOrderMarkIsAccepted) {
+  auto r =
+      ParseRules("\xEF\xBB\xBF{\"version\": \"bom\", \"response.slow_s\": 30}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->version, "bom");
+  EXPECT_EQ(r->response_slow_s, 30);
+}
+
+TEST(Rules, SyntaxErrorsNameLineAndColumn) {
+  // The trailing comma leaves '}' at line 4, column 1 where a key belongs.
+  ExpectRefused("{\n  \"version\": \"v\",\n  \"response.slow_s\": 30,\n}",
+                "line 4, column 1: expected a quoted key");
+  // Line 2 `  "version" "v"`: the second quote is column 13.
+  ExpectRefused("{\n  \"version\" \"v\"}", "line 2, column 13: expected ':'");
+  ExpectRefused("{\"version\": \"v\"",
+                "line 1, column 16: expected ',' or '}'");
+  ExpectRefused("\xEF\xBB\xBF{\"version\": tru}",
+                "line 1, column 13: expected a value");
+}
+
+// A rules change without stopping the file pipeline (docs/replay.md): after
+// a replay, `ingest` with no --rules goes on under the live rules; a version
+// string never comes to name other rules.
+TEST(Rules, LifecycleAcrossAReplay) {
+  const std::string dir = testing::TempDir("rules_lifecycle");
+  const std::string bin = testing::ChatkpiBinary();
+  const std::string db = dir + "/db";
+  testing::WriteFile(
+      dir + "/a.jsonl",
+      R"({"type":"chat","id":"m1","ts":1764547200000,"buyer":"b1","agent":"shop:a1","dir":"in","text":"在吗"})"
+      "\n");
+  testing::WriteFile(
+      dir + "/b.jsonl",
+      R"({"type":"chat","id":"m2","ts":1764547210000,"buyer":"b1","agent":"shop:a1","dir":"out","text":"亲 在的"})"
+      "\n");
+  testing::WriteFile(dir + "/slow30.json",
+                     R"({"version": "slow30", "response": {"slow_s": 30}})");
+  testing::WriteFile(dir + "/slow30b.json",
+                     R"({"version": "slow30", "response": {"slow_s": 20}})");
+  testing::WriteFile(dir + "/default25.json",
+                     R"({"version": "default", "response": {"slow_s": 25}})");
+  auto r = testing::RunProcess({bin, "ingest", "--db", db, dir + "/a.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::RunProcess(
+      {bin, "replay", "--quiet", "--db", db, "--rules", dir + "/slow30.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // No --rules: the store's live rules (slow30), not a refusal.
+  r = testing::RunProcess({bin, "ingest", "--db", db, dir + "/b.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(" 1 new events"), std::string::npos) << r.err;
+  r = testing::RunProcess({bin, "stats", "--db", db});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"events\": 2,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"rules\": {\"version\": \"slow30\""),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\"slow_s\": 30"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"earlier_rules_versions\": [\"default\"]"),
+            std::string::npos)
+      << r.out;
+  // "slow30" is the live version; "default" an earlier one: neither may
+  // name other rules now. Both refusals leave the store as it was.
+  for (const char* file : {"/slow30b.json", "/default25.json"}) {
+    r = testing::RunProcess(
+        {bin, "replay", "--quiet", "--db", db, "--rules", dir + file});
+    EXPECT_EQ(r.exit_code, 2) << file << " " << r.err;
+    EXPECT_NE(r.err.find("already names other rules"), std::string::npos)
+        << r.err;
+  }
+  r = testing::RunProcess({bin, "stats", "--db", db});
+  EXPECT_NE(r.out.find("\"rules\": {\"version\": \"slow30\""),
+            std::string::npos)
+      << r.out;
+  // The same content under its own version may be replayed again.
+  r = testing::RunProcess(
+      {bin, "replay", "--quiet", "--db", db, "--rules", dir + "/slow30.json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

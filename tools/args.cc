@@ -1,5 +1,6 @@
 #include "tools/args.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "absl/strings/numbers.h"
@@ -7,10 +8,84 @@
 
 namespace chatkpi {
 
+namespace {
+
+void SplitFlags(const CommandSpec& spec, std::set<std::string>* valued,
+                std::set<std::string>* switches) {
+  for (const FlagSpec& f : spec.flags) {
+    (f.value.empty() ? switches : valued)->insert(f.name);
+  }
+}
+
+}  // namespace
+
+std::string HelpText(const CommandSpec& spec) {
+  std::string out = absl::StrCat("usage: chatkpi ", spec.name,
+                                 spec.flags.empty() ? "" : " [flags]",
+                                 spec.operands.empty() ? "" : " ",
+                                 spec.operands, "\n\n", spec.summary, "\n");
+  if (!spec.flags.empty()) out.append("\nflags:\n");
+  size_t width = 0;
+  std::vector<std::string> heads;
+  for (const FlagSpec& f : spec.flags) {
+    heads.push_back(
+        absl::StrCat("--", f.name, f.value.empty() ? "" : " ", f.value));
+    width = std::max(width, heads.back().size());
+  }
+  width = std::min<size_t>(width, 30);
+  for (size_t i = 0; i < spec.flags.size(); ++i) {
+    absl::StrAppend(&out, "  ", heads[i]);
+    if (heads[i].size() > width) {
+      absl::StrAppend(&out, "\n", std::string(width + 2, ' '));
+    } else {
+      out.append(width - heads[i].size(), ' ');
+    }
+    absl::StrAppend(&out, "  ", spec.flags[i].help, "\n");
+  }
+  absl::StrAppend(&out, "  --help", std::string(width > 6 ? width - 6 : 0, ' '),
+                  "  this text\n");
+  if (!spec.notes.empty()) absl::StrAppend(&out, "\n", spec.notes, "\n");
+  return out;
+}
+
+bool WantsHelp(int argc, char** argv, const CommandSpec& spec) {
+  std::set<std::string> valued, switches;
+  SplitFlags(spec, &valued, &switches);
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") return true;
+    // A valued flag without '=' takes the next argument as its value.
+    if (arg.size() > 2 && arg.compare(0, 2, "--") == 0 &&
+        arg.find('=') == std::string::npos && valued.count(arg.substr(2))) {
+      ++i;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<Args> Args::Parse(int argc, char** argv, const CommandSpec& spec,
+                                 int overridable) {
+  std::set<std::string> valued, switches;
+  SplitFlags(spec, &valued, &switches);
+  return Parse(argc, argv, valued, switches, overridable);
+}
+
 absl::StatusOr<Args> Args::Parse(int argc, char** argv,
                                  const std::set<std::string>& valued,
-                                 const std::set<std::string>& switches) {
+                                 const std::set<std::string>& switches,
+                                 int overridable) {
   Args a;
+  // Flags given on the command line proper (not overridable settings): a
+  // second one is refused rather than silently taking the last value.
+  std::set<std::string> given;
+  auto once = [&](const std::string& name, int at) -> absl::Status {
+    if (at < overridable) return absl::OkStatus();
+    if (!given.insert(name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, " is given more than once"));
+    }
+    return absl::OkStatus();
+  };
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) {
@@ -29,8 +104,10 @@ absl::StatusOr<Args> Args::Parse(int argc, char** argv,
         return absl::InvalidArgumentError(
             absl::StrCat("--", name, " takes no value"));
       }
+      if (absl::Status s = once(name, i); !s.ok()) return s;
       a.values_[name] = "";
     } else if (valued.count(name)) {
+      if (absl::Status s = once(name, i); !s.ok()) return s;
       if (!has_value) {
         if (i + 1 >= argc) {
           return absl::InvalidArgumentError(

@@ -15,12 +15,44 @@
 
 namespace chatkpi {
 
+// One flag of a command, declared once: the parser accepts it and the help
+// text shows it.
+struct FlagSpec {
+  std::string name;   // without "--"
+  std::string value;  // what the value is, e.g. "DIR"; empty for a switch
+  std::string help;   // one line; defaults in parentheses
+};
+
+// A command's command line: `chatkpi NAME --help` and `chatkpi help NAME`
+// print HelpText() from it, and Args::Parse accepts exactly its flags.
+struct CommandSpec {
+  std::string name;
+  std::string operands;  // what follows the flags, e.g. "FILE..."; may be ""
+  std::string summary;   // one line for `chatkpi help`
+  std::vector<FlagSpec> flags;
+  std::string notes;  // printed after the flags (docs, exit codes); may be ""
+};
+
+// The usage line, summary, flags and notes of `spec`.
+std::string HelpText(const CommandSpec& spec);
+
+// True when the command line asks for help: "--help" or "-h" where a flag
+// may stand (not as the value of a flag of `spec`).
+bool WantsHelp(int argc, char** argv, const CommandSpec& spec);
+
 class Args {
  public:
+  // Accepts the flags of `spec`. A flag given twice is refused, except that
+  // one of the first `overridable` arguments (settings from a config file
+  // placed before the command line) may be given again after them.
+  static absl::StatusOr<Args> Parse(int argc, char** argv,
+                                    const CommandSpec& spec,
+                                    int overridable = 0);
   // `valued` flags take a value; `switches` take none.
   static absl::StatusOr<Args> Parse(int argc, char** argv,
                                     const std::set<std::string>& valued,
-                                    const std::set<std::string>& switches = {});
+                                    const std::set<std::string>& switches = {},
+                                    int overridable = 0);
 
   std::optional<std::string> Get(const std::string& name) const;
   absl::StatusOr<std::string> Require(const std::string& name) const;

@@ -48,10 +48,25 @@ absl::StatusOr<bool> SameAssessmentStored(Store& store, const Event& e) {
 
 // Appends one `assessment` event, exactly as if it had arrived in a file:
 // it goes through the parser's checks and into the event log.
+const CommandSpec& AssessCommand() {
+  static const auto* spec =
+      new CommandSpec{"assess",
+                      "",
+                      "append an assessment input (target, supervisor mark)",
+                      {{"db", "DIR", "the store (required)"},
+                       {"agent", "A", "the agent (required)"},
+                       {"month", "YYYY-MM", "the month (required)"},
+                       {"metric", "M", "the input's name (required)"},
+                       {"value", "V", "the value (required)"},
+                       {"id", "ID", "event id (derived from the fields)"},
+                       {"ts", "MS", "event time in ms (now)"}},
+                      "exit codes: 0 done, 2 usage error, 1 other failure"};
+  return *spec;
+}
+
 int RunAssess(int argc, char** argv) {
   const char* kCmd = "assess";
-  auto args = Args::Parse(
-      argc, argv, {"db", "agent", "month", "metric", "value", "id", "ts"});
+  auto args = Args::Parse(argc, argv, AssessCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   for (const char* f : {"db", "agent", "month", "metric", "value"}) {
     if (auto v = args->Require(f); !v.ok()) return Fail(kCmd, v.status());

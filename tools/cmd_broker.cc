@@ -14,11 +14,24 @@
 
 namespace chatkpi {
 
+const CommandSpec& BrokerCommand() {
+  static const auto* spec = new CommandSpec{
+      "broker",
+      "",
+      "standalone mock Kafka cluster; prints its address",
+      {{"partitions", "N", "partitions per topic (8)"},
+       {"num-brokers", "N", "brokers in the cluster (1)"},
+       {"chat-topic", "T", "chat events topic (chat)"},
+       {"order-topic", "T", "order events topic (orders)"},
+       {"dlq-topic", "T", "also create this topic"},
+       {"changelog-topic", "T", "also create this topic"}},
+      "exit codes: 0 stopped by a signal, 2 usage error, 1 other failure"};
+  return *spec;
+}
+
 int RunBroker(int argc, char** argv) {
   const char* kCmd = "broker";
-  auto args = Args::Parse(argc, argv,
-                          {"partitions", "chat-topic", "order-topic",
-                           "dlq-topic", "changelog-topic", "num-brokers"});
+  auto args = Args::Parse(argc, argv, BrokerCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   auto partitions = args->GetInt("partitions", 8);
   if (!partitions.ok()) return Fail(kCmd, partitions.status());

@@ -13,9 +13,20 @@ namespace chatkpi {
 // Validates JSONL files without a store: what `ingest` would accept and
 // which lines it would turn into dead letters. Also the parse-only half of
 // the ingest benchmark.
+const CommandSpec& CheckCommand() {
+  static const auto* spec = new CommandSpec{
+      "check",
+      "FILE...",
+      "validate JSONL without a store",
+      {{"quiet", "", "print the summary only"}},
+      "exit codes: 0 every line valid, 3 some line invalid, 2 usage error, "
+      "1 other failure"};
+  return *spec;
+}
+
 int RunCheck(int argc, char** argv) {
   const char* kCmd = "check";
-  auto args = Args::Parse(argc, argv, {}, {"quiet"});
+  auto args = Args::Parse(argc, argv, CheckCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   if (args->positional().empty()) {
     return Fail(kCmd, absl::InvalidArgumentError("no input FILE given"));

@@ -73,12 +73,34 @@ absl::Status Publish(const GeneratorOptions& gen,
 
 }  // namespace
 
+const CommandSpec& DemoCommand() {
+  static const auto* spec = [] {
+    auto* c = new CommandSpec{
+        "demo",
+        "",
+        "embedded broker: generate, produce, consume, print the month "
+        "snapshot",
+        {{"db", "DIR", "keep the store here (a temporary one)"},
+         {"rules", "FILE", "rules (the defaults)"},
+         {"partitions", "N", "partitions per topic (8)"},
+         {"events", "N", "events to generate (50000)"},
+         {"seed", "N", "random seed (1)"},
+         {"month", "YYYY-MM", "the month"},
+         {"agents", "N", "agents"},
+         {"malformed", "R", "share of malformed lines (0)"},
+         {"duplicates", "R", "share of redelivered events (0)"},
+         {"delay-orders-s", "S", "orders arrive S seconds late"},
+         {"until-caught-up", "", "accepted for `run` compatibility"}},
+        "exit codes: 0 done, 2 usage error, 1 other failure"};
+    for (const FlagSpec& f : KafkaRunFlagSpecs()) c->flags.push_back(f);
+    return c;
+  }();
+  return *spec;
+}
+
 int RunDemo(int argc, char** argv) {
   const char* kCmd = "demo";
-  std::set<std::string> valued = KafkaRunFlags();
-  valued.insert({"db", "rules", "partitions", "events", "seed", "month",
-                 "agents", "malformed", "duplicates", "delay-orders-s"});
-  auto args = Args::Parse(argc, argv, valued, {"until-caught-up"});
+  auto args = Args::Parse(argc, argv, DemoCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   if (args->Get("brokers").value_or("mock") != "mock") {
     return Fail(kCmd,

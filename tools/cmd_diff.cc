@@ -1,6 +1,6 @@
 // `chatkpi diff --db DIR --from D --to D --rules-a V1 --rules-b V2
-// [--scheme FILE] [--format json|csv]`: the same history under two rules
-// versions side by side (query/diff.h).
+// [--scheme FILE] [--format text|json|csv] [--lang en|zh] [--all]`: the
+// same history under two rules versions side by side (query/diff.h).
 #include <iostream>
 
 #include "query/diff.h"
@@ -10,11 +10,28 @@
 
 namespace chatkpi {
 
+const CommandSpec& DiffCommand() {
+  static const auto* spec = new CommandSpec{
+      "diff",
+      "",
+      "KPIs, scores and pay under two rules versions (docs/replay.md)",
+      {{"db", "DIR", "the store (required)"},
+       {"from", "YYYY-MM-DD", "first day (required)"},
+       {"to", "YYYY-MM-DD", "last day, included (required)"},
+       {"rules-a", "V", "one rules version (the live one)"},
+       {"rules-b", "V", "the other (the live one)"},
+       {"scheme", "FILE|kpi100|ecom10", "also scores and pay"},
+       {"format", "text|json|csv",
+        "a report for people, or data (text; json has every figure)"},
+       {"lang", "en|zh", "language of the report and CSV names (en)"},
+       {"all", "", "every figure, not only the changed ones"}},
+      "exit codes: 0 done, 2 usage error, 1 other failure"};
+  return *spec;
+}
+
 int RunDiff(int argc, char** argv) {
   const char* kCmd = "diff";
-  auto args = Args::Parse(
-      argc, argv,
-      {"db", "from", "to", "rules-a", "rules-b", "scheme", "format"});
+  auto args = Args::Parse(argc, argv, DiffCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
@@ -31,8 +48,20 @@ int RunDiff(int argc, char** argv) {
   // Either version may be left out: the live generation.
   req.rules_a = args->Get("rules-a").value_or("");
   req.rules_b = args->Get("rules-b").value_or("");
-  auto output = ParseOutputFormat(*args);
-  if (!output.ok()) return Fail(kCmd, output.status());
+  // A report for people by default; json/csv for programs and sheets.
+  const std::string format = args->Get("format").value_or("text");
+  if (format != "text" && format != "json" && format != "csv") {
+    return Fail(
+        kCmd, absl::InvalidArgumentError("--format must be text, json or csv"));
+  }
+  const std::string lang = args->Get("lang").value_or("en");
+  if (lang != "en" && lang != "zh") {
+    return Fail(kCmd, absl::InvalidArgumentError("--lang must be en or zh"));
+  }
+  DiffView view;
+  view.all = args->Has("all");
+  view.lang =
+      lang == "zh" ? ColumnLanguage::kChinese : ColumnLanguage::kEnglish;
   std::optional<Scheme> scheme;
   if (auto s = args->Get("scheme"); s.has_value()) {
     auto loaded = LoadSchemeByNameOrPath(*s, CHATKPI_SCHEMES_DIR);
@@ -42,7 +71,9 @@ int RunDiff(int argc, char** argv) {
   }
   auto diff = DiffGenerations(*db, req);
   if (!diff.ok()) return Fail(kCmd, diff.status());
-  std::cout << (output->csv ? DiffToCsv(*diff) : DiffToJson(*diff));
+  std::cout << (format == "json"  ? DiffToJson(*diff)
+                : format == "csv" ? DiffToCsv(*diff, view)
+                                  : DiffToReport(*diff, view));
   return 0;
 }
 

@@ -21,13 +21,30 @@ absl::Status ParseRate(const Args& args, const std::string& name, double* out) {
 
 }  // namespace
 
+const CommandSpec& GenCommand() {
+  static const auto* spec = new CommandSpec{
+      "gen",
+      "",
+      "generate a shop's month of events",
+      {{"seed", "N", "random seed (1)"},
+       {"agents", "N", "agents"},
+       {"buyers", "N", "buyers"},
+       {"month", "YYYY-MM", "the month"},
+       {"events", "N", "stop after about N events (no limit)"},
+       {"delay-orders-s", "S", "orders arrive S seconds late (0)"},
+       {"duplicates", "R", "share of redelivered events (0)"},
+       {"malformed", "R", "share of malformed lines (0)"},
+       {"shop", "NAME", "shop name in agent ids"},
+       {"out", "FILE", "write here (stdout)"},
+       {"shuffle", "", "events out of time order"},
+       {"assessments", "", "also targets and supervisor marks"}},
+      "exit codes: 0 done, 2 usage error, 1 other failure"};
+  return *spec;
+}
+
 int RunGen(int argc, char** argv) {
   const char* kCmd = "gen";
-  auto args =
-      Args::Parse(argc, argv,
-                  {"seed", "agents", "buyers", "month", "events",
-                   "delay-orders-s", "duplicates", "malformed", "shop", "out"},
-                  {"shuffle", "assessments"});
+  auto args = Args::Parse(argc, argv, GenCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   GeneratorOptions o;
   auto seed = args->GetInt("seed", 1);

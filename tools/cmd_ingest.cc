@@ -11,17 +11,40 @@
 
 namespace chatkpi {
 
-absl::StatusOr<Rules> RulesFromArgs(const Args& args) {
+// No --rules: the store's live rules (the last replay's), so that a file
+// pipeline goes on across rules changes (docs/replay.md).
+absl::StatusOr<std::optional<Rules>> RulesFromArgs(const Args& args) {
   auto path = args.Get("rules");
-  return path.has_value() ? LoadRulesFile(*path) : DefaultRules();
+  if (!path.has_value()) return std::optional<Rules>();
+  auto rules = LoadRulesFile(*path);
+  if (!rules.ok()) return rules.status();
+  return std::optional<Rules>(std::move(*rules));
+}
+
+const CommandSpec& IngestCommand() {
+  static const auto* spec = new CommandSpec{
+      "ingest",
+      "FILE...",
+      "take in JSONL events (FILE - reads stdin)",
+      {{"db", "DIR", "the store (created if missing; required)"},
+       {"rules", "FILE",
+        "rules for a new store; without it, the store's live rules "
+        "(docs/replay.md)"},
+       {"commit-every", "N", "events per commit (100000)"},
+       {"max-line-bytes", "N",
+        "longest line taken in (1048576, docs/limits.md)"},
+       {"max-agents-per-day", "N", "warn past N distinct agents a day"},
+       {"max-buyers-per-day", "N", "warn past N distinct buyers a day"},
+       {"follow", "",
+        "keep reading files as they grow, through rotation like tail -F; "
+        "SIGTERM commits and exits 0 (docs/engine.md)"}},
+      "exit codes: 0 done, 2 usage error, 1 other failure"};
+  return *spec;
 }
 
 int RunIngest(int argc, char** argv) {
   const char* kCmd = "ingest";
-  auto args = Args::Parse(argc, argv,
-                          {"db", "rules", "commit-every", "max-line-bytes",
-                           "max-agents-per-day", "max-buyers-per-day"},
-                          {"follow"});
+  auto args = Args::Parse(argc, argv, IngestCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());

@@ -15,10 +15,22 @@
 
 namespace chatkpi {
 
+const CommandSpec& ProduceCommand() {
+  static const auto* spec =
+      new CommandSpec{"produce",
+                      "FILE...",
+                      "publish JSONL events to Kafka, keyed by buyer",
+                      {{"brokers", "HOST:PORT", "bootstrap brokers (required)"},
+                       {"chat-topic", "T", "chat events topic (chat)"},
+                       {"order-topic", "T", "order events topic (orders)"},
+                       {"kafka-config", "K=V,...", "librdkafka properties"}},
+                      "exit codes: 0 done, 2 usage error, 1 other failure"};
+  return *spec;
+}
+
 int RunProduce(int argc, char** argv) {
   const char* kCmd = "produce";
-  auto args = Args::Parse(
-      argc, argv, {"brokers", "chat-topic", "order-topic", "kafka-config"});
+  auto args = Args::Parse(argc, argv, ProduceCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   if (args->positional().empty()) {
     return Fail(kCmd, absl::InvalidArgumentError("no input FILE given"));

@@ -28,12 +28,28 @@ std::string Eta(const std::optional<absl::Duration>& eta) {
 
 }  // namespace
 
+const CommandSpec& ReplayCommand() {
+  static const auto* spec = new CommandSpec{
+      "replay",
+      "",
+      "recompute history under new rules, switch live (docs/replay.md)",
+      {{"db", "DIR", "the store (required)"},
+       {"rules", "FILE", "the new rules (required)"},
+       {"keep", "", "keep the old generation, queryable by its version"},
+       {"commit-every", "N", "events per commit of each engine (100000)"},
+       {"retire-wait-s", "S", "wait for writers to leave the old one (10)"},
+       {"convert-wait-s", "S",
+        "wait for the writer of a plain store to convert it (60)"},
+       {"final-threshold", "N", "events left before writers are held (20000)"},
+       {"quiet", "", "no progress lines"}},
+      "exit codes: 0 switched, 2 usage error (bad rules file, a version "
+      "that already names other rules), 1 other failure"};
+  return *spec;
+}
+
 int RunReplay(int argc, char** argv) {
   const char* kCmd = "replay";
-  auto args = Args::Parse(argc, argv,
-                          {"db", "rules", "commit-every", "retire-wait-s",
-                           "convert-wait-s", "final-threshold"},
-                          {"keep", "quiet"});
+  auto args = Args::Parse(argc, argv, ReplayCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   if (absl::Status s = args->RequireNoPositional(); !s.ok()) {
     return Fail(kCmd, s);

@@ -18,9 +18,25 @@ namespace chatkpi {
 // `chatkpi roster --db DIR --file staff.csv` imports a roster (all or
 // nothing); `chatkpi roster --db DIR [--version N] [--format json|csv]`
 // prints the current one, or an earlier version (docs/scoring.md, "Roster").
+const CommandSpec& RosterCommand() {
+  static const auto* spec = new CommandSpec{
+      "roster",
+      "",
+      "import or print the staff roster: who is assessed and paid",
+      {{"db", "DIR", "the store (required)"},
+       {"file", "staff.csv",
+        "import this roster (header agent,name,hired,left), replacing the "
+        "current one; earlier versions are kept"},
+       {"version", "N", "print an earlier version (the current one)"},
+       {"format", "json|csv", "output format when printing (json)"}},
+      "docs/scoring.md, \"Roster\". exit codes: 0 done, 2 usage error, 1 "
+      "other failure (a bad row: nothing is stored)"};
+  return *spec;
+}
+
 int RunRoster(int argc, char** argv) {
   const char* kCmd = "roster";
-  auto args = Args::Parse(argc, argv, {"db", "file", "version", "format"});
+  auto args = Args::Parse(argc, argv, RosterCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   if (auto s = args->RequireNoPositional(); !s.ok()) return Fail(kCmd, s);
   auto db = args->Require("db");

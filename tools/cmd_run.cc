@@ -9,12 +9,14 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "engine/engine.h"
 #include "engine/kafka_ingest.h"
 #include "engine/rules.h"
 #include "ingest/kafka_mock_cluster.h"
 #include "query/http_auth.h"
 #include "query/http_server.h"
 #include "query/live_feed.h"
+#include "query/metrics.h"
 #include "store/store.h"
 #include "tools/args.h"
 #include "tools/commands.h"
@@ -22,6 +24,37 @@
 #include "tools/kafka_flags.h"
 
 namespace chatkpi {
+
+const CommandSpec& RunCommand() {
+  static const auto* spec = [] {
+    auto* c = new CommandSpec{
+        "run",
+        "",
+        "consume Kafka into the store (docs/kafka.md, docs/scaling.md)",
+        {{"db", "DIR", "the store (required)"},
+         {"rules", "FILE",
+          "rules for a new store; without it, the store's live rules"},
+         {"partitions", "N", "with --brokers mock: partitions per topic (8)"},
+         {"until-caught-up", "", "exit once every partition is read"},
+         {"config", "FILE",
+          "settings file, `name = value` per line; flags given on the "
+          "command line win"},
+         {"demo", "", "run `chatkpi demo` instead (its flags follow)"},
+         {"port", "N", "also serve the HTTP API and dashboard"},
+         {"bind", "ADDR", "with --port: listen address (127.0.0.1)"},
+         {"token-file", "FILE", "with --port: admin token"},
+         {"dashboard-token-file", "FILE", "with --port: wall-screen token"},
+         {"no-auth", "", "with --port: serve without tokens"}},
+        "SIGINT or SIGTERM stops the consumer after its last commit.\n"
+        "exit codes: 0 stopped (signal, caught up or idle), 2 usage error, "
+        "1 other failure"};
+    c->flags.insert(c->flags.begin(), KafkaRunFlagSpecs().begin(),
+                    KafkaRunFlagSpecs().end());
+    for (const FlagSpec& f : HttpLimitFlagSpecs()) c->flags.push_back(f);
+    return c;
+  }();
+  return *spec;
+}
 
 int RunConsumer(int argc, char** argv) {
   const char* kCmd = "run";
@@ -34,13 +67,9 @@ int RunConsumer(int argc, char** argv) {
   }
   auto expanded = ExpandConfigFile(argc, argv);
   if (!expanded.ok()) return Fail(kCmd, expanded.status());
-  std::set<std::string> valued = KafkaRunFlags();
-  valued.insert({"db", "rules", "partitions", "bind", "port", "token-file",
-                 "dashboard-token-file"});
-  valued = WithHttpLimitFlags(std::move(valued));
   std::vector<char*> args_v = expanded->argv();
   auto args = Args::Parse(static_cast<int>(args_v.size()), args_v.data(),
-                          valued, {"until-caught-up", "no-auth"});
+                          RunCommand(), expanded->from_config);
   if (!args.ok()) return Fail(kCmd, args.status());
   if (absl::Status s = args->RequireNoPositional(); !s.ok()) {
     return Fail(kCmd, s);
@@ -49,9 +78,14 @@ int RunConsumer(int argc, char** argv) {
   if (!db.ok()) return Fail(kCmd, db.status());
   auto brokers = args->Require("brokers");
   if (!brokers.ok()) return Fail(kCmd, brokers.status());
-  auto rules =
-      args->Has("rules") ? LoadRulesFile(*args->Get("rules")) : DefaultRules();
-  if (!rules.ok()) return Fail(kCmd, rules.status());
+  // Without --rules the store's own (the last replay's; the defaults for a
+  // new store), read once the store is open.
+  std::optional<Rules> rules;
+  if (args->Has("rules")) {
+    auto loaded = LoadRulesFile(*args->Get("rules"));
+    if (!loaded.ok()) return Fail(kCmd, loaded.status());
+    rules = std::move(*loaded);
+  }
 
   KafkaIngestOptions opts;
   std::unique_ptr<KafkaMockCluster> mock;
@@ -86,6 +120,11 @@ int RunConsumer(int argc, char** argv) {
 
   auto store = Store::Open(*db, StoreOptions());
   if (!store.ok()) return Fail(kCmd, store.status());
+  if (!rules.has_value()) {
+    auto live_rules = LiveRulesOrDefault(**store);
+    if (!live_rules.ok()) return Fail(kCmd, live_rules.status());
+    rules = std::move(*live_rules);
+  }
   if (mock != nullptr) {
     s = CheckFreshForMock(**store);
     if (!s.ok()) return Fail(kCmd, s);
@@ -93,6 +132,7 @@ int RunConsumer(int argc, char** argv) {
   // Declared before the server, which holds it: every commit wakes the
   // dashboard's /api/live streams (docs/dashboard.md).
   LiveFeed feed;
+  MetricsRegistry metrics;
   std::unique_ptr<HttpServer> server;
   if (args->Has("port")) {
     auto port = args->GetInt("port", 8080);
@@ -107,14 +147,28 @@ int RunConsumer(int argc, char** argv) {
     ho.live_waiting = true;
     ho.live_feed = &feed;
     opts.on_commit = [&feed] { feed.Notify(); };
+    // The ingest series of /metrics (docs/http_api.md "Metrics").
+    ho.metrics = &metrics;
+    MetricHistogram* latency = CommitLatencyMetric(metrics);
+    opts.on_commit_latency = [latency](absl::Duration d) {
+      latency->Observe(absl::ToDoubleSeconds(d));
+    };
+    opts.on_ingested = [&metrics](const std::string& source, int64_t n) {
+      IngestedEventsMetric(metrics, source)->Increment(n);
+    };
+    opts.on_lag = [&metrics](const std::string& source, int64_t lag) {
+      IngestLagMetric(metrics, source)->Set(static_cast<double>(lag));
+    };
     auto token = LoadAdminToken(args->Get("token-file"));
     if (!token.ok()) return Fail(kCmd, token.status());
     auto dash_token = LoadDashboardToken(args->Get("dashboard-token-file"));
     if (!dash_token.ok()) return Fail(kCmd, dash_token.status());
     if (dash_token->has_value()) {
+      WarnIfTokenFileReadable(kCmd, args->Get("dashboard-token-file"));
       ho.tokens.emplace_back(**dash_token, Role::kDashboard);
     }
     if (token->has_value()) {
+      WarnIfTokenFileReadable(kCmd, args->Get("token-file"));
       ho.tokens.emplace_back(**token, Role::kAdmin);
     } else if (!dash_token->has_value()) {
       // HttpServer::Start refuses an open API unless --no-auth says so.

@@ -66,11 +66,26 @@ absl::StatusOr<Period> ParsePeriodFlag(const Args& args) {
 
 }  // namespace
 
+const CommandSpec& ScoreCommand() {
+  static const auto* spec = new CommandSpec{
+      "score",
+      "",
+      "month-end scores and pay (docs/scoring.md)",
+      {{"db", "DIR", "the store (required)"},
+       {"month", "YYYY-MM", "the month (one of --month, --quarter, --year)"},
+       {"quarter", "YYYY-QN", "quarterly 最佳/优秀 nominations (kpi100)"},
+       {"year", "YYYY", "yearly 最佳/优秀 nominations (kpi100)"},
+       {"scheme", "FILE|kpi100|ecom10", "scoring scheme (required)"},
+       {"format", "json|csv", "output format (json)"},
+       {"lang", "en|zh", "column names (en)"},
+       {"rules-version", "V", "a kept generation's rules version (live)"}},
+      "exit codes: 0 done, 2 usage error, 1 other failure"};
+  return *spec;
+}
+
 int RunScore(int argc, char** argv) {
   const char* kCmd = "score";
-  auto args = Args::Parse(argc, argv,
-                          {"db", "month", "quarter", "year", "scheme", "format",
-                           "lang", "rules-version"});
+  auto args = Args::Parse(argc, argv, ScoreCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());

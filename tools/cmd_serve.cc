@@ -36,19 +36,6 @@
 namespace chatkpi {
 namespace {
 
-// Warns when a token file can be read by other users.
-void CheckTokenFilePerms(const std::optional<std::string>& file) {
-  if (!file.has_value()) return;
-  std::error_code ec;
-  auto perms = std::filesystem::status(*file, ec).permissions();
-  if (!ec && (perms & (std::filesystem::perms::group_read |
-                       std::filesystem::perms::others_read)) !=
-                 std::filesystem::perms::none) {
-    std::cerr << "chatkpi serve: WARNING: " << *file
-              << " is readable by other users (chmod 600 it)\n";
-  }
-}
-
 // Catches a follower store up with its writer every `interval` and tells
 // the dashboard when anything was committed. A failed catch-up (the writer
 // mid-restart) is retried on the next turn.
@@ -96,15 +83,41 @@ class FollowLoop {
 
 }  // namespace
 
+const CommandSpec& ServeCommand() {
+  static const auto* spec = [] {
+    auto* c = new CommandSpec{
+        "serve",
+        "",
+        "HTTP API and live dashboard (docs/http_api.md, docs/dashboard.md)",
+        {{"db", "DIR", "the store (required unless --from-changelog)"},
+         {"bind", "ADDR", "listen address (127.0.0.1)"},
+         {"port", "N", "listen port, 0: any free one (8080)"},
+         {"token-file", "FILE", "admin token (docs/http_api.md)"},
+         {"dashboard-token-file", "FILE", "read-only wall-screen token"},
+         {"no-auth", "", "serve without tokens (loopback only)"},
+         {"schemes-dir", "DIR", "scoring schemes served"},
+         {"threads", "N", "request worker threads"},
+         {"access-log", "", "one stderr line per request"},
+         {"follow", "", "follow a live writer's commits"},
+         {"follow-interval-ms", "MS", "how often to look (200)"},
+         {"live-backfill", "N", "events a new /api/live stream replays"},
+         {"from-changelog", "", "the whole group's view (docs/scaling.md)"},
+         {"brokers", "HOST:PORT", "with --from-changelog"},
+         {"changelog-topic", "T", "with --from-changelog"},
+         {"kafka-config", "K=V,...", "librdkafka properties"},
+         {"rules", "FILE",
+          "with --from-changelog: rules of a new store (the store's own)"}},
+        "SIGINT or SIGTERM stops the server; open streams are closed.\n"
+        "exit codes: 0 stopped by a signal, 2 usage error, 1 other failure"};
+    for (const FlagSpec& f : HttpLimitFlagSpecs()) c->flags.push_back(f);
+    return c;
+  }();
+  return *spec;
+}
+
 int RunServe(int argc, char** argv) {
   const char* kCmd = "serve";
-  auto args = Args::Parse(
-      argc, argv,
-      WithHttpLimitFlags({"db", "bind", "port", "token-file",
-                          "dashboard-token-file", "schemes-dir", "threads",
-                          "follow-interval-ms", "live-backfill", "brokers",
-                          "changelog-topic", "kafka-config", "rules"}),
-      {"no-auth", "access-log", "follow", "from-changelog"});
+  auto args = Args::Parse(argc, argv, ServeCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   const bool from_changelog = args->Has("from-changelog");
   std::optional<ChangelogReaderOptions> changelog;
@@ -196,11 +209,11 @@ int RunServe(int argc, char** argv) {
   }
   if (any_token) {
     if (token->has_value()) {
-      CheckTokenFilePerms(args->Get("token-file"));
+      WarnIfTokenFileReadable(kCmd, args->Get("token-file"));
       opts.tokens.emplace_back(**token, Role::kAdmin);
     }
     if (dash_token->has_value()) {
-      CheckTokenFilePerms(args->Get("dashboard-token-file"));
+      WarnIfTokenFileReadable(kCmd, args->Get("dashboard-token-file"));
       opts.tokens.emplace_back(**dash_token, Role::kDashboard);
     }
   } else {
@@ -252,7 +265,7 @@ int RunServe(int argc, char** argv) {
     // Records the rules (snapshots name their version) and refuses a store
     // built under others, as an engine would.
     auto rules = args->Has("rules") ? LoadRulesFile(*args->Get("rules"))
-                                    : DefaultRules();
+                                    : LiveRulesOrDefault(**store);
     if (!rules.ok()) return Fail(kCmd, rules.status());
     auto probe = Engine::Open(*rules, store->get(), {});
     if (!probe.ok()) return Fail(kCmd, probe.status());

@@ -8,10 +8,24 @@
 
 namespace chatkpi {
 
+const CommandSpec& SnapshotCommand() {
+  static const auto* spec = new CommandSpec{
+      "snapshot",
+      "",
+      "KPIs per agent and day range",
+      {{"db", "DIR", "the store (required)"},
+       {"from", "YYYY-MM-DD", "first day (required)"},
+       {"to", "YYYY-MM-DD", "last day, included (required)"},
+       {"format", "json|csv", "output format (json)"},
+       {"lang", "en|zh", "column names (en)"},
+       {"rules-version", "V", "a kept generation's rules version (live)"}},
+      "exit codes: 0 done, 2 usage error, 1 other failure"};
+  return *spec;
+}
+
 int RunSnapshot(int argc, char** argv) {
   const char* kCmd = "snapshot";
-  auto args = Args::Parse(
-      argc, argv, {"db", "from", "to", "format", "lang", "rules-version"});
+  auto args = Args::Parse(argc, argv, SnapshotCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());

@@ -13,11 +13,24 @@ absl::StatusOr<absl::CivilMonth> ParseMonthFlag(const Args& args);
 
 // `chatkpi statement --db DIR --month M --scheme S --agent A
 // [--format csv|html]`: one agent's pay statement (工资条).
+const CommandSpec& StatementCommand() {
+  static const auto* spec = new CommandSpec{
+      "statement",
+      "",
+      "one agent's pay statement (工资条): every figure behind the pay",
+      {{"db", "DIR", "the store (required)"},
+       {"month", "YYYY-MM", "the month (required)"},
+       {"scheme", "FILE|kpi100|ecom10", "scoring scheme (required)"},
+       {"agent", "A", "the agent (required)"},
+       {"format", "csv|html", "output format (csv)"},
+       {"rules-version", "V", "a kept generation's rules version (live)"}},
+      "docs/scoring.md. exit codes: 0 done, 2 usage error, 1 other failure"};
+  return *spec;
+}
+
 int RunStatement(int argc, char** argv) {
   const char* kCmd = "statement";
-  auto args = Args::Parse(
-      argc, argv,
-      {"db", "month", "scheme", "agent", "format", "rules-version"});
+  auto args = Args::Parse(argc, argv, StatementCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   if (auto s = args->RequireNoPositional(); !s.ok()) return Fail(kCmd, s);
   auto db = args->Require("db");

@@ -16,10 +16,21 @@
 
 namespace chatkpi {
 
+const CommandSpec& StatsCommand() {
+  static const auto* spec = new CommandSpec{
+      "stats",
+      "",
+      "events, dead letters, agents, days, rules of a store",
+      {{"db", "DIR", "the store (required)"},
+       {"max-agents-per-day", "N", "report days past N distinct agents"},
+       {"max-buyers-per-day", "N", "report days past N distinct buyers"}},
+      "exit codes: 0 done, 2 usage error, 1 other failure"};
+  return *spec;
+}
+
 int RunStats(int argc, char** argv) {
   const char* kCmd = "stats";
-  auto args = Args::Parse(argc, argv,
-                          {"db", "max-agents-per-day", "max-buyers-per-day"});
+  auto args = Args::Parse(argc, argv, StatsCommand());
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
@@ -103,6 +114,27 @@ int RunStats(int argc, char** argv) {
     AppendJsonString(&out, line);
   }
   out.append("}");
+  // The rules the figures are computed under (what `ingest` and `run` use
+  // without --rules) and the earlier versions replays went through.
+  auto rules = store.Get(Family::kMeta, kMetaRules);
+  if (!rules.ok()) return Fail(kCmd, rules.status());
+  absl::StrAppend(
+      &out, ", \"rules\": ", rules->has_value() ? **rules : std::string("null"),
+      ", \"earlier_rules_versions\": [");
+  const std::string seen_prefix = kMetaRulesSeenPrefix;
+  first = true;
+  s = store.Scan(Family::kMeta, seen_prefix, "",
+                 [&](std::string_view k, std::string_view) {
+                   if (k.substr(0, seen_prefix.size()) != seen_prefix) {
+                     return false;
+                   }
+                   if (!first) out.append(", ");
+                   first = false;
+                   AppendJsonString(&out, k.substr(seen_prefix.size()));
+                   return true;
+                 });
+  if (!s.ok()) return Fail(kCmd, s);
+  out.append("]");
   // Kafka consumer figures (engine/kafka_ingest.h): owned partitions, the
   // latest throughput and lag per partition; null for file-fed stores.
   auto owned = ReadOwnedShards(store);

@@ -1,9 +1,31 @@
 // The chatkpi subcommands. Each takes the arguments after its name and
-// returns the process exit code: 0 success, 2 usage error, 1 other failure.
+// returns the process exit code: 0 success, 2 usage error, 1 other failure
+// (`check` also 3: some line is invalid). Each declares its command line
+// once, as a CommandSpec (tools/args.h): tools/main.cc lists the pairs and
+// answers `--help` and `chatkpi help CMD` from the spec.
 #ifndef CHATKPI_TOOLS_COMMANDS_H_
 #define CHATKPI_TOOLS_COMMANDS_H_
 
+#include "tools/args.h"
+
 namespace chatkpi {
+
+const CommandSpec& IngestCommand();
+const CommandSpec& SnapshotCommand();
+const CommandSpec& StatsCommand();
+const CommandSpec& GenCommand();
+const CommandSpec& CheckCommand();
+const CommandSpec& ScoreCommand();
+const CommandSpec& AssessCommand();
+const CommandSpec& RosterCommand();
+const CommandSpec& StatementCommand();
+const CommandSpec& ServeCommand();
+const CommandSpec& ReplayCommand();
+const CommandSpec& DiffCommand();
+const CommandSpec& RunCommand();
+const CommandSpec& BrokerCommand();
+const CommandSpec& ProduceCommand();
+const CommandSpec& DemoCommand();
 
 int RunIngest(int argc, char** argv);
 int RunSnapshot(int argc, char** argv);
@@ -13,9 +35,7 @@ int RunCheck(int argc, char** argv);
 int RunScore(int argc, char** argv);
 int RunAssess(int argc, char** argv);
 int RunRoster(int argc, char** argv);
-int RunStatement(
-    int argc,
-    char** argv);  // pay statement (工资条)  // docs/scoring.md, "Roster"
+int RunStatement(int argc, char** argv);  // pay statement (工资条)
 int RunServe(int argc, char** argv);
 // Rules changes: docs/replay.md.
 int RunReplay(int argc, char** argv);

@@ -1,6 +1,8 @@
 #include "tools/http_flags.h"
 
 #include <cstdint>
+#include <filesystem>
+#include <iostream>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -22,12 +24,27 @@ absl::StatusOr<int64_t> BoundedInt(const Args& args, const std::string& name,
 
 }  // namespace
 
+const std::vector<FlagSpec>& HttpLimitFlagSpecs() {
+  static const auto* flags = new std::vector<FlagSpec>{
+      {"rate-limit", "N", "requests a second per client, 0: no limit (20)"},
+      {"rate-limit-burst", "N", "requests at once after idling (40)"},
+      {"rate-limit-clients", "N", "clients whose rate is tracked (10000)"},
+      {"max-live-clients", "N", "/api/live streams at once (8)"},
+      {"max-snapshot-days", "N", "longest /api/snapshot period (366)"},
+      {"read-timeout-ms", "MS",
+       "a whole request must arrive within MS of its first byte (5000)"},
+      {"write-timeout-ms", "MS", "longest wait for each write (10000)"},
+  };
+  return *flags;
+}
+
 const std::set<std::string>& HttpLimitFlags() {
-  static const std::set<std::string> kFlags = {
-      "rate-limit",       "rate-limit-burst",  "rate-limit-clients",
-      "max-live-clients", "max-snapshot-days", "read-timeout-ms",
-      "write-timeout-ms"};
-  return kFlags;
+  static const auto* flags = [] {
+    auto* names = new std::set<std::string>;
+    for (const FlagSpec& f : HttpLimitFlagSpecs()) names->insert(f.name);
+    return names;
+  }();
+  return *flags;
 }
 
 std::set<std::string> WithHttpLimitFlags(std::set<std::string> flags) {
@@ -73,6 +90,19 @@ absl::Status HttpLimitsFromArgs(const Args& args, HttpServerOptions* opts) {
   opts->read_timeout = absl::Milliseconds(*read_ms);
   opts->write_timeout = absl::Milliseconds(*write_ms);
   return absl::OkStatus();
+}
+
+void WarnIfTokenFileReadable(const std::string& command,
+                             const std::optional<std::string>& file) {
+  if (!file.has_value()) return;
+  std::error_code ec;
+  auto perms = std::filesystem::status(*file, ec).permissions();
+  if (!ec && (perms & (std::filesystem::perms::group_read |
+                       std::filesystem::perms::others_read)) !=
+                 std::filesystem::perms::none) {
+    std::cerr << "chatkpi " << command << ": WARNING: " << *file
+              << " is readable by other users (chmod 600 it)\n";
+  }
 }
 
 }  // namespace chatkpi

@@ -11,6 +11,7 @@
 #ifndef CHATKPI_TOOLS_HTTP_FLAGS_H_
 #define CHATKPI_TOOLS_HTTP_FLAGS_H_
 
+#include <optional>
 #include <set>
 #include <string>
 
@@ -20,7 +21,8 @@
 
 namespace chatkpi {
 
-// The names of the flags above, without "--".
+// The flags above with their help, and their names (without "--").
+const std::vector<FlagSpec>& HttpLimitFlagSpecs();
 const std::set<std::string>& HttpLimitFlags();
 // `flags` and those.
 std::set<std::string> WithHttpLimitFlags(std::set<std::string> flags);
@@ -29,6 +31,12 @@ std::set<std::string> WithHttpLimitFlags(std::set<std::string> flags);
 // their defaults. A value out of range is an InvalidArgument naming the
 // flag and its range.
 absl::Status HttpLimitsFromArgs(const Args& args, HttpServerOptions* opts);
+
+// Warns on stderr ("chatkpi COMMAND: WARNING: ...") when a token file can
+// be read by other users; `serve` and `run --port` call it for each token
+// file they use.
+void WarnIfTokenFileReadable(const std::string& command,
+                             const std::optional<std::string>& file);
 
 }  // namespace chatkpi
 

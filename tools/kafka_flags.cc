@@ -28,13 +28,34 @@ absl::StatusOr<int64_t> PositiveInt(const Args& args, const std::string& name,
 
 }  // namespace
 
+const std::vector<FlagSpec>& KafkaRunFlagSpecs() {
+  static const auto* flags = new std::vector<FlagSpec>{
+      {"brokers", "HOST:PORT",
+       "bootstrap brokers, or `mock` for an embedded "
+       "cluster (required)"},
+      {"group", "G", "consumer group (chatkpi)"},
+      {"chat-topic", "T", "chat events topic (chat)"},
+      {"order-topic", "T", "order events topic (orders)"},
+      {"dlq-topic", "T", "publish dead letters here (none)"},
+      {"changelog-topic", "T",
+       "publish committed figures here for `serve --from-changelog` (none)"},
+      {"session-timeout-ms", "MS", "group session timeout"},
+      {"commit-every", "N", "events per store commit"},
+      {"commit-ms", "MS", "longest time between commits"},
+      {"progress-ms", "MS", "progress report interval (10000)"},
+      {"exit-when-idle", "MS", "exit after MS without messages (never)"},
+      {"max-rate", "N", "events a second at most (no limit)"},
+      {"kafka-config", "K=V,...", "librdkafka properties"},
+  };
+  return *flags;
+}
+
 const std::set<std::string>& KafkaRunFlags() {
-  static const auto* flags = new std::set<std::string>{
-      "brokers",        "group",     "chat-topic",
-      "order-topic",    "dlq-topic", "session-timeout-ms",
-      "commit-every",   "commit-ms", "progress-ms",
-      "exit-when-idle", "max-rate",  "kafka-config",
-      "changelog-topic"};
+  static const auto* flags = [] {
+    auto* names = new std::set<std::string>;
+    for (const FlagSpec& f : KafkaRunFlagSpecs()) names->insert(f.name);
+    return names;
+  }();
   return *flags;
 }
 
@@ -50,10 +71,12 @@ absl::StatusOr<ExpandedArgs> ExpandConfigFile(int argc, char** argv) {
   std::string config;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--config" && i + 1 < argc) {
-      config = argv[++i];
-    } else if (absl::StartsWith(a, "--config=")) {
-      config = a.substr(9);
+    const bool flag = a == "--config" && i + 1 < argc;
+    if (flag || absl::StartsWith(a, "--config=")) {
+      if (!config.empty()) {
+        return absl::InvalidArgumentError("--config is given more than once");
+      }
+      config = flag ? argv[++i] : a.substr(9);
     } else {
       rest.push_back(std::move(a));
     }
@@ -89,6 +112,7 @@ absl::StatusOr<ExpandedArgs> ExpandConfigFile(int argc, char** argv) {
       }
     }
   }
+  out.from_config = static_cast<int>(out.args.size());
   for (std::string& a : rest) out.args.push_back(std::move(a));
   return out;
 }

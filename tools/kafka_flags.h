@@ -18,7 +18,9 @@
 
 namespace chatkpi {
 
-// Flags of `chatkpi run` that configure the consumer (see docs/kafka.md).
+// Flags of `chatkpi run` that configure the consumer (see docs/kafka.md),
+// with their help, and their names.
+const std::vector<FlagSpec>& KafkaRunFlagSpecs();
 const std::set<std::string>& KafkaRunFlags();
 
 // The command line with `--config FILE` replaced by the file's settings,
@@ -29,6 +31,9 @@ const std::set<std::string>& KafkaRunFlags();
 struct ExpandedArgs {
   std::vector<std::string> args;
   KafkaProperties properties;  // from kafka.* lines
+  // args[0, from_config) come from the file: the command line may give
+  // them again (Args::Parse's `overridable`).
+  int from_config = 0;
 
   // argv-style pointers into `args`, for Args::Parse.
   std::vector<char*> argv();

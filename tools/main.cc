@@ -1,99 +1,95 @@
 // chatkpi: per-agent customer-service KPIs from chat and order events.
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 
+#include "tools/args.h"
 #include "tools/commands.h"
 
 namespace {
 
+// A command: its declared command line (tools/args.h) and what runs it.
+// A new command adds one line here.
 struct Command {
-  const char* name;
+  const chatkpi::CommandSpec& (*spec)();
   int (*run)(int, char**);
-  const char* help;
 };
 
-constexpr Command kCommands[] = {
-    {"ingest", chatkpi::RunIngest,
-     "--db DIR [--rules FILE] [--follow] FILE...   take in JSONL events (- = "
-     "stdin); --follow keeps reading growing files"},
-    {"snapshot", chatkpi::RunSnapshot,
-     "--db DIR --from YYYY-MM-DD --to YYYY-MM-DD [--format json|csv] "
-     "[--lang en|zh] [--rules-version V]"},
-    {"check", chatkpi::RunCheck,
-     "[--quiet] FILE...   validate JSONL without a store (exit 3 if any "
-     "line is invalid)"},
-    {"score", chatkpi::RunScore,
-     "--db DIR --month YYYY-MM|--quarter YYYY-QN|--year YYYY "
-     "--scheme FILE|kpi100|ecom10 [--format json|csv] "
-     "[--lang en|zh] [--rules-version V]"},
-    {"assess", chatkpi::RunAssess,
-     "--db DIR --agent A --month YYYY-MM --metric M --value V [--id ID] "
-     "[--ts MS]   append an assessment input"},
-    {"roster", chatkpi::RunRoster,
-     "--db DIR [--file staff.csv | --version N] [--format json|csv]   "
-     "import or print the staff roster (docs/scoring.md)"},
-    {"statement", chatkpi::RunStatement,
-     "--db DIR --month YYYY-MM --scheme FILE|kpi100|ecom10 --agent A "
-     "[--format csv|html]   one agent's pay statement (工资条)"},
-    {"replay", chatkpi::RunReplay,
-     "--db DIR --rules FILE [--keep] [--commit-every N] [--quiet]   "
-     "recompute history under new rules, switch live (docs/replay.md)"},
-    {"diff", chatkpi::RunDiff,
-     "--db DIR --from YYYY-MM-DD --to YYYY-MM-DD --rules-a V1 --rules-b V2 "
-     "[--scheme FILE|kpi100|ecom10] [--format json|csv]   KPIs, scores and "
-     "pay under two rules versions"},
-    {"stats", chatkpi::RunStats,
-     "--db DIR   events, dead letters, agents, days"},
-    {"gen", chatkpi::RunGen,
-     "[--seed N] [--agents N] [--buyers N] [--month YYYY-MM] [--events N] "
-     "[--shuffle] [--delay-orders-s N] [--duplicates R] [--malformed R] "
-     "[--assessments] [--out FILE]   generate a shop's month of events"},
-    {"serve", chatkpi::RunServe,
-     "--db DIR [--bind 127.0.0.1] [--port 8080] [--token-file FILE | "
-     "--no-auth] [--dashboard-token-file FILE] [--follow "
-     "[--follow-interval-ms 200]] [--schemes-dir DIR] [--threads N] "
-     "[--access-log]   HTTP API and live dashboard (docs/http_api.md, "
-     "docs/dashboard.md); --from-changelog --brokers B --changelog-topic T "
-     "[--db DIR]: the whole group's view (docs/scaling.md)"},
-    {"run", chatkpi::RunConsumer,
-     "--brokers HOST:PORT|mock --db DIR [--group G] [--chat-topic T] "
-     "[--order-topic T] [--dlq-topic T] [--changelog-topic T] [--rules FILE] "
-     "[--until-caught-up] [--exit-when-idle MS] [--port N [--bind A] "
-     "[--token-file FILE | --no-auth] [--dashboard-token-file FILE]] "
-     "[--config FILE] ...   consume Kafka "
-     "(docs/kafka.md, docs/scaling.md)"},
-    {"produce", chatkpi::RunProduce,
-     "--brokers HOST:PORT [--chat-topic T] [--order-topic T] FILE...   "
-     "publish JSONL events keyed by buyer"},
-    {"broker", chatkpi::RunBroker,
-     "[--partitions 8] [--chat-topic T] [--order-topic T] [--dlq-topic T] "
-     "[--changelog-topic T]   "
-     "standalone mock Kafka cluster; prints its address"},
-    {"demo", chatkpi::RunDemo,
-     "[--events 50000] [--partitions 8] [--seed N] [--month YYYY-MM] "
-     "[--db DIR]   embedded broker: generate, produce, consume, print the "
-     "month snapshot"},
+const Command kCommands[] = {
+    {chatkpi::IngestCommand, chatkpi::RunIngest},
+    {chatkpi::SnapshotCommand, chatkpi::RunSnapshot},
+    {chatkpi::CheckCommand, chatkpi::RunCheck},
+    {chatkpi::ScoreCommand, chatkpi::RunScore},
+    {chatkpi::AssessCommand, chatkpi::RunAssess},
+    {chatkpi::RosterCommand, chatkpi::RunRoster},
+    {chatkpi::StatementCommand, chatkpi::RunStatement},
+    {chatkpi::ReplayCommand, chatkpi::RunReplay},
+    {chatkpi::DiffCommand, chatkpi::RunDiff},
+    {chatkpi::StatsCommand, chatkpi::RunStats},
+    {chatkpi::GenCommand, chatkpi::RunGen},
+    {chatkpi::ServeCommand, chatkpi::RunServe},
+    {chatkpi::RunCommand, chatkpi::RunConsumer},
+    {chatkpi::ProduceCommand, chatkpi::RunProduce},
+    {chatkpi::BrokerCommand, chatkpi::RunBroker},
+    {chatkpi::DemoCommand, chatkpi::RunDemo},
 };
 
-void Usage() {
-  std::cerr << "usage: chatkpi COMMAND [flags]\n\ncommands:\n";
+const Command* Find(const char* name) {
   for (const Command& c : kCommands) {
-    std::cerr << "  " << c.name << " " << c.help << "\n";
+    if (c.spec().name == name) return &c;
   }
+  return nullptr;
+}
+
+void Usage(std::ostream& out) {
+  out << "usage: chatkpi COMMAND [flags]\n"
+         "       chatkpi help [COMMAND]      chatkpi COMMAND --help\n\n"
+         "commands:\n";
+  for (const Command& c : kCommands) {
+    std::string name = c.spec().name;
+    name.resize(std::max<size_t>(name.size(), 10), ' ');
+    out << "  " << name << c.spec().summary << "\n";
+  }
+  out << "\nexit codes: 0 success; 2 usage error (unknown or repeated flag, "
+         "bad date,\n  bad rules file); 1 any other failure; 3 `check` found "
+         "invalid lines\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "--help") ||
-      !std::strcmp(argv[1], "-h")) {
-    Usage();
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    Usage(std::cerr);
+    return 2;
   }
-  for (const Command& c : kCommands) {
-    if (!std::strcmp(argv[1], c.name)) return c.run(argc - 2, argv + 2);
+  const char* first = argv[1];
+  if (!std::strcmp(first, "--help") || !std::strcmp(first, "-h") ||
+      !std::strcmp(first, "help")) {
+    if (argc == 2) {
+      Usage(std::cout);
+      return 0;
+    }
+    const Command* c = Find(argv[2]);
+    if (c == nullptr) {
+      std::cerr << "chatkpi help: unknown command '" << argv[2] << "'\n";
+      Usage(std::cerr);
+      return 2;
+    }
+    if (argc > 3) {
+      std::cerr << "chatkpi help: unexpected argument '" << argv[3] << "'\n";
+      return 2;
+    }
+    std::cout << chatkpi::HelpText(c->spec());
+    return 0;
   }
-  std::cerr << "chatkpi: unknown command '" << argv[1] << "'\n";
-  Usage();
+  if (const Command* c = Find(first)) {
+    if (chatkpi::WantsHelp(argc - 2, argv + 2, c->spec())) {
+      std::cout << chatkpi::HelpText(c->spec());
+      return 0;
+    }
+    return c->run(argc - 2, argv + 2);
+  }
+  std::cerr << "chatkpi: unknown command '" << first << "'\n";
+  Usage(std::cerr);
   return 2;
 }

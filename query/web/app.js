@@ -24,6 +24,10 @@
       leaderboard: '本月排行', rank: '名次', agent: '客服', total: '总分', grade: '等级',
       token_needed: '请输入看板令牌', open: '打开', updated: '更新于',
       hours_partial: '部分数据', questions: '问题数',
+      token_wrong: '令牌无效，请重新输入', stale: '数据可能已过时',
+      pending: '待录入', missing_note: '名客服的考核输入尚未录入：',
+      missing_tail: '；录入后显示等级与总分',
+      h: '小时', m: '分', s: '秒',
     },
     en: {
       title: 'Live service dashboard', connecting: 'connecting', live: 'live',
@@ -37,6 +41,11 @@
       leaderboard: 'Month to date', rank: 'Rank', agent: 'Agent', total: 'Score', grade: 'Grade',
       token_needed: 'Dashboard token', open: 'Open', updated: 'updated',
       hours_partial: 'partial', questions: 'questions',
+      token_wrong: 'That token was not accepted; enter it again',
+      stale: 'figures may be out of date',
+      pending: 'pending', missing_note: ' agents still lack assessment inputs: ',
+      missing_tail: '; grades and scores show once they are entered',
+      h: 'h ', m: 'm ', s: 's',
     },
   };
   const TOKEN_KEY = 'chatkpi.dashboardToken';
@@ -85,17 +94,21 @@
   const fmt = {
     count: (v) => (v === null || v === undefined ? '—' : String(v)),
     rate: (v) => (v === null || v === undefined ? '—' : (v * 100).toFixed(1) + '%'),
+    // Seconds under 100 s, else minutes and seconds (10分16秒, 10m 16s):
+    // never h:mm, which reads as a time of day next to the clock.
     secs: (v) => {
       if (v === null || v === undefined) return '—';
-      return v < 100 ? v.toFixed(1) + 's' : fmt.dur(v * 1000);
+      return v < 100 ? v.toFixed(1) + t('s') : fmt.dur(v * 1000);
     },
     dur: (ms) => {
       if (ms === null || ms === undefined) return '—';
       const s = Math.max(0, Math.floor(ms / 1000));
       const h = Math.floor(s / 3600);
       const m = Math.floor((s % 3600) / 60);
-      const ss = String(s % 60).padStart(2, '0');
-      return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+      const ss = s % 60;
+      if (h > 0) return `${h}${t('h')}${String(m).padStart(2, '0')}${t('m')}${String(ss).padStart(2, '0')}${t('s')}`;
+      if (m > 0) return `${m}${t('m')}${String(ss).padStart(2, '0')}${t('s')}`;
+      return `${ss}${t('s')}`;
     },
   };
 
@@ -290,6 +303,7 @@
 
   function render(b) {
     board = b;
+    if (b.timezone) localStorage.setItem(ZONE_KEY, b.timezone);
     clockOffset = b.now_ms - Date.now();
     $('day').textContent = b.day;
     renderTeam(b.team);
@@ -311,6 +325,7 @@
       if (!present.has(agent)) { card.remove(); cards.delete(agent); }
     }
     $('no-agents').hidden = b.agents.length > 0;
+    showPages();
     renderChart();
     document.body.dataset.seq = String(b.seq);
     document.body.dataset.day = b.day;
@@ -320,11 +335,17 @@
     if (log.length > 5000) log.splice(0, log.length - 5000);
   }
 
-  // HH:MM:SS in the store's time zone (the shop's), whatever the screen's.
+  // HH:MM:SS in the store's time zone (the shop's), whatever the screen's:
+  // from the first second, the zone of the last board this screen saw, or
+  // the rules' default zone (SPEC §2) before any.
+  const ZONE_KEY = 'chatkpi.timezone';
+  function zone() {
+    return (board && board.timezone) || localStorage.getItem(ZONE_KEY) || 'Asia/Shanghai';
+  }
   function timeOfDay(d) {
     return new Intl.DateTimeFormat('en-GB', {
       hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
-      timeZone: board ? board.timezone : undefined,
+      timeZone: zone(),
     }).format(d);
   }
 
@@ -369,18 +390,79 @@
     }
     sel.value = lb.scheme;
     $('lb-month').textContent = lb.month;
-    const rows = lb.agents.slice(0, 12).map((a) => {
-      const tr = el('tr', { class: a.rank === 1 ? 'top1' : '', 'data-agent': a.agent }, [
-        el('td', {}, [a.assessed ? String(a.rank) : '—']),
+    // Mid-month the targets and supervisor marks are not in yet: a grade or
+    // total made without them would read as a verdict on a public screen.
+    const missing = new Set();
+    let pendingAgents = 0;
+    for (const a of lb.agents) {
+      const m = a.missing_inputs || [];
+      if (m.length) { pendingAgents++; m.forEach((x) => missing.add(x)); }
+    }
+    const note = $('lb-missing');
+    note.hidden = pendingAgents === 0;
+    note.textContent = pendingAgents
+      ? `${pendingAgents}${t('missing_note')}${[...missing].join(', ')}${t('missing_tail')}` : '';
+    lbRows = lb.agents.map((a) => {
+      const pending = (a.missing_inputs || []).length > 0;
+      const tr = el('tr', {
+        class: (a.rank === 1 && !pending ? 'top1' : '') + (pending ? ' pending' : ''),
+        'data-agent': a.agent,
+      }, [
+        el('td', {}, [a.assessed && !pending ? String(a.rank) : '—']),
         el('td', { title: a.agent }, [a.agent]),
-        el('td', { class: 'total', 'data-field': 'total', 'data-value': JSON.stringify(a.total) },
-          [a.assessed ? a.total.toFixed(1) : '—']),
-        el('td', {}, [a.grade || '—']),
+        el('td', { class: 'total', 'data-field': 'total', 'data-value': JSON.stringify(pending ? null : a.total) },
+          [a.assessed && !pending ? a.total.toFixed(1) : '—']),
+        el('td', { 'data-field': 'grade' }, [pending ? t('pending') : (a.grade || '—')]),
       ]);
-      tr.title = lb.items.map((it, i) => `${it.title}: ${a.points[i] ?? '—'}`).join('\n');
+      tr.title = pending ? `${t('pending')}: ${a.missing_inputs.join(', ')}`
+        : lb.items.map((it, i) => `${it.title}: ${a.points[i] ?? '—'}`).join('\n');
       return tr;
     });
-    $('board').replaceChildren(...rows);
+    showPages();
+  }
+
+  // ---- pages: every agent readable on one screen nobody scrolls ------------
+  //
+  // Cards and leaderboard rows that do not fit the screen are shown a page
+  // at a time, turning every PAGE_MS (docs/dashboard.md); the page number
+  // says there are more. Nothing is cut silently.
+  const PAGE_MS = 10000;
+  let lbRows = [];
+  let page = 0;
+
+  // Items of `itemHeight` px that fit between the container's top and the
+  // bottom of the screen, less the panel's and the page's padding below.
+  function perPage(container, itemHeight, columns) {
+    const top = container.getBoundingClientRect().top + window.scrollY;
+    const room = window.innerHeight - top - 64;
+    return Math.max(1, Math.floor(room / itemHeight)) * columns;
+  }
+
+  function showPages() {
+    const container = $('cards');
+    const all = [...cards.values()];
+    const probe = all.find((c) => !c.hidden) || all[0];
+    let cardPages = 1;
+    if (probe && window.innerWidth > 1300) {
+      const cols = getComputedStyle(container).gridTemplateColumns.split(' ').length || 1;
+      const n = perPage(container, probe.getBoundingClientRect().height + 10, cols);
+      cardPages = Math.max(1, Math.ceil(all.length / n));
+      const p = page % cardPages;
+      all.forEach((c, i) => { c.hidden = Math.floor(i / n) !== p; });
+    } else {
+      all.forEach((c) => { c.hidden = false; });
+    }
+    const body = $('board');
+    const rowH = body.rows.length ? body.rows[0].getBoundingClientRect().height : 36;
+    const rowsPer = window.innerWidth > 1300 ? perPage(body, Math.max(rowH, 30), 1) : lbRows.length;
+    const lbPages = Math.max(1, Math.ceil(lbRows.length / Math.max(1, rowsPer)));
+    const lp = page % lbPages;
+    body.replaceChildren(...lbRows.slice(lp * rowsPer, (lp + 1) * rowsPer));
+    const pageText = (p, n) => (n > 1 ? (lang === 'zh' ? `第${p}/${n}页` : `page ${p}/${n}`) : '');
+    $('cards-page').textContent = pageText(page % cardPages + 1, cardPages);
+    $('lb-page').textContent = pageText(lp + 1, lbPages);
+    document.body.dataset.cardPages = String(cardPages);
+    document.body.dataset.lbPages = String(lbPages);
   }
 
   // ---- connection --------------------------------------------------------------
@@ -388,6 +470,10 @@
   let connState = 'connecting';
   function setConn(state) {
     connState = state;
+    // Figures shown while the stream is down may be stale: dimmed, and
+    // the status says so.
+    document.body.classList.toggle('stale', state !== 'live' && board !== null);
+    $('stale').hidden = !(state !== 'live' && board !== null);
     const c = $('conn');
     c.className = 'conn ' + (state === 'live' ? 'conn-live' : state === 'offline' ? 'conn-down' : 'conn-wait');
     $('conn-text').textContent = t(state);
@@ -397,6 +483,9 @@
   function askToken() {
     if (source) { source.close(); source = null; }
     setConn('offline');
+    // A token was given and refused: say so, rather than ask as if for
+    // the first time.
+    $('auth-error').hidden = !token;
     $('auth').hidden = false;
     $('auth-token').focus();
   }
@@ -461,8 +550,11 @@
     setLang(lang);
     connect();
     fetchBoard();
+    tick();  // the clock from the first second, not after one
     setInterval(tick, 1000);
     setInterval(fetchBoard, 60000);
+    setInterval(() => { page++; showPages(); }, PAGE_MS);
+    window.addEventListener('resize', showPages);
   }
 
   init();

@@ -199,12 +199,14 @@ export async function api(port, pathname, token = DASH_TOKEN) {
 
 // Chromium as the machine's docs say: headless, no sandbox (root), no
 // background traffic to hosts this machine cannot reach, a fresh profile.
-export async function launchBrowser(viewport = { width: 1920, height: 1080 }) {
+// `extra`: more context options (e.g. timezoneId).
+export async function launchBrowser(viewport = { width: 1920, height: 1080 }, extra = {}) {
   const profile = tempDir('chatkpi-chromium-');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport,
+    ...extra,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
