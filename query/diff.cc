@@ -206,15 +206,6 @@ void AppendCsvRow(std::string* out, std::string_view section,
   out->append("\r\n");
 }
 
-void AppendCsvPairs(std::string* out, std::string_view section,
-                    std::string_view month, std::string_view agent,
-                    const std::vector<std::pair<std::string_view, Pair>>& ps) {
-  for (const auto& [name, p] : ps) {
-    AppendCsvRow(out, section, month, agent, name, Num(p.a, p.integral),
-                 Num(p.b, p.integral), Num(p.change(), p.integral));
-  }
-}
-
 bool Changed(const Pair& p) {
   if (p.a.has_value() != p.b.has_value()) return true;
   if (!p.a) return false;
