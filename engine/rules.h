@@ -35,7 +35,9 @@ absl::StatusOr<Rules> DefaultRules();
 
 // Parses a rules file (JSON). Keys may be flat ("response.window_s") or
 // nested ({"response": {"window_s": 60}}). Unknown keys, a bad time zone,
-// negative windows or a missing version are refused with a message.
+// negative windows, windows over their bounds (response.*: 30 days,
+// attribution.window_s: 366 days) or a missing version are refused with a
+// message.
 absl::StatusOr<Rules> ParseRules(std::string_view json);
 absl::StatusOr<Rules> LoadRulesFile(const std::string& path);
 

@@ -255,8 +255,7 @@ std::string DiffToJson(const KpiDiff& d) {
   AppendPairs(&out, KpiPairs(d.a.snapshot.unattributed,
                              d.b.snapshot.unattributed, true));
   out.append(",\n \"team\": ");
-  AppendPairs(
-      &out, KpiPairs(TeamTotal(d.a.snapshot), TeamTotal(d.b.snapshot), false));
+  AppendPairs(&out, KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false));
   out.append(",\n \"dead_letters\": ");
   AppendPairValue(&out,
                   Ints(d.a.snapshot.dead_letters, d.b.snapshot.dead_letters));
@@ -319,9 +318,8 @@ std::string DiffToCsv(const KpiDiff& d) {
   AppendCsvPairs(
       &out, "unattributed", "", "",
       KpiPairs(d.a.snapshot.unattributed, d.b.snapshot.unattributed, true));
-  AppendCsvPairs(
-      &out, "team", "", "",
-      KpiPairs(TeamTotal(d.a.snapshot), TeamTotal(d.b.snapshot), false));
+  AppendCsvPairs(&out, "team", "", "",
+                 KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false));
   AppendCsvPairs(&out, "dead_letters", "", "",
                  {{"dead_letters", Ints(d.a.snapshot.dead_letters,
                                         d.b.snapshot.dead_letters)}});

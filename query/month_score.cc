@@ -41,6 +41,16 @@ absl::StatusOr<std::vector<Assessment>> ReadAssessments(
           bad = absl::DataLossError("assessment value is corrupt");
           return false;
         }
+        // The parser bounds every value taken in now; a store written
+        // before it could hold any double, and fen from one past the bound
+        // may not fit in int64.
+        if (!(std::fabs(a.value) <= kMaxAssessmentValue)) {
+          bad = absl::OutOfRangeError(absl::StrCat(
+              "assessment ", a.metric, " of agent '", a.agent, "' for ", month,
+              " is ", text, ", beyond the bound of 1e9 (docs/limits.md); ",
+              "take in a corrected assessment for it"));
+          return false;
+        }
         // Money metrics are yuan: exact when written with <= 2 decimals,
         // else (an exponent, more decimals) rounded half up to the fen.
         if (!ParseYuanToFen(text, &a.value_fen).ok()) {
