@@ -235,49 +235,9 @@ void AssignQuotas(const std::vector<AgentScore*>& ranked, int best,
   }
 }
 
-struct Totals {
-  int agents = 0;
-  int assessed = 0;
-  int64_t total_centi = 0;
-  int64_t net_sales_fen = 0;
-  std::vector<int64_t> items_centi;
-  Pay pay;
-};
-
-// The team_totals of the JSON and the CSV's totals row. Score calls it once
-// to prove they fit; the renderers, given a report from Score, then cannot
-// fail.
-absl::StatusOr<Totals> SumUp(const ScoreReport& r) {
-  Totals t;
-  t.items_centi.assign(r.columns.size(), 0);
-  absl::Status s;
-  auto add = [&s](int64_t* sum, int64_t v, std::string_view what) {
-    if (s.ok()) s = AddChecked(sum, v, what);
-  };
-  for (const AgentScore& a : r.agents) {
-    ++t.agents;
-    add(&t.net_sales_fen, a.net_sales_fen, "the team's net sales");
-    if (a.pay) {
-      add(&t.pay.base_fen, a.pay->base_fen, "the team's base pay");
-      add(&t.pay.personal_commission_fen, a.pay->personal_commission_fen,
-          "the team's personal commission");
-      add(&t.pay.public_commission_fen, a.pay->public_commission_fen,
-          "the team's public commission");
-      add(&t.pay.awards_fen, a.pay->awards_fen, "the team's awards");
-      add(&t.pay.seniority_fen, a.pay->seniority_fen,
-          "the team's seniority pay");
-      add(&t.pay.total_fen, a.pay->total_fen, "the team's total pay");
-    }
-    if (!a.assessed) continue;
-    ++t.assessed;
-    add(&t.total_centi, a.total_centi, "the team's total points");
-    for (size_t i = 0; i < a.items.size() && i < t.items_centi.size(); ++i) {
-      add(&t.items_centi[i], a.items[i].points_centi, "the team's item points");
-    }
-  }
-  if (!s.ok()) return s;
-  return t;
-}
+// The team totals the renderers print (SumUp, with them below) fit in
+// int64: OutOfRange naming the first that does not.
+absl::Status TotalsFit(const ScoreReport& r);
 
 }  // namespace
 
@@ -519,7 +479,7 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
     }
   }
   // The team totals the renderers print are sums over agents too.
-  if (absl::Status st = SumUp(report).status(); !st.ok()) return st;
+  if (absl::Status st = TotalsFit(report); !st.ok()) return st;
 
   std::stable_sort(report.agents.begin(), report.agents.end(),
                    [](const AgentScore& a, const AgentScore& b) {
@@ -589,6 +549,52 @@ std::string JsonString(std::string_view s) {
 std::string JsonOpt(const std::optional<double>& v) {
   return v ? Decimal(*v) : "null";
 }
+
+struct Totals {
+  int agents = 0;
+  int assessed = 0;
+  int64_t total_centi = 0;
+  int64_t net_sales_fen = 0;
+  std::vector<int64_t> items_centi;
+  Pay pay;
+};
+
+// The team_totals of the JSON and the CSV's totals row. Score calls it once
+// to prove they fit; the renderers, given a report from Score, then cannot
+// fail.
+absl::StatusOr<Totals> SumUp(const ScoreReport& r) {
+  Totals t;
+  t.items_centi.assign(r.columns.size(), 0);
+  absl::Status s;
+  auto add = [&s](int64_t* sum, int64_t v, std::string_view what) {
+    if (s.ok()) s = AddChecked(sum, v, what);
+  };
+  for (const AgentScore& a : r.agents) {
+    ++t.agents;
+    add(&t.net_sales_fen, a.net_sales_fen, "the team's net sales");
+    if (a.pay) {
+      add(&t.pay.base_fen, a.pay->base_fen, "the team's base pay");
+      add(&t.pay.personal_commission_fen, a.pay->personal_commission_fen,
+          "the team's personal commission");
+      add(&t.pay.public_commission_fen, a.pay->public_commission_fen,
+          "the team's public commission");
+      add(&t.pay.awards_fen, a.pay->awards_fen, "the team's awards");
+      add(&t.pay.seniority_fen, a.pay->seniority_fen,
+          "the team's seniority pay");
+      add(&t.pay.total_fen, a.pay->total_fen, "the team's total pay");
+    }
+    if (!a.assessed) continue;
+    ++t.assessed;
+    add(&t.total_centi, a.total_centi, "the team's total points");
+    for (size_t i = 0; i < a.items.size() && i < t.items_centi.size(); ++i) {
+      add(&t.items_centi[i], a.items[i].points_centi, "the team's item points");
+    }
+  }
+  if (!s.ok()) return s;
+  return t;
+}
+
+absl::Status TotalsFit(const ScoreReport& r) { return SumUp(r).status(); }
 
 std::string PayJson(const Pay& p) {
   return absl::StrCat(
