@@ -254,7 +254,7 @@ MonthInputs November() {
   return in;
 }
 
-TEST(NumbersScore, SumsAndCommissionsThatWouldOverflowFailTheScore) {
+TEST(NumbersScore, NetSalesSumsThatWouldOverflowFailTheScore) {
   const Scheme scheme = Ecom10();
   ASSERT_TRUE(scheme.has_pay);
 
@@ -274,12 +274,16 @@ TEST(NumbersScore, SumsAndCommissionsThatWouldOverflowFailTheScore) {
   r = Score(scheme, in);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(Has(r.status(), "net sales of agent 'a'")) << r.status();
+}
 
+TEST(NumbersScore, ACommissionPastInt64FailsTheScore) {
+  const Scheme scheme = Ecom10();
+  ASSERT_TRUE(scheme.has_pay);
   // The largest net sales of one agent still score, with exact pay:
   // commission above 25000 yuan is 2%: round(kMax * 0.02) fen.
-  in = November();
+  MonthInputs in = November();
   in.snapshot.agents = {{"a", Sales(kMax)}};
-  r = Score(scheme, in);
+  auto r = Score(scheme, in);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_TRUE(r->agents.at(0).pay.has_value());
   // 9223372036854775807 * 20000 / 10^6 = 184467440737095516.14 -> ...516.
@@ -295,10 +299,14 @@ TEST(NumbersScore, SumsAndCommissionsThatWouldOverflowFailTheScore) {
   r = Score(greedy, in);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(Has(r.status(), "agent 'a': personal commission")) << r.status();
+}
 
+TEST(NumbersScore, PointsPastInt64FailTheScore) {
   // Points past int64 (a per-unit item on a huge counter) are an error,
   // not an undefined conversion.
-  Scheme per_fen = scheme;
+  MonthInputs in = November();
+  in.snapshot.agents = {{"a", Sales(kMax)}};
+  Scheme per_fen = Ecom10();
   SchemeItem item;
   item.name = "sales_points";
   item.metric.kind = MetricRef::Kind::kCounter;
@@ -306,7 +314,7 @@ TEST(NumbersScore, SumsAndCommissionsThatWouldOverflowFailTheScore) {
   item.curve = Curve::kPerUnit;
   item.per_unit = 1;
   per_fen.items.push_back(item);
-  r = Score(per_fen, in);
+  auto r = Score(per_fen, in);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(Has(r.status(), "the points of item 'sales_points'"))
       << r.status();
@@ -326,8 +334,9 @@ std::string OrderLine(const std::string& id, const std::string& order,
 
 TEST(NumbersProcess, HugeAmountsAreDeadLettersAndTheRestIsExact) {
   const std::string dir = TempDir("numbers-process");
-  // Before the bounds, the three INT64_MAX-fen payments summed to
-  // 3 * (2^63 - 1) mod 2^64 = 2^63 - 3: plausible, and wrong.
+  // Before the bounds, the INT64_MAX-fen payments were taken and the day's
+  // sales wrapped: 1,000,012,990 + 3 * (2^63 - 1) is -9223372035854762821
+  // modulo 2^64, printed with exit 0.
   std::string lines =
       OrderLine("ok1", "1", "paid", "10000000.00", "1000000") +  // at bounds
       OrderLine("ok2", "2", "paid", "129.90", "3") +
