@@ -16,9 +16,12 @@
 #include "engine/local_day.h"
 #include "gtest/gtest.h"
 #include "query/agent_days.h"
+#include "query/http_api.h"
+#include "query/month_score.h"
 #include "query/scheme.h"
 #include "query/scoring.h"
 #include "query/snapshot.h"
+#include "store/coding.h"
 #include "store/store.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
@@ -207,6 +210,24 @@ TEST(NumbersSnapshot, APeriodOrTeamSumThatWouldOverflowFailsTheRead) {
   days = ReadAgentDays(*store, "a", kDay1, kDay1);
   ASSERT_TRUE(days.ok()) << days.status();
   EXPECT_EQ(days->total[kSalesFen], kHalfPlus);
+  {
+    // The HTTP API answers 500 with the message, never a wrapped figure.
+    HttpApi api(store.get(), HttpApiOptions());
+    ApiResponse snap =
+        api.Snapshot({{"from", "2026-11-10"}, {"to", "2026-11-11"}});
+    EXPECT_EQ(snap.status, 500);
+    EXPECT_NE(snap.body.find("counter 'sales_fen' does not fit"),
+              std::string::npos)
+        << snap.body;
+    ApiResponse agent =
+        api.AgentDays("a", {{"from", "2026-11-10"}, {"to", "2026-11-11"}});
+    EXPECT_EQ(agent.status, 500) << agent.body;
+    agent = api.AgentDays("a", {{"from", "2026-11-10"}, {"to", "2026-11-10"}});
+    EXPECT_EQ(agent.status, 200) << agent.body;
+    EXPECT_NE(agent.body.find(absl::StrCat("\"sales_fen\": ", kHalfPlus)),
+              std::string::npos)
+        << agent.body;
+  }
   store.reset();
 
   store = StoreWith(
@@ -320,6 +341,56 @@ TEST(NumbersScore, PointsPastInt64FailTheScore) {
       << r.status();
 }
 
+TEST(NumbersRules, WindowsAreBoundedSoMillisecondsCannotOverflow) {
+  // 30 days for the response windows, 366 for attribution: at the bound
+  // taken, one second past it refused with the bound in the message.
+  auto ok = ParseRules(
+      R"({"version": "v", "response": {"window_s": 2592000, "slow_s": 2592000},)"
+      R"( "attribution": {"window_s": 31622400}})");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->response_window_s, 2592000);
+  EXPECT_EQ(ok->attribution_window_s, 31622400);
+  for (const char* bad :
+       {R"({"version": "v", "response.window_s": 2592001})",
+        R"({"version": "v", "response.slow_s": 2592001})",
+        R"({"version": "v", "attribution.window_s": 31622401})",
+        R"({"version": "v", "response.window_s": 9223372036854775807})"}) {
+    auto r = ParseRules(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_TRUE(Has(r.status(), "must be at most")) << r.status();
+  }
+}
+
+TEST(NumbersScore, AStoredAssessmentPastTheBoundIsRefusedNotConverted) {
+  // An older build took any value; 1e300 yuan of seniority pay cannot
+  // become fen. Key: period \0 agent \0 metric; value: (ts, id), number.
+  const std::string dir = TempDir("numbers-assessment");
+  auto store = Store::Open(dir, StoreOptions());
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto put = [&](const std::string& metric, const std::string& number) {
+    Commit c(store->get());
+    std::string key = std::string("2026-11") + '\0' + "a" + '\0' + metric;
+    std::string value;
+    PutLengthPrefixed(&value, "order");
+    value += number;
+    c.Put(Family::kAssessments, key, value);
+    ASSERT_TRUE((*store)->Write(&c).ok());
+  };
+  put("seniority_pay", "1000000000");  // at the bound: taken
+  auto in = ReadAssessments(**store, "2026-11");
+  ASSERT_TRUE(in.ok()) << in.status();
+  ASSERT_EQ(in->size(), 1u);
+  EXPECT_EQ(in->at(0).value_fen, 100'000'000'000);
+  put("seniority_pay", "1e300");
+  in = ReadAssessments(**store, "2026-11");
+  ASSERT_FALSE(in.ok());
+  EXPECT_EQ(in.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_TRUE(Has(in.status(), "assessment seniority_pay of agent 'a'"))
+      << in.status();
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+
 // --- the real binary ------------------------------------------------------
 
 std::string OrderLine(const std::string& id, const std::string& order,
@@ -383,6 +454,19 @@ TEST(NumbersProcess, HugeAmountsAreDeadLettersAndTheRestIsExact) {
               std::string::npos)
         << line << ": " << r.err;
   }
+
+  // `assess` goes through the same parser: its value is bounded too.
+  r = RunProcess({ChatkpiBinary(), "assess", "--db", dir + "/db", "--agent",
+                  "shop:a", "--month", "2026-11", "--metric", "seniority_pay",
+                  "--value", "1000000000.01"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;  // a usage error
+  EXPECT_NE(r.err.find("not a valid assessment: out of range 'value'"),
+            std::string::npos)
+      << r.err;
+  r = RunProcess({ChatkpiBinary(), "assess", "--db", dir + "/db", "--agent",
+                  "shop:a", "--month", "2026-11", "--metric", "sets_sold",
+                  "--value", "1e9"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   std::filesystem::remove_all(dir);
 }
 
