@@ -126,7 +126,7 @@ void BuildStore(const std::string &dir, const Flags &f, int32_t first_day,
       const Counters c = RandomDay(rng);
       commit.Put(Family::kAggregates, AggregateKey(0, first_day + d, agent),
                  EncodeCounters(c));
-      months[{month, agent}] += c;
+      Check(months[{month, agent}].Add(c), "sum");
     }
     Counters silent;
     silent[kOrders] = silent[kOrderedBuyers] = 3;
@@ -134,7 +134,7 @@ void BuildStore(const std::string &dir, const Flags &f, int32_t first_day,
     silent[kSalesFen] = 25800;
     commit.Put(Family::kAggregates, AggregateKey(0, first_day + d, ""),
                EncodeCounters(silent));
-    months[{month, ""}] += silent;
+    Check(months[{month, ""}].Add(silent), "sum");
     Check((*store)->Write(&commit), "write");
   }
   Commit commit(store->get());

@@ -84,8 +84,15 @@ absl::StatusOr<bool> ChangelogApplier::Apply(int32_t partition, int64_t offset,
   if (!month.ok()) return month.status();
   // The month moves by what the day moved: the rollup stays the sum of
   // the days the changelog has delivered so far.
-  **month -= **row;
-  **month += now;
+  Counters new_month = **month;
+  absl::Status s = new_month.Subtract(**row);
+  if (s.ok()) s = new_month.Add(now);
+  if (!s.ok()) {
+    return absl::Status(
+        s.code(), absl::StrCat("changelog row ", std::string(key), " at ",
+                               partition, "/", offset, ": ", s.message()));
+  }
+  **month = new_month;
   **row = now;
   return true;
 }

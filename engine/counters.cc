@@ -1,5 +1,8 @@
 #include "engine/counters.h"
 
+#include <string>
+
+#include "engine/checked_math.h"
 #include "store/coding.h"
 
 namespace chatkpi {
@@ -10,7 +13,42 @@ std::optional<double> Div(int64_t num, int64_t den, double scale = 1.0) {
   return static_cast<double>(num) / static_cast<double>(den) / scale;
 }
 
+absl::Status CounterOverflow(int i) {
+  return OverflowError(std::string("counter '") +
+                       std::string(kCounterNames[i]) + "'");
+}
+
 }  // namespace
+
+absl::Status Counters::Add(const Counters& o) {
+  std::array<int64_t, kNumCounters> r;
+  for (int i = 0; i < kNumCounters; ++i) {
+    if (!CheckedAdd(v[i], o.v[i], &r[i])) return CounterOverflow(i);
+  }
+  v = r;
+  return absl::OkStatus();
+}
+
+absl::Status Counters::Subtract(const Counters& o) {
+  std::array<int64_t, kNumCounters> r;
+  for (int i = 0; i < kNumCounters; ++i) {
+    if (!CheckedSub(v[i], o.v[i], &r[i])) return CounterOverflow(i);
+  }
+  v = r;
+  return absl::OkStatus();
+}
+
+absl::Status CheckNonNegative(const Counters& c) {
+  for (int i = 0; i < kNumCounters; ++i) {
+    if (c[i] < 0) {
+      return absl::DataLossError(
+          std::string("counter '") + std::string(kCounterNames[i]) +
+          "' is negative (" + std::to_string(c[i]) +
+          "): the store is damaged or was written by a faulty build");
+    }
+  }
+  return absl::OkStatus();
+}
 
 std::string EncodeCounters(const Counters& c) {
   std::string out;

@@ -1,6 +1,10 @@
 // The §3 counters of one (agent, local day), and the ratios derived from a
 // sum of them. Counters are plain int64 so that a late event can be retracted
 // by adding a negative delta; every ratio is derived at query time.
+//
+// Counters are only ever added with Add/Subtract, which check every counter
+// for int64 overflow and fail instead of wrapping (docs/limits.md, "Numbers
+// never wrap"); there is deliberately no operator+=.
 #ifndef CHATKPI_ENGINE_COUNTERS_H_
 #define CHATKPI_ENGINE_COUNTERS_H_
 
@@ -9,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "absl/status/status.h"
 
 namespace chatkpi {
 
@@ -67,14 +73,11 @@ struct Counters {
 
   int64_t& operator[](int i) { return v[i]; }
   int64_t operator[](int i) const { return v[i]; }
-  Counters& operator+=(const Counters& o) {
-    for (int i = 0; i < kNumCounters; ++i) v[i] += o.v[i];
-    return *this;
-  }
-  Counters& operator-=(const Counters& o) {
-    for (int i = 0; i < kNumCounters; ++i) v[i] -= o.v[i];
-    return *this;
-  }
+  // Adds (subtracts) `o` counter by counter. When any result would not fit
+  // in int64, returns OutOfRange naming that counter and leaves *this
+  // unchanged.
+  absl::Status Add(const Counters& o);
+  absl::Status Subtract(const Counters& o);
   bool IsZero() const {
     for (int64_t x : v)
       if (x != 0) return false;
@@ -107,6 +110,11 @@ inline constexpr std::array<std::string_view, kNumRatios> kRatioNames = {
 // written by an older build with fewer counters decode with zeros after.
 std::string EncodeCounters(const Counters& c);
 bool DecodeCounters(std::string_view in, Counters* c);
+
+// Every counter is a count or a sum of non-negative amounts, so a stored
+// row with a negative one is damage (or a bug), never a figure to show:
+// DataLoss naming the counter.
+absl::Status CheckNonNegative(const Counters& c);
 
 // SPEC §3 ratio table; nullopt when the denominator is 0.
 std::optional<double> ComputeRatio(const Counters& c, Ratio r);

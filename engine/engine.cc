@@ -5,6 +5,9 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "engine/checked_math.h"
+#include "engine/local_day.h"
 #include "engine/shard_runs.h"
 #include "store/coding.h"
 
@@ -195,10 +198,25 @@ absl::Status Engine::AddDelta(std::string_view agent, int32_t day,
   if (delta.IsZero()) return absl::OkStatus();
   auto row = LoadRow(Family::kAggregates, agent, day);
   if (!row.ok()) return row.status();
-  **row += delta;
   auto rollup = LoadRow(Family::kRollups, agent, MonthOfDay(day));
   if (!rollup.ok()) return rollup.status();
-  **rollup += delta;
+  // Checked on copies: the day and its month move together or not at all.
+  Counters new_row = **row, new_rollup = **rollup;
+  absl::Status s = new_row.Add(delta);
+  if (s.ok()) s = new_rollup.Add(delta);
+  if (!s.ok()) {
+    // The engine refuses everything after a failed Apply, so nothing of the
+    // batch that would wrap reaches the store.
+    return absl::Status(
+        s.code(),
+        absl::StrCat(agent.empty()
+                         ? std::string("unattributed orders")
+                         : absl::StrCat("agent '", std::string(agent), "'"),
+                     " on ", absl::FormatCivilTime(DayFromNumber(day)), ": ",
+                     s.message(), "; the batch is not committed"));
+  }
+  **row = new_row;
+  **rollup = new_rollup;
   return absl::OkStatus();
 }
 
@@ -341,8 +359,9 @@ absl::Status Engine::ApplyChat(const Event& e) {
   for (size_t i = 0; i < days.size(); ++i) {
     Counters after = ThreadDayCounters(b, agent, cal_.DayStartMs(days[i]),
                                        cal_.DayStartMs(days[i] + 1), chat_);
-    after -= before[i];
-    absl::Status s = AddDelta(b.agents[agent], days[i], after);
+    absl::Status s = after.Subtract(before[i]);
+    if (!s.ok()) return s;
+    s = AddDelta(b.agents[agent], days[i], after);
     if (!s.ok()) return s;
   }
   for (OrderEntry* o : affected) {
@@ -529,8 +548,11 @@ absl::Status Engine::CommitUnchecked() {
         return absl::DataLossError("dead letter counter is corrupt");
       }
     }
+    if (!CheckedAdd(total, new_dead_letters_, &total)) {
+      return OverflowError("the dead letter count");
+    }
     std::string dead;
-    PutVarsint64(&dead, total + new_dead_letters_);
+    PutVarsint64(&dead, total);
     commit_.Put(Family::kMeta, kMetaDeadLetters, dead);
   }
 

@@ -42,16 +42,21 @@ absl::Status Invalid(const std::string& key, const std::string& why) {
   return absl::InvalidArgumentError(absl::StrCat("rules: '", key, "' ", why));
 }
 
+// Upper bounds on the windows (docs/limits.md, "Numbers never wrap"). In ms
+// they stay far inside int64, and a response time is at most the response
+// window, so even a billion answered questions sum to at most
+// 2.6 * 10^18 ms in response_ms_sum.
+
 absl::Status ReadSeconds(simdjson::dom::element e, const std::string& key,
-                         int64_t* out) {
+                         int64_t max, int64_t* out) {
   int64_t v;
   if (e.get_int64().get(v) != simdjson::SUCCESS) {
     return Invalid(key, "must be an integer number of seconds");
   }
   if (v < 0) return Invalid(key, "must not be negative");
-  if (v > kMaxRuleSeconds) {
-    return Invalid(
-        key, absl::StrCat("must be at most ", kMaxRuleSeconds, " (366 days)"));
+  if (v > max) {
+    return Invalid(key, absl::StrCat("must be at most ", max, " (", max / 86400,
+                                     " days)"));
   }
   *out = v;
   return absl::OkStatus();
@@ -107,11 +112,12 @@ absl::Status Apply(Rules* r, const std::string& key, simdjson::dom::element e) {
     }
     r->timezone_name = std::string(s);
   } else if (key == "response.window_s") {
-    return ReadSeconds(e, key, &r->response_window_s);
+    return ReadSeconds(e, key, kMaxResponseSeconds, &r->response_window_s);
   } else if (key == "response.slow_s") {
-    return ReadSeconds(e, key, &r->response_slow_s);
+    return ReadSeconds(e, key, kMaxResponseSeconds, &r->response_slow_s);
   } else if (key == "attribution.window_s") {
-    return ReadSeconds(e, key, &r->attribution_window_s);
+    return ReadSeconds(e, key, kMaxAttributionSeconds,
+                       &r->attribution_window_s);
   } else if (key == "attribution.model") {
     std::string_view s;
     if (e.get_string().get(s) != simdjson::SUCCESS ||

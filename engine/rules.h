@@ -13,10 +13,13 @@
 
 namespace chatkpi {
 
-// Bounds of the rule values (docs/replay.md "Rules files"). Windows are
-// turned into milliseconds and added to event times: 366 days keeps every
-// such sum far inside int64 and is longer than any month a figure covers.
-inline constexpr int64_t kMaxRuleSeconds = 366 * 86400;
+// Bounds of the rule values (docs/replay.md "Rules files", docs/limits.md
+// "Numbers never wrap"). Windows become milliseconds added to event times;
+// a response time is at most the response window, so 30 days keeps even
+// 10^9 answered questions' response_ms_sum inside int64, and 366 days of
+// attribution is longer than any month a figure covers.
+inline constexpr int64_t kMaxResponseSeconds = 30 * 86400;
+inline constexpr int64_t kMaxAttributionSeconds = 366 * 86400;
 inline constexpr size_t kMaxKeywords = 1000;     // per list
 inline constexpr size_t kMaxKeywordBytes = 256;  // UTF-8 bytes
 inline constexpr size_t kMaxVersionBytes = 128;  // UTF-8 bytes

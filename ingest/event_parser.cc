@@ -38,6 +38,10 @@
 //   decimals". `-0` is rejected like any other negative.
 // * `ts` must be written as a JSON integer: "1.7e12" is the wrong type even
 //   though its value is integral.
+// * `amount`, `items` and an assessment's `value` have upper bounds
+//   (kMaxAmountFen, kMaxItems, kMaxAssessmentValue in event_parser.h): past
+//   them, "out of range" like a negative amount. A bigger number is a typo
+//   or an attack, and letting it in would push sums towards int64's end.
 
 namespace chatkpi {
 namespace {
@@ -314,9 +318,10 @@ bool ParseInt64(std::string_view s, int64_t* out) {
   return true;
 }
 
-// A required (or, with `optional`, absent-or-null) JSON integer >= min.
-absl::Status GetInteger(const Slot* slots, Key key, int64_t min, bool optional,
-                        int64_t* out) {
+// A required (or, with `optional`, absent-or-null) JSON integer in
+// [min, max].
+absl::Status GetInteger(const Slot* slots, Key key, int64_t min, int64_t max,
+                        bool optional, int64_t* out) {
   const Slot& s = slots[key];
   if (optional && (s.kind == Kind::kAbsent || s.kind == Kind::kNull)) {
     *out = 0;
@@ -329,7 +334,9 @@ absl::Status GetInteger(const Slot* slots, Key key, int64_t min, bool optional,
     return Reject("wrong type for", key);
   }
   int64_t v;
-  if (!ParseInt64(s.text, &v) || v < min) return Reject("out of range", key);
+  if (!ParseInt64(s.text, &v) || v < min || v > max) {
+    return Reject("out of range", key);
+  }
   *out = v;
   return absl::OkStatus();
 }
@@ -380,6 +387,7 @@ absl::Status GetAmount(const Slot* slots, bool optional, int64_t* fen) {
   if (s.kind != Kind::kNumber) return Reject("wrong type for", kAmount);
   switch (YuanToFen(s.text, fen)) {
     case YuanError::kNone:
+      if (*fen > kMaxAmountFen) return Reject("out of range", kAmount);
       return absl::OkStatus();
     case YuanError::kSyntax:  // grammar was checked while reading
       return Reject("invalid json");
@@ -465,7 +473,7 @@ absl::Status FillOrder(const Slot* slots, Event* out) {
   const bool optional = out->status == OrderStatus::kClosed;
   s = GetAmount(slots, optional, &out->amount_fen);
   if (!s.ok()) return s;
-  return GetInteger(slots, kItems, 1, optional, &out->items);
+  return GetInteger(slots, kItems, 1, kMaxItems, optional, &out->items);
 }
 
 absl::Status FillAssessment(const Slot* slots, Event* out) {
@@ -487,7 +495,8 @@ absl::Status FillAssessment(const Slot* slots, Event* out) {
   double d = 0;
   auto [end, ec] = std::from_chars(v.text.data(), v.text.data() + v.text.size(),
                                    d, std::chars_format::general);
-  if (ec != std::errc() || end != v.text.data() + v.text.size()) {
+  if (ec != std::errc() || end != v.text.data() + v.text.size() ||
+      !(d >= -kMaxAssessmentValue && d <= kMaxAssessmentValue)) {
     return Reject("out of range", kValue);
   }
   out->value = d;
@@ -617,9 +626,9 @@ absl::Status EventParser::Impl::Parse(std::string_view json, Event* out) {
   if (id.text.empty() || id.text.size() > kMaxIdBytes) {
     return Reject("id length");
   }
-  absl::Status s = GetInteger(slots, kTs, kMinTsMs, false, &out->ts_ms);
+  absl::Status s =
+      GetInteger(slots, kTs, kMinTsMs, kMaxTsMs - 1, false, &out->ts_ms);
   if (!s.ok()) return s;
-  if (out->ts_ms >= kMaxTsMs) return Reject("out of range", kTs);
   out->id.assign(id.text.data(), id.text.size());
 
   // Fields of the other types are reset so `out` carries nothing stale.

@@ -14,6 +14,7 @@
 #ifndef CHATKPI_INGEST_EVENT_PARSER_H_
 #define CHATKPI_INGEST_EVENT_PARSER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string_view>
 
@@ -21,6 +22,21 @@
 #include "ingest/event.h"
 
 namespace chatkpi {
+
+// Upper bounds on one event's numbers (docs/limits.md, "Numbers never
+// wrap"); past them the event is the dead letter "out of range 'F'". They
+// are far above any real order, yet a billion events at the bound still sum
+// to less than int64 holds (10^9 * 10^9 fen = 10^18 < 9.2 * 10^18), so no
+// realistic store gets near an overflow; the engine's checked sums
+// (engine/checked_math.h) refuse what still would.
+//
+// `amount`: at most 10,000,000.00 yuan per order event.
+inline constexpr int64_t kMaxAmountFen = 1'000'000'000;
+// `items`: at most 1,000,000 sub-orders per order event.
+inline constexpr int64_t kMaxItems = 1'000'000;
+// An assessment's `value`: at most 10^9 in magnitude (marks, counts, and
+// money metrics in yuan alike).
+inline constexpr double kMaxAssessmentValue = 1e9;
 
 // Not thread-safe: it reuses its buffers across calls. Use one per thread.
 class EventParser {

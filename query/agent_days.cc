@@ -69,12 +69,6 @@ void AppendRowJson(std::string* out, const Counters& c) {
 
 }  // namespace
 
-Counters AgentDays::Total() const {
-  Counters t;
-  for (const Counters& c : days) t += c;
-  return t;
-}
-
 absl::StatusOr<AgentDays> ReadAgentDays(Store& store, std::string_view agent,
                                         absl::CivilDay from,
                                         absl::CivilDay to) {
@@ -89,13 +83,25 @@ absl::StatusOr<AgentDays> ReadAgentDays(Store& store, std::string_view agent,
   out.to = to;
   out.days.resize(static_cast<size_t>(to - from) + 1);
   const int32_t first = DayNumber(from);
-  absl::Status s = ForEachAgentRow(store, agent, first, DayNumber(to),
-                                   [&](int32_t day, const Counters& c) {
-                                     out.days[day - first] += c;
-                                     out.any_row = true;
-                                     return true;
-                                   });
+  absl::Status bad;
+  absl::Status s = ForEachAgentRow(
+      store, agent, first, DayNumber(to), [&](int32_t day, const Counters& c) {
+        bad = CheckNonNegative(c);
+        if (bad.ok()) bad = out.days[day - first].Add(c);
+        if (bad.ok()) bad = out.total.Add(c);
+        if (!bad.ok()) {
+          bad = absl::Status(
+              bad.code(),
+              absl::StrCat("summing the rows of agent '", std::string(agent),
+                           "' on ", absl::FormatCivilTime(DayFromNumber(day)),
+                           ": ", bad.message()));
+          return false;
+        }
+        out.any_row = true;
+        return true;
+      });
   if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
   return out;
 }
 
@@ -130,7 +136,7 @@ std::string AgentDaysToJson(const AgentDays& d) {
   // The total is the agent's row of the period's snapshot, field for field.
   out.append("],\n \"total\": {\"agent\": ");
   AppendJsonString(&out, d.agent);
-  AppendRowJson(&out, d.Total());
+  AppendRowJson(&out, d.total);
   out.append("}}\n");
   return out;
 }

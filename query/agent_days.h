@@ -28,12 +28,12 @@ struct AgentDays {
   absl::CivilDay to;
   std::vector<Counters> days;  // days[i] is from + i, zeros where no row
   bool any_row = false;        // some day in the range had a row
-
-  Counters Total() const;
+  Counters total;              // the sum of `days`, overflow-checked
 };
 
 // Sums `agent`'s rows over all shards, day by day, for [from, to]. The range
-// must be ordered and at most kMaxAgentDays long.
+// must be ordered and at most kMaxAgentDays long. Like ReadSnapshot, a sum
+// that would overflow or a negative stored counter fails the read.
 absl::StatusOr<AgentDays> ReadAgentDays(Store& store, std::string_view agent,
                                         absl::CivilDay from, absl::CivilDay to);
 

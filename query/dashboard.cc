@@ -60,8 +60,9 @@ void AppendWaiting(std::string* out, const std::vector<int64_t>* since,
 
 }  // namespace
 
-std::string DayBoardJson(const PeriodSnapshot& day, const LiveDay& live,
-                         bool waiting_known, absl::Time now) {
+absl::StatusOr<std::string> DayBoardJson(const PeriodSnapshot& day,
+                                         const LiveDay& live,
+                                         bool waiting_known, absl::Time now) {
   const size_t num_hours = live.hour_starts_ms.size() - 1;
   // Agents: today's rows, and anyone with buyers waiting.
   std::map<std::string, Counters> rows;
@@ -90,12 +91,13 @@ std::string DayBoardJson(const PeriodSnapshot& day, const LiveDay& live,
               [&](int64_t t) { absl::StrAppend(&out, t); });
 
   // The team: the sum of the agent rows, hour by hour too.
-  Counters team = TeamTotal(day);
+  const Counters& team = day.team;
   std::vector<Counters> team_hours(num_hours);
   std::vector<int64_t> team_waiting;
   for (const auto& [agent, a] : live.agents) {
     for (size_t h = 0; h < num_hours && h < a.hours.size(); ++h) {
-      team_hours[h] += a.hours[h];
+      absl::Status s = team_hours[h].Add(a.hours[h]);
+      if (!s.ok()) return s;
     }
     team_waiting.insert(team_waiting.end(), a.waiting_since_ms.begin(),
                         a.waiting_since_ms.end());

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "query/live_view.h"
 #include "query/scoring.h"
@@ -18,9 +19,11 @@ namespace chatkpi {
 // cannot hold a newline). `day` is the snapshot of the one day shown; the
 // agents are its rows plus any agent with waiting buyers. With
 // `waiting_known` false (no process sees commits as they land, or the day
-// is not today) "waiting" is null: unknown, not zero.
-std::string DayBoardJson(const PeriodSnapshot& day, const LiveDay& live,
-                         bool waiting_known, absl::Time now);
+// is not today) "waiting" is null: unknown, not zero. Fails (OutOfRange)
+// rather than wrap when the team's hourly sums do not fit in int64.
+absl::StatusOr<std::string> DayBoardJson(const PeriodSnapshot& day,
+                                         const LiveDay& live,
+                                         bool waiting_known, absl::Time now);
 
 // /api/leaderboard: ranks, totals, grades and item points of a month's
 // report; never pay, commissions or HR flags (a wall screen is public to

@@ -552,8 +552,7 @@ std::string DiffToJson(const KpiDiff& d) {
   AppendPairs(&out, KpiPairs(d.a.snapshot.unattributed,
                              d.b.snapshot.unattributed, true));
   out.append(",\n \"team\": ");
-  AppendPairs(
-      &out, KpiPairs(TeamTotal(d.a.snapshot), TeamTotal(d.b.snapshot), false));
+  AppendPairs(&out, KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false));
   out.append(",\n \"dead_letters\": ");
   AppendPairValue(&out,
                   Ints(d.a.snapshot.dead_letters, d.b.snapshot.dead_letters));
@@ -637,7 +636,7 @@ std::string DiffToCsv(const KpiDiff& d, const DiffView& view) {
   AppendCsvRow(&out, "generation", "", "", "events", absl::StrCat(d.a.events),
                absl::StrCat(d.b.events), "");
   pairs("team", "", "",
-        KpiPairs(TeamTotal(d.a.snapshot), TeamTotal(d.b.snapshot), false));
+        KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false));
   for (const auto& [agent, rows] : JoinAgents(d.a.snapshot, d.b.snapshot)) {
     pairs("kpi", "", agent, KpiPairs(rows.first, rows.second, false));
   }
@@ -692,7 +691,7 @@ std::string DiffToReport(const KpiDiff& d, const DiffView& view) {
                   ":\n");
   std::string team;
   AppendReportRows(
-      &team, KpiPairs(TeamTotal(d.a.snapshot), TeamTotal(d.b.snapshot), false),
+      &team, KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false),
       view, "  ");
   AppendReportRows(&team,
                    {{"dead_letters", Ints(d.a.snapshot.dead_letters,

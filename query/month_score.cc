@@ -42,6 +42,16 @@ absl::StatusOr<std::vector<Assessment>> ReadAssessments(
           bad = absl::DataLossError("assessment value is corrupt");
           return false;
         }
+        // The parser bounds every value taken in now; a store written
+        // before it could hold any double, and fen from one past the bound
+        // may not fit in int64.
+        if (!(std::fabs(a.value) <= kMaxAssessmentValue)) {
+          bad = absl::OutOfRangeError(absl::StrCat(
+              "assessment ", a.metric, " of agent '", a.agent, "' for ", month,
+              " is ", text, ", beyond the bound of 1e9 (docs/limits.md); ",
+              "take in a corrected assessment for it"));
+          return false;
+        }
         // Money is yuan, exact to the fen, never through a float: a stored
         // value with more decimals (or an exponent), which an event file
         // may carry, stops the month loudly rather than being rounded.

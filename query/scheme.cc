@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -790,15 +791,25 @@ absl::StatusOr<Scheme> LoadSchemeFile(const std::string& path) {
   return ParseScheme(buf.str(), path);
 }
 
-int64_t PersonalCommissionFen(const Scheme& scheme, int64_t net_sales_fen) {
+absl::StatusOr<int64_t> PersonalCommissionFen(const Scheme& scheme,
+                                              int64_t net_sales_fen) {
   if (net_sales_fen <= 0) return 0;
   for (const CommissionBracket& b : scheme.brackets) {
     if (!b.Contains(net_sales_fen)) continue;
     // One rounding, at the end: everything is in fen-millionths until then.
+    // int128 holds every intermediate (int64 * rate < 2^63 * 2^57); only the
+    // result is checked.
     absl::int128 scaled =
-        absl::int128(net_sales_fen - b.over_fen) * b.rate_ppm +
+        (absl::int128(net_sales_fen) - b.over_fen) * b.rate_ppm +
         absl::int128(b.plus_fen) * 1000000;
-    return static_cast<int64_t>((scaled + 500000) / 1000000);
+    const absl::int128 fen = (scaled + 500000) / 1000000;
+    if (fen > std::numeric_limits<int64_t>::max()) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "personal commission on net sales of ", net_sales_fen,
+          " fen does not fit in a 64-bit integer; refusing to wrap it into a "
+          "wrong number (see docs/limits.md)"));
+    }
+    return static_cast<int64_t>(fen);
   }
   return 0;  // unreachable for a validated scheme
 }

@@ -138,8 +138,10 @@ absl::StatusOr<Scheme> ParseScheme(std::string_view text,
 absl::StatusOr<Scheme> LoadSchemeFile(const std::string& path);
 
 // Personal commission for a month's net sales, rounded half up to the fen
-// once, at the end. Negative net sales earn nothing.
-int64_t PersonalCommissionFen(const Scheme& scheme, int64_t net_sales_fen);
+// once, at the end. Negative net sales earn nothing. OutOfRange when the
+// commission does not fit in int64 fen (a scheme rate far above 100%).
+absl::StatusOr<int64_t> PersonalCommissionFen(const Scheme& scheme,
+                                              int64_t net_sales_fen);
 
 }  // namespace chatkpi
 

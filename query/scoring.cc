@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "engine/checked_math.h"
 #include "query/assessment_metrics.h"
 #include "query/csv_text.h"
 #include "query/json_text.h"
@@ -23,14 +25,32 @@ constexpr int64_t kMillion = 1000000;
 
 // Hundredths of a point from a point value in hundredths computed in double.
 // The epsilon absorbs binary noise (3000 * 0.85 = 2549.9999999999995) so a
-// hand computation and the program agree on exact halves.
-int64_t RoundCenti(double centi) {
-  return static_cast<int64_t>(std::floor(centi + 0.5 + 1e-6));
+// hand computation and the program agree on exact halves. False when the
+// points do not fit in int64 (or are not a number): converting would be
+// undefined, and such points are no score anyone can use.
+bool RoundCenti(double centi, int64_t* out) {
+  const double r = std::floor(centi + 0.5 + 1e-6);
+  // 2^63 is exactly representable; every double below it converts.
+  if (!(r >= -9223372036854775808.0 && r < 9223372036854775808.0)) {
+    return false;
+  }
+  *out = static_cast<int64_t>(r);
+  return true;
 }
 
-// num / den rounded half up; num >= 0, den > 0.
-int64_t DivHalfUp(absl::int128 num, absl::int128 den) {
-  return static_cast<int64_t>((num * 2 + den) / (den * 2));
+// num / den rounded half up; num >= 0, den > 0. False when the quotient
+// does not fit in int64.
+bool DivHalfUp(absl::int128 num, absl::int128 den, int64_t* out) {
+  const absl::int128 q = (num * 2 + den) / (den * 2);
+  if (q > std::numeric_limits<int64_t>::max()) return false;
+  *out = static_cast<int64_t>(q);
+  return true;
+}
+
+// `what` of `agent`, for OverflowError.
+std::string Of(std::string_view what, std::string_view agent) {
+  return absl::StrCat(std::string(what), " of agent '", std::string(agent),
+                      "'");
 }
 
 bool IsMoneyMetric(std::string_view m) { return IsMoneyAssessment(m); }
@@ -50,8 +70,9 @@ void AddMissing(std::vector<std::string>& missing, std::string_view m) {
   }
 }
 
-ItemScore ScoreItem(const SchemeItem& item, const Counters& c,
-                    const AgentInputs& in, std::vector<std::string>& missing) {
+absl::StatusOr<ItemScore> ScoreItem(const SchemeItem& item, const Counters& c,
+                                    const AgentInputs& in,
+                                    std::vector<std::string>& missing) {
   ItemScore s;
   s.name = item.name;
   const MetricRef& m = item.metric;
@@ -62,9 +83,14 @@ ItemScore ScoreItem(const SchemeItem& item, const Counters& c,
     case MetricRef::Kind::kRatio:
       s.actual = ComputeRatio(c, static_cast<Ratio>(m.index));
       break;
-    case MetricRef::Kind::kNetSales:
-      s.actual = static_cast<double>(c[kSalesFen] - c[kRefundFen]) / 100;
+    case MetricRef::Kind::kNetSales: {
+      int64_t net;
+      if (!CheckedSub(c[kSalesFen], c[kRefundFen], &net)) {
+        return OverflowError("net sales");
+      }
+      s.actual = static_cast<double>(net) / 100;
       break;
+    }
     case MetricRef::Kind::kListingAccuracy: {
       auto listings = InputValue(in, "listings");
       auto errors = InputValue(in, "listing_errors");
@@ -115,7 +141,11 @@ ItemScore ScoreItem(const SchemeItem& item, const Counters& c,
       }
       break;
   }
-  s.points_centi = std::max<int64_t>(0, RoundCenti(centi));
+  int64_t points;
+  if (!RoundCenti(centi, &points)) {
+    return OverflowError(absl::StrCat("the points of item '", item.name, "'"));
+  }
+  s.points_centi = std::max<int64_t>(0, points);
   return s;
 }
 
@@ -247,6 +277,10 @@ void ExplainCommission(const Scheme& scheme, int64_t net_fen,
   }
 }
 
+// The team totals the renderers print (SumUp, with them below) fit in
+// int64: OutOfRange naming the first that does not.
+absl::Status TotalsFit(const ScoreReport& r);
+
 }  // namespace
 
 absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
@@ -284,7 +318,10 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
     inputs_by_agent[a.agent][a.metric] = &a;
   }
   std::map<std::string, Counters, std::less<>> counters;
-  for (const AgentRow& row : snap.agents) counters[row.agent] += row.counters;
+  for (const AgentRow& row : snap.agents) {
+    absl::Status st = counters[row.agent].Add(row.counters);
+    if (!st.ok()) return st;
+  }
   std::set<std::string> agents;
   std::set<std::string> unrostered;
   if (inputs.roster != nullptr) {
@@ -315,7 +352,10 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
     if (auto it = counters.find(agent); it != counters.end()) {
       u.counters = it->second;
     }
-    u.net_sales_fen = u.counters[kSalesFen] - u.counters[kRefundFen];
+    if (!CheckedSub(u.counters[kSalesFen], u.counters[kRefundFen],
+                    &u.net_sales_fen)) {
+      return OverflowError(absl::StrCat("the net sales of '", agent, "'"));
+    }
     if (auto it = inputs_by_agent.find(agent); it != inputs_by_agent.end()) {
       for (const auto& [metric, a] : it->second) u.inputs.push_back(metric);
     }
@@ -332,13 +372,19 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
     report.has_training =
         report.has_training || !g.training.empty() || !g.promotion.empty();
   }
-  report.public_net_sales_fen =
-      snap.unattributed[kSalesFen] - snap.unattributed[kRefundFen];
+  if (!CheckedSub(snap.unattributed[kSalesFen], snap.unattributed[kRefundFen],
+                  &report.public_net_sales_fen)) {
+    return OverflowError("the public (unattributed) net sales");
+  }
   // Team net sales are the shop's: unrostered rows' sales and refunds are
   // real ones too (docs/scoring.md, "Roster").
   report.team_net_sales_fen = report.public_net_sales_fen;
   for (const UnrosteredActivity& u : report.unrostered) {
-    report.team_net_sales_fen += u.net_sales_fen;
+    if (absl::Status st = AddChecked(&report.team_net_sales_fen,
+                                     u.net_sales_fen, "the team's net sales");
+        !st.ok()) {
+      return st;
+    }
   }
 
   static const Counters kZero;
@@ -359,8 +405,14 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
     for (const std::string& m : scheme.reference) {
       s.reference.emplace_back(m, InputValue(in, m));
     }
-    s.net_sales_fen = c[kSalesFen] - c[kRefundFen];
-    report.team_net_sales_fen += s.net_sales_fen;
+    if (!CheckedSub(c[kSalesFen], c[kRefundFen], &s.net_sales_fen)) {
+      return OverflowError(Of("the net sales", agent));
+    }
+    if (absl::Status st = AddChecked(&report.team_net_sales_fen,
+                                     s.net_sales_fen, "the team's net sales");
+        !st.ok()) {
+      return st;
+    }
     if (scheme.has_pay) s.pay = Pay{};
     auto absent = InputValue(in, "absent_days");
     if (scheme.absence_limit_days && absent &&
@@ -370,8 +422,19 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
     }
     s.assessed = true;
     for (const SchemeItem& item : scheme.items) {
-      s.items.push_back(ScoreItem(item, c, in, s.missing_inputs));
-      s.total_centi += s.items.back().points_centi;
+      auto scored = ScoreItem(item, c, in, s.missing_inputs);
+      if (!scored.ok()) {
+        return absl::Status(
+            scored.status().code(),
+            absl::StrCat("agent '", agent, "': ", scored.status().message()));
+      }
+      s.items.push_back(std::move(*scored));
+      if (absl::Status st =
+              AddChecked(&s.total_centi, s.items.back().points_centi,
+                         Of("the total points", agent));
+          !st.ok()) {
+        return st;
+      }
     }
   }
 
@@ -453,7 +516,7 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
     int64_t growth_award = 0;
     if (prev_team && *prev_team > 0) {
       const absl::int128 gain =
-          absl::int128(report.team_net_sales_fen - *prev_team) * kMillion;
+          (absl::int128(report.team_net_sales_fen) - *prev_team) * kMillion;
       for (const GrowthAward& g : scheme.growth_awards) {
         if (gain >= absl::int128(g.threshold_ppm) * *prev_team) {
           growth_award = g.award_fen;  // ascending: the highest met wins
@@ -470,13 +533,20 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
     for (AgentScore* s : ranked) {
       Pay& p = *s->pay;
       const AgentInputs& in = inputs_by_agent[s->agent];
-      p.personal_commission_fen =
-          PersonalCommissionFen(scheme, s->net_sales_fen);
+      auto personal = PersonalCommissionFen(scheme, s->net_sales_fen);
+      if (!personal.ok()) {
+        return absl::Status(personal.status().code(),
+                            absl::StrCat("agent '", s->agent,
+                                         "': ", personal.status().message()));
+      }
+      p.personal_commission_fen = *personal;
       ExplainCommission(scheme, s->net_sales_fen, p.personal_commission_fen, s);
-      p.public_commission_fen =
-          DivHalfUp(absl::int128(public_net) * scheme.public_rate_ppm,
-                    absl::int128(kMillion) * n);
+      if (!DivHalfUp(absl::int128(public_net) * scheme.public_rate_ppm,
+                     absl::int128(kMillion) * n, &p.public_commission_fen)) {
+        return OverflowError("the public commission");
+      }
       auto sets = InputValue(in, "sets_sold");
+      const std::string awards = Of("the awards", s->agent);
       if (scheme.top_sets_award_fen > 0 && top_sets > 0 && sets &&
           *sets == top_sets) {
         p.top_sets_award_fen = scheme.top_sets_award_fen;
@@ -499,12 +569,24 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
       if (auto it = in.find("seniority_pay"); it != in.end()) {
         p.seniority_fen = std::max<int64_t>(0, it->second->value_fen);
       }
-      p.awards_fen =
-          p.top_sets_award_fen + p.growth_award_fen + p.rank1_award_fen;
-      p.total_fen = p.base_fen + p.personal_commission_fen +
-                    p.public_commission_fen + p.awards_fen + p.seniority_fen;
+      p.awards_fen = 0;
+      for (int64_t award :
+           {p.top_sets_award_fen, p.growth_award_fen, p.rank1_award_fen}) {
+        absl::Status st = AddChecked(&p.awards_fen, award, awards);
+        if (!st.ok()) return st;
+      }
+      p.total_fen = 0;
+      for (int64_t part :
+           {p.base_fen, p.personal_commission_fen, p.public_commission_fen,
+            p.awards_fen, p.seniority_fen}) {
+        absl::Status st =
+            AddChecked(&p.total_fen, part, Of("the total pay", s->agent));
+        if (!st.ok()) return st;
+      }
     }
   }
+  // The team totals the renderers print are sums over agents too.
+  if (absl::Status st = TotalsFit(report); !st.ok()) return st;
 
   std::stable_sort(report.agents.begin(), report.agents.end(),
                    [](const AgentScore& a, const AgentScore& b) {
@@ -561,32 +643,48 @@ struct Totals {
   Pay pay;
 };
 
-Totals SumUp(const ScoreReport& r) {
+// The team_totals of the JSON and the CSV's totals row. Score calls it once
+// to prove they fit; the renderers, given a report from Score, then cannot
+// fail.
+absl::StatusOr<Totals> SumUp(const ScoreReport& r) {
   Totals t;
   t.items_centi.assign(r.columns.size(), 0);
+  absl::Status s;
+  auto add = [&s](int64_t* sum, int64_t v, std::string_view what) {
+    if (s.ok()) s = AddChecked(sum, v, what);
+  };
   for (const AgentScore& a : r.agents) {
     ++t.agents;
-    t.net_sales_fen += a.net_sales_fen;
+    add(&t.net_sales_fen, a.net_sales_fen, "the team's net sales");
     if (a.pay) {
-      t.pay.base_fen += a.pay->base_fen;
-      t.pay.personal_commission_fen += a.pay->personal_commission_fen;
-      t.pay.public_commission_fen += a.pay->public_commission_fen;
-      t.pay.awards_fen += a.pay->awards_fen;
-      t.pay.top_sets_award_fen += a.pay->top_sets_award_fen;
-      t.pay.growth_award_fen += a.pay->growth_award_fen;
-      t.pay.rank1_award_fen += a.pay->rank1_award_fen;
-      t.pay.seniority_fen += a.pay->seniority_fen;
-      t.pay.total_fen += a.pay->total_fen;
+      add(&t.pay.base_fen, a.pay->base_fen, "the team's base pay");
+      add(&t.pay.personal_commission_fen, a.pay->personal_commission_fen,
+          "the team's personal commission");
+      add(&t.pay.public_commission_fen, a.pay->public_commission_fen,
+          "the team's public commission");
+      add(&t.pay.awards_fen, a.pay->awards_fen, "the team's awards");
+      add(&t.pay.top_sets_award_fen, a.pay->top_sets_award_fen,
+          "the team's top sets awards");
+      add(&t.pay.growth_award_fen, a.pay->growth_award_fen,
+          "the team's growth awards");
+      add(&t.pay.rank1_award_fen, a.pay->rank1_award_fen,
+          "the team's rank 1 awards");
+      add(&t.pay.seniority_fen, a.pay->seniority_fen,
+          "the team's seniority pay");
+      add(&t.pay.total_fen, a.pay->total_fen, "the team's total pay");
     }
     if (!a.assessed) continue;
     ++t.assessed;
-    t.total_centi += a.total_centi;
+    add(&t.total_centi, a.total_centi, "the team's total points");
     for (size_t i = 0; i < a.items.size() && i < t.items_centi.size(); ++i) {
-      t.items_centi[i] += a.items[i].points_centi;
+      add(&t.items_centi[i], a.items[i].points_centi, "the team's item points");
     }
   }
+  if (!s.ok()) return s;
   return t;
 }
+
+absl::Status TotalsFit(const ScoreReport& r) { return SumUp(r).status(); }
 
 std::string PayJson(const Pay& p) {
   return absl::StrCat(
@@ -698,7 +796,7 @@ std::string ScoreReportToJson(const ScoreReport& r) {
                     ", \"inputs\": ", JsonStrings(u.inputs),
                     ",\n   \"counters\": ", CountersJson(u.counters), "}");
   }
-  const Totals t = SumUp(r);
+  const Totals t = SumUp(r).value();  // Score proved it fits
   absl::StrAppend(&out, "],\n \"team_totals\": {\"agents\": ", t.agents,
                   ", \"assessed\": ", t.assessed,
                   ", \"total\": ", Centi(t.total_centi),
@@ -879,7 +977,7 @@ std::string ScoreReportToCsv(const ScoreReport& r, ColumnLanguage lang) {
     }
     out += CsvRow(f);
   }
-  const Totals t = SumUp(r);
+  const Totals t = SumUp(r).value();  // Score proved it fits
   {
     std::vector<Cell> f = lead(zh ? "团队合计" : "TEAM TOTAL", "");
     f.push_back(Num(absl::StrCat(t.assessed)));

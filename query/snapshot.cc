@@ -37,6 +37,16 @@ constexpr std::string_view kRatioZh[kNumRatios] = {
 
 std::string DayText(absl::CivilDay d) { return absl::FormatCivilTime(d); }
 
+std::string AgentLabel(std::string_view agent) {
+  return agent.empty() ? std::string("unattributed orders")
+                       : absl::StrCat("agent '", std::string(agent), "'");
+}
+
+absl::Status Annotate(const absl::Status& s, std::string_view where) {
+  return absl::Status(s.code(), absl::StrCat("summing ", std::string(where),
+                                             ": ", s.message()));
+}
+
 void AppendCsvRow(std::string* out, std::string_view label, const Counters& c) {
   AppendCsvField(out, label);
   for (int i = 0; i < kNumCounters; ++i) absl::StrAppend(out, ",", c[i]);
@@ -74,7 +84,16 @@ absl::Status SumRows(Store& store, Family family, int32_t first, int32_t last,
             return false;
           }
           key.remove_prefix(8);  // shard and slot; the rest is the agent
-          (*rows)[absl::string_view(key.data(), key.size())] += c;
+          absl::Status s = CheckNonNegative(c);
+          if (s.ok()) {
+            s = (*rows)[absl::string_view(key.data(), key.size())].Add(c);
+          }
+          if (!s.ok()) {
+            bad_row = Annotate(
+                s, absl::StrCat("the row of ", AgentLabel(key), " in ",
+                                FamilyName(family), " (shard ", shard, ")"));
+            return false;
+          }
           return true;
         });
     if (!s.ok()) return s;
@@ -135,12 +154,6 @@ std::string_view RatioTitle(Ratio r, ColumnLanguage lang) {
   return lang == ColumnLanguage::kChinese ? kRatioZh[r] : kRatioNames[r];
 }
 
-Counters TeamTotal(const PeriodSnapshot& s) {
-  Counters t;
-  for (const AgentRow& row : s.agents) t += row.counters;
-  return t;
-}
-
 absl::StatusOr<PeriodSnapshot> ReadSnapshot(Store& store, absl::CivilDay from,
                                             absl::CivilDay to) {
   PeriodSnapshot snap;
@@ -197,6 +210,8 @@ absl::StatusOr<PeriodSnapshot> ReadSnapshot(Store& store, absl::CivilDay from,
     if (agent.empty()) {
       snap.unattributed = c;
     } else if (!c.IsZero()) {
+      absl::Status s = snap.team.Add(c);
+      if (!s.ok()) return Annotate(s, "the team row");
       snap.agents.push_back(AgentRow{agent, c});
     }
   }
@@ -223,7 +238,7 @@ std::string SnapshotToJson(const PeriodSnapshot& s) {
   out.append("],\n \"unattributed\": {");
   AppendCountersJson(&out, s.unattributed, true);
   out.append("},\n \"team\": {");
-  AppendCountersJson(&out, TeamTotal(s), false);
+  AppendCountersJson(&out, s.team, false);
   absl::StrAppend(&out, "},\n \"dead_letters\": ", s.dead_letters, "}\n");
   return out;
 }
@@ -244,7 +259,7 @@ std::string SnapshotToCsv(const PeriodSnapshot& s, ColumnLanguage lang) {
   for (const AgentRow& row : s.agents)
     AppendCsvRow(&out, row.agent, row.counters);
   AppendCsvRow(&out, zh ? "(静默下单)" : "(unattributed)", s.unattributed);
-  AppendCsvRow(&out, zh ? "(团队合计)" : "(team total)", TeamTotal(s));
+  AppendCsvRow(&out, zh ? "(团队合计)" : "(team total)", s.team);
   return out;
 }
 

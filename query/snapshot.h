@@ -27,7 +27,10 @@ struct PeriodSnapshot {
   std::string rules_version;
   std::vector<AgentRow> agents;  // sorted by agent id; non-zero rows only
   Counters unattributed;         // only the order counters are ever set
-  int64_t dead_letters = 0;      // all dead letters in the store
+  // The team row: the sum of the agent rows (silent orders excluded: no
+  // agent earned them), summed with overflow checks by ReadSnapshot.
+  Counters team;
+  int64_t dead_letters = 0;  // all dead letters in the store
 };
 
 enum class ColumnLanguage { kEnglish, kChinese };
@@ -36,16 +39,15 @@ enum class ColumnLanguage { kEnglish, kChinese };
 std::string_view CounterTitle(Counter c, ColumnLanguage lang);
 std::string_view RatioTitle(Ratio r, ColumnLanguage lang);
 
-// The team row: the sum of the agent rows (silent orders excluded: no agent
-// earned them).
-Counters TeamTotal(const PeriodSnapshot& s);
-
 // Appends `"consultations": 1, ...` — every counter, then every ratio
 // (none with `orders_only`, which writes the order counters alone).
 void AppendCountersJson(std::string* out, const Counters& c,
                         bool orders_only = false);
 
-// Sums the aggregates of days [from, to] over all shards.
+// Sums the aggregates of days [from, to] over all shards. Every sum is
+// overflow-checked and every stored row must be non-negative: a figure that
+// would wrap (OutOfRange) or a negative count (DataLoss) fails the read
+// instead of showing a wrong number.
 absl::StatusOr<PeriodSnapshot> ReadSnapshot(Store& store, absl::CivilDay from,
                                             absl::CivilDay to);
 

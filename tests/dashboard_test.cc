@@ -112,7 +112,9 @@ TEST(LiveView, HoursSumToTheEnginesDays) {
       Counters sum;
       auto it = live->agents.find(row.agent);
       if (it != live->agents.end()) {
-        for (const Counters& h : it->second.hours) sum += h;
+        for (const Counters& h : it->second.hours) {
+          ASSERT_TRUE(sum.Add(h).ok());
+        }
       }
       for (Counter c :
            {kQuestions, kAnswered, kUnanswered, kResponseMsSum, kSlow}) {

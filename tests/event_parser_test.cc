@@ -193,6 +193,7 @@ TEST_F(EventParserTest, Money) {
     int64_t got = -1;
     EXPECT_TRUE(ParseYuanToFen(text, &got).ok()) << text;
     EXPECT_EQ(got, fen) << text;
+    if (fen > kMaxAmountFen) continue;  // exact, but no event's amount
     ExpectOk(Json(With(Order(), "amount", text)));
     EXPECT_EQ(event_.amount_fen, fen) << text;
   }
@@ -381,6 +382,58 @@ TEST_F(EventParserTest, OutOfRange) {
   EXPECT_EQ(event_.items, 1);
   EXPECT_EQ(Reason(With(Assessment(), "value", "1e400")),
             "out of range 'value'");
+}
+
+// docs/limits.md: an event's amount, items and assessment value have upper
+// bounds, so that sums of them stay far from int64's end. At the bound the
+// event is taken; one step past it is a dead letter naming the field.
+TEST_F(EventParserTest, NumbersAtTheirBoundsAndOnePast) {
+  // 10,000,000.00 yuan = 1,000,000,000 fen is the largest amount.
+  ExpectOk(Json(With(Order(), "amount", "10000000.00")));
+  EXPECT_EQ(event_.amount_fen, 1'000'000'000);
+  ExpectOk(Json(With(Order(), "amount", "10000000")));
+  EXPECT_EQ(event_.amount_fen, 1'000'000'000);
+  // One fen more, and what used to be taken up to INT64_MAX fen.
+  EXPECT_EQ(Reason(With(Order(), "amount", "10000000.01")),
+            "out of range 'amount'");
+  EXPECT_EQ(Reason(With(Order(), "amount", "92233720368547758.07")),
+            "out of range 'amount'");
+  // Every status, closed included (its amount is optional, not unbounded).
+  for (const char* status : {"created", "paid", "refunded", "closed"}) {
+    EXPECT_EQ(Reason(With(With(Order(), "status", Quote(status)), "amount",
+                          "10000000.01")),
+              "out of range 'amount'")
+        << status;
+    EXPECT_EQ(Reason(With(With(Order(), "status", Quote(status)), "items",
+                          "1000001")),
+              "out of range 'items'")
+        << status;
+  }
+
+  // 1,000,000 sub-orders is the largest `items`.
+  ExpectOk(Json(With(Order(), "items", "1000000")));
+  EXPECT_EQ(event_.items, 1'000'000);
+  EXPECT_EQ(Reason(With(Order(), "items", "1000001")), "out of range 'items'");
+  EXPECT_EQ(Reason(With(Order(), "items", "9223372036854775807")),
+            "out of range 'items'");
+
+  // An assessment's value: |value| <= 1e9, written any way JSON allows.
+  for (const char* v : {"1000000000", "1e9", "-1000000000", "999999999.99"}) {
+    ExpectOk(Json(With(Assessment(), "value", v)));
+    EXPECT_EQ(event_.value_text, v);
+  }
+  for (const char* v : {"1000000000.01", "1.0000000001e9", "-1000000000.01",
+                        "1e10", "9223372036854775807", "1e300"}) {
+    EXPECT_EQ(Reason(With(Assessment(), "value", v)), "out of range 'value'")
+        << v;
+  }
+
+  // The constants are what the docs promise.
+  EXPECT_EQ(kMaxAmountFen, 1'000'000'000);
+  EXPECT_EQ(kMaxItems, 1'000'000);
+  EXPECT_EQ(kMaxAssessmentValue, 1e9);
+  // 10^9 events at the bound sum to 10^18, inside int64.
+  EXPECT_LT(kMaxAmountFen * 1'000'000'000, INT64_MAX);
 }
 
 TEST_F(EventParserTest, Period) {

@@ -656,7 +656,7 @@ TEST(GeneratorTest, CoversTheHardCases) {
   const RefDays days = ReferenceDays(events, rules);
   Counters agents, unattributed;
   for (const auto& [key, c] : days)
-    (key.first.empty() ? unattributed : agents) += c;
+    EXPECT_TRUE((key.first.empty() ? unattributed : agents).Add(c).ok());
   for (int i = 0; i < kNumCounters; ++i) {
     EXPECT_GT(agents[i], 0) << kCounterNames[i];
   }

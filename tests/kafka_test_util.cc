@@ -237,7 +237,9 @@ OwnedView ReadOwnedView(const std::string& db) {
                                ParseAggregateKey(k, &shard, &day, &agent));
                            EXPECT_TRUE(DecodeCounters(val, &c));
                            v.shards_with_rows.insert(shard);
-                           if (counts(shard)) v.rows[agent] += c;
+                           if (counts(shard)) {
+                             EXPECT_TRUE(v.rows[agent].Add(c).ok());
+                           }
                            return true;
                          })
                   .ok());
@@ -267,7 +269,7 @@ OwnedView ReadOwnedView(const std::string& db) {
 
 void AddRows(std::map<std::string, Counters>* a,
              const std::map<std::string, Counters>& b) {
-  for (const auto& [agent, c] : b) (*a)[agent] += c;
+  for (const auto& [agent, c] : b) EXPECT_TRUE((*a)[agent].Add(c).ok());
 }
 
 std::map<std::string, Counters> NonZero(std::map<std::string, Counters> rows) {

@@ -7,6 +7,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "engine/local_day.h"
+#include "gtest/gtest.h"
 
 namespace chatkpi {
 namespace {
@@ -210,9 +211,9 @@ RefSnapshot ReferencePeriod(const RefDays& days, int32_t from_day,
     const auto& [agent, day] = key;
     if (day < from_day || day > to_day) continue;
     if (agent.empty()) {
-      snapshot.unattributed += counters;
+      EXPECT_TRUE(snapshot.unattributed.Add(counters).ok());
     } else {
-      sums[agent] += counters;
+      EXPECT_TRUE(sums[agent].Add(counters).ok());
     }
   }
   for (const auto& [agent, counters] : sums) {

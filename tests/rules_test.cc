@@ -143,17 +143,19 @@ TEST(Rules, CommandsRefuseInvalidRulesFiles) {
 // Windows become milliseconds added to event times: the bound (366 days)
 // keeps every such sum inside int64. 366 * 86400 = 31 622 400.
 TEST(Rules, ValuesOutsideTheirBoundsAreRefused) {
-  auto max = ParseRules(R"({"version": "v", "response.window_s": 31622400,
-      "response.slow_s": 31622400, "attribution.window_s": 31622400})");
+  // 30 days = 2,592,000 s for the response windows, 366 days = 31,622,400 s
+  // for attribution.
+  auto max = ParseRules(R"({"version": "v", "response.window_s": 2592000,
+      "response.slow_s": 2592000, "attribution.window_s": 31622400})");
   ASSERT_TRUE(max.ok()) << max.status();
   EXPECT_EQ(max->attribution_window_s, 31622400);
-  ExpectRefused(R"({"version": "v", "response.window_s": 31622401})",
-                "'response.window_s' must be at most 31622400");
+  ExpectRefused(R"({"version": "v", "response.window_s": 2592001})",
+                "'response.window_s' must be at most 2592000");
   ExpectRefused(R"({"version": "v", "attribution.window_s": 9300000000000000})",
                 "'attribution.window_s' must be at most 31622400");
   ExpectRefused(
       R"({"version": "v", "response": {"slow_s": 9223372036854775807}})",
-      "'response.slow_s' must be at most 31622400");
+      "'response.slow_s' must be at most 2592000");
   ExpectRefused(
       absl::StrCat(R"({"version": ")", std::string(129, 'x'), R"("})"),
       "'version' must be at most 128 bytes");

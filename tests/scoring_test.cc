@@ -105,25 +105,25 @@ TEST(SchemeFile, ShippedSchemesParse) {
 TEST(Commission, BracketBoundaries) {
   const Scheme& s = Ecom10();
   // 14999.99 * 1.5% = 224.99985 yuan = 22499.985 fen -> 22500.
-  EXPECT_EQ(PersonalCommissionFen(s, 1499999), 22500);
+  EXPECT_EQ(*PersonalCommissionFen(s, 1499999), 22500);
   // 15000: (0) * 2% + 150 = 150 yuan (the plan's step down from 225).
-  EXPECT_EQ(PersonalCommissionFen(s, 1500000), 15000);
+  EXPECT_EQ(*PersonalCommissionFen(s, 1500000), 15000);
   // 20000: 5000 * 2% + 150 = 250 yuan.
-  EXPECT_EQ(PersonalCommissionFen(s, 2000000), 25000);
+  EXPECT_EQ(*PersonalCommissionFen(s, 2000000), 25000);
   // 20000.01: 0.01 * 4% + 250 = 250.0004 yuan -> 25000 fen.
-  EXPECT_EQ(PersonalCommissionFen(s, 2000001), 25000);
+  EXPECT_EQ(*PersonalCommissionFen(s, 2000001), 25000);
   // 25000: 5000 * 4% + 250 = 450 yuan.
-  EXPECT_EQ(PersonalCommissionFen(s, 2500000), 45000);
+  EXPECT_EQ(*PersonalCommissionFen(s, 2500000), 45000);
   // 25000.01 * 2% = 500.0002 yuan -> 50000 fen.
-  EXPECT_EQ(PersonalCommissionFen(s, 2500001), 50000);
+  EXPECT_EQ(*PersonalCommissionFen(s, 2500001), 50000);
   // Half a fen rounds up: 100.01 * 1.5% = 1.50015 yuan = 150.015 fen -> 150;
   // 100.03 * 1.5% = 150.045 fen -> 150; 33.3 * 1.5% = 49.95 fen -> 50.
-  EXPECT_EQ(PersonalCommissionFen(s, 10001), 150);
-  EXPECT_EQ(PersonalCommissionFen(s, 3330), 50);
+  EXPECT_EQ(*PersonalCommissionFen(s, 10001), 150);
+  EXPECT_EQ(*PersonalCommissionFen(s, 3330), 50);
   // 100 fen * 1.5% = 1.5 fen -> 2 (half up).
-  EXPECT_EQ(PersonalCommissionFen(s, 100), 2);
-  EXPECT_EQ(PersonalCommissionFen(s, 0), 0);
-  EXPECT_EQ(PersonalCommissionFen(s, -5000), 0);  // refunds > sales
+  EXPECT_EQ(*PersonalCommissionFen(s, 100), 2);
+  EXPECT_EQ(*PersonalCommissionFen(s, 0), 0);
+  EXPECT_EQ(*PersonalCommissionFen(s, -5000), 0);  // refunds > sales
 }
 
 // ---------------------------------------------------------------------------

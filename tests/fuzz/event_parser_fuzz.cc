@@ -37,13 +37,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case chatkpi::EventType::kOrder:
         Check(!e.order.empty() && !e.buyer.empty(), "order fields");
-        Check(e.amount_fen >= 0, "amount");
+        Check(e.amount_fen >= 0 && e.amount_fen <= chatkpi::kMaxAmountFen,
+              "amount");
         Check(e.status == chatkpi::OrderStatus::kClosed || e.items >= 1,
               "items");
+        Check(e.items >= 0 && e.items <= chatkpi::kMaxItems, "items bound");
         break;
       case chatkpi::EventType::kAssessment:
         Check(!e.agent.empty() && !e.metric.empty(), "assessment fields");
         Check(e.period.size() == 7 && e.period[4] == '-', "period");
+        Check(e.value >= -chatkpi::kMaxAssessmentValue &&
+                  e.value <= chatkpi::kMaxAssessmentValue,
+              "value bound");
         break;
     }
   } else {
