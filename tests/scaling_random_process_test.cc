@@ -103,9 +103,9 @@ class RandomHistory {
     Keep(slot);
     Note(absl::StrCat("SIGKILL member ", slot));
   }
-  // A member frozen past its session timeout (a VM or GC pause): the group
-  // gives its partitions to others, and once it runs again it goes on
-  // publishing what it had queued until it notices.
+  // A member frozen (a VM or GC pause) for longer than its session timeout;
+  // when it runs again it commits what it had applied and publishes those
+  // rows at the epoch it had, whatever the group did meanwhile.
   void Pause(int slot) {
     Note(absl::StrCat("SIGSTOP member ", slot));
     members_[slot].process->Signal(SIGSTOP);
@@ -319,10 +319,9 @@ TEST(ScalingProcess, RandomOwnershipHistoriesKeepTheTeamViewExact) {
     }
   }
   // Last, a member frozen while it has events to apply: with at least two
-  // members settled, the second half is published and one of them stops
-  // for longer than its session timeout while it is still reading. When it
-  // runs again it commits what it had applied and publishes those rows,
-  // behind the new owner's, before it learns that it lost its partitions.
+  // members settled, the second half is published and one of them is
+  // frozen for longer than its session timeout while it is still reading,
+  // then stopped.
   while (h.Running().size() < 2) h.Start(h.SlotToStart());
   ASSERT_TRUE(WaitUntil(absl::Seconds(40), [&] {
     std::set<uint32_t> all;
@@ -339,9 +338,6 @@ TEST(ScalingProcess, RandomOwnershipHistoriesKeepTheTeamViewExact) {
   h.Note("published the second half");
   h.Sleep(100, 400);
   {
-    // Stopped soon after, it does not take partitions back (which would
-    // republish its rows at a new epoch): what it published while it was
-    // a former owner stays the last word of those keys in the topic.
     // The slowest: the others, faster, are done with its partitions by the
     // time it runs again.
     int frozen = -1;
