@@ -1,5 +1,6 @@
 #include "engine/changelog.h"
 
+#include <cstring>
 #include <iostream>
 #include <set>
 #include <utility>
@@ -10,6 +11,7 @@
 #include "engine/engine.h"
 #include "engine/local_day.h"
 #include "ingest/kafka_reader.h"
+#include "store/coding.h"
 
 namespace chatkpi {
 namespace {
@@ -21,6 +23,22 @@ constexpr absl::Duration kRecheckPartitions = absl::Seconds(10);
 std::string PositionKey(std::string_view topic, int32_t partition) {
   return absl::StrCat(kMetaPositionPrefix, "changelog/", std::string(topic),
                       "/", partition);
+}
+
+// A reader's store: the current owner epoch and the dead-letter count of
+// each partition (decimal).
+constexpr char kMetaEpochPrefix[] = "changelog.epoch/";
+constexpr char kMetaDeadPrefix[] = "changelog.dead_letters/";
+
+absl::string_view AbslView(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+// The first key of shard `partition` in the aggregates and rollups.
+std::string ShardPrefix(uint32_t partition) {
+  std::string k;
+  PutFixed32BE(&k, partition);
+  return k;
 }
 
 }  // namespace
@@ -47,6 +65,14 @@ bool ParseChangelogKey(std::string_view key, uint32_t* partition, int32_t* day,
   return true;
 }
 
+std::string ChangelogOwnerKey(uint32_t partition) {
+  return absl::StrCat(partition, "/owner");
+}
+
+std::string ChangelogDeadLettersKey(uint32_t partition) {
+  return absl::StrCat(partition, "/dead_letters");
+}
+
 ChangelogApplier::ChangelogApplier(Store* store, std::string topic)
     : store_(store), topic_(std::move(topic)) {}
 
@@ -65,18 +91,99 @@ absl::StatusOr<Counters*> ChangelogApplier::Load(Family f,
   return &rows.emplace(key, c).first->second;
 }
 
+absl::StatusOr<int64_t> ChangelogApplier::Epoch(uint32_t partition) {
+  auto it = epochs_.find(partition);
+  if (it != epochs_.end()) return it->second;
+  int64_t epoch = 0;
+  auto stored =
+      store_->Get(Family::kMeta, absl::StrCat(kMetaEpochPrefix, partition));
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value() && !absl::SimpleAtoi(**stored, &epoch)) {
+    return absl::DataLossError(
+        absl::StrCat("stored changelog epoch of partition ", partition,
+                     " is corrupt: '", **stored, "'"));
+  }
+  epochs_[partition] = epoch;
+  return epoch;
+}
+
+absl::Status ChangelogApplier::Reset(uint32_t partition, int64_t epoch) {
+  ++resets_;
+  epochs_[partition] = epoch;
+  epochs_changed_.insert(partition);
+  dead_letters_[partition] = 0;
+  const std::string prefix = ShardPrefix(partition);
+  const std::string end = ShardPrefix(partition + 1);
+  for (auto* rows : {&days_, &months_}) {
+    for (auto& [key, value] : *rows) {
+      if (std::string_view(key).substr(0, prefix.size()) == prefix) {
+        value = Counters();
+      }
+    }
+  }
+  // Every stored row of the partition goes (Flush deletes zero rows); the
+  // new owner's rows follow.
+  for (Family f : {Family::kAggregates, Family::kRollups}) {
+    auto& rows = f == Family::kRollups ? months_ : days_;
+    absl::Status s = store_->Scan(
+        f, prefix, partition == UINT32_MAX ? std::string_view() : end,
+        [&](std::string_view key, std::string_view) {
+          rows[std::string(key)] = Counters();
+          return true;
+        });
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<bool> ChangelogApplier::Apply(int32_t partition, int64_t offset,
                                              std::string_view key,
-                                             std::string_view value) {
+                                             std::string_view value,
+                                             std::string_view epoch_text) {
   last_offsets_[partition] = offset;
   ++staged_;
+  int64_t epoch = 0;
+  if (!epoch_text.empty() &&
+      (!absl::SimpleAtoi(AbslView(epoch_text), &epoch) || epoch < 0)) {
+    return false;
+  }
+  const size_t slash = key.find('/');
   uint32_t shard;
-  int32_t day;
+  if (slash == std::string_view::npos ||
+      !absl::SimpleAtoi(AbslView(key.substr(0, slash)), &shard)) {
+    return false;
+  }
+  const std::string_view what = key.substr(slash + 1);
+  enum class Kind { kRow, kOwner, kDeadLetters } kind = Kind::kRow;
+  int32_t day = 0;
   std::string agent;
   Counters now;
-  if (!ParseChangelogKey(key, &shard, &day, &agent) ||
-      (!value.empty() && !DecodeCounters(value, &now))) {
+  int64_t dead = 0;
+  if (what == "owner") {
+    kind = Kind::kOwner;
+  } else if (what == "dead_letters") {
+    kind = Kind::kDeadLetters;
+    if (!absl::SimpleAtoi(AbslView(value), &dead) || dead < 0) return false;
+  } else if (!ParseChangelogKey(key, &shard, &day, &agent) ||
+             (!value.empty() && !DecodeCounters(value, &now))) {
     return false;
+  }
+  auto current = Epoch(shard);
+  if (!current.ok()) return current.status();
+  if (epoch < *current) {
+    // A former owner's message (late, or it is still running): the current
+    // owner's rows are the partition's.
+    ++stale_;
+    return true;
+  }
+  if (epoch > *current) {
+    absl::Status s = Reset(shard, epoch);
+    if (!s.ok()) return s;
+  }
+  if (kind == Kind::kOwner) return true;
+  if (kind == Kind::kDeadLetters) {
+    dead_letters_[shard] = dead;
+    return true;
   }
   auto row = Load(Family::kAggregates, AggregateKey(shard, day, agent));
   if (!row.ok()) return row.status();
@@ -113,10 +220,49 @@ absl::Status ChangelogApplier::Flush() {
   for (const auto& [p, offset] : last_offsets_) {
     c.Put(Family::kMeta, PositionKey(topic_, p), absl::StrCat(offset));
   }
+  for (uint32_t p : epochs_changed_) {
+    c.Put(Family::kMeta, absl::StrCat(kMetaEpochPrefix, p),
+          absl::StrCat(epochs_[p]));
+  }
+  if (!dead_letters_.empty()) {
+    // The store's count is the sum of the partitions' (ReadSnapshot).
+    std::map<uint32_t, int64_t> all = dead_letters_;
+    absl::Status bad;
+    absl::Status s = store_->Scan(
+        Family::kMeta, kMetaDeadPrefix, "",
+        [&](std::string_view k, std::string_view v) {
+          if (k.substr(0, strlen(kMetaDeadPrefix)) != kMetaDeadPrefix) {
+            return false;
+          }
+          uint32_t p;
+          int64_t n;
+          if (!absl::SimpleAtoi(AbslView(k.substr(strlen(kMetaDeadPrefix))),
+                                &p) ||
+              !absl::SimpleAtoi(AbslView(v), &n)) {
+            bad = absl::DataLossError(absl::StrCat(
+                "changelog dead-letter count ", std::string(k), " is corrupt"));
+            return false;
+          }
+          all.try_emplace(p, n);
+          return true;
+        });
+    if (!s.ok()) return s;
+    if (!bad.ok()) return bad;
+    int64_t total = 0;
+    for (const auto& [p, n] : all) total += n;
+    for (const auto& [p, n] : dead_letters_) {
+      c.Put(Family::kMeta, absl::StrCat(kMetaDeadPrefix, p), absl::StrCat(n));
+    }
+    std::string encoded;
+    PutVarsint64(&encoded, total);
+    c.Put(Family::kMeta, kMetaDeadLetters, encoded);
+  }
   absl::Status s = store_->Write(&c);
   if (!s.ok()) return s;
   days_.clear();
   months_.clear();
+  dead_letters_.clear();
+  epochs_changed_.clear();
   last_offsets_.clear();
   staged_ = 0;
   return absl::OkStatus();
@@ -212,7 +358,8 @@ absl::Status RunChangelogReader(Store* store,
       } else {
         at_end.erase(m.partition);
         ++report->messages;
-        auto applied = applier.Apply(m.partition, m.offset, m.key, m.value);
+        auto applied = applier.Apply(m.partition, m.offset, m.key, m.value,
+                                     m.epoch_header);
         if (!applied.ok()) return applied.status();
         if (!*applied && report->malformed++ == 0) {
           log(absl::StrCat("skipping ", opts.topic, "/", m.partition, "/",
@@ -234,11 +381,15 @@ absl::Status RunChangelogReader(Store* store,
     }
     if (caught_up && applier.staged() == 0) {
       if (!caught_up_logged) {
-        log(absl::StrCat("caught up: ", report->messages, " messages read"));
+        log(absl::StrCat("caught up: ", report->messages, " messages read (",
+                         applier.stale(), " of former owners dropped, ",
+                         applier.resets(), " partition resets)"));
         caught_up_logged = true;
       }
       if (opts.until_caught_up) {
         report->caught_up = true;
+        report->stale = applier.stale();
+        report->resets = applier.resets();
         return absl::OkStatus();
       }
     }
@@ -255,6 +406,8 @@ absl::Status RunChangelogReader(Store* store,
     }
   }
   report->caught_up = static_cast<int>(at_end.size()) == partitions;
+  report->stale = applier.stale();
+  report->resets = applier.resets();
   return applier.Flush();
 }
 

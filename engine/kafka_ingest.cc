@@ -67,6 +67,11 @@ class KafkaIngest : public KafkaRebalanceListener {
     std::unique_ptr<Engine> engine;
     bool dirty = false;        // applied or skipped messages since commit
     bool dlq_pending = false;  // dead letters produced since commit
+    // With a changelog: this member's owner epoch of the partition, and the
+    // partition's dead letters in the store (published with the epoch).
+    int64_t epoch = 0;
+    int64_t dead_letters = 0;
+    bool dead_letters_changed = false;  // since the last publish
   };
   // One assigned topic partition.
   struct Partition {
@@ -100,10 +105,15 @@ class KafkaIngest : public KafkaRebalanceListener {
 
   absl::Status Handle(const KafkaMessage& m);
   void PublishRows(const std::vector<RowChange>& rows);
-  // Publishes every stored row of a shard: what a crash between a commit
-  // and its changelog messages would have lost (values are whole, so a
-  // row sent twice is harmless).
+  void PublishChangelog(int64_t epoch, std::string_view key,
+                        std::string_view value);
+  // Takes the partition's changelog over for a new owner epoch
+  // (engine/changelog.h): the reset marker, then every row the store holds
+  // for it and its dead-letter count. Values are whole, so what a crash
+  // between a commit and its messages lost is published again here.
+  absl::Status TakeOverChangelog(int32_t shard, int32_t generation);
   absl::Status RepublishShard(int32_t shard);
+  absl::StatusOr<int64_t> CountDeadLetters(int32_t shard);
   void FlushChangelog();
   absl::Status CommitShard(int32_t shard);
   absl::Status CommitAll();
@@ -124,7 +134,14 @@ class KafkaIngest : public KafkaRebalanceListener {
   Event event_;
   std::unique_ptr<KafkaProducer> dlq_;
   std::unique_ptr<KafkaProducer> changelog_;
-  std::set<int32_t> republished_;  // shards republished by this process
+  // The generation of this member's last assignment (-1: none), and the
+  // partitions of that assignment it gave back cleanly: a partition
+  // assigned again in the next generation had no other owner in between,
+  // so it keeps its owner epoch (no reset, no republishing).
+  int32_t last_generation_ = -1;
+  std::set<int32_t> last_assigned_;
+  std::map<int32_t, int64_t> owner_epochs_;  // by partition, this process's
+  std::vector<KafkaHeader> epoch_header_{{kChangelogEpochHeader, ""}};
   std::set<std::pair<int, int32_t>> warned_gaps_;  // (topic, partition)
   std::string changelog_key_;                      // scratch
   std::map<int32_t, Shard> shards_;
@@ -157,6 +174,12 @@ class KafkaIngest : public KafkaRebalanceListener {
 
 absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
   if (failed_) return absl::AbortedError("consumer failed");
+  int32_t generation = -1;
+  if (changelog_ != nullptr) {
+    auto g = consumer_->GenerationId();
+    if (!g.ok()) return g.status();
+    generation = *g;
+  }
   std::vector<std::string> names;
   for (KafkaPartition& kp : *partitions) {
     const int topic = TopicIndex(kp.topic);
@@ -175,10 +198,11 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
       if (changelog_ != nullptr) {
         shard.engine->set_commit_listener(
             [this](const std::vector<RowChange>& rows) { PublishRows(rows); });
-        if (republished_.insert(kp.partition).second) {
-          absl::Status s = RepublishShard(kp.partition);
-          if (!s.ok()) return s;
-        }
+        auto dead = CountDeadLetters(kp.partition);
+        if (!dead.ok()) return dead.status();
+        shard.dead_letters = *dead;
+        absl::Status s = TakeOverChangelog(kp.partition, generation);
+        if (!s.ok()) return s;
       }
     }
     const PartitionKey key(topic, kp.partition);
@@ -201,6 +225,9 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
         kp.topic, "/", kp.partition, "@",
         p.next >= 0 ? absl::StrCat(p.next) : std::string("beginning")));
   }
+  last_generation_ = generation;
+  last_assigned_.clear();
+  for (const auto& [number, shard] : shards_) last_assigned_.insert(number);
   assigned_once_ = true;
   awaiting_assignment_ = false;
   caught_up_logged_ = false;
@@ -220,6 +247,10 @@ absl::Status KafkaIngest::OnRevoke(
   // own stored offsets; ownership (not the rows) says what counts here.
   std::set<int32_t> touched;
   for (const KafkaPartition& kp : partitions) touched.insert(kp.partition);
+  // Lost partitions may have had another owner already.
+  if (lost) {
+    for (int32_t shard : touched) last_assigned_.erase(shard);
+  }
   if (!failed_) {
     for (int32_t shard : touched) {
       absl::Status s = CommitShard(shard);
@@ -280,6 +311,11 @@ absl::Status KafkaIngest::CommitShard(int32_t shard_number) {
   if (!s.ok()) return s;
   if (opts_.on_commit_latency)
     opts_.on_commit_latency(absl::Now() - commit_start);
+  if (shard.dead_letters_changed && changelog_ != nullptr) {
+    PublishChangelog(shard.epoch, ChangelogDeadLettersKey(shard_number),
+                     absl::StrCat(shard.dead_letters));
+  }
+  shard.dead_letters_changed = false;
   for (int t = 0; t < 2; ++t) {
     auto p = partitions_.find(PartitionKey(t, shard_number));
     if (p == partitions_.end()) continue;
@@ -336,16 +372,19 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
   }
   p.at_end = false;
   last_message_ = absl::Now();
-  if (p.next >= 0 && m.offset > p.next) {
+  // From the beginning, the first message is expected at offset 0: a
+  // partition taken over whose start retention deleted is a gap too.
+  const int64_t expected = p.next >= 0 ? p.next : 0;
+  if (m.offset > expected) {
     // Offsets the broker did not deliver. A transaction marker takes one;
     // more usually means retention deleted messages before they were read
     // (the consumer then restarts at the oldest one kept), and those events
     // are missing from the KPIs: say so, loudly, once per partition.
-    report_->skipped_offsets += m.offset - p.next;
-    if (m.offset - p.next > 1 &&
+    report_->skipped_offsets += m.offset - expected;
+    if (m.offset - expected > 1 &&
         warned_gaps_.insert(PartitionKey(topic, m.partition)).second) {
       Log(absl::StrCat(
-          "warning: ", topics_[topic], "/", m.partition, " offsets ", p.next,
+          "warning: ", topics_[topic], "/", m.partition, " offsets ", expected,
           "..", m.offset - 1,
           " were never delivered: the broker no longer has them (retention "
           "shorter than this consumer's lag?). Their events are missing "
@@ -400,6 +439,8 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
         failed_ = true;
         return s;
       }
+      ++shard.dead_letters;
+      shard.dead_letters_changed = true;
     }
   }
   p.last_applied = m.offset;
@@ -412,20 +453,92 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
   return absl::OkStatus();
 }
 
+void KafkaIngest::PublishChangelog(int64_t epoch, std::string_view key,
+                                   std::string_view value) {
+  epoch_header_[0].value = absl::StrCat(epoch);
+  absl::Status s =
+      changelog_->Produce(opts_.changelog_topic, key, value, epoch_header_);
+  if (!s.ok()) {
+    // The store has the row; the next takeover of the partition (this
+    // process's restart included) republishes it, so the changelog heals
+    // then.
+    Log(absl::StrCat("changelog ", opts_.changelog_topic, ": ", s.message()));
+  }
+}
+
 void KafkaIngest::PublishRows(const std::vector<RowChange>& rows) {
   for (const RowChange& r : rows) {
+    auto shard = shards_.find(static_cast<int32_t>(r.shard));
+    if (shard == shards_.end()) continue;  // cannot happen: engines commit
     changelog_key_ = ChangelogKey(r.shard, r.day, r.agent);
     // A zero row is a tombstone: compaction may then drop the key.
-    absl::Status s = changelog_->Produce(
-        opts_.changelog_topic, changelog_key_,
+    PublishChangelog(
+        shard->second.epoch, changelog_key_,
         r.value.IsZero() ? std::string_view() : EncodeCounters(r.value));
-    if (!s.ok()) {
-      // The store has the row; the next start of this process republishes
-      // its shards, so the changelog heals then.
-      Log(absl::StrCat("changelog ", opts_.changelog_topic, ": ", s.message()));
-      return;
-    }
   }
+}
+
+absl::Status KafkaIngest::TakeOverChangelog(int32_t number,
+                                            int32_t generation) {
+  Shard& shard = shards_[number];
+  auto kept = owner_epochs_.find(number);
+  if (last_generation_ >= 0 && generation == last_generation_ + 1 &&
+      last_assigned_.contains(number) && kept != owner_epochs_.end()) {
+    shard.epoch = kept->second;  // this member's all along since then
+    return absl::OkStatus();
+  }
+  // The epoch this store last published for the partition: a generation
+  // not above it means the group was deleted and created again (its
+  // generations restarted), and the query instances would drop this
+  // member's rows as a former owner's.
+  const std::string key = absl::StrCat("changelog.published_epoch/",
+                                       opts_.changelog_topic, "/", number);
+  auto stored = store_->Get(Family::kMeta, key);
+  if (!stored.ok()) return stored.status();
+  int64_t last = 0;
+  if (stored->has_value() && !absl::SimpleAtoi(**stored, &last)) {
+    return absl::DataLossError(absl::StrCat("stored ", key, " is corrupt"));
+  }
+  if (generation <= last) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "consumer group ", opts_.consumer.group, " is at generation ",
+        generation, ", but this store published partition ", number,
+        " to changelog ", opts_.changelog_topic, " at owner epoch ", last,
+        ": the group was re-created, so its generations no longer order "
+        "the owners. Use a new changelog topic (docs/scaling.md)."));
+  }
+  Commit c(store_);
+  c.Put(Family::kMeta, key, absl::StrCat(generation));
+  absl::Status s = store_->Write(&c);
+  if (!s.ok()) return s;
+  shard.epoch = generation;
+  owner_epochs_[number] = generation;
+  PublishChangelog(shard.epoch, ChangelogOwnerKey(number),
+                   absl::StrCat(shard.epoch));
+  s = RepublishShard(number);
+  if (!s.ok()) return s;
+  PublishChangelog(shard.epoch, ChangelogDeadLettersKey(number),
+                   absl::StrCat(shard.dead_letters));
+  shard.dead_letters_changed = false;
+  Log(absl::StrCat("changelog: partition ", number, " at owner epoch ",
+                   shard.epoch));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> KafkaIngest::CountDeadLetters(int32_t shard) {
+  int64_t n = 0;
+  for (int t = 0; t < 2; ++t) {
+    const std::string prefix = absl::StrCat(topics_[t], "/", shard, "/");
+    absl::Status s = store_->Scan(Family::kDead, prefix, "",
+                                  [&](std::string_view key, std::string_view) {
+                                    if (key.substr(0, prefix.size()) != prefix)
+                                      return false;
+                                    ++n;
+                                    return true;
+                                  });
+    if (!s.ok()) return s;
+  }
+  return n;
 }
 
 absl::Status KafkaIngest::RepublishShard(int32_t shard) {
@@ -448,11 +561,9 @@ absl::Status KafkaIngest::RepublishShard(int32_t shard) {
                    });
   if (!s.ok()) return s;
   if (!bad.ok()) return bad;
-  if (!rows.empty()) {
-    Log(absl::StrCat("changelog: republishing ", rows.size(),
-                     " stored rows of partition ", shard));
-    PublishRows(rows);
-  }
+  Log(absl::StrCat("changelog: republishing ", rows.size(),
+                   " stored rows of partition ", shard));
+  PublishRows(rows);
   return absl::OkStatus();
 }
 

@@ -6,6 +6,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "engine/engine.h"
+#include "store/coding.h"
 
 namespace chatkpi {
 
@@ -31,6 +33,35 @@ absl::StatusOr<std::optional<std::vector<uint32_t>>> ReadOwnedShards(
   }
   std::sort(shards.begin(), shards.end());
   return shards;
+}
+
+absl::StatusOr<int64_t> ReadDeadLetterCount(Store& store) {
+  auto owned = ReadOwnedShards(store);
+  if (!owned.ok()) return owned.status();
+  int64_t n = 0;
+  if (!owned->has_value()) {
+    auto stored = store.Get(Family::kMeta, kMetaDeadLetters);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) {
+      std::string_view v = **stored;
+      if (!GetVarsint64(&v, &n)) {
+        return absl::DataLossError("dead letter counter is corrupt");
+      }
+    }
+    return n;
+  }
+  const std::vector<uint32_t>& shards = **owned;
+  absl::Status s = store.Scan(
+      Family::kDead, "", "", [&](std::string_view key, std::string_view) {
+        auto shard = KafkaPositionShard(key);
+        if (shard.has_value() &&
+            std::binary_search(shards.begin(), shards.end(), *shard)) {
+          ++n;
+        }
+        return true;
+      });
+  if (!s.ok()) return s;
+  return n;
 }
 
 std::optional<uint32_t> KafkaPositionShard(std::string_view position) {

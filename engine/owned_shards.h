@@ -31,6 +31,13 @@ void PutOwnedShards(Commit* commit, std::vector<uint32_t> shards);
 absl::StatusOr<std::optional<std::vector<uint32_t>>> ReadOwnedShards(
     Store& store);
 
+// The dead letters that are this store's share: all of them
+// (kMetaDeadLetters) in a store that records no owned set (files, or a
+// query instance's changelog store), only those of the owned shards in a
+// Kafka member's store, so that summing the members' counts the group's
+// dead letters once.
+absl::StatusOr<int64_t> ReadDeadLetterCount(Store& store);
+
 // The shard of a dead letter's Kafka position "topic/partition/offset";
 // nullopt for file positions ("path:line") and anything malformed.
 std::optional<uint32_t> KafkaPositionShard(std::string_view position);

@@ -89,7 +89,7 @@ absl::StatusOr<int> PartitionCount(rd_kafka_t* rk, const std::string& topic,
 }
 
 absl::Status ToMessage(rd_kafka_t* rk, const rd_kafka_message_t* m,
-                       KafkaMessage* out) {
+                       KafkaMessage* out, bool with_epoch_header) {
   out->topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
   out->partition = m->partition;
   out->offset = m->offset;
@@ -99,6 +99,18 @@ absl::Status ToMessage(rd_kafka_t* rk, const rd_kafka_message_t* m,
           ? std::string_view(static_cast<const char*>(m->payload), m->len)
           : std::string_view();
   out->error.clear();
+  out->epoch_header = std::string_view();
+  rd_kafka_headers_t* headers = nullptr;
+  const void* epoch = nullptr;
+  size_t epoch_size = 0;
+  if (with_epoch_header && m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      rd_kafka_header_get_last(headers, "epoch", &epoch, &epoch_size) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR &&
+      epoch != nullptr) {
+    out->epoch_header =
+        std::string_view(static_cast<const char*>(epoch), epoch_size);
+  }
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     out->kind = KafkaMessage::Kind::kData;
   } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {

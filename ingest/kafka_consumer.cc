@@ -1,6 +1,7 @@
 #include "ingest/kafka_consumer.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "ingest/kafka_internal.h"
@@ -187,6 +188,55 @@ std::optional<std::pair<int64_t, int64_t>> KafkaConsumer::CachedWatermarks(
     return std::nullopt;
   }
   return std::make_pair(low, high);
+}
+
+absl::StatusOr<int32_t> KafkaConsumer::GenerationId() const {
+  // librdkafka 2.0 has no getter for the generation; its serialized group
+  // metadata ("CGMDv2:", the generation as a native int32, then the ids)
+  // holds it. The value read is checked by serializing it back.
+  rd_kafka_consumer_group_metadata_t* md =
+      rd_kafka_consumer_group_metadata(impl_->rk);
+  if (md == nullptr) {
+    return absl::FailedPreconditionError("not a group member");
+  }
+  auto serialize = [](rd_kafka_consumer_group_metadata_t* m) {
+    void* buf = nullptr;
+    size_t size = 0;
+    std::string out;
+    rd_kafka_error_t* e =
+        rd_kafka_consumer_group_metadata_write(m, &buf, &size);
+    if (e != nullptr) {
+      rd_kafka_error_destroy(e);
+      return out;
+    }
+    out.assign(static_cast<const char*>(buf), size);
+    rd_kafka_mem_free(nullptr, buf);
+    return out;
+  };
+  const std::string bytes = serialize(md);
+  rd_kafka_consumer_group_metadata_destroy(md);
+  constexpr std::string_view kMagic = "CGMDv2:";
+  int32_t generation = -1;
+  if (bytes.size() >= kMagic.size() + sizeof generation &&
+      std::string_view(bytes).substr(0, kMagic.size()) == kMagic) {
+    std::memcpy(&generation, bytes.data() + kMagic.size(), sizeof generation);
+    char* member = rd_kafka_memberid(impl_->rk);
+    char group[256] = "";
+    size_t group_size = sizeof group;
+    rd_kafka_conf_res_t got = rd_kafka_conf_get(rd_kafka_conf(impl_->rk),
+                                                "group.id", group, &group_size);
+    rd_kafka_consumer_group_metadata_t* check =
+        rd_kafka_consumer_group_metadata_new_with_genid(
+            got == RD_KAFKA_CONF_OK ? group : "", generation,
+            member != nullptr ? member : "", nullptr);
+    if (member != nullptr) rd_kafka_mem_free(impl_->rk, member);
+    const bool same = check != nullptr && serialize(check) == bytes;
+    if (check != nullptr) rd_kafka_consumer_group_metadata_destroy(check);
+    if (same) return generation;
+  }
+  return absl::InternalError(
+      "cannot read the consumer group generation from librdkafka's group "
+      "metadata (a librdkafka version with another format?)");
 }
 
 void KafkaConsumer::CommitInformational(

@@ -50,6 +50,9 @@ struct KafkaMessage {
   int64_t offset = -1;  // kPartitionEnd: the end offset
   std::string_view key;
   std::string_view value;
+  // Header "epoch" (engine/changelog.h), filled by KafkaTopicReader only;
+  // empty when the message has none.
+  std::string_view epoch_header;
   std::string error;  // kError only
 };
 
@@ -100,6 +103,12 @@ class KafkaConsumer {
   // round trip); nullopt when not known yet.
   std::optional<std::pair<int64_t, int64_t>> CachedWatermarks(
       const std::string& topic, int32_t partition) const;
+
+  // The generation of the group this member last joined: the coordinator
+  // raises it at every rebalance, so the generation in which a partition
+  // was assigned is larger than that of every earlier owner's assignment.
+  // Valid inside OnAssign.
+  absl::StatusOr<int32_t> GenerationId() const;
 
   // Records `offset` (the next to read) of each partition in the group, for
   // lag monitoring by other tools. Asynchronous; failures are ignored.

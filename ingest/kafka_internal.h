@@ -26,10 +26,11 @@ absl::Status ToStatus(rd_kafka_resp_err_t err, std::string_view what);
 absl::StatusOr<int> PartitionCount(rd_kafka_t* rk, const std::string& topic,
                                    int timeout_ms);
 
-// Describes `m` (which the caller keeps alive while `out` is used) in `out`.
-// A fatal client error is returned as an error instead.
+// Describes `m` (which the caller keeps alive while `out` is used) in `out`,
+// with its "epoch" header when `with_epoch_header`. A fatal client error is
+// returned as an error instead.
 absl::Status ToMessage(rd_kafka_t* rk, const rd_kafka_message_t* m,
-                       KafkaMessage* out);
+                       KafkaMessage* out, bool with_epoch_header = false);
 
 }  // namespace chatkpi::kafka_internal
 

@@ -82,7 +82,8 @@ absl::StatusOr<bool> KafkaTopicReader::Poll(absl::Duration timeout,
       impl_->rk, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   if (m == nullptr) return false;
   impl_->held = m;
-  absl::Status s = kafka_internal::ToMessage(impl_->rk, m, out);
+  absl::Status s = kafka_internal::ToMessage(impl_->rk, m, out,
+                                             /*with_epoch_header=*/true);
   if (!s.ok()) return s;
   return true;
 }

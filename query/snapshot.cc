@@ -166,12 +166,10 @@ absl::StatusOr<PeriodSnapshot> ReadSnapshot(Store& store, absl::CivilDay from,
     auto parsed = ParseRules(**rules);
     if (parsed.ok()) snap.rules_version = parsed->version;
   }
-  auto dead = store.Get(Family::kMeta, kMetaDeadLetters);
+  // A Kafka member's share: the dead letters of the partitions it owns.
+  auto dead = ReadDeadLetterCount(store);
   if (!dead.ok()) return dead.status();
-  if (dead->has_value()) {
-    std::string_view v = **dead;
-    GetVarsint64(&v, &snap.dead_letters);
-  }
+  snap.dead_letters = *dead;
   if (to < from) return snap;
 
   // Whole months come from the month rollups (one row per agent), the

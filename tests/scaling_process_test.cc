@@ -75,8 +75,8 @@ TEST(ScalingProcess, QueryInstanceSeesTheWholeGroupAcrossAMemberDeath) {
   const std::string brokers =
       broker.Stdout().substr(0, broker.Stdout().find('\n'));
 
-  // No malformed lines: dead letters stay in the engines' stores (they are
-  // not part of the changelog), so both snapshots then say 0.
+  // No malformed lines: this test is about the rows (dead letters in the
+  // team view: ScalingProcess.RandomOwnershipHistoriesKeepTheTeamViewExact).
   GeneratorOptions o = SmallMonth(4000, 71);
   o.malformed_rate = 0;
   const Dataset d = MakeDataset(dir, o);
