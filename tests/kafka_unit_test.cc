@@ -117,7 +117,7 @@ TEST(KafkaFlags, ConfigFileStandsForFlagsThatTheCommandLineOverrides) {
   std::set<std::string> valued = KafkaRunFlags();
   valued.insert("db");
   auto args = Args::Parse(static_cast<int>(args_v.size()), args_v.data(),
-                          valued, {"until-caught-up"});
+                          valued, {"until-caught-up"}, expanded->from_config);
   ASSERT_TRUE(args.ok()) << args.status();
   KafkaIngestOptions o;
   ASSERT_TRUE(KafkaIngestOptionsFromArgs(*args, *args->Get("brokers"),

@@ -465,7 +465,7 @@ TEST(NumbersProcess, HugeAmountsAreDeadLettersAndTheRestIsExact) {
       << r.err;
   r = RunProcess({ChatkpiBinary(), "assess", "--db", dir + "/db", "--agent",
                   "shop:a", "--month", "2026-11", "--metric", "sets_sold",
-                  "--value", "1e9"});
+                  "--value", "1000000000"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::filesystem::remove_all(dir);
 }
