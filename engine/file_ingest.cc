@@ -54,12 +54,13 @@ absl::Status IngestOne(Engine*& engine, const std::string& path,
   auto reader = LineReader::Open(path, opts.max_line_bytes);
   if (!reader.ok()) return reader.status();
 
+  const std::string source_prefix = absl::StrCat(source, ":");
   Event event;
   LineReader::Line line;
   int64_t last_line = 0;
-  auto apply = [&](const Event& e, std::string_view text,
+  auto apply = [&](const Event& e, std::string_view text, int64_t number,
                    FileIngestReport* r) -> absl::Status {
-    auto applied = engine->Apply(e, text);
+    auto applied = engine->Apply(e, text, {source_prefix, number});
     if (!applied.ok()) return applied.status();
     ++(*applied ? r->accepted : r->duplicates);
     return absl::OkStatus();
@@ -82,7 +83,7 @@ absl::Status IngestOne(Engine*& engine, const std::string& path,
   auto process = [&](std::string_view text, int64_t number, bool too_long,
                      FileIngestReport* r) -> absl::Status {
     absl::Status parsed = parse(text, too_long, &event);
-    return parsed.ok() ? apply(event, text, r)
+    return parsed.ok() ? apply(event, text, number, r)
                        : dead_letter(parsed, text, number, r);
   };
   // The main loop holds each parsed event back by one line: the engine
@@ -94,10 +95,11 @@ absl::Status IngestOne(Engine*& engine, const std::string& path,
   int next = 0;
   bool held = false;
   std::string held_text;
+  int64_t held_number = 0;
   auto apply_held = [&]() -> absl::Status {
     if (!held) return absl::OkStatus();
     held = false;
-    return apply(ahead[next ^ 1], held_text, report);
+    return apply(ahead[next ^ 1], held_text, held_number, report);
   };
   // With a gate: the lines since the last commit, to apply again should
   // the gate hand over an engine on a new generation. Their text is kept
@@ -154,6 +156,7 @@ absl::Status IngestOne(Engine*& engine, const std::string& path,
       absl::Status s = apply_held();
       if (s.ok() && parsed.ok()) {
         held_text.assign(line.text);
+        held_number = line.number;
         held = true;
         next ^= 1;
       } else if (s.ok()) {

@@ -69,6 +69,10 @@ class HttpApi {
   ApiResponse AgentDays(std::string_view agent, const QueryParams& q) const;
   // GET /api/score?month=YYYY-MM&scheme=NAME[&format=json|csv][&lang=en|zh]
   ApiResponse Score(const QueryParams& q) const;
+  // GET /api/dead-letters[?reason=R][&format=json|csv][&after=POS]
+  // [&limit=N]: the dead letters, a page (default 100, at most 1000) at a
+  // time (query/dead_letters.h).
+  ApiResponse DeadLetters(const QueryParams& q) const;
   // GET /metrics, Prometheus text format.
   ApiResponse Metrics() const;
 

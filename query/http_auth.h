@@ -25,9 +25,10 @@ enum class Role {
 };
 
 enum class Permission {
-  kReadKpis,     // /api/snapshot, /api/agents/{id}/days
-  kReadScores,   // /api/score (grades and pay)
-  kReadMetrics,  // /metrics
+  kReadKpis,         // /api/snapshot, /api/agents/{id}/days
+  kReadScores,       // /api/score (grades and pay)
+  kReadMetrics,      // /metrics
+  kReadDeadLetters,  // /api/dead-letters (raw lines: buyers' messages)
   // /api/today, /api/leaderboard (ranks and points, no pay), /api/live
   kReadDashboard,
 };

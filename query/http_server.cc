@@ -242,6 +242,10 @@ struct HttpServer::Impl {
     Route(
         "/api/score", "score", Permission::kReadScores,
         [this](const httplib::Request& req) { return api->Score(req.params); });
+    Route("/api/dead-letters", "dead_letters", Permission::kReadDeadLetters,
+          [this](const httplib::Request& req) {
+            return api->DeadLetters(req.params);
+          });
     Route("/metrics", "metrics", Permission::kReadMetrics,
           [this](const httplib::Request&) { return api->Metrics(); });
     RegisterDashboardRoutes();

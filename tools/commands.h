@@ -8,6 +8,7 @@ namespace chatkpi {
 int RunIngest(int argc, char** argv);
 int RunSnapshot(int argc, char** argv);
 int RunStats(int argc, char** argv);
+int RunDeadLetters(int argc, char** argv);
 int RunGen(int argc, char** argv);
 int RunCheck(int argc, char** argv);
 int RunScore(int argc, char** argv);

@@ -36,6 +36,9 @@ constexpr Command kCommands[] = {
      "pay under two rules versions"},
     {"stats", chatkpi::RunStats,
      "--db DIR   events, dead letters, agents, days"},
+    {"dead-letters", chatkpi::RunDeadLetters,
+     "--db DIR [--reason R | --conflicts] [--format json|csv]   list dead "
+     "letters (or conflicting duplicates)"},
     {"gen", chatkpi::RunGen,
      "[--seed N] [--agents N] [--buyers N] [--month YYYY-MM] [--events N] "
      "[--shuffle] [--delay-orders-s N] [--duplicates R] [--malformed R] "
