@@ -15,6 +15,7 @@
 #include "engine/conflict_record.h"
 #include "engine/engine.h"
 #include "engine/local_day.h"
+#include "engine/replay.h"
 #include "gtest/gtest.h"
 #include "ingest/event_content.h"
 #include "ingest/event_parser.h"
@@ -83,12 +84,15 @@ struct Line {
 
 class StoreRun {
  public:
-  explicit StoreRun(const std::string& dir) : dir_(dir) { Open(); }
+  explicit StoreRun(const std::string& dir, const Rules& rules = TestRules())
+      : dir_(dir), rules_(rules) {
+    Open();
+  }
   void Open() {
     auto store = Store::Open(dir_, StoreOptions());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
-    auto engine = Engine::Open(TestRules(), store_.get());
+    auto engine = Engine::Open(rules_, store_.get());
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = std::move(*engine);
   }
@@ -159,6 +163,7 @@ class StoreRun {
 
  private:
   std::string dir_;
+  Rules rules_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
 };
@@ -312,6 +317,67 @@ TEST(ConflictingDuplicates, EitherOrderGivesTheWinnersNumbers) {
       EXPECT_EQ(run.StoredConflicts(), 3) << what;
     }
   }
+}
+
+// Replay under new rules reads the log, which holds each copy that won
+// when it came (here the losers first, then the winners): it resolves the
+// conflicts as ingest did and gives a fresh run's numbers over the winners.
+TEST(ConflictingDuplicates, ReplayResolvesThemAsIngestDid) {
+  const int64_t t0 = Local("2026-11-10 09:00:00");
+  const int64_t t10 = Local("2026-11-10 10:00:00");
+  // c2: A (30 s) wins over B (120 s); o1p: B (80.00) wins over A (100.00).
+  const std::vector<Event> losers = {
+      testing::In("c1", t0, "u1", "shop:a"),
+      testing::Out("c2", t0 + 120'000, "u1", "shop:a", "ok"),
+      testing::Order("o1c", t10, "o1", "u1", OrderStatus::kCreated, 10000, 1),
+      testing::Order("o1p", t10 + 60'000, "o1", "u1", OrderStatus::kPaid, 10000,
+                     1)};
+  const std::vector<Event> winners = {
+      testing::Out("c2", t0 + 30'000, "u1", "shop:a", "亲"),
+      testing::Order("o1p", t10 + 60'000, "o1", "u1", OrderStatus::kPaid, 8000,
+                     2)};
+  std::vector<Line> all, winners_only;
+  int64_t n = 0;
+  for (const Event& e : losers) all.push_back({e, EventJson(e), ++n});
+  for (const Event& e : winners) all.push_back({e, EventJson(e), ++n});
+  winners_only = {all[0], all[4], all[2], all[5]};
+
+  Rules next = TestRules();
+  next.version = "slow20";
+  next.response_slow_s = 20;  // the 30 s answer becomes slow
+  const std::string dir = TempDir("conflict_replay");
+  {
+    StoreRun live(dir + "/live");
+    live.Feed(all, 1);
+    EXPECT_EQ(live.StoredConflicts(), 2);
+  }
+  auto report = Replay(dir + "/live", next);
+  ASSERT_TRUE(report.ok()) << report.status();
+  StoreRun fresh(dir + "/fresh", next);
+  fresh.Feed(winners_only, 1000);
+  const absl::CivilDay day(2026, 11, 10);
+  const PeriodSnapshot want = fresh.Snapshot(day, day);
+  ASSERT_EQ(want.agents.size(), 1u);
+  EXPECT_EQ(want.agents[0].counters[kSlow], 1);
+  EXPECT_EQ(want.unattributed[kSalesFen] + want.agents[0].counters[kSalesFen],
+            8000);
+
+  StoreOptions so;
+  so.read_only = true;
+  auto replayed = Store::Open(dir + "/live", so);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  auto got = ReadSnapshot(**replayed, day, day);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ExpectSameCounters(*got, want, "replayed");
+  // The log as ingest left it (four events, then the two winners), and the
+  // conflicts with it.
+  EXPECT_EQ((*replayed)->next_seq(), 6u);
+  auto conflicts = (*replayed)->Get(Family::kMeta, kMetaConflicts);
+  ASSERT_TRUE(conflicts.ok() && conflicts->has_value());
+  std::string_view v = **conflicts;
+  int64_t count = 0;
+  ASSERT_TRUE(GetVarsint64(&v, &count));
+  EXPECT_EQ(count, 2);
 }
 
 // The same event written twice in other JSON (key order, spacing, unknown
