@@ -10,19 +10,24 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/conflict_record.h"
 #include "engine/engine.h"
+#include "engine/kafka_ingest.h"
 #include "engine/local_day.h"
 #include "engine/replay.h"
 #include "gtest/gtest.h"
 #include "ingest/event_content.h"
 #include "ingest/event_parser.h"
+#include "ingest/kafka_mock_cluster.h"
+#include "ingest/kafka_producer.h"
 #include "query/json_text.h"
 #include "query/snapshot.h"
 #include "store/coding.h"
 #include "store/store.h"
+#include "tests/kafka_test_util.h"
 #include "tests/reference_model.h"
 #include "tests/test_util.h"
 #include "tools/generator.h"
@@ -378,6 +383,74 @@ TEST(ConflictingDuplicates, ReplayResolvesThemAsIngestDid) {
   int64_t count = 0;
   ASSERT_TRUE(GetVarsint64(&v, &count));
   EXPECT_EQ(count, 2);
+}
+
+// Kafka: the same rule in the consume loop. Two copies of a payment under
+// the buyer's key (one partition), in both orders on two clusters: the
+// same snapshot, the winner's 80.00 and 2 items, one conflict recorded
+// with the copies' topic/partition/offset.
+TEST(ConflictingDuplicates, KafkaTakesTheWinnerInEitherOrder) {
+  const std::string created =
+      R"({"type":"order","id":"o1c","ts":1794276000000,"order":"o1","buyer":"u1","status":"created","amount":100.00,"items":1})";
+  const std::string paid_a =
+      R"({"type":"order","id":"o1p","ts":1794276060000,"order":"o1","buyer":"u1","status":"paid","amount":100.00,"items":1})";
+  const std::string paid_b =
+      R"({"type":"order","id":"o1p","ts":1794276060000,"order":"o1","buyer":"u1","status":"paid","amount":80.00,"items":2})";
+  const std::string dir = TempDir("conflict_kafka");
+  std::string snapshots[2];
+  for (int order = 0; order < 2; ++order) {
+    auto cluster = KafkaMockCluster::Start();
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    for (const char* t : {"chat", "orders"}) {
+      ASSERT_TRUE((*cluster)->CreateTopic(t, 2).ok());
+    }
+    KafkaClientConfig c;
+    c.brokers = (*cluster)->bootstrap();
+    auto producer = KafkaProducer::Open(c);
+    ASSERT_TRUE(producer.ok());
+    for (const std::string* v :
+         order == 0
+             ? std::vector<const std::string*>{&created, &paid_a, &paid_b}
+             : std::vector<const std::string*>{&created, &paid_b, &paid_a}) {
+      ASSERT_TRUE((*producer)->Produce("orders", "u1", *v).ok());
+    }
+    ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+    KafkaIngestOptions o;
+    o.consumer.client.brokers = (*cluster)->bootstrap();
+    o.consumer.group = "test";
+    o.until_caught_up = true;
+    o.commit_every = order == 0 ? 1 : 500;
+    o.log = [](const std::string&) {};
+    const std::string db = absl::StrCat(dir, "/db", order);
+    {
+      auto store = Store::Open(db, StoreOptions());
+      ASSERT_TRUE(store.ok()) << store.status();
+      KafkaIngestReport report;
+      ASSERT_TRUE(
+          RunKafkaIngest(*DefaultRules(), store->get(), o, &report).ok());
+      EXPECT_EQ(report.accepted, order == 0 ? 3 : 2);
+    }
+    snapshots[order] = testing::SnapshotJson(db);
+    EXPECT_NE(snapshots[order].find("\"paid_items\": 2, \"sales_fen\": 8000"),
+              std::string::npos)
+        << snapshots[order];
+    StoreRun run(db, *DefaultRules());
+    const std::vector<ConflictRecord> conflicts = run.Conflicts();
+    ASSERT_EQ(conflicts.size(), 1u);
+    // The partition is the key's; the offsets are the copies' (1 and 2).
+    const std::string& loser = conflicts[0].loser_position;
+    const std::string& winner = conflicts[0].winner_position;
+    if (order == 0) {
+      EXPECT_EQ(loser, "log:1");
+      EXPECT_TRUE(absl::StartsWith(winner, "orders/")) << winner;
+      EXPECT_TRUE(absl::EndsWith(winner, "/2")) << winner;
+    } else {
+      EXPECT_EQ(winner, "log:1");
+      EXPECT_TRUE(absl::StartsWith(loser, "orders/")) << loser;
+      EXPECT_TRUE(absl::EndsWith(loser, "/2")) << loser;
+    }
+  }
+  EXPECT_EQ(snapshots[0], snapshots[1]);
 }
 
 // The same event written twice in other JSON (key order, spacing, unknown
