@@ -440,9 +440,12 @@ void IdIndex::SortSpill() {
     size_t j = i + 1;
     while (j < n && spill_[j].head == spill_[i].head) ++j;
     if (j - i > 1) {
+      // Copies of one id in the order they came: the newest last.
       std::sort(spill_.begin() + i, spill_.begin() + j,
-                [](const SpillKey& a, const SpillKey& b) {
-                  return a.id != b.id ? a.id < b.id : a.seq < b.seq;
+                [this](const SpillKey& a, const SpillKey& b) {
+                  const absl::string_view x = entries_[a.entry].key.id;
+                  const absl::string_view y = entries_[b.entry].key.id;
+                  return x != y ? x < y : a.entry < b.entry;
                 });
     }
     i = j;
@@ -452,14 +455,15 @@ void IdIndex::SortSpill() {
 absl::Status IdIndex::Spill(uint64_t log_end) {
   spill_.clear();
   spill_.reserve(entries_.size());
-  for (const Entry& e : entries_) {
+  for (uint32_t n = 0; n < entries_.size(); ++n) {
+    const Entry& e = entries_[n];
     if (!Written(e.tag)) continue;
     const absl::string_view id = e.key.id;
     uint64_t head = 0;
     for (size_t i = 0; i < 8; ++i) {
       head = head << 8 | (i < id.size() ? static_cast<uint8_t>(id[i]) : 0);
     }
-    spill_.push_back({head, id, e.raw_hash, e.where});
+    spill_.push_back({head, n});
   }
   SortSpill();
   const std::vector<SpillKey>& ids = spill_;
@@ -473,17 +477,26 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
   rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, cf_.ids,
                                 /*invalidate_page_cache=*/false);
   rocksdb::Status s = writer.Open(path);
-  // Sorted, the ids are read from all over the arena: fetch a few ahead.
+  // Sorted, the entries and their ids are read from all over memory:
+  // fetch a few ahead (the entry first, its id's bytes once it is there).
   constexpr size_t kAhead = 8;
   std::string value;
   for (size_t i = 0; s.ok() && i < ids.size(); ++i) {
-    if (i + kAhead < ids.size()) __builtin_prefetch(ids[i + kAhead].id.data());
+    if (i + 2 * kAhead < ids.size()) {
+      __builtin_prefetch(&entries_[ids[i + 2 * kAhead].entry]);
+    }
+    if (i + kAhead < ids.size()) {
+      __builtin_prefetch(entries_[ids[i + kAhead].entry].key.id.data());
+    }
+    const Entry& e = entries_[ids[i].entry];
     // Of an id's copies (one replaced another) the newest, the last.
-    if (i + 1 < ids.size() && ids[i].id == ids[i + 1].id) continue;
+    if (i + 1 < ids.size() && e.key.id == entries_[ids[i + 1].entry].key.id) {
+      continue;
+    }
     value.clear();
-    PutFixed64BE(&value, ids[i].raw_hash);
-    PutFixed64BE(&value, ids[i].seq);
-    s = writer.Put(rocksdb::Slice(ids[i].id.data(), ids[i].id.size()),
+    PutFixed64BE(&value, e.raw_hash);
+    PutFixed64BE(&value, e.where);
+    s = writer.Put(rocksdb::Slice(e.key.id.data(), e.key.id.size()),
                    rocksdb::Slice(value));
   }
   if (s.ok()) s = writer.Finish();

@@ -162,11 +162,10 @@ class IdIndex {
   using Set = absl::flat_hash_map<HashedId, uint32_t, HashOf, SameId>;
   // An id to spill, its first 8 bytes as a big-endian integer in front:
   // the family's bytewise order is that integer's, then the whole id's.
+  // The rest is its entry's (16 bytes a key: the sort moves little).
   struct SpillKey {
     uint64_t head;
-    absl::string_view id;
-    uint64_t raw_hash;
-    uint64_t seq;
+    uint32_t entry;  // in entries_
   };
 
   IdIndex(rocksdb::DB* db, const Families& cf, const std::string& dir,
