@@ -5,11 +5,12 @@
 //
 // Reasons are a fixed category, optionally followed by a field name in single
 // quotes; nothing else varies, so the text before the first "'" groups them:
-//   invalid json, invalid utf-8, not an object, nesting too deep, unknown type,
-//   unknown dir, unknown status, id length, missing field 'F', wrong type for
-//   'F', duplicate field 'F', empty field 'F', string too long 'F', out of
-//   range 'F', too many decimals 'amount', exponent not allowed 'amount', bad
-//   format 'period'.
+//   invalid json, not an object, nesting too deep, unknown type, unknown dir,
+//   unknown status, id length, missing field 'F', wrong type for 'F',
+//   duplicate field 'F', empty field 'F', string too long 'F',
+//   out of range 'F', too many decimals 'amount',
+//   exponent not allowed 'amount', bad format 'period'.
+// Bytes that are not UTF-8, anywhere in the line, are "invalid utf-8".
 // The choices behind them are listed at the top of event_parser.cc.
 #ifndef CHATKPI_INGEST_EVENT_PARSER_H_
 #define CHATKPI_INGEST_EVENT_PARSER_H_

@@ -25,10 +25,11 @@ enum class Role {
 };
 
 enum class Permission {
-  kReadKpis,         // /api/snapshot, /api/agents/{id}/days
-  kReadScores,       // /api/score (grades and pay)
-  kReadMetrics,      // /metrics
-  kReadDeadLetters,  // /api/dead-letters (raw lines: buyers' messages)
+  kReadKpis,     // /api/snapshot, /api/agents/{id}/days
+  kReadScores,   // /api/score (grades and pay)
+  kReadMetrics,  // /metrics
+  // /api/dead-letters (raw lines: buyers' messages)
+  kReadDeadLetters,
   // /api/today, /api/leaderboard (ranks and points, no pay), /api/live
   kReadDashboard,
 };
