@@ -5,10 +5,16 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+<<<<<<< HEAD
 #include "absl/time/civil_time.h"
 #include "engine/checked_math.h"
 #include "engine/local_day.h"
+=======
+#include "engine/conflict_record.h"
+#include "engine/dead_letter_value.h"
+>>>>>>> h-dups
 #include "engine/shard_runs.h"
+#include "ingest/event_content.h"
 #include "store/coding.h"
 
 namespace chatkpi {
@@ -40,6 +46,36 @@ std::string AssessmentOrder(const Event& e) {
   PutFixed64BE(&o, static_cast<uint64_t>(e.ts_ms));
   o.append(e.id);
   return o;
+}
+
+// Every assessment event of a key: "acand/" + key -> (order, value) pairs,
+// each length-prefixed. Derived from the log (replay rebuilds them).
+std::string AssessmentCandidatesKey(std::string_view key) {
+  std::string k = kMetaAssessmentCandidatesPrefix;
+  k.append(key);
+  return k;
+}
+
+std::string EncodeAssessmentCandidates(
+    const std::vector<std::pair<std::string, std::string>>& c) {
+  std::string v;
+  for (const auto& [order, value] : c) {
+    PutLengthPrefixed(&v, order);
+    PutLengthPrefixed(&v, value);
+  }
+  return v;
+}
+
+bool DecodeAssessmentCandidates(
+    std::string_view v, std::vector<std::pair<std::string, std::string>>* c) {
+  while (!v.empty()) {
+    std::string_view order, value;
+    if (!GetLengthPrefixed(&v, &order) || !GetLengthPrefixed(&v, &value)) {
+      return false;
+    }
+    c->emplace_back(std::string(order), std::string(value));
+  }
+  return true;
 }
 
 }  // namespace
@@ -226,22 +262,33 @@ void Engine::Prefetch(const Event& e) const {
   if (e.type == EventType::kOrder) orders_.prefetch(Key(e.order));
 }
 
-absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw) {
+absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw,
+                                   EventPosition position) {
   if (!failed_.ok()) return failed_;
-  auto applied = ApplyUnchecked(e, raw);
+  auto applied = ApplyUnchecked(e, raw, position);
   if (!applied.ok()) failed_ = applied.status();
   return applied;
 }
 
 absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
-                                            std::string_view raw) {
+                                            std::string_view raw,
+                                            EventPosition position) {
   // The store knows every id it holds and every id a pending commit on it
   // (this engine's or another shard's) has claimed.
-  auto fresh = commit_.AppendEvent(e.id, raw);
-  if (!fresh.ok()) return fresh.status();
-  if (!*fresh) {
-    ++stats_.duplicates;
-    return false;
+  Commit::HeldEvent held;
+  auto claim = commit_.ClaimEvent(e.id, raw, &held);
+  if (!claim.ok()) return claim.status();
+  if (*claim != Commit::Claim::kNew) {
+    bool replaces = false;
+    if (*claim == Commit::Claim::kOtherBytes) {
+      auto resolved = ResolveConflict(e, raw, position, held);
+      if (!resolved.ok()) return resolved.status();
+      replaces = *resolved;
+    }
+    if (!replaces) {
+      ++stats_.duplicates;
+      return false;
+    }
   }
   newest_ts_ = std::max(newest_ts_, e.ts_ms);
   absl::Status s;
@@ -267,6 +314,226 @@ absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
   }
   ++pending_;
   ++stats_.accepted;
+  return true;
+}
+
+absl::StatusOr<bool> Engine::ResolveConflict(const Event& e,
+                                             std::string_view raw,
+                                             EventPosition position,
+                                             Commit::HeldEvent held) {
+  const std::string content = EventContent(e);
+  const std::string here =
+      position.prefix.empty()
+          ? std::string("unknown")
+          : absl::StrCat(std::string(position.prefix), position.number);
+  if (!held.logged) {
+    if (!held.this_commit) {
+      // Another shard's commit, not yet written, claimed the id: its copy
+      // cannot be read back or taken from its state. The first copy stays,
+      // visibly (docs/engine.md, "Duplicates").
+      absl::Status s =
+          RecordConflict(e.id, content, /*resolved=*/false,
+                         "another shard's pending commit", here, raw);
+      if (!s.ok()) return s;
+      return false;
+    }
+    // This engine's pending commit holds the other copy: written now, it
+    // has a place in the log to be read back from. (Its events are in the
+    // store then, ahead of the source position, which moves at the
+    // caller's next commit; read again, they are redeliveries.)
+    absl::Status s = CommitUnchecked();
+    if (!s.ok()) return s;
+    auto again = commit_.ClaimEvent(e.id, raw, &held);
+    if (!again.ok()) return again.status();
+    if (*again != Commit::Claim::kOtherBytes || !held.logged) {
+      return absl::InternalError(
+          absl::StrCat("event id '", e.id, "' changed under a commit"));
+    }
+  }
+  auto held_raw = store_->ReadEvent(held.seq);
+  if (!held_raw.ok()) return held_raw.status();
+  if (parser_ == nullptr) parser_ = std::make_unique<EventParser>();
+  Event old;
+  absl::Status parsed = parser_->Parse(*held_raw, &old);
+  if (!parsed.ok() || old.id != e.id) {
+    return absl::DataLossError(
+        absl::StrCat("--db ", store_->dir(), ": event ", held.seq,
+                     " of the log does not read back as event '", e.id, "'"));
+  }
+  const std::string old_content = EventContent(old);
+  if (old_content == content) return false;  // the same event, other JSON
+  const std::string held_position = absl::StrCat("log:", held.seq);
+  if (old_content < content) {
+    absl::Status s =
+        RecordConflict(e.id, content, true, held_position, here, raw);
+    if (!s.ok()) return s;
+    return false;
+  }
+  auto retracted = Retract(old);
+  if (!retracted.ok()) return retracted.status();
+  if (!*retracted) {
+    // Another shard applied the held copy: its state is that shard's.
+    absl::Status s =
+        RecordConflict(e.id, content, false, held_position, here, raw);
+    if (!s.ok()) return s;
+    return false;
+  }
+  absl::Status s = commit_.ReplaceEvent(e.id, raw);
+  if (s.ok()) {
+    s = RecordConflict(e.id, old_content, true, here, held_position, *held_raw);
+  }
+  if (!s.ok()) return s;
+  return true;
+}
+
+absl::Status Engine::RecordConflict(std::string_view id,
+                                    std::string_view loser_content,
+                                    bool resolved,
+                                    std::string_view winner_position,
+                                    std::string_view loser_position,
+                                    std::string_view loser_raw) {
+  if (!opts_.record_conflicts) return absl::OkStatus();
+  std::string key = ConflictKey(id, loser_content);
+  if (pending_conflicts_.contains(key)) return absl::OkStatus();
+  // Each losing copy once, however often it comes again.
+  auto stored = store_->Get(Family::kMeta, key);
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) return absl::OkStatus();
+  ConflictRecord r;
+  r.resolved = resolved;
+  r.winner_position = std::string(winner_position);
+  r.loser_position = std::string(loser_position);
+  pending_conflicts_.emplace(std::move(key), EncodeConflictValue(r, loser_raw));
+  ++new_conflicts_;
+  ++stats_.conflicts;
+  ++pending_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Engine::Retract(const Event& e) {
+  switch (e.type) {
+    case EventType::kChat:
+      // An automatic `out` counted nothing (ApplyChat).
+      if (!e.inbound && e.auto_reply) return true;
+      return RetractChat(e);
+    case EventType::kOrder:
+      return RetractOrder(e);
+    case EventType::kAssessment: {
+      absl::Status s = RetractAssessment(e);
+      if (!s.ok()) return s;
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<bool> Engine::RetractChat(const Event& e) {
+  auto loaded = LoadBuyer(e.buyer);
+  if (!loaded.ok()) return loaded.status();
+  BuyerEntry& entry = **loaded;
+  BuyerState& b = entry.state;
+  Message probe;
+  probe.ts = e.ts_ms;
+  probe.id = e.id;
+  auto it = std::lower_bound(b.messages.begin(), b.messages.end(), probe,
+                             MessageBefore);
+  if (it == b.messages.end() || it->ts != e.ts_ms || it->id != e.id) {
+    return false;
+  }
+  // ApplyChat backwards: the counters with the message, then without.
+  const size_t pos = it - b.messages.begin();
+  Message msg = std::move(*it);
+  b.messages.erase(it);
+  const ThreadDays days = AffectedThreadDays(b, msg.agent, pos, msg.ts, cal_);
+  const uint32_t agent = msg.agent;
+  const bool inbound = msg.inbound();
+  b.messages.insert(b.messages.begin() + pos, std::move(msg));
+  absl::InlinedVector<Counters, 3> before;
+  for (int32_t d : days) {
+    before.push_back(ThreadDayCounters(b, agent, cal_.DayStartMs(d),
+                                       cal_.DayStartMs(d + 1), chat_));
+  }
+  absl::InlinedVector<OrderEntry*, 4> affected;
+  if (inbound) {
+    for (const OrderRef& ref : b.orders) {
+      if (ref.created_ts < e.ts_ms ||
+          ref.created_ts - e.ts_ms > attribution_.window_ms) {
+        continue;
+      }
+      auto o = LoadOrder(ref.order);
+      if (!o.ok()) return o.status();
+      affected.push_back(*o);
+    }
+    for (OrderEntry* o : affected) {
+      absl::Status s =
+          EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), -1);
+      if (!s.ok()) return s;
+    }
+  }
+  b.messages.erase(b.messages.begin() + pos);
+  for (size_t i = 0; i < days.size(); ++i) {
+    Counters after = ThreadDayCounters(b, agent, cal_.DayStartMs(days[i]),
+                                       cal_.DayStartMs(days[i] + 1), chat_);
+    after -= before[i];
+    absl::Status s = AddDelta(b.agents[agent], days[i], after);
+    if (!s.ok()) return s;
+  }
+  for (OrderEntry* o : affected) {
+    absl::Status s =
+        EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), +1);
+    if (!s.ok()) return s;
+  }
+  entry.dirty = true;
+  return true;
+}
+
+absl::StatusOr<bool> Engine::RetractOrder(const Event& e) {
+  auto loaded = LoadOrder(e.order);
+  if (!loaded.ok()) return loaded.status();
+  OrderEntry& oentry = **loaded;
+  OrderState& o = oentry.state;
+  auto it = std::find_if(o.events.begin(), o.events.end(),
+                         [&](const OrderEventRecord& r) {
+                           return r.ts == e.ts_ms && r.id == e.id;
+                         });
+  if (it == o.events.end()) return false;
+  // ApplyOrder backwards: the order's contribution out, the event out, the
+  // contribution of what is left in (under the buyer it now has).
+  auto ob = LoadBuyer(o.buyer());
+  if (!ob.ok()) return ob.status();
+  BuyerEntry* old_buyer = *ob;
+  absl::Status s =
+      EmitOrder(old_buyer->state,
+                ContributionOf(o, old_buyer->state, attribution_, cal_), -1);
+  if (!s.ok()) return s;
+  o.events.erase(it);
+  oentry.dirty = true;
+  auto drop_ref = [&](BuyerEntry* b) {
+    std::erase_if(b->state.orders,
+                  [&](const OrderRef& r) { return r.order == e.order; });
+    b->dirty = true;
+  };
+  if (o.events.empty()) {
+    drop_ref(old_buyer);
+    return true;
+  }
+  auto nb = LoadBuyer(o.buyer());
+  if (!nb.ok()) return nb.status();
+  BuyerEntry* buyer = *nb;
+  if (buyer != old_buyer) drop_ref(old_buyer);
+  const int64_t created = o.CreatedTs();
+  auto ref =
+      std::find_if(buyer->state.orders.begin(), buyer->state.orders.end(),
+                   [&](const OrderRef& r) { return r.order == e.order; });
+  if (ref == buyer->state.orders.end()) {
+    buyer->state.orders.push_back(OrderRef{e.order, created});
+  } else {
+    ref->created_ts = created;
+  }
+  buyer->dirty = true;
+  s = EmitOrder(buyer->state,
+                ContributionOf(o, buyer->state, attribution_, cal_), +1);
+  if (!s.ok()) return s;
   return true;
 }
 
@@ -428,27 +695,60 @@ absl::Status Engine::ApplyOrder(const Event& e) {
                    ContributionOf(o, buyer->state, attribution_, cal_), +1);
 }
 
-absl::Status Engine::ApplyAssessment(const Event& e) {
-  std::string key = AssessmentKey(e);
-  std::string order = AssessmentOrder(e);
+absl::StatusOr<Engine::AssessmentSlot*> Engine::LoadAssessment(
+    const std::string& key) {
   auto it = pending_assessments_.find(key);
-  if (it == pending_assessments_.end()) {
+  if (it != pending_assessments_.end()) return &it->second;
+  AssessmentSlot slot;
+  auto list = store_->Get(Family::kMeta, AssessmentCandidatesKey(key));
+  if (!list.ok()) return list.status();
+  if (list->has_value()) {
+    if (!DecodeAssessmentCandidates(**list, &slot.candidates)) {
+      return absl::DataLossError("assessment candidates are corrupt");
+    }
+  } else {
+    // None yet, or a key of a build that kept only the winner.
     auto stored = store_->Get(Family::kAssessments, key);
     if (!stored.ok()) return stored.status();
     if (stored->has_value()) {
-      std::string_view v = **stored, stored_order;
-      if (!GetLengthPrefixed(&v, &stored_order)) {
+      std::string_view v = **stored, order;
+      if (!GetLengthPrefixed(&v, &order)) {
         return absl::DataLossError("assessment record is corrupt");
       }
-      if (stored_order >= order) return absl::OkStatus();
+      slot.candidates.emplace_back(std::string(order), std::string(v));
+      slot.complete = false;
     }
-  } else if (it->second.first >= order) {
-    return absl::OkStatus();
   }
-  std::string value;
-  PutLengthPrefixed(&value, order);
-  value.append(e.value_text);
-  pending_assessments_[key] = {std::move(order), std::move(value)};
+  return &pending_assessments_.emplace(key, std::move(slot)).first->second;
+}
+
+absl::Status Engine::ApplyAssessment(const Event& e) {
+  auto slot = LoadAssessment(AssessmentKey(e));
+  if (!slot.ok()) return slot.status();
+  (*slot)->candidates.emplace_back(AssessmentOrder(e), e.value_text);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::RetractAssessment(const Event& e) {
+  auto slot = LoadAssessment(AssessmentKey(e));
+  if (!slot.ok()) return slot.status();
+  auto& c = (*slot)->candidates;
+  const std::pair<std::string, std::string> mine(AssessmentOrder(e),
+                                                 e.value_text);
+  auto it = std::find(c.begin(), c.end(), mine);
+  // Not listed: a key kept by an older build whose winner this was not,
+  // so nothing of it counts now.
+  if (it == c.end()) return absl::OkStatus();
+  c.erase(it);
+  if (!(*slot)->complete) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--db ", store_->dir(), ": assessment '", e.id,
+        "' has a conflicting copy that wins, and this store was built by a "
+        "version that kept only the winning assessment of (",
+        e.period, ", ", e.agent, ", ", e.metric,
+        "), so the one that wins now is unknown. Run `chatkpi replay` with "
+        "the store's rules once, then ingest again."));
+  }
   return absl::OkStatus();
 }
 
@@ -460,10 +760,8 @@ absl::Status Engine::AddDeadLetter(const DeadLetter& d) {
     return failed_;
   }
   if (stored->has_value()) return absl::OkStatus();
-  std::string value = d.reason;
-  value.push_back('\0');
-  value.append(d.raw);
-  commit_.Put(Family::kDead, d.position, value);
+  commit_.Put(Family::kDead, d.position,
+              EncodeDeadLetterValue(d.reason, d.raw));
   // Positions in one commit are distinct (a source moves forward), so the
   // store lookup above is enough to count each position once.
   ++new_dead_letters_;
@@ -528,8 +826,39 @@ absl::Status Engine::CommitUnchecked() {
       }
     }
   }
-  for (auto& [key, value] : pending_assessments_) {
-    commit_.Put(Family::kAssessments, key, value.second);
+  for (auto& [key, slot] : pending_assessments_) {
+    // SPEC §1: of one (agent, period, metric) the greatest (ts, id) wins.
+    auto best =
+        std::max_element(slot.candidates.begin(), slot.candidates.end());
+    if (best == slot.candidates.end()) {
+      commit_.Delete(Family::kAssessments, key);
+    } else {
+      std::string value;
+      PutLengthPrefixed(&value, best->first);
+      value.append(best->second);
+      commit_.Put(Family::kAssessments, key, value);
+    }
+    if (slot.complete) {
+      commit_.Put(Family::kMeta, AssessmentCandidatesKey(key),
+                  EncodeAssessmentCandidates(slot.candidates));
+    }
+  }
+  for (auto& [key, value] : pending_conflicts_) {
+    commit_.Put(Family::kMeta, key, value);
+  }
+  if (new_conflicts_ > 0) {
+    int64_t total = 0;
+    auto stored = store_->Get(Family::kMeta, kMetaConflicts);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) {
+      std::string_view v = **stored;
+      if (!GetVarsint64(&v, &total)) {
+        return absl::DataLossError("conflict counter is corrupt");
+      }
+    }
+    std::string n;
+    PutVarsint64(&n, total + new_conflicts_);
+    commit_.Put(Family::kMeta, kMetaConflicts, n);
   }
   for (auto& [source, value] : positions_) {
     commit_.Put(Family::kMeta, absl::StrCat(kMetaPositionPrefix, source),
@@ -571,8 +900,10 @@ absl::Status Engine::CommitUnchecked() {
   for (auto& [key, entry] : rows_) entry.dirty = false;
   for (auto& [key, entry] : rollups_) entry.dirty = false;
   pending_assessments_.clear();
+  pending_conflicts_.clear();
   positions_.clear();
   new_dead_letters_ = 0;
+  new_conflicts_ = 0;
   pending_ = 0;
   if (!changes.empty()) commit_listener_(changes);
   Evict();

@@ -29,6 +29,7 @@
 #include "engine/state.h"
 #include "engine/thread_kpis.h"
 #include "ingest/event.h"
+#include "ingest/event_parser.h"
 #include "store/store.h"
 
 namespace chatkpi {
@@ -47,6 +48,8 @@ inline constexpr char kMetaRulesSeenPrefix[] = "rules.seen/";
 // many events its log held then (writers were held, so it took no more).
 // Carried forward like rules.seen/; `diff` shows it for a kept generation.
 inline constexpr char kMetaReplacedPrefix[] = "replaced/";
+// Every assessment event of a key (derived: replay rebuilds them).
+inline constexpr char kMetaAssessmentCandidatesPrefix[] = "acand/";
 
 // The rules `store` was built under, or nullopt for a new store.
 absl::StatusOr<std::optional<Rules>> StoredRules(Store& store);
@@ -62,6 +65,18 @@ struct EngineOptions {
   // again; engines of one process share one, so that its budget bounds
   // them all. Null: the engine makes its own with the default budget.
   std::shared_ptr<EvictedStates> evicted_states;
+  // Whether conflicting duplicates are recorded and counted
+  // (engine/conflict_record.h). Replay resolves them as ingest did but
+  // copies the live store's records, which name the copies' positions.
+  bool record_conflicts = true;
+};
+
+// Where an event was read, "<prefix><number>": "file:" and a line number,
+// "topic/partition/" and an offset. Formatted only when needed (a conflict
+// record), so that a caller passes it at no cost per event.
+struct EventPosition {
+  std::string_view prefix;
+  int64_t number = 0;
 };
 
 // One (agent, day) aggregate row as a commit left it: its whole value, so
@@ -75,7 +90,8 @@ struct RowChange {
 
 struct EngineStats {
   int64_t accepted = 0;    // new events applied
-  int64_t duplicates = 0;  // redelivered ids
+  int64_t duplicates = 0;  // redelivered ids, and conflicting copies that lost
+  int64_t conflicts = 0;   // conflicting duplicates recorded
   int64_t dead_letters = 0;
   int64_t commits = 0;
   int64_t evicted_buyers = 0;
@@ -90,15 +106,22 @@ class Engine {
       const Rules& rules, Store* store, const EngineOptions& opts = {});
   ~Engine();
 
-  // Applies a validated event; `raw` is what goes to the event log. Returns
-  // false when the id was seen before (a redelivery: nothing changes).
+  // Applies a validated event; `raw` is what goes to the event log and
+  // `position` where it was read (for the record of a conflict). Returns
+  // false when the id was seen before with the same content (a redelivery:
+  // nothing changes), or with other content that loses to the held copy.
+  // A copy with other content that wins replaces the held one: what the
+  // held copy counted is retracted and the new one counted (docs/engine.md,
+  // "Duplicates"); the held copy's commit, if not yet written, is written
+  // first so that it can be read back.
   //
   // After any failure of Apply, AddDeadLetter or Commit (a store read or
   // write error) the engine refuses all further calls with that error: its
   // memory may hold half an event or a commit the store never took, so the
   // only way on is a new engine on a reopened store, which resumes at the
   // last commit.
-  absl::StatusOr<bool> Apply(const Event& e, std::string_view raw);
+  absl::StatusOr<bool> Apply(const Event& e, std::string_view raw,
+                             EventPosition position = {});
   // A hint that Apply(e, ...) follows soon: the memory it will look at
   // first (its id's filter line, its buyer's or order's slot) is loaded
   // meanwhile. Callers that parse one event ahead hide those misses behind
@@ -138,7 +161,25 @@ class Engine {
 
   Engine(const Rules& rules, Store* store, const EngineOptions& opts);
 
-  absl::StatusOr<bool> ApplyUnchecked(const Event& e, std::string_view raw);
+  absl::StatusOr<bool> ApplyUnchecked(const Event& e, std::string_view raw,
+                                      EventPosition position);
+  // A copy of an id the store holds with other raw bytes: true when it
+  // replaces the held copy (retracted by then), false when it loses or is
+  // the same event.
+  absl::StatusOr<bool> ResolveConflict(const Event& e, std::string_view raw,
+                                       EventPosition position,
+                                       Commit::HeldEvent held);
+  // Takes back what `e`, applied earlier by this engine, counted. False
+  // when this engine's state does not hold it (another shard applied it).
+  absl::StatusOr<bool> Retract(const Event& e);
+  absl::StatusOr<bool> RetractChat(const Event& e);
+  absl::StatusOr<bool> RetractOrder(const Event& e);
+  absl::Status RetractAssessment(const Event& e);
+  absl::Status RecordConflict(std::string_view id,
+                              std::string_view loser_content, bool resolved,
+                              std::string_view winner_position,
+                              std::string_view loser_position,
+                              std::string_view loser_raw);
   absl::Status CommitUnchecked();
   // The entry of `name` in `states`: kept, taken back from the evicted
   // states, read from the store (family `f`), or new.
@@ -158,6 +199,15 @@ class Engine {
   absl::Status ApplyChat(const Event& e);
   absl::Status ApplyOrder(const Event& e);
   absl::Status ApplyAssessment(const Event& e);
+  // Every assessment event of one (period, agent, metric) this store holds:
+  // retracting the winner needs the runner-up.
+  struct AssessmentSlot {
+    std::vector<std::pair<std::string, std::string>> candidates;  // (order,
+                                                                  // value)
+    // False for a key written by a build that kept only the winner.
+    bool complete = true;
+  };
+  absl::StatusOr<AssessmentSlot*> LoadAssessment(const std::string& key);
 
   // Adds sign * (what the order contributes) to the counters.
   absl::Status EmitOrder(BuyerState& b, const OrderContribution& c, int sign);
@@ -186,8 +236,10 @@ class Engine {
   absl::flat_hash_map<std::string, std::unique_ptr<OrderEntry>> orders_;
   absl::flat_hash_map<RowKey, RowEntry> rows_;     // (agent, day)
   absl::flat_hash_map<RowKey, RowEntry> rollups_;  // (agent, month)
-  absl::flat_hash_map<std::string, std::pair<std::string, std::string>>
-      pending_assessments_;  // key -> (ts/id order key, value)
+  absl::flat_hash_map<std::string, AssessmentSlot>
+      pending_assessments_;  // keys changed since the last commit
+  absl::flat_hash_map<std::string, std::string> pending_conflicts_;
+  std::unique_ptr<EventParser> parser_;  // reads held copies back
   absl::flat_hash_map<std::string, std::string> positions_;
   CommitListener commit_listener_;
   // A store that was empty when this engine opened holds only what this
@@ -201,6 +253,7 @@ class Engine {
   absl::flat_hash_set<uint64_t> evicted_;
   int64_t newest_ts_ = 0;
   int64_t new_dead_letters_ = 0;  // added since the last commit
+  int64_t new_conflicts_ = 0;
   size_t pending_ = 0;
   EngineStats stats_;
 };

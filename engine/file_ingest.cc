@@ -68,6 +68,9 @@ struct Input {
   // must get the same names).
   std::unordered_map<uint64_t, int64_t> seen;
   std::unordered_map<uint64_t, int64_t> seen_at_commit;
+  // "NAME:" or "NAME;EPOCH:": with a line number, where a conflicting
+  // duplicate was read (docs/engine.md, "Duplicates").
+  std::string position_prefix;
 };
 
 class Ingestor {
@@ -97,7 +100,7 @@ class Ingestor {
                     : parser_.Parse(text, e);
   }
   absl::Status Apply(const Event& e, std::string_view text,
-                     FileIngestReport* r);
+                     EventPosition position, FileIngestReport* r);
   absl::Status AddDeadLetter(Input& in, const absl::Status& parsed,
                              std::string_view text, int64_t number,
                              FileIngestReport* r);
@@ -122,6 +125,7 @@ class Ingestor {
   int next_ = 0;
   bool held_ = false;
   std::string held_text_;
+  EventPosition held_position_;
 
   // With a gate: the lines since the last commit, to apply again should
   // the gate hand over an engine on a new generation. Their text is kept
@@ -154,6 +158,7 @@ absl::StatusOr<std::unique_ptr<Input>> Ingestor::Open(const std::string& path) {
   inputs_.push_back(in.get());
   if (!in->rereadable) {
     in->name = path == "-" ? "stdin" : path;
+    in->position_prefix = in->name + ":";
     return in;
   }
   std::error_code ec;
@@ -187,12 +192,15 @@ absl::StatusOr<std::unique_ptr<Input>> Ingestor::Open(const std::string& path) {
       in->epoch = epoch + 1;
     }
   }
+  in->position_prefix = in->epoch == 0
+                            ? absl::StrCat(in->name, ":")
+                            : absl::StrCat(in->name, ";", in->epoch, ":");
   return in;
 }
 
 absl::Status Ingestor::Apply(const Event& e, std::string_view text,
-                             FileIngestReport* r) {
-  auto applied = engine_->Apply(e, text);
+                             EventPosition position, FileIngestReport* r) {
+  auto applied = engine_->Apply(e, text, position);
   if (!applied.ok()) return applied.status();
   ++(*applied ? r->accepted : r->duplicates);
   return absl::OkStatus();
@@ -224,14 +232,14 @@ absl::Status Ingestor::Process(Input& in, std::string_view text, int64_t number,
                                bool too_long, FileIngestReport* r) {
   Event event;
   absl::Status parsed = Parse(text, too_long, &event);
-  return parsed.ok() ? Apply(event, text, r)
+  return parsed.ok() ? Apply(event, text, {in.position_prefix, number}, r)
                      : AddDeadLetter(in, parsed, text, number, r);
 }
 
 absl::Status Ingestor::ApplyHeld() {
   if (!held_) return absl::OkStatus();
   held_ = false;
-  return Apply(ahead_[next_ ^ 1], held_text_, report_);
+  return Apply(ahead_[next_ ^ 1], held_text_, held_position_, report_);
 }
 
 absl::Status Ingestor::Take(Input& in, const LineReader::Line& line) {
@@ -248,6 +256,7 @@ absl::Status Ingestor::Take(Input& in, const LineReader::Line& line) {
     absl::Status s = ApplyHeld();
     if (s.ok() && parsed.ok()) {
       held_text_.assign(line.text);
+      held_position_ = {in.position_prefix, line.number};
       held_ = true;
       next_ ^= 1;
     } else if (s.ok()) {

@@ -403,7 +403,9 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
                        " is not keyed by its buyer (agent for assessments): "
                        "its buyer's KPIs may be split between partitions"));
     }
-    auto applied = shard.engine->Apply(event_, m.value);
+    const std::string prefix =
+        absl::StrCat(topics_[topic], "/", m.partition, "/");
+    auto applied = shard.engine->Apply(event_, m.value, {prefix, m.offset});
     if (!applied.ok()) {
       failed_ = true;
       return applied.status();

@@ -113,9 +113,11 @@ class Rebuilder {
     if (s.ok()) s = flush;
     if (!s.ok()) return s;
     const std::string_view runs = kMetaShardRunPrefix;
+    const std::string_view candidates = kMetaAssessmentCandidatesPrefix;
     s = live_->Scan(Family::kMeta, "", "",
                     [&](std::string_view k, std::string_view v) {
-                      if (k == kMetaRules || k.substr(0, runs.size()) == runs) {
+                      if (k == kMetaRules || k.substr(0, runs.size()) == runs ||
+                          k.substr(0, candidates.size()) == candidates) {
                         return true;
                       }
                       c.Put(Family::kMeta, k, v);
@@ -164,6 +166,9 @@ class Rebuilder {
     EngineOptions eo;
     eo.shard = shard;
     eo.evicted_states = evicted_states_;
+    // Conflicts are resolved again, in log order, as ingest resolved them;
+    // their records (which name source positions) are copied.
+    eo.record_conflicts = false;
     auto engine = Engine::Open(rules_, target_, eo);
     if (!engine.ok()) return engine.status();
     return engines_.emplace(shard, std::move(*engine)).first->second.get();

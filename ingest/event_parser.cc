@@ -660,7 +660,15 @@ EventParser::EventParser() : impl_(std::make_unique<Impl>()) {}
 EventParser::~EventParser() = default;
 
 absl::Status EventParser::Parse(std::string_view json, Event* out) {
-  return impl_->Parse(json, out);
+  absl::Status s = impl_->Parse(json, out);
+  // simdjson refuses a document with invalid UTF-8 anywhere as it would
+  // refuse bad JSON; told apart here, on the failure path only, so that an
+  // export in GBK (a Chinese shop's other usual encoding) is named as such.
+  if (!s.ok() && s.message() == "invalid json" &&
+      !simdjson::validate_utf8(json.data(), json.size())) {
+    return Reject("invalid utf-8");
+  }
+  return s;
 }
 
 absl::Status ParseYuanToFen(std::string_view literal, int64_t* fen) {

@@ -10,6 +10,7 @@
 //   duplicate field 'F', empty field 'F', string too long 'F',
 //   out of range 'F', too many decimals 'amount',
 //   exponent not allowed 'amount', bad format 'period'.
+// Bytes that are not UTF-8, anywhere in the line, are "invalid utf-8".
 // The choices behind them are listed at the top of event_parser.cc.
 #ifndef CHATKPI_INGEST_EVENT_PARSER_H_
 #define CHATKPI_INGEST_EVENT_PARSER_H_

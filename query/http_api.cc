@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "query/agent_days.h"
 #include "query/dashboard.h"
+#include "query/dead_letters.h"
 #include "query/json_text.h"
 #include "query/metrics.h"
 #include "query/month_score.h"
@@ -358,6 +359,41 @@ ApiResponse HttpApi::Statement(const QueryParams& q) const {
     return Ok(PayStatementHtml(*report, **a), "text/html; charset=utf-8");
   }
   return Ok(PayStatementCsv(*report, **a), kCsv);
+}
+
+ApiResponse HttpApi::DeadLetters(const QueryParams& q) const {
+  if (auto s = CheckParams(q, {"reason", "format", "after", "limit"});
+      !s.ok()) {
+    return FromStatus(s);
+  }
+  auto format = ChoiceParam(q, "format", {"json", "csv"});
+  if (!format.ok()) return FromStatus(format.status());
+  // A page is bounded: each row may carry 64 KiB of raw line.
+  constexpr int64_t kDefaultLimit = 100, kMaxLimit = 1000;
+  DeadLetterFilter filter;
+  filter.reason = Param(q, "reason").value_or("");
+  filter.after = Param(q, "after").value_or("");
+  int64_t limit = kDefaultLimit;
+  if (auto v = Param(q, "limit"); v.has_value()) {
+    if (!absl::SimpleAtoi(*v, &limit) || limit < 1 || limit > kMaxLimit) {
+      return ApiError(400, absl::StrCat("`limit` must be 1 to ", kMaxLimit,
+                                        ", not ", Quoted(*v)));
+    }
+  }
+  filter.limit = static_cast<size_t>(limit);
+  auto page = ReadDeadLetters(*store_, filter);
+  if (!page.ok()) return FromStatus(page.status());
+  if (*format == "json") return Ok(DeadLettersToJson(*page));
+  ApiResponse r = Ok(DeadLettersToCsv(*page), kCsv);
+  const std::string& last =
+      page->rows.empty() ? "" : page->rows.back().position;
+  if (page->more && std::none_of(last.begin(), last.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20;
+      })) {
+    // CSV has no room for the cursor: the next page's `after` goes here.
+    r.headers.emplace_back("X-Next-After", last);
+  }
+  return r;
 }
 
 ApiResponse HttpApi::Metrics() const {

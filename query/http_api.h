@@ -75,6 +75,10 @@ class HttpApi {
   // GET /api/statement?month=&scheme=&agent=[&format=html|csv]: one
   // agent's pay statement (工资条), printable HTML or CSV.
   ApiResponse Statement(const QueryParams& q) const;
+  // GET /api/dead-letters[?reason=R][&format=json|csv][&after=POS]
+  // [&limit=N]: the dead letters, a page (default 100, at most 1000) at a
+  // time (query/dead_letters.h).
+  ApiResponse DeadLetters(const QueryParams& q) const;
   // GET /metrics, Prometheus text format.
   ApiResponse Metrics() const;
 

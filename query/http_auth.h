@@ -28,6 +28,8 @@ enum class Permission {
   kReadKpis,     // /api/snapshot, /api/agents/{id}/days
   kReadScores,   // /api/score (grades and pay)
   kReadMetrics,  // /metrics
+  // /api/dead-letters (raw lines: buyers' messages)
+  kReadDeadLetters,
   // /api/today, /api/leaderboard (ranks and points, no pay), /api/live
   kReadDashboard,
 };

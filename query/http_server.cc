@@ -252,6 +252,10 @@ struct HttpServer::Impl {
           [this](const httplib::Request& req) {
             return api->Statement(req.params);
           });
+    Route("/api/dead-letters", "dead_letters", Permission::kReadDeadLetters,
+          [this](const httplib::Request& req) {
+            return api->DeadLetters(req.params);
+          });
     Route("/metrics", "metrics", Permission::kReadMetrics,
           [this](const httplib::Request&) { return api->Metrics(); });
     RegisterDashboardRoutes();

@@ -60,6 +60,29 @@ uint64_t RecentHash(uint64_t hash) {
 
 }  // namespace
 
+uint64_t IdIndex::RawHash(std::string_view raw) {
+  // Sixteen bytes a step in two independent lanes, one multiply each:
+  // StableHash's byte at a time would cost every event ~0.1 µs for a line
+  // of 150 bytes, and one lane would wait on each multiply in turn.
+  uint64_t a = 0x243f6a8885a308d3ull ^ raw.size();
+  uint64_t b = 0x13198a2e03707344ull;
+  size_t i = 0;
+  for (; i + 16 <= raw.size(); i += 16) {
+    uint64_t w0, w1;
+    std::memcpy(&w0, raw.data() + i, 8);
+    std::memcpy(&w1, raw.data() + i + 8, 8);
+    a = (a ^ w0) * 0x9e3779b97f4a7c15ull;
+    b = (b ^ w1) * 0xc2b2ae3d27d4eb4full;
+    a ^= a >> 29;
+    b ^= b >> 31;
+  }
+  uint64_t tail[2] = {0, 0};
+  std::memcpy(tail, raw.data() + i, raw.size() - i);
+  a = (a ^ tail[0]) * 0x9e3779b97f4a7c15ull;
+  b = (b ^ tail[1]) * 0xc2b2ae3d27d4eb4full;
+  return Mix64(a ^ ((b << 23) | (b >> 41)));
+}
+
 absl::string_view IdIndex::Arena::Copy(std::string_view s) {
   if (s.size() > left_) {
     // Ids are at most 128 bytes (SPEC §1), far below a chunk; a longer one
@@ -126,10 +149,14 @@ absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(
   absl::Status scanned = ScanEventLog(
       db, cf.events, dir, std::min(filter_from, indexed_to), log_end,
       /*one_pass=*/true,
-      [&](uint64_t seq, std::string_view id, std::string_view) {
+      [&](uint64_t seq, std::string_view id, std::string_view raw) {
         const HashedId key{Key(id), IdFilter::Hash(id)};
         if (seq >= filter_from) index->filter_->Add(key.hash);
-        if (seq >= indexed_to) index->Insert(key, kLogOwner);
+        // A second copy of an id in the log replaced the first (Replace),
+        // and comes later: the newest entry is the one an id names.
+        if (seq >= indexed_to) {
+          index->Insert(key, kLogOwner, RawHash(raw), seq);
+        }
         return true;
       });
   if (!scanned.ok()) return scanned;
@@ -239,7 +266,8 @@ uint32_t IdIndex::NewOwner() {
   return static_cast<uint32_t>(writes_.size() - 1);
 }
 
-void IdIndex::Insert(const HashedId& id, uint32_t owner) {
+void IdIndex::Insert(const HashedId& id, uint32_t owner, uint64_t raw_hash,
+                     uint64_t where) {
   // An id read back from the log is written already (write 0 of the log,
   // whose count is 1); a claim belongs to its owner's next write. A log id
   // tagged as unwritten would be left out of the next spill while the mark
@@ -249,43 +277,79 @@ void IdIndex::Insert(const HashedId& id, uint32_t owner) {
   // Callers have ruled the id out (but for a log read back twice at open,
   // which only wastes the copy: a spill writes an id once).
   const HashedId copy{arena_.Copy({id.id.data(), id.id.size()}), id.hash};
-  entries_.push_back({copy, tag});
+  entries_.push_back(
+      {copy, tag, raw_hash, from_log ? where : uint64_t{claims_[owner]}});
   recent_.Add(RecentHash(id.hash));
-  if (indexed_) index_.insert(copy);
+  if (indexed_) {
+    index_.insert_or_assign(copy, static_cast<uint32_t>(entries_.size() - 1));
+  }
   if (!from_log) {
     ++claims_[owner];
     ++claimed_;
   }
 }
 
-bool IdIndex::InMemory(const HashedId& key) {
-  if (!recent_.MayContain(RecentHash(key.hash))) return false;
+const IdIndex::Entry* IdIndex::InMemory(const HashedId& key) {
+  if (!recent_.MayContain(RecentHash(key.hash))) return nullptr;
   if (!indexed_) {
     index_.reserve(entries_.size());
-    for (const Entry& e : entries_) index_.insert(e.key);
+    for (uint32_t i = 0; i < entries_.size(); ++i) {
+      index_.insert_or_assign(entries_[i].key, i);
+    }
     indexed_ = true;
   }
-  return index_.contains(key);
+  auto it = index_.find(key);
+  return it == index_.end() ? nullptr : &entries_[it->second];
 }
 
-absl::StatusOr<bool> IdIndex::Held(const HashedId& key) {
-  if (InMemory(key)) return true;
+void IdIndex::Describe(const Entry& e, HeldCopy* held) const {
+  held->raw_hash = e.raw_hash;
+  held->logged = Written(e.tag);
+  held->seq = held->logged ? e.where : 0;
+  held->owner = e.tag.owner;
+}
+
+absl::StatusOr<bool> IdIndex::Held(const HashedId& key, HeldCopy* held,
+                                   bool* known) {
+  *known = true;
+  if (const Entry* e = InMemory(key)) {
+    Describe(*e, held);
+    return true;
+  }
   ++family_reads_;
   auto found = ReadValue(db_, cf_.ids, {key.id.data(), key.id.size()}, dir_);
   if (!found.ok()) return found.status();
-  return found->has_value();
+  if (!found->has_value()) return false;
+  // Raw hash and seq; empty when a build before them spilled the id.
+  std::string_view v = **found;
+  *known = GetFixed64BE(&v, &held->raw_hash) && GetFixed64BE(&v, &held->seq);
+  held->logged = true;
+  held->owner = kLogOwner;
+  return true;
 }
 
-absl::StatusOr<bool> IdIndex::Claim(std::string_view id, uint32_t owner) {
+absl::StatusOr<IdIndex::ClaimResult> IdIndex::Claim(std::string_view id,
+                                                    uint64_t raw_hash,
+                                                    uint32_t owner,
+                                                    HeldCopy* held) {
   const HashedId key{Key(id), IdFilter::Hash(id)};
   // The filter holds every id held or ever claimed: "absent" is certain.
   if (filter_->AddAndTest(key.hash)) {
-    auto held = Held(key);
-    if (!held.ok()) return held.status();
-    if (*held) return false;
+    bool known = true;
+    auto found = Held(key, held, &known);
+    if (!found.ok()) return found.status();
+    if (*found) {
+      return !known || held->raw_hash == raw_hash ? ClaimResult::kSame
+                                                  : ClaimResult::kDiffers;
+    }
   }
-  Insert(key, owner);
-  return true;
+  Insert(key, owner, raw_hash);
+  return ClaimResult::kNew;
+}
+
+void IdIndex::Replace(std::string_view id, uint64_t raw_hash, uint32_t owner) {
+  // The filter has the id already; the new entry is the id's newest.
+  Insert(HashedId{Key(id), IdFilter::Hash(id)}, owner, raw_hash);
 }
 
 void IdIndex::Prefetch(std::string_view id) const {
@@ -295,10 +359,23 @@ void IdIndex::Prefetch(std::string_view id) const {
 absl::StatusOr<bool> IdIndex::Contains(std::string_view id) {
   const HashedId key{Key(id), IdFilter::Hash(id)};
   if (!filter_->MayContain(key.hash)) return false;
-  return Held(key);
+  HeldCopy held;
+  bool known;
+  return Held(key, &held, &known);
 }
 
 absl::Status IdIndex::Committed(uint32_t owner, uint64_t log_end) {
+  // The write logged the owner's claims in claim order, ending at log_end:
+  // each claim's place becomes its seq. They are the newest of its entries.
+  const uint64_t first = log_end - claims_[owner];
+  size_t left = claims_[owner];
+  for (size_t i = entries_.size(); left > 0 && i-- > 0;) {
+    Entry& e = entries_[i];
+    if (e.tag.owner == owner && e.tag.write == writes_[owner]) {
+      e.where += first;
+      --left;
+    }
+  }
   ++writes_[owner];
   claimed_ -= claims_[owner];
   claims_[owner] = 0;
@@ -363,9 +440,13 @@ void IdIndex::SortSpill() {
     size_t j = i + 1;
     while (j < n && spill_[j].head == spill_[i].head) ++j;
     if (j - i > 1) {
-      std::sort(
-          spill_.begin() + i, spill_.begin() + j,
-          [](const SpillKey& a, const SpillKey& b) { return a.id < b.id; });
+      // Copies of one id in the order they came: the newest last.
+      std::sort(spill_.begin() + i, spill_.begin() + j,
+                [this](const SpillKey& a, const SpillKey& b) {
+                  const absl::string_view x = entries_[a.entry].key.id;
+                  const absl::string_view y = entries_[b.entry].key.id;
+                  return x != y ? x < y : a.entry < b.entry;
+                });
     }
     i = j;
   }
@@ -374,14 +455,15 @@ void IdIndex::SortSpill() {
 absl::Status IdIndex::Spill(uint64_t log_end) {
   spill_.clear();
   spill_.reserve(entries_.size());
-  for (const Entry& e : entries_) {
+  for (uint32_t n = 0; n < entries_.size(); ++n) {
+    const Entry& e = entries_[n];
     if (!Written(e.tag)) continue;
     const absl::string_view id = e.key.id;
     uint64_t head = 0;
     for (size_t i = 0; i < 8; ++i) {
       head = head << 8 | (i < id.size() ? static_cast<uint8_t>(id[i]) : 0);
     }
-    spill_.push_back({head, id});
+    spill_.push_back({head, n});
   }
   SortSpill();
   const std::vector<SpillKey>& ids = spill_;
@@ -395,13 +477,27 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
   rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, cf_.ids,
                                 /*invalidate_page_cache=*/false);
   rocksdb::Status s = writer.Open(path);
-  // Sorted, the ids are read from all over the arena: fetch a few ahead.
+  // Sorted, the entries and their ids are read from all over memory:
+  // fetch a few ahead (the entry first, its id's bytes once it is there).
   constexpr size_t kAhead = 8;
+  std::string value;
   for (size_t i = 0; s.ok() && i < ids.size(); ++i) {
-    if (i + kAhead < ids.size()) __builtin_prefetch(ids[i + kAhead].id.data());
-    if (i > 0 && ids[i].id == ids[i - 1].id) continue;
-    s = writer.Put(rocksdb::Slice(ids[i].id.data(), ids[i].id.size()),
-                   rocksdb::Slice());
+    if (i + 2 * kAhead < ids.size()) {
+      __builtin_prefetch(&entries_[ids[i + 2 * kAhead].entry]);
+    }
+    if (i + kAhead < ids.size()) {
+      __builtin_prefetch(entries_[ids[i + kAhead].entry].key.id.data());
+    }
+    const Entry& e = entries_[ids[i].entry];
+    // Of an id's copies (one replaced another) the newest, the last.
+    if (i + 1 < ids.size() && e.key.id == entries_[ids[i + 1].entry].key.id) {
+      continue;
+    }
+    value.clear();
+    PutFixed64BE(&value, e.raw_hash);
+    PutFixed64BE(&value, e.where);
+    s = writer.Put(rocksdb::Slice(e.key.id.data(), e.key.id.size()),
+                   rocksdb::Slice(value));
   }
   if (s.ok()) s = writer.Finish();
   if (s.ok()) {
@@ -427,12 +523,15 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
     std::string id;  // out of the arena, which is about to be reused
     uint64_t hash;
     Tag tag;
+    uint64_t raw_hash;
+    uint64_t where;
   };
   std::vector<Kept> kept;
   kept.reserve(claimed_);
   for (const Entry& e : entries_) {
     if (!Written(e.tag)) {
-      kept.push_back({std::string(e.key.id), e.key.hash, e.tag});
+      kept.push_back(
+          {std::string(e.key.id), e.key.hash, e.tag, e.raw_hash, e.where});
     }
   }
   entries_.clear();
@@ -441,7 +540,8 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
   indexed_ = false;
   arena_.Reset();
   for (const Kept& k : kept) {
-    entries_.push_back({HashedId{arena_.Copy(k.id), k.hash}, k.tag});
+    entries_.push_back(
+        {HashedId{arena_.Copy(k.id), k.hash}, k.tag, k.raw_hash, k.where});
     recent_.Add(RecentHash(k.hash));
   }
   return absl::OkStatus();

@@ -40,7 +40,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -65,9 +65,37 @@ class IdIndex {
 
   // A number for a commit that will claim ids; Release gives it back.
   uint32_t NewOwner();
-  // Claims `id` for `owner`'s next write. False when the store holds the id
-  // or some owner has claimed it (a redelivery): nothing is claimed then.
-  absl::StatusOr<bool> Claim(std::string_view id, uint32_t owner);
+
+  // What the index knows of the copy it holds of an id: the hash of its raw
+  // bytes (RawHash) and where it is. A copy that another copy with the same
+  // id but other bytes meets is read back from there, so that the engine can
+  // tell a redelivery from a conflicting duplicate (docs/engine.md,
+  // "Duplicates").
+  struct HeldCopy {
+    uint64_t raw_hash = 0;
+    bool logged = false;  // in the log at `seq`; else claimed by `owner`
+    uint64_t seq = 0;
+    uint32_t owner = 0;
+  };
+  enum class ClaimResult {
+    kNew,      // claimed for the owner's next write
+    kSame,     // held with the same raw bytes (or by a build that kept no
+               // hash, which counted such copies as redeliveries): a
+               // redelivery
+    kDiffers,  // held with other raw bytes: *held says where
+  };
+  // Claims `id` for `owner`'s next write unless the store holds it or some
+  // owner has claimed it: then nothing is claimed. `raw_hash`: RawHash of
+  // the copy's bytes. The hot path (a new id) costs what it did without the
+  // hash; the held copy's hash is looked at only when the id is present.
+  absl::StatusOr<ClaimResult> Claim(std::string_view id, uint64_t raw_hash,
+                                    uint32_t owner, HeldCopy* held);
+  // Claims `id` for `owner`'s next write although it is held: the copy that
+  // write logs replaces the held one (a conflicting duplicate that wins).
+  void Replace(std::string_view id, uint64_t raw_hash, uint32_t owner);
+  // The hash of an event's raw bytes kept beside its id; the same in every
+  // process (it is stored).
+  static uint64_t RawHash(std::string_view raw);
   // A hint that `id` is claimed soon: its filter line is loaded meanwhile.
   void Prefetch(std::string_view id) const;
   // Whether the id is held or claimed; claims nothing.
@@ -124,23 +152,34 @@ class IdIndex {
   struct Entry {
     HashedId key;
     Tag tag;
+    uint64_t raw_hash;
+    // Written: the seq of the copy in the log. A claim: its place among the
+    // owner's claims of its write, made a seq when that write lands.
+    uint64_t where;
   };
-  using Set = absl::flat_hash_set<HashedId, HashOf, SameId>;
+  // Each id in memory -> its newest entry (an id may have several: a copy
+  // that replaced another).
+  using Set = absl::flat_hash_map<HashedId, uint32_t, HashOf, SameId>;
   // An id to spill, its first 8 bytes as a big-endian integer in front:
   // the family's bytewise order is that integer's, then the whole id's.
+  // The rest is its entry's (16 bytes a key: the sort moves little).
   struct SpillKey {
     uint64_t head;
-    absl::string_view id;
+    uint32_t entry;  // in entries_
   };
 
   IdIndex(rocksdb::DB* db, const Families& cf, const std::string& dir,
           size_t spill_threshold, int min_filter_log2_bits);
   bool Written(const Tag& t) const { return t.write < writes_[t.owner]; }
-  void Insert(const HashedId& id, uint32_t owner);
-  // Whether the id is among entries_.
-  bool InMemory(const HashedId& key);
-  // Whether the id is in memory (written or claimed) or in the family.
-  absl::StatusOr<bool> Held(const HashedId& key);
+  // `where`: the seq of an id read back from the log (kLogOwner).
+  void Insert(const HashedId& id, uint32_t owner, uint64_t raw_hash,
+              uint64_t where = 0);
+  // The newest entry of the id among entries_, or null.
+  const Entry* InMemory(const HashedId& key);
+  // Whether the id is in memory (written or claimed) or in the family, and
+  // if so (with `held`) what is known of its copy.
+  absl::StatusOr<bool> Held(const HashedId& key, HeldCopy* held, bool* known);
+  void Describe(const Entry& e, HeldCopy* held) const;
   absl::Status Spill(uint64_t log_end);
   // Sorts spill_ into the family's order.
   void SortSpill();

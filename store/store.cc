@@ -259,10 +259,51 @@ absl::StatusOr<bool> Commit::AppendEvent(std::string_view id,
         "--db ", impl_->store->dir(), " is open read-only: no events to add"));
   }
   if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
-  auto fresh = ids->Claim(id, impl_->owner);
-  if (!fresh.ok() || !*fresh) return fresh;
+  IdIndex::HeldCopy held;
+  auto claimed = ids->Claim(id, IdIndex::RawHash(raw), impl_->owner, &held);
+  if (!claimed.ok()) return claimed.status();
+  if (*claimed != IdIndex::ClaimResult::kNew) return false;
   impl_->log.Append(id, raw);
   return true;
+}
+
+absl::StatusOr<Commit::Claim> Commit::ClaimEvent(std::string_view id,
+                                                 std::string_view raw,
+                                                 HeldEvent* held) {
+  IdIndex* ids = impl_->store->impl_->ids.get();
+  if (ids == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--db ", impl_->store->dir(), " is open read-only: no events to add"));
+  }
+  if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
+  IdIndex::HeldCopy copy;
+  auto claimed = ids->Claim(id, IdIndex::RawHash(raw), impl_->owner, &copy);
+  if (!claimed.ok()) return claimed.status();
+  switch (*claimed) {
+    case IdIndex::ClaimResult::kNew:
+      impl_->log.Append(id, raw);
+      return Claim::kNew;
+    case IdIndex::ClaimResult::kSame:
+      return Claim::kRedelivery;
+    case IdIndex::ClaimResult::kDiffers:
+      break;
+  }
+  held->logged = copy.logged;
+  held->seq = copy.seq;
+  held->this_commit = !copy.logged && copy.owner == impl_->owner;
+  return Claim::kOtherBytes;
+}
+
+absl::Status Commit::ReplaceEvent(std::string_view id, std::string_view raw) {
+  IdIndex* ids = impl_->store->impl_->ids.get();
+  if (ids == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--db ", impl_->store->dir(), " is open read-only: no events to add"));
+  }
+  if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
+  ids->Replace(id, IdIndex::RawHash(raw), impl_->owner);
+  impl_->log.Append(id, raw);
+  return absl::OkStatus();
 }
 
 void Commit::PrefetchEvent(std::string_view id) const {
@@ -593,6 +634,20 @@ absl::Status Store::ScanEvents(
                       /*one_pass=*/false,
                       [&](uint64_t seq, std::string_view,
                           std::string_view raw) { return visit(seq, raw); });
+}
+
+absl::StatusOr<std::string> Store::ReadEvent(uint64_t seq) {
+  std::optional<std::string> raw;
+  absl::Status s = ScanEvents(seq, seq + 1, [&](uint64_t, std::string_view r) {
+    raw = std::string(r);
+    return false;
+  });
+  if (!s.ok()) return s;
+  if (!raw.has_value()) {
+    return absl::DataLossError(absl::StrCat("--db ", dir_, ": event ", seq,
+                                            " is missing from the event log"));
+  }
+  return *raw;
 }
 
 absl::StatusOr<std::optional<std::string>> Store::Get(Family f,

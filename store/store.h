@@ -5,7 +5,7 @@
 //   events      seq (8-byte big endian) -> a block of raw     replay, in order
 //               events from that seq on, LZ4-compressed
 //               (store/event_log.h)
-//   ids         event id -> ""                                dedup (bloom),
+//   ids         event id -> raw hash, seq (or "", before)   dedup (bloom),
 //               derived from the log (store/id_index.h)
 //   buyers      buyer nick -> engine state                    point lookups
 //   orders      order id -> engine state                      point lookups
@@ -84,6 +84,21 @@ class Commit {
   // Write time, in call order. A commit dropped unwritten gives its claims
   // back, so it must not outlive its store.
   absl::StatusOr<bool> AppendEvent(std::string_view id, std::string_view raw);
+  // AppendEvent telling apart what it refuses: the store (or a commit not
+  // yet written) holds the id with the same raw bytes — a redelivery — or
+  // with other bytes, which may be a conflicting duplicate (docs/engine.md,
+  // "Duplicates"): then `held` says where that copy is.
+  struct HeldEvent {
+    bool logged = false;  // in the log at `seq` (Store::ReadEvent)
+    uint64_t seq = 0;
+    bool this_commit = false;  // else claimed by this commit, unwritten
+  };
+  enum class Claim { kNew, kRedelivery, kOtherBytes };
+  absl::StatusOr<Claim> ClaimEvent(std::string_view id, std::string_view raw,
+                                   HeldEvent* held);
+  // Appends an event whose id the store holds: this copy replaces the held
+  // one as what the id names (the engine has retracted the held copy).
+  absl::Status ReplaceEvent(std::string_view id, std::string_view raw);
   // A hint that AppendEvent(id, ...) follows soon: what it will look at is
   // loaded into the cache meanwhile (one memory miss per new event less).
   void PrefetchEvent(std::string_view id) const;
@@ -153,6 +168,9 @@ class Store {
   absl::Status ScanEvents(
       uint64_t from, uint64_t to,
       const std::function<bool(uint64_t seq, std::string_view raw)>& visit);
+
+  // The raw bytes of the logged event `seq`.
+  absl::StatusOr<std::string> ReadEvent(uint64_t seq);
 
   // Visits keys in [begin, end) in order ("" end = to the last key). The
   // visitor returns false to stop. (The events family holds blocks: read it

@@ -254,9 +254,6 @@ TEST_F(EventParserTest, NotJson) {
       Json(With(Chat(), "x", "\"\\q\"")),
       Json(With(Chat(), "x", "\"\\ud800\"")),
       Json(With(Chat(), "x", "\"\x01\"")),
-      Json(With(Chat(), "x", "\"\xff\"")),
-      Json(With(Chat(), "x", "\"\xc3\"")),
-      Json(With(Chat(), "buyer", "\"\xed\xa0\x80\"")),  // UTF-8 surrogate
       Json(With(Chat(), "ts", "1762000000123x")),
       Json(With(Chat(), "\\q", "1")),  // bad escape in an unknown key
       "{\"a\":{\"\\x\":1}}",
@@ -264,6 +261,24 @@ TEST_F(EventParserTest, NotJson) {
   for (const std::string& json : kCases) {
     EXPECT_EQ(Reason(json), "invalid json") << json;
   }
+}
+
+// Bytes that are not UTF-8 have their own reason, wherever they are and
+// whatever else is wrong with the line (SPEC §1: events are UTF-8).
+TEST_F(EventParserTest, InvalidUtf8HasItsOwnReason) {
+  const std::string kCases[] = {
+      Json(With(Chat(), "x", "\"\xff\"")),
+      Json(With(Chat(), "x", "\"\xc3\"")),                 // cut sequence
+      Json(With(Chat(), "buyer", "\"\xed\xa0\x80\"")),     // UTF-8 surrogate
+      Json(With(Chat(), "text", "\"\xc4\xe3\xba\xc3\"")),  // GBK 你好
+      "\xff\xfe{",
+      "not json \x80",
+  };
+  for (const std::string& json : kCases) {
+    EXPECT_EQ(Reason(json), "invalid utf-8") << json;
+  }
+  // Valid UTF-8 in a line that is not JSON keeps its reason.
+  EXPECT_EQ(Reason("\xe4\xbd\xa0\xe5\xa5\xbd"), "invalid json");
 }
 
 TEST_F(EventParserTest, NotAnObject) {

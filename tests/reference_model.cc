@@ -118,6 +118,59 @@ void CountThread(const std::string& agent,
 
 }  // namespace
 
+namespace {
+
+// What ReferenceWinners compares, field by field.
+using Text = std::pair<size_t, std::string>;  // length first, then bytes
+using Content = std::tuple<int64_t, int, std::vector<Text>,
+                           std::vector<int64_t>, std::vector<Text>>;
+
+Content ContentOf(const Event& e) {
+  auto text = [](const std::string& s) { return Text(s.size(), s); };
+  Content c{e.ts_ms, static_cast<int>(e.type), {}, {}, {}};
+  auto& [ts, type, first, numbers, last] = c;
+  switch (e.type) {
+    case EventType::kChat:  // buyer, agent, dir, auto, text
+      first = {text(e.buyer), text(e.agent)};
+      numbers = {e.inbound ? 1 : 0, e.auto_reply ? 1 : 0};
+      last = {text(e.text)};
+      break;
+    case EventType::kOrder:  // order, buyer, status, amount, items
+      first = {text(e.order), text(e.buyer)};
+      numbers = {static_cast<int64_t>(e.status), e.amount_fen, e.items};
+      break;
+    case EventType::kAssessment:  // agent, period, metric, value
+      first = {text(e.agent), text(e.period), text(e.metric),
+               text(e.value_text)};
+      break;
+  }
+  return c;
+}
+
+}  // namespace
+
+std::vector<Event> ReferenceWinners(const std::vector<Event>& events) {
+  std::map<std::string, size_t> slot;  // id -> index in `out`
+  std::vector<Event> out;
+  for (const Event& e : events) {
+    auto [it, fresh] = slot.emplace(e.id, out.size());
+    if (fresh) {
+      out.push_back(e);
+    } else if (ContentOf(e) < ContentOf(out[it->second])) {
+      out[it->second] = e;
+    }
+  }
+  return out;
+}
+
+int64_t ReferenceConflicts(const std::vector<Event>& events) {
+  std::map<std::string, std::set<Content>> contents;
+  for (const Event& e : events) contents[e.id].insert(ContentOf(e));
+  int64_t n = 0;
+  for (const auto& [id, set] : contents) n += set.size() - 1;
+  return n;
+}
+
 RefDays ReferenceDays(const std::vector<Event>& events, const Rules& rules) {
   const absl::TimeZone& tz = rules.timezone;
 

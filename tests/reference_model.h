@@ -28,6 +28,18 @@ using RefDays = std::map<RefKey, Counters>;
 // id only the first in vector order counts, whatever the others contain.
 RefDays ReferenceDays(const std::vector<Event>& events, const Rules& rules);
 
+// Of the events sharing an id, the copy that counts under the rule of
+// docs/engine.md ("Duplicates"): copies with the same content are one event;
+// of copies that differ, the one that is smallest comparing ts, type, then
+// the type's fields in the documented order (a string by its length, then
+// its bytes) wins. Returns one event per id, in the order of first arrival.
+// Written apart from ingest/event_content.cc: a tuple compare, no bytes.
+std::vector<Event> ReferenceWinners(const std::vector<Event>& events);
+
+// How many conflicting duplicates `events` hold: per id, its distinct
+// contents less one.
+int64_t ReferenceConflicts(const std::vector<Event>& events);
+
 struct RefSnapshot {
   std::map<std::string, Counters> agents;  // only rows with a non-zero counter
   Counters unattributed;

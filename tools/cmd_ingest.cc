@@ -112,6 +112,12 @@ int RunIngest(int argc, char** argv) {
             << " new events, " << report.duplicates << " duplicates, "
             << report.dead_letters << " dead letters, " << report.skipped_lines
             << " lines already taken in\n";
+  if (const int64_t n = (*live)->engine().stats().conflicts; n > 0) {
+    std::cerr << "chatkpi ingest: " << n
+              << " conflicting duplicate(s) (an id seen with other content) "
+                 "resolved by the rule of docs/engine.md; list them with "
+                 "`chatkpi dead-letters --conflicts`\n";
+  }
   return 0;
 }
 

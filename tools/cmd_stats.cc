@@ -4,12 +4,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/conflict_record.h"
+#include "engine/dead_letter_value.h"
 #include "engine/engine.h"
 #include "engine/kafka_ingest.h"
 #include "engine/limits.h"
 #include "engine/local_day.h"
 #include "engine/owned_shards.h"
 #include "query/json_text.h"
+#include "store/coding.h"
 #include "store/store.h"
 #include "tools/args.h"
 #include "tools/commands.h"
@@ -46,7 +49,9 @@ int RunStats(int argc, char** argv) {
   int64_t dead = 0;
   absl::Status s = store.Scan(
       Family::kDead, "", "", [&](std::string_view, std::string_view v) {
-        std::string_view reason = v.substr(0, v.find('\0'));
+        DeadLetterValue d;
+        std::string_view reason =
+            DecodeDeadLetterValue(v, &d) ? d.reason : "corrupt";
         reason = reason.substr(0, reason.find('\''));
         while (!reason.empty() && reason.back() == ' ') reason.remove_suffix(1);
         ++reasons[std::string(reason)];
@@ -95,7 +100,19 @@ int RunStats(int argc, char** argv) {
     AppendJsonString(&out, reason);
     absl::StrAppend(&out, ": ", n);
   }
-  absl::StrAppend(&out, "}, \"agents\": ", agents.size(), ", \"days\": ");
+  // Conflicting duplicates (docs/engine.md, "Duplicates"); listed by
+  // `chatkpi dead-letters --conflicts`.
+  int64_t conflicts = 0;
+  auto stored_conflicts = store.Get(Family::kMeta, kMetaConflicts);
+  if (!stored_conflicts.ok()) return Fail(kCmd, stored_conflicts.status());
+  if (stored_conflicts->has_value()) {
+    std::string_view v = **stored_conflicts;
+    if (!GetVarsint64(&v, &conflicts)) {
+      return Fail(kCmd, absl::DataLossError("conflict counter is corrupt"));
+    }
+  }
+  absl::StrAppend(&out, "}, \"conflicting_duplicates\": ", conflicts,
+                  ", \"agents\": ", agents.size(), ", \"days\": ");
   if (any_day) {
     absl::StrAppend(
         &out, "{\"first\": \"", absl::FormatCivilTime(DayFromNumber(first_day)),

@@ -13,6 +13,7 @@ namespace chatkpi {
 const CommandSpec& IngestCommand();
 const CommandSpec& SnapshotCommand();
 const CommandSpec& StatsCommand();
+const CommandSpec& DeadLettersCommand();
 const CommandSpec& GenCommand();
 const CommandSpec& CheckCommand();
 const CommandSpec& ScoreCommand();
@@ -30,6 +31,7 @@ const CommandSpec& DemoCommand();
 int RunIngest(int argc, char** argv);
 int RunSnapshot(int argc, char** argv);
 int RunStats(int argc, char** argv);
+int RunDeadLetters(int argc, char** argv);
 int RunGen(int argc, char** argv);
 int RunCheck(int argc, char** argv);
 int RunScore(int argc, char** argv);

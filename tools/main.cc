@@ -26,6 +26,7 @@ const Command kCommands[] = {
     {chatkpi::ReplayCommand, chatkpi::RunReplay},
     {chatkpi::DiffCommand, chatkpi::RunDiff},
     {chatkpi::StatsCommand, chatkpi::RunStats},
+    {chatkpi::DeadLettersCommand, chatkpi::RunDeadLetters},
     {chatkpi::GenCommand, chatkpi::RunGen},
     {chatkpi::ServeCommand, chatkpi::RunServe},
     {chatkpi::RunCommand, chatkpi::RunConsumer},
