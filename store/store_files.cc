@@ -1,0 +1,128 @@
+#include "store/store_files.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/metadata.h"
+
+namespace chatkpi {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string PathIn(const std::string& dir, const char* name) {
+  return (fs::path(dir) / name).string();
+}
+
+// Writes `text` to `path` through a temporary file and a rename, so that a
+// reader sees the old contents or the new, never a part.
+absl::Status ReplaceFile(const std::string& path, const std::string& text,
+                         bool sync) {
+  const std::string tmp = path + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("writing ", tmp, ": ", std::strerror(errno)));
+  }
+  const bool written = write(fd, text.data(), text.size()) ==
+                           static_cast<ssize_t>(text.size()) &&
+                       (!sync || fsync(fd) == 0);
+  const int e = errno;
+  close(fd);
+  if (!written || rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = written ? errno : e;
+    unlink(tmp.c_str());
+    return absl::UnavailableError(
+        absl::StrCat("writing ", path, ": ", std::strerror(err)));
+  }
+  if (sync) {
+    int dfd = open(fs::path(path).parent_path().c_str(),
+                   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      fsync(dfd);
+      close(dfd);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool HasStoreMarker(const std::string& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(PathIn(dir, kStoreMarkerFile), ec);
+}
+
+absl::Status WriteStoreMarker(const std::string& dir) {
+  return ReplaceFile(PathIn(dir, kStoreMarkerFile),
+                     "chatkpi store: open it with chatkpi only "
+                     "(docs/deploy.md)\n",
+                     /*sync=*/true);
+}
+
+std::optional<CommitRecord> ReadCommitRecord(const std::string& dir) {
+  std::ifstream in(PathIn(dir, kCommitRecordFile));
+  if (!in) return std::nullopt;
+  CommitRecord r;
+  std::string key, value;
+  int seen = 0;
+  while (in >> key >> value) {
+    uint64_t n = 0;
+    if (key == "writer") {
+      r.writer_open = value == "open";
+      seen |= 1;
+    } else if (absl::SimpleAtoi(value, &n)) {
+      if (key == "commits") r.commits = n, seen |= 2;
+      if (key == "next_seq") r.next_seq = n, seen |= 4;
+    }
+  }
+  if (seen != 7) return std::nullopt;
+  return r;
+}
+
+absl::Status WriteCommitRecord(const std::string& dir, const CommitRecord& r,
+                               bool sync) {
+  return ReplaceFile(
+      PathIn(dir, kCommitRecordFile),
+      absl::StrCat("commits ", r.commits, "\nnext_seq ", r.next_seq,
+                   "\nwriter ", r.writer_open ? "open" : "closed", "\n"),
+      sync);
+}
+
+std::vector<std::string> UnreferencedTables(const std::string& dir,
+                                            rocksdb::DB* db) {
+  std::vector<rocksdb::LiveFileMetaData> live;
+  db->GetLiveFilesMetaData(&live);
+  std::set<std::string> referenced;
+  for (const auto& f : live) {
+    referenced.insert(fs::path(f.name).filename().string());
+  }
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.ends_with(".sst") && !referenced.contains(name)) {
+      out.push_back(name);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string DamageAdvice() {
+  return "chatkpi changed nothing in it; restore the store from a backup "
+         "(`chatkpi restore --from BACKUP --db NEWDIR`, docs/deploy.md) or "
+         "rebuild it by ingesting the sources into a new --db";
+}
+
+}  // namespace chatkpi
