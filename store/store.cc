@@ -15,6 +15,7 @@
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "rocksdb/write_buffer_manager.h"
 #include "store/coding.h"
@@ -765,6 +766,17 @@ absl::Status Store::Scan(
     const std::function<bool(std::string_view, std::string_view)>& visit) {
   auto reading = impl_->Reading();
   return ScanRange(impl_->db.get(), impl_->cf(f), begin, end, dir_, visit);
+}
+
+uint64_t Store::commits() const { return impl_->commits; }
+
+absl::Status Store::Checkpoint(const std::string& to) {
+  auto reading = impl_->Reading();
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  if (s.ok()) s = checkpoint->CreateCheckpoint(to);
+  return ToStatus(s, absl::StrCat("copying --db ", dir_, " to ", to));
 }
 
 }  // namespace chatkpi

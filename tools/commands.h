@@ -21,6 +21,9 @@ int RunConsumer(int argc, char** argv);  // `run`
 int RunBroker(int argc, char** argv);
 int RunProduce(int argc, char** argv);
 int RunDemo(int argc, char** argv);
+// Backups: docs/deploy.md.
+int RunBackup(int argc, char** argv);
+int RunRestore(int argc, char** argv);
 
 }  // namespace chatkpi
 

@@ -36,6 +36,10 @@ constexpr Command kCommands[] = {
      "pay under two rules versions"},
     {"stats", chatkpi::RunStats,
      "--db DIR   events, dead letters, agents, days"},
+    {"backup", chatkpi::RunBackup,
+     "--db DIR --to NEWDIR   consistent copy, safe while the store is in use"},
+    {"restore", chatkpi::RunRestore,
+     "--from BACKUP --db NEWDIR   make a store of a backup"},
     {"gen", chatkpi::RunGen,
      "[--seed N] [--agents N] [--buyers N] [--month YYYY-MM] [--events N] "
      "[--shuffle] [--delay-orders-s N] [--duplicates R] [--malformed R] "
