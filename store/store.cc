@@ -256,6 +256,10 @@ absl::StatusOr<StoreProbe> ProbeStore(
   const bool formatted =
       meta != nullptr &&
       db->Get(rocksdb::ReadOptions(), meta, kFormatKey, &format).ok();
+  if (!formatted && !marked && present.size() == descs.size()) {
+    close();
+    return Foreign(dir, "it has no chatkpi format key");
+  }
   if (!formatted || present.size() != descs.size()) {
     // The format key is the first write after the families are made.
     const bool empty = AllEmpty(db.get(), handles);
@@ -309,15 +313,20 @@ absl::StatusOr<StoreProbe> ProbeStore(
                      "them), by a MANIFEST cut short (e.g. by copying a "
                      "live store) or a damaged WAL")));
   }
-  if (!stray.empty() && record.has_value() && !record->writer_open) {
-    // Closed cleanly, so no writer left a table half made; a writer that
-    // opened it since (record re-read) may be making one now.
+  const bool cut = ManifestEndsMidRecord(dir);
+  if ((cut || !stray.empty()) && record.has_value() && !record->writer_open) {
+    // Closed cleanly, so no writer left a table or a MANIFEST record half
+    // made; a writer that opened it since (record re-read) may be making
+    // one now.
     const std::optional<CommitRecord> now = ReadCommitRecord(dir);
     if (now.has_value() && !now->writer_open) {
       return absl::DataLossError(Corrupt(
-          dir, absl::StrCat("table files its MANIFEST does not list: ",
-                            absl::StrJoin(stray, ", "),
-                            " (a MANIFEST cut short, or files copied in)")));
+          dir, cut ? std::string("its MANIFEST ends inside a record: it was "
+                                 "cut short (e.g. by copying a live store)")
+                   : absl::StrCat("table files its MANIFEST does not list: ",
+                                  absl::StrJoin(stray, ", "),
+                                  " (a MANIFEST cut short, or files copied "
+                                  "in)")));
     }
   }
   return probe;

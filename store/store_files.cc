@@ -119,6 +119,35 @@ std::vector<std::string> UnreferencedTables(const std::string& dir,
   return out;
 }
 
+bool ManifestEndsMidRecord(const std::string& dir) {
+  std::ifstream current(PathIn(dir, "CURRENT"));
+  std::string name;
+  if (!std::getline(current, name) || name.empty()) return false;
+  std::ifstream in(PathIn(dir, name.c_str()), std::ios::binary);
+  if (!in) return false;
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  // RocksDB's log format (db/log_format.h): 32 KiB blocks of records, each
+  // a 7-byte header (checksum, 2-byte little-endian length, type) and its
+  // payload; a block's last 6 bytes or fewer are zero padding.
+  constexpr size_t kBlock = 32768, kHeader = 7;
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    const size_t left_in_block = kBlock - pos % kBlock;
+    if (left_in_block < kHeader) {
+      pos += left_in_block;
+      continue;
+    }
+    if (bytes.size() - pos < kHeader) return true;
+    const size_t length =
+        static_cast<uint8_t>(bytes[pos + 4]) |
+        static_cast<size_t>(static_cast<uint8_t>(bytes[pos + 5])) << 8;
+    if (bytes.size() - pos - kHeader < length) return true;
+    pos += kHeader + length;
+  }
+  return false;
+}
+
 std::string DamageAdvice() {
   return "chatkpi changed nothing in it; restore the store from a backup "
          "(`chatkpi restore --from BACKUP --db NEWDIR`, docs/deploy.md) or "

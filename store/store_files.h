@@ -51,6 +51,12 @@ absl::Status WriteCommitRecord(const std::string& dir, const CommitRecord& r,
 std::vector<std::string> UnreferencedTables(const std::string& dir,
                                             rocksdb::DB* db);
 
+// True when the MANIFEST that CURRENT names ends inside a record: cut
+// short. RocksDB reads such a MANIFEST as one that ends at the last whole
+// record. A writer killed while appending one leaves the same, so only a
+// store closed cleanly is held to it.
+bool ManifestEndsMidRecord(const std::string& dir);
+
 // The sentence every refusal of a damaged store ends with.
 std::string DamageAdvice();
 
