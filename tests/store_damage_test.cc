@@ -7,6 +7,7 @@
 // `restore` makes a store of the copy.
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -108,6 +109,19 @@ class StoreDamage : public ::testing::Test {
   static void ExpectRefusedUntouched(const std::string& db,
                                      const std::string& says) {
     const auto before = Contents(db);
+    // Beside it too: nothing is created (no DIR.lock, no DIR.generations).
+    auto siblings = [&]() {
+      std::vector<std::string> names;
+      for (const auto& e : fs::directory_iterator(fs::path(db).parent_path())) {
+        const std::string name = e.path().filename().string();
+        if (name.starts_with(fs::path(db).filename().string())) {
+          names.push_back(name);
+        }
+      }
+      std::sort(names.begin(), names.end());
+      return names;
+    };
+    const std::vector<std::string> beside = siblings();
     const std::vector<std::vector<std::string>> commands = {
         Snapshot(db),
         {ChatkpiBinary(), "stats", "--db", db},
@@ -130,6 +144,7 @@ class StoreDamage : public ::testing::Test {
       EXPECT_FALSE(absl::StrContains(r.err, "chatkpi ingest`")) << r.err;
       EXPECT_FALSE(fs::exists(db + ".backup"));
       EXPECT_TRUE(before == Contents(db)) << "files changed";
+      EXPECT_EQ(siblings(), beside);
     }
   }
 
