@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <utility>
@@ -170,6 +171,7 @@ struct StoreProbe {
   bool creation_interrupted = false;
   uint64_t commits = 0;   // the store's own count (kCommitsKey)
   uint64_t next_seq = 0;  // the event log's end
+  std::map<std::string, std::string> positions;  // CommitRecord::positions
 };
 
 std::string Corrupt(const std::string& dir, absl::string_view what) {
@@ -292,6 +294,22 @@ absl::StatusOr<StoreProbe> ProbeStore(
     return end.status();
   }
   probe.next_seq = *end;
+  {
+    const std::string_view prefix = kPositionKeyPrefix;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), meta));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      probe.positions[it->key().ToString().substr(prefix.size())] =
+          PositionOf(it->value().ToStringView());
+    }
+    if (!it->status().ok()) {
+      const rocksdb::Status error = it->status();
+      it.reset();
+      close();
+      return ToStatus(error, absl::StrCat("reading --db ", dir));
+    }
+  }
   std::vector<std::string> stray = UnreferencedTables(dir, db.get());
   close();
   if (record.has_value() && record->commits > probe.commits) {
@@ -305,13 +323,30 @@ absl::StatusOr<StoreProbe> ProbeStore(
             ? absl::StrCat("events ", probe.next_seq, " to ",
                            record->next_seq - 1, " of the log and ")
             : std::string();
+    // Where the store resumes each source against where the lost commits
+    // had reached.
+    std::vector<std::string> sources;
+    for (const auto& [key, reached] : record->positions) {
+      auto held = probe.positions.find(key);
+      const std::string resumes =
+          held == probe.positions.end() ? "the start" : held->second;
+      if (resumes != reached && sources.size() < 8) {
+        sources.push_back(
+            absl::StrCat(key, " at ", resumes, " instead of ", reached));
+      }
+    }
+    const std::string resume = sources.empty()
+                                   ? std::string()
+                                   : absl::StrCat("; the store resumes ",
+                                                  absl::StrJoin(sources, ", "));
     return absl::DataLossError(Corrupt(
         dir,
         absl::StrCat("it holds ", probe.commits, " of the ", record->commits,
                      " commits made to it: ", lost, " lost (", events,
                      "the counters and source positions stored with "
                      "them), by a MANIFEST cut short (e.g. by copying a "
-                     "live store) or a damaged WAL")));
+                     "live store) or a damaged WAL",
+                     resume)));
   }
   const bool cut = ManifestEndsMidRecord(dir);
   if ((cut || !stray.empty()) && record.has_value() && !record->writer_open) {
@@ -370,6 +405,8 @@ struct Commit::Impl {
   rocksdb::WriteBatch batch;
   EventBlockWriter log;
   uint32_t owner = kNoOwner;  // of the ids it claims (store/id_index.h)
+  // Source positions it moves (CommitRecord::positions); nullopt: deleted.
+  std::map<std::string, std::optional<std::string>> positions;
 
   ~Impl();
 };
@@ -400,6 +437,8 @@ struct Store::Impl {
   std::unique_ptr<IdIndex> ids;  // null when read-only
   bool write_failed = false;     // RocksDB refuses writes after one fails
   uint64_t commits = 0;          // kCommitsKey as of the last commit
+  // Source positions as of the last commit (CommitRecord::positions).
+  std::map<std::string, std::string> positions;
   // A follower opens itself again when the writer's table files change
   // (store/secondary_instance.h): with what, and what it saw last. Reads
   // hold `reopening` shared, the reopen holds it exclusively.
@@ -445,12 +484,20 @@ void Commit::PrefetchEvent(std::string_view id) const {
 }
 
 void Commit::Put(Family f, std::string_view key, std::string_view value) {
+  if (f == Family::kMeta && key.starts_with(kPositionKeyPrefix)) {
+    impl_->positions[std::string(key.substr(
+        std::string_view(kPositionKeyPrefix).size()))] = PositionOf(value);
+  }
   impl_->batch.Put(impl_->store->impl_->cf(f),
                    rocksdb::Slice(key.data(), key.size()),
                    rocksdb::Slice(value.data(), value.size()));
 }
 
 void Commit::Delete(Family f, std::string_view key) {
+  if (f == Family::kMeta && key.starts_with(kPositionKeyPrefix)) {
+    impl_->positions[std::string(key.substr(
+        std::string_view(kPositionKeyPrefix).size()))] = std::nullopt;
+  }
   impl_->batch.Delete(impl_->store->impl_->cf(f),
                       rocksdb::Slice(key.data(), key.size()));
 }
@@ -473,8 +520,10 @@ Store::~Store() {
   for (auto* h : impl_->handles) impl_->db->DestroyColumnFamilyHandle(h);
   impl_->handles.clear();
   if (impl_->db->Close().ok()) {
-    WriteCommitRecord(dir_, {impl_->commits, next_seq(), /*writer_open=*/false},
-                      impl_->write_options.sync)
+    WriteCommitRecord(
+        dir_,
+        {impl_->commits, next_seq(), /*writer_open=*/false, impl_->positions},
+        impl_->write_options.sync)
         .IgnoreError();
   }
 }
@@ -579,7 +628,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     // Before RocksDB may write anything: files a crash leaves half made
     // from here on are a writer's, not damage.
     absl::Status s = WriteCommitRecord(
-        dir, {probe.commits, probe.next_seq, /*writer_open=*/true}, opts.sync);
+        dir,
+        {probe.commits, probe.next_seq, /*writer_open=*/true, probe.positions},
+        opts.sync);
     if (!s.ok()) return s;
     db_opts.info_log = std::make_shared<StoreLogger>(dir);
   }
@@ -661,6 +712,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   auto next_seq = EventLogEnd(impl->db.get(), impl->cf(Family::kEvents), dir);
   if (!next_seq.ok()) return next_seq.status();
   impl->commits = probe.commits;
+  impl->positions = std::move(probe.positions);
   if (impl->secondary) {
     impl->table_files = TableFilesFingerprint(impl->db.get());
   }
@@ -699,10 +751,19 @@ absl::Status Store::Write(Commit* commit) {
   }
   next_seq_.store(seq, std::memory_order_release);
   ++impl_->commits;
+  for (auto& [key, position] : c.positions) {
+    if (position.has_value()) {
+      impl_->positions[key] = std::move(*position);
+    } else {
+      impl_->positions.erase(key);
+    }
+  }
+  c.positions.clear();
   // After the commit, never before: the record may lag the store (a crash
   // here), never lead it. Not written, it only lags.
-  WriteCommitRecord(dir_, {impl_->commits, seq, /*writer_open=*/true},
-                    impl_->write_options.sync)
+  WriteCommitRecord(
+      dir_, {impl_->commits, seq, /*writer_open=*/true, impl_->positions},
+      impl_->write_options.sync)
       .IgnoreError();
   absl::Status spilled = absl::OkStatus();
   if (c.owner != Commit::Impl::kNoOwner) {

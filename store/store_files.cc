@@ -11,8 +11,10 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "rocksdb/metadata.h"
 
 namespace chatkpi {
@@ -70,17 +72,34 @@ absl::Status WriteStoreMarker(const std::string& dir) {
                      /*sync=*/true);
 }
 
+std::string PositionOf(std::string_view value) {
+  return std::string(value.substr(0, value.find('\t')));
+}
+
 std::optional<CommitRecord> ReadCommitRecord(const std::string& dir) {
   std::ifstream in(PathIn(dir, kCommitRecordFile));
   if (!in) return std::nullopt;
   CommitRecord r;
-  std::string key, value;
+  std::string line;
   int seen = 0;
-  while (in >> key >> value) {
+  while (std::getline(in, line)) {
+    const size_t space = line.find(' ');
+    if (space == std::string::npos) continue;
+    const std::string key = line.substr(0, space);
+    const std::string value = line.substr(space + 1);
     uint64_t n = 0;
     if (key == "writer") {
       r.writer_open = value == "open";
       seen |= 1;
+    } else if (key == "pos") {
+      // Both escaped (absl::CEscape), so neither holds a space or newline.
+      const size_t cut = value.find(' ');
+      std::string k, v;
+      if (cut != std::string::npos &&
+          absl::CUnescape(value.substr(0, cut), &k) &&
+          absl::CUnescape(value.substr(cut + 1), &v)) {
+        r.positions[k] = v;
+      }
     } else if (absl::SimpleAtoi(value, &n)) {
       if (key == "commits") r.commits = n, seen |= 2;
       if (key == "next_seq") r.next_seq = n, seen |= 4;
@@ -92,11 +111,17 @@ std::optional<CommitRecord> ReadCommitRecord(const std::string& dir) {
 
 absl::Status WriteCommitRecord(const std::string& dir, const CommitRecord& r,
                                bool sync) {
-  return ReplaceFile(
-      PathIn(dir, kCommitRecordFile),
+  std::string text =
       absl::StrCat("commits ", r.commits, "\nnext_seq ", r.next_seq,
-                   "\nwriter ", r.writer_open ? "open" : "closed", "\n"),
-      sync);
+                   "\nwriter ", r.writer_open ? "open" : "closed", "\n");
+  for (const auto& [key, position] : r.positions) {
+    // CEscape leaves spaces as they are: they become \x20 here.
+    absl::StrAppend(
+        &text, "pos ",
+        absl::StrReplaceAll(absl::CEscape(key), {{" ", "\\x20"}}), " ",
+        absl::StrReplaceAll(absl::CEscape(position), {{" ", "\\x20"}}), "\n");
+  }
+  return ReplaceFile(PathIn(dir, kCommitRecordFile), text, sync);
 }
 
 std::vector<std::string> UnreferencedTables(const std::string& dir,

@@ -14,10 +14,13 @@
 //                    it never runs ahead of what RocksDB made durable: a
 //                    store that opens with fewer commits than its record
 //                    says lost some (a MANIFEST cut short, damaged WAL).
+//                    It carries the source positions too (meta keys under
+//                    kPositionKeyPrefix), so that a loss names them.
 #ifndef CHATKPI_STORE_STORE_FILES_H_
 #define CHATKPI_STORE_STORE_FILES_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +32,9 @@ namespace chatkpi {
 
 inline constexpr char kStoreMarkerFile[] = "CHATKPI-STORE";
 inline constexpr char kCommitRecordFile[] = "CHATKPI-COMMITS";
+// Meta keys that hold source positions (the engine's kMetaPositionPrefix):
+// file lines, Kafka offsets.
+inline constexpr char kPositionKeyPrefix[] = "pos/";
 
 bool HasStoreMarker(const std::string& dir);
 // Creates the marker durably (file and directory entry synced).
@@ -38,7 +44,13 @@ struct CommitRecord {
   uint64_t commits = 0;      // commits written since the store was created
   uint64_t next_seq = 0;     // the event log's end after the last of them
   bool writer_open = false;  // false: the last writer closed it cleanly
+  // Source position key (without the prefix) -> position, as of the last
+  // commit (the value's first tab-separated field: a line, an offset).
+  std::map<std::string, std::string> positions;
 };
+
+// The position part of a position value (see CommitRecord::positions).
+std::string PositionOf(std::string_view value);
 
 // nullopt when there is none (a store of an earlier build) or it cannot be
 // parsed.

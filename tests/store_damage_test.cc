@@ -16,8 +16,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/engine.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "store/store_files.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
 
@@ -29,6 +31,9 @@ using testing::ChatkpiBinary;
 using testing::ProcessResult;
 using testing::ReadFile;
 using testing::RunProcess;
+
+// The commit record names source positions by the engine's meta keys.
+static_assert(std::string_view(kMetaPositionPrefix) == kPositionKeyPrefix);
 
 // Every file of `dir` (recursively) with its bytes.
 std::map<std::string, std::string> Contents(const std::string& dir) {
@@ -241,6 +246,12 @@ TEST_F(StoreDamage, CommitsLostFromTheWalAreReported) {
   ExpectRefusedUntouched(db,
                          "commit 4 is lost (events 200000 to 299999 of the "
                          "log");
+  // And which source positions went with it.
+  r = RunProcess(Snapshot(db));
+  EXPECT_TRUE(absl::StrContains(
+      r.err, absl::StrCat("the store resumes ", *dir_,
+                          "/big.jsonl at 200000 instead of 300000")))
+      << r.err;
 }
 
 // A store whose writer was killed (the normal crash) opens without
