@@ -190,10 +190,13 @@ absl::Status Foreign(const std::string& dir, absl::string_view why) {
 // one whose creation was interrupted, a damaged one or someone else's.
 // `record` is read before this, so that a writer's later commits only make
 // the store hold more than it says.
+// `behind_record` is set when it is refused for holding fewer commits than
+// the record names.
 absl::StatusOr<StoreProbe> ProbeStore(
     const std::string& dir, const rocksdb::DBOptions& db_opts,
     const std::vector<rocksdb::ColumnFamilyDescriptor>& descs, bool marked,
-    const std::optional<CommitRecord>& record) {
+    const std::optional<CommitRecord>& record, bool* behind_record) {
+  *behind_record = false;
   std::vector<std::string> existing;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_opts, dir, &existing);
   if (!s.ok()) {
@@ -313,6 +316,7 @@ absl::StatusOr<StoreProbe> ProbeStore(
   std::vector<std::string> stray = UnreferencedTables(dir, db.get());
   close();
   if (record.has_value() && record->commits > probe.commits) {
+    *behind_record = true;
     const uint64_t first = probe.commits + 1;
     const std::string lost =
         first == record->commits
@@ -604,7 +608,19 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   // nothing, before any open that may write (docs/hardening.md).
   StoreProbe probe;
   if (is_rocksdb) {
-    auto probed = ProbeStore(dir, db_opts, descs, marked, record);
+    std::optional<CommitRecord> seen = record;
+    bool behind = false;
+    auto probed = ProbeStore(dir, db_opts, descs, marked, seen, &behind);
+    // A read-only open beside a running writer can miss a WAL the writer
+    // deleted between its reads of the MANIFEST and of the WALs
+    // (store/secondary_instance.h): it fails on the missing file, or shows
+    // a view behind the record; a second look does not repeat that.
+    for (int attempt = 0; (behind || !probed.ok()) && seen.has_value() &&
+                          seen->writer_open && attempt < 5;
+         ++attempt) {
+      seen = ReadCommitRecord(dir);
+      probed = ProbeStore(dir, db_opts, descs, marked, seen, &behind);
+    }
     if (!probed.ok()) return probed.status();
     probe = *probed;
     if (probe.creation_interrupted) {
@@ -654,6 +670,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     impl->follow = {dir, opts.secondary_dir, db_opts, descs};
   } else if (opts.read_only) {
     s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw);
+    // As for the probe above: a WAL the writer deleted meanwhile.
+    for (int attempt = 0;
+         attempt < 5 && s.IsIOError() &&
+         s.ToString().find("No such file") != std::string::npos;
+         ++attempt) {
+      s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw);
+    }
   } else {
     s = rocksdb::DB::Open(db_opts, dir, descs, &handles, &raw);
   }

@@ -295,6 +295,30 @@ TEST_F(StoreDamage, KilledWriterStoreOpensAndResumes) {
   EXPECT_EQ(r.out, reference.out);
 }
 
+// Readers opened while `ingest` flushes and deletes WALs see a whole
+// store every time: none calls it damaged (a read-only open can miss a WAL
+// deleted under it, and looks again).
+TEST_F(StoreDamage, ReadersBesideARunningIngestNeverRefuse) {
+  const std::string big = *dir_ + "/readers.jsonl";
+  ProcessResult r =
+      RunProcess({ChatkpiBinary(), "gen", "--seed", "8", "--agents", "4",
+                  "--events", "1000000", "--out", big});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string db = *dir_ + "/readers";
+  fs::remove_all(db);
+  r = RunProcess({ChatkpiBinary(), "ingest", "--db", db, *first_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const pid_t pid =
+      testing::StartProcess({ChatkpiBinary(), "ingest", "--db", db, big});
+  int reads = 0;
+  while (waitpid(pid, nullptr, WNOHANG) == 0) {
+    r = RunProcess({ChatkpiBinary(), "stats", "--db", db});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    ++reads;
+  }
+  EXPECT_GT(reads, 0);
+}
+
 // Another application's RocksDB, with a family called `events` like one
 // of chatkpi's: refused by every command, and no byte of it changes.
 TEST_F(StoreDamage, ForeignRocksDbIsNeverTouched) {
