@@ -5,14 +5,11 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
-<<<<<<< HEAD
 #include "absl/time/civil_time.h"
 #include "engine/checked_math.h"
 #include "engine/local_day.h"
-=======
 #include "engine/conflict_record.h"
 #include "engine/dead_letter_value.h"
->>>>>>> h-dups
 #include "engine/shard_runs.h"
 #include "ingest/event_content.h"
 #include "store/coding.h"

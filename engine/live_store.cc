@@ -11,6 +11,8 @@ absl::StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(
   std::unique_ptr<LiveStore> live(
       new LiveStore(GenerationPaths::For(db), opts));
   live->db_arg_ = db;
+  std::error_code ec;
+  const bool had_lock_file = std::filesystem::exists(live->paths_.lock, ec);
   auto lock = LockGenerations(live->paths_);
   if (!lock.ok()) return lock.status();
   absl::Status s = RepairLayout(live->paths_);
@@ -18,7 +20,13 @@ absl::StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(
   // A replay waits for the writer of this plain DIR to move it into the
   // generation layout; this is the writer now.
   if (s.ok() && live->ConvertRequested()) s = live->Reopen();
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    // A refused --db (someone else's directory, a damaged store) is left
+    // without even a lock file beside it; nobody else can be using one
+    // that was made just now for a store nobody can open.
+    if (!had_lock_file) std::filesystem::remove(live->paths_.lock, ec);
+    return s;
+  }
   return live;
 }
 

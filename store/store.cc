@@ -7,17 +7,20 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "rocksdb/write_buffer_manager.h"
 #include "store/coding.h"
@@ -27,6 +30,7 @@
 #include "store/rocksdb_reads.h"
 #include "store/rocksdb_status.h"
 #include "store/secondary_instance.h"
+#include "store/store_files.h"
 #include "store/store_logger.h"
 
 namespace chatkpi {
@@ -45,6 +49,10 @@ constexpr char kFormatKey[] = "chatkpi.format";
 // build reads both and marks a format 3 store 4 when it opens it to write.
 constexpr char kFormatValue[] = "4";
 constexpr char kFormatBeforeCompressedBlocks[] = "3";
+// Commits written since creation, fixed64; part of every commit, so that a
+// store that opens with fewer than its commit record names lost some
+// (store/store_files.h).
+constexpr char kCommitsKey[] = "chatkpi.commits";
 
 // True when every family of `db` is empty.
 bool AllEmpty(rocksdb::DB* db,
@@ -68,7 +76,8 @@ bool IsCreationDebris(const std::string& dir) {
     const bool bookkeeping =
         name == "LOCK" || name == "IDENTITY" || name.rfind("LOG", 0) == 0 ||
         name.rfind("MANIFEST-", 0) == 0 || name.rfind("OPTIONS-", 0) == 0 ||
-        name.ends_with(".dbtmp");
+        name.ends_with(".dbtmp") || name == kStoreMarkerFile ||
+        name.rfind(kCommitRecordFile, 0) == 0;
     const bool empty_wal =
         name.ends_with(".log") && e.is_regular_file() && e.file_size(ec) == 0;
     if (!bookkeeping && !empty_wal) return false;
@@ -159,6 +168,213 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
   return o;
 }
 
+// What the read-only look at an existing store found.
+struct StoreProbe {
+  // Only RocksDB's bookkeeping and empty families under chatkpi's marker:
+  // a creation cut short, which a writer finishes.
+  bool creation_interrupted = false;
+  uint64_t commits = 0;   // the store's own count (kCommitsKey)
+  uint64_t next_seq = 0;  // the event log's end
+  std::map<std::string, std::string> positions;  // CommitRecord::positions
+};
+
+std::string Corrupt(const std::string& dir, absl::string_view what) {
+  return absl::StrCat("--db ", dir, " is corrupt: ", what, "; ",
+                      DamageAdvice());
+}
+
+absl::Status Foreign(const std::string& dir, absl::string_view why) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("--db ", dir, " is not a chatkpi store (", why,
+                   "); chatkpi leaves it as it is"));
+}
+
+// Opens the RocksDB database in `dir` read-only (nothing in the directory
+// is created or changed) and decides whether it is a whole chatkpi store,
+// one whose creation was interrupted, a damaged one or someone else's.
+// `record` is read before this, so that a writer's later commits only make
+// the store hold more than it says.
+// `behind_record` is set when it is refused for holding fewer commits than
+// the record names.
+absl::StatusOr<StoreProbe> ProbeStore(
+    const std::string& dir, const rocksdb::DBOptions& db_opts,
+    const std::vector<rocksdb::ColumnFamilyDescriptor>& descs, bool marked,
+    const std::optional<CommitRecord>& record, bool* behind_record) {
+  *behind_record = false;
+  std::vector<std::string> existing;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_opts, dir, &existing);
+  if (!s.ok()) {
+    if (s.ToString().find("ermission denied") != std::string::npos) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("--db ", dir, " cannot be read: ", s.ToString()));
+    }
+    // CURRENT names the MANIFEST that lists the families: either garbage
+    // or pointing at nothing.
+    return absl::DataLossError(Corrupt(
+        dir, absl::StrCat("its CURRENT or MANIFEST file cannot be read (",
+                          s.ToString(), ")")));
+  }
+  const bool ours_by_files = marked || OptionsNameOurFamilies(dir);
+  for (const std::string& name : existing) {
+    if (std::none_of(descs.begin(), descs.end(),
+                     [&](auto& d) { return d.name == name; })) {
+      if (ours_by_files) {
+        return absl::DataLossError(
+            Corrupt(dir, absl::StrCat("its MANIFEST lists a column family `",
+                                      name, "` that chatkpi does not have")));
+      }
+      return Foreign(dir, absl::StrCat("it is a RocksDB database with a "
+                                       "column family `",
+                                       name, "`"));
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> present;
+  for (const auto& d : descs) {
+    if (std::find(existing.begin(), existing.end(), d.name) != existing.end()) {
+      present.push_back(d);
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::OpenForReadOnly(db_opts, dir, present, &handles, &raw);
+  if (!s.ok()) {
+    if (s.ToString().find("ermission denied") != std::string::npos) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("--db ", dir, " cannot be read: ", s.ToString()));
+    }
+    if (!ours_by_files) return Foreign(dir, s.ToString());
+    return absl::DataLossError(Corrupt(dir, s.ToString()));
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  auto close = [&]() {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    handles.clear();
+    db->Close().PermitUncheckedError();
+  };
+  auto handle = [&](Family f) -> rocksdb::ColumnFamilyHandle* {
+    for (size_t i = 0; i < present.size(); ++i) {
+      if (present[i].name == kFamilyNames[static_cast<int>(f)]) {
+        return handles[i];
+      }
+    }
+    return nullptr;
+  };
+  StoreProbe probe;
+  std::string format;
+  rocksdb::ColumnFamilyHandle* meta = handle(Family::kMeta);
+  const bool formatted =
+      meta != nullptr &&
+      db->Get(rocksdb::ReadOptions(), meta, kFormatKey, &format).ok();
+  if (!formatted && !marked && present.size() == descs.size()) {
+    close();
+    return Foreign(dir, "it has no chatkpi format key");
+  }
+  if (!formatted || present.size() != descs.size()) {
+    // The format key is the first write after the families are made.
+    const bool empty = AllEmpty(db.get(), handles);
+    close();
+    if (marked && empty && (!record.has_value() || record->commits == 0)) {
+      probe.creation_interrupted = true;
+      return probe;
+    }
+    if (!ours_by_files) {
+      return Foreign(dir, formatted ? "it lacks chatkpi's column families"
+                                    : "no chatkpi format key");
+    }
+    return absl::DataLossError(Corrupt(
+        dir, present.size() != descs.size()
+                 ? absl::StrCat("its MANIFEST lists only ", present.size(),
+                                " of its ", descs.size(),
+                                " column families (a MANIFEST cut short)")
+                 : std::string("its format key is missing")));
+  }
+  std::string commits;
+  s = db->Get(rocksdb::ReadOptions(), meta, kCommitsKey, &commits);
+  std::string_view view = commits;
+  if (s.ok() && !GetFixed64BE(&view, &probe.commits)) {
+    close();
+    return absl::DataLossError(Corrupt(dir, "its commit count is unreadable"));
+  }
+  auto end = EventLogEnd(db.get(), handle(Family::kEvents), dir);
+  if (!end.ok()) {
+    close();
+    return end.status();
+  }
+  probe.next_seq = *end;
+  {
+    const std::string_view prefix = kPositionKeyPrefix;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), meta));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      probe.positions[it->key().ToString().substr(prefix.size())] =
+          PositionOf(it->value().ToStringView());
+    }
+    if (!it->status().ok()) {
+      const rocksdb::Status error = it->status();
+      it.reset();
+      close();
+      return ToStatus(error, absl::StrCat("reading --db ", dir));
+    }
+  }
+  std::vector<std::string> stray = UnreferencedTables(dir, db.get());
+  close();
+  if (record.has_value() && record->commits > probe.commits) {
+    *behind_record = true;
+    const uint64_t first = probe.commits + 1;
+    const std::string lost =
+        first == record->commits
+            ? absl::StrCat("commit ", first, " is")
+            : absl::StrCat("commits ", first, " to ", record->commits, " are");
+    const std::string events =
+        record->next_seq > probe.next_seq
+            ? absl::StrCat("events ", probe.next_seq, " to ",
+                           record->next_seq - 1, " of the log and ")
+            : std::string();
+    // Where the store resumes each source against where the lost commits
+    // had reached.
+    std::vector<std::string> sources;
+    for (const auto& [key, reached] : record->positions) {
+      auto held = probe.positions.find(key);
+      const std::string resumes =
+          held == probe.positions.end() ? "the start" : held->second;
+      if (resumes != reached && sources.size() < 8) {
+        sources.push_back(
+            absl::StrCat(key, " at ", resumes, " instead of ", reached));
+      }
+    }
+    const std::string resume = sources.empty()
+                                   ? std::string()
+                                   : absl::StrCat("; the store resumes ",
+                                                  absl::StrJoin(sources, ", "));
+    return absl::DataLossError(Corrupt(
+        dir,
+        absl::StrCat("it holds ", probe.commits, " of the ", record->commits,
+                     " commits made to it: ", lost, " lost (", events,
+                     "the counters and source positions stored with "
+                     "them), by a MANIFEST cut short (e.g. by copying a "
+                     "live store) or a damaged WAL",
+                     resume)));
+  }
+  const bool cut = ManifestEndsMidRecord(dir);
+  if ((cut || !stray.empty()) && record.has_value() && !record->writer_open) {
+    // Closed cleanly, so no writer left a table or a MANIFEST record half
+    // made; a writer that opened it since (record re-read) may be making
+    // one now.
+    const std::optional<CommitRecord> now = ReadCommitRecord(dir);
+    if (now.has_value() && !now->writer_open) {
+      return absl::DataLossError(Corrupt(
+          dir, cut ? std::string("its MANIFEST ends inside a record: it was "
+                                 "cut short (e.g. by copying a live store)")
+                   : absl::StrCat("table files its MANIFEST does not list: ",
+                                  absl::StrJoin(stray, ", "),
+                                  " (a MANIFEST cut short, or files copied "
+                                  "in)")));
+    }
+  }
+  return probe;
+}
+
 }  // namespace
 
 const char* FamilyName(Family f) { return kFamilyNames[static_cast<int>(f)]; }
@@ -197,6 +413,8 @@ struct Commit::Impl {
   rocksdb::WriteBatch batch;
   EventBlockWriter log;
   uint32_t owner = kNoOwner;  // of the ids it claims (store/id_index.h)
+  // Source positions it moves (CommitRecord::positions); nullopt: deleted.
+  std::map<std::string, std::optional<std::string>> positions;
 
   ~Impl();
 };
@@ -226,6 +444,9 @@ struct Store::Impl {
   bool secondary = false;        // a follower: StoreOptions::secondary_dir
   std::unique_ptr<IdIndex> ids;  // null when read-only
   bool write_failed = false;     // RocksDB refuses writes after one fails
+  uint64_t commits = 0;          // kCommitsKey as of the last commit
+  // Source positions as of the last commit (CommitRecord::positions).
+  std::map<std::string, std::string> positions;
   // A follower opens itself again when the writer's table files change
   // (store/secondary_instance.h): with what, and what it saw last. Reads
   // hold `reopening` shared, the reopen holds it exclusively.
@@ -312,12 +533,20 @@ void Commit::PrefetchEvent(std::string_view id) const {
 }
 
 void Commit::Put(Family f, std::string_view key, std::string_view value) {
+  if (f == Family::kMeta && key.starts_with(kPositionKeyPrefix)) {
+    impl_->positions[std::string(key.substr(
+        std::string_view(kPositionKeyPrefix).size()))] = PositionOf(value);
+  }
   impl_->batch.Put(impl_->store->impl_->cf(f),
                    rocksdb::Slice(key.data(), key.size()),
                    rocksdb::Slice(value.data(), value.size()));
 }
 
 void Commit::Delete(Family f, std::string_view key) {
+  if (f == Family::kMeta && key.starts_with(kPositionKeyPrefix)) {
+    impl_->positions[std::string(key.substr(
+        std::string_view(kPositionKeyPrefix).size()))] = std::nullopt;
+  }
   impl_->batch.Delete(impl_->store->impl_->cf(f),
                       rocksdb::Slice(key.data(), key.size()));
 }
@@ -335,6 +564,17 @@ Store::~Store() {
   rocksdb::FlushOptions flush;
   flush.allow_write_stall = true;
   impl_->db->Flush(flush, impl_->handles).PermitUncheckedError();
+  // Closed before the record says so: from then on a table file the
+  // MANIFEST does not list is damage, not a writer's work in progress.
+  for (auto* h : impl_->handles) impl_->db->DestroyColumnFamilyHandle(h);
+  impl_->handles.clear();
+  if (impl_->db->Close().ok()) {
+    WriteCommitRecord(
+        dir_,
+        {impl_->commits, next_seq(), /*writer_open=*/false, impl_->positions},
+        impl_->write_options.sync)
+        .IgnoreError();
+  }
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
@@ -372,10 +612,24 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     return absl::InvalidArgumentError(
         absl::StrCat("--db ", dir, " is not a directory"));
   }
-  if (exists && !is_rocksdb && !fs::is_empty(dir, ec) &&
-      !IsCreationDebris(dir)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--db ", dir, " is a non-empty directory that is not a chatkpi store"));
+  const bool marked = exists && HasStoreMarker(dir);
+  const std::optional<CommitRecord> record =
+      exists ? ReadCommitRecord(dir) : std::nullopt;
+  if (exists && !is_rocksdb && !fs::is_empty(dir, ec)) {
+    // Without CURRENT, RocksDB would start a new, empty database here.
+    const bool debris = marked && IsCreationDebris(dir) &&
+                        (!record.has_value() || record->commits == 0);
+    if (marked && !debris) {
+      return absl::DataLossError(absl::StrCat(
+          "--db ", dir, " is corrupt: its CURRENT file is missing; ",
+          DamageAdvice()));
+    }
+    if (!marked) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--db ", dir,
+                       " is a non-empty directory that is not a chatkpi "
+                       "store; chatkpi leaves it as it is"));
+    }
   }
   if (!is_rocksdb && (opts.read_only || !opts.create_if_missing)) {
     return absl::NotFoundError(
@@ -394,10 +648,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_opts.bytes_per_sync = 1 << 20;
   db_opts.info_log_level = rocksdb::WARN_LEVEL;
   db_opts.keep_log_file_num = 2;
-  if (!opts.read_only) {
-    fs::create_directories(dir, ec);
-    db_opts.info_log = std::make_shared<StoreLogger>(dir);
-  }
   if (opts.fault_injection != nullptr) {
     db_opts.env = opts.fault_injection->env();
   }
@@ -409,73 +659,52 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     descs.emplace_back(kFamilyNames[i],
                        FamilyOptions(static_cast<Family>(i), budget));
   }
+  // What the store holds, checked through a read-only open that writes
+  // nothing, before any open that may write (docs/hardening.md).
+  StoreProbe probe;
   if (is_rocksdb) {
-    std::vector<std::string> existing;
-    rocksdb::Status s =
-        rocksdb::DB::ListColumnFamilies(db_opts, dir, &existing);
-    if (!s.ok()) {
-      // CURRENT names the MANIFEST that lists the families: either garbage
-      // or pointing at nothing, the directory is a damaged RocksDB store.
-      const bool denied =
-          s.ToString().find("ermission denied") != std::string::npos;
-      if (denied) {
-        return absl::PermissionDeniedError(
-            absl::StrCat("--db ", dir, " cannot be read: ", s.ToString()));
-      }
-      return absl::DataLossError(
-          absl::StrCat("--db ", dir,
-                       " is corrupt (its CURRENT or MANIFEST file cannot be "
-                       "read: ",
-                       s.ToString(),
-                       "); restore it from a backup, or rebuild "
-                       "it by ingesting the sources into a new --db"));
+    std::optional<CommitRecord> seen = record;
+    bool behind = false;
+    auto probed = ProbeStore(dir, db_opts, descs, marked, seen, &behind);
+    // A read-only open beside a running writer can miss a WAL the writer
+    // deleted between its reads of the MANIFEST and of the WALs
+    // (store/secondary_instance.h): it fails on the missing file, or shows
+    // a view behind the record; a second look does not repeat that.
+    for (int attempt = 0; (behind || !probed.ok()) && seen.has_value() &&
+                          seen->writer_open && attempt < 5;
+         ++attempt) {
+      seen = ReadCommitRecord(dir);
+      probed = ProbeStore(dir, db_opts, descs, marked, seen, &behind);
     }
-    // Only our families: a store whose creation was cut short (a full disk,
-    // a kill) may lack some; it is finished below if it holds nothing.
-    bool ours = existing.size() >= 2;
-    for (const std::string& name : existing) {
-      ours = ours && std::any_of(descs.begin(), descs.end(),
-                                 [&](auto& d) { return d.name == name; });
-    }
-    if (!ours && existing.size() == 1 && !opts.read_only) {
-      // Only the default family: a creation cut short before it added ours,
-      // if the database holds nothing at all.
-      std::unique_ptr<rocksdb::DB> probe;
-      rocksdb::DB* raw_probe = nullptr;
-      if (rocksdb::DB::OpenForReadOnly(
-              rocksdb::Options(db_opts, rocksdb::ColumnFamilyOptions()), dir,
-              &raw_probe)
-              .ok()) {
-        probe.reset(raw_probe);
-        std::unique_ptr<rocksdb::Iterator> it(
-            probe->NewIterator(rocksdb::ReadOptions()));
-        it->SeekToFirst();
-        ours = !it->Valid() && it->status().ok();
-      }
-    }
-    if (!ours && OptionsNameOurFamilies(dir)) {
-      return absl::DataLossError(absl::StrCat(
-          "--db ", dir,
-          " is corrupt: its MANIFEST lists only some of "
-          "chatkpi's column families; restore it from a backup, or rebuild "
-          "it by ingesting the sources into a new --db"));
-    }
-    if (!ours) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--db ", dir, " is a RocksDB database but not a chatkpi store"));
-    }
-    if (existing.size() != descs.size()) {
+    if (!probed.ok()) return probed.status();
+    probe = *probed;
+    if (probe.creation_interrupted) {
       if (opts.read_only) {
-        return absl::DataLossError(absl::StrCat(
+        return absl::NotFoundError(absl::StrCat(
             "--db ", dir,
-            " lacks some of chatkpi's column families: it is "
-            "corrupt, or its creation was interrupted (then `chatkpi ingest` "
-            "finishes it)"));
+            ": no chatkpi store there (its creation was interrupted before "
+            "anything was stored)"));
       }
       db_opts.create_missing_column_families = true;
     }
   }
-
+  if (!opts.read_only) {
+    fs::create_directories(dir, ec);
+    // First of all on a new store; an earlier build's store, recognised by
+    // its format key above, gets it now.
+    if (!marked) {
+      absl::Status s = WriteStoreMarker(dir);
+      if (!s.ok()) return s;
+    }
+    // Before RocksDB may write anything: files a crash leaves half made
+    // from here on are a writer's, not damage.
+    absl::Status s = WriteCommitRecord(
+        dir,
+        {probe.commits, probe.next_seq, /*writer_open=*/true, probe.positions},
+        opts.sync);
+    if (!s.ok()) return s;
+    db_opts.info_log = std::make_shared<StoreLogger>(dir);
+  }
   auto impl = std::make_unique<Impl>();
   impl->fault_injection = opts.fault_injection;
   impl->read_only = opts.read_only;
@@ -496,6 +725,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     impl->follow = {dir, opts.secondary_dir, db_opts, descs};
   } else if (opts.read_only) {
     s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw);
+    // As for the probe above: a WAL the writer deleted meanwhile.
+    for (int attempt = 0;
+         attempt < 5 && s.IsIOError() &&
+         s.ToString().find("No such file") != std::string::npos;
+         ++attempt) {
+      s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw);
+    }
   } else {
     s = rocksdb::DB::Open(db_opts, dir, descs, &handles, &raw);
   }
@@ -553,6 +789,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
 
   auto next_seq = EventLogEnd(impl->db.get(), impl->cf(Family::kEvents), dir);
   if (!next_seq.ok()) return next_seq.status();
+  impl->commits = probe.commits;
+  impl->positions = std::move(probe.positions);
   if (impl->secondary) {
     impl->table_files = TableFilesFingerprint(impl->db.get());
   }
@@ -574,6 +812,9 @@ absl::Status Store::Write(Commit* commit) {
   uint64_t seq = next_seq_;
   c.log.WriteTo(&batch, impl_->cf(Family::kEvents), seq);
   seq += c.log.num_events();
+  std::string commits;
+  PutFixed64BE(&commits, impl_->commits + 1);
+  batch.Put(impl_->cf(Family::kMeta), kCommitsKey, commits);
   rocksdb::Status s = impl_->db->Write(impl_->write_options, &batch);
   if (!s.ok()) {
     impl_->write_failed = true;
@@ -587,6 +828,21 @@ absl::Status Store::Write(Commit* commit) {
                                     "commit)"));
   }
   next_seq_.store(seq, std::memory_order_release);
+  ++impl_->commits;
+  for (auto& [key, position] : c.positions) {
+    if (position.has_value()) {
+      impl_->positions[key] = std::move(*position);
+    } else {
+      impl_->positions.erase(key);
+    }
+  }
+  c.positions.clear();
+  // After the commit, never before: the record may lag the store (a crash
+  // here), never lead it. Not written, it only lags.
+  WriteCommitRecord(
+      dir_, {impl_->commits, seq, /*writer_open=*/true, impl_->positions},
+      impl_->write_options.sync)
+      .IgnoreError();
   absl::Status spilled = absl::OkStatus();
   if (c.owner != Commit::Impl::kNoOwner) {
     spilled = impl_->ids->Committed(c.owner, seq);
@@ -672,6 +928,17 @@ absl::Status Store::Scan(
     const std::function<bool(std::string_view, std::string_view)>& visit) {
   auto reading = impl_->Reading();
   return ScanRange(impl_->db.get(), impl_->cf(f), begin, end, dir_, visit);
+}
+
+uint64_t Store::commits() const { return impl_->commits; }
+
+absl::Status Store::Checkpoint(const std::string& to) {
+  auto reading = impl_->Reading();
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  if (s.ok()) s = checkpoint->CreateCheckpoint(to);
+  return ToStatus(s, absl::StrCat("copying --db ", dir_, " to ", to));
 }
 
 }  // namespace chatkpi

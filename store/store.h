@@ -20,7 +20,8 @@
 // either all of a commit or none of it.
 //
 // Beside RocksDB's files the directory holds `ids.filter`, the saved filter
-// of the id index (store/id_index.h): derived, rebuilt when missing.
+// of the id index (store/id_index.h): derived, rebuilt when missing; and
+// chatkpi's marker and commit record (store/store_files.h).
 #ifndef CHATKPI_STORE_STORE_H_
 #define CHATKPI_STORE_STORE_H_
 
@@ -192,6 +193,17 @@ class Store {
   }
 
   const std::string& dir() const { return dir_; }
+
+  // Commits written to the store since its creation, as of its opening and
+  // this process's commits since (0 for stores of earlier builds until
+  // their first commit here).
+  uint64_t commits() const;
+
+  // Writes the store as this instance sees it (a follower: as of its last
+  // CatchUp) to `to`, which must not exist, with RocksDB's Checkpoint:
+  // table files hard-linked when `to` is on the same file system, copied
+  // otherwise. RocksDB's files only; store/backup.h makes a store of it.
+  absl::Status Checkpoint(const std::string& to);
 
  private:
   friend class Commit;

@@ -14,6 +14,8 @@ const CommandSpec& IngestCommand();
 const CommandSpec& SnapshotCommand();
 const CommandSpec& StatsCommand();
 const CommandSpec& DeadLettersCommand();
+const CommandSpec& BackupCommand();
+const CommandSpec& RestoreCommand();
 const CommandSpec& GenCommand();
 const CommandSpec& CheckCommand();
 const CommandSpec& ScoreCommand();
@@ -47,6 +49,9 @@ int RunConsumer(int argc, char** argv);  // `run`
 int RunBroker(int argc, char** argv);
 int RunProduce(int argc, char** argv);
 int RunDemo(int argc, char** argv);
+// Backups: docs/deploy.md.
+int RunBackup(int argc, char** argv);
+int RunRestore(int argc, char** argv);
 
 }  // namespace chatkpi
 

@@ -27,6 +27,8 @@ const Command kCommands[] = {
     {chatkpi::DiffCommand, chatkpi::RunDiff},
     {chatkpi::StatsCommand, chatkpi::RunStats},
     {chatkpi::DeadLettersCommand, chatkpi::RunDeadLetters},
+    {chatkpi::BackupCommand, chatkpi::RunBackup},
+    {chatkpi::RestoreCommand, chatkpi::RunRestore},
     {chatkpi::GenCommand, chatkpi::RunGen},
     {chatkpi::ServeCommand, chatkpi::RunServe},
     {chatkpi::RunCommand, chatkpi::RunConsumer},

@@ -1,0 +1,123 @@
+#include "store/backup.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "store/store.h"
+#include "store/store_files.h"
+
+namespace chatkpi {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string WithoutTrailingSlash(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+// `to` may be created: it does not exist, or is an empty directory (which
+// is removed, since a checkpoint makes its own).
+absl::Status CheckTarget(const std::string& flag, const std::string& to) {
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(to, ec);
+  if (!fs::exists(st)) return absl::OkStatus();
+  if (fs::is_directory(st) && fs::is_empty(to, ec) && !ec) {
+    fs::remove(to, ec);
+    if (!ec) return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat(flag, " ", to,
+                   " exists and is not an empty directory: chatkpi never "
+                   "overwrites it; name a new directory"));
+}
+
+// Checkpoints `source` into a temporary sibling of `to`, gives it chatkpi's
+// files, opens it to check it and moves it into place.
+absl::StatusOr<CopyReport> CopyInto(Store* source, const std::string& to) {
+  const std::string tmp = absl::StrCat(to, ".partial-", getpid());
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  absl::Status s = source->Checkpoint(tmp);
+  CopyReport report;
+  if (s.ok()) s = WriteStoreMarker(tmp);
+  if (s.ok()) {
+    // The copy's own count: what its files hold, read back from them.
+    StoreOptions ro;
+    ro.read_only = true;
+    auto copy = Store::Open(tmp, ro);
+    if (!copy.ok()) {
+      s = copy.status();
+    } else {
+      report = {(*copy)->commits(), (*copy)->next_seq()};
+    }
+  }
+  if (s.ok()) {
+    s = WriteCommitRecord(tmp, {report.commits, report.events, false},
+                          /*sync=*/true);
+  }
+  if (s.ok() && std::rename(tmp.c_str(), to.c_str()) != 0) {
+    s = absl::UnavailableError(absl::StrCat("renaming ", tmp, " to ", to));
+  }
+  if (!s.ok()) {
+    fs::remove_all(tmp, ec);
+    return s;
+  }
+  return report;
+}
+
+}  // namespace
+
+absl::StatusOr<CopyReport> BackupStore(const std::string& db,
+                                       const std::string& to_flag) {
+  const std::string to = WithoutTrailingSlash(to_flag);
+  absl::Status s = CheckTarget("--to", to);
+  if (!s.ok()) return s;
+  // The follower's info log goes beside the backup, never into the store.
+  const std::string secondary = absl::StrCat(to, ".secondary-", getpid());
+  StoreOptions follow;
+  follow.read_only = true;
+  follow.secondary_dir = secondary;
+  absl::StatusOr<CopyReport> report = absl::UnknownError("no attempt");
+  {
+    auto store = Store::Open(db, follow);
+    if (!store.ok()) {
+      report = store.status();
+    } else {
+      // A writer may delete a file between the follower's look and its
+      // copy (a flush or compaction finished): then look again.
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        auto caught_up = (*store)->CatchUp();
+        if (!caught_up.ok()) {
+          report = caught_up.status();
+          break;
+        }
+        report = CopyInto(store->get(), to);
+        if (report.ok()) break;
+      }
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(secondary, ec);
+  return report;
+}
+
+absl::StatusOr<CopyReport> RestoreStore(const std::string& from,
+                                        const std::string& db_flag) {
+  const std::string db = WithoutTrailingSlash(db_flag);
+  absl::Status s = CheckTarget("--db", db);
+  if (!s.ok()) return s;
+  StoreOptions ro;
+  ro.read_only = true;
+  auto backup = Store::Open(from, ro);
+  if (!backup.ok()) {
+    return absl::Status(backup.status().code(),
+                        absl::StrCat("--from: ", backup.status().message()));
+  }
+  return CopyInto(backup->get(), db);
+}
+
+}  // namespace chatkpi
