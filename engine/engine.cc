@@ -471,8 +471,8 @@ absl::StatusOr<bool> Engine::RetractChat(const Event& e) {
   for (size_t i = 0; i < days.size(); ++i) {
     Counters after = ThreadDayCounters(b, agent, cal_.DayStartMs(days[i]),
                                        cal_.DayStartMs(days[i] + 1), chat_);
-    after -= before[i];
-    absl::Status s = AddDelta(b.agents[agent], days[i], after);
+    absl::Status s = after.Subtract(before[i]);
+    if (s.ok()) s = AddDelta(b.agents[agent], days[i], after);
     if (!s.ok()) return s;
   }
   for (OrderEntry* o : affected) {
