@@ -16,6 +16,10 @@ std::string EncodeCounters(const Counters& c) {
   std::string out;
   out.reserve(kNumCounters * 2);
   for (int64_t x : c.v) PutVarsint64(&out, x);
+  if (!c.response_s.empty() || !c.first_response_s.empty()) {
+    c.response_s.AppendTo(&out);
+    c.first_response_s.AppendTo(&out);
+  }
   return out;
 }
 
@@ -23,6 +27,10 @@ bool DecodeCounters(std::string_view in, Counters* c) {
   *c = Counters();
   for (int i = 0; i < kNumCounters && !in.empty(); ++i) {
     if (!GetVarsint64(&in, &c->v[i])) return false;
+  }
+  if (!in.empty() && (!c->response_s.DecodeFrom(&in) ||
+                      !c->first_response_s.DecodeFrom(&in))) {
+    return false;
   }
   return in.empty();
 }

@@ -28,6 +28,8 @@ struct PeriodSnapshot {
   std::vector<AgentRow> agents;  // sorted by agent id; non-zero rows only
   Counters unattributed;         // only the order counters are ever set
   int64_t dead_letters = 0;      // all dead letters in the store
+  // The rules' `response.thresholds_s`: which threshold figures rows carry.
+  std::vector<int64_t> thresholds_s = {30, 60, 180};
 };
 
 enum class ColumnLanguage { kEnglish, kChinese };

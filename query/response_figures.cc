@@ -1,0 +1,78 @@
+#include "query/response_figures.h"
+
+#include "absl/strings/str_cat.h"
+#include "query/json_text.h"
+
+namespace chatkpi {
+namespace {
+
+// "30秒", "3分钟": how Qianniu names its response rates (3分钟响应率).
+std::string DurationZh(int64_t s) {
+  if (s % 60 == 0) return absl::StrCat(s / 60, "分钟");
+  return absl::StrCat(s, "秒");
+}
+
+std::optional<double> Rate(int64_t num, int64_t den) {
+  if (den == 0) return std::nullopt;
+  return static_cast<double>(num) / static_cast<double>(den);
+}
+
+std::optional<double> Whole(std::optional<int64_t> v) {
+  if (!v.has_value()) return std::nullopt;
+  return static_cast<double>(*v);
+}
+
+}  // namespace
+
+std::vector<ResponseFigure> ResponseFigures(
+    const Counters& c, const std::vector<int64_t>& thresholds_s) {
+  std::vector<ResponseFigure> out;
+  out.reserve(4 * thresholds_s.size() + 4);
+  for (int64_t t : thresholds_s) {
+    out.push_back({absl::StrCat("answered_within_", t, "s"),
+                   absl::StrCat(DurationZh(t), "内回答数"),
+                   static_cast<double>(c.response_s.CountAtMost(t)), true});
+  }
+  for (int64_t t : thresholds_s) {
+    out.push_back({absl::StrCat("first_answered_within_", t, "s"),
+                   absl::StrCat(DurationZh(t), "内首次响应数"),
+                   static_cast<double>(c.first_response_s.CountAtMost(t)),
+                   true});
+  }
+  for (int64_t t : thresholds_s) {
+    out.push_back({absl::StrCat("response_rate_", t, "s"),
+                   absl::StrCat(DurationZh(t), "响应率"),
+                   Rate(c.response_s.CountAtMost(t), c[kQuestions]), false});
+  }
+  for (int64_t t : thresholds_s) {
+    out.push_back({absl::StrCat("first_response_rate_", t, "s"),
+                   absl::StrCat(DurationZh(t), "首次响应率"),
+                   Rate(c.first_response_s.CountAtMost(t), c[kConsultations]),
+                   false});
+  }
+  out.push_back({"median_response_s", "响应时间中位数(秒)",
+                 Whole(c.response_s.Percentile(1, 2)), true});
+  out.push_back({"p90_response_s", "响应时间90分位(秒)",
+                 Whole(c.response_s.Percentile(9, 10)), true});
+  out.push_back({"median_first_response_s", "首次响应时间中位数(秒)",
+                 Whole(c.first_response_s.Percentile(1, 2)), true});
+  out.push_back({"p90_first_response_s", "首次响应时间90分位(秒)",
+                 Whole(c.first_response_s.Percentile(9, 10)), true});
+  return out;
+}
+
+void AppendResponseFiguresJson(std::string* out, const Counters& c,
+                               const std::vector<int64_t>& thresholds_s) {
+  for (const ResponseFigure& f : ResponseFigures(c, thresholds_s)) {
+    out->append(", \"");
+    out->append(f.key);
+    out->append("\": ");
+    if (f.whole && f.value.has_value()) {
+      absl::StrAppend(out, static_cast<int64_t>(*f.value));
+    } else {
+      AppendJsonDouble(out, f.value);
+    }
+  }
+}
+
+}  // namespace chatkpi
