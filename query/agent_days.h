@@ -28,6 +28,9 @@ struct AgentDays {
   absl::CivilDay to;
   std::vector<Counters> days;  // days[i] is from + i, zeros where no row
   bool any_row = false;        // some day in the range had a row
+  // The stored rules' `response.thresholds_s`: which threshold figures
+  // each row carries (docs/spec.md §3).
+  std::vector<int64_t> thresholds_s = {30, 60, 180};
 
   Counters Total() const;
 };
