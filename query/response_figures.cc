@@ -61,6 +61,64 @@ std::vector<ResponseFigure> ResponseFigures(
   return out;
 }
 
+std::optional<ResponseFigureName> ParseResponseFigureName(std::string_view s) {
+  using Kind = ResponseFigureName::Kind;
+  static constexpr std::pair<std::string_view, Kind> kFixed[] = {
+      {"median_response_s", Kind::kMedianResponse},
+      {"p90_response_s", Kind::kP90Response},
+      {"median_first_response_s", Kind::kMedianFirstResponse},
+      {"p90_first_response_s", Kind::kP90FirstResponse}};
+  for (const auto& [name, kind] : kFixed) {
+    if (s == name) return ResponseFigureName{kind, 0};
+  }
+  // Longest prefixes first: "first_..." before the plain ones.
+  static constexpr std::pair<std::string_view, Kind> kPrefixes[] = {
+      {"first_answered_within_", Kind::kFirstAnsweredWithin},
+      {"first_response_rate_", Kind::kFirstResponseRate},
+      {"answered_within_", Kind::kAnsweredWithin},
+      {"response_rate_", Kind::kResponseRate}};
+  for (const auto& [prefix, kind] : kPrefixes) {
+    if (s.substr(0, prefix.size()) != prefix) continue;
+    std::string_view num = s.substr(prefix.size());
+    if (num.size() < 2 || num.size() > 7 || num.back() != 's') return {};
+    num.remove_suffix(1);
+    int64_t t = 0;
+    for (char ch : num) {
+      if (ch < '0' || ch > '9') return {};
+      t = t * 10 + (ch - '0');
+    }
+    // As written by the snapshot: no leading zero, at least 1.
+    if (t < 1 || num[0] == '0') return {};
+    return ResponseFigureName{kind, t};
+  }
+  return {};
+}
+
+std::optional<double> ResponseFigureValue(const Counters& c,
+                                          const ResponseFigureName& f) {
+  using Kind = ResponseFigureName::Kind;
+  const int64_t t = f.threshold_s;
+  switch (f.kind) {
+    case Kind::kAnsweredWithin:
+      return static_cast<double>(c.response_s.CountAtMost(t));
+    case Kind::kFirstAnsweredWithin:
+      return static_cast<double>(c.first_response_s.CountAtMost(t));
+    case Kind::kResponseRate:
+      return Rate(c.response_s.CountAtMost(t), c[kQuestions]);
+    case Kind::kFirstResponseRate:
+      return Rate(c.first_response_s.CountAtMost(t), c[kConsultations]);
+    case Kind::kMedianResponse:
+      return Whole(c.response_s.Percentile(1, 2));
+    case Kind::kP90Response:
+      return Whole(c.response_s.Percentile(9, 10));
+    case Kind::kMedianFirstResponse:
+      return Whole(c.first_response_s.Percentile(1, 2));
+    case Kind::kP90FirstResponse:
+      return Whole(c.first_response_s.Percentile(9, 10));
+  }
+  return std::nullopt;
+}
+
 void AppendResponseFiguresJson(std::string* out, const Counters& c,
                                const std::vector<int64_t>& thresholds_s) {
   for (const ResponseFigure& f : ResponseFigures(c, thresholds_s)) {

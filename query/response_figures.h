@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/counters.h"
@@ -28,6 +29,27 @@ struct ResponseFigure {
 // p90_response_s, median_first_response_s, p90_first_response_s.
 std::vector<ResponseFigure> ResponseFigures(
     const Counters& c, const std::vector<int64_t>& thresholds_s);
+
+// One response figure by name, for any threshold (the per-second counts
+// answer every threshold exactly, not only the rules' ones): e.g.
+// "response_rate_180s", "first_answered_within_45s", "median_response_s".
+struct ResponseFigureName {
+  enum class Kind {
+    kAnsweredWithin,
+    kFirstAnsweredWithin,
+    kResponseRate,
+    kFirstResponseRate,
+    kMedianResponse,
+    kP90Response,
+    kMedianFirstResponse,
+    kP90FirstResponse,
+  };
+  Kind kind = Kind::kAnsweredWithin;
+  int64_t threshold_s = 0;  // the four threshold kinds
+};
+std::optional<ResponseFigureName> ParseResponseFigureName(std::string_view s);
+std::optional<double> ResponseFigureValue(const Counters& c,
+                                          const ResponseFigureName& f);
 
 // Appends `, "key": value` for each figure.
 void AppendResponseFiguresJson(std::string* out, const Counters& c,

@@ -15,6 +15,7 @@
 #include "query/assessment_metrics.h"
 #include "query/csv_text.h"
 #include "query/json_text.h"
+#include "query/response_figures.h"
 
 namespace chatkpi {
 namespace {
@@ -61,6 +62,10 @@ ItemScore ScoreItem(const SchemeItem& item, const Counters& c,
       break;
     case MetricRef::Kind::kRatio:
       s.actual = ComputeRatio(c, static_cast<Ratio>(m.index));
+      break;
+    case MetricRef::Kind::kResponseFigure:
+      // ResolveMetric accepted the name, so it parses.
+      s.actual = ResponseFigureValue(c, *ParseResponseFigureName(m.text));
       break;
     case MetricRef::Kind::kNetSales:
       s.actual = static_cast<double>(c[kSalesFen] - c[kRefundFen]) / 100;
