@@ -333,6 +333,24 @@ TEST_F(HttpServerTest, AgentDays) {
   auto day = Get("/api/snapshot?from=2026-11-10&to=2026-11-10");
   ASSERT_EQ(day.status, 200);
   EXPECT_NE(day.body.find(figures), std::string::npos) << day.body;
+  // 11-11 beside 11-10: shop:a had 2 consultations on 11-10, none on 11-11.
+  auto compared =
+      Get("/api/snapshot?from=2026-11-11&to=2026-11-11&compare_from=2026-11-10&"
+          "compare_to=2026-11-10");
+  ASSERT_EQ(compared.status, 200) << compared.body;
+  EXPECT_NE(compared.body.find("\"compare_from\": \"2026-11-10\""),
+            std::string::npos);
+  const size_t a_row = compared.body.find(
+      "{\"agent\": \"shop:a\", "
+      "\"consultations\": 0,");
+  ASSERT_NE(a_row, std::string::npos) << compared.body;
+  EXPECT_NE(compared.body.find("\"change\": {\"consultations\": -2,", a_row),
+            std::string::npos)
+      << compared.body;
+  EXPECT_EQ(Get("/api/snapshot?from=2026-11-11&to=2026-11-11&"
+                "compare_from=2026-11-10")
+                .status,
+            400);
 
   // The total is the agent's snapshot row, field for field.
   auto snap = ReadSnapshot(*store_, absl::CivilDay(2026, 11, 9),

@@ -2,6 +2,7 @@
 
 #include "engine/generation_select.h"
 #include "query/snapshot.h"
+#include "query/snapshot_compare.h"
 #include "store/store.h"
 #include "tools/args.h"
 #include "tools/commands.h"
@@ -10,8 +11,9 @@ namespace chatkpi {
 
 int RunSnapshot(int argc, char** argv) {
   const char* kCmd = "snapshot";
-  auto args = Args::Parse(
-      argc, argv, {"db", "from", "to", "format", "lang", "rules-version"});
+  auto args = Args::Parse(argc, argv,
+                          {"db", "from", "to", "format", "lang",
+                           "rules-version", "compare-from", "compare-to"});
   if (!args.ok()) return Fail(kCmd, args.status());
   auto db = args->Require("db");
   if (!db.ok()) return Fail(kCmd, db.status());
@@ -33,6 +35,22 @@ int RunSnapshot(int argc, char** argv) {
   if (!snap.ok()) return Fail(kCmd, snap.status());
   const ColumnLanguage lang =
       output->chinese ? ColumnLanguage::kChinese : ColumnLanguage::kEnglish;
+  // --compare-from/--compare-to: an earlier period beside this one.
+  if (args->Has("compare-from") || args->Has("compare-to")) {
+    auto cfrom = args->RequireDay("compare-from");
+    if (!cfrom.ok()) return Fail(kCmd, cfrom.status());
+    auto cto = args->RequireDay("compare-to");
+    if (!cto.ok()) return Fail(kCmd, cto.status());
+    if (*cto < *cfrom) {
+      return Fail(kCmd, absl::InvalidArgumentError(
+                            "--compare-to is before --compare-from"));
+    }
+    auto prev = ReadSnapshot(*store, *cfrom, *cto);
+    if (!prev.ok()) return Fail(kCmd, prev.status());
+    std::cout << (output->csv ? ComparedSnapshotToCsv(*snap, *prev, lang)
+                              : ComparedSnapshotToJson(*snap, *prev));
+    return 0;
+  }
   std::cout << (output->csv ? SnapshotToCsv(*snap, lang)
                             : SnapshotToJson(*snap));
   return 0;
