@@ -19,8 +19,13 @@ namespace chatkpi {
 // agents are its rows plus any agent with waiting buyers. With
 // `waiting_known` false (no process sees commits as they land, or the day
 // is not today) "waiting" is null: unknown, not zero.
+// `last_week`, when given, is the snapshot of the same weekday a week
+// before: the team and every agent row then carry "last_week": {figures}.
+// Every row carries the response figures (docs/spec.md §3) of the rules'
+// thresholds and of 180 s, the card's 3-minute rate.
 std::string DayBoardJson(const PeriodSnapshot& day, const LiveDay& live,
-                         bool waiting_known, absl::Time now);
+                         bool waiting_known, absl::Time now,
+                         const PeriodSnapshot* last_week = nullptr);
 
 // /api/leaderboard: ranks, totals, grades and item points of a month's
 // report; never pay, commissions or HR flags (a wall screen is public to

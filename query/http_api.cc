@@ -464,8 +464,11 @@ absl::StatusOr<std::string> HttpApi::DayBoard(
   // messages the hours were computed from.
   auto snap = ReadSnapshot(*store_, shown, shown);
   if (!snap.ok()) return snap.status();
+  // The same weekday a week before: "better or worse than last week?".
+  auto last_week = ReadSnapshot(*store_, shown - 7, shown - 7);
+  if (!last_week.ok()) return last_week.status();
   return DayBoardJson(*snap, *live, options_.live_waiting && shown == *today,
-                      now);
+                      now, &*last_week);
 }
 
 ApiResponse HttpApi::Today(const QueryParams& q) const {

@@ -24,6 +24,8 @@
       leaderboard: '本月排行', rank: '名次', agent: '客服', total: '总分', grade: '等级',
       token_needed: '请输入看板令牌', open: '打开', updated: '更新于',
       hours_partial: '部分数据', questions: '问题数',
+      median_response_s: '响应中位数', response_rate_180s: '3分钟响应率',
+      last_week: '上周同日',
     },
     en: {
       title: 'Live service dashboard', connecting: 'connecting', live: 'live',
@@ -37,6 +39,8 @@
       leaderboard: 'Month to date', rank: 'Rank', agent: 'Agent', total: 'Score', grade: 'Grade',
       token_needed: 'Dashboard token', open: 'Open', updated: 'updated',
       hours_partial: 'partial', questions: 'questions',
+      median_response_s: 'Median response', response_rate_180s: '3-min response rate',
+      last_week: 'same day last week',
     },
   };
   const TOKEN_KEY = 'chatkpi.dashboardToken';
@@ -145,7 +149,8 @@
 
   const CARD_FIELDS = [
     ['consultations', fmt.count], ['reply_rate', fmt.rate],
-    ['avg_response_s', fmt.secs], ['avg_first_response_s', fmt.secs],
+    ['avg_response_s', fmt.secs], ['median_response_s', fmt.secs],
+    ['response_rate_180s', fmt.rate], ['avg_first_response_s', fmt.secs],
     ['slow', fmt.count], ['conversion_rate', fmt.rate],
   ];
 
@@ -220,11 +225,24 @@
     renderSpark(card.querySelector('.spark'), a.hours_avg_response_s, board.slow_s);
   }
 
+  // Team figures, each with the same weekday a week before under it.
   function renderTeam(team) {
     const root = $('team');
     for (const [field, f] of CARD_FIELDS) {
       const e = root.querySelector(`[data-field="${field}"]`);
-      if (e) setValue(e, team[field], f(team[field]));
+      if (!e) continue;
+      setValue(e, team[field], f(team[field]));
+      let prev = e.parentElement.querySelector('.prev');
+      if (!team.last_week) {
+        if (prev) prev.remove();
+        continue;
+      }
+      if (!prev) {
+        prev = el('span', { class: 'prev' });
+        e.parentElement.append(prev);
+      }
+      const text = `${t('last_week')} ${f(team.last_week[field])}`;
+      if (prev.textContent !== text) prev.textContent = text;
     }
     renderWaiting(root, team.waiting_since_ms);
   }
