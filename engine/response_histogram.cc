@@ -58,6 +58,12 @@ ResponseHistogram& ResponseHistogram::operator-=(const ResponseHistogram& o) {
   return *this;
 }
 
+int64_t ResponseHistogram::Total() const {
+  int64_t n = 0;
+  for (const auto& b : bins_) n += b.second;
+  return n;
+}
+
 int64_t ResponseHistogram::CountAtMost(int64_t t) const {
   int64_t n = 0;
   for (const auto& [second, count] : bins_) {

@@ -26,6 +26,8 @@ class ResponseHistogram {
   ResponseHistogram& operator-=(const ResponseHistogram& o);
 
   bool empty() const { return bins_.empty(); }
+  // Sum of all counts.
+  int64_t Total() const;
   // Sum of the counts of seconds <= t.
   int64_t CountAtMost(int64_t t) const;
   // Nearest rank: the smallest second v such that at least num/den of the

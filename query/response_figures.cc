@@ -26,38 +26,38 @@ std::optional<double> Whole(std::optional<int64_t> v) {
 
 std::vector<ResponseFigure> ResponseFigures(
     const Counters& c, const std::vector<int64_t>& thresholds_s) {
+  using Kind = ResponseFigureName::Kind;
   std::vector<ResponseFigure> out;
   out.reserve(4 * thresholds_s.size() + 4);
+  auto add = [&](std::string key, std::string title, Kind kind, int64_t t) {
+    const bool whole =
+        kind != Kind::kResponseRate && kind != Kind::kFirstResponseRate;
+    out.push_back({std::move(key), std::move(title),
+                   ResponseFigureValue(c, ResponseFigureName{kind, t}), whole});
+  };
   for (int64_t t : thresholds_s) {
-    out.push_back({absl::StrCat("answered_within_", t, "s"),
-                   absl::StrCat(DurationZh(t), "内回答数"),
-                   static_cast<double>(c.response_s.CountAtMost(t)), true});
+    add(absl::StrCat("answered_within_", t, "s"),
+        absl::StrCat(DurationZh(t), "内回答数"), Kind::kAnsweredWithin, t);
   }
   for (int64_t t : thresholds_s) {
-    out.push_back({absl::StrCat("first_answered_within_", t, "s"),
-                   absl::StrCat(DurationZh(t), "内首次响应数"),
-                   static_cast<double>(c.first_response_s.CountAtMost(t)),
-                   true});
+    add(absl::StrCat("first_answered_within_", t, "s"),
+        absl::StrCat(DurationZh(t), "内首次响应数"), Kind::kFirstAnsweredWithin,
+        t);
   }
   for (int64_t t : thresholds_s) {
-    out.push_back({absl::StrCat("response_rate_", t, "s"),
-                   absl::StrCat(DurationZh(t), "响应率"),
-                   Rate(c.response_s.CountAtMost(t), c[kQuestions]), false});
+    add(absl::StrCat("response_rate_", t, "s"),
+        absl::StrCat(DurationZh(t), "响应率"), Kind::kResponseRate, t);
   }
   for (int64_t t : thresholds_s) {
-    out.push_back({absl::StrCat("first_response_rate_", t, "s"),
-                   absl::StrCat(DurationZh(t), "首次响应率"),
-                   Rate(c.first_response_s.CountAtMost(t), c[kConsultations]),
-                   false});
+    add(absl::StrCat("first_response_rate_", t, "s"),
+        absl::StrCat(DurationZh(t), "首次响应率"), Kind::kFirstResponseRate, t);
   }
-  out.push_back({"median_response_s", "响应时间中位数(秒)",
-                 Whole(c.response_s.Percentile(1, 2)), true});
-  out.push_back({"p90_response_s", "响应时间90分位(秒)",
-                 Whole(c.response_s.Percentile(9, 10)), true});
-  out.push_back({"median_first_response_s", "首次响应时间中位数(秒)",
-                 Whole(c.first_response_s.Percentile(1, 2)), true});
-  out.push_back({"p90_first_response_s", "首次响应时间90分位(秒)",
-                 Whole(c.first_response_s.Percentile(9, 10)), true});
+  add("median_response_s", "响应时间中位数(秒)", Kind::kMedianResponse, 0);
+  add("p90_response_s", "响应时间90分位(秒)", Kind::kP90Response, 0);
+  add("median_first_response_s", "首次响应时间中位数(秒)",
+      Kind::kMedianFirstResponse, 0);
+  add("p90_first_response_s", "首次响应时间90分位(秒)", Kind::kP90FirstResponse,
+      0);
   return out;
 }
 
@@ -98,23 +98,32 @@ std::optional<double> ResponseFigureValue(const Counters& c,
                                           const ResponseFigureName& f) {
   using Kind = ResponseFigureName::Kind;
   const int64_t t = f.threshold_s;
+  const bool first = f.kind == Kind::kFirstAnsweredWithin ||
+                     f.kind == Kind::kFirstResponseRate ||
+                     f.kind == Kind::kMedianFirstResponse ||
+                     f.kind == Kind::kP90FirstResponse;
+  const ResponseHistogram& h = first ? c.first_response_s : c.response_s;
+  // Every answered question adds one count to response_s, every answered
+  // first question one to first_response_s, and a retraction takes both
+  // back together. Rows counted by a build from before the per-second
+  // counts have answers without counts: a period touching them cannot know
+  // these figures, so they are null (unknown), never a wrong 0, until a
+  // replay recounts the store.
+  if (h.Total() != c[first ? kFirstResponses : kAnswered]) return std::nullopt;
   switch (f.kind) {
     case Kind::kAnsweredWithin:
-      return static_cast<double>(c.response_s.CountAtMost(t));
     case Kind::kFirstAnsweredWithin:
-      return static_cast<double>(c.first_response_s.CountAtMost(t));
+      return static_cast<double>(h.CountAtMost(t));
     case Kind::kResponseRate:
-      return Rate(c.response_s.CountAtMost(t), c[kQuestions]);
+      return Rate(h.CountAtMost(t), c[kQuestions]);
     case Kind::kFirstResponseRate:
-      return Rate(c.first_response_s.CountAtMost(t), c[kConsultations]);
+      return Rate(h.CountAtMost(t), c[kConsultations]);
     case Kind::kMedianResponse:
-      return Whole(c.response_s.Percentile(1, 2));
-    case Kind::kP90Response:
-      return Whole(c.response_s.Percentile(9, 10));
     case Kind::kMedianFirstResponse:
-      return Whole(c.first_response_s.Percentile(1, 2));
+      return Whole(h.Percentile(1, 2));
+    case Kind::kP90Response:
     case Kind::kP90FirstResponse:
-      return Whole(c.first_response_s.Percentile(9, 10));
+      return Whole(h.Percentile(9, 10));
   }
   return std::nullopt;
 }

@@ -19,7 +19,8 @@ namespace chatkpi {
 struct ResponseFigure {
   std::string key;    // e.g. "response_rate_180s"
   std::string title;  // 中文, e.g. "3分钟响应率"
-  // nullopt: the denominator is 0, or there is no answered question.
+  // nullopt: the denominator is 0, there is no answered question, or the
+  // period has rows counted before the per-second counts existed (unknown).
   std::optional<double> value;
   bool whole = false;  // a count or whole seconds: written without a fraction
 };

@@ -8,6 +8,7 @@
 #include "engine/response_histogram.h"
 #include "engine/rules.h"
 #include "gtest/gtest.h"
+#include "query/response_figures.h"
 #include "tests/test_util.h"
 
 namespace chatkpi {
@@ -308,6 +309,56 @@ TEST(ResponseHistogram, StoredRowsRoundTripAndOldRowsDecode) {
   std::string row = EncodeCounters(c);
   row.pop_back();
   EXPECT_FALSE(DecodeCounters(row, &back));
+}
+
+}  // namespace
+}  // namespace chatkpi
+
+namespace chatkpi {
+namespace {
+
+TEST(ResponseFigures, RowsWithoutPerSecondCountsAreUnknownNotZero) {
+  // A day counted by a build from before the per-second counts: 3 answered
+  // questions, no counts. Its threshold figures and percentiles are unknown
+  // (null), never 0; the counters and ratios stay as they were.
+  Counters old_day;
+  old_day[kQuestions] = 3;
+  old_day[kAnswered] = 3;
+  old_day[kResponseMsSum] = 30'000;
+  old_day[kConsultations] = 2;
+  old_day[kFirstResponses] = 2;
+  for (const ResponseFigure& f : ResponseFigures(old_day, {30})) {
+    EXPECT_FALSE(f.value.has_value()) << f.key;
+  }
+  // Summed with a new day (one answer of 5 s, counted): 4 answered, 1
+  // count: still unknown over the period.
+  Counters new_day;
+  new_day[kQuestions] = 1;
+  new_day[kAnswered] = 1;
+  new_day.response_s.Add(5, 1);
+  Counters period = old_day;
+  period += new_day;
+  EXPECT_FALSE(ResponseFigureValue(
+                   period, {ResponseFigureName::Kind::kMedianResponse, 0})
+                   .has_value());
+  // The new day alone is known: median 5, within 30 s 1 of 1 question.
+  EXPECT_EQ(ResponseFigureValue(new_day,
+                                {ResponseFigureName::Kind::kMedianResponse, 0}),
+            5.0);
+  EXPECT_EQ(ResponseFigureValue(new_day,
+                                {ResponseFigureName::Kind::kResponseRate, 30}),
+            1.0);
+  // No answered question at all is known too: counts 0, median null, rate
+  // 0 of 1 question.
+  Counters none;
+  none[kQuestions] = 1;
+  none[kUnanswered] = 1;
+  EXPECT_EQ(ResponseFigureValue(
+                none, {ResponseFigureName::Kind::kAnsweredWithin, 30}),
+            0.0);
+  EXPECT_EQ(
+      ResponseFigureValue(none, {ResponseFigureName::Kind::kResponseRate, 30}),
+      0.0);
 }
 
 }  // namespace
