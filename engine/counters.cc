@@ -26,6 +26,10 @@ absl::Status Counters::Add(const Counters& o) {
     if (!CheckedAdd(v[i], o.v[i], &r[i])) return CounterOverflow(i);
   }
   v = r;
+  // A histogram's counts add up to `answered` (`first_responses`), which
+  // was just checked, so no bin can pass int64 before those counters do.
+  response_s += o.response_s;
+  first_response_s += o.first_response_s;
   return absl::OkStatus();
 }
 
@@ -35,6 +39,8 @@ absl::Status Counters::Subtract(const Counters& o) {
     if (!CheckedSub(v[i], o.v[i], &r[i])) return CounterOverflow(i);
   }
   v = r;
+  response_s -= o.response_s;
+  first_response_s -= o.first_response_s;
   return absl::OkStatus();
 }
 
@@ -54,6 +60,10 @@ std::string EncodeCounters(const Counters& c) {
   std::string out;
   out.reserve(kNumCounters * 2);
   for (int64_t x : c.v) PutVarsint64(&out, x);
+  if (!c.response_s.empty() || !c.first_response_s.empty()) {
+    c.response_s.AppendTo(&out);
+    c.first_response_s.AppendTo(&out);
+  }
   return out;
 }
 
@@ -61,6 +71,10 @@ bool DecodeCounters(std::string_view in, Counters* c) {
   *c = Counters();
   for (int i = 0; i < kNumCounters && !in.empty(); ++i) {
     if (!GetVarsint64(&in, &c->v[i])) return false;
+  }
+  if (!in.empty() && (!c->response_s.DecodeFrom(&in) ||
+                      !c->first_response_s.DecodeFrom(&in))) {
+    return false;
   }
   return in.empty();
 }

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "engine/response_histogram.h"
 
 namespace chatkpi {
 
@@ -70,6 +71,11 @@ inline constexpr int kFirstOrderCounter = kOrders;
 
 struct Counters {
   std::array<int64_t, kNumCounters> v{};
+  // Answered questions, and answered first questions of consultations, by
+  // response time in whole seconds (docs/spec.md §3): the threshold counts
+  // and percentiles are read from these.
+  ResponseHistogram response_s;
+  ResponseHistogram first_response_s;
 
   int64_t& operator[](int i) { return v[i]; }
   int64_t operator[](int i) const { return v[i]; }
@@ -81,7 +87,7 @@ struct Counters {
   bool IsZero() const {
     for (int64_t x : v)
       if (x != 0) return false;
-    return true;
+    return response_s.empty() && first_response_s.empty();
   }
   bool operator==(const Counters&) const = default;
 };
@@ -106,8 +112,10 @@ inline constexpr std::array<std::string_view, kNumRatios> kRatioNames = {
     "pay_conversion_rate", "avg_order_value", "refund_rate",
     "courtesy_rate"};
 
-// Stored form of an aggregate row: zigzag varints in counter order. Rows
-// written by an older build with fewer counters decode with zeros after.
+// Stored form of an aggregate row: zigzag varints in counter order, then,
+// when either is non-empty, the two response histograms. Rows written by an
+// older build (fewer counters, no histograms) decode with zeros and empty
+// histograms after.
 std::string EncodeCounters(const Counters& c);
 bool DecodeCounters(std::string_view in, Counters* c);
 

@@ -104,8 +104,7 @@ Engine::Engine(const Rules& rules, Store* store, const EngineOptions& opts)
                           ? opts.evicted_states
                           : std::make_shared<EvictedStates>()),
       evicted_owner_(evicted_states_->NewOwner()) {
-  chat_.response_window_ms = rules.response_window_s * 1000;
-  chat_.slow_ms = rules.response_slow_s * 1000;
+  chat_ = ChatParamsOf(rules);
   attribution_.window_ms = rules.attribution_window_s * 1000;
   attribution_.model = rules.attribution_model;
   // Past this age a buyer's state is written out and dropped from memory: an

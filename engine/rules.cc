@@ -89,6 +89,41 @@ absl::Status ReadKeywords(simdjson::dom::element e, const std::string& key,
   return absl::OkStatus();
 }
 
+// At most this many thresholds: each adds four columns to every row.
+constexpr size_t kMaxThresholds = 10;
+// A threshold past a week says nothing a team lead can act on.
+constexpr int64_t kMaxThresholdS = 7 * 86400;
+
+absl::Status ReadThresholds(simdjson::dom::element e, const std::string& key,
+                            std::vector<int64_t>* out) {
+  simdjson::dom::array arr;
+  if (e.get_array().get(arr) != simdjson::SUCCESS) {
+    return Invalid(key, "must be a list of whole seconds, e.g. [30, 60, 180]");
+  }
+  out->clear();
+  for (simdjson::dom::element item : arr) {
+    int64_t v;
+    if (item.get_int64().get(v) != simdjson::SUCCESS) {
+      return Invalid(key,
+                     "must be a list of whole seconds, e.g. [30, 60, 180]");
+    }
+    if (v < 1 || v > kMaxThresholdS) {
+      return Invalid(key,
+                     absl::StrCat("has ", v, ": each threshold must be 1 to ",
+                                  kMaxThresholdS, " seconds"));
+    }
+    if (!out->empty() && v <= out->back()) {
+      return Invalid(key, "must be strictly increasing");
+    }
+    out->push_back(v);
+    if (out->size() > kMaxThresholds) {
+      return Invalid(
+          key, absl::StrCat("has more than ", kMaxThresholds, " thresholds"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Apply(Rules* r, const std::string& key, simdjson::dom::element e) {
   if (key == "version") {
     std::string_view s;
@@ -115,6 +150,12 @@ absl::Status Apply(Rules* r, const std::string& key, simdjson::dom::element e) {
     return ReadSeconds(e, key, kMaxResponseSeconds, &r->response_window_s);
   } else if (key == "response.slow_s") {
     return ReadSeconds(e, key, kMaxResponseSeconds, &r->response_slow_s);
+  } else if (key == "response.thresholds_s") {
+    return ReadThresholds(e, key, &r->response_thresholds_s);
+  } else if (key == "service.hours") {
+    return ParseServiceHours(e, &r->service_hours);
+  } else if (key == "service.closed_dates") {
+    return ParseClosedDates(e, &r->service_hours);
   } else if (key == "attribution.window_s") {
     return ReadSeconds(e, key, kMaxAttributionSeconds,
                        &r->attribution_window_s);
@@ -175,16 +216,37 @@ absl::Status LoadZone(Rules* r) {
 }  // namespace
 
 std::string Rules::ToJson() const {
+  // Rules at their default (always open, default thresholds) are left out,
+  // so the canonical text of rules that do not use them, and of every store
+  // built before they existed, stays what it was.
+  std::string thresholds;
+  if (response_thresholds_s != DefaultResponseThresholds()) {
+    thresholds = ", \"thresholds_s\": [";
+    for (size_t i = 0; i < response_thresholds_s.size(); ++i) {
+      absl::StrAppend(&thresholds, i ? ", " : "", response_thresholds_s[i]);
+    }
+    thresholds += "]";
+  }
+  std::string service_hours;
+  if (this->service_hours.has_hours) {
+    absl::StrAppend(&service_hours,
+                    ", \"hours\": ", ServiceHoursJson(this->service_hours));
+  }
+  if (!this->service_hours.closed_dates.empty()) {
+    absl::StrAppend(&service_hours, ", \"closed_dates\": ",
+                    ClosedDatesJson(this->service_hours));
+  }
   return absl::StrCat(
       "{\"version\": ", JsonString(version),
       ", \"timezone\": ", JsonString(timezone_name),
       ", \"response\": {\"window_s\": ", response_window_s,
-      ", \"slow_s\": ", response_slow_s,
+      ", \"slow_s\": ", response_slow_s, thresholds,
       "}, \"attribution\": {\"window_s\": ", attribution_window_s,
       ", \"model\": ",
       attribution_model == AttributionModel::kLast ? "\"last\"" : "\"first\"",
       "}, \"service\": {\"good_keywords\": ", JsonStringList(good_keywords),
-      ", \"bad_keywords\": ", JsonStringList(bad_keywords), "}}");
+      ", \"bad_keywords\": ", JsonStringList(bad_keywords), service_hours,
+      "}}");
 }
 
 absl::StatusOr<Rules> DefaultRules() {

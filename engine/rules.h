@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engine/service_hours.h"
 
 namespace chatkpi {
 
@@ -36,6 +37,14 @@ struct Rules {
   AttributionModel attribution_model = AttributionModel::kLast;
   std::vector<std::string> good_keywords = {"亲", "您好", "谢谢"};
   std::vector<std::string> bad_keywords = {"不知道", "自己看", "滚"};
+  // `service.hours` and `service.closed_dates`; absent: always open.
+  ServiceHours service_hours;
+  // `response.thresholds_s`: strictly increasing whole seconds.
+  std::vector<int64_t> response_thresholds_s = DefaultResponseThresholds();
+
+  static std::vector<int64_t> DefaultResponseThresholds() {
+    return {30, 60, 180};
+  }
 
   // Canonical JSON of every rule; equal rules give equal text.
   std::string ToJson() const;

@@ -4,6 +4,17 @@
 
 namespace chatkpi {
 
+ChatParams ChatParamsOf(const Rules& rules) {
+  ChatParams p;
+  p.response_window_ms = rules.response_window_s * 1000;
+  p.slow_ms = rules.response_slow_s * 1000;
+  if (!rules.service_hours.AlwaysOpen()) {
+    p.business = std::make_shared<const BusinessClock>(rules.service_hours,
+                                                       rules.timezone);
+  }
+  return p;
+}
+
 Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,
                            int64_t day_start_ms, int64_t day_end_ms,
                            const ChatParams& p) {
@@ -49,15 +60,17 @@ Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,
       continue;
     }
     if (open < 0) continue;
-    const int64_t response = x.ts - open;
+    const int64_t response = p.ResponseMs(open, x.ts);
     ++c[kQuestions];
     if (response <= p.response_window_ms) {
       ++c[kAnswered];
       c[kResponseMsSum] += response;
       if (response > p.slow_ms) ++c[kSlow];
+      c.response_s.Add(ResponseSeconds(response), 1);
       if (first_question) {
         ++c[kFirstResponses];
         c[kFirstResponseMsSum] += response;
+        c.first_response_s.Add(ResponseSeconds(response), 1);
       }
     } else {
       ++c[kUnanswered];

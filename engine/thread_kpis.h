@@ -6,11 +6,14 @@
 #define CHATKPI_ENGINE_THREAD_KPIS_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
 #include "engine/counters.h"
 #include "engine/local_day.h"
+#include "engine/rules.h"
+#include "engine/service_hours.h"
 #include "engine/state.h"
 
 namespace chatkpi {
@@ -18,7 +21,21 @@ namespace chatkpi {
 struct ChatParams {
   int64_t response_window_ms = 3600'000;
   int64_t slow_ms = 40'000;
+  // Service hours; null: always open, response time is calendar time.
+  std::shared_ptr<const BusinessClock> business;
+
+  // Response time of a question opened at `open` and closed at `close`
+  // (docs/spec.md §3): business time under service hours. Past the window
+  // it is only known to be over it.
+  int64_t ResponseMs(int64_t open, int64_t close) const {
+    return business == nullptr
+               ? close - open
+               : business->BusinessMs(open, close, response_window_ms);
+  }
 };
+
+// The chat parameters of `rules`.
+ChatParams ChatParamsOf(const Rules& rules);
 
 // Counters of the thread of `agent` in `b` on the local day [start, end).
 Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,

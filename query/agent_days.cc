@@ -4,8 +4,11 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "engine/engine.h"
 #include "engine/local_day.h"
+#include "engine/rules.h"
 #include "query/json_text.h"
+#include "query/response_figures.h"
 #include "query/snapshot.h"
 #include "store/store.h"
 
@@ -62,9 +65,11 @@ absl::Status ForEachAgentRow(
 }
 
 // Rows follow other fields of their object.
-void AppendRowJson(std::string* out, const Counters& c) {
+void AppendRowJson(std::string* out, const Counters& c,
+                   const std::vector<int64_t>& thresholds_s) {
   out->append(", ");
   AppendCountersJson(out, c);
+  AppendResponseFiguresJson(out, c, thresholds_s);
 }
 
 }  // namespace
@@ -82,6 +87,9 @@ absl::StatusOr<AgentDays> ReadAgentDays(Store& store, std::string_view agent,
   out.from = from;
   out.to = to;
   out.days.resize(static_cast<size_t>(to - from) + 1);
+  auto rules = StoredRules(store);
+  if (!rules.ok()) return rules.status();
+  if (rules->has_value()) out.thresholds_s = (*rules)->response_thresholds_s;
   const int32_t first = DayNumber(from);
   absl::Status bad;
   absl::Status s = ForEachAgentRow(
@@ -130,13 +138,13 @@ std::string AgentDaysToJson(const AgentDays& d) {
   for (size_t i = 0; i < d.days.size(); ++i) {
     out.append(i == 0 ? "\n  {\"day\": " : ",\n  {\"day\": ");
     AppendJsonString(&out, absl::FormatCivilTime(d.from + i));
-    AppendRowJson(&out, d.days[i]);
+    AppendRowJson(&out, d.days[i], d.thresholds_s);
     out.push_back('}');
   }
   // The total is the agent's row of the period's snapshot, field for field.
   out.append("],\n \"total\": {\"agent\": ");
   AppendJsonString(&out, d.agent);
-  AppendRowJson(&out, d.total);
+  AppendRowJson(&out, d.total, d.thresholds_s);
   out.append("}}\n");
   return out;
 }

@@ -29,6 +29,10 @@ struct AgentDays {
   std::vector<Counters> days;  // days[i] is from + i, zeros where no row
   bool any_row = false;        // some day in the range had a row
   Counters total;              // the sum of `days`, overflow-checked
+  // The stored rules' `response.thresholds_s`: which threshold figures
+  // each row carries (docs/spec.md §3).
+  std::vector<int64_t> thresholds_s = {30, 60, 180};
+
 };
 
 // Sums `agent`'s rows over all shards, day by day, for [from, to]. The range

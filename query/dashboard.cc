@@ -8,11 +8,13 @@
 #include "absl/time/civil_time.h"
 #include "engine/counters.h"
 #include "query/json_text.h"
+#include "query/response_figures.h"
 
 namespace chatkpi {
 namespace {
 
-void AppendCounters(std::string* out, const Counters& c) {
+void AppendCounters(std::string* out, const Counters& c,
+                    const std::vector<int64_t>& thresholds_s) {
   for (int i = 0; i < kNumCounters; ++i) {
     out->push_back(',');
     AppendJsonString(out, kCounterNames[i]);
@@ -24,6 +26,47 @@ void AppendCounters(std::string* out, const Counters& c) {
     out->push_back(':');
     AppendJsonDouble(out, ComputeRatio(c, static_cast<Ratio>(r)));
   }
+  for (const ResponseFigure& f : ResponseFigures(c, thresholds_s)) {
+    out->push_back(',');
+    AppendJsonString(out, f.key);
+    out->push_back(':');
+    if (f.whole && f.value.has_value()) {
+      absl::StrAppend(out, static_cast<int64_t>(*f.value));
+    } else {
+      AppendJsonDouble(out, f.value);
+    }
+  }
+}
+
+// The rules' thresholds and 180 s: a card shows the 3-minute rate whatever
+// the rules list.
+std::vector<int64_t> BoardThresholds(const PeriodSnapshot& day) {
+  std::vector<int64_t> t = day.thresholds_s;
+  if (std::find(t.begin(), t.end(), 180) == t.end()) {
+    t.push_back(180);
+    std::sort(t.begin(), t.end());
+  }
+  return t;
+}
+
+// ,"last_week":{figures} of `agent` ("" for the team) a week before.
+void AppendLastWeek(std::string* out, const PeriodSnapshot* last_week,
+                    const std::string* agent,
+                    const std::vector<int64_t>& thresholds_s) {
+  if (last_week == nullptr) return;
+  Counters c;
+  if (agent == nullptr) {
+    c = last_week->team;
+  } else {
+    for (const AgentRow& r : last_week->agents) {
+      if (r.agent == *agent) c = r.counters;
+    }
+  }
+  out->append(",\"last_week\":{");
+  std::string figures;
+  AppendCounters(&figures, c, thresholds_s);
+  out->append(figures.substr(1));  // without the leading comma
+  out->push_back('}');
 }
 
 template <typename T, typename F>
@@ -62,7 +105,9 @@ void AppendWaiting(std::string* out, const std::vector<int64_t>* since,
 
 absl::StatusOr<std::string> DayBoardJson(const PeriodSnapshot& day,
                                          const LiveDay& live,
-                                         bool waiting_known, absl::Time now) {
+                                         bool waiting_known, absl::Time now,
+                                         const PeriodSnapshot* last_week) {
+  const std::vector<int64_t> thresholds = BoardThresholds(day);
   const size_t num_hours = live.hour_starts_ms.size() - 1;
   // Agents: today's rows, and anyone with buyers waiting.
   std::map<std::string, Counters> rows;
@@ -86,6 +131,10 @@ absl::StatusOr<std::string> DayBoardJson(const PeriodSnapshot& day,
                   ",\"waiting_known\":", waiting_known ? "true" : "false",
                   ",\"hours_complete\":", live.complete ? "true" : "false",
                   ",\"dead_letters\":", day.dead_letters);
+  if (last_week != nullptr) {
+    out.append(",\"last_week_day\":");
+    AppendJsonString(&out, absl::FormatCivilTime(last_week->from));
+  }
   out.append(",\"hour_starts_ms\":");
   AppendArray(&out, live.hour_starts_ms,
               [&](int64_t t) { absl::StrAppend(&out, t); });
@@ -105,7 +154,8 @@ absl::StatusOr<std::string> DayBoardJson(const PeriodSnapshot& day,
   std::sort(team_waiting.begin(), team_waiting.end());
   out.append(",\"team\":{\"agents\":");
   absl::StrAppend(&out, day.agents.size());
-  AppendCounters(&out, team);
+  AppendCounters(&out, team, thresholds);
+  AppendLastWeek(&out, last_week, nullptr, thresholds);
   AppendWaiting(&out, &team_waiting, waiting_known);
   out.append(",\"hours\":");
   AppendArray(&out, team_hours, [&](const Counters& c) {
@@ -125,7 +175,8 @@ absl::StatusOr<std::string> DayBoardJson(const PeriodSnapshot& day,
     first = false;
     out.append("{\"agent\":");
     AppendJsonString(&out, agent);
-    AppendCounters(&out, c);
+    AppendCounters(&out, c, thresholds);
+    AppendLastWeek(&out, last_week, &agent, thresholds);
     auto it = live.agents.find(agent);
     const AgentLive* a = it != live.agents.end() ? &it->second : nullptr;
     AppendWaiting(&out, a != nullptr ? &a->waiting_since_ms : nullptr,

@@ -21,9 +21,13 @@ namespace chatkpi {
 // `waiting_known` false (no process sees commits as they land, or the day
 // is not today) "waiting" is null: unknown, not zero. Fails (OutOfRange)
 // rather than wrap when the team's hourly sums do not fit in int64.
-absl::StatusOr<std::string> DayBoardJson(const PeriodSnapshot& day,
-                                         const LiveDay& live,
-                                         bool waiting_known, absl::Time now);
+// `last_week`, when given, is the snapshot of the same weekday a week
+// before: the team and every agent row then carry "last_week": {figures}.
+// Every row carries the response figures (docs/spec.md §3) of the rules'
+// thresholds and of 180 s, the card's 3-minute rate.
+absl::StatusOr<std::string> DayBoardJson(
+    const PeriodSnapshot& day, const LiveDay& live, bool waiting_known,
+    absl::Time now, const PeriodSnapshot* last_week = nullptr);
 
 // /api/leaderboard: ranks, totals, grades and item points of a month's
 // report; never pay, commissions or HR flags (a wall screen is public to

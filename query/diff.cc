@@ -17,6 +17,7 @@
 #include "query/csv_text.h"
 #include "query/json_text.h"
 #include "query/month_score.h"
+#include "query/response_figures.h"
 #include "store/store.h"
 
 namespace chatkpi {
@@ -64,12 +65,13 @@ void AppendPair(std::string* out, std::string_view name, const Pair& p) {
   AppendPairValue(out, p);
 }
 
-// Every counter, then every ratio (orders_only: the order counters only,
-// as in the snapshot's `unattributed`).
-std::vector<std::pair<std::string_view, Pair>> KpiPairs(const Counters& a,
-                                                        const Counters& b,
-                                                        bool orders_only) {
-  std::vector<std::pair<std::string_view, Pair>> out;
+// Every counter, then every ratio, then the response figures of
+// `thresholds_s` (orders_only: the order counters only, as in the
+// snapshot's `unattributed`).
+std::vector<std::pair<std::string, Pair>> KpiPairs(
+    const Counters& a, const Counters& b, bool orders_only,
+    const std::vector<int64_t>& thresholds_s = {}) {
+  std::vector<std::pair<std::string, Pair>> out;
   for (int i = orders_only ? kFirstOrderCounter : 0; i < kNumCounters; ++i) {
     out.emplace_back(kCounterNames[i], Ints(a[i], b[i]));
   }
@@ -80,7 +82,27 @@ std::vector<std::pair<std::string_view, Pair>> KpiPairs(const Counters& a,
     p.b = ComputeRatio(b, static_cast<Ratio>(r));
     out.emplace_back(kRatioNames[r], p);
   }
+  const std::vector<ResponseFigure> fa = ResponseFigures(a, thresholds_s);
+  const std::vector<ResponseFigure> fb = ResponseFigures(b, thresholds_s);
+  for (size_t i = 0; i < fa.size(); ++i) {
+    Pair p;
+    p.a = fa[i].value;
+    p.b = fb[i].value;
+    p.integral = fa[i].whole;
+    out.emplace_back(fa[i].key, p);
+  }
   return out;
+}
+
+// The thresholds of either side's rules, so that a rules change that adds
+// or drops one still shows both sides of it (the per-second counts answer
+// any threshold).
+std::vector<int64_t> DiffThresholds(const KpiDiff& d) {
+  std::set<int64_t> all(d.a.snapshot.thresholds_s.begin(),
+                        d.a.snapshot.thresholds_s.end());
+  all.insert(d.b.snapshot.thresholds_s.begin(),
+             d.b.snapshot.thresholds_s.end());
+  return std::vector<int64_t>(all.begin(), all.end());
 }
 
 // Agent rows of both snapshots by agent id; an agent missing on one side
@@ -97,8 +119,8 @@ struct ScorePairs {
   std::string agent;
   std::optional<bool> assessed_a, assessed_b;
   std::string grade_a, grade_b;
-  std::vector<std::pair<std::string_view, Pair>> figures;  // total, rank
-  std::vector<std::pair<std::string_view, Pair>> pay;
+  std::vector<std::pair<std::string, Pair>> figures;  // total, rank
+  std::vector<std::pair<std::string, Pair>> pay;
 };
 
 std::vector<ScorePairs> JoinScores(const ScoreReport* a, const ScoreReport* b) {
@@ -173,7 +195,7 @@ void AppendSide(std::string* out, const DiffSide& s) {
 }
 
 void AppendPairs(std::string* out,
-                 const std::vector<std::pair<std::string_view, Pair>>& pairs) {
+                 const std::vector<std::pair<std::string, Pair>>& pairs) {
   out->push_back('{');
   for (size_t i = 0; i < pairs.size(); ++i) {
     if (i) out->append(", ");
@@ -235,10 +257,10 @@ constexpr std::pair<std::string_view, int64_t Pay::*> kPayFields[] = {
     {"seniority_fen", &Pay::seniority_fen},
     {"total_fen", &Pay::total_fen}};
 
-std::vector<std::pair<std::string_view, Pair>> TeamPayPairs(
+std::vector<std::pair<std::string, Pair>> TeamPayPairs(
     const ScoreReport& a, const ScoreReport& b) {
   const std::optional<Pay> pa = TeamPay(a), pb = TeamPay(b);
-  std::vector<std::pair<std::string_view, Pair>> out;
+  std::vector<std::pair<std::string, Pair>> out;
   if (!pa && !pb) return out;
   for (auto [name, f] : kPayFields) {
     out.emplace_back(
@@ -432,7 +454,7 @@ std::string Label(std::string_view name, bool zh, bool keep_unit = false) {
 
 void AppendReportRows(
     std::string* out,
-    const std::vector<std::pair<std::string_view, Pair>>& pairs,
+    const std::vector<std::pair<std::string, Pair>>& pairs,
     const DiffView& view, const std::string& indent) {
   const bool zh = view.lang == ColumnLanguage::kChinese;
   for (const auto& [name, p] : pairs) {
@@ -545,14 +567,16 @@ std::string DiffToJson(const KpiDiff& d) {
     out.append("{\"agent\": ");
     AppendJsonString(&out, agent);
     out.append(", \"kpis\": ");
-    AppendPairs(&out, KpiPairs(rows.first, rows.second, false));
+    AppendPairs(&out,
+                KpiPairs(rows.first, rows.second, false, DiffThresholds(d)));
     out.push_back('}');
   }
   out.append("],\n \"unattributed\": ");
   AppendPairs(&out, KpiPairs(d.a.snapshot.unattributed,
                              d.b.snapshot.unattributed, true));
   out.append(",\n \"team\": ");
-  AppendPairs(&out, KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false));
+  AppendPairs(&out, KpiPairs(d.a.snapshot.team, d.b.snapshot.team,
+                             false, DiffThresholds(d)));
   out.append(",\n \"dead_letters\": ");
   AppendPairValue(&out,
                   Ints(d.a.snapshot.dead_letters, d.b.snapshot.dead_letters));
@@ -620,7 +644,7 @@ std::string DiffToCsv(const KpiDiff& d, const DiffView& view) {
   };
   auto pairs = [&](std::string_view section, std::string_view month,
                    std::string_view agent,
-                   const std::vector<std::pair<std::string_view, Pair>>& ps) {
+                   const std::vector<std::pair<std::string, Pair>>& ps) {
     for (const auto& [n, p] : ps) {
       if (!view.all && !Changed(p)) continue;
       AppendCsvRow(&out, section, month, agent, name(n), Num(p.a, p.integral),
@@ -636,9 +660,11 @@ std::string DiffToCsv(const KpiDiff& d, const DiffView& view) {
   AppendCsvRow(&out, "generation", "", "", "events", absl::StrCat(d.a.events),
                absl::StrCat(d.b.events), "");
   pairs("team", "", "",
-        KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false));
+        KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false,
+                 DiffThresholds(d)));
   for (const auto& [agent, rows] : JoinAgents(d.a.snapshot, d.b.snapshot)) {
-    pairs("kpi", "", agent, KpiPairs(rows.first, rows.second, false));
+    pairs("kpi", "", agent,
+          KpiPairs(rows.first, rows.second, false, DiffThresholds(d)));
   }
   pairs("unattributed", "", "",
         KpiPairs(d.a.snapshot.unattributed, d.b.snapshot.unattributed, true));

@@ -21,6 +21,7 @@
 #include "query/scheme.h"
 #include "query/scoring.h"
 #include "query/snapshot.h"
+#include "query/snapshot_compare.h"
 #include "store/coding.h"
 #include "store/store.h"
 
@@ -222,7 +223,9 @@ ApiResponse HttpApi::Health() const {
 }
 
 ApiResponse HttpApi::Snapshot(const QueryParams& q) const {
-  if (auto s = CheckParams(q, {"from", "to", "format", "lang"}); !s.ok()) {
+  if (auto s = CheckParams(
+          q, {"from", "to", "format", "lang", "compare_from", "compare_to"});
+      !s.ok()) {
     return FromStatus(s);
   }
   auto range = RangeParams(q);
@@ -240,13 +243,43 @@ ApiResponse HttpApi::Snapshot(const QueryParams& q) const {
   auto lang = ChoiceParam(q, "lang", {"en", "zh"});
   if (!lang.ok()) return FromStatus(lang.status());
 
+  // compare_from/compare_to: an earlier period beside this one.
+  std::optional<std::pair<absl::CivilDay, absl::CivilDay>> compare;
+  if (q.count("compare_from") > 0 || q.count("compare_to") > 0) {
+    auto cfrom = DayParam(q, "compare_from");
+    if (!cfrom.ok()) return FromStatus(cfrom.status());
+    auto cto = DayParam(q, "compare_to");
+    if (!cto.ok()) return FromStatus(cto.status());
+    if (*cto < *cfrom) {
+      return FromStatus(BadRequest("`compare_to` is before `compare_from`"));
+    }
+    if (*cto - *cfrom >= options_.max_snapshot_days) {
+      return ApiError(400, absl::StrCat("a snapshot covers at most ",
+                                        options_.max_snapshot_days,
+                                        " days (`compare_from` to "
+                                        "`compare_to`): ask for a shorter "
+                                        "period"));
+    }
+    compare.emplace(*cfrom, *cto);
+  }
+
   auto snap = ReadSnapshot(*store_, range->first, range->second);
   if (!snap.ok()) return FromStatus(snap.status());
-  if (*format == "json") return Ok(SnapshotToJson(*snap));
-  ApiResponse r =
-      Ok(SnapshotToCsv(*snap, *lang == "zh" ? ColumnLanguage::kChinese
-                                            : ColumnLanguage::kEnglish),
-         kCsv);
+  const ColumnLanguage column_lang =
+      *lang == "zh" ? ColumnLanguage::kChinese : ColumnLanguage::kEnglish;
+  std::optional<PeriodSnapshot> prev;
+  if (compare.has_value()) {
+    auto p = ReadSnapshot(*store_, compare->first, compare->second);
+    if (!p.ok()) return FromStatus(p.status());
+    prev = std::move(*p);
+  }
+  if (*format == "json") {
+    return Ok(prev ? ComparedSnapshotToJson(*snap, *prev)
+                   : SnapshotToJson(*snap));
+  }
+  ApiResponse r = Ok(prev ? ComparedSnapshotToCsv(*snap, *prev, column_lang)
+                          : SnapshotToCsv(*snap, column_lang),
+                     kCsv);
   r.headers.emplace_back(
       "Content-Disposition",
       absl::StrCat("attachment; filename=\"chatkpi-snapshot-",
@@ -467,8 +500,11 @@ absl::StatusOr<std::string> HttpApi::DayBoard(
   // messages the hours were computed from.
   auto snap = ReadSnapshot(*store_, shown, shown);
   if (!snap.ok()) return snap.status();
+  // The same weekday a week before: "better or worse than last week?".
+  auto last_week = ReadSnapshot(*store_, shown - 7, shown - 7);
+  if (!last_week.ok()) return last_week.status();
   return DayBoardJson(*snap, *live, options_.live_waiting && shown == *today,
-                      now);
+                      now, &*last_week);
 }
 
 ApiResponse HttpApi::Today(const QueryParams& q) const {

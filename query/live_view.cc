@@ -81,8 +81,7 @@ struct LiveView::Impl {
     rules = std::move(*parsed);
     rules_text = *stored;
     have_rules = true;
-    chat.response_window_ms = rules.response_window_s * 1000;
-    chat.slow_ms = rules.response_slow_s * 1000;
+    chat = ChatParamsOf(rules);
     if (had_rules) started = false;
     return absl::OkStatus();
   }

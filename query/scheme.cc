@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "engine/counters.h"
+#include "query/response_figures.h"
 
 namespace chatkpi {
 namespace {
@@ -308,6 +309,10 @@ absl::StatusOr<MetricRef> ResolveMetric(absl::string_view text) {
       m.index = i;
       return m;
     }
+  }
+  if (ParseResponseFigureName(std::string_view(text.data(), text.size()))) {
+    m.kind = MetricRef::Kind::kResponseFigure;
+    return m;
   }
   if (text == "net_sales") {
     m.kind = MetricRef::Kind::kNetSales;

@@ -26,6 +26,7 @@ struct MetricRef {
     kNetSales,         // (sales_fen - refund_fen) / 100, in yuan
     kListingAccuracy,  // 1 - listing_errors / listings (assessments)
     kAssessment,       // the month's `assessment` value of that metric
+    kResponseFigure,   // a response figure of docs/spec.md §3, any threshold
   };
   Kind kind = Kind::kCounter;
   int index = 0;           // Counter or Ratio enum value

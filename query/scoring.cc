@@ -17,6 +17,7 @@
 #include "query/assessment_metrics.h"
 #include "query/csv_text.h"
 #include "query/json_text.h"
+#include "query/response_figures.h"
 
 namespace chatkpi {
 namespace {
@@ -82,6 +83,10 @@ absl::StatusOr<ItemScore> ScoreItem(const SchemeItem& item, const Counters& c,
       break;
     case MetricRef::Kind::kRatio:
       s.actual = ComputeRatio(c, static_cast<Ratio>(m.index));
+      break;
+    case MetricRef::Kind::kResponseFigure:
+      // ResolveMetric accepted the name, so it parses.
+      s.actual = ResponseFigureValue(c, *ParseResponseFigureName(m.text));
       break;
     case MetricRef::Kind::kNetSales: {
       int64_t net;

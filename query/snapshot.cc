@@ -14,6 +14,7 @@
 #include "engine/rules.h"
 #include "query/csv_text.h"
 #include "query/json_text.h"
+#include "query/response_figures.h"
 #include "store/coding.h"
 #include "store/store.h"
 
@@ -47,13 +48,18 @@ absl::Status Annotate(const absl::Status& s, std::string_view where) {
                                              ": ", s.message()));
 }
 
-void AppendCsvRow(std::string* out, std::string_view label, const Counters& c) {
+void AppendCsvRow(std::string* out, std::string_view label, const Counters& c,
+                  const std::vector<int64_t>& thresholds_s) {
   AppendCsvField(out, label);
   for (int i = 0; i < kNumCounters; ++i) absl::StrAppend(out, ",", c[i]);
   for (int r = 0; r < kNumRatios; ++r) {
     out->push_back(',');
     auto v = ComputeRatio(c, static_cast<Ratio>(r));
     if (v.has_value()) out->append(FormatDouble(*v));
+  }
+  for (const ResponseFigure& f : ResponseFigures(c, thresholds_s)) {
+    out->push_back(',');
+    if (f.value.has_value()) out->append(FormatDouble(*f.value));
   }
   out->append("\r\n");
 }
@@ -164,7 +170,10 @@ absl::StatusOr<PeriodSnapshot> ReadSnapshot(Store& store, absl::CivilDay from,
   if (!rules.ok()) return rules.status();
   if (rules->has_value()) {
     auto parsed = ParseRules(**rules);
-    if (parsed.ok()) snap.rules_version = parsed->version;
+    if (parsed.ok()) {
+      snap.rules_version = parsed->version;
+      snap.thresholds_s = parsed->response_thresholds_s;
+    }
   }
   // A Kafka member's share: the dead letters of the partitions it owns.
   auto dead = ReadDeadLetterCount(store);
@@ -231,12 +240,14 @@ std::string SnapshotToJson(const PeriodSnapshot& s) {
     AppendJsonString(&out, s.agents[i].agent);
     out.append(", ");
     AppendCountersJson(&out, s.agents[i].counters, false);
+    AppendResponseFiguresJson(&out, s.agents[i].counters, s.thresholds_s);
     out.append("}");
   }
   out.append("],\n \"unattributed\": {");
   AppendCountersJson(&out, s.unattributed, true);
   out.append("},\n \"team\": {");
   AppendCountersJson(&out, s.team, false);
+  AppendResponseFiguresJson(&out, s.team, s.thresholds_s);
   absl::StrAppend(&out, "},\n \"dead_letters\": ", s.dead_letters, "}\n");
   return out;
 }
@@ -253,11 +264,17 @@ std::string SnapshotToCsv(const PeriodSnapshot& s, ColumnLanguage lang) {
     out.push_back(',');
     AppendCsvField(&out, RatioTitle(static_cast<Ratio>(r), lang));
   }
+  for (const ResponseFigure& f : ResponseFigures(Counters(), s.thresholds_s)) {
+    out.push_back(',');
+    AppendCsvField(&out, zh ? f.title : f.key);
+  }
   out.append("\r\n");
   for (const AgentRow& row : s.agents)
-    AppendCsvRow(&out, row.agent, row.counters);
-  AppendCsvRow(&out, zh ? "(静默下单)" : "(unattributed)", s.unattributed);
-  AppendCsvRow(&out, zh ? "(团队合计)" : "(team total)", s.team);
+    AppendCsvRow(&out, row.agent, row.counters, s.thresholds_s);
+  AppendCsvRow(&out, zh ? "(静默下单)" : "(unattributed)", s.unattributed,
+               s.thresholds_s);
+  AppendCsvRow(&out, zh ? "(团队合计)" : "(team total)", s.team,
+               s.thresholds_s);
   return out;
 }
 

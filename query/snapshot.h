@@ -31,6 +31,8 @@ struct PeriodSnapshot {
   // agent earned them), summed with overflow checks by ReadSnapshot.
   Counters team;
   int64_t dead_letters = 0;  // all dead letters in the store
+  // The rules' `response.thresholds_s`: which threshold figures rows carry.
+  std::vector<int64_t> thresholds_s = {30, 60, 180};
 };
 
 enum class ColumnLanguage { kEnglish, kChinese };

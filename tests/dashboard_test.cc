@@ -454,6 +454,42 @@ TEST_F(DashboardServer, TodayBoard) {
   EXPECT_EQ(b.find('\n'), b.size() - 1);  // one line: fits an SSE data line
 }
 
+TEST_F(DashboardServer, ResponseFiguresAndTheSameDayLastWeek) {
+  // Today (fixture): shop:a answered q1 in 15 s, q2 still open: questions
+  // 2, median of {15} = 15, within 180 s 1 of 2 = 0.5.
+  // The same weekday a week ago, at noon: one question answered in 30 s.
+  const absl::TimeZone tz = DefaultRules()->timezone;
+  const absl::CivilDay last_week =
+      absl::ToCivilDay(absl::FromUnixMillis(now_), tz) - 7;
+  const int64_t noon = absl::ToUnixMillis(
+      absl::FromCivil(absl::CivilSecond(last_week) + 12 * 3600, tz));
+  Apply(*engine_, ChatJson("w1", noon, "b9", "shop:a", true));
+  Apply(*engine_, ChatJson("w2", noon + 30'000, "b9", "shop:a", false));
+  ASSERT_TRUE(engine_->Commit().ok());
+  auto r = Get("/api/today", kDash);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  const std::string& b = r->body;
+  EXPECT_TRUE(absl::StrContains(
+      b, absl::StrCat("\"last_week_day\":\"", absl::FormatCivilTime(last_week),
+                      "\"")))
+      << b;
+  EXPECT_TRUE(absl::StrContains(b, "\"median_response_s\":15,")) << b;
+  EXPECT_TRUE(absl::StrContains(b, "\"response_rate_180s\":0.5,")) << b;
+  // The team's week-ago figures, and shop:a's.
+  const size_t team = b.find("\"team\":{");
+  const size_t team_last = b.find("\"last_week\":{\"consultations\":1,", team);
+  ASSERT_NE(team_last, std::string::npos) << b;
+  EXPECT_LT(team_last, b.find("\"agents\":["));
+  EXPECT_TRUE(absl::StrContains(b.substr(team_last), "\"avg_response_s\":30,"))
+      << b;
+  EXPECT_NE(
+      b.find("\"last_week\":{\"consultations\":1,", b.find("\"agents\":[")),
+      std::string::npos)
+      << b;
+  EXPECT_EQ(b.find('\n'), b.size() - 1);
+}
+
 TEST_F(DashboardServer, PageIsServedFromTheBinary) {
   auto r = Get("/", "");
   ASSERT_TRUE(r);

@@ -314,6 +314,43 @@ TEST_F(HttpServerTest, AgentDays) {
   EXPECT_LT(d9, d10);
   EXPECT_LT(d10, d11);
   EXPECT_NE(b.find("\"avg_order_value\": null"), std::string::npos);  // 11-09
+  // Response figures of 11-10 (docs/spec.md §3): seconds {30, 120}, both
+  // first questions of the 2 consultations. Within 30 s and 60 s: 1, within
+  // 180 s: 2; rates over 2 questions / 2 consultations; nearest-rank median
+  // rank 1 -> 30, p90 rank ceil(1.8) = 2 -> 120.
+  const std::string figures =
+      "\"answered_within_30s\": 1, \"answered_within_60s\": 1, "
+      "\"answered_within_180s\": 2, \"first_answered_within_30s\": 1, "
+      "\"first_answered_within_60s\": 1, \"first_answered_within_180s\": 2, "
+      "\"response_rate_30s\": 0.5, \"response_rate_60s\": 0.5, "
+      "\"response_rate_180s\": 1, \"first_response_rate_30s\": 0.5, "
+      "\"first_response_rate_60s\": 0.5, \"first_response_rate_180s\": 1, "
+      "\"median_response_s\": 30, \"p90_response_s\": 120, "
+      "\"median_first_response_s\": 30, \"p90_first_response_s\": 120}";
+  const size_t d10_figures = b.find(figures, d10);
+  EXPECT_NE(d10_figures, std::string::npos) << b;
+  EXPECT_LT(d10_figures, d11);
+  auto day = Get("/api/snapshot?from=2026-11-10&to=2026-11-10");
+  ASSERT_EQ(day.status, 200);
+  EXPECT_NE(day.body.find(figures), std::string::npos) << day.body;
+  // 11-11 beside 11-10: shop:a had 2 consultations on 11-10, none on 11-11.
+  auto compared =
+      Get("/api/snapshot?from=2026-11-11&to=2026-11-11&compare_from=2026-11-10&"
+          "compare_to=2026-11-10");
+  ASSERT_EQ(compared.status, 200) << compared.body;
+  EXPECT_NE(compared.body.find("\"compare_from\": \"2026-11-10\""),
+            std::string::npos);
+  const size_t a_row = compared.body.find(
+      "{\"agent\": \"shop:a\", "
+      "\"consultations\": 0,");
+  ASSERT_NE(a_row, std::string::npos) << compared.body;
+  EXPECT_NE(compared.body.find("\"change\": {\"consultations\": -2,", a_row),
+            std::string::npos)
+      << compared.body;
+  EXPECT_EQ(Get("/api/snapshot?from=2026-11-11&to=2026-11-11&"
+                "compare_from=2026-11-10")
+                .status,
+            400);
 
   // The total is the agent's snapshot row, field for field.
   auto snap = ReadSnapshot(*store_, absl::CivilDay(2026, 11, 9),

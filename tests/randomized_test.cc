@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 #include "engine/local_day.h"
 #include "gtest/gtest.h"
+#include "query/response_figures.h"
 #include "store/store.h"
 #include "tests/reference_model.h"
 #include "tests/test_util.h"
@@ -33,6 +34,19 @@ void ExpectSameAsReference(const PeriodSnapshot& got, const RefSnapshot& want,
     for (int i = 0; i < kNumCounters; ++i) {
       EXPECT_EQ(it->second[i], c[i])
           << what << " agent " << agent << " " << kCounterNames[i];
+    }
+    // The per-second counts, and every figure read from them (threshold
+    // counts and rates, percentiles).
+    EXPECT_EQ(it->second.response_s.bins(), c.response_s.bins())
+        << what << " agent " << agent << " response seconds";
+    EXPECT_EQ(it->second.first_response_s.bins(), c.first_response_s.bins())
+        << what << " agent " << agent << " first response seconds";
+    const auto got_figures = ResponseFigures(it->second, got.thresholds_s);
+    const auto want_figures = ResponseFigures(c, got.thresholds_s);
+    ASSERT_EQ(got_figures.size(), want_figures.size());
+    for (size_t i = 0; i < got_figures.size(); ++i) {
+      EXPECT_EQ(got_figures[i].value, want_figures[i].value)
+          << what << " agent " << agent << " " << want_figures[i].key;
     }
   }
   for (int i = 0; i < kNumCounters; ++i) {
@@ -130,6 +144,25 @@ TEST_P(RandomizedTest, AllArrivalOrdersMatchReference) {
     rules.response_slow_s = 30;
     rules.response_window_s = 600;
     rules.attribution_window_s = 3 * 86400;
+  }
+  // Service hours (docs/spec.md §3): responses in business time. Every
+  // other seed, with windows that split the day, cross midnight (as two
+  // windows), differ by weekday and skip closed dates.
+  if (seed % 2 == 0) {
+    ServiceHours& h = rules.service_hours;
+    h.has_hours = true;
+    h.per_weekday = seed % 4 == 0;
+    for (size_t d = 0; d < 7; ++d) {
+      h.week[d] = {{9 * 60, 12 * 60}, {13 * 60 + 30, 21 * 60}};
+    }
+    if (h.per_weekday) {
+      h.week[5] = {{0, 2 * 60}, {20 * 60, 24 * 60}};  // Saturday
+      h.week[6] = {};                                 // Sunday: closed
+    }
+    h.closed_dates = {absl::CivilDay(2026, 11, 11),
+                      absl::CivilDay(2026, 11, 20)};
+    if (seed % 6 == 0) h.has_hours = false;  // closed dates alone
+    rules.response_thresholds_s = {1, 30, 60, 180, 600};
   }
   const RefDays ref = ReferenceDays(events, rules);
   const std::string base = TempDir("rand");

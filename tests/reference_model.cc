@@ -30,6 +30,40 @@ bool ContainsAny(const std::string& text,
   return false;
 }
 
+// Business time (§3) the slow, obvious way: walk [open, close) one local
+// minute at a time and count the minutes the shop is open. Service-hour
+// boundaries are whole local minutes, and the zones the tests use are whole
+// minutes off UTC, so a minute is either all open or all closed. Stops once
+// past `cap_ms`: only "within the window or not" matters beyond it.
+bool OpenAt(absl::CivilMinute m, const ServiceHours& h) {
+  const absl::CivilDay day(m);
+  for (absl::CivilDay closed : h.closed_dates) {
+    if (closed == day) return false;
+  }
+  if (!h.has_hours) return true;
+  const int minute_of_day = m.hour() * 60 + m.minute();
+  for (const DailyWindow& w : h.week[static_cast<int>(absl::GetWeekday(day))]) {
+    if (w.start_min <= minute_of_day && minute_of_day < w.end_min) return true;
+  }
+  return false;
+}
+
+int64_t ResponseMs(int64_t open_ms, int64_t close_ms, const Rules& rules,
+                   int64_t cap_ms) {
+  const ServiceHours& h = rules.service_hours;
+  if (!h.has_hours && h.closed_dates.empty()) return close_ms - open_ms;
+  int64_t sum = 0;
+  for (int64_t t = open_ms; t < close_ms && sum <= cap_ms;) {
+    const int64_t next = std::min(close_ms, (t / 60000 + 1) * 60000);
+    if (OpenAt(absl::ToCivilMinute(absl::FromUnixMillis(t), rules.timezone),
+               h)) {
+      sum += next - t;
+    }
+    t = next;
+  }
+  return sum;
+}
+
 struct Question {
   int64_t open_ms = 0;
   bool answered = false;
@@ -38,7 +72,8 @@ struct Question {
 
 // The §3 walk over one thread, sorted by (ts, id).
 std::vector<Question> WalkQuestions(const std::vector<const Event*>& thread,
-                                    int64_t window_ms) {
+                                    const Rules& rules) {
+  const int64_t window_ms = rules.response_window_s * 1000;
   std::vector<Question> questions;
   bool open = false;
   int64_t open_ms = 0;
@@ -49,7 +84,7 @@ std::vector<Question> WalkQuestions(const std::vector<const Event*>& thread,
       continue;
     }
     if (e->auto_reply || !open) continue;
-    const int64_t ms = e->ts_ms - open_ms;
+    const int64_t ms = ResponseMs(open_ms, e->ts_ms, rules, window_ms);
     questions.push_back({open_ms, ms <= window_ms, ms});
     open = false;
   }
@@ -61,8 +96,7 @@ void CountThread(const std::string& agent,
                  const std::vector<const Event*>& thread, const Rules& rules,
                  RefDays& days) {
   const absl::TimeZone& tz = rules.timezone;
-  const std::vector<Question> questions =
-      WalkQuestions(thread, rules.response_window_s * 1000);
+  const std::vector<Question> questions = WalkQuestions(thread, rules);
 
   for (const Question& q : questions) {
     Counters& c = days[{agent, Day(q.open_ms, tz)}];
@@ -71,6 +105,8 @@ void CountThread(const std::string& agent,
       c[kAnswered] += 1;
       c[kResponseMsSum] += q.response_ms;
       if (q.response_ms > rules.response_slow_s * 1000) c[kSlow] += 1;
+      // Whole seconds, rounded up: 30 000 ms is within 30 s, 30 001 is not.
+      c.response_s.Add((q.response_ms + 999) / 1000, 1);
     } else {
       c[kUnanswered] += 1;
     }
@@ -110,6 +146,7 @@ void CountThread(const std::string& agent,
       if (q.answered) {
         c[kFirstResponses] += 1;
         c[kFirstResponseMsSum] += q.response_ms;
+        c.first_response_s.Add((q.response_ms + 999) / 1000, 1);
       }
       break;
     }

@@ -78,12 +78,27 @@ Counters C(std::initializer_list<std::pair<Counter, int64_t>> values) {
 // Only the order counters, for cases that are about orders.
 Counters OrderPart(Counters c) {
   for (int i = 0; i < kFirstOrderCounter; ++i) c[i] = 0;
+  c.response_s = ResponseHistogram();
+  c.first_response_s = ResponseHistogram();
   return c;
 }
 
+// The counters alone: the per-second response counts are checked by the
+// tests that are about them (Seconds below).
 Counters At(const RefDays& days, const std::string& agent, int32_t day) {
   auto it = days.find({agent, day});
-  return it == days.end() ? Counters{} : it->second;
+  Counters c;
+  if (it != days.end()) c.v = it->second.v;
+  return c;
+}
+
+std::vector<std::pair<int64_t, int64_t>> Seconds(const RefDays& days,
+                                                 const std::string& agent,
+                                                 int32_t day, bool first) {
+  auto it = days.find({agent, day});
+  if (it == days.end()) return {};
+  return first ? it->second.first_response_s.bins()
+               : it->second.response_s.bins();
 }
 
 TEST(ReferenceModelTest, QuestionsOfOneThread) {
@@ -114,6 +129,11 @@ TEST(ReferenceModelTest, QuestionsOfOneThread) {
   // One consultation, replied; its first question q1 answered in 30000 ms.
   // Non-auto outs contain 亲 and no bad word: courteous. The auto reply's
   // 不知道 does not count.
+  // Response seconds (rounded up): q1 30, q2 41, q3 3600; first: q1 30.
+  using Bins = std::vector<std::pair<int64_t, int64_t>>;
+  EXPECT_EQ(Seconds(days, "A", D(1), false),
+            (Bins{{30, 1}, {41, 1}, {3600, 1}}));
+  EXPECT_EQ(Seconds(days, "A", D(1), true), (Bins{{30, 1}}));
   EXPECT_EQ(At(days, "A", D(1)), C({{kConsultations, 1},
                                     {kReplied, 1},
                                     {kQuestions, 5},
@@ -422,6 +442,30 @@ TEST(ReferenceModelTest, LoadedTimeZoneAgreesWithFixedOffset) {
   }
   const std::vector<Event> events = OrderEvents();
   EXPECT_EQ(ReferenceDays(events, rules), ReferenceDays(events, TestRules()));
+}
+
+TEST(ReferenceModelTest, BusinessTimeUnderServiceHours) {
+  // Open 09:00-21:00, closed on 2026-11-11. q1 asked 08:30, answered 09:02:
+  // 2 min. q2 asked 20:59:30 on the 10th, answered 09:00:15 on the 12th:
+  // 30 s + 0 + 15 s = 45 s (slow). Both belong to the day they opened.
+  Rules rules = TestRules();
+  rules.service_hours.has_hours = true;
+  for (auto& day : rules.service_hours.week) day = {{9 * 60, 21 * 60}};
+  rules.service_hours.closed_dates = {absl::CivilDay(2026, 11, 11)};
+  const std::vector<Event> events = {
+      In("h1", T(9, 8, 30, 0), "A", "b"),
+      Out("h2", T(9, 9, 2, 0), "A", "b"),
+      In("h3", T(10, 20, 59, 30), "A", "c"),
+      Out("h4", T(12, 9, 0, 15), "A", "c"),
+  };
+  const RefDays days = ReferenceDays(events, rules);
+  EXPECT_EQ(At(days, "A", D(9))[kResponseMsSum], 120'000);
+  EXPECT_EQ(At(days, "A", D(9))[kSlow], 1);
+  EXPECT_EQ(At(days, "A", D(10))[kAnswered], 1);
+  EXPECT_EQ(At(days, "A", D(10))[kResponseMsSum], 45'000);
+  EXPECT_EQ(At(days, "A", D(10))[kSlow], 1);
+  using Bins = std::vector<std::pair<int64_t, int64_t>>;
+  EXPECT_EQ(Seconds(days, "A", D(10), true), (Bins{{45, 1}}));
 }
 
 }  // namespace

@@ -56,6 +56,8 @@ const std::vector<std::pair<std::string, std::string>> kRuleSets = {
      R"({"version": "keywords", "service": {"good_keywords": ["有的", "可以"], "bad_keywords": ["自己看"]}})"},
     {"utc-short",
      R"({"version": "utc-short", "timezone": "UTC", "response": {"window_s": 600}, "attribution": {"window_s": 3600}})"},
+    {"hours",
+     R"({"version": "hours", "response": {"thresholds_s": [20, 300]}, "service": {"hours": {"mon": [["09:00", "21:00"]], "tue": [["09:00", "12:00"], ["13:00", "24:00"]], "sat": [["00:00", "02:00"], ["10:00", "18:00"]]}, "closed_dates": ["2026-11-11"]}})"},
 };
 
 std::string Gen(const std::string& dir, const std::vector<std::string>& flags) {

@@ -1003,3 +1003,68 @@ TEST(SchemeValidation, AcceptsBomAndCrlf) {
 
 }  // namespace
 }  // namespace chatkpi
+
+namespace chatkpi {
+namespace {
+
+// A scheme may score any response figure of docs/spec.md §3, at any
+// threshold (the per-second counts answer every threshold).
+TEST(ResponseFigureMetrics, RateAndMedianScore) {
+  auto scheme = ParseScheme(R"(name = fast
+total_weight = 10
+absence_limit_days = none
+
+[item within_2min]
+metric = response_rate_120s
+curve = ratio
+target = 0.8
+weight = 6
+
+[item median]
+metric = median_response_s
+curve = linear
+full_at = 30
+zero_at = 90
+weight = 4
+)",
+                            "fast.scheme");
+  ASSERT_TRUE(scheme.ok()) << scheme.status();
+  MonthInputs in;
+  in.month = "2026-11";
+  in.snapshot = MonthSnapshot("2026-11");
+  // Five questions, four answered in {20, 60, 60, 150} s, one unanswered.
+  AgentRow row;
+  row.agent = "a";
+  row.counters[kQuestions] = 5;
+  row.counters[kAnswered] = 4;
+  row.counters[kUnanswered] = 1;
+  row.counters[kResponseMsSum] = 290'000;
+  for (int64_t s : {20, 60, 60, 150}) row.counters.response_s.Add(s, 1);
+  in.snapshot.agents.push_back(row);
+  const ScoreReport report = MustScore(*scheme, in);
+  const AgentScore& a = Find(report, "a");
+  // Within 120 s: 3 of 5 questions = 0.6; 6 * min(0.6 / 0.8, 1) = 4.5.
+  EXPECT_EQ(*Item(a, "within_2min").actual, 0.6);
+  EXPECT_EQ(Item(a, "within_2min").points_centi, 450);
+  // Median of {20, 60, 60, 150}: rank 2 -> 60; 4 * (90 - 60) / 60 = 2.
+  EXPECT_EQ(*Item(a, "median").actual, 60.0);
+  EXPECT_EQ(Item(a, "median").points_centi, 200);
+}
+
+TEST(ResponseFigureMetrics, MalformedNamesAreUnknownMetrics) {
+  for (const char* bad :
+       {"response_rate_s", "response_rate_0s", "response_rate_030s",
+        "response_rate_3m", "median_response", "answered_within_-5s"}) {
+    std::string text = kMini;
+    text.replace(text.find("reply_rate"), 10, bad);
+    EXPECT_THAT(ParseError(text).message(),
+                HasSubstr(absl::StrCat("unknown metric '", bad, "'")))
+        << bad;
+  }
+  std::string text = kMini;
+  text.replace(text.find("reply_rate"), 10, "first_response_rate_45s");
+  EXPECT_TRUE(ParseError(text).ok()) << ParseError(text);
+}
+
+}  // namespace
+}  // namespace chatkpi

@@ -28,6 +28,8 @@
       pending: '待录入', missing_note: '名客服的考核输入尚未录入：',
       missing_tail: '；录入后显示等级与总分',
       h: '小时', m: '分', s: '秒',
+      median_response_s: '响应中位数', response_rate_180s: '3分钟响应率',
+      last_week: '上周同日',
     },
     en: {
       title: 'Live service dashboard', connecting: 'connecting', live: 'live',
@@ -46,6 +48,8 @@
       pending: 'pending', missing_note: ' agents still lack assessment inputs: ',
       missing_tail: '; grades and scores show once they are entered',
       h: 'h ', m: 'm ', s: 's',
+      median_response_s: 'Median response', response_rate_180s: '3-min response rate',
+      last_week: 'same day last week',
     },
   };
   const TOKEN_KEY = 'chatkpi.dashboardToken';
@@ -158,7 +162,8 @@
 
   const CARD_FIELDS = [
     ['consultations', fmt.count], ['reply_rate', fmt.rate],
-    ['avg_response_s', fmt.secs], ['avg_first_response_s', fmt.secs],
+    ['avg_response_s', fmt.secs], ['median_response_s', fmt.secs],
+    ['response_rate_180s', fmt.rate], ['avg_first_response_s', fmt.secs],
     ['slow', fmt.count], ['conversion_rate', fmt.rate],
   ];
 
@@ -233,11 +238,24 @@
     renderSpark(card.querySelector('.spark'), a.hours_avg_response_s, board.slow_s);
   }
 
+  // Team figures, each with the same weekday a week before under it.
   function renderTeam(team) {
     const root = $('team');
     for (const [field, f] of CARD_FIELDS) {
       const e = root.querySelector(`[data-field="${field}"]`);
-      if (e) setValue(e, team[field], f(team[field]));
+      if (!e) continue;
+      setValue(e, team[field], f(team[field]));
+      let prev = e.parentElement.querySelector('.prev');
+      if (!team.last_week) {
+        if (prev) prev.remove();
+        continue;
+      }
+      if (!prev) {
+        prev = el('span', { class: 'prev' });
+        e.parentElement.append(prev);
+      }
+      const text = `${t('last_week')} ${f(team.last_week[field])}`;
+      if (prev.textContent !== text) prev.textContent = text;
     }
     renderWaiting(root, team.waiting_since_ms);
   }

@@ -64,8 +64,8 @@ function pageFigures(page) {
 // What the page should show for a row of /api/today, at the page's clock.
 function expected(row, board, nowMs) {
   const e = {};
-  for (const f of ['consultations', 'reply_rate', 'avg_response_s', 'avg_first_response_s',
-    'slow', 'conversion_rate']) {
+  for (const f of ['consultations', 'reply_rate', 'avg_response_s', 'median_response_s',
+    'response_rate_180s', 'avg_first_response_s', 'slow', 'conversion_rate']) {
     e[f] = row[f];
   }
   const open = row.waiting_since_ms.filter((t) => nowMs - t <= board.response_window_s * 1000);
