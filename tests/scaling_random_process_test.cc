@@ -9,6 +9,7 @@
 // CHATKPI_SCALING_SEED=N repeats a run; the seed is printed.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -110,8 +111,13 @@ class RandomHistory {
     const int rate = 1500 + static_cast<int>(rng_() % 3) * 1000;
     // Commits 1.5 s apart leave a frozen member with applied, uncommitted
     // events, which it commits (and publishes) when it runs again.
+    // The command line refuses a flag given twice: replace MemberArgs'
+    // commit interval rather than adding a second one.
+    auto commit_ms = std::find(args.begin(), args.end(), "--commit-ms");
+    ASSERT_TRUE(commit_ms != args.end());
+    *(commit_ms + 1) = "1500";
     args.insert(args.end(), {"--changelog-topic", kChangelog, "--max-rate",
-                             absl::StrCat(rate), "--commit-ms", "1500"});
+                             absl::StrCat(rate)});
     const std::string log = absl::StrCat(dir_, "/member", slot, ".", m.starts);
     m.process =
         std::make_unique<ChildProcess>(args, log + ".out", log + ".err");
