@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Short libFuzzer runs of the parsers (issue 8): the event parser, the
+# Short libFuzzer runs of the parsers: the event parser, the
 # rules file parser and the scheme file parser, each from its seed corpus
 # under tests/fuzz/corpus for FUZZ_SECONDS (default 60) seconds. Fails on
 # any crash, sanitizer report or timeout; the offending input is left in

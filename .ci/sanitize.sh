@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer
-# (issue 8). The chatkpi binary that the process tests run is instrumented
-# too. Any report fails the run: UBSan does not recover, ASan aborts.
+# The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The chatkpi binary that the process tests run is instrumented too. Any
+# report fails the run: UBSan does not recover, ASan aborts.
 #   usage: .ci/sanitize.sh [BUILD_DIR]      (default build-asan)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ThreadSanitizer over the concurrent parts (issue 8): the Kafka consumer,
+# ThreadSanitizer over the concurrent parts: the Kafka consumer,
 # the HTTP server and its live push, i.e. the tests named Kafka* and Http*.
 # RocksDB and librdkafka are not instrumented; their internal threads are
 # only seen through the pthread calls TSan intercepts.

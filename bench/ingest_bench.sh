@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-process ingest benchmark (issue 2): generates a shop month of N events
+# Whole-process ingest benchmark: generates a shop month of N events
 # (default 1,000,000), then times `chatkpi check` (parse and validate only)
 # and `chatkpi ingest` (parse, engine, state committed to RocksDB) on it;
 # then the steady state of a store that is written day after day: the second

@@ -1,4 +1,4 @@
-// What bounds ingest (issue 2): the same generated events put through ever
+// What bounds ingest: the same generated events put through ever
 // more of the ingest path, each stage timed in CPU of the whole process (the
 // RocksDB flush threads included), so that the difference between two
 // stages is what the added step costs per event.

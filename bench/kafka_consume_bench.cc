@@ -1,4 +1,4 @@
-// Kafka consume throughput (issue 3): `chatkpi run`'s loop (parse, engine,
+// Kafka consume throughput: `chatkpi run`'s loop (parse, engine,
 // state and offsets committed to RocksDB) against a bare librdkafka consumer
 // of the same topics on the same embedded mock broker -- the transport's
 // limit -- and against `chatkpi ingest` of the same events from a file (the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-process replay benchmark (issue 5): generates a shop month of N
+# Whole-process replay benchmark: generates a shop month of N
 # events (default 1,000,000), ingests it (timed, as bench/ingest_bench.sh),
 # then times `chatkpi replay` of the stored log under other rules and a
 # fresh ingest under those rules, and checks that the two snapshots are equal.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak test (issue 8; not in CI): hours of generated traffic through
+# Soak test (not in CI): hours of generated traffic through
 # `chatkpi ingest` with SIGKILLs at random instants, RSS sampled over time,
 # and at the end the store compared with a batch recomputation (one
 # uninterrupted `ingest` of the same files into a fresh store).

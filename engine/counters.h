@@ -124,7 +124,7 @@ bool DecodeCounters(std::string_view in, Counters* c);
 // DataLoss naming the counter.
 absl::Status CheckNonNegative(const Counters& c);
 
-// SPEC §3 ratio table; nullopt when the denominator is 0.
+// docs/spec.md §3 ratio table; nullopt when the denominator is 0.
 std::optional<double> ComputeRatio(const Counters& c, Ratio r);
 
 }  // namespace chatkpi

@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "engine/checked_math.h"
-#include "engine/local_day.h"
 #include "engine/conflict_record.h"
 #include "engine/dead_letter_value.h"
+#include "engine/local_day.h"
 #include "engine/shard_runs.h"
 #include "ingest/event_content.h"
 #include "store/coding.h"
@@ -568,7 +568,7 @@ absl::Status Engine::EmitOrder(BuyerState& b, const OrderContribution& c,
 }
 
 absl::Status Engine::ApplyChat(const Event& e) {
-  // An `in` is a question whatever its `auto` flag says (SPEC: auto is only
+  // An `in` is a question whatever its `auto` flag says (docs/spec.md: auto is only
   // meaningful on `out`); an automatic `out` changes no KPI.
   if (!e.inbound && e.auto_reply) return absl::OkStatus();
   auto loaded = LoadBuyer(e.buyer);
@@ -823,7 +823,7 @@ absl::Status Engine::CommitUnchecked() {
     }
   }
   for (auto& [key, slot] : pending_assessments_) {
-    // SPEC §1: of one (agent, period, metric) the greatest (ts, id) wins.
+    // docs/spec.md §1: of one (agent, period, metric) the greatest (ts, id) wins.
     auto best =
         std::max_element(slot.candidates.begin(), slot.candidates.end());
     if (best == slot.candidates.end()) {

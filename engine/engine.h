@@ -53,7 +53,7 @@ inline constexpr char kMetaAssessmentCandidatesPrefix[] = "acand/";
 
 // The rules `store` was built under, or nullopt for a new store.
 absl::StatusOr<std::optional<Rules>> StoredRules(Store& store);
-// The rules `store` was built under, or the defaults (SPEC §2) for a new
+// The rules `store` was built under, or the defaults (docs/spec.md §2) for a new
 // store: what a writer given no rules file works under.
 absl::StatusOr<Rules> LiveRulesOrDefault(Store& store);
 

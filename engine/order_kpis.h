@@ -1,4 +1,4 @@
-// What one order contributes to the order counters of SPEC §3: the agent it
+// What one order contributes to the order counters of docs/spec.md §3: the agent it
 // is attributed to (from its buyer's `in` messages), its created day, its
 // first payment and its refunds.
 #ifndef CHATKPI_ENGINE_ORDER_KPIS_H_

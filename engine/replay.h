@@ -1,5 +1,5 @@
 // `chatkpi replay`: recompute all history under new rules without stopping
-// the live pipeline (SPEC §2, §4 replay equivalence; docs/replay.md).
+// the live pipeline (docs/spec.md §2, §4 replay equivalence; docs/replay.md).
 //
 // The event log of the live generation is read through a RocksDB secondary
 // instance (the live writer keeps writing) and every event is applied, in

@@ -1,4 +1,4 @@
-// The rules of SPEC §2. KPIs are a function of (events, rules); a store is
+// The rules of docs/spec.md §2. KPIs are a function of (events, rules); a store is
 // built under one rules version and refuses another (use replay to change).
 #ifndef CHATKPI_ENGINE_RULES_H_
 #define CHATKPI_ENGINE_RULES_H_
@@ -50,7 +50,7 @@ struct Rules {
   std::string ToJson() const;
 };
 
-// The defaults of SPEC §2, with the time zone loaded.
+// The defaults of docs/spec.md §2, with the time zone loaded.
 absl::StatusOr<Rules> DefaultRules();
 
 // Parses a rules file (JSON, a leading UTF-8 byte-order mark allowed). Keys

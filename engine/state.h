@@ -1,4 +1,4 @@
-// The engine's per-buyer and per-order state. Every KPI of SPEC §3 is a
+// The engine's per-buyer and per-order state. Every KPI of docs/spec.md §3 is a
 // function of one buyer's messages and orders, so an event costs one buyer
 // lookup (DESIGN.md "key everything by buyer").
 #ifndef CHATKPI_ENGINE_STATE_H_
@@ -83,7 +83,7 @@ struct OrderState {
   int64_t last_ts = 0;
 
   const std::string& buyer() const { return events.front().buyer; }
-  // SPEC §3: the first `created` by (ts, id), else the earliest event.
+  // docs/spec.md §3: the first `created` by (ts, id), else the earliest event.
   int64_t CreatedTs() const;
 };
 

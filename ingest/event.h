@@ -1,4 +1,4 @@
-// The events of SPEC §1 after validation. One flat struct for all three
+// The events of docs/spec.md §1 after validation. One flat struct for all three
 // types keeps the parser and the engine free of variants; fields that do not
 // belong to an event's type are left empty.
 #ifndef CHATKPI_INGEST_EVENT_H_

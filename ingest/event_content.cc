@@ -21,7 +21,7 @@ void PutString(std::string* out, std::string_view s) {
 
 std::string EventContent(const Event& e) {
   std::string out;
-  // Validated times are positive (SPEC §1): as unsigned they sort the same.
+  // Validated times are positive (docs/spec.md §1): as unsigned they sort the same.
   PutBE(&out, static_cast<uint64_t>(e.ts_ms), 8);
   out.push_back(static_cast<char>(e.type));
   switch (e.type) {

@@ -3,7 +3,7 @@
 // (key order, spacing, escapes, unknown fields, "1.50" against "1.5"). And
 // of two copies that differ — a conflicting duplicate — the one whose bytes
 // are smaller wins, so the outcome does not depend on which copy arrived
-// first (SPEC §4; docs/engine.md, "Duplicates").
+// first (docs/spec.md §4; docs/engine.md, "Duplicates").
 //
 // The bytes, compared left to right:
 //   ts          8 bytes big endian: the earlier copy wins

@@ -1,5 +1,5 @@
 // Turns one JSON document (a JSONL line or a Kafka message value) into an
-// Event, validating every rule of SPEC §1. Parsing never throws and never
+// Event, validating every rule of docs/spec.md §1. Parsing never throws and never
 // crashes on hostile bytes: any violation comes back as InvalidArgument whose
 // message is the dead-letter reason ("missing field 'buyer'", ...).
 //

@@ -32,7 +32,6 @@ struct AgentDays {
   // The stored rules' `response.thresholds_s`: which threshold figures
   // each row carries (docs/spec.md §3).
   std::vector<int64_t> thresholds_s = {30, 60, 180};
-
 };
 
 // Sums `agent`'s rows over all shards, day by day, for [from, to]. The range

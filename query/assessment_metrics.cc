@@ -11,7 +11,7 @@
 namespace chatkpi {
 namespace {
 
-// Marks' maxima follow SPEC §5 (execution 0-10, follow-up 0-5) and the
+// Marks' maxima follow docs/spec.md §5 (execution 0-10, follow-up 0-5) and the
 // ecom10 plan (self and supervisor 10 each).
 constexpr AssessmentMetricInfo kMetrics[] = {
     {"execution", AssessmentKind::kMark, 10},

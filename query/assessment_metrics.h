@@ -1,4 +1,4 @@
-// The assessment metrics a shop enters by hand (SPEC §1 `assessment`
+// The assessment metrics a shop enters by hand (docs/spec.md §1 `assessment`
 // events), what each means and which values it takes (docs/scoring.md,
 // "Assessment inputs"). `chatkpi assess` refuses anything else, and scoring
 // reads money metrics exactly.

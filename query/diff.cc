@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -257,8 +258,8 @@ constexpr std::pair<std::string_view, int64_t Pay::*> kPayFields[] = {
     {"seniority_fen", &Pay::seniority_fen},
     {"total_fen", &Pay::total_fen}};
 
-std::vector<std::pair<std::string, Pair>> TeamPayPairs(
-    const ScoreReport& a, const ScoreReport& b) {
+std::vector<std::pair<std::string, Pair>> TeamPayPairs(const ScoreReport& a,
+                                                       const ScoreReport& b) {
   const std::optional<Pay> pa = TeamPay(a), pb = TeamPay(b);
   std::vector<std::pair<std::string, Pair>> out;
   if (!pa && !pb) return out;
@@ -328,7 +329,12 @@ Kind KindOf(std::string_view name) {
     return Kind::kSeconds;
   }
   if (name == "total") return Kind::kPoints;
-  if (name.ends_with("_rate")) return Kind::kRate;
+  // reply_rate, response_rate_180s, first_response_rate_30s, ...
+  if (name.ends_with("_rate") || absl::StrContains(name, "_rate_")) {
+    return Kind::kRate;
+  }
+  // median_response_s, p90_first_response_s, ...
+  if (name.ends_with("_response_s")) return Kind::kSeconds;
   return Kind::kCount;
 }
 
@@ -452,10 +458,9 @@ std::string Label(std::string_view name, bool zh, bool keep_unit = false) {
   return title;
 }
 
-void AppendReportRows(
-    std::string* out,
-    const std::vector<std::pair<std::string, Pair>>& pairs,
-    const DiffView& view, const std::string& indent) {
+void AppendReportRows(std::string* out,
+                      const std::vector<std::pair<std::string, Pair>>& pairs,
+                      const DiffView& view, const std::string& indent) {
   const bool zh = view.lang == ColumnLanguage::kChinese;
   for (const auto& [name, p] : pairs) {
     const Kind k = KindOf(name);
@@ -575,8 +580,8 @@ std::string DiffToJson(const KpiDiff& d) {
   AppendPairs(&out, KpiPairs(d.a.snapshot.unattributed,
                              d.b.snapshot.unattributed, true));
   out.append(",\n \"team\": ");
-  AppendPairs(&out, KpiPairs(d.a.snapshot.team, d.b.snapshot.team,
-                             false, DiffThresholds(d)));
+  AppendPairs(&out, KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false,
+                             DiffThresholds(d)));
   out.append(",\n \"dead_letters\": ");
   AppendPairValue(&out,
                   Ints(d.a.snapshot.dead_letters, d.b.snapshot.dead_letters));
@@ -659,9 +664,9 @@ std::string DiffToCsv(const KpiDiff& d, const DiffView& view) {
   }
   AppendCsvRow(&out, "generation", "", "", "events", absl::StrCat(d.a.events),
                absl::StrCat(d.b.events), "");
-  pairs("team", "", "",
-        KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false,
-                 DiffThresholds(d)));
+  pairs(
+      "team", "", "",
+      KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false, DiffThresholds(d)));
   for (const auto& [agent, rows] : JoinAgents(d.a.snapshot, d.b.snapshot)) {
     pairs("kpi", "", agent,
           KpiPairs(rows.first, rows.second, false, DiffThresholds(d)));
@@ -717,7 +722,8 @@ std::string DiffToReport(const KpiDiff& d, const DiffView& view) {
                   ":\n");
   std::string team;
   AppendReportRows(
-      &team, KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false),
+      &team,
+      KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false, DiffThresholds(d)),
       view, "  ");
   AppendReportRows(&team,
                    {{"dead_letters", Ints(d.a.snapshot.dead_letters,
@@ -741,8 +747,10 @@ std::string DiffToReport(const KpiDiff& d, const DiffView& view) {
   // grade and pay.
   std::map<std::string, std::string> sections;
   for (const auto& [agent, rows] : JoinAgents(d.a.snapshot, d.b.snapshot)) {
-    AppendReportRows(&sections[agent], KpiPairs(rows.first, rows.second, false),
-                     view, "    ");
+    AppendReportRows(
+        &sections[agent],
+        KpiPairs(rows.first, rows.second, false, DiffThresholds(d)), view,
+        "    ");
   }
   for (size_t m = 0; m < d.a.months.size() && m < d.b.months.size(); ++m) {
     for (const ScorePairs& p : JoinScores(&d.a.months[m], &d.b.months[m])) {

@@ -28,7 +28,7 @@
 namespace chatkpi {
 namespace {
 
-// Dates outside the event time range of SPEC §1 (with a day's slack for the
+// Dates outside the event time range of docs/spec.md §1 (with a day's slack for the
 // time zone) can hold no data; refusing them keeps a typo like 2206-11-01
 // from passing for an empty period.
 constexpr absl::CivilDay kFirstDay(1999, 12, 31);

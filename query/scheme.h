@@ -1,4 +1,4 @@
-// A scoring scheme (SPEC §5): the items, curves, targets, grade bands, pay
+// A scoring scheme (docs/spec.md §5): the items, curves, targets, grade bands, pay
 // table and awards that turn a month's KPIs into scores and pay. Schemes are
 // text files a shop can copy and edit (format: docs/scoring.md); everything a
 // plan decides lives in the file, nothing in code.

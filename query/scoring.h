@@ -1,4 +1,4 @@
-// Month-end scoring (SPEC §5): a pure function of the month's snapshot, its
+// Month-end scoring (docs/spec.md §5): a pure function of the month's snapshot, its
 // `assessment` inputs, earlier months' results and a scheme. Nothing here
 // reads a store or a clock, so a month can be re-scored and checked by hand.
 //
@@ -152,7 +152,7 @@ struct MonthInputs {
 absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
                                   const MonthInputs& inputs);
 
-// SPEC §6 `score` JSON, plus `team_totals` (the sums of the agents' totals
+// docs/spec.md §6 `score` JSON, plus `team_totals` (the sums of the agents' totals
 // and pay) and a few more per-agent fields.
 std::string ScoreReportToJson(const ScoreReport& r);
 // CSV with a UTF-8 BOM: one row per agent, then a team totals row equal to

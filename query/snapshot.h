@@ -1,4 +1,4 @@
-// Period snapshots (SPEC §6): the sum of the committed (agent, day)
+// Period snapshots (docs/spec.md §6): the sum of the committed (agent, day)
 // aggregates over [from, to], rendered as JSON or CSV.
 #ifndef CHATKPI_QUERY_SNAPSHOT_H_
 #define CHATKPI_QUERY_SNAPSHOT_H_

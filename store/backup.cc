@@ -56,7 +56,7 @@ absl::StatusOr<CopyReport> CopyInto(Store* source, const std::string& to) {
     }
   }
   if (s.ok()) {
-    s = WriteCommitRecord(tmp, {report.commits, report.events, false},
+    s = WriteCommitRecord(tmp, {report.commits, report.events, false, {}},
                           /*sync=*/true);
   }
   if (s.ok() && std::rename(tmp.c_str(), to.c_str()) != 0) {

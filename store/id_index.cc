@@ -85,7 +85,7 @@ uint64_t IdIndex::RawHash(std::string_view raw) {
 
 absl::string_view IdIndex::Arena::Copy(std::string_view s) {
   if (s.size() > left_) {
-    // Ids are at most 128 bytes (SPEC §1), far below a chunk; a longer one
+    // Ids are at most 128 bytes (docs/spec.md §1), far below a chunk; a longer one
     // (a caller that skipped validation) still gets a chunk of its own.
     if (chunk_ < chunks_.size() && s.size() <= kArenaChunk) {
       next_ = chunks_[chunk_++].get();

@@ -1,5 +1,5 @@
 // The index of event ids a store holds: the redelivery check every event
-// makes (SPEC §5, idempotence).
+// makes (docs/spec.md §5, idempotence).
 //
 // Written per event into the commit's WriteBatch, the index would cost a
 // memtable skiplist insert per event, the largest single cost of ingest.

@@ -106,7 +106,7 @@ bool OptionsNameOurFamilies(const std::string& dir) {
 }
 
 // Memory the stores of a process may use, whatever their size on disk
-// (issue 8: RSS stays flat as a store grows). Index and filter blocks live
+// (RSS stays flat as a store grows). Index and filter blocks live
 // in the block cache instead of beside each open table, and all memtables
 // share one budget. Process-wide: a query instance opens several stores.
 constexpr size_t kBlockCacheBytes = 64 << 20;

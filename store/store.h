@@ -81,7 +81,7 @@ class Commit {
   // Appends an event to the log and claims its id, unless the store holds
   // that id or a commit not yet written (this one or another on the same
   // store) claimed it: then it returns false and appends nothing (a
-  // redelivery, SPEC §5). Sequence numbers are assigned by the store at
+  // redelivery, docs/spec.md §5). Sequence numbers are assigned by the store at
   // Write time, in call order. A commit dropped unwritten gives its claims
   // back, so it must not outlive its store.
   absl::StatusOr<bool> AppendEvent(std::string_view id, std::string_view raw);

@@ -1,6 +1,6 @@
 // Conflicting duplicates (docs/engine.md, "Duplicates"): two events with one
 // id and different content. Whichever copy arrives first, the engine ends
-// with the numbers of the winner alone (SPEC §4, order independence), and
+// with the numbers of the winner alone (docs/spec.md §4, order independence), and
 // each losing copy is recorded once with both positions.
 #include <algorithm>
 #include <filesystem>
@@ -64,7 +64,7 @@ std::string EventJson(const Event& e) {
       field("order", e.order);
       field("buyer", e.buyer);
       field("status", kStatus[static_cast<int>(e.status)]);
-      // A `closed` event may leave both out (SPEC §1: items >= 1 if given).
+      // A `closed` event may leave both out (docs/spec.md §1: items >= 1 if given).
       if (e.status == OrderStatus::kClosed && e.items == 0) break;
       absl::StrAppend(&j, ",\"amount\":", e.amount_fen / 100, ".",
                       absl::StrFormat("%02d", e.amount_fen % 100),

@@ -1,5 +1,5 @@
 // Hand-computed §3 counters and ratios, one scenario per test. Every expected
-// value is worked out from SPEC.md in the comments, not read off the engine.
+// value is worked out from docs/spec.md in the comments, not read off the engine.
 #include <algorithm>
 #include <random>
 
@@ -38,7 +38,7 @@ void ExpectCounters(const PeriodSnapshot& s, const std::string& agent,
 }
 
 // Runs the events in the given order, reversed and shuffled: the counters
-// must not depend on arrival order (SPEC §4).
+// must not depend on arrival order (docs/spec.md §4).
 std::vector<PeriodSnapshot> AllOrders(std::vector<Event> events,
                                       absl::CivilDay from, absl::CivilDay to,
                                       const Rules& rules = TestRules()) {

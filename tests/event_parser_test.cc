@@ -264,7 +264,7 @@ TEST_F(EventParserTest, NotJson) {
 }
 
 // Bytes that are not UTF-8 have their own reason, wherever they are and
-// whatever else is wrong with the line (SPEC §1: events are UTF-8).
+// whatever else is wrong with the line (docs/spec.md §1: events are UTF-8).
 TEST_F(EventParserTest, InvalidUtf8HasItsOwnReason) {
   const std::string kCases[] = {
       Json(With(Chat(), "x", "\"\xff\"")),

@@ -1,4 +1,4 @@
-// Fault injection in the store (issue 8): writes that fail as a full disk
+// Fault injection in the store: writes that fail as a full disk
 // or with an I/O error, in process (store/fault_injection.h) and in a real
 // `chatkpi ingest` process (a file size limit; a full tmpfs where one can be
 // mounted). What must hold:

@@ -1,5 +1,5 @@
 // Tests of the data generator. The lines are checked with a small, strict
-// reading of SPEC §1 written here (not the engine's parser), so the generator
+// reading of docs/spec.md §1 written here (not the engine's parser), so the generator
 // can be trusted before and independently of that parser.
 #include "tools/generator.h"
 
@@ -230,7 +230,7 @@ class JsonReader {
   size_t p_ = 0;
 };
 
-// ---- SPEC §1 validation ---------------------------------------------------
+// ---- docs/spec.md §1 validation ---------------------------------------------------
 
 struct Checked {
   std::string reason;  // empty when valid

@@ -1,7 +1,7 @@
 // The HTTP API over real sockets: an in-process HttpServer on a free port
 // over a store built by `chatkpi ingest` from a hand-written JSONL file, and
 // `chatkpi serve` as a whole process. Expected figures are worked out from
-// SPEC §3 in the comments, not read off the engine.
+// docs/spec.md §3 in the comments, not read off the engine.
 #include "query/http_server.h"
 
 #include <arpa/inet.h>

@@ -1,6 +1,6 @@
 // Whole-process tests of `chatkpi ingest` / `snapshot` / `stats`: generated
 // files against the reference model, re-runs, SIGKILL at random instants,
-// and every malformed line of SPEC §1 as a dead letter.
+// and every malformed line of docs/spec.md §1 as a dead letter.
 #include <signal.h>
 #include <unistd.h>
 
@@ -170,7 +170,7 @@ TEST(IngestProcess, SigkillAtRandomInstantsThenRerun) {
 
 TEST(IngestProcess, EveryMalformedLineIsADeadLetter) {
   // Good lines (hand-computed below) around one line per rejection reason of
-  // SPEC §1.
+  // docs/spec.md §1.
   const std::string ts = absl::StrCat(testing::Local("2026-11-10 09:00:00"));
   const std::string ts30 = absl::StrCat(testing::Local("2026-11-10 09:00:30"));
   const std::string ts_order =

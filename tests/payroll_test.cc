@@ -373,7 +373,7 @@ TEST(AssessmentInput, RefusesUnknownNamesBadValuesAndInexactMoney) {
               HasSubstr("at most 2 decimals"));
   EXPECT_FALSE(CheckAssessmentInput("seniority_pay", "1e3").ok());
   EXPECT_FALSE(CheckAssessmentInput("sales_target", "0").ok());
-  // Marks: execution 0..10, followup 0..5 (SPEC §5).
+  // Marks: execution 0..10, followup 0..5 (docs/spec.md §5).
   EXPECT_THAT(CheckAssessmentInput("execution", "11").message(),
               HasSubstr("above its maximum 10"));
   EXPECT_FALSE(CheckAssessmentInput("followup", "5.5").ok());

@@ -1,4 +1,4 @@
-// Randomized equivalence (issue 2, acceptance 3): for many seeds, generated
+// Randomized equivalence: for many seeds, generated
 // events taken in sorted, shuffled, with redeliveries, and in two runs with a
 // restart between all give the snapshot of the batch reference model.
 #include <algorithm>

@@ -1,4 +1,4 @@
-// A batch reference model of SPEC §3: the counters computed from scratch over
+// A batch reference model of docs/spec.md §3: the counters computed from scratch over
 // a whole set of events. It shares no code with the engine (only the Event,
 // Rules and Counters types and the day numbering), so that randomized tests
 // comparing the two catch mistakes in either. It favours being obviously

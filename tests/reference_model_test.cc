@@ -1,5 +1,5 @@
 // Hand-computed cases for the reference model. Each expected number is worked
-// out from SPEC §3 in the comments, so that the model, which the engine's
+// out from docs/spec.md §3 in the comments, so that the model, which the engine's
 // randomized tests trust, is itself checked against the text.
 #include "tests/reference_model.h"
 

@@ -1,4 +1,4 @@
-// Replay under new rules (issue 5, SPEC §4 replay equivalence, docs/replay.md):
+// Replay under new rules (docs/spec.md §4 replay equivalence, docs/replay.md):
 // whole-process equivalence with a fresh ingest for several rule sets, a
 // writer that keeps committing through the switch, SIGKILL during replay,
 // kept generations, diff, the event log's raw bytes, shard runs, and the
@@ -47,7 +47,7 @@ using testing::WriteFile;
 const char kFrom[] = "2026-10-25";
 const char kTo[] = "2026-12-05";
 
-// Rule sets a shop might switch to (issue 5).
+// Rule sets a shop might switch to.
 const std::vector<std::pair<std::string, std::string>> kRuleSets = {
     {"attr72-first",
      R"({"version": "attr72-first", "attribution": {"window_s": 259200, "model": "first"}})"},

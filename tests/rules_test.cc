@@ -1,4 +1,4 @@
-// Rules files (SPEC §2): what is accepted, what is refused and with which
+// Rules files (docs/spec.md §2): what is accepted, what is refused and with which
 // message, and the canonical JSON a store records.
 #include "engine/rules.h"
 

@@ -1,6 +1,6 @@
 // `chatkpi score` and `chatkpi assess` end to end: events and assessment
 // inputs in a store, scored with the shipped ecom10 scheme; the money is
-// worked out by hand from SPEC §5.
+// worked out by hand from docs/spec.md §5.
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"

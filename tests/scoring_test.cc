@@ -1,4 +1,4 @@
-// Scoring (SPEC §5) against hand-computed scores for the two shipped
+// Scoring (docs/spec.md §5) against hand-computed scores for the two shipped
 // schemes. Every expected number below is worked out in the comment beside
 // it, from the scheme files in query/schemes/.
 #include "query/scoring.h"

@@ -1,4 +1,4 @@
-// Damaged `--db` directories (issue 8): a store whose CURRENT, MANIFEST or
+// Damaged `--db` directories: a store whose CURRENT, MANIFEST or
 // table files are garbage, truncated or missing is refused with a message
 // that says it is corrupt and a non-zero exit, by every command, and no
 // damage anywhere makes chatkpi crash.

@@ -25,8 +25,9 @@ const CommandSpec& RestoreCommand() {
       "",
       "make a store of a backup; never overwrites a store",
       {{"from", "BACKUP", "a directory `chatkpi backup` made (required)"},
-       {"db", "NEWDIR", "the new store; must not exist or be empty "
-                        "(required)"}},
+       {"db", "NEWDIR",
+        "the new store; must not exist or be empty "
+        "(required)"}},
       "docs/deploy.md, \"Backups\". exit codes: 0 done, 2 usage error, 1 "
       "other failure"};
   return *spec;

@@ -59,7 +59,7 @@ constexpr uint64_t kLinesStream = 0xffffffff00000001ULL;
 constexpr uint64_t kAssessmentStream = 0xffffffff00000002ULL;
 
 // Texts. Some carry quotes, a newline or an emoji so that parsers meet JSON
-// escapes; agent phrases cover the good and bad keywords of SPEC §2.
+// escapes; agent phrases cover the good and bad keywords of docs/spec.md §2.
 constexpr std::string_view kBuyerPhrases[] = {
     "在吗",
     "这个有货吗？",
@@ -890,7 +890,7 @@ void Generator::AppendJson(const Gen& g, uint8_t style, const std::string* id,
   out->push_back('}');
 }
 
-// The malformed lines cycle through the rejection reasons of SPEC §1, each
+// The malformed lines cycle through the rejection reasons of docs/spec.md §1, each
 // with a few variants, built from an event near them in the stream.
 void Generator::AppendMalformed(uint32_t n, const Gen& near,
                                 std::string* out) const {
@@ -1110,7 +1110,7 @@ absl::StatusOr<absl::CivilMonth> ParseMonth(const std::string& month) {
     return absl::InvalidArgumentError(
         absl::StrCat("month must be YYYY-MM, got '", month, "'"));
   }
-  // Keeps every ts well inside SPEC §1's 2000..2100 range.
+  // Keeps every ts well inside docs/spec.md §1's 2000..2100 range.
   if (m.year() < 2001 || m.year() > 2098) {
     return absl::InvalidArgumentError(
         absl::StrCat("month out of range: ", month));

@@ -1,5 +1,5 @@
 // A seeded, deterministic generator of a shop's month of chat and order
-// events as JSONL (SPEC §1), for tests, benchmarks and demos. It aims at the
+// events as JSONL (docs/spec.md §1), for tests, benchmarks and demos. It aims at the
 // shapes that make the KPIs hard rather than at statistical fidelity: bursts
 // of `in` before an answer, auto replies, slow, late and missing answers,
 // hand-overs between agents, chats across local midnight, orders inside and
@@ -41,7 +41,7 @@ struct GeneratorOptions {
   // bytes) is also written: a redelivery.
   double duplicate_rate = 0;
   // Per event, the chance that a malformed line is written before it. The
-  // malformed lines cycle through every rejection reason of SPEC §1.
+  // malformed lines cycle through every rejection reason of docs/spec.md §1.
   double malformed_rate = 0;
   std::string shop = "shop";
   // Also write per-agent assessment inputs (§5 metrics) for the month.

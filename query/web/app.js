@@ -355,7 +355,7 @@
 
   // HH:MM:SS in the store's time zone (the shop's), whatever the screen's:
   // from the first second, the zone of the last board this screen saw, or
-  // the rules' default zone (SPEC §2) before any.
+  // the rules' default zone (docs/spec.md §2) before any.
   const ZONE_KEY = 'chatkpi.timezone';
   function zone() {
     return (board && board.timezone) || localStorage.getItem(ZONE_KEY) || 'Asia/Shanghai';

@@ -1,6 +1,6 @@
 // libFuzzer target: EventParser::Parse on arbitrary bytes (a JSONL line or a
 // Kafka message value). Beyond "no crash, no sanitizer report", an accepted
-// event must satisfy SPEC §1, and parsing is deterministic. See
+// event must satisfy docs/spec.md §1, and parsing is deterministic. See
 // docs/hardening.md for how to run it; the seed corpus is
 // tests/fuzz/corpus/event_parser.
 #include <cstddef>

@@ -3,7 +3,7 @@
 # tests/fuzz/corpus/event_parser) from `chatkpi gen --malformed 0.2`: a few
 # lines of every rejection reason the generator makes, and valid lines of
 # every event shape. The hand-written spec-* seeds (each malformed case of
-# SPEC §1 the generator does not make) and the rules/scheme seeds are kept.
+# docs/spec.md §1 the generator does not make) and the rules/scheme seeds are kept.
 #   usage: tests/fuzz/make_corpus.sh [BUILD_DIR]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
