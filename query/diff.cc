@@ -6,7 +6,6 @@
 #include <optional>
 #include <set>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -330,7 +329,8 @@ Kind KindOf(std::string_view name) {
   }
   if (name == "total") return Kind::kPoints;
   // reply_rate, response_rate_180s, first_response_rate_30s, ...
-  if (name.ends_with("_rate") || absl::StrContains(name, "_rate_")) {
+  if (name.ends_with("_rate") ||
+      name.find("_rate_") != std::string_view::npos) {
     return Kind::kRate;
   }
   // median_response_s, p90_first_response_s, ...
