@@ -41,11 +41,12 @@ TEST(CsvText, CommaQuoteAndLineBreaksAreQuotedWithQuotesDoubled) {
   EXPECT_EQ(Field("line1\r\nline2"), "\"line1\r\nline2\"");
 }
 
-TEST(CsvText, FormulaTextGetsALeadingApostrophe) {
+TEST(CsvText, NeutralisesFormulaCells) {
   // First character = + - @, tab or CR: a spreadsheet would evaluate it.
   EXPECT_EQ(Field("=1+1"), "'=1+1");
   EXPECT_EQ(Field("+86 138"), "'+86 138");
   EXPECT_EQ(Field("-x"), "'-x");
+  EXPECT_EQ(Field("-1+1"), "'-1+1");
   EXPECT_EQ(Field("@SUM(A1)"), "'@SUM(A1)");
   EXPECT_EQ(Field("\tx"), "'\tx");
   // CR also needs quoting; the apostrophe goes inside the quotes.
@@ -64,8 +65,10 @@ TEST(CsvText, NumbersStayNumbersAndAnythingElseIsText) {
   // A minus followed by a digit is a negative number, not a formula.
   EXPECT_EQ(Number("-12.5"), "-12.5");
   EXPECT_EQ(Number("-0.01"), "-0.01");
+  EXPECT_EQ(Number("-12.50"), "-12.50");
   // A lone minus or a minus before anything else is text, neutralised.
   EXPECT_EQ(Number("-"), "'-");
+  EXPECT_EQ(Number("-x"), "'-x");
   EXPECT_EQ(Number("-=1"), "'-=1");
   EXPECT_EQ(Number("=1"), "'=1");
   EXPECT_EQ(Number("+1"), "'+1");
@@ -78,6 +81,7 @@ TEST(CsvText, FenIsYuanWithExactlyTwoDecimals) {
   EXPECT_EQ(FenToYuanText(1005), "10.05");
   EXPECT_EQ(FenToYuanText(-1005), "-10.05");
   EXPECT_EQ(FenToYuanText(-7), "-0.07");
+  EXPECT_EQ(FenToYuanText(770501), "7705.01");
   EXPECT_EQ(FenToYuanText(123456789), "1234567.89");
   // INT64_MIN = -9223372036854775808 fen: its magnitude does not fit in
   // int64, and still prints exactly.
