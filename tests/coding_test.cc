@@ -1,5 +1,7 @@
-// The store's byte encodings (store/coding.h): hand-computed bytes of a few
-// values, round trips across the whole range, and refusal of truncated input.
+// The store's byte encodings (store/coding.h) and the keys built from them
+// (store/store.h, store/event_log.h): hand-computed bytes of a few values,
+// round trips across the whole range, the key order RocksDB scans in, and
+// refusal of truncated input.
 #include "store/coding.h"
 
 #include <cstdint>
@@ -9,6 +11,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "store/event_log.h"
+#include "store/store.h"
 
 namespace chatkpi {
 namespace {
@@ -194,6 +198,63 @@ TEST(Coding, LengthPrefixedStringsRoundTripAndRefuseAShortBody) {
       "abcd",
       5);
   EXPECT_FALSE(GetLengthPrefixed(&short_body, &s));
+}
+
+TEST(Coding, AggregateKeysAreShardDayAgentInScanOrder) {
+  // Shard 1, day 20412 (2025-11-20, days since 1970-01-01 = 0x4FBC) with
+  // the sign bit flipped: 0x80004FBC; then the agent's bytes as they are.
+  EXPECT_EQ(AggregateKey(1, 20412, "a1"),
+            std::string("\x00\x00\x00\x01\x80\x00\x4f\xbc"
+                        "a1",
+                        10));
+  // Day -1 (1969-12-31) = 0xFFFFFFFF, flipped 0x7FFFFFFF: before day 0.
+  EXPECT_EQ(AggregateKey(0, -1, ""),
+            std::string("\x00\x00\x00\x00\x7f\xff\xff\xff", 8));
+  // Bytewise order = (shard, day, agent) order, negative days included.
+  const std::vector<std::string> sorted = {
+      AggregateKey(0, -40000, "z"),     AggregateKey(0, -1, "a"),
+      AggregateKey(0, 0, ""),           AggregateKey(0, 0, "a"),
+      AggregateKey(0, 0, "ab"),         AggregateKey(0, 255, "a"),
+      AggregateKey(0, 256, "a"),        AggregateKey(1, -40000, "a"),
+      AggregateKey(0xffffffffu, 0, "a")};
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    EXPECT_LT(sorted[i - 1], sorted[i]) << i;
+  }
+  // Month rollups use the same layout with months for days.
+  EXPECT_EQ(RollupKey(2, 670, "b"), AggregateKey(2, 670, "b"));
+}
+
+TEST(Coding, AggregateKeysParseBackAndShortKeysAreRefused) {
+  // An agent id with UTF-8 and a NUL byte: the key keeps every byte.
+  const std::string odd_agent("客服\x00x", 8);
+  for (int32_t day : {std::numeric_limits<int32_t>::min(), -1, 0, 20412,
+                      std::numeric_limits<int32_t>::max()}) {
+    uint32_t shard = 0;
+    int32_t got_day = 0;
+    std::string agent;
+    ASSERT_TRUE(ParseAggregateKey(AggregateKey(7, day, odd_agent), &shard,
+                                  &got_day, &agent));
+    EXPECT_EQ(shard, 7u);
+    EXPECT_EQ(got_day, day);
+    EXPECT_EQ(agent, odd_agent);
+    int32_t month = 0;
+    ASSERT_TRUE(ParseRollupKey(RollupKey(3, day, ""), &shard, &month, &agent));
+    EXPECT_EQ(shard, 3u);
+    EXPECT_EQ(month, day);
+    EXPECT_EQ(agent, "");
+  }
+  uint32_t shard;
+  int32_t day;
+  std::string agent;
+  // 7 bytes: the day is cut short.
+  EXPECT_FALSE(ParseAggregateKey(std::string(7, '\0'), &shard, &day, &agent));
+}
+
+TEST(Coding, EventLogKeysAreBigEndianSequenceNumbers) {
+  EXPECT_EQ(SeqKey(0), std::string(8, '\0'));
+  EXPECT_EQ(SeqKey(0x0102), std::string("\0\0\0\0\0\0\x01\x02", 8));
+  EXPECT_LT(SeqKey(255), SeqKey(256));
+  EXPECT_LT(SeqKey(uint64_t{1} << 32), SeqKey((uint64_t{1} << 32) + 1));
 }
 
 }  // namespace
