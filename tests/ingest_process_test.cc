@@ -2,19 +2,22 @@
 // files against the reference model, re-runs, SIGKILL at random instants,
 // and every malformed line of docs/spec.md §1 as a dead letter.
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <random>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "engine/local_day.h"
 #include "gtest/gtest.h"
 #include "ingest/event_parser.h"
 #include "store/store.h"
+#include "store/store_files.h"
 #include "tests/reference_model.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
@@ -145,17 +148,57 @@ TEST(IngestProcess, SigkillAtRandomInstantsThenRerun) {
   const std::string want = Snapshot(dir + "/clean");
 
   const std::string db = dir + "/killed";
+  // Commits the store's commit record (store/store_files.h) counts so far.
+  auto commits = [&db] {
+    std::optional<CommitRecord> r = ReadCommitRecord(db);
+    return r.has_value() ? r->commits : uint64_t{0};
+  };
   std::mt19937 rng(4);
   int killed_mid_stream = 0;
   for (int round = 0; round < 6; ++round) {
+    const uint64_t before = commits();
     pid_t pid = testing::StartProcess({ChatkpiBinary(), "ingest", "--db", db,
                                        "--commit-every", "3000", file});
-    std::this_thread::sleep_for(std::chrono::milliseconds(
-        std::uniform_int_distribution<int>(150, 900)(rng)));
+    // Killed after this run has committed a random 1..6 times, then a
+    // random bit of the next interval, not after a fixed delay: on a loaded
+    // machine a run can take a second to commit at all, and a kill before
+    // its first commit interrupts nothing (the test would pass vacuously).
+    const uint64_t target =
+        before + std::uniform_int_distribution<int>(1, 6)(rng);
+    bool exited = false;
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (commits() < target && absl::Now() < deadline) {
+      // Looks at the child without reaping it (WaitProcess does that).
+      siginfo_t info{};
+      if (waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+          info.si_pid == pid) {
+        exited = true;
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    const bool committed = commits() >= target;
+    if (committed && !exited) {
+      absl::SleepFor(
+          absl::Milliseconds(std::uniform_int_distribution<int>(0, 20)(rng)));
+    }
     kill(pid, SIGKILL);
-    if (testing::WaitProcess(pid) == -SIGKILL) ++killed_mid_stream;
+    const int code = testing::WaitProcess(pid);
+    ASSERT_TRUE(committed || exited)
+        << "round " << round << ": no commit within 60 s (" << commits()
+        << " commits, " << before << " before the run)";
+    if (code != -SIGKILL) {
+      EXPECT_EQ(code, 0) << "round " << round << ": the run failed";
+    } else {
+      ++killed_mid_stream;
+      // The kill came after this run's commits, so it stored something and
+      // left the rest of the file for the rerun.
+      EXPECT_GE(commits(), target) << "round " << round;
+    }
   }
-  EXPECT_GT(killed_mid_stream, 0) << "no kill landed before the run ended";
+  // 6 rounds of at most 6 commits of 3000 lines each stop well short of the
+  // 300000 lines, unless a run is far faster than its commits.
+  EXPECT_GE(killed_mid_stream, 4) << "the kills should interrupt the stream";
   auto r = Ingest(db, {file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Snapshot(db), want);

@@ -15,7 +15,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "query/assessment_metrics.h"
-#include "query/csv_text.h"
 #include "query/pay_statement.h"
 #include "query/period_awards.h"
 #include "query/roster.h"
@@ -422,30 +421,6 @@ TEST(SchemeRules, MissingRulesAreRefusedNotWeakened) {
 
 // ---------------------------------------------------------------------------
 // Exports.
-
-TEST(CsvText, NeutralisesFormulaCells) {
-  auto field = [](std::string_view s) {
-    std::string out;
-    AppendCsvField(&out, s);
-    return out;
-  };
-  EXPECT_EQ(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-  EXPECT_EQ(field("+1+1"), "'+1+1");
-  EXPECT_EQ(field("-1+1"), "'-1+1");
-  EXPECT_EQ(field("@SUM(1)"), "'@SUM(1)");
-  EXPECT_EQ(field("\tx"), "'\tx");
-  EXPECT_EQ(field("\rx"), "\"'\rx\"");
-  EXPECT_EQ(field("a=b"), "a=b");
-  std::string n;
-  AppendCsvNumber(&n, "-12.50");  // a number the program wrote stays one
-  EXPECT_EQ(n, "-12.50");
-  n.clear();
-  AppendCsvNumber(&n, "-x");
-  EXPECT_EQ(n, "'-x");
-  EXPECT_EQ(FenToYuanText(-1005), "-10.05");
-  EXPECT_EQ(FenToYuanText(7), "0.07");
-  EXPECT_EQ(FenToYuanText(770501), "7705.01");
-}
 
 TEST(ScoreExport, CsvIsSafeAndExplainsThePay) {
   const Roster roster = MustRoster(
