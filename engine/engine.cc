@@ -444,41 +444,10 @@ absl::StatusOr<bool> Engine::RetractChat(const Event& e) {
   const uint32_t agent = msg.agent;
   const bool inbound = msg.inbound();
   b.messages.insert(b.messages.begin() + pos, std::move(msg));
-  absl::InlinedVector<Counters, 3> before;
-  for (int32_t d : days) {
-    before.push_back(ThreadDayCounters(b, agent, cal_.DayStartMs(d),
-                                       cal_.DayStartMs(d + 1), chat_));
-  }
-  absl::InlinedVector<OrderEntry*, 4> affected;
-  if (inbound) {
-    for (const OrderRef& ref : b.orders) {
-      if (ref.created_ts < e.ts_ms ||
-          ref.created_ts - e.ts_ms > attribution_.window_ms) {
-        continue;
-      }
-      auto o = LoadOrder(ref.order);
-      if (!o.ok()) return o.status();
-      affected.push_back(*o);
-    }
-    for (OrderEntry* o : affected) {
-      absl::Status s =
-          EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), -1);
-      if (!s.ok()) return s;
-    }
-  }
-  b.messages.erase(b.messages.begin() + pos);
-  for (size_t i = 0; i < days.size(); ++i) {
-    Counters after = ThreadDayCounters(b, agent, cal_.DayStartMs(days[i]),
-                                       cal_.DayStartMs(days[i] + 1), chat_);
-    absl::Status s = after.Subtract(before[i]);
-    if (s.ok()) s = AddDelta(b.agents[agent], days[i], after);
-    if (!s.ok()) return s;
-  }
-  for (OrderEntry* o : affected) {
-    absl::Status s =
-        EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), +1);
-    if (!s.ok()) return s;
-  }
+  absl::Status s = RecountThread(b, agent, days, inbound, e.ts_ms, [&] {
+    b.messages.erase(b.messages.begin() + pos);
+  });
+  if (!s.ok()) return s;
   entry.dirty = true;
   return true;
 }
@@ -567,9 +536,54 @@ absl::Status Engine::EmitOrder(BuyerState& b, const OrderContribution& c,
   return s;
 }
 
+absl::Status Engine::RecountThread(BuyerState& b, uint32_t agent,
+                                   const ThreadDays& days, bool inbound,
+                                   int64_t ts_ms,
+                                   absl::FunctionRef<void()> change) {
+  absl::InlinedVector<Counters, 3> before;
+  for (int32_t d : days) {
+    before.push_back(ThreadDayCounters(b, agent, cal_.DayStartMs(d),
+                                       cal_.DayStartMs(d + 1), chat_));
+  }
+  // An `in` can attribute the buyer's orders created within the window
+  // after it: their contributions come out before the change and go back in
+  // after it, under whichever agent now earns them.
+  absl::InlinedVector<OrderEntry*, 4> affected;
+  if (inbound) {
+    for (const OrderRef& ref : b.orders) {
+      if (ref.created_ts < ts_ms ||
+          ref.created_ts - ts_ms > attribution_.window_ms) {
+        continue;
+      }
+      auto o = LoadOrder(ref.order);
+      if (!o.ok()) return o.status();
+      affected.push_back(*o);
+    }
+    for (OrderEntry* o : affected) {
+      absl::Status s =
+          EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), -1);
+      if (!s.ok()) return s;
+    }
+  }
+  change();
+  for (size_t i = 0; i < days.size(); ++i) {
+    Counters after = ThreadDayCounters(b, agent, cal_.DayStartMs(days[i]),
+                                       cal_.DayStartMs(days[i] + 1), chat_);
+    absl::Status s = after.Subtract(before[i]);
+    if (s.ok()) s = AddDelta(b.agents[agent], days[i], after);
+    if (!s.ok()) return s;
+  }
+  for (OrderEntry* o : affected) {
+    absl::Status s =
+        EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), +1);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Engine::ApplyChat(const Event& e) {
-  // An `in` is a question whatever its `auto` flag says (docs/spec.md: auto is only
-  // meaningful on `out`); an automatic `out` changes no KPI.
+  // An `in` is a question whatever its `auto` flag says (docs/spec.md: auto is
+  // only meaningful on `out`); an automatic `out` changes no KPI.
   if (!e.inbound && e.auto_reply) return absl::OkStatus();
   auto loaded = LoadBuyer(e.buyer);
   if (!loaded.ok()) return loaded.status();
@@ -591,47 +605,11 @@ absl::Status Engine::ApplyChat(const Event& e) {
                      b.messages.begin();
 
   const ThreadDays days = AffectedThreadDays(b, msg.agent, pos, msg.ts, cal_);
-  absl::InlinedVector<Counters, 3> before;
-  for (int32_t d : days) {
-    before.push_back(ThreadDayCounters(b, msg.agent, cal_.DayStartMs(d),
-                                       cal_.DayStartMs(d + 1), chat_));
-  }
-  // An `in` can attribute the buyer's orders created within the window
-  // after it.
-  absl::InlinedVector<OrderEntry*, 4> affected;
-  if (e.inbound) {
-    for (const OrderRef& ref : b.orders) {
-      if (ref.created_ts < msg.ts ||
-          ref.created_ts - msg.ts > attribution_.window_ms) {
-        continue;
-      }
-      auto o = LoadOrder(ref.order);
-      if (!o.ok()) return o.status();
-      affected.push_back(*o);
-    }
-    for (OrderEntry* o : affected) {
-      absl::Status s =
-          EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), -1);
-      if (!s.ok()) return s;
-    }
-  }
-
-  b.messages.insert(b.messages.begin() + pos, std::move(msg));
-  const uint32_t agent = b.messages[pos].agent;
-
-  for (size_t i = 0; i < days.size(); ++i) {
-    Counters after = ThreadDayCounters(b, agent, cal_.DayStartMs(days[i]),
-                                       cal_.DayStartMs(days[i] + 1), chat_);
-    absl::Status s = after.Subtract(before[i]);
-    if (!s.ok()) return s;
-    s = AddDelta(b.agents[agent], days[i], after);
-    if (!s.ok()) return s;
-  }
-  for (OrderEntry* o : affected) {
-    absl::Status s =
-        EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), +1);
-    if (!s.ok()) return s;
-  }
+  const uint32_t agent = msg.agent;
+  absl::Status s = RecountThread(b, agent, days, e.inbound, e.ts_ms, [&] {
+    b.messages.insert(b.messages.begin() + pos, std::move(msg));
+  });
+  if (!s.ok()) return s;
   b.last_ts = std::max(b.last_ts, e.ts_ms);
   entry.dirty = true;
   return absl::OkStatus();
@@ -823,7 +801,8 @@ absl::Status Engine::CommitUnchecked() {
     }
   }
   for (auto& [key, slot] : pending_assessments_) {
-    // docs/spec.md §1: of one (agent, period, metric) the greatest (ts, id) wins.
+    // docs/spec.md §1: of one (agent, period, metric) the greatest (ts, id)
+    // wins.
     auto best =
         std::max_element(slot.candidates.begin(), slot.candidates.end());
     if (best == slot.candidates.end()) {

@@ -18,6 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/counters.h"
@@ -53,8 +54,8 @@ inline constexpr char kMetaAssessmentCandidatesPrefix[] = "acand/";
 
 // The rules `store` was built under, or nullopt for a new store.
 absl::StatusOr<std::optional<Rules>> StoredRules(Store& store);
-// The rules `store` was built under, or the defaults (docs/spec.md §2) for a new
-// store: what a writer given no rules file works under.
+// The rules `store` was built under, or the defaults (docs/spec.md §2) for a
+// new store: what a writer given no rules file works under.
 absl::StatusOr<Rules> LiveRulesOrDefault(Store& store);
 
 struct EngineOptions {
@@ -197,6 +198,12 @@ class Engine {
                                     int32_t slot);
 
   absl::Status ApplyChat(const Event& e);
+  // The thread-day counters of `agent` for `days`, and the orders an `in`
+  // at `ts_ms` can attribute, counted before and after `change` (which adds
+  // or removes one message of `b`): the difference is what is added.
+  absl::Status RecountThread(BuyerState& b, uint32_t agent,
+                             const ThreadDays& days, bool inbound,
+                             int64_t ts_ms, absl::FunctionRef<void()> change);
   absl::Status ApplyOrder(const Event& e);
   absl::Status ApplyAssessment(const Event& e);
   // Every assessment event of one (period, agent, metric) this store holds:
