@@ -1,4 +1,5 @@
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "engine/generation_select.h"
@@ -95,20 +96,32 @@ int RunScore(int argc, char** argv) {
     return Fail(kCmd, absl::InvalidArgumentError(
                           "give one of --month, --quarter and --year"));
   }
+  // Quarterly/yearly nominations (docs/scoring.md) or one month.
+  std::optional<Period> period;
+  absl::CivilMonth month;
   if (args->Has("quarter") || args->Has("year")) {
-    // Quarterly/yearly nominations (docs/scoring.md).
-    auto period = ParsePeriodFlag(*args);
-    if (!period.ok()) return Fail(kCmd, period.status());
-    auto scheme_arg = args->Require("scheme");
-    if (!scheme_arg.ok()) return Fail(kCmd, scheme_arg.status());
-    auto output = ParseOutputFormat(*args);
-    if (!output.ok()) return Fail(kCmd, output.status());
-    auto scheme = LoadSchemeByNameOrPath(*scheme_arg, CHATKPI_SCHEMES_DIR);
-    if (!scheme.ok()) return Fail(kCmd, scheme.status());
-    auto generation =
-        OpenGeneration(*db, args->Get("rules-version").value_or(""));
-    if (!generation.ok()) return Fail(kCmd, generation.status());
-    Store* store = generation->store.get();
+    auto p = ParsePeriodFlag(*args);
+    if (!p.ok()) return Fail(kCmd, p.status());
+    period = std::move(*p);
+  } else {
+    auto m = ParseMonthFlag(*args);
+    if (!m.ok()) return Fail(kCmd, m.status());
+    month = *m;
+  }
+  auto scheme_arg = args->Require("scheme");
+  if (!scheme_arg.ok()) return Fail(kCmd, scheme_arg.status());
+  auto output = ParseOutputFormat(*args);
+  if (!output.ok()) return Fail(kCmd, output.status());
+  auto scheme = LoadSchemeByNameOrPath(*scheme_arg, CHATKPI_SCHEMES_DIR);
+  if (!scheme.ok()) return Fail(kCmd, scheme.status());
+  // --rules-version: a generation kept by `chatkpi replay --keep`.
+  auto generation =
+      OpenGeneration(*db, args->Get("rules-version").value_or(""));
+  if (!generation.ok()) return Fail(kCmd, generation.status());
+  Store* store = generation->store.get();
+  const ColumnLanguage lang =
+      output->chinese ? ColumnLanguage::kChinese : ColumnLanguage::kEnglish;
+  if (period.has_value()) {
     auto roster = ReadCurrentRoster(*store);
     if (!roster.ok()) return Fail(kCmd, roster.status());
     if (!roster->has_value()) {
@@ -121,27 +134,11 @@ int RunScore(int argc, char** argv) {
     if (!reports.ok()) return Fail(kCmd, reports.status());
     auto awards = ComputePeriodAwards(*scheme, period->label, *reports);
     if (!awards.ok()) return Fail(kCmd, awards.status());
-    std::cout << (output->csv
-                      ? PeriodAwardsToCsv(
-                            *awards, output->chinese ? ColumnLanguage::kChinese
-                                                     : ColumnLanguage::kEnglish)
-                      : PeriodAwardsToJson(*awards));
+    std::cout << (output->csv ? PeriodAwardsToCsv(*awards, lang)
+                              : PeriodAwardsToJson(*awards));
     return 0;
   }
-  auto month = ParseMonthFlag(*args);
-  if (!month.ok()) return Fail(kCmd, month.status());
-  auto scheme_arg = args->Require("scheme");
-  if (!scheme_arg.ok()) return Fail(kCmd, scheme_arg.status());
-  auto output = ParseOutputFormat(*args);
-  if (!output.ok()) return Fail(kCmd, output.status());
-  auto scheme = LoadSchemeByNameOrPath(*scheme_arg, CHATKPI_SCHEMES_DIR);
-  if (!scheme.ok()) return Fail(kCmd, scheme.status());
-  // --rules-version: a generation kept by `chatkpi replay --keep`.
-  auto generation =
-      OpenGeneration(*db, args->Get("rules-version").value_or(""));
-  if (!generation.ok()) return Fail(kCmd, generation.status());
-  Store* store = generation->store.get();
-  auto report = ScoreMonth(*store, *scheme, *month);
+  auto report = ScoreMonth(*store, *scheme, month);
   if (!report.ok()) return Fail(kCmd, report.status());
   if (!report->roster_version) {
     std::cerr << "chatkpi score: warning: no roster; every agent with "
@@ -149,8 +146,6 @@ int RunScore(int argc, char** argv) {
                  "(import one with chatkpi roster --db DIR --file "
                  "staff.csv)\n";
   }
-  const ColumnLanguage lang =
-      output->chinese ? ColumnLanguage::kChinese : ColumnLanguage::kEnglish;
   std::cout << (output->csv ? ScoreReportToCsv(*report, lang)
                             : ScoreReportToJson(*report));
   return 0;
