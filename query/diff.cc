@@ -236,17 +236,7 @@ bool Changed(const Pair& p) {
 
 std::optional<Pay> TeamPay(const ScoreReport& r) {
   if (!r.has_pay) return std::nullopt;
-  Pay t;
-  for (const AgentScore& s : r.agents) {
-    if (!s.pay) continue;
-    t.base_fen += s.pay->base_fen;
-    t.personal_commission_fen += s.pay->personal_commission_fen;
-    t.public_commission_fen += s.pay->public_commission_fen;
-    t.awards_fen += s.pay->awards_fen;
-    t.seniority_fen += s.pay->seniority_fen;
-    t.total_fen += s.pay->total_fen;
-  }
-  return t;
+  return TeamPayTotal(r);
 }
 
 constexpr std::pair<std::string_view, int64_t Pay::*> kPayFields[] = {
@@ -543,6 +533,7 @@ absl::StatusOr<KpiDiff> ComputeDiff(Store& a, Store& b,
 }
 
 std::string DiffToJson(const KpiDiff& d) {
+  const std::vector<int64_t> thresholds = DiffThresholds(d);
   std::string out = "{\"from\": ";
   AppendJsonString(&out, absl::FormatCivilTime(d.from));
   out.append(", \"to\": ");
@@ -572,16 +563,15 @@ std::string DiffToJson(const KpiDiff& d) {
     out.append("{\"agent\": ");
     AppendJsonString(&out, agent);
     out.append(", \"kpis\": ");
-    AppendPairs(&out,
-                KpiPairs(rows.first, rows.second, false, DiffThresholds(d)));
+    AppendPairs(&out, KpiPairs(rows.first, rows.second, false, thresholds));
     out.push_back('}');
   }
   out.append("],\n \"unattributed\": ");
   AppendPairs(&out, KpiPairs(d.a.snapshot.unattributed,
                              d.b.snapshot.unattributed, true));
   out.append(",\n \"team\": ");
-  AppendPairs(&out, KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false,
-                             DiffThresholds(d)));
+  AppendPairs(
+      &out, KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false, thresholds));
   out.append(",\n \"dead_letters\": ");
   AppendPairValue(&out,
                   Ints(d.a.snapshot.dead_letters, d.b.snapshot.dead_letters));
@@ -640,6 +630,7 @@ std::string DiffToJson(const KpiDiff& d) {
 }
 
 std::string DiffToCsv(const KpiDiff& d, const DiffView& view) {
+  const std::vector<int64_t> thresholds = DiffThresholds(d);
   const bool zh = view.lang == ColumnLanguage::kChinese;
   std::string out = "\xEF\xBB\xBF";  // BOM: spreadsheets then read UTF-8
   out.append(zh ? "部分,月份,客服,指标,A,B,变化\r\n"
@@ -664,12 +655,11 @@ std::string DiffToCsv(const KpiDiff& d, const DiffView& view) {
   }
   AppendCsvRow(&out, "generation", "", "", "events", absl::StrCat(d.a.events),
                absl::StrCat(d.b.events), "");
-  pairs(
-      "team", "", "",
-      KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false, DiffThresholds(d)));
+  pairs("team", "", "",
+        KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false, thresholds));
   for (const auto& [agent, rows] : JoinAgents(d.a.snapshot, d.b.snapshot)) {
     pairs("kpi", "", agent,
-          KpiPairs(rows.first, rows.second, false, DiffThresholds(d)));
+          KpiPairs(rows.first, rows.second, false, thresholds));
   }
   pairs("unattributed", "", "",
         KpiPairs(d.a.snapshot.unattributed, d.b.snapshot.unattributed, true));
@@ -692,6 +682,7 @@ std::string DiffToCsv(const KpiDiff& d, const DiffView& view) {
 }
 
 std::string DiffToReport(const KpiDiff& d, const DiffView& view) {
+  const std::vector<int64_t> thresholds = DiffThresholds(d);
   const bool zh = view.lang == ColumnLanguage::kChinese;
   const std::string period =
       absl::StrCat(absl::FormatCivilTime(d.from), zh ? " 至 " : " to ",
@@ -722,8 +713,7 @@ std::string DiffToReport(const KpiDiff& d, const DiffView& view) {
                   ":\n");
   std::string team;
   AppendReportRows(
-      &team,
-      KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false, DiffThresholds(d)),
+      &team, KpiPairs(d.a.snapshot.team, d.b.snapshot.team, false, thresholds),
       view, "  ");
   AppendReportRows(&team,
                    {{"dead_letters", Ints(d.a.snapshot.dead_letters,
@@ -747,10 +737,9 @@ std::string DiffToReport(const KpiDiff& d, const DiffView& view) {
   // grade and pay.
   std::map<std::string, std::string> sections;
   for (const auto& [agent, rows] : JoinAgents(d.a.snapshot, d.b.snapshot)) {
-    AppendReportRows(
-        &sections[agent],
-        KpiPairs(rows.first, rows.second, false, DiffThresholds(d)), view,
-        "    ");
+    AppendReportRows(&sections[agent],
+                     KpiPairs(rows.first, rows.second, false, thresholds), view,
+                     "    ");
   }
   for (size_t m = 0; m < d.a.months.size() && m < d.b.months.size(); ++m) {
     for (const ScorePairs& p : JoinScores(&d.a.months[m], &d.b.months[m])) {

@@ -691,6 +691,14 @@ absl::StatusOr<Totals> SumUp(const ScoreReport& r) {
 
 absl::Status TotalsFit(const ScoreReport& r) { return SumUp(r).status(); }
 
+}  // namespace
+
+Pay TeamPayTotal(const ScoreReport& r) {
+  return SumUp(r).value().pay;  // Score proved it fits
+}
+
+namespace {
+
 std::string PayJson(const Pay& p) {
   return absl::StrCat(
       "{\"base_fen\": ", p.base_fen,

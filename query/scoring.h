@@ -1,5 +1,5 @@
-// Month-end scoring (docs/spec.md §5): a pure function of the month's snapshot, its
-// `assessment` inputs, earlier months' results and a scheme. Nothing here
+// Month-end scoring (docs/spec.md §5): a pure function of the month's snapshot,
+// its `assessment` inputs, earlier months' results and a scheme. Nothing here
 // reads a store or a clock, so a month can be re-scored and checked by hand.
 //
 // Points are int64 hundredths: each item is rounded half up to 0.01 once,
@@ -152,8 +152,12 @@ struct MonthInputs {
 absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
                                   const MonthInputs& inputs);
 
-// docs/spec.md §6 `score` JSON, plus `team_totals` (the sums of the agents' totals
-// and pay) and a few more per-agent fields.
+// The sum of the agents' pay: the pay of `team_totals`. `r` must come from
+// Score, which proved that every such sum fits in int64.
+Pay TeamPayTotal(const ScoreReport& r);
+
+// docs/spec.md §6 `score` JSON, plus `team_totals` (the sums of the agents'
+// totals and pay) and a few more per-agent fields.
 std::string ScoreReportToJson(const ScoreReport& r);
 // CSV with a UTF-8 BOM: one row per agent, then a team totals row equal to
 // the JSON's team_totals.
