@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -18,6 +19,7 @@
 #include "engine/file_ingest.h"
 #include "engine/owned_shards.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "ingest/event_parser.h"
 #include "ingest/kafka_producer.h"
 #include "ingest/kafka_publisher.h"
@@ -84,6 +86,26 @@ std::optional<int> ChildProcess::Wait(absl::Duration timeout) {
 
 std::string ChildProcess::Stdout() const { return ReadWholeFile(stdout_path_); }
 std::string ChildProcess::Stderr() const { return ReadWholeFile(stderr_path_); }
+
+int ListeningPort(const ChildProcess& child, absl::Duration timeout) {
+  const std::regex listening("listening on http://[^:]+:([0-9]+)");
+  int port = 0;
+  WaitUntil(timeout, [&] {
+    std::smatch m;
+    const std::string err = child.Stderr();
+    if (!std::regex_search(err, m, listening)) return false;
+    port = std::stoi(m[1].str());
+    return true;
+  });
+  return port;
+}
+
+std::string MonthSnapshot(int port) {
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_read_timeout(5, 0);
+  auto r = cli.Get("/api/snapshot?from=2026-11-01&to=2026-11-30");
+  return r && r->status == 200 ? r->body : "";
+}
 
 std::string ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -54,6 +54,15 @@ int RunProgram(const std::vector<std::string>& argv, std::string* out = nullptr,
 int RunChatkpi(const std::vector<std::string>& args, std::string* out = nullptr,
                std::string* err = nullptr);
 
+// The port of a child's "listening on http://HOST:PORT" stderr line, waited
+// for up to `timeout`; 0 if it did not appear.
+int ListeningPort(const ChildProcess& child,
+                  absl::Duration timeout = absl::Seconds(60));
+
+// GET /api/snapshot of November 2026 (the generated month) from a server on
+// 127.0.0.1:`port` without a token; "" unless it answers 200.
+std::string MonthSnapshot(int port);
+
 // `chatkpi broker` in a child process with topics chat, orders and dlq.
 class BrokerProcess {
  public:

@@ -123,20 +123,6 @@ TEST(Cli, RepeatedFlagsAreRefused) {
       << r.err;
 }
 
-// Waits for "listening on http://HOST:PORT" in a child's stderr.
-int ListeningPort(const testing::ChildProcess& child) {
-  const std::regex listening("listening on http://[^:]+:([0-9]+)");
-  int port = -1;
-  testing::WaitUntil(absl::Seconds(60), [&] {
-    std::smatch m;
-    const std::string err = child.Stderr();
-    if (!std::regex_search(err, m, listening)) return false;
-    port = std::stoi(m[1].str());
-    return true;
-  });
-  return port;
-}
-
 // A raw connection, by default an /api/live stream: its first board, then
 // (after the server stops) its end.
 class LiveStream {
@@ -234,7 +220,7 @@ TEST(OpsProcess, RunPortExportsIngestMetricsAndStopsOnSigterm) {
     argv.push_back(a);
   }
   testing::ChildProcess run(argv, dir + "/run.out", dir + "/run.err");
-  const int port = ListeningPort(run);
+  const int port = testing::ListeningPort(run);
   ASSERT_GT(port, 0) << run.Stderr();
   httplib::Client c("127.0.0.1", port);
   c.set_bearer_token_auth(kToken);
@@ -312,7 +298,7 @@ TEST(OpsProcess, SigtermStopsServeFollowWithItsStreamsClosed) {
                                "--port", "0", "--token-file", TokenFile(dir),
                                "--follow", "--read-timeout-ms", "60000"},
                               dir + "/serve.out", dir + "/serve.err");
-  const int port = ListeningPort(serve);
+  const int port = testing::ListeningPort(serve);
   ASSERT_GT(port, 0) << serve.Stderr();
   LiveStream a(port), b(port);
   ASSERT_TRUE(a.ReadUntil("event: today")) << a.received();

@@ -55,13 +55,6 @@ bool GroupSettled(const std::vector<ChildProcess*>& members, int partitions) {
          all.size() == static_cast<size_t>(partitions);
 }
 
-std::string MonthSnapshot(int port) {
-  httplib::Client cli("127.0.0.1", port);
-  cli.set_read_timeout(5, 0);
-  auto r = cli.Get("/api/snapshot?from=2026-11-01&to=2026-11-30");
-  return r && r->status == 200 ? r->body : "";
-}
-
 TEST(ScalingProcess, QueryInstanceSeesTheWholeGroupAcrossAMemberDeath) {
   const std::string dir = TempDir("scaling");
   constexpr int kPartitions = 8;
@@ -94,16 +87,8 @@ TEST(ScalingProcess, QueryInstanceSeesTheWholeGroupAcrossAMemberDeath) {
                       brokers, "--changelog-topic", kChangelog, "--db",
                       dir + "/query", "--no-auth", "--port", "0"},
                      dir + "/query.out", dir + "/query.err");
-  int port = 0;
-  ASSERT_TRUE(WaitUntil(absl::Seconds(15), [&] {
-    const std::string err = query.Stderr();
-    const std::string marker = "listening on http://127.0.0.1:";
-    const size_t at = err.find(marker);
-    if (at == std::string::npos) return false;
-    return absl::SimpleAtoi(
-        err.substr(at + marker.size(), err.find('\n', at) - at - marker.size()),
-        &port);
-  })) << query.Stderr();
+  const int port = testing::ListeningPort(query, absl::Seconds(15));
+  ASSERT_NE(port, 0) << query.Stderr();
 
   auto all_engines = [&] {
     std::vector<ChildProcess*> v;
@@ -127,7 +112,7 @@ TEST(ScalingProcess, QueryInstanceSeesTheWholeGroupAcrossAMemberDeath) {
   std::string seen;
   EXPECT_TRUE(WaitUntil(absl::Seconds(20),
                         [&] {
-                          seen = MonthSnapshot(port);
+                          seen = testing::MonthSnapshot(port);
                           return seen == d.snapshot_json;
                         }))
       << "query instance:\n"
@@ -158,7 +143,7 @@ TEST(ScalingProcess, QueryInstanceSeesTheWholeGroupAcrossAMemberDeath) {
   }
   EXPECT_TRUE(WaitUntil(absl::Seconds(20),
                         [&] {
-                          seen = MonthSnapshot(port);
+                          seen = testing::MonthSnapshot(port);
                           return seen == d.snapshot_json;
                         }))
       << "query instance:\n"

@@ -50,28 +50,6 @@ using testing::WaitUntil;
 constexpr char kChangelog[] = "changelog";
 constexpr int kPartitions = 4;
 
-std::string MonthSnapshot(int port) {
-  httplib::Client cli("127.0.0.1", port);
-  cli.set_read_timeout(5, 0);
-  auto r = cli.Get("/api/snapshot?from=2026-11-01&to=2026-11-30");
-  return r && r->status == 200 ? r->body : "";
-}
-
-// The port `serve` logs once it listens; 0 if it did not within 15 s.
-int ListeningPort(const ChildProcess& p) {
-  int port = 0;
-  WaitUntil(absl::Seconds(15), [&] {
-    const std::string err = p.Stderr();
-    const std::string marker = "listening on http://127.0.0.1:";
-    const size_t at = err.find(marker);
-    if (at == std::string::npos) return false;
-    return absl::SimpleAtoi(
-        err.substr(at + marker.size(), err.find('\n', at) - at - marker.size()),
-        &port);
-  });
-  return port;
-}
-
 // The single-process month snapshot JSON of `lines`.
 std::string SingleProcessSnapshot(const std::string& dir,
                                   const std::vector<GeneratedLine>& lines) {
@@ -182,7 +160,7 @@ class RandomHistory {
                                  absl::StrCat(dir_, "/query", query_store_),
                                  "--no-auth", "--port", "0"},
         log + ".out", log + ".err");
-    port_ = ListeningPort(*query_);
+    port_ = testing::ListeningPort(*query_, absl::Seconds(15));
     EXPECT_NE(port_, 0) << query_->Stderr();
     Note(absl::StrCat("start query instance on store ", query_store_));
   }
@@ -328,7 +306,7 @@ TEST(ScalingProcess, RandomOwnershipHistoriesKeepTheTeamViewExact) {
   std::string seen;
   EXPECT_TRUE(WaitUntil(absl::Seconds(30),
                         [&] {
-                          seen = MonthSnapshot(h.port());
+                          seen = testing::MonthSnapshot(h.port());
                           return seen == first_half;
                         }))
       << "query instance:\n"
@@ -392,7 +370,7 @@ TEST(ScalingProcess, RandomOwnershipHistoriesKeepTheTeamViewExact) {
 
   EXPECT_TRUE(WaitUntil(absl::Seconds(60),
                         [&] {
-                          seen = MonthSnapshot(h.port());
+                          seen = testing::MonthSnapshot(h.port());
                           return seen == d.snapshot_json;
                         }))
       << "query instance:\n"
