@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "engine/checked_math.h"
+#include "base/checked_math.h"
 #include "store/coding.h"
 
 namespace chatkpi {

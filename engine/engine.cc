@@ -6,7 +6,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
-#include "engine/checked_math.h"
+#include "base/checked_math.h"
 #include "engine/conflict_record.h"
 #include "engine/dead_letter_value.h"
 #include "engine/local_day.h"
@@ -75,6 +75,16 @@ bool DecodeAssessmentCandidates(
   return true;
 }
 
+// Whether the stored canonical rules text `stored` states the same rules as
+// `json`: equal text, or text that an older build wrote with other string
+// escapes (control characters in keywords as \u00xx rather than \n \r \t)
+// and that reads back as rules with canonical text `json`.
+bool SameRulesText(const std::string& stored, const std::string& json) {
+  if (stored == json) return true;
+  auto parsed = ParseRules(stored);
+  return parsed.ok() && parsed->ToJson() == json;
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<Rules>> StoredRules(Store& store) {
@@ -128,7 +138,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(
     c.Put(Family::kMeta, kMetaRules, json);
     absl::Status s = store->Write(&c);
     if (!s.ok()) return s;
-  } else if (**stored != json) {
+  } else if (!SameRulesText(**stored, json)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", store->dir(), " holds KPIs computed under other rules (",
         **stored, "); these rules are ", json,

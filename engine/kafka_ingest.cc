@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/json_text.h"
 #include "engine/changelog.h"
 #include "engine/engine.h"
 #include "engine/owned_shards.h"
@@ -22,23 +23,6 @@ namespace {
 
 constexpr absl::Duration kPollTimeout = absl::Milliseconds(100);
 constexpr absl::Duration kDlqFlushTimeout = absl::Seconds(30);
-
-// Minimal JSON string escaping for topic names and broker lists (the
-// engine does not depend on the query layer's JSON helpers).
-void AppendJson(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      absl::StrAppend(out, "\\u00", absl::Hex(c, absl::kZeroPad2));
-    } else {
-      out->push_back(c);
-    }
-  }
-  out->push_back('"');
-}
 
 class KafkaIngest : public KafkaRebalanceListener {
  public:
@@ -620,7 +604,7 @@ absl::Status KafkaIngest::Progress(absl::Time now) {
     if (opts_.on_lag && lag >= 0) opts_.on_lag(name, lag);
     lags.push_back(absl::StrCat(name, "=", lag < 0 ? "?" : absl::StrCat(lag)));
     if (lag_json.size() > 1) lag_json.append(", ");
-    AppendJson(&lag_json, name);
+    AppendJsonString(&lag_json, name);
     absl::StrAppend(&lag_json, ": ", lag);
   }
   lag_json.append("}");
@@ -631,13 +615,13 @@ absl::Status KafkaIngest::Progress(absl::Time now) {
                    lags.empty() ? "" : ": ", absl::StrJoin(lags, " ")));
 
   std::string json = "{\"group\": ";
-  AppendJson(&json, opts_.consumer.group);
+  AppendJsonString(&json, opts_.consumer.group);
   json.append(", \"brokers\": ");
-  AppendJson(&json, opts_.consumer.client.brokers);
+  AppendJsonString(&json, opts_.consumer.client.brokers);
   json.append(", \"topics\": [");
-  AppendJson(&json, topics_[0]);
+  AppendJsonString(&json, topics_[0]);
   json.append(", ");
-  AppendJson(&json, topics_[1]);
+  AppendJsonString(&json, topics_[1]);
   absl::StrAppend(&json, "], \"updated_ms\": ", absl::ToUnixMillis(now),
                   ", \"events_per_s\": ", static_cast<int64_t>(events_per_s_),
                   ", \"messages\": ", report_->messages,

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/json_text.h"
 #include "engine/engine.h"
 #include "engine/generation_select.h"
 #include "engine/live_store.h"
@@ -473,16 +474,11 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
       // What the replaced generation was at the switch (writers are held:
       // it takes no more events), for `diff` of a kept generation.
       Commit c(target->get());
-      // A version has no control characters (engine/rules.h): quotes and
-      // backslashes are all that need escaping.
-      std::string record = "{\"version\": \"";
-      for (char ch : report.old_version) {
-        if (ch == '"' || ch == '\\') record.push_back('\\');
-        record.push_back(ch);
-      }
-      absl::StrAppend(
-          &record, "\", \"switched_at_ms\": ", absl::ToUnixMillis(absl::Now()),
-          ", \"events\": ", (*target)->next_seq(), "}");
+      std::string record = "{\"version\": ";
+      AppendJsonString(&record, report.old_version);
+      absl::StrAppend(&record,
+                      ", \"switched_at_ms\": ", absl::ToUnixMillis(absl::Now()),
+                      ", \"events\": ", (*target)->next_seq(), "}");
       c.Put(Family::kMeta,
             absl::StrCat(kMetaReplacedPrefix, report.old_generation), record);
       s = (*target)->Write(&c);

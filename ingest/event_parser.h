@@ -1,7 +1,7 @@
 // Turns one JSON document (a JSONL line or a Kafka message value) into an
-// Event, validating every rule of docs/spec.md §1. Parsing never throws and never
-// crashes on hostile bytes: any violation comes back as InvalidArgument whose
-// message is the dead-letter reason ("missing field 'buyer'", ...).
+// Event, validating every rule of docs/spec.md §1. Parsing never throws and
+// never crashes on hostile bytes: any violation comes back as InvalidArgument
+// whose message is the dead-letter reason ("missing field 'buyer'", ...).
 //
 // Reasons are a fixed category, optionally followed by a field name in single
 // quotes; nothing else varies, so the text before the first "'" groups them:
@@ -29,7 +29,7 @@ namespace chatkpi {
 // are far above any real order, yet a billion events at the bound still sum
 // to less than int64 holds (10^9 * 10^9 fen = 10^18 < 9.2 * 10^18), so no
 // realistic store gets near an overflow; the engine's checked sums
-// (engine/checked_math.h) refuse what still would.
+// (base/checked_math.h) refuse what still would.
 //
 // `amount`: at most 10,000,000.00 yuan per order event.
 inline constexpr int64_t kMaxAmountFen = 1'000'000'000;

@@ -4,10 +4,10 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "base/json_text.h"
 #include "engine/engine.h"
 #include "engine/local_day.h"
 #include "engine/rules.h"
-#include "query/json_text.h"
 #include "query/response_figures.h"
 #include "query/snapshot.h"
 #include "store/store.h"

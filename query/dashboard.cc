@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "base/json_text.h"
 #include "engine/counters.h"
-#include "query/json_text.h"
 #include "query/response_figures.h"
 
 namespace chatkpi {

@@ -2,9 +2,9 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "base/csv_text.h"
+#include "base/json_text.h"
 #include "engine/dead_letter_value.h"
-#include "query/csv_text.h"
-#include "query/json_text.h"
 #include "store/store.h"
 
 namespace chatkpi {

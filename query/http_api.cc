@@ -9,11 +9,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "base/json_text.h"
 #include "engine/engine.h"
 #include "query/agent_days.h"
 #include "query/dashboard.h"
 #include "query/dead_letters.h"
-#include "query/json_text.h"
 #include "query/metrics.h"
 #include "query/month_score.h"
 #include "query/pay_statement.h"
@@ -28,8 +28,8 @@
 namespace chatkpi {
 namespace {
 
-// Dates outside the event time range of docs/spec.md §1 (with a day's slack for the
-// time zone) can hold no data; refusing them keeps a typo like 2206-11-01
+// Dates outside the event time range of docs/spec.md §1 (with a day's slack for
+// the time zone) can hold no data; refusing them keeps a typo like 2206-11-01
 // from passing for an empty period.
 constexpr absl::CivilDay kFirstDay(1999, 12, 31);
 constexpr absl::CivilDay kLastDay(2100, 1, 1);

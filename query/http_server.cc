@@ -11,10 +11,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/json_text.h"
 #include "httplib.h"
 #include "query/bounded_server.h"
 #include "query/http_api.h"
-#include "query/json_text.h"
 #include "query/live_feed.h"
 #include "query/metrics.h"
 #include "query/rate_limiter.h"

@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
-#include "query/json_text.h"
+#include "base/number_text.h"
 
 namespace chatkpi {
 namespace {

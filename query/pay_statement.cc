@@ -6,7 +6,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "query/csv_text.h"
+#include "base/csv_text.h"
+#include "base/number_text.h"
 
 namespace chatkpi {
 namespace {
@@ -20,7 +21,7 @@ struct Line {
 };
 
 std::string Opt(const std::optional<double>& v) {
-  return v ? ValueText(*v) : "";
+  return v ? FormatDouble(*v) : "";
 }
 
 std::vector<Line> Lines(const ScoreReport& r, const AgentScore& a) {
@@ -50,10 +51,10 @@ std::vector<Line> Lines(const ScoreReport& r, const AgentScore& a) {
     const std::string& title = r.columns[k].title;
     num(absl::StrCat(title, " 实际值 / actual"), Opt(it.actual));
     num(absl::StrCat(title, " 目标值 / target"), Opt(it.target));
-    num(absl::StrCat(title, " 得分 / points"), PointsText(it.points_centi));
+    num(absl::StrCat(title, " 得分 / points"), CentiText(it.points_centi));
   }
   if (a.assessed) {
-    num("总分 / total", PointsText(a.total_centi));
+    num("总分 / total", CentiText(a.total_centi));
     num(absl::StrCat("排名 / rank (", r.assessed_count, ")"),
         absl::StrCat(a.rank));
   }
@@ -85,7 +86,7 @@ std::vector<Line> Lines(const ScoreReport& r, const AgentScore& a) {
         FenToYuanText(p.personal_commission_fen));
     num("公共销售业绩 / public sales pool (元)",
         FenToYuanText(r.public_pool_fen));
-    text("公共提成比例 / public rate", RateText(r.public_rate_ppm));
+    text("公共提成比例 / public rate", PpmPercentText(r.public_rate_ppm));
     num("公共提成分摊人数 / public divisor", absl::StrCat(r.public_divisor));
     num("公共绩效提成 / public commission (元)",
         FenToYuanText(p.public_commission_fen));

@@ -6,8 +6,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "query/csv_text.h"
-#include "query/json_text.h"
+#include "base/csv_text.h"
+#include "base/json_text.h"
+#include "base/number_text.h"
 
 namespace chatkpi {
 namespace {
@@ -90,7 +91,7 @@ std::string PeriodAwardsToJson(const PeriodAwards& p) {
     AppendJsonString(&out, a.agent);
     absl::StrAppend(&out, ", \"months_assessed\": ", a.months_assessed,
                     ", \"eligible\": ", a.eligible ? "true" : "false",
-                    ", \"period_total\": ", PointsText(a.sum_centi),
+                    ", \"period_total\": ", CentiText(a.sum_centi),
                     ", \"rank\": ", a.eligible ? absl::StrCat(a.rank) : "null",
                     ", \"award\": ");
     if (a.award.empty()) {
@@ -125,7 +126,7 @@ std::string PeriodAwardsToCsv(const PeriodAwards& p, ColumnLanguage lang) {
     out.push_back(',');
     AppendCsvField(&out, a.agent);
     absl::StrAppend(&out, ",", a.months_assessed, ",", a.eligible ? 1 : 0, ",",
-                    PointsText(a.sum_centi), ",",
+                    CentiText(a.sum_centi), ",",
                     a.eligible ? absl::StrCat(a.rank) : "", ",");
     AppendCsvField(&out, a.award.empty() ? "" : FlagText(a.award, zh));
     out.append("\r\n");

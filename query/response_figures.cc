@@ -1,7 +1,7 @@
 #include "query/response_figures.h"
 
 #include "absl/strings/str_cat.h"
-#include "query/json_text.h"
+#include "base/json_text.h"
 
 namespace chatkpi {
 namespace {

@@ -11,8 +11,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
-#include "query/csv_text.h"
-#include "query/json_text.h"
+#include "base/csv_text.h"
+#include "base/json_text.h"
 #include "store/coding.h"
 #include "store/store.h"
 

@@ -13,10 +13,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
-#include "engine/checked_math.h"
+#include "base/checked_math.h"
+#include "base/csv_text.h"
+#include "base/json_text.h"
+#include "base/number_text.h"
 #include "query/assessment_metrics.h"
-#include "query/csv_text.h"
-#include "query/json_text.h"
 #include "query/response_figures.h"
 
 namespace chatkpi {
@@ -245,18 +246,6 @@ void AssignQuotas(const std::vector<AgentScore*>& ranked, int best,
 
 namespace {
 
-// A rate in ppm as a percentage, exactly: 15000 -> "1.5%".
-std::string PercentText(int64_t ppm) {
-  std::string s = absl::StrCat(ppm / 10000);
-  int64_t frac = ppm % 10000;
-  if (frac != 0) {
-    std::string f = absl::StrCat(frac + 10000).substr(1);
-    while (f.back() == '0') f.pop_back();
-    absl::StrAppend(&s, ".", f);
-  }
-  return s + "%";
-}
-
 // The bracket applied to the personal commission and its arithmetic in
 // yuan, so that a clerk can redo it: "(21000.00 - 20000.00) x 4% + 250.00
 // = 290.00".
@@ -274,7 +263,7 @@ void ExplainCommission(const Scheme& scheme, int64_t net_fen,
                         ? absl::StrCat("(", FenToYuanText(net_fen), " - ",
                                        FenToYuanText(b.over_fen), ")")
                         : FenToYuanText(net_fen);
-    absl::StrAppend(&a, " x ", PercentText(b.rate_ppm));
+    absl::StrAppend(&a, " x ", PpmPercentText(b.rate_ppm));
     if (b.plus_fen > 0) absl::StrAppend(&a, " + ", FenToYuanText(b.plus_fen));
     absl::StrAppend(&a, " = ", FenToYuanText(commission_fen));
     s->commission_arithmetic = std::move(a);
@@ -607,32 +596,8 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
 
 namespace {
 
-std::string Centi(int64_t c) {
-  std::string sign = c < 0 ? "-" : "";
-  uint64_t a = c < 0 ? -static_cast<uint64_t>(c) : c;
-  if (a % 100 == 0) return absl::StrCat(sign, a / 100);
-  if (a % 10 == 0) return absl::StrCat(sign, a / 100, ".", (a % 100) / 10);
-  return absl::StrCat(sign, a / 100, a % 100 < 10 ? ".0" : ".", a % 100);
-}
-
-std::string Decimal(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6f", v);
-  std::string s = buf;
-  while (s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.pop_back();
-  if (s == "-0") s = "0";
-  return s;
-}
-
-std::string JsonString(std::string_view s) {
-  std::string out;
-  AppendJsonString(&out, s);
-  return out;
-}
-
 std::string JsonOpt(const std::optional<double>& v) {
-  return v ? Decimal(*v) : "null";
+  return v ? FormatDouble(*v) : "null";
 }
 
 std::string OptStr(const std::string& s) {
@@ -730,10 +695,6 @@ std::string CountersJson(const Counters& c) {
 
 }  // namespace
 
-std::string RateText(int64_t ppm) { return PercentText(ppm); }
-std::string PointsText(int64_t centi) { return Centi(centi); }
-std::string ValueText(double v) { return Decimal(v); }
-
 std::string ScoreReportToJson(const ScoreReport& r) {
   std::string out = absl::StrCat(
       "{\"month\": ", JsonString(r.month),
@@ -750,7 +711,7 @@ std::string ScoreReportToJson(const ScoreReport& r) {
   if (r.has_pay) {
     absl::StrAppend(
         &out, ",\n \"public_commission\": {\"pool_fen\": ", r.public_pool_fen,
-        ", \"rate\": ", JsonString(PercentText(r.public_rate_ppm)),
+        ", \"rate\": ", JsonString(PpmPercentText(r.public_rate_ppm)),
         ", \"divisor\": ", r.public_divisor,
         "},\n \"sales_growth\": {\"previous_team_net_sales_fen\": ",
         r.previous_team_net_sales_fen
@@ -765,7 +726,7 @@ std::string ScoreReportToJson(const ScoreReport& r) {
     absl::StrAppend(
         &out, i == 0 ? "\n  " : ",\n  ", "{\"agent\": ", JsonString(a.agent),
         ", \"assessed\": ", a.assessed ? "true" : "false",
-        ", \"total\": ", a.assessed ? Centi(a.total_centi) : "null",
+        ", \"total\": ", a.assessed ? CentiText(a.total_centi) : "null",
         ", \"rank\": ", a.assessed ? absl::StrCat(a.rank) : "null",
         ", \"grade\": ", OptStr(a.grade),
         ", \"grade_id\": ", OptStr(a.grade_id),
@@ -779,7 +740,7 @@ std::string ScoreReportToJson(const ScoreReport& r) {
                       "{\"name\": ", JsonString(it.name),
                       ", \"actual\": ", JsonOpt(it.actual),
                       ", \"target\": ", JsonOpt(it.target),
-                      ", \"points\": ", Centi(it.points_centi), "}");
+                      ", \"points\": ", CentiText(it.points_centi), "}");
     }
     absl::StrAppend(&out, "],\n   \"pay\": ", a.pay ? PayJson(*a.pay) : "null",
                     ",\n   \"name\": ", OptStr(a.name),
@@ -812,11 +773,11 @@ std::string ScoreReportToJson(const ScoreReport& r) {
   const Totals t = SumUp(r).value();  // Score proved it fits
   absl::StrAppend(&out, "],\n \"team_totals\": {\"agents\": ", t.agents,
                   ", \"assessed\": ", t.assessed,
-                  ", \"total\": ", Centi(t.total_centi),
+                  ", \"total\": ", CentiText(t.total_centi),
                   ", \"net_sales_fen\": ", t.net_sales_fen, ", \"items\": {");
   for (size_t k = 0; k < r.columns.size(); ++k) {
     absl::StrAppend(&out, k == 0 ? "" : ", ", JsonString(r.columns[k].name),
-                    ": ", Centi(t.items_centi[k]));
+                    ": ", CentiText(t.items_centi[k]));
   }
   absl::StrAppend(&out, "}, \"pay\": ", r.has_pay ? PayJson(t.pay) : "null",
                   "}}\n");
@@ -944,7 +905,7 @@ std::string ScoreReportToCsv(const ScoreReport& r, ColumnLanguage lang) {
     f.push_back(Text(arithmetic));
     f.push_back(Yuan(p.personal_commission_fen));
     f.push_back(agent_row ? Yuan(r.public_pool_fen) : Num(""));
-    f.push_back(Text(agent_row ? PercentText(r.public_rate_ppm) : ""));
+    f.push_back(Text(agent_row ? PpmPercentText(r.public_rate_ppm) : ""));
     f.push_back(Num(agent_row ? absl::StrCat(r.public_divisor) : ""));
     f.push_back(Yuan(p.public_commission_fen));
     f.push_back(Yuan(p.top_sets_award_fen));
@@ -961,7 +922,7 @@ std::string ScoreReportToCsv(const ScoreReport& r, ColumnLanguage lang) {
     for (const std::string& f : a.flags) flags.push_back(FlagText(f, zh));
     std::vector<Cell> f = lead(a.agent, a.name);
     f.push_back(Num(a.assessed ? "1" : "0"));
-    f.push_back(Num(a.assessed ? Centi(a.total_centi) : ""));
+    f.push_back(Num(a.assessed ? CentiText(a.total_centi) : ""));
     f.push_back(Num(a.assessed ? absl::StrCat(a.rank) : ""));
     f.push_back(Text(a.grade));
     f.push_back(Text(a.job_level));
@@ -974,15 +935,15 @@ std::string ScoreReportToCsv(const ScoreReport& r, ColumnLanguage lang) {
     for (size_t k = 0; k < r.columns.size(); ++k) {
       if (k < a.items.size()) {
         const ItemScore& it = a.items[k];
-        f.push_back(Num(it.actual ? Decimal(*it.actual) : ""));
-        f.push_back(Num(it.target ? Decimal(*it.target) : ""));
-        f.push_back(Num(Centi(it.points_centi)));
+        f.push_back(Num(it.actual ? FormatDouble(*it.actual) : ""));
+        f.push_back(Num(it.target ? FormatDouble(*it.target) : ""));
+        f.push_back(Num(CentiText(it.points_centi)));
       } else {
         for (int i = 0; i < 3; ++i) f.push_back(Num(""));
       }
     }
     for (const auto& [m, v] : a.reference) {
-      f.push_back(Num(v ? Decimal(*v) : ""));
+      f.push_back(Num(v ? FormatDouble(*v) : ""));
     }
     if (r.has_pay) {
       pay_cells(f, a.pay.value_or(Pay{}), a.commission_bracket,
@@ -994,7 +955,7 @@ std::string ScoreReportToCsv(const ScoreReport& r, ColumnLanguage lang) {
   {
     std::vector<Cell> f = lead(zh ? "团队合计" : "TEAM TOTAL", "");
     f.push_back(Num(absl::StrCat(t.assessed)));
-    f.push_back(Num(Centi(t.total_centi)));
+    f.push_back(Num(CentiText(t.total_centi)));
     for (int i = 0; i < 3; ++i) f.push_back(Text(""));
     if (training) {
       f.push_back(Text(""));
@@ -1005,7 +966,7 @@ std::string ScoreReportToCsv(const ScoreReport& r, ColumnLanguage lang) {
     for (size_t k = 0; k < r.columns.size(); ++k) {
       f.push_back(Num(""));
       f.push_back(Num(""));
-      f.push_back(Num(Centi(t.items_centi[k])));
+      f.push_back(Num(CentiText(t.items_centi[k])));
     }
     for (size_t k = 0; k < reference.size(); ++k) f.push_back(Num(""));
     if (r.has_pay) pay_cells(f, t.pay, "", "", false);

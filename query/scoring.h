@@ -174,11 +174,8 @@ void AssignQuotas(const std::vector<AgentScore*>& ranked, int best,
                   int excellent);
 
 // Pieces of the renderings above, for other views of a report (the pay
-// statement, query/pay_statement.h): a rate in ppm as "1.5%", points in
-// hundredths as "94.3", an actual/target value, a flag (Chinese if `zh`).
-std::string RateText(int64_t ppm);
-std::string PointsText(int64_t centi);
-std::string ValueText(double v);
+// statement, query/pay_statement.h): a flag (Chinese if `zh`). Numbers use
+// the formats of base/number_text.h.
 std::string FlagText(const std::string& flag, bool zh);
 // The Chinese title of a reference input ("self" -> "员工自评").
 std::string ReferenceTitle(const std::string& metric);

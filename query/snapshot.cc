@@ -8,12 +8,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/csv_text.h"
+#include "base/json_text.h"
+#include "base/number_text.h"
 #include "engine/engine.h"
 #include "engine/local_day.h"
 #include "engine/owned_shards.h"
 #include "engine/rules.h"
-#include "query/csv_text.h"
-#include "query/json_text.h"
 #include "query/response_figures.h"
 #include "store/coding.h"
 #include "store/store.h"
@@ -130,7 +131,8 @@ absl::Status SumRows(Store& store, Family family, int32_t first, int32_t last,
 }  // namespace
 
 // The names are plain ASCII, so they need no escaping: written as literal
-// `"name": ` pieces, which is most of a month snapshot's rendering time saved.
+// `"name": ` pieces, which is most of a month snapshot's rendering time
+// saved.
 void AppendCountersJson(std::string* out, const Counters& c, bool orders_only) {
   char buf[24];
   bool first = true;

@@ -6,8 +6,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "query/csv_text.h"
-#include "query/json_text.h"
+#include "base/csv_text.h"
+#include "base/json_text.h"
+#include "base/number_text.h"
 #include "query/response_figures.h"
 
 namespace chatkpi {

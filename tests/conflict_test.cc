@@ -1,7 +1,7 @@
 // Conflicting duplicates (docs/engine.md, "Duplicates"): two events with one
 // id and different content. Whichever copy arrives first, the engine ends
-// with the numbers of the winner alone (docs/spec.md §4, order independence), and
-// each losing copy is recorded once with both positions.
+// with the numbers of the winner alone (docs/spec.md §4, order independence),
+// and each losing copy is recorded once with both positions.
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/json_text.h"
 #include "engine/conflict_record.h"
 #include "engine/engine.h"
 #include "engine/kafka_ingest.h"
@@ -23,7 +24,6 @@
 #include "ingest/event_parser.h"
 #include "ingest/kafka_mock_cluster.h"
 #include "ingest/kafka_producer.h"
-#include "query/json_text.h"
 #include "query/snapshot.h"
 #include "store/coding.h"
 #include "store/store.h"
@@ -64,7 +64,8 @@ std::string EventJson(const Event& e) {
       field("order", e.order);
       field("buyer", e.buyer);
       field("status", kStatus[static_cast<int>(e.status)]);
-      // A `closed` event may leave both out (docs/spec.md §1: items >= 1 if given).
+      // A `closed` event may leave both out (docs/spec.md §1: items >= 1 if
+      // given).
       if (e.status == OrderStatus::kClosed && e.items == 0) break;
       absl::StrAppend(&j, ",\"amount\":", e.amount_fen / 100, ".",
                       absl::StrFormat("%02d", e.amount_fen % 100),

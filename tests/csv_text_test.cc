@@ -1,10 +1,8 @@
-// The CSV text writer (query/csv_text.h) every CSV output goes through:
+// The CSV text writer (base/csv_text.h) every CSV output goes through:
 // RFC 4180 quoting, the neutralising of text a spreadsheet would run as a
-// formula (docs/scoring.md, "Output"), and fen as yuan.
-#include "query/csv_text.h"
+// formula (docs/scoring.md, "Output").
+#include "base/csv_text.h"
 
-#include <cstdint>
-#include <limits>
 #include <string>
 #include <string_view>
 
@@ -72,23 +70,6 @@ TEST(CsvText, NumbersStayNumbersAndAnythingElseIsText) {
   EXPECT_EQ(Number("-=1"), "'-=1");
   EXPECT_EQ(Number("=1"), "'=1");
   EXPECT_EQ(Number("+1"), "'+1");
-}
-
-TEST(CsvText, FenIsYuanWithExactlyTwoDecimals) {
-  EXPECT_EQ(FenToYuanText(0), "0.00");
-  EXPECT_EQ(FenToYuanText(5), "0.05");
-  EXPECT_EQ(FenToYuanText(10), "0.10");
-  EXPECT_EQ(FenToYuanText(1005), "10.05");
-  EXPECT_EQ(FenToYuanText(-1005), "-10.05");
-  EXPECT_EQ(FenToYuanText(-7), "-0.07");
-  EXPECT_EQ(FenToYuanText(770501), "7705.01");
-  EXPECT_EQ(FenToYuanText(123456789), "1234567.89");
-  // INT64_MIN = -9223372036854775808 fen: its magnitude does not fit in
-  // int64, and still prints exactly.
-  EXPECT_EQ(FenToYuanText(std::numeric_limits<int64_t>::min()),
-            "-92233720368547758.08");
-  EXPECT_EQ(FenToYuanText(std::numeric_limits<int64_t>::max()),
-            "92233720368547758.07");
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
-#include "engine/checked_math.h"
+#include "base/checked_math.h"
 #include "engine/counters.h"
 #include "engine/engine.h"
 #include "engine/local_day.h"

@@ -2,9 +2,9 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "base/json_text.h"
 #include "ingest/event_parser.h"
 #include "ingest/line_reader.h"
-#include "query/json_text.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 

@@ -9,9 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/json_text.h"
 #include "engine/replay.h"
 #include "engine/rules.h"
-#include "query/json_text.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/json_text.h"
 #include "engine/conflict_record.h"
 #include "engine/dead_letter_value.h"
 #include "engine/engine.h"
@@ -11,7 +12,6 @@
 #include "engine/limits.h"
 #include "engine/local_day.h"
 #include "engine/owned_shards.h"
-#include "query/json_text.h"
 #include "store/coding.h"
 #include "store/store.h"
 #include "tools/args.h"

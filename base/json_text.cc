@@ -1,12 +1,13 @@
-#include "query/json_text.h"
+#include "base/json_text.h"
 
-#include <charconv>
 #include <cmath>
-#include <cstdio>
+
+#include "base/number_text.h"
 
 namespace chatkpi {
 
 void AppendJsonString(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
   for (char c : s) {
     switch (c) {
@@ -25,23 +26,24 @@ void AppendJsonString(std::string* out, std::string_view s) {
       case '\t':
         out->append("\\t");
         break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out->append(buf);
+      default: {
+        const unsigned char u = static_cast<unsigned char>(c);
+        if (u < 0x20) {
+          const char esc[] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 0xf]};
+          out->append(esc, sizeof esc);
         } else {
           out->push_back(c);
         }
+      }
     }
   }
   out->push_back('"');
 }
 
-std::string FormatDouble(double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, end);
+std::string JsonString(std::string_view s) {
+  std::string out;
+  AppendJsonString(&out, s);
+  return out;
 }
 
 void AppendJsonDouble(std::string* out, std::optional<double> v) {
@@ -49,7 +51,7 @@ void AppendJsonDouble(std::string* out, std::optional<double> v) {
     out->append("null");
     return;
   }
-  out->append(FormatDouble(*v));
+  AppendDouble(out, *v);
 }
 
 }  // namespace chatkpi

@@ -1,8 +1,4 @@
-#include "query/csv_text.h"
-
-#include <cstdint>
-
-#include "absl/strings/str_cat.h"
+#include "base/csv_text.h"
 
 namespace chatkpi {
 namespace {
@@ -42,13 +38,6 @@ void AppendCsvNumber(std::string* out, std::string_view s) {
   } else {
     AppendCsvField(out, s);
   }
-}
-
-std::string FenToYuanText(int64_t fen) {
-  const uint64_t a = fen < 0 ? -static_cast<uint64_t>(fen) : fen;
-  const uint64_t cents = a % 100;
-  return absl::StrCat(fen < 0 ? "-" : "", a / 100, cents < 10 ? ".0" : ".",
-                      cents);
 }
 
 }  // namespace chatkpi

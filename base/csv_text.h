@@ -1,8 +1,9 @@
-// Writing CSV text by hand (RFC 4180 quoting), shared by every CSV the
-// program writes (snapshot, replay diff, score, statement, roster): all are
-// flat, fixed-shape tables.
-#ifndef CHATKPI_QUERY_CSV_TEXT_H_
-#define CHATKPI_QUERY_CSV_TEXT_H_
+// The one CSV writer (RFC 4180 quoting): every CSV the program writes
+// (snapshot, diff, score, statement, roster, awards, dead letters) writes
+// its fields through these. All are flat, fixed-shape tables; numbers are
+// formatted first, one form per kind of figure (base/number_text.h).
+#ifndef CHATKPI_BASE_CSV_TEXT_H_
+#define CHATKPI_BASE_CSV_TEXT_H_
 
 #include <string>
 #include <string_view>
@@ -21,9 +22,6 @@ void AppendCsvField(std::string* out, std::string_view s);
 // AppendCsvField.
 void AppendCsvNumber(std::string* out, std::string_view s);
 
-// Fen as yuan with exactly 2 decimals: -1005 -> "-10.05".
-std::string FenToYuanText(int64_t fen);
-
 }  // namespace chatkpi
 
-#endif  // CHATKPI_QUERY_CSV_TEXT_H_
+#endif  // CHATKPI_BASE_CSV_TEXT_H_

@@ -5,8 +5,8 @@
 // events (ingest/event_parser.h) keep realistic stores far from the edge;
 // these checks are what holds when something still gets there (a store fed
 // by an older build, a hostile changelog message, a bug).
-#ifndef CHATKPI_ENGINE_CHECKED_MATH_H_
-#define CHATKPI_ENGINE_CHECKED_MATH_H_
+#ifndef CHATKPI_BASE_CHECKED_MATH_H_
+#define CHATKPI_BASE_CHECKED_MATH_H_
 
 #include <cstdint>
 #include <string>
@@ -57,4 +57,4 @@ inline absl::Status AddChecked(int64_t* sum, int64_t v, std::string_view what) {
 
 }  // namespace chatkpi
 
-#endif  // CHATKPI_ENGINE_CHECKED_MATH_H_
+#endif  // CHATKPI_BASE_CHECKED_MATH_H_
