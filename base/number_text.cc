@@ -1,6 +1,7 @@
 #include "base/number_text.h"
 
 #include <charconv>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 
@@ -25,6 +26,10 @@ std::string FormatDouble(double v) {
   std::string out;
   AppendDouble(&out, v);
   return out;
+}
+
+double RoundedChange(double a, double b) {
+  return std::round((b - a) * 1e6) / 1e6;
 }
 
 std::string FenToYuanText(int64_t fen) {

@@ -11,6 +11,7 @@
 //   money in yuan (CSV, statement) exactly 2 decimals   FenToYuanText
 //   points (hundredths)           at most 2 decimals    CentiText
 //   rates in ppm (commission)     percent, exact        PpmPercentText
+//   change of a non-whole figure  rounded to 1e-6       RoundedChange
 //
 // Text meant only for reading in a terminal (the `diff` table, progress
 // and log lines) rounds for the eye instead; it is never parsed.
@@ -29,6 +30,12 @@ namespace chatkpi {
 // one decide its text (JSON null, Prometheus NaN).
 std::string FormatDouble(double v);
 void AppendDouble(std::string* out, double v);
+
+// A change b − a of a figure that is not a whole number (a ratio, an
+// average, points), rounded to 1e-6 so that 0.95 − 0.9 reads 0.05 rather
+// than 0.04999999999999993. Every "change" a comparison prints (`snapshot
+// --compare-*`, `diff`) goes through this, then FormatDouble.
+double RoundedChange(double a, double b);
 
 // Fen as yuan with exactly 2 decimals: -1005 -> "-10.05", 100 -> "1.00".
 std::string FenToYuanText(int64_t fen);

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "base/csv_text.h"
 #include "base/json_text.h"
+#include "base/number_text.h"
 #include "engine/engine.h"
 #include "engine/generation_select.h"
 #include "engine/rules.h"
@@ -32,8 +33,7 @@ struct Pair {
 
   std::optional<double> change() const {
     if (!a || !b) return std::nullopt;
-    const double d = *b - *a;
-    return integral ? d : std::round(d * 1e6) / 1e6;
+    return integral ? *b - *a : RoundedChange(*a, *b);
   }
 };
 

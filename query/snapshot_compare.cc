@@ -46,12 +46,11 @@ std::vector<Figure> Figures(const Counters& c,
   return out;
 }
 
-// current − previous; a fraction's change is rounded to 1e-6 (as `diff`
-// does) so that 0.95 − 0.9 reads 0.05.
+// current − previous; a fraction's change is rounded (RoundedChange).
 std::optional<double> Change(const Figure& cur, const Figure& prev) {
   if (!cur.value || !prev.value) return std::nullopt;
-  const double d = *cur.value - *prev.value;
-  return cur.whole ? d : std::round(d * 1e6) / 1e6;
+  return cur.whole ? *cur.value - *prev.value
+                   : RoundedChange(*prev.value, *cur.value);
 }
 
 std::string Text(std::optional<double> v, bool whole) {

@@ -39,6 +39,16 @@ TEST(NumberText, TextReadsBackAsTheSameDouble) {
   EXPECT_EQ(FormatDouble(1e-7), "1e-07");
 }
 
+TEST(NumberText, ChangesOfFractionsAreRoundedToMillionths) {
+  // 0.95 - 0.9 is 0.04999999999999993 as doubles; rounded it reads 0.05.
+  EXPECT_EQ(FormatDouble(0.95 - 0.9), "0.04999999999999993");
+  EXPECT_EQ(FormatDouble(RoundedChange(0.9, 0.95)), "0.05");
+  EXPECT_EQ(FormatDouble(RoundedChange(0.95, 0.9)), "-0.05");
+  // 26/81 - 0 = 0.32098765...: 0.320988 after rounding to 1e-6.
+  EXPECT_EQ(FormatDouble(RoundedChange(0, 26.0 / 81.0)), "0.320988");
+  EXPECT_EQ(FormatDouble(RoundedChange(0.5, 0.5)), "0");
+}
+
 TEST(NumberText, FenIsYuanWithExactlyTwoDecimals) {
   EXPECT_EQ(FenToYuanText(0), "0.00");
   EXPECT_EQ(FenToYuanText(5), "0.05");

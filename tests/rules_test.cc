@@ -1,11 +1,13 @@
-// Rules files (docs/spec.md §2): what is accepted, what is refused and with which
-// message, and the canonical JSON a store records.
+// Rules files (docs/spec.md §2): what is accepted, what is refused and with
+// which message, and the canonical JSON a store records.
 #include "engine/rules.h"
 
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "engine/engine.h"
 #include "gtest/gtest.h"
+#include "store/store.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
 
@@ -64,6 +66,49 @@ TEST(Rules, ToJsonRoundTrips) {
   EXPECT_EQ(again->ToJson(), r->ToJson());
   EXPECT_EQ(again->version, "quote\"d");
   EXPECT_EQ(again->good_keywords[0], "a\\b");
+}
+
+TEST(Rules, ControlCharactersInKeywordsUseTheJsonWritersEscapes) {
+  auto r = ParseRules(
+      R"({"version": "v1", "service.good_keywords": ["a\tb", "c\nd\u0001"]})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NE(r->ToJson().find(R"("good_keywords": ["a\tb", "c\nd\u0001"])"),
+            std::string::npos)
+      << r->ToJson();
+}
+
+TEST(Rules, StoreWithOlderEscapesOfTheSameRulesOpens) {
+  // An older build wrote every control character of a keyword as \u00xx;
+  // the stored text differs from today's canonical text but states the
+  // same rules, so the engine opens. Other rules are still refused.
+  auto r =
+      ParseRules(R"({"version": "v1", "service.good_keywords": ["a\tb"]})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::string old_text = r->ToJson();
+  const size_t tab = old_text.find(R"(a\tb)");
+  ASSERT_NE(tab, std::string::npos) << old_text;
+  old_text.replace(tab, 4, R"(a\u0009b)");
+  const std::string dir = testing::TempDir("rules_older_escapes");
+  {
+    auto store = Store::Open(dir + "/db", StoreOptions());
+    ASSERT_TRUE(store.ok()) << store.status();
+    Commit c(store->get());
+    c.Put(Family::kMeta, kMetaRules, old_text);
+    ASSERT_TRUE((*store)->Write(&c).ok());
+  }
+  auto store = Store::Open(dir + "/db", StoreOptions());
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto engine = Engine::Open(*r, store->get());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  engine->reset();
+  auto other =
+      ParseRules(R"({"version": "v1", "service.good_keywords": ["ab"]})");
+  ASSERT_TRUE(other.ok()) << other.status();
+  auto refused = Engine::Open(*other, store->get());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(std::string(refused.status().message()).find("other rules"),
+            std::string::npos)
+      << refused.status();
 }
 
 TEST(Rules, InvalidRulesAreRefusedWithAClearMessage) {

@@ -834,6 +834,23 @@ TEST(Render, PointsPrintWithTwoDecimalsAtMost) {
                               "\"target\": 10, \"points\": 0.12}"));
 }
 
+TEST(Render, RatiosPrintAsShortestRoundTripText) {
+  // Conversion rate 26 / 81 = 0.320987654320987654...: the score prints the
+  // double's shortest round-trip text, as snapshot does for the same ratio
+  // (base/number_text.h), not six rounded decimals ("0.320988").
+  MonthInputs in = KpiMonth("2026-11", "a", 0, 0);
+  Counters& c = in.snapshot.agents[0].counters;
+  c[kConsultations] = 81;
+  c[kReplied] = 81;
+  c[kOrderedBuyers] = 26;
+  c[kPaidBuyers] = 26;
+  const ScoreReport r = MustScore(Kpi100(), in);
+  EXPECT_THAT(ScoreReportToJson(r),
+              HasSubstr("{\"name\": \"conversion_rate\", "
+                        "\"actual\": 0.32098765432098764, "));
+  EXPECT_THAT(ScoreReportToCsv(r), HasSubstr(",0.32098765432098764,"));
+}
+
 TEST(Render, CsvQuotesAwkwardAgentIds) {
   MonthInputs in;
   in.month = "2026-11";
