@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "base/json_text.h"
+#include "base/number_text.h"
 #include "engine/counters.h"
 #include "query/response_figures.h"
 
@@ -226,7 +227,7 @@ std::string LeaderboardJson(const ScoreReport& report,
     AppendJsonString(&out, a.agent);
     absl::StrAppend(&out, ",\"assessed\":", a.assessed ? "true" : "false",
                     ",\"rank\":", a.rank, ",\"total\":");
-    AppendJsonDouble(&out, static_cast<double>(a.total_centi) / 100);
+    out.append(CentiText(a.total_centi));
     out.append(",\"grade\":");
     AppendJsonString(&out, a.grade);
     // The page shows what is still to be entered instead of a grade made
@@ -236,7 +237,7 @@ std::string LeaderboardJson(const ScoreReport& report,
                 [&](const std::string& m) { AppendJsonString(&out, m); });
     out.append(",\"points\":");
     AppendArray(&out, a.items, [&](const ItemScore& i) {
-      AppendJsonDouble(&out, static_cast<double>(i.points_centi) / 100);
+      out.append(CentiText(i.points_centi));
     });
     out.push_back('}');
   });

@@ -79,7 +79,7 @@ std::string PeriodAwardsToJson(const PeriodAwards& p) {
   out.append(", \"scheme\": ");
   AppendJsonString(&out, p.scheme);
   std::vector<std::string> months;
-  for (const std::string& m : p.months) months.push_back("\"" + m + "\"");
+  for (const std::string& m : p.months) months.push_back(JsonString(m));
   absl::StrAppend(&out, ", \"months\": [", absl::StrJoin(months, ", "),
                   "],\n \"agent_count\": ", p.agent_count,
                   ", \"best_quota\": ", p.best_quota,

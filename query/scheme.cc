@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/number_text.h"
 #include "engine/counters.h"
 #include "query/response_figures.h"
 
@@ -705,15 +706,11 @@ absl::Status Parser::Validate(Scheme& out, int total_line, int awards_line) {
     parts.push_back(absl::StrCat(it.name, " (line ", it.line, ")"));
   }
   if (sum != out.total_weight_centi) {
-    auto fmt = [](int64_t c) {
-      return c % 100 == 0
-                 ? absl::StrCat(c / 100)
-                 : absl::StrCat(c / 100, ".", c % 100 < 10 ? "0" : "", c % 100);
-    };
-    return Error(total_line,
-                 absl::StrCat("total_weight is ", fmt(out.total_weight_centi),
-                              " but the item weights sum to ", fmt(sum), ": ",
-                              absl::StrJoin(parts, ", ")));
+    return Error(
+        total_line,
+        absl::StrCat("total_weight is ", CentiText(out.total_weight_centi),
+                     " but the item weights sum to ", CentiText(sum), ": ",
+                     absl::StrJoin(parts, ", ")));
   }
   std::sort(out.grades.begin(), out.grades.end(),
             [](const GradeBand& a, const GradeBand& b) {
