@@ -54,4 +54,10 @@ void AppendJsonDouble(std::string* out, std::optional<double> v) {
   AppendDouble(out, *v);
 }
 
+std::string JsonDouble(std::optional<double> v) {
+  std::string out;
+  AppendJsonDouble(&out, v);
+  return out;
+}
+
 }  // namespace chatkpi

@@ -26,6 +26,7 @@ std::string JsonString(std::string_view s);
 // FormatDouble(*v) (base/number_text.h); `null` for nullopt or a non-finite
 // value, which has no JSON number.
 void AppendJsonDouble(std::string* out, std::optional<double> v);
+std::string JsonDouble(std::optional<double> v);
 
 }  // namespace chatkpi
 

@@ -48,9 +48,7 @@ Pair Ints(std::optional<int64_t> a, std::optional<int64_t> b) {
 std::string Num(std::optional<double> v, bool integral) {
   if (!v) return "null";
   if (integral) return absl::StrCat(static_cast<int64_t>(*v));
-  std::string out;
-  AppendJsonDouble(&out, v);
-  return out;
+  return JsonDouble(v);
 }
 
 void AppendPairValue(std::string* out, const Pair& p) {

@@ -596,10 +596,6 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
 
 namespace {
 
-std::string JsonOpt(const std::optional<double>& v) {
-  return v ? FormatDouble(*v) : "null";
-}
-
 std::string OptStr(const std::string& s) {
   return s.empty() ? std::string("null") : JsonString(s);
 }
@@ -738,8 +734,8 @@ std::string ScoreReportToJson(const ScoreReport& r) {
       const ItemScore& it = a.items[k];
       absl::StrAppend(&out, k == 0 ? "" : ", ",
                       "{\"name\": ", JsonString(it.name),
-                      ", \"actual\": ", JsonOpt(it.actual),
-                      ", \"target\": ", JsonOpt(it.target),
+                      ", \"actual\": ", JsonDouble(it.actual),
+                      ", \"target\": ", JsonDouble(it.target),
                       ", \"points\": ", CentiText(it.points_centi), "}");
     }
     absl::StrAppend(&out, "],\n   \"pay\": ", a.pay ? PayJson(*a.pay) : "null",
@@ -750,7 +746,7 @@ std::string ScoreReportToJson(const ScoreReport& r) {
     for (size_t k = 0; k < a.reference.size(); ++k) {
       absl::StrAppend(&out, k == 0 ? "" : ", ",
                       JsonString(a.reference[k].first), ": ",
-                      JsonOpt(a.reference[k].second));
+                      JsonDouble(a.reference[k].second));
     }
     absl::StrAppend(
         &out, "}, \"commission\": ",

@@ -19,12 +19,6 @@ std::string Json(std::string_view s) {
   return out;
 }
 
-std::string JsonDouble(std::optional<double> v) {
-  std::string out;
-  AppendJsonDouble(&out, v);
-  return out;
-}
-
 TEST(JsonText, PlainTextIsQuotedAsIs) {
   EXPECT_EQ(Json(""), R"("")");
   EXPECT_EQ(Json("agent_01"), R"("agent_01")");
@@ -60,6 +54,13 @@ TEST(JsonText, AppendsAfterWhatIsThere) {
   std::string out = "{\"k\":";
   AppendJsonString(&out, "v");
   EXPECT_EQ(out, R"({"k":"v")");
+}
+
+TEST(JsonText, JsonStringIsAppendJsonStringIntoANewString) {
+  EXPECT_EQ(JsonString("a\"b\n"), R"("a\"b\n")");
+  std::string out = "[1, ";
+  AppendJsonDouble(&out, 0.25);
+  EXPECT_EQ(out, "[1, 0.25");
 }
 
 TEST(JsonText, DoublesUseTheOneNumberFormat) {
