@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -10,6 +12,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -18,6 +21,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "config/toml_document.h"
 #include "engine/counters.h"
 #include "query/response_figures.h"
 
@@ -30,10 +35,15 @@ constexpr absl::string_view kAssessmentMetrics[] = {
     "execution", "followup", "self",           "supervisor",
     "sets_sold", "listings", "listing_errors", "sales_target"};
 
+// One setting. Both syntaxes end up here: TOML values as their text, with
+// the TOML type kept so that a quoted number or an unquoted word is refused.
 struct Entry {
+  enum class Type { kUntyped, kString, kNumber, kBoolean };
   std::string key;
   std::string value;
   int line = 0;
+  int value_column = 0;        // TOML only
+  Type type = Type::kUntyped;  // kUntyped: the old syntax
 };
 
 struct Section {
@@ -45,17 +55,31 @@ struct Section {
 
 class Parser {
  public:
-  explicit Parser(absl::string_view source) : source_(source) {}
+  Parser(absl::string_view source, bool toml) : source_(source), toml_(toml) {}
 
+  // TOML: "SOURCE:LINE:COLUMN: msg", the column of the line's first key or
+  // table header. The old syntax: "SOURCE line LINE: msg", as it always was.
   absl::Status Error(int line, absl::string_view msg) const {
+    if (toml_) {
+      auto it = columns_.find(line);
+      return Error(line, it == columns_.end() ? 1 : it->second, msg);
+    }
     return absl::InvalidArgumentError(
         absl::StrCat(source_, " line ", line, ": ", msg));
   }
+  absl::Status Error(int line, int column, absl::string_view msg) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_, ":", line, ":", column, ": ", msg));
+  }
 
-  absl::StatusOr<Scheme> Parse(absl::string_view text);
+  absl::StatusOr<Scheme> ParseLegacy(absl::string_view text);
+  absl::StatusOr<Scheme> ParseToml(const TomlDocument& doc);
 
  private:
+  absl::StatusOr<Scheme> Parse(const std::vector<Section>& sections);
   absl::StatusOr<std::vector<Section>> Split(absl::string_view text);
+  absl::StatusOr<std::vector<Section>> FromToml(const TomlDocument& doc);
+  absl::Status CheckType(const Entry& e) const;
   absl::Status TopLevel(const Section& s, Scheme& out, int& total_line);
   absl::Status Item(const Section& s, Scheme& out);
   absl::Status Grading(const Section& s, Scheme& out);
@@ -81,6 +105,8 @@ class Parser {
   absl::StatusOr<int> Count(const Entry& e, int min) const;
 
   std::string source_;
+  bool toml_;
+  std::map<int, int> columns_;  // TOML: line -> its first key's column
 };
 
 bool IsIdentifier(absl::string_view s) {
@@ -158,6 +184,49 @@ absl::StatusOr<std::vector<Section>> Parser::Split(absl::string_view text) {
   return sections;
 }
 
+// The keys of every section by what their values are. In TOML a text is a
+// quoted string and a number is unquoted; the old syntax has no types.
+constexpr absl::string_view kTextKeys[] = {
+    "name",       "title",           "metric",     "curve",   "job_level",
+    "training",   "promotion",       "reference",  "bracket", "growth",
+    "best_share", "excellent_share", "public_rate"};
+// Numbers that may also be one word in quotes: "none" (a rule off) or
+// "@metric" (a target read from the assessment inputs).
+constexpr absl::string_view kNumberOrWordKeys[] = {"absence_limit_days",
+                                                   "target", "cap"};
+
+absl::Status Parser::CheckType(const Entry& e) const {
+  if (e.type == Entry::Type::kUntyped) return absl::OkStatus();
+  auto in = [&](const auto& keys) {
+    return std::find(std::begin(keys), std::end(keys), e.key) != std::end(keys);
+  };
+  if (in(kTextKeys)) {
+    if (e.type != Entry::Type::kString) {
+      return Error(e.line, e.value_column,
+                   absl::StrCat("'", e.key, "' must be a string in quotes"));
+    }
+    if (e.value.empty()) {
+      return Error(e.line, e.value_column,
+                   absl::StrCat("'", e.key, "' is empty"));
+    }
+    return absl::OkStatus();
+  }
+  if (in(kNumberOrWordKeys) && e.type == Entry::Type::kString) {
+    const bool word =
+        e.key == "target" ? absl::StartsWith(e.value, "@") : e.value == "none";
+    if (word) return absl::OkStatus();
+    return Error(
+        e.line, e.value_column,
+        absl::StrCat("'", e.key, "' must be a number without quotes",
+                     e.key == "target" ? " or \"@metric\"" : " or \"none\""));
+  }
+  if (e.type != Entry::Type::kNumber) {
+    return Error(e.line, e.value_column,
+                 absl::StrCat("'", e.key, "' must be a number without quotes"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::map<std::string, const Entry*>> Parser::Keys(
     const Section& s, std::set<absl::string_view> allowed,
     std::set<absl::string_view> required,
@@ -166,11 +235,13 @@ absl::StatusOr<std::map<std::string, const Entry*>> Parser::Keys(
   const std::string where =
       s.kind.empty()
           ? std::string("at the top of the file")
-          : absl::StrCat("in [", s.kind, s.id.empty() ? "" : " " + s.id, "]");
+          : absl::StrCat("in [", s.kind,
+                         s.id.empty() ? "" : (toml_ ? "." : " ") + s.id, "]");
   for (const Entry& e : s.entries) {
     if (!allowed.contains(e.key) && !repeatable.contains(e.key)) {
       return Error(e.line, absl::StrCat("unknown key '", e.key, "' ", where));
     }
+    if (absl::Status st = CheckType(e); !st.ok()) return st;
     if (repeatable.contains(e.key)) continue;
     auto [it, inserted] = keys.emplace(e.key, &e);
     if (!inserted) {
@@ -741,13 +812,124 @@ absl::Status Parser::Validate(Scheme& out, int total_line, int awards_line) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Scheme> Parser::Parse(absl::string_view text) {
+absl::StatusOr<Scheme> Parser::ParseLegacy(absl::string_view text) {
   auto sections = Split(text);
   if (!sections.ok()) return sections.status();
+  return Parse(*sections);
+}
+
+absl::StatusOr<Scheme> Parser::ParseToml(const TomlDocument& doc) {
+  auto sections = FromToml(doc);
+  if (!sections.ok()) return sections.status();
+  return Parse(*sections);
+}
+
+// TOML tables to sections: [item.ID] and [grade.ID] are the old [item ID]
+// and [grade ID]; the keys that repeated in the old syntax are arrays
+// (brackets = [...], growth = [...]), and so is reference.
+absl::StatusOr<std::vector<Section>> Parser::FromToml(const TomlDocument& doc) {
+  std::vector<Section> sections(1);
+  sections[0].line = 1;
+  columns_.emplace(1, 1);
+  std::map<std::vector<std::string>, size_t> index = {{{}, 0}};
+  for (const TomlTable& t : doc.tables) {
+    columns_.emplace(t.line, t.column);
+    const std::vector<std::string>& p = t.path;
+    const bool container = p.size() == 1 && (p[0] == "item" || p[0] == "grade");
+    if (container) continue;
+    const bool single =
+        p.size() == 1 && (p[0] == "grading" || p[0] == "quota" ||
+                          p[0] == "commission" || p[0] == "awards");
+    const bool with_id = p.size() == 2 && (p[0] == "item" || p[0] == "grade");
+    if (!single && !with_id) {
+      return Error(t.line, t.column,
+                   absl::StrCat("unknown table [", TomlPathText(p), "]"));
+    }
+    if (with_id && !IsIdentifier(p[1])) {
+      return Error(
+          t.line, t.column,
+          absl::StrCat("[", p[0], ".ID] needs an id of a-z, 0-9 and _"));
+    }
+    Section s;
+    s.kind = p[0];
+    s.id = with_id ? p[1] : "";
+    s.line = t.line;
+    index[p] = sections.size();
+    sections.push_back(std::move(s));
+  }
+  const std::map<std::string, std::string> arrays = {{"reference", "reference"},
+                                                     {"brackets", "bracket"},
+                                                     {"growth", "growth"}};
+  for (const TomlEntry& e : doc.entries) {
+    columns_.emplace(e.line, e.column);
+    auto it = index.find(e.table);
+    if (it == index.end()) {  // directly in [item] or [grade]
+      return Error(
+          e.line, e.column,
+          absl::StrCat("unknown key '", e.key, "' in [", e.table[0], "]: each ",
+                       e.table[0], " is a table [", e.table[0], ".ID]"));
+    }
+    Section& s = sections[it->second];
+    auto array = arrays.find(e.key);
+    if (e.key == "bracket" || (array != arrays.end()) != e.is_array) {
+      if (array != arrays.end()) {
+        return Error(e.line, e.column,
+                     absl::StrCat("'", e.key, "' is an array of strings: ",
+                                  e.key, " = [\"...\", \"...\"]"));
+      }
+      return Error(
+          e.line, e.column,
+          e.key == "bracket"
+              ? std::string("unknown key 'bracket': the brackets are "
+                            "one array, brackets = [\"...\", ...]")
+              : absl::StrCat("'", e.key, "' takes one value, not an array"));
+    }
+    auto typed = [](const TomlValue& v) {
+      switch (v.type) {
+        case TomlValue::Type::kString:
+          return Entry::Type::kString;
+        case TomlValue::Type::kInteger:
+        case TomlValue::Type::kFloat:
+          return Entry::Type::kNumber;
+        case TomlValue::Type::kBoolean:
+          break;
+      }
+      return Entry::Type::kBoolean;
+    };
+    if (!e.is_array) {
+      const TomlValue& v = e.values[0];
+      s.entries.push_back({e.key, v.text, e.line, v.column, typed(v)});
+      continue;
+    }
+    for (const TomlValue& v : e.values) {
+      if (v.type != TomlValue::Type::kString) {
+        return Error(v.line, v.column,
+                     absl::StrCat("the elements of '", e.key,
+                                  "' are strings in quotes"));
+      }
+    }
+    if (e.key == "reference") {
+      std::vector<std::string> names;
+      for (const TomlValue& v : e.values) names.push_back(v.text);
+      const int column = e.values.empty() ? e.column : e.values[0].column;
+      s.entries.push_back({e.key, absl::StrJoin(names, ", "), e.line, column,
+                           Entry::Type::kString});
+      continue;
+    }
+    for (const TomlValue& v : e.values) {
+      columns_.emplace(v.line, v.column);
+      s.entries.push_back(
+          {array->second, v.text, v.line, v.column, Entry::Type::kString});
+    }
+  }
+  return sections;
+}
+
+absl::StatusOr<Scheme> Parser::Parse(const std::vector<Section>& sections) {
   Scheme out;
   int total_line = 1;
   int awards_line = 0;
-  for (const Section& s : *sections) {
+  for (const Section& s : sections) {
     absl::Status st;
     if (s.kind.empty()) {
       st = TopLevel(s, out, total_line);
@@ -783,9 +965,27 @@ bool CommissionBracket::Contains(int64_t s) const {
 }
 
 absl::StatusOr<Scheme> ParseScheme(std::string_view text,
-                                   std::string_view source) {
-  return Parser(absl::string_view(source.data(), source.size()))
-      .Parse(absl::string_view(text.data(), text.size()));
+                                   std::string_view source,
+                                   std::string* warning) {
+  const absl::string_view name(source.data(), source.size());
+  auto doc = ParseTomlDocument(text, source);
+  if (doc.ok()) return Parser(name, /*toml=*/true).ParseToml(*doc);
+  if (absl::EndsWith(name, ".toml")) return doc.status();
+  auto legacy = Parser(name, /*toml=*/false)
+                    .ParseLegacy(absl::string_view(text.data(), text.size()));
+  if (!legacy.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, " is neither TOML (", doc.status().message(),
+        ") nor a scheme in the old syntax (", legacy.status().message(), ")"));
+  }
+  if (warning != nullptr) {
+    *warning = absl::StrCat(
+        name,
+        " is in the old scheme syntax, which is read for this release only: "
+        "rewrite it in TOML (docs/scoring.md); as TOML it reads ",
+        doc.status().message());
+  }
+  return legacy;
 }
 
 absl::StatusOr<Scheme> LoadSchemeFile(const std::string& path) {
@@ -793,7 +993,30 @@ absl::StatusOr<Scheme> LoadSchemeFile(const std::string& path) {
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::ostringstream buf;
   buf << in.rdbuf();
-  return ParseScheme(buf.str(), path);
+  std::string warning;
+  auto scheme = ParseScheme(buf.str(), path, &warning);
+  if (!warning.empty()) {
+    // Once per file and process: a server loads a scheme per request.
+    static absl::Mutex mu(absl::kConstInit);
+    static std::set<std::string>* warned ABSL_GUARDED_BY(mu) =
+        new std::set<std::string>;
+    absl::MutexLock lock(&mu);
+    if (warned->insert(path).second) {
+      std::fprintf(stderr, "chatkpi: warning: %s\n", warning.c_str());
+    }
+  }
+  return scheme;
+}
+
+std::optional<std::string> FindSchemeFile(const std::string& dir,
+                                          std::string_view name) {
+  std::error_code ec;
+  for (const char* ext : {".toml", ".scheme"}) {
+    std::string path = absl::StrCat(
+        dir, "/", absl::string_view(name.data(), name.size()), ext);
+    if (std::filesystem::is_regular_file(path, ec)) return path;
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<int64_t> PersonalCommissionFen(const Scheme& scheme,

@@ -2,11 +2,14 @@
 
 #include <csignal>
 #include <fstream>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "config/toml_document.h"
 
 namespace chatkpi {
 namespace {
@@ -65,7 +68,99 @@ std::vector<char*> ExpandedArgs::argv() {
   return out;
 }
 
-absl::StatusOr<ExpandedArgs> ExpandConfigFile(int argc, char** argv) {
+namespace {
+
+// The settings of a TOML config file (see ExpandedArgs).
+absl::Status ReadTomlConfig(const TomlDocument& doc,
+                            const std::vector<FlagSpec>& flags,
+                            ExpandedArgs& out) {
+  for (const TomlTable& t : doc.tables) {
+    if (t.path[0] != "kafka") {
+      return doc.ErrorAt(t.line, t.column,
+                         absl::StrCat("unknown table [", TomlPathText(t.path),
+                                      "]: the file has flags and a [kafka] "
+                                      "table"));
+    }
+  }
+  for (const TomlEntry& e : doc.entries) {
+    if (e.is_array) {
+      return doc.ErrorAt(
+          e.line, e.column,
+          absl::StrCat("'", e.key, "' takes one value, not an array"));
+    }
+    const TomlValue& v = e.values[0];
+    if (!e.table.empty()) {  // [kafka]: dotted keys are property names
+      std::vector<std::string> name(e.table.begin() + 1, e.table.end());
+      name.push_back(e.key);
+      out.properties.emplace_back(absl::StrJoin(name, "."), v.text);
+      continue;
+    }
+    const FlagSpec* flag = nullptr;
+    for (const FlagSpec& f : flags) {
+      if (f.name == e.key) flag = &f;
+    }
+    if (flag == nullptr || e.key == "config" || e.key == "demo") {
+      return doc.ErrorAt(
+          e.line, e.column,
+          absl::StrCat("unknown setting '", e.key,
+                       "' (a flag of the command without --, or a [kafka] "
+                       "property)"));
+    }
+    const bool boolean = v.type == TomlValue::Type::kBoolean;
+    if (flag->value.empty()) {
+      if (!boolean) {
+        return doc.ErrorAt(
+            v.line, v.column,
+            absl::StrCat("'", e.key, "' is a switch: true or false"));
+      }
+      if (v.text == "true") out.args.push_back("--" + e.key);
+    } else if (boolean) {
+      return doc.ErrorAt(v.line, v.column,
+                         absl::StrCat("'", e.key, "' takes a ", flag->value,
+                                      ", not true or false"));
+    } else {
+      out.args.push_back(absl::StrCat("--", e.key, "=", v.text));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The old syntax: `name = value` unquoted, `kafka.<property> = value`, a
+// bare `name` for a switch.
+absl::Status ReadOldConfig(const std::string& text, const std::string& config,
+                           ExpandedArgs& out) {
+  std::istringstream in(text);
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    absl::string_view l = absl::StripAsciiWhitespace(line);
+    if (l.empty() || l[0] == '#') continue;
+    const size_t eq = l.find('=');
+    std::string name(absl::StripAsciiWhitespace(l.substr(0, eq)));
+    std::string value =
+        eq == absl::string_view::npos
+            ? std::string()
+            : std::string(absl::StripAsciiWhitespace(l.substr(eq + 1)));
+    if (name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(config, ":", number, ": no setting name"));
+    }
+    if (absl::StartsWith(name, "kafka.")) {
+      out.properties.emplace_back(name.substr(6), value);
+    } else if (eq == absl::string_view::npos || value == "true") {
+      out.args.push_back("--" + name);
+    } else if (value != "false") {
+      out.args.push_back(absl::StrCat("--", name, "=", value));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ExpandedArgs> ExpandConfigFile(
+    int argc, char** argv, const std::vector<FlagSpec>& flags) {
   ExpandedArgs out;
   std::vector<std::string> rest;
   std::string config;
@@ -82,34 +177,26 @@ absl::StatusOr<ExpandedArgs> ExpandConfigFile(int argc, char** argv) {
     }
   }
   if (!config.empty()) {
-    std::ifstream in(config);
+    std::ifstream in(config, std::ios::binary);
     if (!in) {
       return absl::InvalidArgumentError(
           absl::StrCat("cannot read --config ", config));
     }
-    std::string line;
-    int number = 0;
-    while (std::getline(in, line)) {
-      ++number;
-      absl::string_view l = absl::StripAsciiWhitespace(line);
-      if (l.empty() || l[0] == '#') continue;
-      const size_t eq = l.find('=');
-      std::string name(absl::StripAsciiWhitespace(l.substr(0, eq)));
-      std::string value =
-          eq == absl::string_view::npos
-              ? std::string()
-              : std::string(absl::StripAsciiWhitespace(l.substr(eq + 1)));
-      if (name.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(config, ":", number, ": no setting name"));
-      }
-      if (absl::StartsWith(name, "kafka.")) {
-        out.properties.emplace_back(name.substr(6), value);
-      } else if (eq == absl::string_view::npos || value == "true") {
-        out.args.push_back("--" + name);
-      } else if (value != "false") {
-        out.args.push_back(absl::StrCat("--", name, "=", value));
-      }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    const std::string text = buf.str();
+    auto doc = ParseTomlDocument(text, config);
+    if (doc.ok()) {
+      if (absl::Status s = ReadTomlConfig(*doc, flags, out); !s.ok()) return s;
+    } else if (absl::EndsWith(config, ".toml")) {
+      return doc.status();
+    } else {
+      if (absl::Status s = ReadOldConfig(text, config, out); !s.ok()) return s;
+      out.warning = absl::StrCat(
+          config,
+          " is in the old config syntax, which is read for this release "
+          "only: rewrite it in TOML (docs/kafka.md); as TOML it reads ",
+          doc.status().message());
     }
   }
   out.from_config = static_cast<int>(out.args.size());
