@@ -184,23 +184,33 @@ absl::StatusOr<std::vector<Section>> Parser::Split(absl::string_view text) {
   return sections;
 }
 
-// The keys of every section by what their values are. In TOML a text is a
-// quoted string and a number is unquoted; the old syntax has no types.
-constexpr absl::string_view kTextKeys[] = {
-    "name",       "title",           "metric",     "curve",   "job_level",
-    "training",   "promotion",       "reference",  "bracket", "growth",
-    "best_share", "excellent_share", "public_rate"};
-// Numbers that may also be one word in quotes: "none" (a rule off) or
-// "@metric" (a target read from the assessment inputs).
-constexpr absl::string_view kNumberOrWordKeys[] = {"absence_limit_days",
-                                                   "target", "cap"};
+}  // namespace
 
+SchemeValueKind SchemeKeyValueKind(std::string_view key) {
+  // The keys of every section by what their values are.
+  constexpr std::string_view kTextKeys[] = {
+      "name",       "title",           "metric",     "curve",   "job_level",
+      "training",   "promotion",       "reference",  "bracket", "growth",
+      "best_share", "excellent_share", "public_rate"};
+  constexpr std::string_view kNumberOrWordKeys[] = {"absence_limit_days",
+                                                    "target", "cap"};
+  auto in = [&](const auto& keys) {
+    return std::find(std::begin(keys), std::end(keys), key) != std::end(keys);
+  };
+  if (in(kTextKeys)) return SchemeValueKind::kText;
+  if (in(kNumberOrWordKeys)) return SchemeValueKind::kNumberOrWord;
+  return SchemeValueKind::kNumber;
+}
+
+namespace {
+
+// In TOML a text is a quoted string and a number is unquoted; the old syntax
+// has no types.
 absl::Status Parser::CheckType(const Entry& e) const {
   if (e.type == Entry::Type::kUntyped) return absl::OkStatus();
-  auto in = [&](const auto& keys) {
-    return std::find(std::begin(keys), std::end(keys), e.key) != std::end(keys);
-  };
-  if (in(kTextKeys)) {
+  const SchemeValueKind kind =
+      SchemeKeyValueKind(std::string_view(e.key.data(), e.key.size()));
+  if (kind == SchemeValueKind::kText) {
     if (e.type != Entry::Type::kString) {
       return Error(e.line, e.value_column,
                    absl::StrCat("'", e.key, "' must be a string in quotes"));
@@ -211,7 +221,8 @@ absl::Status Parser::CheckType(const Entry& e) const {
     }
     return absl::OkStatus();
   }
-  if (in(kNumberOrWordKeys) && e.type == Entry::Type::kString) {
+  if (kind == SchemeValueKind::kNumberOrWord &&
+      e.type == Entry::Type::kString) {
     const bool word =
         e.key == "target" ? absl::StartsWith(e.value, "@") : e.value == "none";
     if (word) return absl::OkStatus();
@@ -982,7 +993,8 @@ absl::StatusOr<Scheme> ParseScheme(std::string_view text,
     *warning = absl::StrCat(
         name,
         " is in the old scheme syntax, which is read for this release only: "
-        "rewrite it in TOML (docs/scoring.md); as TOML it reads ",
+        "convert it with `chatkpi convert-config ",
+        name, " NEW.toml` (docs/scoring.md); as TOML it reads ",
         doc.status().message());
   }
   return legacy;

@@ -146,6 +146,17 @@ absl::StatusOr<Scheme> ParseScheme(std::string_view text,
 // per file and process.
 absl::StatusOr<Scheme> LoadSchemeFile(const std::string& path);
 
+// How a scheme key's value is written in TOML: text in quotes, a number
+// without quotes, or a number or one quoted word ("none", "@metric").
+enum class SchemeValueKind { kText, kNumber, kNumberOrWord };
+SchemeValueKind SchemeKeyValueKind(std::string_view key);
+
+// The old-syntax scheme `text` rewritten in TOML with its comments kept
+// (`chatkpi convert-config`). Refused unless `text` reads in the old syntax;
+// the result is checked to read as TOML.
+absl::StatusOr<std::string> ConvertOldSchemeToToml(std::string_view text,
+                                                   std::string_view source);
+
 // The scheme file NAME of `dir`: NAME.toml, else NAME.scheme (the old
 // syntax); none when neither is a file.
 std::optional<std::string> FindSchemeFile(const std::string& dir,

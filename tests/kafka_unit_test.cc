@@ -183,6 +183,50 @@ TEST(KafkaFlags, TomlConfigFileGivesTheSameSettings) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(KafkaFlags, ConvertOldConfigToToml) {
+  const std::string old =
+      "# production\n"
+      "brokers = k1:9092,k2:9092\n"
+      "# the SASL login\n"
+      "kafka.sasl.jaas.config = a=b, c=d\n"
+      "until-caught-up\n"
+      "commit-ms = 500\n"
+      "dlq-topic = false\n"
+      "group = \"quoted\"\n";
+  auto toml = ConvertOldRunConfigToToml(old, "run.conf", RunFileFlags());
+  ASSERT_TRUE(toml.ok()) << toml.status();
+  EXPECT_EQ(*toml,
+            "# production\n"
+            "brokers = \"k1:9092,k2:9092\"\n"
+            "until-caught-up = true\n"
+            "commit-ms = 500\n"
+            "# dlq-topic = (not given)\n"
+            "group = \"\\\"quoted\\\"\"\n"
+            "\n[kafka]\n"
+            "# the SASL login\n"
+            "\"sasl.jaas.config\" = \"a=b, c=d\"\n");
+  // Both files stand for the same flags and properties.
+  const std::string dir = testing::TempDir("kafka_flags_convert");
+  testing::WriteFile(dir + "/run.conf", old);
+  testing::WriteFile(dir + "/run.toml", *toml);
+  auto a = Expand({"--config", dir + "/run.conf"});
+  auto b = Expand({"--config", dir + "/run.toml"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(a->args, b->args);
+  EXPECT_EQ(a->properties, b->properties);
+  EXPECT_EQ(b->warning, "");
+  // Refused: an unknown name (the old syntax would fail at the flags too),
+  // and a file that is TOML already.
+  EXPECT_EQ(ConvertOldRunConfigToToml("grup = g\n", "run.conf", RunFileFlags())
+                .status()
+                .message(),
+            "run.conf:1: unknown setting 'grup'");
+  EXPECT_FALSE(
+      ConvertOldRunConfigToToml(*toml, "run.conf", RunFileFlags()).ok());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(KafkaFlags, TomlConfigMistakesNameFileLineAndColumn) {
   const std::string dir = testing::TempDir("kafka_flags_errors");
   auto error = [&](const std::string& name, const std::string& text) {

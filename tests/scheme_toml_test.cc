@@ -289,6 +289,58 @@ TEST(SchemeToml, DuplicatesAndSyntaxErrorsAreRefusedWithTheirPosition) {
               HasSubstr("nor a scheme in the old syntax (x.scheme line "));
 }
 
+TEST(SchemeToml, ConvertOldSchemeKeepsItsMeaningAndComments) {
+  for (const char* name : {"kpi100", "ecom10"}) {
+    SCOPED_TRACE(name);
+    const std::string old = ReadText(
+        absl::StrCat(testing::SourceDir(), "/tests/data/", name, ".scheme"));
+    auto converted = ConvertOldSchemeToToml(old, "old.scheme");
+    ASSERT_TRUE(converted.ok()) << converted.status();
+    auto toml = ParseScheme(*converted, "new.toml");
+    ASSERT_TRUE(toml.ok()) << toml.status();
+    auto original = ParseScheme(old, "old.scheme");
+    ASSERT_TRUE(original.ok()) << original.status();
+    EXPECT_EQ(Dump(*toml), Dump(*original));
+    // Comments stay, also those between the brackets.
+    EXPECT_THAT(*converted, HasSubstr("# 考评期内未到岗累计超过 2 个月"));
+  }
+  auto mini = ConvertOldSchemeToToml(kMiniOld, "mini.scheme");
+  ASSERT_TRUE(mini.ok()) << mini.status();
+  EXPECT_THAT(*mini, HasSubstr("[item.b]\nmetric = \"reply_rate\"\n"));
+  EXPECT_THAT(*mini, HasSubstr("absence_limit_days = \"none\"\n"));
+  EXPECT_THAT(*mini, HasSubstr("reference = [\"self\", \"supervisor\"]\n"));
+  EXPECT_THAT(*mini, HasSubstr("base_pay = 2000.29\n"));
+  EXPECT_THAT(*mini, HasSubstr("brackets = [\n  \"[0, 100.5) rate 1.25%\",\n"));
+  // TOML already, or not a scheme in the old syntax: nothing to convert.
+  EXPECT_THAT(ConvertOldSchemeToToml(kMini, "t.scheme").status().message(),
+              HasSubstr("t.scheme is TOML already"));
+  EXPECT_FALSE(ConvertOldSchemeToToml("[item a]\n", "t.scheme").ok());
+}
+
+TEST(SchemeToml, ConvertConfigCommandWritesANewFileOnly) {
+  const std::string dir = testing::TempDir("convert_config");
+  const std::string old =
+      absl::StrCat(testing::SourceDir(), "/tests/data/ecom10.scheme");
+  auto r = testing::RunProcess(
+      {testing::ChatkpiBinary(), "convert-config", old, dir + "/e.toml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto converted = LoadSchemeFile(dir + "/e.toml");
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  EXPECT_EQ(converted->brackets.size(), 4u);
+  // NEW exists: refused, the file untouched.
+  const std::string before = ReadText(dir + "/e.toml");
+  r = testing::RunProcess(
+      {testing::ChatkpiBinary(), "convert-config", old, dir + "/e.toml"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("e.toml exists"));
+  EXPECT_EQ(ReadText(dir + "/e.toml"), before);
+  // A TOML file is a usage error.
+  r = testing::RunProcess({testing::ChatkpiBinary(), "convert-config",
+                           dir + "/e.toml", dir + "/f.toml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("is TOML already"));
+}
+
 TEST(SchemeToml, FindSchemeFilePrefersToml) {
   const std::string dir = testing::TempDir("scheme_toml_find");
   EXPECT_FALSE(FindSchemeFile(dir, "a").has_value());

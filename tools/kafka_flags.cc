@@ -1,5 +1,6 @@
 #include "tools/kafka_flags.h"
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "config/toml_document.h"
+#include "query/json_text.h"
 
 namespace chatkpi {
 namespace {
@@ -159,6 +161,95 @@ absl::Status ReadOldConfig(const std::string& text, const std::string& config,
 
 }  // namespace
 
+absl::StatusOr<std::string> ConvertOldRunConfigToToml(
+    std::string_view text, std::string_view source,
+    const std::vector<FlagSpec>& flags) {
+  const std::string name(source);
+  if (ParseTomlDocument(text, source).ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(name, " is TOML already"));
+  }
+  // JSON's string escapes are a subset of TOML's basic strings'.
+  auto quote = [](absl::string_view s) {
+    std::string out;
+    AppendJsonString(&out, std::string_view(s.data(), s.size()));
+    return out;
+  };
+  std::vector<std::string> top, kafka, comments;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    absl::string_view l = absl::StripAsciiWhitespace(line);
+    if (l.empty() || l[0] == '#') {
+      comments.push_back(line);
+      continue;
+    }
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ":", number, ": ", why));
+    };
+    const size_t eq = l.find('=');
+    const std::string key(absl::StripAsciiWhitespace(l.substr(0, eq)));
+    const absl::string_view value =
+        eq == absl::string_view::npos
+            ? absl::string_view()
+            : absl::StripAsciiWhitespace(l.substr(eq + 1));
+    if (key.empty()) return bad("no setting name");
+    std::vector<std::string>& to =
+        absl::StartsWith(key, "kafka.") ? kafka : top;
+    to.insert(to.end(), comments.begin(), comments.end());
+    comments.clear();
+    if (&to == &kafka) {
+      kafka.push_back(absl::StrCat(quote(key.substr(6)), " = ", quote(value)));
+      continue;
+    }
+    const FlagSpec* flag = nullptr;
+    for (const FlagSpec& f : flags) {
+      if (f.name == key && key != "config" && key != "demo") flag = &f;
+    }
+    if (flag == nullptr) {
+      return bad(absl::StrCat("unknown setting '", key, "'"));
+    }
+    const bool on = eq == absl::string_view::npos || value == "true";
+    if (flag->value.empty()) {
+      if (!on && value != "false") {
+        return bad(absl::StrCat("'", key, "' is a switch: true or false"));
+      }
+      top.push_back(absl::StrCat(key, " = ", on ? "true" : "false"));
+    } else if (value == "false") {
+      top.push_back(absl::StrCat("# ", key, " = (not given)"));
+    } else if (on) {
+      return bad(absl::StrCat("'", key, "' needs a value"));
+    } else {
+      const bool whole =
+          !value.empty() &&
+          std::all_of(value.begin(), value.end(), absl::ascii_isdigit);
+      top.push_back(
+          absl::StrCat(key, " = ", whole ? std::string(value) : quote(value)));
+    }
+  }
+  top.insert(top.end(), comments.begin(), comments.end());
+  if (!kafka.empty()) {
+    top.push_back("");
+    top.push_back("[kafka]");
+    top.insert(top.end(), kafka.begin(), kafka.end());
+  }
+  std::string result = absl::StrJoin(top, "\n") + "\n";
+  auto doc = ParseTomlDocument(result, name + ".toml");
+  ExpandedArgs check;
+  absl::Status back =
+      doc.ok() ? ReadTomlConfig(*doc, flags, check) : doc.status();
+  if (!back.ok()) {
+    return absl::InternalError(
+        absl::StrCat("the TOML written for ", name,
+                     " does not read back (please report): ", back.message()));
+  }
+  return result;
+}
+
 absl::StatusOr<ExpandedArgs> ExpandConfigFile(
     int argc, char** argv, const std::vector<FlagSpec>& flags) {
   ExpandedArgs out;
@@ -195,7 +286,8 @@ absl::StatusOr<ExpandedArgs> ExpandConfigFile(
       out.warning = absl::StrCat(
           config,
           " is in the old config syntax, which is read for this release "
-          "only: rewrite it in TOML (docs/kafka.md); as TOML it reads ",
+          "only: convert it with `chatkpi convert-config ",
+          config, " NEW.toml` (docs/kafka.md); as TOML it reads ",
           doc.status().message());
     }
   }

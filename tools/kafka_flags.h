@@ -47,6 +47,15 @@ struct ExpandedArgs {
 absl::StatusOr<ExpandedArgs> ExpandConfigFile(
     int argc, char** argv, const std::vector<FlagSpec>& flags);
 
+// An old-syntax `--config` text rewritten in TOML with its comments kept
+// (`chatkpi convert-config`): values quoted (whole numbers not), a bare
+// switch `name = true`, `name = false` of a valued flag commented out (it
+// meant "not given"), and the `kafka.` lines in a [kafka] table at the end.
+// `flags` tells switches from valued flags; an unknown name is refused.
+absl::StatusOr<std::string> ConvertOldRunConfigToToml(
+    std::string_view text, std::string_view source,
+    const std::vector<FlagSpec>& flags);
+
 // The consumer options from the flags of KafkaRunFlags(). `brokers` is the
 // resolved bootstrap list (the embedded cluster's for "mock").
 absl::Status KafkaIngestOptionsFromArgs(const Args& args,
