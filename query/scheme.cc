@@ -966,6 +966,10 @@ absl::StatusOr<Scheme> Parser::Parse(const std::vector<Section>& sections) {
   return out;
 }
 
+// The old-syntax files LoadSchemeFile has warned about.
+ABSL_CONST_INIT absl::Mutex g_warned_mu(absl::kConstInit);
+std::set<std::string>* g_warned ABSL_GUARDED_BY(g_warned_mu) = nullptr;
+
 }  // namespace
 
 bool CommissionBracket::Contains(int64_t s) const {
@@ -1009,11 +1013,9 @@ absl::StatusOr<Scheme> LoadSchemeFile(const std::string& path) {
   auto scheme = ParseScheme(buf.str(), path, &warning);
   if (!warning.empty()) {
     // Once per file and process: a server loads a scheme per request.
-    static absl::Mutex mu(absl::kConstInit);
-    static std::set<std::string>* warned ABSL_GUARDED_BY(mu) =
-        new std::set<std::string>;
-    absl::MutexLock lock(&mu);
-    if (warned->insert(path).second) {
+    absl::MutexLock lock(&g_warned_mu);
+    if (g_warned == nullptr) g_warned = new std::set<std::string>;
+    if (g_warned->insert(path).second) {
       std::fprintf(stderr, "chatkpi: warning: %s\n", warning.c_str());
     }
   }
