@@ -67,6 +67,10 @@ class Parser {
     return absl::InvalidArgumentError(
         absl::StrCat(source_, " line ", line, ": ", msg));
   }
+  // About an entry's value: in TOML at the value's own column.
+  absl::Status Error(const Entry& e, absl::string_view msg) const {
+    return toml_ ? Error(e.line, e.value_column, msg) : Error(e.line, msg);
+  }
   absl::Status Error(int line, int column, absl::string_view msg) const {
     return absl::InvalidArgumentError(
         absl::StrCat(source_, ":", line, ":", column, ": ", msg));
@@ -97,9 +101,9 @@ class Parser {
       std::set<absl::string_view> repeatable = {});
 
   absl::StatusOr<int64_t> Fixed(const Entry& e, int decimals) const;
-  absl::StatusOr<int64_t> Fixed(absl::string_view text, int decimals, int line,
-                                absl::string_view what) const;
-  absl::StatusOr<int64_t> Percent(absl::string_view text, int line,
+  absl::StatusOr<int64_t> Fixed(absl::string_view text, int decimals,
+                                const Entry& at, absl::string_view what) const;
+  absl::StatusOr<int64_t> Percent(absl::string_view text, const Entry& at,
                                   absl::string_view what) const;
   absl::StatusOr<double> Number(const Entry& e) const;
   absl::StatusOr<int> Count(const Entry& e, int min) const;
@@ -271,11 +275,12 @@ absl::StatusOr<std::map<std::string, const Entry*>> Parser::Keys(
 // Exact decimal with at most `decimals` fractional digits, scaled to an
 // integer: Fixed("14999.99", 2) = 1499999. Money never goes through a float.
 absl::StatusOr<int64_t> Parser::Fixed(absl::string_view text, int decimals,
-                                      int line, absl::string_view what) const {
+                                      const Entry& at,
+                                      absl::string_view what) const {
   auto bad = [&] {
-    return Error(line, absl::StrCat(what, " '", text,
-                                    "' is not a number >= 0 with at most ",
-                                    decimals, " decimals"));
+    return Error(at, absl::StrCat(what, " '", text,
+                                  "' is not a number >= 0 with at most ",
+                                  decimals, " decimals"));
   };
   absl::string_view whole = text, frac;
   if (size_t dot = text.find('.'); dot != text.npos) {
@@ -301,24 +306,23 @@ absl::StatusOr<int64_t> Parser::Fixed(absl::string_view text, int decimals,
 }
 
 absl::StatusOr<int64_t> Parser::Fixed(const Entry& e, int decimals) const {
-  return Fixed(e.value, decimals, e.line, e.key);
+  return Fixed(e.value, decimals, e, e.key);
 }
 
 // "1.5%" -> 15000 parts per million.
-absl::StatusOr<int64_t> Parser::Percent(absl::string_view text, int line,
+absl::StatusOr<int64_t> Parser::Percent(absl::string_view text, const Entry& at,
                                         absl::string_view what) const {
   if (!absl::ConsumeSuffix(&text, "%")) {
-    return Error(line, absl::StrCat(what, " '", text,
-                                    "' must be a percentage such as 1.5%"));
+    return Error(at, absl::StrCat(what, " '", text,
+                                  "' must be a percentage such as 1.5%"));
   }
-  return Fixed(absl::StripAsciiWhitespace(text), 4, line, what);
+  return Fixed(absl::StripAsciiWhitespace(text), 4, at, what);
 }
 
 absl::StatusOr<double> Parser::Number(const Entry& e) const {
   double v;
   if (!absl::SimpleAtod(e.value, &v) || !std::isfinite(v)) {
-    return Error(e.line,
-                 absl::StrCat(e.key, " '", e.value, "' is not a number"));
+    return Error(e, absl::StrCat(e.key, " '", e.value, "' is not a number"));
   }
   return v;
 }
@@ -326,8 +330,8 @@ absl::StatusOr<double> Parser::Number(const Entry& e) const {
 absl::StatusOr<int> Parser::Count(const Entry& e, int min) const {
   int v;
   if (!absl::SimpleAtoi(e.value, &v) || v < min || v > 1000) {
-    return Error(e.line, absl::StrCat(e.key, " '", e.value,
-                                      "' must be a whole number >= ", min));
+    return Error(e, absl::StrCat(e.key, " '", e.value,
+                                 "' must be a whole number >= ", min));
   }
   return v;
 }
@@ -343,7 +347,7 @@ absl::Status Parser::TopLevel(const Section& s, Scheme& out, int& total_line) {
   if (!keys.ok()) return keys.status();
   const Entry& name = *keys->at("name");
   if (!IsIdentifier(name.value)) {
-    return Error(name.line, "name must be of a-z, 0-9 and _");
+    return Error(name, "name must be of a-z, 0-9 and _");
   }
   out.name = name.value;
   const Entry& total = *keys->at("total_weight");
@@ -363,7 +367,7 @@ absl::Status Parser::TopLevel(const Section& s, Scheme& out, int& total_line) {
       auto m = ResolveMetric(name);
       if (!m.ok() || m->kind != MetricRef::Kind::kAssessment) {
         return Error(
-            it->second->line,
+            *it->second,
             absl::StrCat("reference '", name, "' is not an assessment metric"));
       }
       out.reference.push_back(m->assessment);
@@ -431,9 +435,8 @@ absl::Status Parser::Item(const Section& s, Scheme& out) {
   const Entry& metric = *keys->at("metric");
   auto m = ResolveMetric(metric.value);
   if (!m.ok()) {
-    return Error(metric.line,
-                 absl::StrCat("unknown metric '", metric.value,
-                              "' (see docs/scoring.md for the list)"));
+    return Error(metric, absl::StrCat("unknown metric '", metric.value,
+                                      "' (see docs/scoring.md for the list)"));
   }
   item.metric = *m;
 
@@ -461,9 +464,8 @@ absl::Status Parser::Item(const Section& s, Scheme& out) {
     applies = {"per_unit", "target", "cap"};
     if (!has("per_unit")) return Error(s.line, "curve per_unit needs per_unit");
   } else {
-    return Error(curve.line,
-                 absl::StrCat("unknown curve '", curve.value,
-                              "' (ratio, linear, manual or per_unit)"));
+    return Error(curve, absl::StrCat("unknown curve '", curve.value,
+                                     "' (ratio, linear, manual or per_unit)"));
   }
   for (const char* k : {"target", "cap", "full_at", "zero_at", "per_unit"}) {
     if (has(k) && !applies.contains(k)) {
@@ -478,14 +480,14 @@ absl::Status Parser::Item(const Section& s, Scheme& out) {
     if (t.value.front() == '@') {
       auto tm = ResolveMetric(absl::string_view(t.value).substr(1));
       if (!tm.ok() || tm->kind != MetricRef::Kind::kAssessment) {
-        return Error(t.line, absl::StrCat("unknown target metric '", t.value,
-                                          "' (an assessment metric)"));
+        return Error(t, absl::StrCat("unknown target metric '", t.value,
+                                     "' (an assessment metric)"));
       }
       item.target_assessment = tm->assessment;
     } else {
       auto v = Number(t);
       if (!v.ok()) return v.status();
-      if (*v <= 0) return Error(t.line, "target must be > 0");
+      if (*v <= 0) return Error(t, "target must be > 0");
       item.target = *v;
     }
   }
@@ -496,7 +498,7 @@ absl::Status Parser::Item(const Section& s, Scheme& out) {
     } else {
       auto v = Number(c);
       if (!v.ok()) return v.status();
-      if (*v <= 0) return Error(c.line, "cap must be > 0 or 'none'");
+      if (*v <= 0) return Error(c, "cap must be > 0 or 'none'");
       item.cap = *v;
     }
   }
@@ -506,8 +508,7 @@ absl::Status Parser::Item(const Section& s, Scheme& out) {
     auto zero = Number(*keys->at("zero_at"));
     if (!zero.ok()) return zero.status();
     if (*full == *zero) {
-      return Error(keys->at("zero_at")->line,
-                   "zero_at must differ from full_at");
+      return Error(*keys->at("zero_at"), "zero_at must differ from full_at");
     }
     item.full_at = *full;
     item.zero_at = *zero;
@@ -515,8 +516,7 @@ absl::Status Parser::Item(const Section& s, Scheme& out) {
   if (item.curve == Curve::kPerUnit) {
     auto pu = Number(*keys->at("per_unit"));
     if (!pu.ok()) return pu.status();
-    if (*pu <= 0)
-      return Error(keys->at("per_unit")->line, "per_unit must be > 0");
+    if (*pu <= 0) return Error(*keys->at("per_unit"), "per_unit must be > 0");
     item.per_unit = *pu;
   }
   for (const SchemeItem& prev : out.items) {
@@ -587,9 +587,8 @@ absl::Status Parser::Grade(const Section& s, Scheme& out) {
   }
   for (const GradeBand& prev : out.grades) {
     if (prev.min_centi == g.min_centi) {
-      return Error(min.line,
-                   absl::StrCat("min_total ", min.value,
-                                " is also the band on line ", prev.line));
+      return Error(min, absl::StrCat("min_total ", min.value,
+                                     " is also the band on line ", prev.line));
     }
   }
   out.grades.push_back(std::move(g));
@@ -602,12 +601,12 @@ absl::Status Parser::Quota(const Section& s, Scheme& out) {
   if (!keys.ok()) return keys.status();
   const Entry& best = *keys->at("best_share");
   const Entry& exc = *keys->at("excellent_share");
-  auto b = Percent(best.value, best.line, best.key);
+  auto b = Percent(best.value, best, best.key);
   if (!b.ok()) return b.status();
-  auto e = Percent(exc.value, exc.line, exc.key);
+  auto e = Percent(exc.value, exc, exc.key);
   if (!e.ok()) return e.status();
   if (*b + *e > 1000000) {
-    return Error(exc.line, "best_share + excellent_share exceed 100%");
+    return Error(exc, "best_share + excellent_share exceed 100%");
   }
   out.best_share_ppm = *b;
   out.excellent_share_ppm = *e;
@@ -622,7 +621,7 @@ absl::Status Parser::Commission(const Section& s, Scheme& out) {
   out.has_pay = true;
   {
     const Entry& e = *keys->at("public_rate");
-    auto r = Percent(e.value, e.line, "public_rate");
+    auto r = Percent(e.value, e, "public_rate");
     if (!r.ok()) return r.status();
     out.public_rate_ppm = *r;
   }
@@ -639,7 +638,7 @@ absl::Status Parser::Commission(const Section& s, Scheme& out) {
     }
     size_t close = v.find_first_of("])");
     if ((v.front() != '[' && v.front() != '(') || close == v.npos) {
-      return Error(e.line,
+      return Error(e,
                    "a bracket starts with an interval such as [15000, 20000]");
     }
     b.lower_inclusive = v.front() == '[';
@@ -647,55 +646,55 @@ absl::Status Parser::Commission(const Section& s, Scheme& out) {
     std::vector<absl::string_view> bounds =
         absl::StrSplit(v.substr(1, close - 1), ',');
     if (bounds.size() != 2) {
-      return Error(e.line, "a bracket interval has two bounds: [lower, upper]");
+      return Error(e, "a bracket interval has two bounds: [lower, upper]");
     }
-    auto lower = Fixed(absl::StripAsciiWhitespace(bounds[0]), 2, e.line,
+    auto lower = Fixed(absl::StripAsciiWhitespace(bounds[0]), 2, e,
                        "bracket lower bound");
     if (!lower.ok()) return lower.status();
     b.lower_fen = *lower;
     absl::string_view upper = absl::StripAsciiWhitespace(bounds[1]);
     if (upper == "inf") {
       if (b.upper_inclusive) {
-        return Error(e.line, "an unbounded bracket ends with 'inf)'");
+        return Error(e, "an unbounded bracket ends with 'inf)'");
       }
     } else {
-      auto u = Fixed(upper, 2, e.line, "bracket upper bound");
+      auto u = Fixed(upper, 2, e, "bracket upper bound");
       if (!u.ok()) return u.status();
       b.upper_fen = *u;
       if (*u < b.lower_fen ||
           (*u == b.lower_fen && !(b.lower_inclusive && b.upper_inclusive))) {
-        return Error(e.line, "bracket is empty: upper bound below lower");
+        return Error(e, "bracket is empty: upper bound below lower");
       }
     }
     std::vector<absl::string_view> words =
         absl::StrSplit(v.substr(close + 1), ' ', absl::SkipEmpty());
     if (words.size() % 2 != 0) {
-      return Error(e.line, "after the interval: rate R% [over X] [plus Y]");
+      return Error(e, "after the interval: rate R% [over X] [plus Y]");
     }
     bool has_rate = false;
     std::set<absl::string_view> seen;
     for (size_t i = 0; i < words.size(); i += 2) {
       absl::string_view k = words[i], val = words[i + 1];
       if (!seen.insert(k).second) {
-        return Error(e.line, absl::StrCat("bracket repeats '", k, "'"));
+        return Error(e, absl::StrCat("bracket repeats '", k, "'"));
       }
       if (k == "rate") {
-        auto r = Percent(val, e.line, "bracket rate");
+        auto r = Percent(val, e, "bracket rate");
         if (!r.ok()) return r.status();
         b.rate_ppm = *r;
         has_rate = true;
       } else if (k == "over" || k == "plus") {
-        auto f = Fixed(val, 2, e.line, absl::StrCat("bracket ", k));
+        auto f = Fixed(val, 2, e, absl::StrCat("bracket ", k));
         if (!f.ok()) return f.status();
         (k == "over" ? b.over_fen : b.plus_fen) = *f;
       } else {
-        return Error(e.line, absl::StrCat("unknown bracket word '", k,
-                                          "' (rate, over, plus)"));
+        return Error(e, absl::StrCat("unknown bracket word '", k,
+                                     "' (rate, over, plus)"));
       }
     }
-    if (!has_rate) return Error(e.line, "bracket needs 'rate R%'");
+    if (!has_rate) return Error(e, "bracket needs 'rate R%'");
     if (b.over_fen > b.lower_fen) {
-      return Error(e.line, "'over' must not exceed the lower bound");
+      return Error(e, "'over' must not exceed the lower bound");
     }
     out.brackets.push_back(b);
   }
@@ -763,15 +762,15 @@ absl::Status Parser::Awards(const Section& s, Scheme& out) {
     std::vector<absl::string_view> w =
         absl::StrSplit(e.value, ' ', absl::SkipEmpty());
     if (w.size() != 2) {
-      return Error(e.line, "growth = THRESHOLD% AWARD, e.g. growth = 25% 50");
+      return Error(e, "growth = THRESHOLD% AWARD, e.g. growth = 25% 50");
     }
-    auto t = Percent(w[0], e.line, "growth threshold");
+    auto t = Percent(w[0], e, "growth threshold");
     if (!t.ok()) return t.status();
-    auto a = Fixed(w[1], 2, e.line, "growth award");
+    auto a = Fixed(w[1], 2, e, "growth award");
     if (!a.ok()) return a.status();
     if (!out.growth_awards.empty() &&
         *t <= out.growth_awards.back().threshold_ppm) {
-      return Error(e.line, "growth thresholds must rise line by line");
+      return Error(e, "growth thresholds must rise line by line");
     }
     out.growth_awards.push_back({*t, *a});
   }

@@ -259,14 +259,18 @@ TEST(SchemeToml, BadValuesAreRefusedWithTheirPosition) {
   // Meaning, after type: a known key with a value out of its range.
   EXPECT_EQ(
       TomlError(Replace(kMini, "curve = \"manual\"", "curve = \"smooth\"")),
-      "t.toml:15:1: unknown curve 'smooth' (ratio, linear, manual or "
+      "t.toml:15:9: unknown curve 'smooth' (ratio, linear, manual or "
       "per_unit)");
   EXPECT_EQ(
       TomlError(Replace(kMini, "base_pay = 2000.29", "base_pay = 2000.291")),
-      "t.toml:21:1: base_pay '2000.291' is not a number >= 0 with at most 2 "
+      "t.toml:21:12: base_pay '2000.291' is not a number >= 0 with at most 2 "
       "decimals");
   EXPECT_EQ(TomlError(Replace(kMini, "\"0.5%\"", "0.5")),
             "t.toml:26:15: 'public_rate' must be a string in quotes");
+  // A bracket's own mistakes point at its string.
+  EXPECT_EQ(TomlError(Replace(kMini, "rate 1.25%", "rate 1.25")),
+            "t.toml:24:13: bracket rate '1.25' must be a percentage such as "
+            "1.5%");
   // Brackets are array elements, each with its own line.
   EXPECT_EQ(TomlError(Replace(kMini, "[100.5, inf) rate 2% over 100.5",
                               "[100, inf) rate 2% over 100")),
