@@ -3,7 +3,7 @@
 # those already present (so it is quick on a prepared machine). Run as root.
 set -euo pipefail
 packages=(cmake g++ make pkg-config librdkafka-dev librocksdb-dev liblz4-dev libsimdjson-dev
-  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev kcat
+  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev libtomlplusplus-dev kcat
   tzdata python3-yaml)
 missing=()
 for p in "${packages[@]}"; do

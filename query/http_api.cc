@@ -161,13 +161,12 @@ absl::StatusOr<std::string> SchemePath(const QueryParams& q,
         "`scheme` must be a scheme name (letters, digits, _ and -), not ",
         Quoted(*name)));
   }
-  std::string path = absl::StrCat(schemes_dir, "/", *name, ".scheme");
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
+  std::optional<std::string> path = FindSchemeFile(schemes_dir, *name);
+  if (!path) {
     return absl::NotFoundError(
         absl::StrCat("no scheme ", Quoted(*name), " on this server"));
   }
-  return path;
+  return *path;
 }
 
 ApiResponse FromStatus(const absl::Status& s) {
@@ -474,11 +473,13 @@ std::vector<std::string> SchemeNames(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    if (e.path().extension() == ".scheme") {
+    // NAME.toml, or NAME.scheme in the old syntax (docs/scoring.md).
+    if (e.path().extension() == ".toml" || e.path().extension() == ".scheme") {
       names.push_back(e.path().stem().string());
     }
   }
   std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
 }
 

@@ -40,7 +40,7 @@ struct ApiResponse {
 ApiResponse ApiError(int status, std::string_view message);
 
 struct HttpApiOptions {
-  // Where /api/score finds `<scheme>.scheme`.
+  // Where /api/score finds `<scheme>.toml` (FindSchemeFile).
   std::string schemes_dir = "query/schemes";
   // Longest /api/snapshot period, in days counting both ends; longer is a
   // 400, so that one request cannot scan the whole store.

@@ -153,8 +153,9 @@ absl::StatusOr<Scheme> LoadSchemeByNameOrPath(const std::string& name_or_path,
   const bool plain_name = !name_or_path.empty() &&
                           name_or_path.find_first_of("/.") == std::string::npos;
   if (plain_name) {
-    std::string path = absl::StrCat(schemes_dir, "/", name_or_path, ".scheme");
-    if (std::filesystem::is_regular_file(path, ec)) return LoadSchemeFile(path);
+    if (auto path = FindSchemeFile(schemes_dir, name_or_path)) {
+      return LoadSchemeFile(*path);
+    }
   }
   return absl::NotFoundError(
       absl::StrCat("no scheme file '", name_or_path,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -10,6 +12,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -18,7 +21,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "base/number_text.h"
+#include "config/toml_document.h"
 #include "engine/counters.h"
 #include "query/response_figures.h"
 
@@ -31,10 +36,15 @@ constexpr absl::string_view kAssessmentMetrics[] = {
     "execution", "followup", "self",           "supervisor",
     "sets_sold", "listings", "listing_errors", "sales_target"};
 
+// One setting. Both syntaxes end up here: TOML values as their text, with
+// the TOML type kept so that a quoted number or an unquoted word is refused.
 struct Entry {
+  enum class Type { kUntyped, kString, kNumber, kBoolean };
   std::string key;
   std::string value;
   int line = 0;
+  int value_column = 0;        // TOML only
+  Type type = Type::kUntyped;  // kUntyped: the old syntax
 };
 
 struct Section {
@@ -46,17 +56,35 @@ struct Section {
 
 class Parser {
  public:
-  explicit Parser(absl::string_view source) : source_(source) {}
+  Parser(absl::string_view source, bool toml) : source_(source), toml_(toml) {}
 
+  // TOML: "SOURCE:LINE:COLUMN: msg", the column of the line's first key or
+  // table header. The old syntax: "SOURCE line LINE: msg", as it always was.
   absl::Status Error(int line, absl::string_view msg) const {
+    if (toml_) {
+      auto it = columns_.find(line);
+      return Error(line, it == columns_.end() ? 1 : it->second, msg);
+    }
     return absl::InvalidArgumentError(
         absl::StrCat(source_, " line ", line, ": ", msg));
   }
+  // About an entry's value: in TOML at the value's own column.
+  absl::Status Error(const Entry& e, absl::string_view msg) const {
+    return toml_ ? Error(e.line, e.value_column, msg) : Error(e.line, msg);
+  }
+  absl::Status Error(int line, int column, absl::string_view msg) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_, ":", line, ":", column, ": ", msg));
+  }
 
-  absl::StatusOr<Scheme> Parse(absl::string_view text);
+  absl::StatusOr<Scheme> ParseLegacy(absl::string_view text);
+  absl::StatusOr<Scheme> ParseToml(const TomlDocument& doc);
 
  private:
+  absl::StatusOr<Scheme> Parse(const std::vector<Section>& sections);
   absl::StatusOr<std::vector<Section>> Split(absl::string_view text);
+  absl::StatusOr<std::vector<Section>> FromToml(const TomlDocument& doc);
+  absl::Status CheckType(const Entry& e) const;
   absl::Status TopLevel(const Section& s, Scheme& out, int& total_line);
   absl::Status Item(const Section& s, Scheme& out);
   absl::Status Grading(const Section& s, Scheme& out);
@@ -74,14 +102,16 @@ class Parser {
       std::set<absl::string_view> repeatable = {});
 
   absl::StatusOr<int64_t> Fixed(const Entry& e, int decimals) const;
-  absl::StatusOr<int64_t> Fixed(absl::string_view text, int decimals, int line,
-                                absl::string_view what) const;
-  absl::StatusOr<int64_t> Percent(absl::string_view text, int line,
+  absl::StatusOr<int64_t> Fixed(absl::string_view text, int decimals,
+                                const Entry& at, absl::string_view what) const;
+  absl::StatusOr<int64_t> Percent(absl::string_view text, const Entry& at,
                                   absl::string_view what) const;
   absl::StatusOr<double> Number(const Entry& e) const;
   absl::StatusOr<int> Count(const Entry& e, int min) const;
 
   std::string source_;
+  bool toml_;
+  std::map<int, int> columns_;  // TOML: line -> its first key's column
 };
 
 bool IsIdentifier(absl::string_view s) {
@@ -159,6 +189,60 @@ absl::StatusOr<std::vector<Section>> Parser::Split(absl::string_view text) {
   return sections;
 }
 
+}  // namespace
+
+SchemeValueKind SchemeKeyValueKind(std::string_view key) {
+  // The keys of every section by what their values are.
+  constexpr std::string_view kTextKeys[] = {
+      "name",       "title",           "metric",     "curve",   "job_level",
+      "training",   "promotion",       "reference",  "bracket", "growth",
+      "best_share", "excellent_share", "public_rate"};
+  constexpr std::string_view kNumberOrWordKeys[] = {"absence_limit_days",
+                                                    "target", "cap"};
+  auto in = [&](const auto& keys) {
+    return std::find(std::begin(keys), std::end(keys), key) != std::end(keys);
+  };
+  if (in(kTextKeys)) return SchemeValueKind::kText;
+  if (in(kNumberOrWordKeys)) return SchemeValueKind::kNumberOrWord;
+  return SchemeValueKind::kNumber;
+}
+
+namespace {
+
+// In TOML a text is a quoted string and a number is unquoted; the old syntax
+// has no types.
+absl::Status Parser::CheckType(const Entry& e) const {
+  if (e.type == Entry::Type::kUntyped) return absl::OkStatus();
+  const SchemeValueKind kind =
+      SchemeKeyValueKind(std::string_view(e.key.data(), e.key.size()));
+  if (kind == SchemeValueKind::kText) {
+    if (e.type != Entry::Type::kString) {
+      return Error(e.line, e.value_column,
+                   absl::StrCat("'", e.key, "' must be a string in quotes"));
+    }
+    if (e.value.empty()) {
+      return Error(e.line, e.value_column,
+                   absl::StrCat("'", e.key, "' is empty"));
+    }
+    return absl::OkStatus();
+  }
+  if (kind == SchemeValueKind::kNumberOrWord &&
+      e.type == Entry::Type::kString) {
+    const bool word =
+        e.key == "target" ? absl::StartsWith(e.value, "@") : e.value == "none";
+    if (word) return absl::OkStatus();
+    return Error(
+        e.line, e.value_column,
+        absl::StrCat("'", e.key, "' must be a number without quotes",
+                     e.key == "target" ? " or \"@metric\"" : " or \"none\""));
+  }
+  if (e.type != Entry::Type::kNumber) {
+    return Error(e.line, e.value_column,
+                 absl::StrCat("'", e.key, "' must be a number without quotes"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::map<std::string, const Entry*>> Parser::Keys(
     const Section& s, std::set<absl::string_view> allowed,
     std::set<absl::string_view> required,
@@ -167,11 +251,13 @@ absl::StatusOr<std::map<std::string, const Entry*>> Parser::Keys(
   const std::string where =
       s.kind.empty()
           ? std::string("at the top of the file")
-          : absl::StrCat("in [", s.kind, s.id.empty() ? "" : " " + s.id, "]");
+          : absl::StrCat("in [", s.kind,
+                         s.id.empty() ? "" : (toml_ ? "." : " ") + s.id, "]");
   for (const Entry& e : s.entries) {
     if (!allowed.contains(e.key) && !repeatable.contains(e.key)) {
       return Error(e.line, absl::StrCat("unknown key '", e.key, "' ", where));
     }
+    if (absl::Status st = CheckType(e); !st.ok()) return st;
     if (repeatable.contains(e.key)) continue;
     auto [it, inserted] = keys.emplace(e.key, &e);
     if (!inserted) {
@@ -190,11 +276,12 @@ absl::StatusOr<std::map<std::string, const Entry*>> Parser::Keys(
 // Exact decimal with at most `decimals` fractional digits, scaled to an
 // integer: Fixed("14999.99", 2) = 1499999. Money never goes through a float.
 absl::StatusOr<int64_t> Parser::Fixed(absl::string_view text, int decimals,
-                                      int line, absl::string_view what) const {
+                                      const Entry& at,
+                                      absl::string_view what) const {
   auto bad = [&] {
-    return Error(line, absl::StrCat(what, " '", text,
-                                    "' is not a number >= 0 with at most ",
-                                    decimals, " decimals"));
+    return Error(at, absl::StrCat(what, " '", text,
+                                  "' is not a number >= 0 with at most ",
+                                  decimals, " decimals"));
   };
   absl::string_view whole = text, frac;
   if (size_t dot = text.find('.'); dot != text.npos) {
@@ -220,24 +307,23 @@ absl::StatusOr<int64_t> Parser::Fixed(absl::string_view text, int decimals,
 }
 
 absl::StatusOr<int64_t> Parser::Fixed(const Entry& e, int decimals) const {
-  return Fixed(e.value, decimals, e.line, e.key);
+  return Fixed(e.value, decimals, e, e.key);
 }
 
 // "1.5%" -> 15000 parts per million.
-absl::StatusOr<int64_t> Parser::Percent(absl::string_view text, int line,
+absl::StatusOr<int64_t> Parser::Percent(absl::string_view text, const Entry& at,
                                         absl::string_view what) const {
   if (!absl::ConsumeSuffix(&text, "%")) {
-    return Error(line, absl::StrCat(what, " '", text,
-                                    "' must be a percentage such as 1.5%"));
+    return Error(at, absl::StrCat(what, " '", text,
+                                  "' must be a percentage such as 1.5%"));
   }
-  return Fixed(absl::StripAsciiWhitespace(text), 4, line, what);
+  return Fixed(absl::StripAsciiWhitespace(text), 4, at, what);
 }
 
 absl::StatusOr<double> Parser::Number(const Entry& e) const {
   double v;
   if (!absl::SimpleAtod(e.value, &v) || !std::isfinite(v)) {
-    return Error(e.line,
-                 absl::StrCat(e.key, " '", e.value, "' is not a number"));
+    return Error(e, absl::StrCat(e.key, " '", e.value, "' is not a number"));
   }
   return v;
 }
@@ -245,8 +331,8 @@ absl::StatusOr<double> Parser::Number(const Entry& e) const {
 absl::StatusOr<int> Parser::Count(const Entry& e, int min) const {
   int v;
   if (!absl::SimpleAtoi(e.value, &v) || v < min || v > 1000) {
-    return Error(e.line, absl::StrCat(e.key, " '", e.value,
-                                      "' must be a whole number >= ", min));
+    return Error(e, absl::StrCat(e.key, " '", e.value,
+                                 "' must be a whole number >= ", min));
   }
   return v;
 }
@@ -262,7 +348,7 @@ absl::Status Parser::TopLevel(const Section& s, Scheme& out, int& total_line) {
   if (!keys.ok()) return keys.status();
   const Entry& name = *keys->at("name");
   if (!IsIdentifier(name.value)) {
-    return Error(name.line, "name must be of a-z, 0-9 and _");
+    return Error(name, "name must be of a-z, 0-9 and _");
   }
   out.name = name.value;
   const Entry& total = *keys->at("total_weight");
@@ -282,7 +368,7 @@ absl::Status Parser::TopLevel(const Section& s, Scheme& out, int& total_line) {
       auto m = ResolveMetric(name);
       if (!m.ok() || m->kind != MetricRef::Kind::kAssessment) {
         return Error(
-            it->second->line,
+            *it->second,
             absl::StrCat("reference '", name, "' is not an assessment metric"));
       }
       out.reference.push_back(m->assessment);
@@ -350,9 +436,8 @@ absl::Status Parser::Item(const Section& s, Scheme& out) {
   const Entry& metric = *keys->at("metric");
   auto m = ResolveMetric(metric.value);
   if (!m.ok()) {
-    return Error(metric.line,
-                 absl::StrCat("unknown metric '", metric.value,
-                              "' (see docs/scoring.md for the list)"));
+    return Error(metric, absl::StrCat("unknown metric '", metric.value,
+                                      "' (see docs/scoring.md for the list)"));
   }
   item.metric = *m;
 
@@ -380,9 +465,8 @@ absl::Status Parser::Item(const Section& s, Scheme& out) {
     applies = {"per_unit", "target", "cap"};
     if (!has("per_unit")) return Error(s.line, "curve per_unit needs per_unit");
   } else {
-    return Error(curve.line,
-                 absl::StrCat("unknown curve '", curve.value,
-                              "' (ratio, linear, manual or per_unit)"));
+    return Error(curve, absl::StrCat("unknown curve '", curve.value,
+                                     "' (ratio, linear, manual or per_unit)"));
   }
   for (const char* k : {"target", "cap", "full_at", "zero_at", "per_unit"}) {
     if (has(k) && !applies.contains(k)) {
@@ -397,14 +481,14 @@ absl::Status Parser::Item(const Section& s, Scheme& out) {
     if (t.value.front() == '@') {
       auto tm = ResolveMetric(absl::string_view(t.value).substr(1));
       if (!tm.ok() || tm->kind != MetricRef::Kind::kAssessment) {
-        return Error(t.line, absl::StrCat("unknown target metric '", t.value,
-                                          "' (an assessment metric)"));
+        return Error(t, absl::StrCat("unknown target metric '", t.value,
+                                     "' (an assessment metric)"));
       }
       item.target_assessment = tm->assessment;
     } else {
       auto v = Number(t);
       if (!v.ok()) return v.status();
-      if (*v <= 0) return Error(t.line, "target must be > 0");
+      if (*v <= 0) return Error(t, "target must be > 0");
       item.target = *v;
     }
   }
@@ -415,7 +499,7 @@ absl::Status Parser::Item(const Section& s, Scheme& out) {
     } else {
       auto v = Number(c);
       if (!v.ok()) return v.status();
-      if (*v <= 0) return Error(c.line, "cap must be > 0 or 'none'");
+      if (*v <= 0) return Error(c, "cap must be > 0 or 'none'");
       item.cap = *v;
     }
   }
@@ -425,8 +509,7 @@ absl::Status Parser::Item(const Section& s, Scheme& out) {
     auto zero = Number(*keys->at("zero_at"));
     if (!zero.ok()) return zero.status();
     if (*full == *zero) {
-      return Error(keys->at("zero_at")->line,
-                   "zero_at must differ from full_at");
+      return Error(*keys->at("zero_at"), "zero_at must differ from full_at");
     }
     item.full_at = *full;
     item.zero_at = *zero;
@@ -434,8 +517,7 @@ absl::Status Parser::Item(const Section& s, Scheme& out) {
   if (item.curve == Curve::kPerUnit) {
     auto pu = Number(*keys->at("per_unit"));
     if (!pu.ok()) return pu.status();
-    if (*pu <= 0)
-      return Error(keys->at("per_unit")->line, "per_unit must be > 0");
+    if (*pu <= 0) return Error(*keys->at("per_unit"), "per_unit must be > 0");
     item.per_unit = *pu;
   }
   for (const SchemeItem& prev : out.items) {
@@ -506,9 +588,8 @@ absl::Status Parser::Grade(const Section& s, Scheme& out) {
   }
   for (const GradeBand& prev : out.grades) {
     if (prev.min_centi == g.min_centi) {
-      return Error(min.line,
-                   absl::StrCat("min_total ", min.value,
-                                " is also the band on line ", prev.line));
+      return Error(min, absl::StrCat("min_total ", min.value,
+                                     " is also the band on line ", prev.line));
     }
   }
   out.grades.push_back(std::move(g));
@@ -521,12 +602,12 @@ absl::Status Parser::Quota(const Section& s, Scheme& out) {
   if (!keys.ok()) return keys.status();
   const Entry& best = *keys->at("best_share");
   const Entry& exc = *keys->at("excellent_share");
-  auto b = Percent(best.value, best.line, best.key);
+  auto b = Percent(best.value, best, best.key);
   if (!b.ok()) return b.status();
-  auto e = Percent(exc.value, exc.line, exc.key);
+  auto e = Percent(exc.value, exc, exc.key);
   if (!e.ok()) return e.status();
   if (*b + *e > 1000000) {
-    return Error(exc.line, "best_share + excellent_share exceed 100%");
+    return Error(exc, "best_share + excellent_share exceed 100%");
   }
   out.best_share_ppm = *b;
   out.excellent_share_ppm = *e;
@@ -541,7 +622,7 @@ absl::Status Parser::Commission(const Section& s, Scheme& out) {
   out.has_pay = true;
   {
     const Entry& e = *keys->at("public_rate");
-    auto r = Percent(e.value, e.line, "public_rate");
+    auto r = Percent(e.value, e, "public_rate");
     if (!r.ok()) return r.status();
     out.public_rate_ppm = *r;
   }
@@ -558,7 +639,7 @@ absl::Status Parser::Commission(const Section& s, Scheme& out) {
     }
     size_t close = v.find_first_of("])");
     if ((v.front() != '[' && v.front() != '(') || close == v.npos) {
-      return Error(e.line,
+      return Error(e,
                    "a bracket starts with an interval such as [15000, 20000]");
     }
     b.lower_inclusive = v.front() == '[';
@@ -566,55 +647,55 @@ absl::Status Parser::Commission(const Section& s, Scheme& out) {
     std::vector<absl::string_view> bounds =
         absl::StrSplit(v.substr(1, close - 1), ',');
     if (bounds.size() != 2) {
-      return Error(e.line, "a bracket interval has two bounds: [lower, upper]");
+      return Error(e, "a bracket interval has two bounds: [lower, upper]");
     }
-    auto lower = Fixed(absl::StripAsciiWhitespace(bounds[0]), 2, e.line,
+    auto lower = Fixed(absl::StripAsciiWhitespace(bounds[0]), 2, e,
                        "bracket lower bound");
     if (!lower.ok()) return lower.status();
     b.lower_fen = *lower;
     absl::string_view upper = absl::StripAsciiWhitespace(bounds[1]);
     if (upper == "inf") {
       if (b.upper_inclusive) {
-        return Error(e.line, "an unbounded bracket ends with 'inf)'");
+        return Error(e, "an unbounded bracket ends with 'inf)'");
       }
     } else {
-      auto u = Fixed(upper, 2, e.line, "bracket upper bound");
+      auto u = Fixed(upper, 2, e, "bracket upper bound");
       if (!u.ok()) return u.status();
       b.upper_fen = *u;
       if (*u < b.lower_fen ||
           (*u == b.lower_fen && !(b.lower_inclusive && b.upper_inclusive))) {
-        return Error(e.line, "bracket is empty: upper bound below lower");
+        return Error(e, "bracket is empty: upper bound below lower");
       }
     }
     std::vector<absl::string_view> words =
         absl::StrSplit(v.substr(close + 1), ' ', absl::SkipEmpty());
     if (words.size() % 2 != 0) {
-      return Error(e.line, "after the interval: rate R% [over X] [plus Y]");
+      return Error(e, "after the interval: rate R% [over X] [plus Y]");
     }
     bool has_rate = false;
     std::set<absl::string_view> seen;
     for (size_t i = 0; i < words.size(); i += 2) {
       absl::string_view k = words[i], val = words[i + 1];
       if (!seen.insert(k).second) {
-        return Error(e.line, absl::StrCat("bracket repeats '", k, "'"));
+        return Error(e, absl::StrCat("bracket repeats '", k, "'"));
       }
       if (k == "rate") {
-        auto r = Percent(val, e.line, "bracket rate");
+        auto r = Percent(val, e, "bracket rate");
         if (!r.ok()) return r.status();
         b.rate_ppm = *r;
         has_rate = true;
       } else if (k == "over" || k == "plus") {
-        auto f = Fixed(val, 2, e.line, absl::StrCat("bracket ", k));
+        auto f = Fixed(val, 2, e, absl::StrCat("bracket ", k));
         if (!f.ok()) return f.status();
         (k == "over" ? b.over_fen : b.plus_fen) = *f;
       } else {
-        return Error(e.line, absl::StrCat("unknown bracket word '", k,
-                                          "' (rate, over, plus)"));
+        return Error(e, absl::StrCat("unknown bracket word '", k,
+                                     "' (rate, over, plus)"));
       }
     }
-    if (!has_rate) return Error(e.line, "bracket needs 'rate R%'");
+    if (!has_rate) return Error(e, "bracket needs 'rate R%'");
     if (b.over_fen > b.lower_fen) {
-      return Error(e.line, "'over' must not exceed the lower bound");
+      return Error(e, "'over' must not exceed the lower bound");
     }
     out.brackets.push_back(b);
   }
@@ -682,15 +763,15 @@ absl::Status Parser::Awards(const Section& s, Scheme& out) {
     std::vector<absl::string_view> w =
         absl::StrSplit(e.value, ' ', absl::SkipEmpty());
     if (w.size() != 2) {
-      return Error(e.line, "growth = THRESHOLD% AWARD, e.g. growth = 25% 50");
+      return Error(e, "growth = THRESHOLD% AWARD, e.g. growth = 25% 50");
     }
-    auto t = Percent(w[0], e.line, "growth threshold");
+    auto t = Percent(w[0], e, "growth threshold");
     if (!t.ok()) return t.status();
-    auto a = Fixed(w[1], 2, e.line, "growth award");
+    auto a = Fixed(w[1], 2, e, "growth award");
     if (!a.ok()) return a.status();
     if (!out.growth_awards.empty() &&
         *t <= out.growth_awards.back().threshold_ppm) {
-      return Error(e.line, "growth thresholds must rise line by line");
+      return Error(e, "growth thresholds must rise line by line");
     }
     out.growth_awards.push_back({*t, *a});
   }
@@ -738,13 +819,124 @@ absl::Status Parser::Validate(Scheme& out, int total_line, int awards_line) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Scheme> Parser::Parse(absl::string_view text) {
+absl::StatusOr<Scheme> Parser::ParseLegacy(absl::string_view text) {
   auto sections = Split(text);
   if (!sections.ok()) return sections.status();
+  return Parse(*sections);
+}
+
+absl::StatusOr<Scheme> Parser::ParseToml(const TomlDocument& doc) {
+  auto sections = FromToml(doc);
+  if (!sections.ok()) return sections.status();
+  return Parse(*sections);
+}
+
+// TOML tables to sections: [item.ID] and [grade.ID] are the old [item ID]
+// and [grade ID]; the keys that repeated in the old syntax are arrays
+// (brackets = [...], growth = [...]), and so is reference.
+absl::StatusOr<std::vector<Section>> Parser::FromToml(const TomlDocument& doc) {
+  std::vector<Section> sections(1);
+  sections[0].line = 1;
+  columns_.emplace(1, 1);
+  std::map<std::vector<std::string>, size_t> index = {{{}, 0}};
+  for (const TomlTable& t : doc.tables) {
+    columns_.emplace(t.line, t.column);
+    const std::vector<std::string>& p = t.path;
+    const bool container = p.size() == 1 && (p[0] == "item" || p[0] == "grade");
+    if (container) continue;
+    const bool single =
+        p.size() == 1 && (p[0] == "grading" || p[0] == "quota" ||
+                          p[0] == "commission" || p[0] == "awards");
+    const bool with_id = p.size() == 2 && (p[0] == "item" || p[0] == "grade");
+    if (!single && !with_id) {
+      return Error(t.line, t.column,
+                   absl::StrCat("unknown table [", TomlPathText(p), "]"));
+    }
+    if (with_id && !IsIdentifier(p[1])) {
+      return Error(
+          t.line, t.column,
+          absl::StrCat("[", p[0], ".ID] needs an id of a-z, 0-9 and _"));
+    }
+    Section s;
+    s.kind = p[0];
+    s.id = with_id ? p[1] : "";
+    s.line = t.line;
+    index[p] = sections.size();
+    sections.push_back(std::move(s));
+  }
+  const std::map<std::string, std::string> arrays = {{"reference", "reference"},
+                                                     {"brackets", "bracket"},
+                                                     {"growth", "growth"}};
+  for (const TomlEntry& e : doc.entries) {
+    columns_.emplace(e.line, e.column);
+    auto it = index.find(e.table);
+    if (it == index.end()) {  // directly in [item] or [grade]
+      return Error(
+          e.line, e.column,
+          absl::StrCat("unknown key '", e.key, "' in [", e.table[0], "]: each ",
+                       e.table[0], " is a table [", e.table[0], ".ID]"));
+    }
+    Section& s = sections[it->second];
+    auto array = arrays.find(e.key);
+    if (e.key == "bracket" || (array != arrays.end()) != e.is_array) {
+      if (array != arrays.end()) {
+        return Error(e.line, e.column,
+                     absl::StrCat("'", e.key, "' is an array of strings: ",
+                                  e.key, " = [\"...\", \"...\"]"));
+      }
+      return Error(
+          e.line, e.column,
+          e.key == "bracket"
+              ? std::string("unknown key 'bracket': the brackets are "
+                            "one array, brackets = [\"...\", ...]")
+              : absl::StrCat("'", e.key, "' takes one value, not an array"));
+    }
+    auto typed = [](const TomlValue& v) {
+      switch (v.type) {
+        case TomlValue::Type::kString:
+          return Entry::Type::kString;
+        case TomlValue::Type::kInteger:
+        case TomlValue::Type::kFloat:
+          return Entry::Type::kNumber;
+        case TomlValue::Type::kBoolean:
+          break;
+      }
+      return Entry::Type::kBoolean;
+    };
+    if (!e.is_array) {
+      const TomlValue& v = e.values[0];
+      s.entries.push_back({e.key, v.text, e.line, v.column, typed(v)});
+      continue;
+    }
+    for (const TomlValue& v : e.values) {
+      if (v.type != TomlValue::Type::kString) {
+        return Error(v.line, v.column,
+                     absl::StrCat("the elements of '", e.key,
+                                  "' are strings in quotes"));
+      }
+    }
+    if (e.key == "reference") {
+      std::vector<std::string> names;
+      for (const TomlValue& v : e.values) names.push_back(v.text);
+      const int column = e.values.empty() ? e.column : e.values[0].column;
+      s.entries.push_back({e.key, absl::StrJoin(names, ", "), e.line, column,
+                           Entry::Type::kString});
+      continue;
+    }
+    for (const TomlValue& v : e.values) {
+      columns_.emplace(v.line, v.column);
+      s.entries.push_back(
+          {array->second, v.text, v.line, v.column, Entry::Type::kString});
+    }
+  }
+  return sections;
+}
+
+absl::StatusOr<Scheme> Parser::Parse(const std::vector<Section>& sections) {
   Scheme out;
   int total_line = 1;
   int awards_line = 0;
-  for (const Section& s : *sections) {
+  for (const Section& s : sections) {
     absl::Status st;
     if (s.kind.empty()) {
       st = TopLevel(s, out, total_line);
@@ -770,6 +962,10 @@ absl::StatusOr<Scheme> Parser::Parse(absl::string_view text) {
   return out;
 }
 
+// The old-syntax files LoadSchemeFile has warned about.
+ABSL_CONST_INIT absl::Mutex g_warned_mu(absl::kConstInit);
+std::set<std::string>* g_warned ABSL_GUARDED_BY(g_warned_mu) = nullptr;
+
 }  // namespace
 
 bool CommissionBracket::Contains(int64_t s) const {
@@ -780,9 +976,28 @@ bool CommissionBracket::Contains(int64_t s) const {
 }
 
 absl::StatusOr<Scheme> ParseScheme(std::string_view text,
-                                   std::string_view source) {
-  return Parser(absl::string_view(source.data(), source.size()))
-      .Parse(absl::string_view(text.data(), text.size()));
+                                   std::string_view source,
+                                   std::string* warning) {
+  const absl::string_view name(source.data(), source.size());
+  auto doc = ParseTomlDocument(text, source);
+  if (doc.ok()) return Parser(name, /*toml=*/true).ParseToml(*doc);
+  if (absl::EndsWith(name, ".toml")) return doc.status();
+  auto legacy = Parser(name, /*toml=*/false)
+                    .ParseLegacy(absl::string_view(text.data(), text.size()));
+  if (!legacy.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, " is neither TOML (", doc.status().message(),
+        ") nor a scheme in the old syntax (", legacy.status().message(), ")"));
+  }
+  if (warning != nullptr) {
+    *warning = absl::StrCat(
+        name,
+        " is in the old scheme syntax, which is read for this release only: "
+        "convert it with `chatkpi convert-config ",
+        name, " NEW.toml` (docs/scoring.md); as TOML it reads ",
+        doc.status().message());
+  }
+  return legacy;
 }
 
 absl::StatusOr<Scheme> LoadSchemeFile(const std::string& path) {
@@ -790,7 +1005,28 @@ absl::StatusOr<Scheme> LoadSchemeFile(const std::string& path) {
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::ostringstream buf;
   buf << in.rdbuf();
-  return ParseScheme(buf.str(), path);
+  std::string warning;
+  auto scheme = ParseScheme(buf.str(), path, &warning);
+  if (!warning.empty()) {
+    // Once per file and process: a server loads a scheme per request.
+    absl::MutexLock lock(&g_warned_mu);
+    if (g_warned == nullptr) g_warned = new std::set<std::string>;
+    if (g_warned->insert(path).second) {
+      std::fprintf(stderr, "chatkpi: warning: %s\n", warning.c_str());
+    }
+  }
+  return scheme;
+}
+
+std::optional<std::string> FindSchemeFile(const std::string& dir,
+                                          std::string_view name) {
+  std::error_code ec;
+  for (const char* ext : {".toml", ".scheme"}) {
+    std::string path = absl::StrCat(
+        dir, "/", absl::string_view(name.data(), name.size()), ext);
+    if (std::filesystem::is_regular_file(path, ec)) return path;
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<int64_t> PersonalCommissionFen(const Scheme& scheme,

@@ -1,7 +1,7 @@
-// A scoring scheme (docs/spec.md §5): the items, curves, targets, grade bands, pay
-// table and awards that turn a month's KPIs into scores and pay. Schemes are
-// text files a shop can copy and edit (format: docs/scoring.md); everything a
-// plan decides lives in the file, nothing in code.
+// A scoring scheme (docs/spec.md §5): the items, curves, targets, grade bands,
+// pay table and awards that turn a month's KPIs into scores and pay. Schemes
+// are TOML files a shop can copy and edit (format: docs/scoring.md); everything
+// a plan decides lives in the file, nothing in code.
 //
 // Points are held as int64 hundredths ("centipoints"), money as int64 fen and
 // rates as int64 parts per million, so that sums and comparisons are exact.
@@ -132,11 +132,35 @@ struct Scheme {
   int64_t rank1_award_fen = 0;
 };
 
-// Parses scheme text. `source` names the text in messages ("kpi100.scheme").
-// Every refusal names its line: "kpi100.scheme line 12: ...".
+// Parses scheme text, TOML (docs/scoring.md). `source` names the text in
+// messages, and every refusal names its place: "kpi100.toml:12:1: ...".
+//
+// For one release a text that is not TOML is read in the old syntax
+// (`[item ID]`, unquoted values), whose refusals read "kpi100.scheme line
+// 12: ...", and `*warning` (when given) is set to a deprecation message. A
+// source named *.toml is TOML only.
 absl::StatusOr<Scheme> ParseScheme(std::string_view text,
-                                   std::string_view source = "scheme");
+                                   std::string_view source = "scheme",
+                                   std::string* warning = nullptr);
+// Reads and parses a scheme file; a deprecation warning goes to stderr, once
+// per file and process.
 absl::StatusOr<Scheme> LoadSchemeFile(const std::string& path);
+
+// How a scheme key's value is written in TOML: text in quotes, a number
+// without quotes, or a number or one quoted word ("none", "@metric").
+enum class SchemeValueKind { kText, kNumber, kNumberOrWord };
+SchemeValueKind SchemeKeyValueKind(std::string_view key);
+
+// The old-syntax scheme `text` rewritten in TOML with its comments kept
+// (`chatkpi convert-config`). Refused unless `text` reads in the old syntax;
+// the result is checked to read as TOML.
+absl::StatusOr<std::string> ConvertOldSchemeToToml(std::string_view text,
+                                                   std::string_view source);
+
+// The scheme file NAME of `dir`: NAME.toml, else NAME.scheme (the old
+// syntax); none when neither is a file.
+std::optional<std::string> FindSchemeFile(const std::string& dir,
+                                          std::string_view name);
 
 // Personal commission for a month's net sales, rounded half up to the fen
 // once, at the end. Negative net sales earn nothing. OutOfRange when the

@@ -4,10 +4,12 @@
 #include <fstream>
 
 #include "engine/owned_shards.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ingest/kafka_config.h"
 #include "ingest/kafka_router.h"
 #include "store/store.h"
+#include "tests/subprocess.h"
 #include "tests/test_util.h"
 #include "tools/kafka_flags.h"
 
@@ -92,6 +94,23 @@ TEST(KafkaOwnedShards, PositionsAndRecords) {
   std::filesystem::remove_all(dir);
 }
 
+// The flags of `run` that a config file may set in these tests.
+std::vector<FlagSpec> RunFileFlags() {
+  std::vector<FlagSpec> flags = KafkaRunFlagSpecs();
+  flags.push_back({"db", "DIR", ""});
+  flags.push_back({"until-caught-up", "", ""});
+  flags.push_back({"config", "FILE", ""});
+  return flags;
+}
+
+absl::StatusOr<ExpandedArgs> Expand(std::vector<std::string> cli) {
+  std::vector<char*> argv;
+  for (std::string& a : cli) argv.push_back(a.data());
+  return ExpandConfigFile(static_cast<int>(argv.size()), argv.data(),
+                          RunFileFlags());
+}
+
+// The old syntax, read for one release with a warning.
 TEST(KafkaFlags, ConfigFileStandsForFlagsThatTheCommandLineOverrides) {
   const std::string dir = testing::TempDir("kafka_flags");
   const std::string config = dir + "/run.conf";
@@ -106,10 +125,10 @@ TEST(KafkaFlags, ConfigFileStandsForFlagsThatTheCommandLineOverrides) {
            "dlq-topic = false\n";
   }
   std::vector<std::string> cli = {"--config", config, "--group", "override"};
-  std::vector<char*> argv;
-  for (std::string& a : cli) argv.push_back(a.data());
-  auto expanded = ExpandConfigFile(static_cast<int>(argv.size()), argv.data());
+  auto expanded = Expand(cli);
   ASSERT_TRUE(expanded.ok()) << expanded.status();
+  EXPECT_THAT(expanded->warning,
+              ::testing::HasSubstr("run.conf is in the old config syntax"));
   ASSERT_EQ(expanded->properties.size(), 1u);
   EXPECT_EQ(expanded->properties[0].first, "sasl.jaas.config");
   EXPECT_EQ(expanded->properties[0].second, "a=b, c=d");
@@ -130,10 +149,113 @@ TEST(KafkaFlags, ConfigFileStandsForFlagsThatTheCommandLineOverrides) {
   EXPECT_EQ(o.dlq_topic, "");
   EXPECT_EQ(o.consumer.client.properties.size(), 1u);
 
-  std::vector<std::string> bad = {"--config", dir + "/missing.conf"};
-  std::vector<char*> bad_v;
-  for (std::string& a : bad) bad_v.push_back(a.data());
-  EXPECT_FALSE(ExpandConfigFile(2, bad_v.data()).ok());
+  EXPECT_FALSE(Expand({"--config", dir + "/missing.conf"}).ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KafkaFlags, TomlConfigFileGivesTheSameSettings) {
+  const std::string dir = testing::TempDir("kafka_flags_toml");
+  const std::string config = dir + "/run.toml";
+  {
+    std::ofstream out(config);
+    out << "# production\n"
+           "brokers = \"k1:9092,k2:9092\"  # bootstrap\n"
+           "group = \"kpi\"\n"
+           "until-caught-up = true\n"
+           "commit-ms = 500\n"
+           "\n[kafka]\n"
+           "sasl.jaas.config = \"a=b, c=d\"\n"
+           "\"security.protocol\" = \"SASL_SSL\"\n"
+           "enable.idempotence = false\n";
+  }
+  auto expanded = Expand({"--config", config, "--group", "override"});
+  ASSERT_TRUE(expanded.ok()) << expanded.status();
+  EXPECT_EQ(expanded->warning, "");
+  EXPECT_EQ(expanded->args,
+            (std::vector<std::string>{
+                "--brokers=k1:9092,k2:9092", "--group=kpi", "--until-caught-up",
+                "--commit-ms=500", "--group", "override"}));
+  EXPECT_EQ(expanded->from_config, 4);
+  EXPECT_EQ(expanded->properties,
+            (KafkaProperties{{"sasl.jaas.config", "a=b, c=d"},
+                             {"security.protocol", "SASL_SSL"},
+                             {"enable.idempotence", "false"}}));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KafkaFlags, ConvertOldConfigToToml) {
+  const std::string old =
+      "# production\n"
+      "brokers = k1:9092,k2:9092\n"
+      "# the SASL login\n"
+      "kafka.sasl.jaas.config = a=b, c=d\n"
+      "until-caught-up\n"
+      "commit-ms = 500\n"
+      "dlq-topic = false\n"
+      "group = \"quoted\"\n";
+  auto toml = ConvertOldRunConfigToToml(old, "run.conf", RunFileFlags());
+  ASSERT_TRUE(toml.ok()) << toml.status();
+  EXPECT_EQ(*toml,
+            "# production\n"
+            "brokers = \"k1:9092,k2:9092\"\n"
+            "until-caught-up = true\n"
+            "commit-ms = 500\n"
+            "# dlq-topic = (not given)\n"
+            "group = \"\\\"quoted\\\"\"\n"
+            "\n[kafka]\n"
+            "# the SASL login\n"
+            "\"sasl.jaas.config\" = \"a=b, c=d\"\n");
+  // Both files stand for the same flags and properties.
+  const std::string dir = testing::TempDir("kafka_flags_convert");
+  testing::WriteFile(dir + "/run.conf", old);
+  testing::WriteFile(dir + "/run.toml", *toml);
+  auto a = Expand({"--config", dir + "/run.conf"});
+  auto b = Expand({"--config", dir + "/run.toml"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(a->args, b->args);
+  EXPECT_EQ(a->properties, b->properties);
+  EXPECT_EQ(b->warning, "");
+  // Refused: an unknown name (the old syntax would fail at the flags too),
+  // and a file that is TOML already.
+  EXPECT_EQ(ConvertOldRunConfigToToml("grup = g\n", "run.conf", RunFileFlags())
+                .status()
+                .message(),
+            "run.conf:1: unknown setting 'grup'");
+  EXPECT_FALSE(
+      ConvertOldRunConfigToToml(*toml, "run.conf", RunFileFlags()).ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KafkaFlags, TomlConfigMistakesNameFileLineAndColumn) {
+  const std::string dir = testing::TempDir("kafka_flags_errors");
+  auto error = [&](const std::string& name, const std::string& text) {
+    testing::WriteFile(dir + "/" + name, text);
+    auto e = Expand({"--config", dir + "/" + name});
+    EXPECT_FALSE(e.ok()) << text;
+    return std::string(e.status().message());
+  };
+  const std::string at = dir + "/run.toml:";
+  EXPECT_EQ(error("run.toml", "group = \"g\"\ncomit-ms = 5\n"),
+            at + "2:1: unknown setting 'comit-ms' (a flag of the command "
+                 "without --, or a [kafka] property)");
+  EXPECT_EQ(error("run.toml", "until-caught-up = \"yes\"\n"),
+            at + "1:19: 'until-caught-up' is a switch: true or false");
+  EXPECT_EQ(error("run.toml", "group = true\n"),
+            at + "1:9: 'group' takes a G, not true or false");
+  EXPECT_EQ(error("run.toml", "group = [\"a\"]\n"),
+            at + "1:1: 'group' takes one value, not an array");
+  EXPECT_EQ(error("run.toml", "[kafak]\nx = 1\n"),
+            at + "1:1: unknown table [kafak]: the file has flags and a "
+                 "[kafka] table");
+  EXPECT_EQ(error("run.toml", "config = \"other.toml\"\n"),
+            at + "1:1: unknown setting 'config' (a flag of the command "
+                 "without --, or a [kafka] property)");
+  EXPECT_THAT(error("run.toml", "group = \"a\"\ngroup = \"b\"\n"),
+              ::testing::StartsWith(at + "2:"));
+  // Unquoted text is a TOML error in a *.toml file, not the old syntax.
+  EXPECT_THAT(error("run.toml", "group = kpi\n"),
+              ::testing::StartsWith(at + "1:9: "));
   std::filesystem::remove_all(dir);
 }
 

@@ -23,9 +23,11 @@ const std::map<std::string, std::set<std::string>>& Allowed() {
       {"base", {"base"}},
       {"ingest", {"base", "ingest"}},
       {"store", {"base", "store"}},
+      {"config", {"base", "config"}},
       {"engine", {"base", "ingest", "store", "engine"}},
-      {"query", {"base", "ingest", "store", "engine", "query"}},
-      {"tools", {"base", "ingest", "store", "engine", "query", "tools"}},
+      {"query", {"base", "config", "ingest", "store", "engine", "query"}},
+      {"tools",
+       {"base", "config", "ingest", "store", "engine", "query", "tools"}},
   };
   return *allowed;
 }

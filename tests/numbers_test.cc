@@ -262,7 +262,7 @@ TEST(NumbersSnapshot, ANegativeStoredCounterIsDamageNotAFigure) {
 
 Scheme Ecom10() {
   auto s = LoadSchemeFile(
-      absl::StrCat(testing::SourceDir(), "/query/schemes/ecom10.scheme"));
+      absl::StrCat(testing::SourceDir(), "/query/schemes/ecom10.toml"));
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? *std::move(s) : Scheme{};
 }

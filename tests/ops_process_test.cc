@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <regex>
 #include <string>
 #include <thread>
@@ -105,11 +106,30 @@ TEST(Cli, RepeatedFlagsAreRefused) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--seed is given more than once"), std::string::npos);
   // `run --config FILE`: the command line may override the file once ...
+  // (the file in the old syntax: read, with a deprecation warning)
   WriteFile(dir + "/run.conf", "db = " + dir + "/from-file\ngroup = g\n");
   r = RunProcess({ChatkpiBinary(), "run", "--config", dir + "/run.conf", "--db",
                   dir + "/db"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--brokers is required"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("chatkpi run: warning: " + dir +
+                       "/run.conf is in the old config syntax"),
+            std::string::npos)
+      << r.err;
+  // A TOML file warns about nothing; a misspelt setting is refused with
+  // its place before anything starts.
+  WriteFile(dir + "/run.toml", "db = \"" + dir + "/from-file\"\n");
+  r = RunProcess({ChatkpiBinary(), "run", "--config", dir + "/run.toml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "chatkpi run: --brokers is required\n");
+  WriteFile(dir + "/run.toml", "brokers = \"mock\"\ngroupp = \"g\"\n");
+  r = RunProcess({ChatkpiBinary(), "run", "--config", dir + "/run.toml", "--db",
+                  dir + "/db-toml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(dir + "/run.toml:2:1: unknown setting 'groupp'"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/db-toml"));
   // ... but not twice, and --config itself only once.
   r = RunProcess({ChatkpiBinary(), "run", "--config", dir + "/run.conf", "--db",
                   dir + "/db", "--db", dir + "/db2"});

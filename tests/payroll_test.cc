@@ -2,7 +2,7 @@
 // "Output", "Pay statement", "Quarterly and yearly nominations"): who is
 // assessed, which months count, checked inputs and schemes, and exports
 // that explain themselves. Every expected figure is worked out by hand in
-// the comment beside it from query/schemes/*.scheme.
+// the comment beside it from query/schemes/*.toml.
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -38,7 +38,7 @@ const Scheme& Shipped(const std::string& name) {
   auto it = cache->find(name);
   if (it == cache->end()) {
     auto s = LoadSchemeFile(
-        absl::StrCat(CHATKPI_SOURCE_DIR, "/query/schemes/", name, ".scheme"));
+        absl::StrCat(CHATKPI_SOURCE_DIR, "/query/schemes/", name, ".toml"));
     EXPECT_TRUE(s.ok()) << s.status();
     it = cache->emplace(name, s.ok() ? *std::move(s) : Scheme{}).first;
   }
@@ -383,7 +383,7 @@ TEST(AssessmentInput, RefusesUnknownNamesBadValuesAndInexactMoney) {
 
 std::string ShippedText(const std::string& name) {
   std::ifstream in(
-      absl::StrCat(CHATKPI_SOURCE_DIR, "/query/schemes/", name, ".scheme"));
+      absl::StrCat(CHATKPI_SOURCE_DIR, "/query/schemes/", name, ".toml"));
   std::stringstream buf;
   buf << in.rdbuf();
   return buf.str();
@@ -399,7 +399,7 @@ std::string Without(std::string text, const std::string& line) {
 TEST(SchemeRules, MissingRulesAreRefusedNotWeakened) {
   const std::string ecom = ShippedText("ecom10");
   EXPECT_THAT(
-      ParseScheme(Without(ecom, "public_rate = 0.5%\n")).status().message(),
+      ParseScheme(Without(ecom, "public_rate = \"0.5%\"\n")).status().message(),
       HasSubstr("missing 'public_rate' in [commission]"));
   EXPECT_THAT(ParseScheme(Without(ecom, "absence_limit_days = 60\n"))
                   .status()
@@ -413,7 +413,7 @@ TEST(SchemeRules, MissingRulesAreRefusedNotWeakened) {
   // Turning a rule off is possible, on purpose.
   std::string off = ecom;
   off.replace(off.find("absence_limit_days = 60"), 23,
-              "absence_limit_days = none");
+              "absence_limit_days = \"none\"");
   auto s = ParseScheme(off);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_FALSE(s->absence_limit_days.has_value());

@@ -29,7 +29,7 @@ using ::testing::IsEmpty;
 
 Scheme LoadShipped(const std::string& name) {
   auto s = LoadSchemeFile(
-      absl::StrCat(CHATKPI_SOURCE_DIR, "/query/schemes/", name, ".scheme"));
+      absl::StrCat(CHATKPI_SOURCE_DIR, "/query/schemes/", name, ".toml"));
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? *std::move(s) : Scheme{};
 }
@@ -992,7 +992,7 @@ TEST(SchemeValidation, GradesAndPay) {
 
 TEST(SchemeValidation, ShippedFileWithAWrongWeightNamesItsLine) {
   std::ifstream in(
-      absl::StrCat(CHATKPI_SOURCE_DIR, "/query/schemes/kpi100.scheme"));
+      absl::StrCat(CHATKPI_SOURCE_DIR, "/query/schemes/kpi100.toml"));
   std::stringstream buf;
   buf << in.rdbuf();
   std::string text = buf.str();
@@ -1004,8 +1004,8 @@ TEST(SchemeValidation, ShippedFileWithAWrongWeightNamesItsLine) {
     total_line += text[i] == '\n';
   }
   EXPECT_THAT(ParseError(text).message(),
-              HasSubstr(absl::StrCat("line ", total_line,
-                                     ": total_weight is 100 but the item "
+              HasSubstr(absl::StrCat("t.scheme:", total_line,
+                                     ":1: total_weight is 100 but the item "
                                      "weights sum to 101")));
 }
 

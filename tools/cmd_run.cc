@@ -4,6 +4,7 @@
 // `--port` the process also serves the HTTP API (query/http_server.h) over
 // its own store: the KPIs of the partitions it owns (the team's whole view
 // is `chatkpi serve --from-changelog`, docs/scaling.md).
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -37,7 +38,7 @@ const CommandSpec& RunCommand() {
          {"partitions", "N", "with --brokers mock: partitions per topic (8)"},
          {"until-caught-up", "", "exit once every partition is read"},
          {"config", "FILE",
-          "settings file, `name = value` per line; flags given on the "
+          "settings file in TOML (docs/kafka.md); flags given on the "
           "command line win"},
          {"demo", "", "run `chatkpi demo` instead (its flags follow)"},
          {"port", "N", "also serve the HTTP API and dashboard"},
@@ -65,8 +66,12 @@ int RunConsumer(int argc, char** argv) {
       return RunDemo(static_cast<int>(rest.size()), rest.data());
     }
   }
-  auto expanded = ExpandConfigFile(argc, argv);
+  auto expanded = ExpandConfigFile(argc, argv, RunCommand().flags);
   if (!expanded.ok()) return Fail(kCmd, expanded.status());
+  if (!expanded->warning.empty()) {
+    std::fprintf(stderr, "chatkpi run: warning: %s\n",
+                 expanded->warning.c_str());
+  }
   std::vector<char*> args_v = expanded->argv();
   auto args = Args::Parse(static_cast<int>(args_v.size()), args_v.data(),
                           RunCommand(), expanded->from_config);

@@ -29,6 +29,7 @@ const CommandSpec& RunCommand();
 const CommandSpec& BrokerCommand();
 const CommandSpec& ProduceCommand();
 const CommandSpec& DemoCommand();
+const CommandSpec& ConvertConfigCommand();
 
 int RunIngest(int argc, char** argv);
 int RunSnapshot(int argc, char** argv);
@@ -52,6 +53,8 @@ int RunDemo(int argc, char** argv);
 // Backups: docs/deploy.md.
 int RunBackup(int argc, char** argv);
 int RunRestore(int argc, char** argv);
+// Old-syntax files to TOML: docs/config.md.
+int RunConvertConfig(int argc, char** argv);
 
 }  // namespace chatkpi
 

@@ -1,12 +1,17 @@
 #include "tools/kafka_flags.h"
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "config/toml_document.h"
+#include "base/json_text.h"
 
 namespace chatkpi {
 namespace {
@@ -65,7 +70,188 @@ std::vector<char*> ExpandedArgs::argv() {
   return out;
 }
 
-absl::StatusOr<ExpandedArgs> ExpandConfigFile(int argc, char** argv) {
+namespace {
+
+// The settings of a TOML config file (see ExpandedArgs).
+absl::Status ReadTomlConfig(const TomlDocument& doc,
+                            const std::vector<FlagSpec>& flags,
+                            ExpandedArgs& out) {
+  for (const TomlTable& t : doc.tables) {
+    if (t.path[0] != "kafka") {
+      return doc.ErrorAt(t.line, t.column,
+                         absl::StrCat("unknown table [", TomlPathText(t.path),
+                                      "]: the file has flags and a [kafka] "
+                                      "table"));
+    }
+  }
+  for (const TomlEntry& e : doc.entries) {
+    if (e.is_array) {
+      return doc.ErrorAt(
+          e.line, e.column,
+          absl::StrCat("'", e.key, "' takes one value, not an array"));
+    }
+    const TomlValue& v = e.values[0];
+    if (!e.table.empty()) {  // [kafka]: dotted keys are property names
+      std::vector<std::string> name(e.table.begin() + 1, e.table.end());
+      name.push_back(e.key);
+      out.properties.emplace_back(absl::StrJoin(name, "."), v.text);
+      continue;
+    }
+    const FlagSpec* flag = nullptr;
+    for (const FlagSpec& f : flags) {
+      if (f.name == e.key) flag = &f;
+    }
+    if (flag == nullptr || e.key == "config" || e.key == "demo") {
+      return doc.ErrorAt(
+          e.line, e.column,
+          absl::StrCat("unknown setting '", e.key,
+                       "' (a flag of the command without --, or a [kafka] "
+                       "property)"));
+    }
+    const bool boolean = v.type == TomlValue::Type::kBoolean;
+    if (flag->value.empty()) {
+      if (!boolean) {
+        return doc.ErrorAt(
+            v.line, v.column,
+            absl::StrCat("'", e.key, "' is a switch: true or false"));
+      }
+      if (v.text == "true") out.args.push_back("--" + e.key);
+    } else if (boolean) {
+      return doc.ErrorAt(v.line, v.column,
+                         absl::StrCat("'", e.key, "' takes a ", flag->value,
+                                      ", not true or false"));
+    } else {
+      out.args.push_back(absl::StrCat("--", e.key, "=", v.text));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The old syntax: `name = value` unquoted, `kafka.<property> = value`, a
+// bare `name` for a switch.
+absl::Status ReadOldConfig(const std::string& text, const std::string& config,
+                           ExpandedArgs& out) {
+  std::istringstream in(text);
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    absl::string_view l = absl::StripAsciiWhitespace(line);
+    if (l.empty() || l[0] == '#') continue;
+    const size_t eq = l.find('=');
+    std::string name(absl::StripAsciiWhitespace(l.substr(0, eq)));
+    std::string value =
+        eq == absl::string_view::npos
+            ? std::string()
+            : std::string(absl::StripAsciiWhitespace(l.substr(eq + 1)));
+    if (name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(config, ":", number, ": no setting name"));
+    }
+    if (absl::StartsWith(name, "kafka.")) {
+      out.properties.emplace_back(name.substr(6), value);
+    } else if (eq == absl::string_view::npos || value == "true") {
+      out.args.push_back("--" + name);
+    } else if (value != "false") {
+      out.args.push_back(absl::StrCat("--", name, "=", value));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ConvertOldRunConfigToToml(
+    std::string_view text, std::string_view source,
+    const std::vector<FlagSpec>& flags) {
+  const std::string name(source);
+  if (ParseTomlDocument(text, source).ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(name, " is TOML already"));
+  }
+  // JSON's string escapes are a subset of TOML's basic strings'.
+  auto quote = [](absl::string_view s) {
+    std::string out;
+    AppendJsonString(&out, std::string_view(s.data(), s.size()));
+    return out;
+  };
+  std::vector<std::string> top, kafka, comments;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    absl::string_view l = absl::StripAsciiWhitespace(line);
+    if (l.empty() || l[0] == '#') {
+      comments.push_back(line);
+      continue;
+    }
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ":", number, ": ", why));
+    };
+    const size_t eq = l.find('=');
+    const std::string key(absl::StripAsciiWhitespace(l.substr(0, eq)));
+    const absl::string_view value =
+        eq == absl::string_view::npos
+            ? absl::string_view()
+            : absl::StripAsciiWhitespace(l.substr(eq + 1));
+    if (key.empty()) return bad("no setting name");
+    std::vector<std::string>& to =
+        absl::StartsWith(key, "kafka.") ? kafka : top;
+    to.insert(to.end(), comments.begin(), comments.end());
+    comments.clear();
+    if (&to == &kafka) {
+      kafka.push_back(absl::StrCat(quote(key.substr(6)), " = ", quote(value)));
+      continue;
+    }
+    const FlagSpec* flag = nullptr;
+    for (const FlagSpec& f : flags) {
+      if (f.name == key && key != "config" && key != "demo") flag = &f;
+    }
+    if (flag == nullptr) {
+      return bad(absl::StrCat("unknown setting '", key, "'"));
+    }
+    const bool on = eq == absl::string_view::npos || value == "true";
+    if (flag->value.empty()) {
+      if (!on && value != "false") {
+        return bad(absl::StrCat("'", key, "' is a switch: true or false"));
+      }
+      top.push_back(absl::StrCat(key, " = ", on ? "true" : "false"));
+    } else if (value == "false") {
+      top.push_back(absl::StrCat("# ", key, " = (not given)"));
+    } else if (on) {
+      return bad(absl::StrCat("'", key, "' needs a value"));
+    } else {
+      const bool whole =
+          !value.empty() &&
+          std::all_of(value.begin(), value.end(), absl::ascii_isdigit);
+      top.push_back(
+          absl::StrCat(key, " = ", whole ? std::string(value) : quote(value)));
+    }
+  }
+  top.insert(top.end(), comments.begin(), comments.end());
+  if (!kafka.empty()) {
+    top.push_back("");
+    top.push_back("[kafka]");
+    top.insert(top.end(), kafka.begin(), kafka.end());
+  }
+  std::string result = absl::StrJoin(top, "\n") + "\n";
+  auto doc = ParseTomlDocument(result, name + ".toml");
+  ExpandedArgs check;
+  absl::Status back =
+      doc.ok() ? ReadTomlConfig(*doc, flags, check) : doc.status();
+  if (!back.ok()) {
+    return absl::InternalError(
+        absl::StrCat("the TOML written for ", name,
+                     " does not read back (please report): ", back.message()));
+  }
+  return result;
+}
+
+absl::StatusOr<ExpandedArgs> ExpandConfigFile(
+    int argc, char** argv, const std::vector<FlagSpec>& flags) {
   ExpandedArgs out;
   std::vector<std::string> rest;
   std::string config;
@@ -82,34 +268,27 @@ absl::StatusOr<ExpandedArgs> ExpandConfigFile(int argc, char** argv) {
     }
   }
   if (!config.empty()) {
-    std::ifstream in(config);
+    std::ifstream in(config, std::ios::binary);
     if (!in) {
       return absl::InvalidArgumentError(
           absl::StrCat("cannot read --config ", config));
     }
-    std::string line;
-    int number = 0;
-    while (std::getline(in, line)) {
-      ++number;
-      absl::string_view l = absl::StripAsciiWhitespace(line);
-      if (l.empty() || l[0] == '#') continue;
-      const size_t eq = l.find('=');
-      std::string name(absl::StripAsciiWhitespace(l.substr(0, eq)));
-      std::string value =
-          eq == absl::string_view::npos
-              ? std::string()
-              : std::string(absl::StripAsciiWhitespace(l.substr(eq + 1)));
-      if (name.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(config, ":", number, ": no setting name"));
-      }
-      if (absl::StartsWith(name, "kafka.")) {
-        out.properties.emplace_back(name.substr(6), value);
-      } else if (eq == absl::string_view::npos || value == "true") {
-        out.args.push_back("--" + name);
-      } else if (value != "false") {
-        out.args.push_back(absl::StrCat("--", name, "=", value));
-      }
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    const std::string text = buf.str();
+    auto doc = ParseTomlDocument(text, config);
+    if (doc.ok()) {
+      if (absl::Status s = ReadTomlConfig(*doc, flags, out); !s.ok()) return s;
+    } else if (absl::EndsWith(config, ".toml")) {
+      return doc.status();
+    } else {
+      if (absl::Status s = ReadOldConfig(text, config, out); !s.ok()) return s;
+      out.warning = absl::StrCat(
+          config,
+          " is in the old config syntax, which is read for this release "
+          "only: convert it with `chatkpi convert-config ",
+          config, " NEW.toml` (docs/kafka.md); as TOML it reads ",
+          doc.status().message());
     }
   }
   out.from_config = static_cast<int>(out.args.size());

@@ -35,6 +35,7 @@ const Command kCommands[] = {
     {chatkpi::ProduceCommand, chatkpi::RunProduce},
     {chatkpi::BrokerCommand, chatkpi::RunBroker},
     {chatkpi::DemoCommand, chatkpi::RunDemo},
+    {chatkpi::ConvertConfigCommand, chatkpi::RunConvertConfig},
 };
 
 const Command* Find(const char* name) {
