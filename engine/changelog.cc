@@ -25,9 +25,11 @@ std::string PositionKey(std::string_view topic, int32_t partition) {
                       "/", partition);
 }
 
-// A reader's store keeps the current owner epoch and the dead-letter count
-// of each partition (decimal) under kMetaChangelogEpochPrefix and
-// kMetaChangelogDeadLettersPrefix (engine/meta.h).
+// A reader's store: the current owner epoch and the dead-letter count of
+// each partition (decimal), under keys of engine/meta.h.
+constexpr const char* kMetaEpochPrefix = kMetaChangelogEpochPrefix;
+constexpr const char* kMetaDeadPrefix = kMetaChangelogDeadLettersPrefix;
+
 absl::string_view AbslView(std::string_view s) {
   return absl::string_view(s.data(), s.size());
 }
@@ -93,8 +95,8 @@ absl::StatusOr<int64_t> ChangelogApplier::Epoch(uint32_t partition) {
   auto it = epochs_.find(partition);
   if (it != epochs_.end()) return it->second;
   int64_t epoch = 0;
-  auto stored = store_->Get(Family::kMeta,
-                            absl::StrCat(kMetaChangelogEpochPrefix, partition));
+  auto stored =
+      store_->Get(Family::kMeta, absl::StrCat(kMetaEpochPrefix, partition));
   if (!stored.ok()) return stored.status();
   if (stored->has_value() && !absl::SimpleAtoi(**stored, &epoch)) {
     return absl::DataLossError(
@@ -219,7 +221,7 @@ absl::Status ChangelogApplier::Flush() {
     c.Put(Family::kMeta, PositionKey(topic_, p), absl::StrCat(offset));
   }
   for (uint32_t p : epochs_changed_) {
-    c.Put(Family::kMeta, absl::StrCat(kMetaChangelogEpochPrefix, p),
+    c.Put(Family::kMeta, absl::StrCat(kMetaEpochPrefix, p),
           absl::StrCat(epochs_[p]));
   }
   if (!dead_letters_.empty()) {
@@ -227,17 +229,15 @@ absl::Status ChangelogApplier::Flush() {
     std::map<uint32_t, int64_t> all = dead_letters_;
     absl::Status bad;
     absl::Status s = store_->Scan(
-        Family::kMeta, kMetaChangelogDeadLettersPrefix, "",
+        Family::kMeta, kMetaDeadPrefix, "",
         [&](std::string_view k, std::string_view v) {
-          if (k.substr(0, strlen(kMetaChangelogDeadLettersPrefix)) !=
-              kMetaChangelogDeadLettersPrefix) {
+          if (k.substr(0, strlen(kMetaDeadPrefix)) != kMetaDeadPrefix) {
             return false;
           }
           uint32_t p;
           int64_t n;
-          if (!absl::SimpleAtoi(
-                  AbslView(k.substr(strlen(kMetaChangelogDeadLettersPrefix))),
-                  &p) ||
+          if (!absl::SimpleAtoi(AbslView(k.substr(strlen(kMetaDeadPrefix))),
+                                &p) ||
               !absl::SimpleAtoi(AbslView(v), &n)) {
             bad = absl::DataLossError(absl::StrCat(
                 "changelog dead-letter count ", std::string(k), " is corrupt"));
@@ -251,8 +251,7 @@ absl::Status ChangelogApplier::Flush() {
     int64_t total = 0;
     for (const auto& [p, n] : all) total += n;
     for (const auto& [p, n] : dead_letters_) {
-      c.Put(Family::kMeta, absl::StrCat(kMetaChangelogDeadLettersPrefix, p),
-            absl::StrCat(n));
+      c.Put(Family::kMeta, absl::StrCat(kMetaDeadPrefix, p), absl::StrCat(n));
     }
     std::string encoded;
     PutVarsint64(&encoded, total);
