@@ -14,6 +14,7 @@
 #include "absl/time/civil_time.h"
 #include "engine/owned_shards.h"
 #include "gtest/gtest.h"
+#include "query/dead_letters.h"
 #include "query/roster.h"
 #include "query/snapshot.h"
 #include "store/coding.h"
@@ -184,6 +185,12 @@ TEST_F(Meta, OwnedShards) {
   EXPECT_EQ(**owned, (std::vector<uint32_t>{0, 1, 5}));
   Put(kMetaOwnedShards, "0,x");
   ExpectCorrupt(ReadOwnedShards(*store_).status(), kMetaOwnedShards);
+}
+
+TEST_F(Meta, ConflictRecords) {
+  Put(absl::StrCat(kMetaConflictPrefix, "e1"), "k");
+  ExpectCorrupt(ReadConflicts(*store_).status(),
+                absl::StrCat(kMetaConflictPrefix, "e1"));
 }
 
 TEST_F(Meta, RosterKeys) {
