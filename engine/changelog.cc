@@ -26,9 +26,9 @@ std::string PositionKey(std::string_view topic, int32_t partition) {
 }
 
 // A reader's store: the current owner epoch and the dead-letter count of
-// each partition (decimal).
-constexpr char kMetaEpochPrefix[] = "changelog.epoch/";
-constexpr char kMetaDeadPrefix[] = "changelog.dead_letters/";
+// each partition (decimal), under keys of engine/meta.h.
+constexpr const char* kMetaEpochPrefix = kMetaChangelogEpochPrefix;
+constexpr const char* kMetaDeadPrefix = kMetaChangelogDeadLettersPrefix;
 
 absl::string_view AbslView(std::string_view s) {
   return absl::string_view(s.data(), s.size());

@@ -20,10 +20,9 @@
 #include <string>
 #include <string_view>
 
-namespace chatkpi {
+#include "engine/meta.h"
 
-inline constexpr char kMetaConflictPrefix[] = "conflict/";
-inline constexpr char kMetaConflicts[] = "stats.conflicts";
+namespace chatkpi {
 
 struct ConflictRecord {
   std::string id;

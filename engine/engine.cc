@@ -87,22 +87,6 @@ bool SameRulesText(const std::string& stored, const std::string& json) {
 
 }  // namespace
 
-absl::StatusOr<std::optional<Rules>> StoredRules(Store& store) {
-  auto stored = store.Get(Family::kMeta, kMetaRules);
-  if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return std::optional<Rules>();
-  auto rules = ParseRules(**stored);
-  if (!rules.ok()) return rules.status();
-  return std::optional<Rules>(std::move(*rules));
-}
-
-absl::StatusOr<Rules> LiveRulesOrDefault(Store& store) {
-  auto stored = StoredRules(store);
-  if (!stored.ok()) return stored.status();
-  if (stored->has_value()) return std::move(**stored);
-  return DefaultRules();
-}
-
 Engine::Engine(const Rules& rules, Store* store, const EngineOptions& opts)
     : rules_(rules),
       store_(store),
@@ -832,18 +816,9 @@ absl::Status Engine::CommitUnchecked() {
     commit_.Put(Family::kMeta, key, value);
   }
   if (new_conflicts_ > 0) {
-    int64_t total = 0;
-    auto stored = store_->Get(Family::kMeta, kMetaConflicts);
-    if (!stored.ok()) return stored.status();
-    if (stored->has_value()) {
-      std::string_view v = **stored;
-      if (!GetVarsint64(&v, &total)) {
-        return absl::DataLossError("conflict counter is corrupt");
-      }
-    }
-    std::string n;
-    PutVarsint64(&n, total + new_conflicts_);
-    commit_.Put(Family::kMeta, kMetaConflicts, n);
+    auto total = ReadMetaCounter(*store_, kMetaConflicts);
+    if (!total.ok()) return total.status();
+    PutMetaCounter(&commit_, kMetaConflicts, *total + new_conflicts_);
   }
   for (auto& [source, value] : positions_) {
     commit_.Put(Family::kMeta, absl::StrCat(kMetaPositionPrefix, source),
@@ -853,21 +828,13 @@ absl::Status Engine::CommitUnchecked() {
     // Read-modify-write at commit time rather than a total kept since Open:
     // several engines (one per Kafka partition) share a store and its one
     // counter, and they commit one after another on one thread.
-    int64_t total = 0;
-    auto stored = store_->Get(Family::kMeta, kMetaDeadLetters);
+    auto stored = ReadMetaCounter(*store_, kMetaDeadLetters);
     if (!stored.ok()) return stored.status();
-    if (stored->has_value()) {
-      std::string_view v = **stored;
-      if (!GetVarsint64(&v, &total)) {
-        return absl::DataLossError("dead letter counter is corrupt");
-      }
-    }
-    if (!CheckedAdd(total, new_dead_letters_, &total)) {
+    int64_t total = 0;
+    if (!CheckedAdd(*stored, new_dead_letters_, &total)) {
       return OverflowError("the dead letter count");
     }
-    std::string dead;
-    PutVarsint64(&dead, total);
-    commit_.Put(Family::kMeta, kMetaDeadLetters, dead);
+    PutMetaCounter(&commit_, kMetaDeadLetters, total);
   }
 
   cardinality_.AddTo(&commit_);

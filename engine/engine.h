@@ -25,6 +25,7 @@
 #include "engine/evicted_states.h"
 #include "engine/limits.h"
 #include "engine/local_day.h"
+#include "engine/meta.h"
 #include "engine/order_kpis.h"
 #include "engine/rules.h"
 #include "engine/state.h"
@@ -34,29 +35,6 @@
 #include "store/store.h"
 
 namespace chatkpi {
-
-// Meta keys shared with the query layer.
-inline constexpr char kMetaRules[] = "rules";
-inline constexpr char kMetaDeadLetters[] = "stats.dead_letters";
-inline constexpr char kMetaPositionPrefix[] = "pos/";
-// "rules.seen/<version>" -> canonical JSON of every earlier rules version
-// the store's history was built under, carried from generation to
-// generation by replay, so that a version names one rules content forever
-// (docs/replay.md).
-inline constexpr char kMetaRulesSeenPrefix[] = "rules.seen/";
-// "replaced/<generation name>" -> {"version": V, "switched_at_ms": T,
-// "events": N}: when replay switched DIR away from that generation and how
-// many events its log held then (writers were held, so it took no more).
-// Carried forward like rules.seen/; `diff` shows it for a kept generation.
-inline constexpr char kMetaReplacedPrefix[] = "replaced/";
-// Every assessment event of a key (derived: replay rebuilds them).
-inline constexpr char kMetaAssessmentCandidatesPrefix[] = "acand/";
-
-// The rules `store` was built under, or nullopt for a new store.
-absl::StatusOr<std::optional<Rules>> StoredRules(Store& store);
-// The rules `store` was built under, or the defaults (docs/spec.md §2) for a
-// new store: what a writer given no rules file works under.
-absl::StatusOr<Rules> LiveRulesOrDefault(Store& store);
 
 struct EngineOptions {
   uint32_t shard = 0;

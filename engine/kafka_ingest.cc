@@ -477,7 +477,7 @@ absl::Status KafkaIngest::TakeOverChangelog(int32_t number,
   // not above it means the group was deleted and created again (its
   // generations restarted), and the query instances would drop this
   // member's rows as a former owner's.
-  const std::string key = absl::StrCat("changelog.published_epoch/",
+  const std::string key = absl::StrCat(kMetaPublishedEpochPrefix,
                                        opts_.changelog_topic, "/", number);
   auto stored = store_->Get(Family::kMeta, key);
   if (!stored.ok()) return stored.status();

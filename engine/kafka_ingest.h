@@ -29,15 +29,12 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "engine/meta.h"
 #include "engine/rules.h"
 #include "ingest/kafka_consumer.h"
 #include "store/store.h"
 
 namespace chatkpi {
-
-// Meta key of the latest consumer figures (JSON: throughput, lag per
-// partition, owned partitions), refreshed with each progress report.
-inline constexpr char kMetaKafkaStats[] = "kafka.stats";
 
 struct KafkaIngestOptions {
   KafkaConsumerOptions consumer;  // brokers, group, session timeout

@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/meta.h"
 #include "store/store.h"
 
 namespace chatkpi {
@@ -61,7 +62,6 @@ struct DayLoad {
   bool warned_buyers = false;
 };
 
-inline constexpr char kMetaDayLoadPrefix[] = "limits/day/";
 std::string DayLoadKey(uint32_t shard, int32_t day);
 std::string EncodeDayLoad(const DayLoad& d);
 bool DecodeDayLoad(std::string_view in, DayLoad* d);

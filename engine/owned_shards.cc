@@ -6,8 +6,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "engine/engine.h"
-#include "store/coding.h"
 
 namespace chatkpi {
 
@@ -27,7 +25,7 @@ absl::StatusOr<std::optional<std::vector<uint32_t>>> ReadOwnedShards(
        absl::StrSplit(**stored, ',', absl::SkipEmpty())) {
     uint32_t shard;
     if (!absl::SimpleAtoi(part, &shard)) {
-      return absl::DataLossError("owned_shards record is corrupt");
+      return CorruptMeta(store, kMetaOwnedShards, "not a list of shards");
     }
     shards.push_back(shard);
   }
@@ -39,17 +37,7 @@ absl::StatusOr<int64_t> ReadDeadLetterCount(Store& store) {
   auto owned = ReadOwnedShards(store);
   if (!owned.ok()) return owned.status();
   int64_t n = 0;
-  if (!owned->has_value()) {
-    auto stored = store.Get(Family::kMeta, kMetaDeadLetters);
-    if (!stored.ok()) return stored.status();
-    if (stored->has_value()) {
-      std::string_view v = **stored;
-      if (!GetVarsint64(&v, &n)) {
-        return absl::DataLossError("dead letter counter is corrupt");
-      }
-    }
-    return n;
-  }
+  if (!owned->has_value()) return ReadMetaCounter(store, kMetaDeadLetters);
   const std::vector<uint32_t>& shards = **owned;
   absl::Status s = store.Scan(
       Family::kDead, "", "", [&](std::string_view key, std::string_view) {

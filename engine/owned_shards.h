@@ -15,13 +15,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/meta.h"
 #include "store/store.h"
 
 namespace chatkpi {
 
-// Meta key; the value is the sorted shard numbers as text, "0,1,5" ("" for
-// none), so that `chatkpi stats` and people can read it.
-inline constexpr char kMetaOwnedShards[] = "owned_shards";
+// Meta key kMetaOwnedShards (engine/meta.h); the value is the sorted shard
+// numbers as text, "0,1,5" ("" for none), so that `chatkpi stats` and
+// people can read it.
 
 // Records `shards` (any order) as the owned set in `commit`.
 void PutOwnedShards(Commit* commit, std::vector<uint32_t> shards);

@@ -386,11 +386,10 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
     if (!stored.ok()) return stored.status();
     report.old_version = "default";
     if (stored->has_value()) {
-      auto old_rules = ParseRules(**stored);
-      if (old_rules.ok()) {
-        report.old_version = old_rules->version;
-        old_rules_json = old_rules->ToJson();
-      }
+      auto old_rules = DecodeStoredRules(live->path, kMetaRules, **stored);
+      if (!old_rules.ok()) return old_rules.status();
+      report.old_version = old_rules->version;
+      old_rules_json = old_rules->ToJson();
     }
   }
   if (absl::Status s = CheckVersionUnused(**follower, paths.db, rules);
@@ -474,13 +473,13 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
       // What the replaced generation was at the switch (writers are held:
       // it takes no more events), for `diff` of a kept generation.
       Commit c(target->get());
-      std::string record = "{\"version\": ";
-      AppendJsonString(&record, report.old_version);
-      absl::StrAppend(&record,
-                      ", \"switched_at_ms\": ", absl::ToUnixMillis(absl::Now()),
-                      ", \"events\": ", (*target)->next_seq(), "}");
+      ReplacedRecord record;
+      record.version = report.old_version;
+      record.switched_at_ms = absl::ToUnixMillis(absl::Now());
+      record.events = static_cast<int64_t>((*target)->next_seq());
       c.Put(Family::kMeta,
-            absl::StrCat(kMetaReplacedPrefix, report.old_generation), record);
+            absl::StrCat(kMetaReplacedPrefix, report.old_generation),
+            EncodeReplacedRecord(record));
       s = (*target)->Write(&c);
       if (!s.ok()) return s;
     }

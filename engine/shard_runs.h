@@ -17,9 +17,9 @@
 #include <string>
 #include <string_view>
 
-namespace chatkpi {
+#include "engine/meta.h"
 
-inline constexpr char kMetaShardRunPrefix[] = "shardrun/";
+namespace chatkpi {
 
 std::string ShardRunKey(uint64_t first_seq);
 std::string ShardRunValue(uint32_t shard, uint64_t count);

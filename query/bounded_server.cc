@@ -250,7 +250,7 @@ class BoundedServer::Waiter {
   }
   ~Waiter() {
     {
-      std::lock_guard<std::mutex> l(mu_);
+      absl::MutexLock l(&mu_);
       stop_ = true;
     }
     Wake();
@@ -262,7 +262,7 @@ class BoundedServer::Waiter {
   // Thread-safe. After the waiter stopped, `c` is closed.
   void Add(std::unique_ptr<Connection> c) {
     {
-      std::lock_guard<std::mutex> l(mu_);
+      absl::MutexLock l(&mu_);
       if (stop_) return;
       incoming_.push_back(std::move(c));
     }
@@ -282,7 +282,7 @@ class BoundedServer::Waiter {
       const int n = epoll_wait(epoll_, events, 64, 100);
       std::vector<std::unique_ptr<Connection>> incoming;
       {
-        std::lock_guard<std::mutex> l(mu_);
+        absl::MutexLock l(&mu_);
         if (stop_) break;
         incoming.swap(incoming_);
       }
@@ -355,10 +355,10 @@ class BoundedServer::Waiter {
   BoundedServer* const server_;
   int epoll_ = -1;
   int wake_ = -1;
-  std::mutex mu_;
-  bool stop_ = false;                                  // guarded by mu_
-  std::vector<std::unique_ptr<Connection>> incoming_;  // guarded by mu_
-  Parked parked_;                                      // waiter thread only
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::unique_ptr<Connection>> incoming_ ABSL_GUARDED_BY(mu_);
+  Parked parked_;  // waiter thread only
   std::thread thread_;
 };
 
@@ -379,7 +379,7 @@ bool BoundedServer::SetBacklog(int backlog) {
 void BoundedServer::StartWorkers() {
   if (waiter_ != nullptr) return;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     stop_workers_ = false;
   }
   waiter_ = std::make_unique<Waiter>(this);
@@ -393,14 +393,14 @@ void BoundedServer::StopWorkers() {
   // Workers first (they finish the requests in flight and may still hand
   // connections to the waiter), then the waiter, which closes the rest.
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     stop_workers_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   for (std::thread& t : workers_) t.join();
   workers_.clear();
   waiter_.reset();
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   ready_.clear();
 }
 
@@ -408,19 +408,19 @@ bool BoundedServer::stopping() const { return svr_sock_ == INVALID_SOCKET; }
 
 void BoundedServer::Enqueue(std::unique_ptr<Connection> c) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     if (stop_workers_) return;
     ready_.push_back(std::move(c));
   }
-  cv_.notify_one();
+  cv_.Signal();
 }
 
 void BoundedServer::WorkLoop() {
   for (;;) {
     std::unique_ptr<Connection> c;
     {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [this] { return stop_workers_ || !ready_.empty(); });
+      absl::MutexLock l(&mu_);
+      while (!stop_workers_ && ready_.empty()) cv_.Wait(&mu_);
       if (stop_workers_) return;
       c = std::move(ready_.front());
       ready_.pop_front();

@@ -31,14 +31,14 @@
 #define CHATKPI_QUERY_BOUNDED_SERVER_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "httplib.h"
 
@@ -93,10 +93,10 @@ class BoundedServer : public httplib::Server {
 
   Limits limits_;
   std::unique_ptr<Waiter> waiter_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<Connection>> ready_;  // guarded by mu_
-  bool stop_workers_ = false;                      // guarded by mu_
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::deque<std::unique_ptr<Connection>> ready_ ABSL_GUARDED_BY(mu_);
+  bool stop_workers_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
   std::atomic<size_t> open_connections_{0};
 };

@@ -156,8 +156,7 @@ absl::StatusOr<std::vector<ConflictRecord>> ReadConflicts(Store& store) {
         if (k.substr(0, prefix.size()) != prefix) return false;
         ConflictRecord r;
         if (!DecodeConflict(k, v, &r)) {
-          bad = absl::DataLossError(absl::StrCat(
-              "--db ", store.dir(), ": a conflict record is corrupt"));
+          bad = CorruptMeta(store, k, "not a conflict record");
           return false;
         }
         out.push_back(std::move(r));

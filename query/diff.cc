@@ -16,6 +16,7 @@
 #include "base/number_text.h"
 #include "engine/engine.h"
 #include "engine/generation_select.h"
+#include "engine/meta.h"
 #include "engine/rules.h"
 #include "query/month_score.h"
 #include "query/response_figures.h"
@@ -292,18 +293,6 @@ std::optional<Rules> SideRules(const DiffSide& s) {
   return std::move(*r);
 }
 
-// The number after `"key": ` in a flat JSON object.
-std::optional<int64_t> JsonInt(std::string_view json, std::string_view key) {
-  const std::string needle = "\"" + std::string(key) + "\": ";
-  const size_t at = json.find(needle);
-  if (at == std::string_view::npos) return std::nullopt;
-  std::string_view rest = json.substr(at + needle.size());
-  rest = rest.substr(0, rest.find_first_of(",}"));
-  int64_t v;
-  if (!absl::SimpleAtoi(std::string(rest), &v)) return std::nullopt;
-  return v;
-}
-
 // --- the manager's report ---
 
 enum class Kind { kCount, kMoneyFen, kYuan, kRate, kSeconds, kPoints, kHidden };
@@ -515,9 +504,9 @@ absl::StatusOr<KpiDiff> ComputeDiff(Store& a, Store& b,
     if (!snap.ok()) return snap.status();
     side->snapshot = std::move(*snap);
     side->rules_version = side->snapshot.rules_version;
-    auto rules = store->Get(Family::kMeta, kMetaRules);
+    auto rules = ReadStoredRulesRecord(*store);
     if (!rules.ok()) return rules.status();
-    if (rules->has_value()) side->rules_json = **rules;
+    if (rules->has_value()) side->rules_json = (*rules)->json;
     side->events = static_cast<int64_t>(store->next_seq());
     if (req.scheme == nullptr) continue;
     d.scheme = req.scheme->name;
@@ -798,12 +787,11 @@ absl::StatusOr<KpiDiff> DiffGenerations(const std::string& db,
     }
     for (DiffSide* side : {&d->a, &d->b}) {
       if (side->live || side->generation.empty()) continue;
-      auto record = live->Get(
-          Family::kMeta, absl::StrCat(kMetaReplacedPrefix, side->generation));
+      auto record = ReadReplacedRecord(*live, side->generation);
       if (!record.ok()) return record.status();
       if (!record->has_value()) continue;
-      side->switched_at_ms = JsonInt(**record, "switched_at_ms");
-      side->events_at_switch = JsonInt(**record, "events");
+      side->switched_at_ms = (*record)->switched_at_ms;
+      side->events_at_switch = (*record)->events;
     }
   }
   return d;

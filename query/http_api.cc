@@ -11,6 +11,7 @@
 #include "absl/time/civil_time.h"
 #include "base/json_text.h"
 #include "engine/engine.h"
+#include "engine/meta.h"
 #include "query/agent_days.h"
 #include "query/dashboard.h"
 #include "query/dead_letters.h"
@@ -208,8 +209,9 @@ HttpApi::HttpApi(Store* store, HttpApiOptions options)
       live_(std::make_unique<LiveView>(store, options_.live_view)) {}
 
 ApiResponse HttpApi::Health() const {
-  // A point read proves the store answers without costing a scan.
-  auto probe = store_->Get(Family::kMeta, kMetaRules);
+  // A point read proves the store answers without costing a scan; rules
+  // that no longer parse make every figure unservable, so they count too.
+  auto probe = ReadStoredRulesRecord(*store_);
   if (!probe.ok()) {
     ApiResponse r = Ok("{\"status\": \"unavailable\", \"error\": ");
     r.status = 503;
@@ -437,12 +439,16 @@ ApiResponse HttpApi::Metrics() const {
                          static_cast<double>(store_->next_seq()));
   int64_t dead = 0;
   bool store_up = true;
-  auto v = store_->Get(Family::kMeta, kMetaDeadLetters);
+  auto v = ReadMetaCounter(*store_, kMetaDeadLetters);
   if (!v.ok()) {
+    // A counter that does not decode is no count to show: the request
+    // fails with the reason rather than exporting a made-up 0.
+    if (v.status().code() == absl::StatusCode::kDataLoss) {
+      return FromStatus(v.status());
+    }
     store_up = false;
-  } else if (v->has_value()) {
-    std::string_view in = **v;
-    GetVarsint64(&in, &dead);
+  } else {
+    dead = *v;
   }
   if (store_up) {
     out.append(

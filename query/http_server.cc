@@ -5,12 +5,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <mutex>
 #include <optional>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "base/json_text.h"
 #include "httplib.h"
 #include "query/bounded_server.h"
@@ -89,9 +90,9 @@ struct HttpServer::Impl {
   RateLimiter limiter;
 
   BoundedServer server;
-  std::thread thread;
-  std::mutex mu;  // Start and Stop
-  bool started = false;
+  absl::Mutex mu;  // Start and Stop
+  std::thread thread ABSL_GUARDED_BY(mu);
+  bool started ABSL_GUARDED_BY(mu) = false;
   std::atomic<int> port{0};
   std::atomic<bool> listen_returned{false};
 
@@ -102,10 +103,10 @@ struct HttpServer::Impl {
   std::atomic<int> live_clients{0};
   // The last board built, shared by every stream: N screens cost one read
   // per commit, not N.
-  std::mutex board_mu;
-  uint64_t board_version = 0;
-  std::string board_day;
-  std::string board;  // empty: none yet
+  absl::Mutex board_mu;
+  uint64_t board_version ABSL_GUARDED_BY(board_mu) = 0;
+  std::string board_day ABSL_GUARDED_BY(board_mu);
+  std::string board ABSL_GUARDED_BY(board_mu);  // empty: none yet
 
   Impl(Store* s, HttpServerOptions o)
       : store(s), options(std::move(o)), limiter(options.rate_limit) {
@@ -403,7 +404,7 @@ struct HttpServer::Impl {
   // The board of today as of feed version `version`, built once for every
   // stream. Errors become an `error` event's data.
   std::pair<std::string, bool> Board(uint64_t version, const std::string& day) {
-    std::lock_guard<std::mutex> l(board_mu);
+    absl::MutexLock l(&board_mu);
     if (!board.empty() && board_version == version && board_day == day) {
       return {board, true};
     }
@@ -509,7 +510,7 @@ HttpServer::HttpServer(Store* store, HttpServerOptions options)
 HttpServer::~HttpServer() { Stop(); }
 
 absl::Status HttpServer::Start(int port) {
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   if (impl_->started) {
     return absl::FailedPreconditionError("the HTTP server was started before");
   }
@@ -590,7 +591,7 @@ absl::Status HttpServer::Start(int port) {
 }
 
 void HttpServer::Stop() {
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   if (!impl_->thread.joinable()) return;
   // Open /api/live streams end first: they would hold their workers, and
   // so the pool's join, until their clients left.

@@ -1,48 +1,42 @@
 #include "query/live_feed.h"
 
-#include <chrono>
-
 namespace chatkpi {
 
 void LiveFeed::Notify() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    ++version_;
-  }
-  cv_.notify_all();
+  absl::MutexLock l(&mu_);
+  ++version_;
+  cv_.SignalAll();
 }
 
 uint64_t LiveFeed::version() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return version_;
 }
 
 uint64_t LiveFeed::WaitForChange(uint64_t seen, absl::Duration timeout) {
-  std::unique_lock<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   const uint64_t wakes = wakes_;
-  cv_.wait_for(l, absl::ToChronoMicroseconds(timeout),
-               [&] { return version_ != seen || closed_ || wakes_ != wakes; });
+  const absl::Time deadline = absl::Now() + timeout;
+  while (version_ == seen && !closed_ && wakes_ == wakes) {
+    if (cv_.WaitWithDeadline(&mu_, deadline)) break;  // timed out
+  }
   return version_;
 }
 
 void LiveFeed::Wake() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    ++wakes_;
-  }
-  cv_.notify_all();
+  absl::MutexLock l(&mu_);
+  ++wakes_;
+  cv_.SignalAll();
 }
 
 void LiveFeed::Close() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    closed_ = true;
-  }
-  cv_.notify_all();
+  absl::MutexLock l(&mu_);
+  closed_ = true;
+  cv_.SignalAll();
 }
 
 bool LiveFeed::closed() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return closed_;
 }
 

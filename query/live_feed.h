@@ -13,10 +13,10 @@
 #ifndef CHATKPI_QUERY_LIVE_FEED_H_
 #define CHATKPI_QUERY_LIVE_FEED_H_
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace chatkpi {
@@ -48,11 +48,11 @@ class LiveFeed {
   bool closed() const;
 
  private:
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t version_ = 0;
-  uint64_t wakes_ = 0;
-  bool closed_ = false;
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace chatkpi

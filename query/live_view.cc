@@ -2,13 +2,15 @@
 
 #include <algorithm>
 #include <climits>
-#include <mutex>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
 #include "engine/engine.h"
 #include "engine/local_day.h"
+#include "engine/meta.h"
 #include "engine/rules.h"
 #include "engine/state.h"
 #include "engine/thread_kpis.h"
@@ -40,12 +42,11 @@ struct OpenQuestion {
   int64_t since_ms = 0;
 };
 
-}  // namespace
-
-struct LiveView::Impl {
+// What a LiveView keeps between reads: LiveView::Impl holds it under its
+// mutex, so every member here is read and changed with that mutex held.
+struct ViewState {
   Store* store;
   LiveViewOptions options;
-  std::mutex mu;
 
   std::optional<std::string> rules_text;  // as stored; nullopt: defaults
   bool have_rules = false;
@@ -71,15 +72,19 @@ struct LiveView::Impl {
   absl::Time last_evict = absl::InfinitePast();
 
   absl::Status LoadRules() {
-    auto stored = store->Get(Family::kMeta, kMetaRules);
+    auto stored = ReadStoredRulesRecord(*store);
     if (!stored.ok()) return stored.status();
-    if (have_rules && *stored == rules_text) return absl::OkStatus();
-    auto parsed = stored->has_value() ? ParseRules(**stored) : DefaultRules();
+    std::optional<std::string> text;
+    if (stored->has_value()) text = (*stored)->json;
+    if (have_rules && text == rules_text) return absl::OkStatus();
+    auto parsed = stored->has_value()
+                      ? absl::StatusOr<Rules>(std::move((*stored)->rules))
+                      : DefaultRules();
     if (!parsed.ok()) return parsed.status();
     // New rules (a replay switched them): every figure changes.
     const bool had_rules = have_rules;
     rules = std::move(*parsed);
-    rules_text = *stored;
+    rules_text = std::move(text);
     have_rules = true;
     chat = ChatParamsOf(rules);
     if (had_rules) started = false;
@@ -261,24 +266,33 @@ struct LiveView::Impl {
   }
 };
 
+}  // namespace
+
+struct LiveView::Impl {
+  absl::Mutex mu;
+  ViewState state ABSL_GUARDED_BY(mu);
+};
+
 LiveView::LiveView(Store* store, LiveViewOptions options)
     : impl_(std::make_unique<Impl>()) {
-  impl_->store = store;
-  impl_->options = options;
+  absl::MutexLock l(&impl_->mu);
+  impl_->state.store = store;
+  impl_->state.options = options;
 }
 
 LiveView::~LiveView() = default;
 
 absl::StatusOr<absl::CivilDay> LiveView::Today(absl::Time now) {
-  std::lock_guard<std::mutex> l(impl_->mu);
-  if (absl::Status s = impl_->LoadRules(); !s.ok()) return s;
-  return absl::ToCivilDay(now, impl_->rules.timezone);
+  absl::MutexLock l(&impl_->mu);
+  ViewState& m = impl_->state;
+  if (absl::Status s = m.LoadRules(); !s.ok()) return s;
+  return absl::ToCivilDay(now, m.rules.timezone);
 }
 
 absl::StatusOr<LiveDay> LiveView::Read(std::optional<absl::CivilDay> day,
                                        absl::Time now) {
-  Impl& m = *impl_;
-  std::lock_guard<std::mutex> l(m.mu);
+  absl::MutexLock l(&impl_->mu);
+  ViewState& m = impl_->state;
   if (absl::Status s = m.LoadRules(); !s.ok()) return s;
   if (absl::Status s = m.CatchUp(); !s.ok()) return s;
 

@@ -128,7 +128,7 @@ MetricCounter* MetricsRegistry::GetCounter(std::string_view name,
                                            std::string_view help,
                                            const MetricLabels& labels) {
   std::string key = RenderMetricLabels(labels);
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   auto& slot = GetFamily(name, help, Type::kCounter)->counters[key];
   if (!slot) slot = std::make_unique<MetricCounter>();
   return slot.get();
@@ -138,7 +138,7 @@ MetricGauge* MetricsRegistry::GetGauge(std::string_view name,
                                        std::string_view help,
                                        const MetricLabels& labels) {
   std::string key = RenderMetricLabels(labels);
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   auto& slot = GetFamily(name, help, Type::kGauge)->gauges[key];
   if (!slot) slot = std::make_unique<MetricGauge>();
   return slot.get();
@@ -149,7 +149,7 @@ MetricHistogram* MetricsRegistry::GetHistogram(std::string_view name,
                                                std::vector<double> bounds,
                                                const MetricLabels& labels) {
   std::string key = RenderMetricLabels(labels);
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   MetricFamily* f = GetFamily(name, help, Type::kHistogram);
   if (f->histograms.empty() && f->bounds.empty()) {
     std::sort(bounds.begin(), bounds.end());
@@ -161,7 +161,7 @@ MetricHistogram* MetricsRegistry::GetHistogram(std::string_view name,
 }
 
 void MetricsRegistry::AppendPrometheusText(std::string* out) const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   for (const auto& [name, f] : families_) {
     out->append("# HELP ");
     out->append(name);

@@ -13,11 +13,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace chatkpi {
 
@@ -95,10 +97,10 @@ class MetricsRegistry {
     std::map<std::string, std::unique_ptr<MetricHistogram>> histograms;
   };
   MetricFamily* GetFamily(std::string_view name, std::string_view help,
-                          Type type);
+                          Type type) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable std::mutex mu_;
-  std::map<std::string, MetricFamily> families_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, MetricFamily> families_ ABSL_GUARDED_BY(mu_);
 };
 
 // Appends one sample line `name{labels} value\n`; for metrics computed at

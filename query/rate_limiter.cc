@@ -38,7 +38,7 @@ void RateLimiter::DropIdle(absl::Time now) {
 
 RateLimiter::Decision RateLimiter::Acquire(std::string_view client) {
   if (!enabled_) return {};
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   absl::Time now = Now();
   // A clock that steps back (only a test's can) must not refuse forever.
   if (!lru_.empty()) now = std::max(now, lru_.front().last_seen);
@@ -72,7 +72,7 @@ RateLimiter::Decision RateLimiter::Acquire(std::string_view client) {
 }
 
 size_t RateLimiter::clients() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return lru_.size();
 }
 

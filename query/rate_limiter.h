@@ -22,11 +22,12 @@
 #include <cstdint>
 #include <functional>
 #include <list>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace chatkpi {
@@ -76,7 +77,7 @@ class RateLimiter {
 
   absl::Time Now() const;
   // Drops clients idle long enough to be full again (the tail of `lru_`).
-  void DropIdle(absl::Time now);
+  void DropIdle(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const RateLimiterOptions options_;
   const bool enabled_;
@@ -84,10 +85,11 @@ class RateLimiter {
   const absl::Duration tolerance_;  // (burst - 1) / rate
   const absl::Duration idle_;       // burst / rate: refilled from empty
 
-  mutable std::mutex mu_;
-  List lru_;
+  mutable absl::Mutex mu_;
+  List lru_ ABSL_GUARDED_BY(mu_);
   // Keys are views of the list entries' `key`.
-  absl::flat_hash_map<std::string_view, List::iterator> index_;
+  absl::flat_hash_map<std::string_view, List::iterator> index_
+      ABSL_GUARDED_BY(mu_);
 };
 
 // `d` rounded up to whole seconds, at least 1: the value of a Retry-After

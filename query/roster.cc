@@ -13,13 +13,14 @@
 #include "absl/time/time.h"
 #include "base/csv_text.h"
 #include "base/json_text.h"
+#include "engine/meta.h"
 #include "store/coding.h"
 #include "store/store.h"
 
 namespace chatkpi {
 namespace {
 
-constexpr char kRosterPrefix[] = "roster/";
+constexpr std::string_view kRosterPrefix = kMetaRosterPrefix;
 constexpr char kRosterEnd[] = "roster0";  // '0' follows '/'
 constexpr int kMaxErrors = 20;
 
@@ -287,9 +288,10 @@ absl::StatusOr<std::vector<int64_t>> RosterVersions(Store& store) {
       Family::kMeta, kRosterPrefix, kRosterEnd,
       [&](std::string_view key, std::string_view) {
         int64_t v = 0;
-        key.remove_prefix(sizeof(kRosterPrefix) - 1);
-        if (!absl::SimpleAtoi(absl::string_view(key.data(), key.size()), &v)) {
-          bad = absl::DataLossError("roster key is corrupt");
+        const std::string_view number = key.substr(kRosterPrefix.size());
+        if (!absl::SimpleAtoi(absl::string_view(number.data(), number.size()),
+                              &v)) {
+          bad = CorruptMeta(store, key, "not a roster version");
           return false;
         }
         out.push_back(v);

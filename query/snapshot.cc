@@ -13,6 +13,7 @@
 #include "base/number_text.h"
 #include "engine/engine.h"
 #include "engine/local_day.h"
+#include "engine/meta.h"
 #include "engine/owned_shards.h"
 #include "engine/rules.h"
 #include "query/response_figures.h"
@@ -168,14 +169,13 @@ absl::StatusOr<PeriodSnapshot> ReadSnapshot(Store& store, absl::CivilDay from,
   snap.from = from;
   snap.to = to;
   snap.rules_version = "default";
-  auto rules = store.Get(Family::kMeta, kMetaRules);
+  // "default" only for a store that never stored rules: stored rules that
+  // do not parse are an error (engine/meta.h), not the defaults.
+  auto rules = StoredRules(store);
   if (!rules.ok()) return rules.status();
   if (rules->has_value()) {
-    auto parsed = ParseRules(**rules);
-    if (parsed.ok()) {
-      snap.rules_version = parsed->version;
-      snap.thresholds_s = parsed->response_thresholds_s;
-    }
+    snap.rules_version = (*rules)->version;
+    snap.thresholds_s = (*rules)->response_thresholds_s;
   }
   // A Kafka member's share: the dead letters of the partitions it owns.
   auto dead = ReadDeadLetterCount(store);

@@ -415,6 +415,9 @@ struct Commit::Impl {
   uint32_t owner = kNoOwner;  // of the ids it claims (store/id_index.h)
   // Source positions it moves (CommitRecord::positions); nullopt: deleted.
   std::map<std::string, std::optional<std::string>> positions;
+  // Not OK once a Put or Delete named a family only its own class writes:
+  // Store::Write then refuses the whole commit.
+  absl::Status refused;
 
   ~Impl();
 };
@@ -532,7 +535,32 @@ void Commit::PrefetchEvent(std::string_view id) const {
   if (ids != nullptr) ids->Prefetch(id);
 }
 
+namespace {
+
+// The event log and the id index derive from each other (seq -> block,
+// id -> seq): only their own classes write them, through AppendEvent and
+// ReplaceEvent, and read them, through ScanEvents, ReadEvent and
+// ContainsId.
+bool IsOwnedFamily(Family f) {
+  return f == Family::kEvents || f == Family::kIds;
+}
+
+absl::Status OwnedFamilyError(Family f, std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      std::string(what), " of the ", FamilyName(f), " family refused: ",
+      f == Family::kEvents ? "only the event log writes and reads it "
+                             "(AppendEvent, ScanEvents)"
+                           : "only the id index writes and reads it "
+                             "(AppendEvent, ContainsId)"));
+}
+
+}  // namespace
+
 void Commit::Put(Family f, std::string_view key, std::string_view value) {
+  if (IsOwnedFamily(f)) {
+    if (impl_->refused.ok()) impl_->refused = OwnedFamilyError(f, "a Put");
+    return;
+  }
   if (f == Family::kMeta && key.starts_with(kPositionKeyPrefix)) {
     impl_->positions[std::string(key.substr(
         std::string_view(kPositionKeyPrefix).size()))] = PositionOf(value);
@@ -543,6 +571,10 @@ void Commit::Put(Family f, std::string_view key, std::string_view value) {
 }
 
 void Commit::Delete(Family f, std::string_view key) {
+  if (IsOwnedFamily(f)) {
+    if (impl_->refused.ok()) impl_->refused = OwnedFamilyError(f, "a Delete");
+    return;
+  }
   if (f == Family::kMeta && key.starts_with(kPositionKeyPrefix)) {
     impl_->positions[std::string(key.substr(
         std::string_view(kPositionKeyPrefix).size()))] = std::nullopt;
@@ -808,6 +840,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
 
 absl::Status Store::Write(Commit* commit) {
   Commit::Impl& c = *commit->impl_;
+  if (!c.refused.ok()) return c.refused;
   rocksdb::WriteBatch& batch = c.batch;
   uint64_t seq = next_seq_;
   c.log.WriteTo(&batch, impl_->cf(Family::kEvents), seq);
@@ -926,6 +959,7 @@ uint64_t Store::id_family_reads() const {
 absl::Status Store::Scan(
     Family f, std::string_view begin, std::string_view end,
     const std::function<bool(std::string_view, std::string_view)>& visit) {
+  if (IsOwnedFamily(f)) return OwnedFamilyError(f, "a Scan");
   auto reading = impl_->Reading();
   return ScanRange(impl_->db.get(), impl_->cf(f), begin, end, dir_, visit);
 }

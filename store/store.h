@@ -103,6 +103,10 @@ class Commit {
   // A hint that AppendEvent(id, ...) follows soon: what it will look at is
   // loaded into the cache meanwhile (one memory miss per new event less).
   void PrefetchEvent(std::string_view id) const;
+  // Writes of any family but events and ids, which only the event log and
+  // the id index write (through AppendEvent and ReplaceEvent): a Put or
+  // Delete of those makes Store::Write refuse the whole commit with
+  // InvalidArgument.
   void Put(Family f, std::string_view key, std::string_view value);
   void Delete(Family f, std::string_view key);
   size_t num_events() const;
@@ -150,7 +154,9 @@ class Store {
   ~Store();
 
   // Applies all of `commit` or nothing. After a failure the store refuses
-  // further writes (RocksDB stops on a failed write) until reopened.
+  // further writes (RocksDB stops on a failed write) until reopened. A
+  // commit that wrote the events or ids family with Put or Delete is
+  // refused (InvalidArgument) and the store stays writable.
   absl::Status Write(Commit* commit);
 
   // Point reads; nullopt when absent.
@@ -174,8 +180,8 @@ class Store {
   absl::StatusOr<std::string> ReadEvent(uint64_t seq);
 
   // Visits keys in [begin, end) in order ("" end = to the last key). The
-  // visitor returns false to stop. (The events family holds blocks: read it
-  // with ScanEvents.)
+  // visitor returns false to stop. InvalidArgument for the events and ids
+  // families: read them with ScanEvents, ReadEvent and ContainsId.
   absl::Status Scan(Family f, std::string_view begin, std::string_view end,
                     const std::function<bool(std::string_view key,
                                              std::string_view value)>& visit);

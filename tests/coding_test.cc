@@ -147,7 +147,9 @@ TEST(Coding, FixedWidthBigEndianSortsLikeTheNumbers) {
     std::string a32, b32;
     PutFixed32BE(&a32, static_cast<uint32_t>(sorted[i - 1]));
     PutFixed32BE(&b32, static_cast<uint32_t>(sorted[i]));
-    if (sorted[i] <= 0xffffffffu) EXPECT_LT(a32, b32) << sorted[i];
+    if (sorted[i] <= 0xffffffffu) {
+      EXPECT_LT(a32, b32) << sorted[i];
+    }
   }
 }
 

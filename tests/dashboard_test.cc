@@ -3,16 +3,16 @@
 // store followers, the dashboard role, the page's files and the /api/live
 // event stream. The browser side is tests/dashboard_e2e_test.cc.
 #include <chrono>
-#include <condition_variable>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "engine/engine.h"
 #include "engine/rules.h"
@@ -298,20 +298,20 @@ class SseReader {
     cli_->set_read_timeout(std::chrono::seconds(30));
     thread_ = std::thread([this, path] {
       auto res = cli_->Get(path.c_str(), [this](const char* data, size_t len) {
-        std::lock_guard<std::mutex> l(mu_);
+        absl::MutexLock l(&mu_);
         text_.append(data, len);
-        cv_.notify_all();
+        cv_.SignalAll();
         return !stop_;
       });
-      std::lock_guard<std::mutex> l(mu_);
+      absl::MutexLock l(&mu_);
       ended_ = true;
       if (res) status_ = res->status;
-      cv_.notify_all();
+      cv_.SignalAll();
     });
   }
   ~SseReader() {
     {
-      std::lock_guard<std::mutex> l(mu_);
+      absl::MutexLock l(&mu_);
       stop_ = true;
     }
     cli_->stop();  // a stream may be silent for seconds: close it now
@@ -321,25 +321,30 @@ class SseReader {
   // data of the n-th, or "" on timeout.
   std::string WaitForEvent(const std::string& event, int n,
                            std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> l(mu_);
-    std::string found;
-    cv_.wait_for(l, timeout, [&] {
-      found = Nth(event, n);
-      return !found.empty() || ended_;
-    });
-    return found;
+    absl::MutexLock l(&mu_);
+    const absl::Time deadline = absl::Now() + absl::FromChrono(timeout);
+    for (;;) {
+      std::string found = Nth(event, n);
+      if (!found.empty() || ended_) return found;
+      if (cv_.WaitWithDeadline(&mu_, deadline)) return Nth(event, n);
+    }
   }
   bool WaitForEnd(std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> l(mu_);
-    return cv_.wait_for(l, timeout, [&] { return ended_; });
+    absl::MutexLock l(&mu_);
+    const absl::Time deadline = absl::Now() + absl::FromChrono(timeout);
+    while (!ended_) {
+      if (cv_.WaitWithDeadline(&mu_, deadline)) break;  // timed out
+    }
+    return ended_;
   }
   std::string text() {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     return text_;
   }
 
  private:
-  std::string Nth(const std::string& event, int n) {
+  std::string Nth(const std::string& event, int n)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const std::string head = absl::StrCat("event: ", event, "\ndata: ");
     size_t pos = 0;
     for (int i = 0; i < n; ++i) {
@@ -352,12 +357,12 @@ class SseReader {
   }
 
   std::unique_ptr<httplib::Client> cli_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::string text_;
-  bool stop_ = false;
-  bool ended_ = false;
-  int status_ = 0;
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::string text_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  int status_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

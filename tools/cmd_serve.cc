@@ -13,14 +13,14 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "engine/changelog.h"
 #include "engine/engine.h"
 #include "engine/rules.h"
@@ -47,20 +47,20 @@ class FollowLoop {
   }
   ~FollowLoop() {
     {
-      std::lock_guard<std::mutex> l(mu_);
-      stop_ = true;
+      absl::MutexLock l(&mu_);
+      stop_ = true;  // wakes Run's wait as the lock is released
     }
-    cv_.notify_all();
     thread_.join();
   }
 
  private:
   void Run() {
     std::string last_error;
-    std::unique_lock<std::mutex> l(mu_);
-    while (!cv_.wait_for(l, absl::ToChronoMilliseconds(interval_),
-                         [this] { return stop_; })) {
-      l.unlock();
+    for (;;) {
+      {
+        absl::MutexLock l(&mu_);
+        if (mu_.AwaitWithTimeout(absl::Condition(&stop_), interval_)) return;
+      }
       absl::StatusOr<bool> advanced = store_->CatchUp();
       if (advanced.ok() && *advanced) feed_->Notify();
       std::string error = advanced.ok() ? "" : advanced.status().ToString();
@@ -68,16 +68,14 @@ class FollowLoop {
         std::cerr << "chatkpi serve: following the store: " << error << "\n";
       }
       last_error = std::move(error);
-      l.lock();
     }
   }
 
   Store* store_;
   LiveFeed* feed_;
   absl::Duration interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
@@ -222,9 +220,9 @@ int RunServe(int argc, char** argv) {
               << opts.bind_address << " may read every KPI and pay figure\n";
   }
   if (args->Has("access-log")) {
-    auto mu = std::make_shared<std::mutex>();
+    auto mu = std::make_shared<absl::Mutex>();
     opts.access_log = [mu](std::string_view line) {
-      std::lock_guard<std::mutex> l(*mu);
+      absl::MutexLock l(mu.get());
       std::cerr << line << "\n";
     };
   }

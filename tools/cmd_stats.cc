@@ -11,6 +11,7 @@
 #include "engine/kafka_ingest.h"
 #include "engine/limits.h"
 #include "engine/local_day.h"
+#include "engine/meta.h"
 #include "engine/owned_shards.h"
 #include "store/coding.h"
 #include "store/store.h"
@@ -79,16 +80,8 @@ int RunStats(int argc, char** argv) {
                  });
   if (!s.ok()) return Fail(kCmd, s);
 
-  std::map<std::string, std::string> positions;
-  const std::string prefix = kMetaPositionPrefix;
-  s = store.Scan(Family::kMeta, prefix, "",
-                 [&](std::string_view k, std::string_view v) {
-                   if (k.substr(0, prefix.size()) != prefix) return false;
-                   positions[std::string(k.substr(prefix.size()))] =
-                       std::string(v.substr(0, v.find('\t')));
-                   return true;
-                 });
-  if (!s.ok()) return Fail(kCmd, s);
+  auto positions = ReadSourcePositions(store);
+  if (!positions.ok()) return Fail(kCmd, positions.status());
 
   std::string out = absl::StrCat("{\"events\": ", store.next_seq(),
                                  ", \"dead_letters\": ", dead,
@@ -102,16 +95,9 @@ int RunStats(int argc, char** argv) {
   }
   // Conflicting duplicates (docs/engine.md, "Duplicates"); listed by
   // `chatkpi dead-letters --conflicts`.
-  int64_t conflicts = 0;
-  auto stored_conflicts = store.Get(Family::kMeta, kMetaConflicts);
-  if (!stored_conflicts.ok()) return Fail(kCmd, stored_conflicts.status());
-  if (stored_conflicts->has_value()) {
-    std::string_view v = **stored_conflicts;
-    if (!GetVarsint64(&v, &conflicts)) {
-      return Fail(kCmd, absl::DataLossError("conflict counter is corrupt"));
-    }
-  }
-  absl::StrAppend(&out, "}, \"conflicting_duplicates\": ", conflicts,
+  auto conflicts = ReadMetaCounter(store, kMetaConflicts);
+  if (!conflicts.ok()) return Fail(kCmd, conflicts.status());
+  absl::StrAppend(&out, "}, \"conflicting_duplicates\": ", *conflicts,
                   ", \"agents\": ", agents.size(), ", \"days\": ");
   if (any_day) {
     absl::StrAppend(
@@ -123,7 +109,7 @@ int RunStats(int argc, char** argv) {
   }
   absl::StrAppend(&out, ", \"shards\": ", shards.size(), ", \"sources\": {");
   first = true;
-  for (auto& [source, line] : positions) {
+  for (auto& [source, line] : *positions) {
     if (!first) out.append(", ");
     first = false;
     AppendJsonString(&out, source);
@@ -133,30 +119,25 @@ int RunStats(int argc, char** argv) {
   out.append("}");
   // The rules the figures are computed under (what `ingest` and `run` use
   // without --rules) and the earlier versions replays went through.
-  auto rules = store.Get(Family::kMeta, kMetaRules);
+  auto rules = ReadStoredRulesRecord(store);
   if (!rules.ok()) return Fail(kCmd, rules.status());
-  absl::StrAppend(
-      &out, ", \"rules\": ", rules->has_value() ? **rules : std::string("null"),
-      ", \"earlier_rules_versions\": [");
-  const std::string seen_prefix = kMetaRulesSeenPrefix;
+  auto earlier = ReadEarlierRulesVersions(store);
+  if (!earlier.ok()) return Fail(kCmd, earlier.status());
+  absl::StrAppend(&out, ", \"rules\": ",
+                  rules->has_value() ? (*rules)->json : std::string("null"),
+                  ", \"earlier_rules_versions\": [");
   first = true;
-  s = store.Scan(Family::kMeta, seen_prefix, "",
-                 [&](std::string_view k, std::string_view) {
-                   if (k.substr(0, seen_prefix.size()) != seen_prefix) {
-                     return false;
-                   }
-                   if (!first) out.append(", ");
-                   first = false;
-                   AppendJsonString(&out, k.substr(seen_prefix.size()));
-                   return true;
-                 });
-  if (!s.ok()) return Fail(kCmd, s);
+  for (const std::string& version : *earlier) {
+    if (!first) out.append(", ");
+    first = false;
+    AppendJsonString(&out, version);
+  }
   out.append("]");
   // Kafka consumer figures (engine/kafka_ingest.h): owned partitions, the
   // latest throughput and lag per partition; null for file-fed stores.
   auto owned = ReadOwnedShards(store);
   if (!owned.ok()) return Fail(kCmd, owned.status());
-  auto kafka = store.Get(Family::kMeta, kMetaKafkaStats);
+  auto kafka = ReadKafkaStats(store);
   if (!kafka.ok()) return Fail(kCmd, kafka.status());
   out.append(", \"owned_shards\": ");
   out.append(owned->has_value()
