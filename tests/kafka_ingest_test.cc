@@ -1,7 +1,8 @@
 // The Kafka consume loop in process, against librdkafka's mock cluster:
 // the snapshot equals the file-ingest snapshot of the same events however
 // the two topics interleave, restarts resume at the stored offsets, and bad
-// messages become dead letters without stopping their partition.
+// messages become dead letters without stopping their partition -- with
+// the partitions' engines on one thread, or spread over two or four.
 #include "engine/kafka_ingest.h"
 
 #include <filesystem>
@@ -25,7 +26,7 @@ using testing::SmallMonth;
 using testing::SnapshotJson;
 using testing::TempDir;
 
-class KafkaIngestTest : public ::testing::Test {
+class KafkaIngestTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
     dir_ = TempDir("kafka_ingest");
@@ -47,6 +48,7 @@ class KafkaIngestTest : public ::testing::Test {
     o.dlq_topic = dlq_topic;
     o.until_caught_up = true;
     o.commit_every = 500;
+    o.threads = GetParam();
     o.log = [](const std::string&) {};
     KafkaIngestReport report;
     auto store = Store::Open(db, StoreOptions());
@@ -62,7 +64,7 @@ class KafkaIngestTest : public ::testing::Test {
   std::unique_ptr<KafkaMockCluster> cluster_;
 };
 
-TEST_F(KafkaIngestTest, OrderTopicDelayedBehindChatMatchesFileIngest) {
+TEST_P(KafkaIngestTest, OrderTopicDelayedBehindChatMatchesFileIngest) {
   const Dataset d = MakeDataset(dir_, SmallMonth(4000, 11));
   const std::string db = dir_ + "/kafka";
   // The whole chat topic first, consumed; the order topic only later.
@@ -91,7 +93,7 @@ TEST_F(KafkaIngestTest, OrderTopicDelayedBehindChatMatchesFileIngest) {
   EXPECT_EQ(SnapshotJson(db), d.snapshot_json);
 }
 
-TEST_F(KafkaIngestTest, BadMessagesAreDeadLettersAndGoToTheDlq) {
+TEST_P(KafkaIngestTest, BadMessagesAreDeadLettersAndGoToTheDlq) {
   KafkaClientConfig c;
   c.brokers = cluster_->bootstrap();
   auto producer = KafkaProducer::Open(c);
@@ -174,6 +176,11 @@ TEST_F(KafkaIngestTest, BadMessagesAreDeadLettersAndGoToTheDlq) {
   }
   EXPECT_EQ(in_dlq, 4);
 }
+
+INSTANTIATE_TEST_SUITE_P(Threads, KafkaIngestTest, ::testing::Values(1, 2, 4),
+                         [](const auto& info) {
+                           return absl::StrCat(info.param, "threads");
+                         });
 
 }  // namespace
 }  // namespace chatkpi
