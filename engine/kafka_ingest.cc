@@ -29,6 +29,8 @@ constexpr absl::Duration kDlqFlushTimeout = absl::Seconds(30);
 // With several threads: messages polled before the engines apply them (a
 // few milliseconds of work; the poll thread takes one worker's share).
 constexpr size_t kBatchMessages = 4096;
+// ... or polled this long ago (a throttled or trickling stream).
+constexpr absl::Duration kBatchAge = absl::Milliseconds(20);
 
 // Minimal JSON string escaping for topic names and broker lists (the
 // engine does not depend on the query layer's JSON helpers).
@@ -212,6 +214,7 @@ class KafkaIngest : public KafkaRebalanceListener {
   bool commit_round_ = false;
   bool quit_ = false;
   size_t queued_ = 0;  // messages polled, not yet applied
+  absl::Time first_queued_;
   // Engines commit one at a time: a commit reads counters the store's
   // engines share (dead letters, the event log's next seq) before writing.
   std::mutex commit_mu_;
@@ -519,7 +522,7 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
   w.bytes.append(m.value);
   w.queued.push_back(Queued{topic, &p, &shard, m.partition, m.offset, begin,
                             m.key.size(), m.value.size()});
-  ++queued_;
+  if (queued_++ == 0) first_queued_ = absl::Now();
   return absl::OkStatus();
 }
 
@@ -971,7 +974,10 @@ absl::Status KafkaIngest::Run() {
       if (m.kind == KafkaMessage::Kind::kData) Throttle();
     }
     if (queued_ > 0) {
-      if (*got && queued_ < kBatchMessages) continue;
+      if (*got && queued_ < kBatchMessages &&
+          (queued_ % 64 != 0 || absl::Now() - first_queued_ < kBatchAge)) {
+        continue;
+      }
       s = Dispatch(false);
       if (!s.ok()) return s;
     }

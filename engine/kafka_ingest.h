@@ -22,7 +22,7 @@
 // applies its shards' messages in partition order and commits them; a
 // rebalance, a timed commit or a progress report first waits for every
 // worker, so they see the engines at rest. Commits stay whole and one at a
-// time (docs/scaling.md, "Threads").
+// time (docs/kafka.md, "Threads").
 //
 // Messages that do not parse become dead letters at "topic/partition/offset"
 // (and, with a DLQ topic, are also produced there with the reason in a
