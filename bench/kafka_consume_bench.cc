@@ -6,7 +6,8 @@
 //
 //   build-kafka/kafka_consume_bench [--benchmark_...]
 //   CHATKPI_BENCH_EVENTS=400000 CHATKPI_BENCH_PARTITIONS=16
-//   CHATKPI_BENCH_COMMIT_MS=1000 build-kafka/kafka_consume_bench
+//   CHATKPI_BENCH_COMMIT_MS=1000 CHATKPI_BENCH_THREADS=2
+//   build-kafka/kafka_consume_bench
 //   (one command line)
 //
 // Each consumer is timed from its partition assignment to the moment it has
@@ -14,12 +15,14 @@
 // group join (seconds on the mock) is left out of both.
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -185,6 +188,9 @@ void BM_ChatkpiKafkaConsume(benchmark::State& state) {
     o.consumer.client.brokers = f.cluster->bootstrap();
     o.consumer.group = absl::StrCat("chatkpi", round++);
     o.until_caught_up = true;
+    o.threads = static_cast<int>(
+        EnvInt("CHATKPI_BENCH_THREADS",
+               std::max(1u, std::thread::hardware_concurrency())));
     o.progress_interval = absl::Hours(1);
     o.commit_interval = absl::Milliseconds(
         EnvInt("CHATKPI_BENCH_COMMIT_MS",

@@ -1,10 +1,14 @@
 #include "engine/kafka_ingest.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -23,6 +27,11 @@ namespace {
 
 constexpr absl::Duration kPollTimeout = absl::Milliseconds(100);
 constexpr absl::Duration kDlqFlushTimeout = absl::Seconds(30);
+// With several threads: messages polled before the engines apply them (a
+// few milliseconds of work; the poll thread takes one worker's share).
+constexpr size_t kBatchMessages = 4096;
+// ... or polled this long ago (a throttled or trickling stream).
+constexpr absl::Duration kBatchAge = absl::Milliseconds(20);
 
 class KafkaIngest : public KafkaRebalanceListener {
  public:
@@ -31,11 +40,21 @@ class KafkaIngest : public KafkaRebalanceListener {
       : rules_(rules), store_(store), opts_(opts), report_(report) {
     topics_[0] = opts.chat_topic;
     topics_[1] = opts.order_topic;
+    const size_t n = static_cast<size_t>(std::max(1, opts.threads));
+    for (size_t i = 0; i < n; ++i) {
+      workers_.push_back(std::make_unique<Worker>());
+      // One budget for all engines, split between the workers' own sets.
+      evicted_states_.push_back(
+          n == 1 ? std::make_shared<EvictedStates>()
+                 : std::make_shared<EvictedStates>(
+                       EvictedStates::kDefaultBudgetBytes / n));
+    }
   }
   ~KafkaIngest() override {
     // Leave the group (committing what is safe to commit) while this object
     // is still whole: closing calls OnRevoke.
     if (consumer_ != nullptr) consumer_->Close().IgnoreError();
+    StopWorkers();
   }
 
   absl::Status Run();
@@ -59,15 +78,53 @@ class KafkaIngest : public KafkaRebalanceListener {
   };
   // One assigned topic partition.
   struct Partition {
-    int64_t next = kKafkaOffsetBeginning;  // the next offset to read
-    int64_t last_applied = -1;             // -1: none since assignment
-    bool moved = false;                    // last_applied not committed
+    int64_t next = kKafkaOffsetBeginning;  // the next offset to apply
+    // The next offset to poll: ahead of `next` by the messages polled and
+    // not yet applied (several threads only).
+    int64_t polled = kKafkaOffsetBeginning;
+    int64_t last_applied = -1;  // -1: none since assignment
+    bool moved = false;         // last_applied not committed
     bool at_end = false;
     int64_t accepted_uncommitted = 0;  // for opts_.on_ingested
   };
   using PartitionKey = std::pair<int, int32_t>;  // (topic index, partition)
 
+  // What a worker counted, added to the report after each round.
+  struct Tally {
+    int64_t accepted = 0;
+    int64_t duplicates = 0;
+    int64_t dead_letters = 0;
+    int64_t misrouted = 0;
+  };
+  // A polled data message waiting for its worker; key and value are in the
+  // worker's `bytes` (the consumer's views die at the next poll).
+  struct Queued {
+    int topic;
+    Partition* partition;  // map nodes stay put; rebalances apply first
+    Shard* shard;
+    int32_t number;
+    int64_t offset;
+    size_t begin;
+    size_t key_size;
+    size_t value_size;
+  };
+  // One applying thread and the shards it owns (partition % threads): the
+  // engines of a shard are only ever used by its worker during a round and
+  // by the polling thread between rounds.
+  struct Worker {
+    EventParser parser;
+    Event event;
+    Tally tally;
+    std::string bytes;
+    std::vector<Queued> queued;
+    // Offsets committed in the round, for the consumer (not thread-safe,
+    // so the polling thread tells it).
+    std::vector<KafkaPartition> informational;
+    absl::Status status;
+  };
+
   void Log(const std::string& line) const {
+    std::lock_guard lock(log_mu_);
     if (opts_.log) {
       opts_.log(line);
     } else {
@@ -88,6 +145,23 @@ class KafkaIngest : public KafkaRebalanceListener {
   }
 
   absl::Status Handle(const KafkaMessage& m);
+  // Parses and applies one data message in its shard's engine (committing
+  // it when `commit_every` is reached) on worker `w`'s thread.
+  absl::Status ApplyMessage(Worker& w, int topic, int32_t number,
+                            int64_t offset, std::string_view key,
+                            std::string_view value, Partition& p, Shard& shard);
+  void AddTally(Worker& w);
+  // Several threads: applies what was polled on every worker (the polling
+  // thread being worker 0), and with `commit` then commits every shard;
+  // returns when all are done. Before anything else touches an engine.
+  absl::Status Dispatch(bool commit);
+  void RunWorker(size_t i, bool commit);
+  void WorkerLoop(size_t i);
+  void StartWorkers();
+  void StopWorkers();
+  size_t WorkerOf(int32_t shard) const {
+    return static_cast<size_t>(shard) % workers_.size();
+  }
   void PublishRows(const std::vector<RowChange>& rows);
   void PublishChangelog(int64_t epoch, std::string_view key,
                         std::string_view value);
@@ -99,7 +173,8 @@ class KafkaIngest : public KafkaRebalanceListener {
   absl::Status RepublishShard(int32_t shard);
   absl::StatusOr<int64_t> CountDeadLetters(int32_t shard);
   void FlushChangelog();
-  absl::Status CommitShard(int32_t shard);
+  // On worker `w`'s thread, or (null) on the polling thread.
+  absl::Status CommitShard(int32_t shard, Worker* w = nullptr);
   absl::Status CommitAll();
   absl::Status WriteOwnedShards();
   absl::Status CheckTopics();
@@ -114,8 +189,24 @@ class KafkaIngest : public KafkaRebalanceListener {
   KafkaIngestReport* report_;
   std::string topics_[2];
 
-  EventParser parser_;
-  Event event_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;  // workers 1.. (0 is the polling one)
+  std::mutex pool_mu_;
+  std::condition_variable round_start_, round_done_;
+  uint64_t round_ = 0;
+  size_t busy_ = 0;
+  bool commit_round_ = false;
+  bool quit_ = false;
+  size_t queued_ = 0;  // messages polled, not yet applied
+  absl::Time first_queued_;
+  // Engines commit one at a time: a commit reads counters the store's
+  // engines share (dead letters, the event log's next seq) before writing.
+  std::mutex commit_mu_;
+  // The producers, the caller's hooks and the consumer's offsets: one
+  // thread at a time.
+  std::mutex side_mu_;
+  mutable std::mutex log_mu_;
+  std::atomic<bool> misrouted_warned_{false};
   std::unique_ptr<KafkaProducer> dlq_;
   std::unique_ptr<KafkaProducer> changelog_;
   // The generation of this member's last assignment (-1: none), and the
@@ -127,15 +218,13 @@ class KafkaIngest : public KafkaRebalanceListener {
   std::map<int32_t, int64_t> owner_epochs_;  // by partition, this process's
   std::vector<KafkaHeader> epoch_header_{{kChangelogEpochHeader, ""}};
   std::set<std::pair<int, int32_t>> warned_gaps_;  // (topic, partition)
-  std::string changelog_key_;                      // scratch
   std::map<int32_t, Shard> shards_;
-  // One budget for the evicted buyer and order states of all partitions'
-  // engines.
-  std::shared_ptr<EvictedStates> evicted_states_ =
-      std::make_shared<EvictedStates>();
+  // Where the engines of each worker keep evicted buyer and order states
+  // (EvictedStates is not thread-safe); one budget in all.
+  std::vector<std::shared_ptr<EvictedStates>> evicted_states_;
   std::map<PartitionKey, Partition> partitions_;
   // Set when the engines may hold half-applied state: never commit then.
-  bool failed_ = false;
+  std::atomic<bool> failed_{false};
   bool assigned_once_ = false;
   // Between a revocation and the next assignment: owning nothing then is
   // not being caught up (--until-caught-up would leave the group with the
@@ -157,6 +246,7 @@ class KafkaIngest : public KafkaRebalanceListener {
 };
 
 absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
+  if (absl::Status s = Dispatch(false); !s.ok()) return s;
   if (failed_) return absl::AbortedError("consumer failed");
   int32_t generation = -1;
   if (changelog_ != nullptr) {
@@ -175,7 +265,7 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
     if (shard.engine == nullptr) {
       EngineOptions eo;
       eo.shard = static_cast<uint32_t>(kp.partition);
-      eo.evicted_states = evicted_states_;
+      eo.evicted_states = evicted_states_[WorkerOf(kp.partition)];
       auto engine = Engine::Open(rules_, store_, eo);
       if (!engine.ok()) return engine.status();
       shard.engine = std::move(*engine);
@@ -204,6 +294,7 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
       p.next = last >= 0 ? last + 1 : kKafkaOffsetBeginning;
     }
     p.at_end = false;
+    p.polled = p.next;
     kp.offset = p.next;
     names.push_back(absl::StrCat(
         kp.topic, "/", kp.partition, "@",
@@ -229,6 +320,8 @@ absl::Status KafkaIngest::OnRevoke(
   // Committing is right even when the partitions were lost to another
   // member: this store is private, and its state stays consistent with its
   // own stored offsets; ownership (not the rows) says what counts here.
+  // What was polled from them is applied first, as with one thread.
+  if (absl::Status s = Dispatch(false); !s.ok()) return s;
   std::set<int32_t> touched;
   for (const KafkaPartition& kp : partitions) touched.insert(kp.partition);
   // Lost partitions may have had another owner already.
@@ -267,14 +360,18 @@ absl::Status KafkaIngest::WriteOwnedShards() {
   return store_->Write(&c);
 }
 
-absl::Status KafkaIngest::CommitShard(int32_t shard_number) {
+absl::Status KafkaIngest::CommitShard(int32_t shard_number, Worker* w) {
   auto it = shards_.find(shard_number);
   if (it == shards_.end()) return absl::OkStatus();
   Shard& shard = it->second;
   if (!shard.dirty) return absl::OkStatus();
   if (shard.dlq_pending && dlq_ != nullptr) {
     // The DLQ copy must be out before the position moves past it.
-    absl::Status s = dlq_->Flush(kDlqFlushTimeout);
+    absl::Status s;
+    {
+      std::lock_guard lock(side_mu_);
+      s = dlq_->Flush(kDlqFlushTimeout);
+    }
     if (!s.ok()) {
       Log(absl::StrCat("dead letter queue ", opts_.dlq_topic, ": ", s.message(),
                        " (dead letters are kept in the store)"));
@@ -291,15 +388,22 @@ absl::Status KafkaIngest::CommitShard(int32_t shard_number) {
         {topics_[t], shard_number, p->second.last_applied + 1});
   }
   const absl::Time commit_start = absl::Now();
-  absl::Status s = shard.engine->Commit();
+  absl::Status s;
+  {
+    std::lock_guard lock(commit_mu_);
+    s = shard.engine->Commit();
+  }
   if (!s.ok()) return s;
+  std::unique_lock side(side_mu_);
   if (opts_.on_commit_latency)
     opts_.on_commit_latency(absl::Now() - commit_start);
+  side.unlock();
   if (shard.dead_letters_changed && changelog_ != nullptr) {
     PublishChangelog(shard.epoch, ChangelogDeadLettersKey(shard_number),
                      absl::StrCat(shard.dead_letters));
   }
   shard.dead_letters_changed = false;
+  side.lock();
   for (int t = 0; t < 2; ++t) {
     auto p = partitions_.find(PartitionKey(t, shard_number));
     if (p == partitions_.end()) continue;
@@ -312,12 +416,23 @@ absl::Status KafkaIngest::CommitShard(int32_t shard_number) {
   }
   shard.dirty = false;
   if (opts_.on_commit) opts_.on_commit();
-  if (consumer_ != nullptr) consumer_->CommitInformational(informational);
+  if (w != nullptr) {
+    w->informational.insert(w->informational.end(), informational.begin(),
+                            informational.end());
+  } else if (consumer_ != nullptr) {
+    consumer_->CommitInformational(informational);
+  }
   return absl::OkStatus();
 }
 
 absl::Status KafkaIngest::CommitAll() {
   if (failed_) return absl::OkStatus();
+  if (workers_.size() > 1) {
+    absl::Status s = Dispatch(true);
+    if (!s.ok()) return s;
+    last_commit_ = absl::Now();
+    return absl::OkStatus();
+  }
   for (auto& [number, shard] : shards_) {
     absl::Status s = CommitShard(number);
     if (!s.ok()) return s;
@@ -358,7 +473,7 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
   last_message_ = absl::Now();
   // From the beginning, the first message is expected at offset 0: a
   // partition taken over whose start retention deleted is a gap too.
-  const int64_t expected = p.next >= 0 ? p.next : 0;
+  const int64_t expected = p.polled >= 0 ? p.polled : 0;
   if (m.offset > expected) {
     // Offsets the broker did not deliver. A transaction marker takes one;
     // more usually means retention deleted messages before they were read
@@ -375,32 +490,65 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
           "from the KPIs; re-produce them from the source to count them."));
     }
   }
+  p.polled = m.offset + 1;
   Shard& shard = shards_[m.partition];
   ++report_->messages;
-  absl::Status parsed = parser_.Parse(m.value, &event_);
+  if (workers_.size() == 1) {
+    Worker& w = *workers_[0];
+    absl::Status s =
+        ApplyMessage(w, topic, m.partition, m.offset, m.key, m.value, p, shard);
+    AddTally(w);
+    return s;
+  }
+  Worker& w = *workers_[WorkerOf(m.partition)];
+  const size_t begin = w.bytes.size();
+  w.bytes.append(m.key);
+  w.bytes.append(m.value);
+  w.queued.push_back(Queued{topic, &p, &shard, m.partition, m.offset, begin,
+                            m.key.size(), m.value.size()});
+  if (queued_++ == 0) first_queued_ = absl::Now();
+  return absl::OkStatus();
+}
+
+void KafkaIngest::AddTally(Worker& w) {
+  report_->accepted += w.tally.accepted;
+  report_->duplicates += w.tally.duplicates;
+  report_->dead_letters += w.tally.dead_letters;
+  report_->misrouted += w.tally.misrouted;
+  w.tally = Tally();
+}
+
+absl::Status KafkaIngest::ApplyMessage(Worker& w, int topic, int32_t number,
+                                       int64_t offset, std::string_view key,
+                                       std::string_view value, Partition& p,
+                                       Shard& shard) {
+  Event& event = w.event;
+  absl::Status parsed = w.parser.Parse(value, &event);
   if (parsed.ok()) {
     const std::string& expected_key =
-        event_.type == EventType::kAssessment ? event_.agent : event_.buyer;
-    if (m.key != expected_key && report_->misrouted++ == 0) {
-      Log(absl::StrCat("event ", event_.id, " at ", topics_[topic], "/",
-                       m.partition, "/", m.offset,
-                       " is not keyed by its buyer (agent for assessments): "
-                       "its buyer's KPIs may be split between partitions"));
+        event.type == EventType::kAssessment ? event.agent : event.buyer;
+    if (key != expected_key) {
+      ++w.tally.misrouted;
+      if (!misrouted_warned_.exchange(true)) {
+        Log(absl::StrCat("event ", event.id, " at ", topics_[topic], "/",
+                         number, "/", offset,
+                         " is not keyed by its buyer (agent for assessments): "
+                         "its buyer's KPIs may be split between partitions"));
+      }
     }
-    const std::string prefix =
-        absl::StrCat(topics_[topic], "/", m.partition, "/");
-    auto applied = shard.engine->Apply(event_, m.value, {prefix, m.offset});
+    const std::string prefix = absl::StrCat(topics_[topic], "/", number, "/");
+    auto applied = shard.engine->Apply(event, value, {prefix, offset});
     if (!applied.ok()) {
       failed_ = true;
       return applied.status();
     }
-    ++(*applied ? report_->accepted : report_->duplicates);
+    ++(*applied ? w.tally.accepted : w.tally.duplicates);
     if (*applied) ++p.accepted_uncommitted;
   } else {
     DeadLetter d;
-    d.position = absl::StrCat(topics_[topic], "/", m.partition, "/", m.offset);
+    d.position = absl::StrCat(topics_[topic], "/", number, "/", offset);
     d.reason = std::string(parsed.message());
-    d.raw = std::string(m.value);
+    d.raw = std::string(value);
     // A position already in the store was counted (and sent) before a
     // restart; the engine ignores it, and so does the DLQ.
     auto known = store_->Get(Family::kDead, d.position);
@@ -409,11 +557,14 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
       return known.status();
     }
     if (!known->has_value()) {
-      ++report_->dead_letters;
+      ++w.tally.dead_letters;
       if (dlq_ != nullptr) {
-        absl::Status s =
-            dlq_->Produce(opts_.dlq_topic, m.key, m.value,
-                          {{"reason", d.reason}, {"position", d.position}});
+        absl::Status s;
+        {
+          std::lock_guard lock(side_mu_);
+          s = dlq_->Produce(opts_.dlq_topic, key, value,
+                            {{"reason", d.reason}, {"position", d.position}});
+        }
         if (s.ok()) {
           shard.dlq_pending = true;
         } else {
@@ -429,21 +580,118 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
       shard.dead_letters_changed = true;
     }
   }
-  p.last_applied = m.offset;
-  p.next = m.offset + 1;
+  p.last_applied = offset;
+  p.next = offset + 1;
   p.moved = true;
   shard.dirty = true;
   if (shard.engine->pending() >= opts_.commit_every) {
-    return CommitShard(m.partition);
+    return CommitShard(number, workers_.size() == 1 ? nullptr : &w);
   }
   return absl::OkStatus();
 }
 
+void KafkaIngest::RunWorker(size_t i, bool commit) {
+  Worker& w = *workers_[i];
+  for (const Queued& q : w.queued) {
+    if (!w.status.ok()) break;
+    const std::string_view bytes(w.bytes);
+    w.status = ApplyMessage(w, q.topic, q.number, q.offset,
+                            bytes.substr(q.begin, q.key_size),
+                            bytes.substr(q.begin + q.key_size, q.value_size),
+                            *q.partition, *q.shard);
+  }
+  if (!commit) return;
+  for (const auto& [number, shard] : shards_) {
+    if (!w.status.ok() || failed_) break;
+    if (WorkerOf(number) == i) w.status = CommitShard(number, &w);
+  }
+}
+
+void KafkaIngest::WorkerLoop(size_t i) {
+  uint64_t seen = 0;
+  for (;;) {
+    bool commit;
+    {
+      std::unique_lock lock(pool_mu_);
+      round_start_.wait(lock, [&] { return quit_ || round_ != seen; });
+      if (quit_) return;
+      seen = round_;
+      commit = commit_round_;
+    }
+    RunWorker(i, commit);
+    std::lock_guard lock(pool_mu_);
+    if (--busy_ == 0) round_done_.notify_one();
+  }
+}
+
+void KafkaIngest::StartWorkers() {
+  for (size_t i = 1; i < workers_.size(); ++i) {
+    threads_.emplace_back([this, i] { WorkerLoop(i); });
+  }
+}
+
+void KafkaIngest::StopWorkers() {
+  {
+    std::lock_guard lock(pool_mu_);
+    quit_ = true;
+  }
+  round_start_.notify_all();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+absl::Status KafkaIngest::Dispatch(bool commit) {
+  if (workers_.size() == 1) return absl::OkStatus();
+  if (failed_) {
+    // The engines may hold half an event: nothing more goes into them.
+    for (auto& w : workers_) {
+      w->queued.clear();
+      w->bytes.clear();
+    }
+    queued_ = 0;
+    return absl::OkStatus();
+  }
+  if (threads_.empty()) {
+    // Not started (a rebalance before Run's loop) or stopped: run the
+    // workers' shares here.
+    for (size_t i = 0; i < workers_.size(); ++i) RunWorker(i, commit);
+  } else {
+    {
+      std::lock_guard lock(pool_mu_);
+      ++round_;
+      commit_round_ = commit;
+      busy_ = threads_.size();
+    }
+    round_start_.notify_all();
+    RunWorker(0, commit);
+    std::unique_lock lock(pool_mu_);
+    round_done_.wait(lock, [&] { return busy_ == 0; });
+  }
+  absl::Status first;
+  for (auto& w : workers_) {
+    AddTally(*w);
+    if (consumer_ != nullptr && !w->informational.empty()) {
+      consumer_->CommitInformational(w->informational);
+    }
+    w->informational.clear();
+    w->queued.clear();
+    w->bytes.clear();
+    if (first.ok()) first = w->status;
+    w->status = absl::OkStatus();
+  }
+  queued_ = 0;
+  if (!first.ok()) failed_ = true;
+  return first;
+}
+
 void KafkaIngest::PublishChangelog(int64_t epoch, std::string_view key,
                                    std::string_view value) {
-  epoch_header_[0].value = absl::StrCat(epoch);
-  absl::Status s =
-      changelog_->Produce(opts_.changelog_topic, key, value, epoch_header_);
+  absl::Status s;
+  {
+    std::lock_guard lock(side_mu_);
+    epoch_header_[0].value = absl::StrCat(epoch);
+    s = changelog_->Produce(opts_.changelog_topic, key, value, epoch_header_);
+  }
   if (!s.ok()) {
     // The store has the row; the next takeover of the partition (this
     // process's restart included) republishes it, so the changelog heals
@@ -456,10 +704,10 @@ void KafkaIngest::PublishRows(const std::vector<RowChange>& rows) {
   for (const RowChange& r : rows) {
     auto shard = shards_.find(static_cast<int32_t>(r.shard));
     if (shard == shards_.end()) continue;  // cannot happen: engines commit
-    changelog_key_ = ChangelogKey(r.shard, r.day, r.agent);
+    const std::string key = ChangelogKey(r.shard, r.day, r.agent);
     // A zero row is a tombstone: compaction may then drop the key.
     PublishChangelog(
-        shard->second.epoch, changelog_key_,
+        shard->second.epoch, key,
         r.value.IsZero() ? std::string_view() : EncodeCounters(r.value));
   }
 }
@@ -682,6 +930,7 @@ absl::Status KafkaIngest::Run() {
     auto probe = Engine::Open(rules_, store_, {});
     if (!probe.ok()) return probe.status();
   }
+  StartWorkers();
   auto consumer = KafkaConsumer::Open(opts_.consumer, this);
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
@@ -695,7 +944,10 @@ absl::Status KafkaIngest::Run() {
   KafkaMessage m;
   bool stop_caught_up = false;
   while (opts_.stop == nullptr || !opts_.stop->load()) {
-    auto got = consumer_->Poll(kPollTimeout, &m);
+    // With messages waiting for the workers, only what librdkafka has
+    // already fetched is taken before they are applied.
+    auto got =
+        consumer_->Poll(queued_ > 0 ? absl::ZeroDuration() : kPollTimeout, &m);
     if (!got.ok()) {
       failed_ = true;
       return got.status();
@@ -704,6 +956,14 @@ absl::Status KafkaIngest::Run() {
       s = Handle(m);
       if (!s.ok()) return s;
       if (m.kind == KafkaMessage::Kind::kData) Throttle();
+    }
+    if (queued_ > 0) {
+      if (*got && queued_ < kBatchMessages &&
+          (queued_ % 64 != 0 || absl::Now() - first_queued_ < kBatchAge)) {
+        continue;
+      }
+      s = Dispatch(false);
+      if (!s.ok()) return s;
     }
     const absl::Time now = absl::Now();
     if (now - last_commit_ >= opts_.commit_interval) {

@@ -16,6 +16,14 @@
 // * the store records the partitions it owns (engine/owned_shards.h) so that
 //   a partition that moved to another member stops counting here.
 //
+// With `threads` > 1 one thread polls and the shards are spread over that
+// many workers (shard p on worker p % threads, the polling thread being
+// one of them): polled messages are handed over in batches, each worker
+// applies its shards' messages in partition order and commits them; a
+// rebalance, a timed commit or a progress report first waits for every
+// worker, so they see the engines at rest. Commits stay whole and one at a
+// time (docs/kafka.md, "Threads").
+//
 // Messages that do not parse become dead letters at "topic/partition/offset"
 // (and, with a DLQ topic, are also produced there with the reason in a
 // header) without holding up their partition.
@@ -45,14 +53,15 @@ struct KafkaIngestOptions {
   // produced here (engine/changelog.h), so that query instances can hold
   // the whole group's KPIs.
   std::string changelog_topic;
-  // Called on the consuming thread after each shard commit that stored
-  // something: the dashboard's LiveFeed::Notify (docs/dashboard.md).
+  // Called after each shard commit that stored something, on the thread
+  // that committed, one call at a time: the dashboard's LiveFeed::Notify
+  // (docs/dashboard.md).
   std::function<void()> on_commit;
   // Metrics hooks (the series of docs/http_api.md "Metrics"), each may be
-  // null, called on the consuming thread: the wall time of each shard
-  // commit; after it, the events each of its partitions ("topic/N") took in
-  // since the previous commit; and each partition's lag, at each progress
-  // report.
+  // null, called one at a time (on the committing thread): the wall time of
+  // each shard commit; after it, the events each of its partitions ("topic/N")
+  // took in since the previous commit; and each partition's lag, at each
+  // progress report.
   std::function<void(absl::Duration)> on_commit_latency;
   std::function<void(const std::string& source, int64_t events)> on_ingested;
   std::function<void(const std::string& source, int64_t lag)> on_lag;
@@ -61,6 +70,9 @@ struct KafkaIngestOptions {
   // or when `commit_interval` has passed, whichever comes first. A crash
   // re-reads at most that much.
   size_t commit_every = 50'000;
+  // Threads applying the partitions' engines (1: the polling thread does
+  // everything).
+  int threads = 1;
   absl::Duration commit_interval = absl::Seconds(1);
   absl::Duration progress_interval = absl::Seconds(10);
 

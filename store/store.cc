@@ -446,8 +446,12 @@ struct Store::Impl {
   bool read_only = false;
   bool secondary = false;        // a follower: StoreOptions::secondary_dir
   std::unique_ptr<IdIndex> ids;  // null when read-only
-  bool write_failed = false;     // RocksDB refuses writes after one fails
-  uint64_t commits = 0;          // kCommitsKey as of the last commit
+  // Guards `ids`: the engines of several Kafka partitions claim ids on
+  // their own threads (engine/kafka_ingest.h). Their writes are one at a
+  // time already (each engine's commit reads shared counters first).
+  std::mutex ids_mu;
+  bool write_failed = false;  // RocksDB refuses writes after one fails
+  uint64_t commits = 0;       // kCommitsKey as of the last commit
   // Source positions as of the last commit (CommitRecord::positions).
   std::map<std::string, std::string> positions;
   // A follower opens itself again when the writer's table files change
@@ -472,7 +476,9 @@ struct Store::Impl {
 };
 
 Commit::Impl::~Impl() {
-  if (owner != kNoOwner) store->impl_->ids->Release(owner);
+  if (owner == kNoOwner) return;
+  std::lock_guard lock(store->impl_->ids_mu);
+  store->impl_->ids->Release(owner);
 }
 
 absl::StatusOr<bool> Commit::AppendEvent(std::string_view id,
@@ -482,6 +488,7 @@ absl::StatusOr<bool> Commit::AppendEvent(std::string_view id,
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", impl_->store->dir(), " is open read-only: no events to add"));
   }
+  std::lock_guard lock(impl_->store->impl_->ids_mu);
   if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
   IdIndex::HeldCopy held;
   auto claimed = ids->Claim(id, IdIndex::RawHash(raw), impl_->owner, &held);
@@ -499,6 +506,7 @@ absl::StatusOr<Commit::Claim> Commit::ClaimEvent(std::string_view id,
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", impl_->store->dir(), " is open read-only: no events to add"));
   }
+  std::lock_guard lock(impl_->store->impl_->ids_mu);
   if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
   IdIndex::HeldCopy copy;
   auto claimed = ids->Claim(id, IdIndex::RawHash(raw), impl_->owner, &copy);
@@ -524,6 +532,7 @@ absl::Status Commit::ReplaceEvent(std::string_view id, std::string_view raw) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", impl_->store->dir(), " is open read-only: no events to add"));
   }
+  std::lock_guard lock(impl_->store->impl_->ids_mu);
   if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
   ids->Replace(id, IdIndex::RawHash(raw), impl_->owner);
   impl_->log.Append(id, raw);
@@ -532,7 +541,9 @@ absl::Status Commit::ReplaceEvent(std::string_view id, std::string_view raw) {
 
 void Commit::PrefetchEvent(std::string_view id) const {
   const IdIndex* ids = impl_->store->impl_->ids.get();
-  if (ids != nullptr) ids->Prefetch(id);
+  if (ids == nullptr) return;
+  std::lock_guard lock(impl_->store->impl_->ids_mu);
+  ids->Prefetch(id);
 }
 
 namespace {
@@ -878,6 +889,7 @@ absl::Status Store::Write(Commit* commit) {
       .IgnoreError();
   absl::Status spilled = absl::OkStatus();
   if (c.owner != Commit::Impl::kNoOwner) {
+    std::lock_guard lock(impl_->ids_mu);
     spilled = impl_->ids->Committed(c.owner, seq);
     if (!spilled.ok()) impl_->write_failed = true;
   }
@@ -949,6 +961,7 @@ absl::StatusOr<bool> Store::ContainsId(std::string_view id) {
   if (impl_->ids == nullptr) {
     return absl::FailedPreconditionError("the store is open read-only");
   }
+  std::lock_guard lock(impl_->ids_mu);
   return impl_->ids->Contains(id);
 }
 

@@ -1,12 +1,14 @@
 // The Kafka consume loop in process, against librdkafka's mock cluster:
 // the snapshot equals the file-ingest snapshot of the same events however
 // the two topics interleave, restarts resume at the stored offsets, and bad
-// messages become dead letters without stopping their partition.
+// messages become dead letters without stopping their partition -- with
+// the partitions' engines on one thread, or spread over two or four.
 #include "engine/kafka_ingest.h"
 
 #include <filesystem>
 
 #include "engine/owned_shards.h"
+#include "engine/replay.h"
 #include "gtest/gtest.h"
 #include "ingest/kafka_mock_cluster.h"
 #include "ingest/kafka_producer.h"
@@ -25,7 +27,7 @@ using testing::SmallMonth;
 using testing::SnapshotJson;
 using testing::TempDir;
 
-class KafkaIngestTest : public ::testing::Test {
+class KafkaIngestTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
     dir_ = TempDir("kafka_ingest");
@@ -40,13 +42,15 @@ class KafkaIngestTest : public ::testing::Test {
 
   // Consumes until caught up into `db`; returns the report.
   KafkaIngestReport Consume(const std::string& db,
-                            const std::string& dlq_topic = "") {
+                            const std::string& dlq_topic = "",
+                            size_t commit_every = 500) {
     KafkaIngestOptions o;
     o.consumer.client.brokers = cluster_->bootstrap();
     o.consumer.group = "test";
     o.dlq_topic = dlq_topic;
     o.until_caught_up = true;
-    o.commit_every = 500;
+    o.commit_every = commit_every;
+    o.threads = GetParam();
     o.log = [](const std::string&) {};
     KafkaIngestReport report;
     auto store = Store::Open(db, StoreOptions());
@@ -62,7 +66,7 @@ class KafkaIngestTest : public ::testing::Test {
   std::unique_ptr<KafkaMockCluster> cluster_;
 };
 
-TEST_F(KafkaIngestTest, OrderTopicDelayedBehindChatMatchesFileIngest) {
+TEST_P(KafkaIngestTest, OrderTopicDelayedBehindChatMatchesFileIngest) {
   const Dataset d = MakeDataset(dir_, SmallMonth(4000, 11));
   const std::string db = dir_ + "/kafka";
   // The whole chat topic first, consumed; the order topic only later.
@@ -91,7 +95,7 @@ TEST_F(KafkaIngestTest, OrderTopicDelayedBehindChatMatchesFileIngest) {
   EXPECT_EQ(SnapshotJson(db), d.snapshot_json);
 }
 
-TEST_F(KafkaIngestTest, BadMessagesAreDeadLettersAndGoToTheDlq) {
+TEST_P(KafkaIngestTest, BadMessagesAreDeadLettersAndGoToTheDlq) {
   KafkaClientConfig c;
   c.brokers = cluster_->bootstrap();
   auto producer = KafkaProducer::Open(c);
@@ -174,6 +178,45 @@ TEST_F(KafkaIngestTest, BadMessagesAreDeadLettersAndGoToTheDlq) {
   }
   EXPECT_EQ(in_dlq, 4);
 }
+
+// Many small commits, on several workers at once: each commit's run of
+// event log sequence numbers is recorded under its shard (a commit reads
+// the log's end before it writes), so replay applies every event in the
+// shard that applied it and ends with the same month.
+TEST_P(KafkaIngestTest, ManySmallShardCommitsReplayToTheSameMonth) {
+  const Dataset d = MakeDataset(dir_, SmallMonth(3000, 12));
+  Publish(cluster_->bootstrap(), d.lines);
+  const std::string db = dir_ + "/kafka";
+  KafkaIngestReport report = Consume(db, "", /*commit_every=*/20);
+  EXPECT_EQ(report.messages, static_cast<int64_t>(d.lines.size()));
+  EXPECT_EQ(SnapshotJson(db), d.snapshot_json);
+
+  auto csv = [](const std::string& store) {
+    std::string out;
+    EXPECT_EQ(
+        testing::RunChatkpi({"snapshot", "--db", store, "--from", "2026-11-01",
+                             "--to", "2026-11-30", "--format", "csv"},
+                            &out),
+        0);
+    return out;
+  };
+  const std::string before = csv(db);
+  EXPECT_EQ(before, csv(dir_ + "/baseline"));
+  // The default rules under another version: the same figures.
+  auto rules = ParseRules(R"({"version": "v2"})");
+  ASSERT_TRUE(rules.ok()) << rules.status();
+  ReplayOptions ro;
+  ro.retire_wait = absl::ZeroDuration();
+  auto replayed = Replay(db, *rules, ro);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(replayed->events, static_cast<int64_t>(d.event_ids.size()));
+  EXPECT_EQ(csv(db), before);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, KafkaIngestTest, ::testing::Values(1, 2, 4),
+                         [](const auto& info) {
+                           return absl::StrCat(info.param, "threads");
+                         });
 
 }  // namespace
 }  // namespace chatkpi

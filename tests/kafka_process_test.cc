@@ -54,14 +54,27 @@ int64_t MessagesApplied(const std::string& err) {
   return absl::SimpleAtoi(err.substr(begin, at - begin), &n) ? n : 0;
 }
 
-TEST(KafkaProcess, SigkillMidStreamThenRestartCountsEveryEventOnce) {
+// The members' engines on one thread, or on two (`run --threads`).
+class KafkaProcessThreads : public ::testing::TestWithParam<int> {
+ protected:
+  std::vector<std::string> Member(const std::string& brokers,
+                                  const std::string& group,
+                                  const std::string& db) {
+    std::vector<std::string> args = MemberArgs(brokers, group, db);
+    args.push_back("--threads");
+    args.push_back(absl::StrCat(GetParam()));
+    return args;
+  }
+};
+
+TEST_P(KafkaProcessThreads, SigkillMidStreamThenRestartCountsEveryEventOnce) {
   const std::string dir = TempDir("kafka_kill");
   BrokerProcess broker(dir, 4);
   ASSERT_FALSE(broker.bootstrap().empty());
   const Dataset d = MakeDataset(dir, SmallMonth(6000, 21));
   testing::Publish(broker.bootstrap(), d.lines);
   const std::string db = dir + "/db";
-  std::vector<std::string> run = MemberArgs(broker.bootstrap(), "kill", db);
+  std::vector<std::string> run = Member(broker.bootstrap(), "kill", db);
   // Slow enough that the kills land mid-stream, with commits in between.
   for (const char* a :
        {"--until-caught-up", "--max-rate", "1500", "--commit-every", "150"}) {
@@ -113,7 +126,8 @@ TEST(KafkaProcess, SigkillMidStreamThenRestartCountsEveryEventOnce) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(KafkaProcess, TwoMembersShareThePartitionsAndMovedOnesAreRebuilt) {
+TEST_P(KafkaProcessThreads,
+       TwoMembersShareThePartitionsAndMovedOnesAreRebuilt) {
   const std::string dir = TempDir("kafka_two");
   BrokerProcess broker(dir, 4);
   ASSERT_FALSE(broker.bootstrap().empty());
@@ -123,8 +137,7 @@ TEST(KafkaProcess, TwoMembersShareThePartitionsAndMovedOnesAreRebuilt) {
 
   // A alone takes all four partitions and reads them to the end.
   auto a = std::make_unique<ChildProcess>(
-      MemberArgs(broker.bootstrap(), "two", db_a), dir + "/a.out",
-      dir + "/a.err");
+      Member(broker.bootstrap(), "two", db_a), dir + "/a.out", dir + "/a.err");
   ASSERT_TRUE(WaitUntil(absl::Seconds(30), [&] {
     return SettledOwnership(a->Stderr()) == std::set<uint32_t>{0, 1, 2, 3};
   })) << a->Stderr();
@@ -132,8 +145,7 @@ TEST(KafkaProcess, TwoMembersShareThePartitionsAndMovedOnesAreRebuilt) {
   // B joins: the group splits the partitions; B builds its share from the
   // topics' beginning, A keeps the rest.
   auto b = std::make_unique<ChildProcess>(
-      MemberArgs(broker.bootstrap(), "two", db_b), dir + "/b.out",
-      dir + "/b.err");
+      Member(broker.bootstrap(), "two", db_b), dir + "/b.out", dir + "/b.err");
   std::set<uint32_t> owned_a, owned_b;
   ASSERT_TRUE(WaitUntil(
       absl::Seconds(40),
@@ -179,7 +191,7 @@ TEST(KafkaProcess, TwoMembersShareThePartitionsAndMovedOnesAreRebuilt) {
   // rebuilding A's from the beginning.
   b = std::make_unique<ChildProcess>(
       [&] {
-        auto args = MemberArgs(broker.bootstrap(), "two", db_b);
+        auto args = Member(broker.bootstrap(), "two", db_b);
         args.push_back("--until-caught-up");
         return args;
       }(),
@@ -203,6 +215,11 @@ TEST(KafkaProcess, TwoMembersShareThePartitionsAndMovedOnesAreRebuilt) {
   ExpectEachEventOnce(vb2, d);
   std::filesystem::remove_all(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(Threads, KafkaProcessThreads, ::testing::Values(1, 2),
+                         [](const auto& info) {
+                           return absl::StrCat(info.param, "threads");
+                         });
 
 TEST(KafkaProcess, KcatProducesIntoTheBroker) {
   const std::string dir = TempDir("kafka_kcat");

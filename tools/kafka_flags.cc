@@ -4,6 +4,7 @@
 #include <csignal>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -47,6 +48,7 @@ const std::vector<FlagSpec>& KafkaRunFlagSpecs() {
       {"session-timeout-ms", "MS", "group session timeout"},
       {"commit-every", "N", "events per store commit"},
       {"commit-ms", "MS", "longest time between commits"},
+      {"threads", "N", "threads applying partitions (all cores; 1: one)"},
       {"progress-ms", "MS", "progress report interval (10000)"},
       {"exit-when-idle", "MS", "exit after MS without messages (never)"},
       {"max-rate", "N", "events a second at most (no limit)"},
@@ -321,10 +323,16 @@ absl::Status KafkaIngestOptionsFromArgs(const Args& args,
       args, "progress-ms", absl::ToInt64Milliseconds(o->progress_interval));
   auto idle_ms = PositiveInt(args, "exit-when-idle", 0);
   auto rate = PositiveInt(args, "max-rate", 0);
-  for (const auto* v :
-       {&session, &every, &commit_ms, &progress_ms, &idle_ms, &rate}) {
+  auto threads = PositiveInt(args, "threads",
+                             std::max(1u, std::thread::hardware_concurrency()));
+  for (const auto* v : {&session, &every, &commit_ms, &progress_ms, &idle_ms,
+                        &rate, &threads}) {
     if (!v->ok()) return v->status();
   }
+  if (*threads < 1 || *threads > 256) {
+    return absl::InvalidArgumentError("--threads must be 1..256");
+  }
+  o->threads = static_cast<int>(*threads);
   if (*every < 1) {
     return absl::InvalidArgumentError("--commit-every must be >= 1");
   }
