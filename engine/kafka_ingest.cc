@@ -14,6 +14,7 @@
 #include "engine/changelog.h"
 #include "engine/engine.h"
 #include "engine/owned_shards.h"
+#include "engine/state_topic.h"
 #include "ingest/event_parser.h"
 #include "ingest/kafka_producer.h"
 
@@ -72,6 +73,10 @@ class KafkaIngest : public KafkaRebalanceListener {
     int64_t epoch = 0;
     int64_t dead_letters = 0;
     bool dead_letters_changed = false;  // since the last publish
+    // With a state topic: the generation this member took the partition
+    // in, and whether the topic holds its whole history.
+    int64_t state_epoch = 0;
+    bool state_complete = true;
   };
   // One assigned topic partition.
   struct Partition {
@@ -134,6 +139,7 @@ class KafkaIngest : public KafkaRebalanceListener {
   Event event_;
   std::unique_ptr<KafkaProducer> dlq_;
   std::unique_ptr<KafkaProducer> changelog_;
+  std::unique_ptr<StateTopicPublisher> state_;
   // The generation of this member's last assignment (-1: none), and the
   // partitions of that assignment it gave back cleanly: a partition
   // assigned again in the next generation had no other owner in between,
@@ -175,7 +181,7 @@ class KafkaIngest : public KafkaRebalanceListener {
 absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
   if (failed_) return absl::AbortedError("consumer failed");
   int32_t generation = -1;
-  if (changelog_ != nullptr) {
+  if (changelog_ != nullptr || state_ != nullptr) {
     auto g = consumer_->GenerationId();
     if (!g.ok()) return g.status();
     generation = *g;
@@ -195,6 +201,18 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
       auto engine = Engine::Open(rules_, store_, eo);
       if (!engine.ok()) return engine.status();
       shard.engine = std::move(*engine);
+      if (state_ != nullptr) {
+        // Before the rows are republished and the partition is read.
+        const std::string sources[2] = {Source(0, kp.partition),
+                                        Source(1, kp.partition)};
+        auto took = TakeOverPartitionState(
+            opts_.consumer.client, opts_.state_topic, kp.partition, sources,
+            opts_.commit_every, shard.engine.get(),
+            [this](const std::string& line) { Log(line); });
+        if (!took.ok()) return took.status();
+        shard.state_epoch = generation;
+        shard.state_complete = took->complete;
+      }
       if (changelog_ != nullptr) {
         shard.engine->set_commit_listener(
             [this](const std::vector<RowChange>& rows) { PublishRows(rows); });
@@ -306,6 +324,22 @@ absl::Status KafkaIngest::CommitShard(int32_t shard_number) {
     informational.push_back(
         {topics_[t], shard_number, p->second.last_applied + 1});
   }
+  if (state_ != nullptr) {
+    StatePositions positions;
+    positions.complete = shard.state_complete;
+    for (int t = 0; t < 2; ++t) {
+      auto p = partitions_.find(PartitionKey(t, shard_number));
+      if (p != partitions_.end() && p->second.next >= 0) {
+        positions.last[t] = p->second.next - 1;
+      }
+    }
+    absl::Status s =
+        state_->PublishPositions(shard_number, shard.state_epoch, positions);
+    if (!s.ok()) {
+      failed_ = true;
+      return s;
+    }
+  }
   const absl::Time commit_start = absl::Now();
   absl::Status s = shard.engine->Commit();
   if (!s.ok()) return s;
@@ -412,6 +446,9 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
     }
     ++(*applied ? report_->accepted : report_->duplicates);
     if (*applied) ++p.accepted_uncommitted;
+    if (*applied && state_ != nullptr) {
+      state_->AddEvent(m.partition, shard.state_epoch, event_.id, m.value);
+    }
   } else {
     DeadLetter d;
     d.position = absl::StrCat(topics_[topic], "/", m.partition, "/", m.offset);
@@ -440,6 +477,9 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
       if (!s.ok()) {
         failed_ = true;
         return s;
+      }
+      if (state_ != nullptr) {
+        state_->AddDeadLetter(m.partition, shard.state_epoch, d);
       }
       ++shard.dead_letters;
       shard.dead_letters_changed = true;
@@ -702,6 +742,14 @@ absl::Status KafkaIngest::Run() {
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
   absl::Status s = CheckTopics();
+  if (s.ok() && !opts_.state_topic.empty()) {
+    auto partitions = consumer_->PartitionCount(topics_[0], absl::Seconds(10));
+    if (!partitions.ok()) return partitions.status();
+    auto state = StateTopicPublisher::Open(opts_.consumer.client,
+                                           opts_.state_topic, *partitions);
+    if (!state.ok()) return state.status();
+    state_ = std::move(*state);
+  }
   if (s.ok()) s = consumer_->Subscribe({topics_[0], topics_[1]});
   if (!s.ok()) return s;
   Log(absl::StrCat("joining group ", opts_.consumer.group, " on ",
