@@ -177,10 +177,11 @@ absl::StatusOr<StateRecords> ReadState(const KafkaClientConfig& config,
     if (m.key.substr(0, prefix.size()) != prefix) continue;  // not ours
     const std::string_view rest = m.key.substr(prefix.size());
     int64_t epoch = 0;
-    if (!m.epoch_header.empty() && !absl::SimpleAtoi(Sv(m.epoch_header), &epoch)) {
-      return absl::DataLossError(
-          absl::StrCat("state topic ", topic, "/", partition, " offset ",
-                       m.offset, ": bad epoch header '", Sv(m.epoch_header), "'"));
+    if (!m.epoch_header.empty() &&
+        !absl::SimpleAtoi(Sv(m.epoch_header), &epoch)) {
+      return absl::DataLossError(absl::StrCat(
+          "state topic ", topic, "/", partition, " offset ", m.offset,
+          ": bad epoch header '", Sv(m.epoch_header), "'"));
     }
     if (rest.substr(0, 2) == "e/") {
       if (!m.value.empty()) out.events.emplace_back(m.offset, m.value);

@@ -3,6 +3,7 @@
 // topics no longer hold restores the partition from the state topic and
 // gets the exact month; one without it cannot.
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -134,9 +135,12 @@ TEST(StateTopicProcess, AFreshMemberRestoresAPartitionWhoseStartIsGone) {
   // state A published, then reads the seventh part from the input.
   const std::string b_db = dir + "/b";
   const std::string err = CatchUp(brokers, b_db, "state");
-  EXPECT_NE(err.find("state: restored partition 0 from state"),
-            std::string::npos)
-      << err;
+  const size_t restored = err.find("state: restored partition 0 from state");
+  EXPECT_NE(restored, std::string::npos) << err;
+  if (restored != std::string::npos) {
+    std::cout << err.substr(restored, err.find('\n', restored) - restored)
+              << "\n";
+  }
   EXPECT_EQ(err.find("were never delivered"), std::string::npos) << err;
   EXPECT_EQ(testing::SnapshotJson(b_db), d.snapshot_json);
   ExpectReferenceMonth(b_db, d.lines, d.malformed);
