@@ -77,6 +77,7 @@ class KafkaIngest : public KafkaRebalanceListener {
     // in, and whether the topic holds its whole history.
     int64_t state_epoch = 0;
     bool state_complete = true;
+    int64_t state_records = 0;  // StatePositions::records
   };
   // One assigned topic partition.
   struct Partition {
@@ -212,6 +213,7 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
         if (!took.ok()) return took.status();
         shard.state_epoch = generation;
         shard.state_complete = took->complete;
+        shard.state_records = took->state_records;
       }
       if (changelog_ != nullptr) {
         shard.engine->set_commit_listener(
@@ -327,6 +329,7 @@ absl::Status KafkaIngest::CommitShard(int32_t shard_number) {
   if (state_ != nullptr) {
     StatePositions positions;
     positions.complete = shard.state_complete;
+    positions.records = shard.state_records;
     for (int t = 0; t < 2; ++t) {
       auto p = partitions_.find(PartitionKey(t, shard_number));
       if (p != partitions_.end() && p->second.next >= 0) {
@@ -439,6 +442,7 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
     }
     const std::string prefix =
         absl::StrCat(topics_[topic], "/", m.partition, "/");
+    const int64_t conflicts = shard.engine->stats().conflicts;
     auto applied = shard.engine->Apply(event_, m.value, {prefix, m.offset});
     if (!applied.ok()) {
       failed_ = true;
@@ -447,6 +451,8 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
     ++(*applied ? report_->accepted : report_->duplicates);
     if (*applied) ++p.accepted_uncommitted;
     if (*applied && state_ != nullptr) {
+      // A conflicting copy that replaced the held one reuses its key.
+      if (shard.engine->stats().conflicts == conflicts) ++shard.state_records;
       state_->AddEvent(m.partition, shard.state_epoch, event_.id, m.value);
     }
   } else {
@@ -480,6 +486,7 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
       }
       if (state_ != nullptr) {
         state_->AddDeadLetter(m.partition, shard.state_epoch, d);
+        ++shard.state_records;
       }
       ++shard.dead_letters;
       shard.dead_letters_changed = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -41,16 +42,19 @@ std::string StatePositionsKey(int32_t partition) {
 }
 
 std::string EncodeStatePositions(const StatePositions& p) {
-  return absl::StrCat(p.last[0], " ", p.last[1], " ", p.complete ? 1 : 0);
+  return absl::StrCat(p.last[0], " ", p.last[1], " ", p.complete ? 1 : 0, " ",
+                      p.records);
 }
 
 bool DecodeStatePositions(std::string_view value, StatePositions* out) {
   std::vector<absl::string_view> parts = absl::StrSplit(Sv(value), ' ');
   int complete = 0;
-  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &out->last[0]) ||
+  if (parts.size() != 4 || !absl::SimpleAtoi(parts[0], &out->last[0]) ||
       !absl::SimpleAtoi(parts[1], &out->last[1]) ||
-      !absl::SimpleAtoi(parts[2], &complete) || out->last[0] < -1 ||
-      out->last[1] < -1 || (complete != 0 && complete != 1)) {
+      !absl::SimpleAtoi(parts[2], &complete) ||
+      !absl::SimpleAtoi(parts[3], &out->records) || out->last[0] < -1 ||
+      out->last[1] < -1 || (complete != 0 && complete != 1) ||
+      out->records < 0) {
     return false;
   }
   out->complete = complete == 1;
@@ -135,6 +139,7 @@ struct StateRecords {
   int64_t epoch = -1;                                   // highest seen
   std::vector<std::pair<int64_t, std::string>> events;  // (offset, raw)
   std::vector<DeadLetter> dead_letters;
+  absl::flat_hash_set<std::string> keys;  // distinct events and dead letters
   int64_t records = 0;
   int64_t bytes = 0;
 };
@@ -182,6 +187,9 @@ absl::StatusOr<StateRecords> ReadState(const KafkaClientConfig& config,
       return absl::DataLossError(absl::StrCat(
           "state topic ", topic, "/", partition, " offset ", m.offset,
           ": bad epoch header '", Sv(m.epoch_header), "'"));
+    }
+    if (rest.substr(0, 2) == "e/" || rest.substr(0, 2) == "d/") {
+      out.keys.insert(std::string(rest));
     }
     if (rest.substr(0, 2) == "e/") {
       if (!m.value.empty()) out.events.emplace_back(m.offset, m.value);
@@ -238,6 +246,7 @@ absl::StatusOr<StateTakeover> TakeOverPartitionState(
   t.published = state->has_positions;
   t.positions = state->positions;
   const StatePositions& pub = state->positions;
+  const int64_t held = static_cast<int64_t>(state->keys.size());
   if (!t.published) {
     // A store that read the partition before the topic existed holds
     // events the topic never will.
@@ -262,6 +271,7 @@ absl::StatusOr<StateTakeover> TakeOverPartitionState(
   }
   if (!behind) {
     t.complete = pub.complete && !ahead;
+    t.state_records = pub.records;
     if (ahead && pub.complete) {
       log(absl::StrCat("warning: this store holds partition ", partition,
                        " further than state topic ", topic, " (offsets ",
@@ -270,6 +280,18 @@ absl::StatusOr<StateTakeover> TakeOverPartitionState(
                        "): the state there is incomplete from now on "
                        "(docs/scaling.md, \"The state topic\")"));
     }
+    return t;
+  }
+  if (pub.complete && held < pub.records) {
+    t.complete = false;
+    log(absl::StrCat("warning: state topic ", topic, " holds ", held,
+                     " events and dead letters of partition ", partition,
+                     ", fewer than the ", pub.records,
+                     " its last publisher counted: records were deleted (time "
+                     "or size retention on a state topic that must only be "
+                     "compacted: docs/scaling.md, \"The state topic\"). Not "
+                     "restoring it; reading the input topics from offsets ",
+                     own.last[0] + 1, "/", own.last[1] + 1, " instead"));
     return t;
   }
   if (!pub.complete) {
@@ -316,6 +338,7 @@ absl::StatusOr<StateTakeover> TakeOverPartitionState(
   if (!s.ok()) return s;
   t.restored = true;
   t.complete = !ahead;
+  t.state_records = held;
   t.apply_time = absl::Now() - apply_start;
   log(absl::StrCat("state: restored partition ", partition, " from ", topic,
                    " (", t.records, " records, ", t.bytes, " bytes read in ",

@@ -24,10 +24,10 @@
 //                       published under the same key, so compaction keeps
 //                       the winner
 //   "<p>/d/<position>"  a dead letter (engine/dead_letter_value.h)
-//   "<p>/pos"           "<chat last offset> <order last offset> <complete>"
-//                       (-1: none), published before the store commit that
-//                       moves the positions, once every record before it
-//                       is acknowledged
+//   "<p>/pos"           "<chat last offset> <order last offset> <complete>
+//                       <records>" (-1: none), published before the store
+//                       commit that moves the positions, once every record
+//                       before it is acknowledged
 //
 // Since positions are published first, the state topic is never behind the
 // publisher's store: a crash between the two leaves the topic ahead, and the
@@ -40,6 +40,9 @@
 // those offsets. A member whose store already held the partition further
 // than the topic (a state topic added to a running group) publishes 0; a
 // restore refuses such a state and reads the input topics as before.
+// `records` is how many distinct event and dead-letter keys the partition's
+// state has: a restore that reads fewer (the topic lost records to time or
+// size retention instead of compaction) refuses the same way.
 #ifndef CHATKPI_ENGINE_STATE_TOPIC_H_
 #define CHATKPI_ENGINE_STATE_TOPIC_H_
 
@@ -64,6 +67,7 @@ namespace chatkpi {
 struct StatePositions {
   int64_t last[2] = {-1, -1};
   bool complete = true;
+  int64_t records = 0;  // distinct "<p>/e/" and "<p>/d/" keys
 };
 
 std::string StateEventKey(int32_t partition, std::string_view id);
@@ -107,8 +111,10 @@ struct StateTakeover {
   bool published = false;  // the topic held positions for the partition
   bool restored = false;   // its events were applied to the store
   // Whether this member's publishing of the partition continues a complete
-  // state (StatePositions::complete).
+  // state (StatePositions::complete), and the state's record count that
+  // its publishing continues from.
   bool complete = true;
+  int64_t state_records = 0;
   int64_t records = 0;  // read from the topic
   int64_t bytes = 0;
   int64_t events = 0;  // applied (new ones and redeliveries)

@@ -166,11 +166,13 @@ TEST(StateTopic, RestoresTheNewestOwnersPositions) {
   StatePositions p7;
   p7.last[0] = 7;
   p7.last[1] = 3;
+  p7.records = 1;
   (*publisher)->AddEvent(1, /*epoch=*/5, "c1", e1);
   ASSERT_TRUE((*publisher)->PublishPositions(1, 5, p7).ok());
   // The former owner (epoch 4), still running, read one more.
   StatePositions p9 = p7;
   p9.last[0] = 9;
+  p9.records = 2;
   (*publisher)->AddEvent(1, /*epoch=*/4, "c2", e2);
   ASSERT_TRUE((*publisher)->PublishPositions(1, 4, p9).ok());
 
@@ -252,20 +254,68 @@ TEST(StateTopic, RefusesToRestoreAnIncompleteState) {
   std::filesystem::remove_all(dir);
 }
 
+// A state that lost records (time or size retention on the topic) is not
+// restored: the restore would silently lack the deleted events.
+TEST(StateTopic, RefusesToRestoreAStateThatLostRecords) {
+  auto cluster = KafkaMockCluster::Start();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  ASSERT_TRUE((*cluster)->CreateTopic("state", 1).ok());
+  KafkaClientConfig config;
+  config.brokers = (*cluster)->bootstrap();
+  auto publisher = StateTopicPublisher::Open(config, "state", 1);
+  ASSERT_TRUE(publisher.ok()) << publisher.status();
+  // As if retention had deleted two of the three events published.
+  (*publisher)
+      ->AddEvent(0, 3, "c1",
+                 R"({"type":"chat","id":"c1","ts":1794272400000,)"
+                 R"("buyer":"u1","agent":"shop:a","dir":"in"})");
+  StatePositions p;
+  p.last[0] = 2;
+  p.records = 3;
+  ASSERT_TRUE((*publisher)->PublishPositions(0, 3, p).ok());
+
+  const std::string dir = TempDir("state_topic_lost");
+  auto store = Store::Open(dir + "/db", StoreOptions());
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto rules = DefaultRules();
+  ASSERT_TRUE(rules.ok());
+  auto engine = Engine::Open(*rules, store->get(), {});
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const std::string sources[2] = {"kafka/chat/0", "kafka/orders/0"};
+  std::string logged;
+  auto took =
+      TakeOverPartitionState(config, "state", 0, sources, 1000, engine->get(),
+                             [&](const std::string& line) { logged += line; });
+  ASSERT_TRUE(took.ok()) << took.status();
+  EXPECT_FALSE(took->restored);
+  EXPECT_FALSE(took->complete);
+  EXPECT_NE(logged.find("holds 1 events and dead letters of partition 0, "
+                        "fewer than the 3"),
+            std::string::npos)
+      << logged;
+  EXPECT_EQ((*engine)->stats().accepted, 0);
+  engine->reset();
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(StateTopic, PositionsRoundTrip) {
   StatePositions p;
   p.last[0] = 12;
   p.last[1] = -1;
   p.complete = false;
-  EXPECT_EQ(EncodeStatePositions(p), "12 -1 0");
+  p.records = 40;
+  EXPECT_EQ(EncodeStatePositions(p), "12 -1 0 40");
   StatePositions q;
-  ASSERT_TRUE(DecodeStatePositions("12 -1 0", &q));
+  ASSERT_TRUE(DecodeStatePositions("12 -1 0 40", &q));
   EXPECT_EQ(q.last[0], 12);
   EXPECT_EQ(q.last[1], -1);
   EXPECT_FALSE(q.complete);
-  EXPECT_FALSE(DecodeStatePositions("12 -1", &q));
-  EXPECT_FALSE(DecodeStatePositions("12 -2 1", &q));
-  EXPECT_FALSE(DecodeStatePositions("12 3 2", &q));
+  EXPECT_EQ(q.records, 40);
+  EXPECT_FALSE(DecodeStatePositions("12 -1 0", &q));
+  EXPECT_FALSE(DecodeStatePositions("12 -2 1 0", &q));
+  EXPECT_FALSE(DecodeStatePositions("12 3 2 0", &q));
+  EXPECT_FALSE(DecodeStatePositions("12 3 1 -1", &q));
 }
 
 }  // namespace
