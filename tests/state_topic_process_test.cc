@@ -36,11 +36,14 @@ using testing::SmallMonth;
 using testing::TempDir;
 using testing::WaitUntil;
 
-// `chatkpi run --until-caught-up` as a member of group "g"; its stderr.
+// `chatkpi run --until-caught-up --changelog-topic changelog` as a member
+// of group "g"; its stderr.
 std::string CatchUp(const std::string& brokers, const std::string& db,
                     const std::string& state_topic) {
   std::vector<std::string> run = MemberArgs(brokers, "g", db);
   run.push_back("--until-caught-up");
+  run.push_back("--changelog-topic");
+  run.push_back("changelog");
   if (!state_topic.empty()) {
     run.push_back("--state-topic");
     run.push_back(state_topic);
@@ -94,7 +97,8 @@ TEST(StateTopicProcess, AFreshMemberRestoresAPartitionWhoseStartIsGone) {
   // One partition per topic, so that the whole month is in it: far more
   // than the embedded broker keeps of a partition (~5 MiB).
   ChildProcess broker(
-      {CHATKPI_BINARY, "broker", "--partitions", "1", "--state-topic", "state"},
+      {CHATKPI_BINARY, "broker", "--partitions", "1", "--state-topic", "state",
+       "--changelog-topic", "changelog"},
       dir + "/broker.out", dir + "/broker.err");
   ASSERT_TRUE(WaitUntil(absl::Seconds(10), [&] {
     return broker.Stdout().find('\n') != std::string::npos;
@@ -144,6 +148,24 @@ TEST(StateTopicProcess, AFreshMemberRestoresAPartitionWhoseStartIsGone) {
   EXPECT_EQ(err.find("were never delivered"), std::string::npos) << err;
   EXPECT_EQ(testing::SnapshotJson(b_db), d.snapshot_json);
   ExpectReferenceMonth(b_db, d.lines, d.malformed);
+
+  // The team view: B took the partition's changelog over with the
+  // restored rows.
+  ChildProcess query(
+      {CHATKPI_BINARY, "serve", "--from-changelog", "--brokers", brokers,
+       "--changelog-topic", "changelog", "--no-auth", "--port", "0"},
+      dir + "/query.out", dir + "/query.err");
+  const int port = testing::ListeningPort(query, absl::Seconds(15));
+  ASSERT_NE(port, 0) << query.Stderr();
+  std::string seen;
+  EXPECT_TRUE(WaitUntil(absl::Seconds(30),
+                        [&] {
+                          seen = testing::MonthSnapshot(port);
+                          return seen == d.snapshot_json;
+                        }))
+      << "query instance:\n"
+      << seen << "\nsingle process:\n"
+      << d.snapshot_json;
   if (!HasFailure()) std::filesystem::remove_all(dir);
 }
 
