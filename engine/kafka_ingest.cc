@@ -118,6 +118,12 @@ class KafkaIngest : public KafkaRebalanceListener {
   // for it and its dead-letter count. Values are whole, so what a crash
   // between a commit and its messages lost is published again here.
   absl::Status TakeOverChangelog(int32_t shard, int32_t generation);
+  // True when this member owned partition `number` in the previous
+  // generation and gave it back cleanly: nobody else owned it in between.
+  bool KeptSinceLastGeneration(int32_t number, int32_t generation) const {
+    return last_generation_ >= 0 && generation == last_generation_ + 1 &&
+           last_assigned_.contains(number);
+  }
   absl::Status RepublishShard(int32_t shard);
   absl::StatusOr<int64_t> CountDeadLetters(int32_t shard);
   void FlushChangelog();
@@ -148,6 +154,14 @@ class KafkaIngest : public KafkaRebalanceListener {
   int32_t last_generation_ = -1;
   std::set<int32_t> last_assigned_;
   std::map<int32_t, int64_t> owner_epochs_;  // by partition, this process's
+  // With a state topic: a dropped shard's state_* fields, by partition, for
+  // taking it back in the next generation without reading the topic.
+  struct StateKept {
+    int64_t epoch = 0;
+    bool complete = true;
+    int64_t records = 0;
+  };
+  std::map<int32_t, StateKept> state_kept_;
   std::vector<KafkaHeader> epoch_header_{{kChangelogEpochHeader, ""}};
   std::set<std::pair<int, int32_t>> warned_gaps_;  // (topic, partition)
   std::string changelog_key_;                      // scratch
@@ -202,7 +216,14 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
       auto engine = Engine::Open(rules_, store_, eo);
       if (!engine.ok()) return engine.status();
       shard.engine = std::move(*engine);
-      if (state_ != nullptr) {
+      auto kept = state_kept_.find(kp.partition);
+      if (state_ != nullptr && kept != state_kept_.end() &&
+          KeptSinceLastGeneration(kp.partition, generation)) {
+        // The topic's newest state of the partition is this store's.
+        shard.state_epoch = kept->second.epoch;
+        shard.state_complete = kept->second.complete;
+        shard.state_records = kept->second.records;
+      } else if (state_ != nullptr) {
         // Before the rows are republished and the partition is read.
         const std::string sources[2] = {Source(0, kp.partition),
                                         Source(1, kp.partition)};
@@ -287,7 +308,14 @@ absl::Status KafkaIngest::OnRevoke(
     for (int t = 0; t < 2; ++t) {
       still_assigned |= partitions_.contains(PartitionKey(t, shard));
     }
-    if (!still_assigned) shards_.erase(shard);
+    if (still_assigned) continue;
+    auto it = shards_.find(shard);
+    if (it == shards_.end()) continue;
+    if (state_ != nullptr && !failed_) {
+      const Shard& s = it->second;
+      state_kept_[shard] = {s.state_epoch, s.state_complete, s.state_records};
+    }
+    shards_.erase(it);
   }
   awaiting_assignment_ = true;
   Log(absl::StrCat(lost ? "lost " : "revoked ", partitions.size(),
@@ -531,8 +559,8 @@ absl::Status KafkaIngest::TakeOverChangelog(int32_t number,
                                             int32_t generation) {
   Shard& shard = shards_[number];
   auto kept = owner_epochs_.find(number);
-  if (last_generation_ >= 0 && generation == last_generation_ + 1 &&
-      last_assigned_.contains(number) && kept != owner_epochs_.end()) {
+  if (KeptSinceLastGeneration(number, generation) &&
+      kept != owner_epochs_.end()) {
     shard.epoch = kept->second;  // this member's all along since then
     return absl::OkStatus();
   }

@@ -2,13 +2,17 @@
 // topic"): a member that takes over a partition whose start the input
 // topics no longer hold restores the partition from the state topic and
 // gets the exact month; one without it cannot.
+#include <signal.h>
+
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "engine/engine.h"
@@ -166,6 +170,125 @@ TEST(StateTopicProcess, AFreshMemberRestoresAPartitionWhoseStartIsGone) {
       << "query instance:\n"
       << seen << "\nsingle process:\n"
       << d.snapshot_json;
+  if (!HasFailure()) std::filesystem::remove_all(dir);
+}
+
+// `chatkpi run --state-topic state --changelog-topic changelog` in group
+// "g", left running.
+std::unique_ptr<ChildProcess> StartMember(const std::string& brokers,
+                                          const std::string& dir,
+                                          const std::string& name) {
+  std::vector<std::string> run = MemberArgs(brokers, "g", dir + "/" + name);
+  for (const char* flag :
+       {"--state-topic", "state", "--changelog-topic", "changelog"}) {
+    run.push_back(flag);
+  }
+  return std::make_unique<ChildProcess>(run, dir + "/" + name + ".out",
+                                        dir + "/" + name + ".err");
+}
+
+// Partitions move: to a new member (restored from the state topic), back
+// after it is killed (restored onto a store that holds them in part), and
+// the survivor's month and the team view stay exact.
+TEST(StateTopicProcess, PartitionsMovingBetweenMembersStayExact) {
+  const std::string dir = TempDir("state_topic_moves");
+  constexpr int kPartitions = 4;
+  ChildProcess broker(
+      {CHATKPI_BINARY, "broker", "--partitions", absl::StrCat(kPartitions),
+       "--state-topic", "state", "--changelog-topic", "changelog"},
+      dir + "/broker.out", dir + "/broker.err");
+  ASSERT_TRUE(WaitUntil(absl::Seconds(10), [&] {
+    return broker.Stdout().find('\n') != std::string::npos;
+  })) << broker.Stderr();
+  const std::string brokers =
+      broker.Stdout().substr(0, broker.Stdout().find('\n'));
+  const Dataset d = MakeDataset(dir, SmallMonth(8000, 23));
+  ASSERT_FALSE(d.snapshot_json.empty());
+  std::vector<std::vector<GeneratedLine>> halves(2);
+  for (size_t i = 0; i < d.lines.size(); ++i) {
+    halves[i * 2 / d.lines.size()].push_back(d.lines[i]);
+  }
+  testing::Publish(brokers, halves[0]);
+
+  auto a = StartMember(brokers, dir, "a");
+  ASSERT_TRUE(WaitUntil(absl::Seconds(40), [&] {
+    auto owned = testing::SettledOwnership(a->Stderr());
+    return owned.has_value() && owned->size() == kPartitions;
+  })) << a->Stderr();
+
+  // B takes some partitions over and restores them from what A published.
+  auto b = StartMember(brokers, dir, "b");
+  std::set<uint32_t> b_owns;
+  ASSERT_TRUE(WaitUntil(
+      absl::Seconds(60),
+      [&] {
+        auto owned_a = testing::SettledOwnership(a->Stderr());
+        auto owned_b = testing::SettledOwnership(b->Stderr());
+        if (!owned_a.has_value() || !owned_b.has_value() || owned_b->empty() ||
+            owned_a->size() + owned_b->size() != kPartitions) {
+          return false;
+        }
+        b_owns = *owned_b;
+        return true;
+      }))
+      << a->Stderr() << "\n----\n"
+      << b->Stderr();
+  for (uint32_t p : b_owns) {
+    EXPECT_NE(b->Stderr().find(
+                  absl::StrCat("state: restored partition ", p, " from state")),
+              std::string::npos)
+        << b->Stderr();
+  }
+
+  // B reads part of the second half of its partitions and dies at that
+  // instant; A takes them back and restores what B added on top of what
+  // its own store holds, then reads the rest from the input.
+  testing::Publish(brokers, halves[1]);
+  const size_t a_log_before = a->Stderr().size();
+  ASSERT_TRUE(WaitUntil(absl::Seconds(60), [&] {
+    // B's progress line: "<rate> events/s, <messages> messages (...".
+    const std::string err = b->Stderr();
+    const size_t at = err.rfind(" messages (");
+    if (at == std::string::npos) return false;
+    const size_t from = err.rfind(' ', at - 1) + 1;
+    int64_t messages = 0;
+    return absl::SimpleAtoi(err.substr(from, at - from), &messages) &&
+           messages > 0;
+  })) << b->Stderr();
+  b->Signal(SIGKILL);
+  ASSERT_EQ(b->Wait(absl::Seconds(10)), 128 + SIGKILL);
+  ASSERT_TRUE(WaitUntil(absl::Seconds(60), [&] {
+    auto owned = testing::SettledOwnership(a->Stderr());
+    return owned.has_value() && owned->size() == kPartitions;
+  })) << a->Stderr();
+  const std::string a_err = a->Stderr();
+  for (uint32_t p : b_owns) {
+    EXPECT_NE(
+        a_err.find(absl::StrCat("state: restored partition ", p, " from state"),
+                   a_log_before),
+        std::string::npos)
+        << a_err;
+  }
+
+  ChildProcess query(
+      {CHATKPI_BINARY, "serve", "--from-changelog", "--brokers", brokers,
+       "--changelog-topic", "changelog", "--no-auth", "--port", "0"},
+      dir + "/query.out", dir + "/query.err");
+  const int port = testing::ListeningPort(query, absl::Seconds(15));
+  ASSERT_NE(port, 0) << query.Stderr();
+  std::string seen;
+  EXPECT_TRUE(WaitUntil(absl::Seconds(30),
+                        [&] {
+                          seen = testing::MonthSnapshot(port);
+                          return seen == d.snapshot_json;
+                        }))
+      << "query instance:\n"
+      << seen << "\nsingle process:\n"
+      << d.snapshot_json;
+  a->Signal(SIGTERM);
+  EXPECT_EQ(a->Wait(absl::Seconds(30)), 0) << a->Stderr();
+  EXPECT_EQ(testing::SnapshotJson(dir + "/a"), d.snapshot_json);
+  ExpectReferenceMonth(dir + "/a", d.lines, d.malformed);
   if (!HasFailure()) std::filesystem::remove_all(dir);
 }
 
