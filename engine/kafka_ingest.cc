@@ -228,8 +228,8 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
         const std::string sources[2] = {Source(0, kp.partition),
                                         Source(1, kp.partition)};
         auto took = TakeOverPartitionState(
-            opts_.consumer.client, opts_.state_topic, kp.partition, sources,
-            opts_.commit_every, shard.engine.get(),
+            opts_.consumer.client, opts_.state_topic, kp.partition, generation,
+            sources, opts_.commit_every, shard.engine.get(),
             [this](const std::string& line) { Log(line); });
         if (!took.ok()) return took.status();
         shard.state_epoch = generation;

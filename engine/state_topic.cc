@@ -225,8 +225,9 @@ absl::StatusOr<StateRecords> ReadState(const KafkaClientConfig& config,
 
 absl::StatusOr<StateTakeover> TakeOverPartitionState(
     const KafkaClientConfig& config, const std::string& topic,
-    int32_t partition, const std::string sources[2], size_t commit_every,
-    Engine* engine, const std::function<void(const std::string&)>& log) {
+    int32_t partition, int64_t generation, const std::string sources[2],
+    size_t commit_every, Engine* engine,
+    const std::function<void(const std::string&)>& log) {
   StateTakeover t;
   StatePositions own;
   for (int i = 0; i < 2; ++i) {
@@ -241,6 +242,15 @@ absl::StatusOr<StateTakeover> TakeOverPartitionState(
   auto state = ReadState(config, topic, partition);
   if (!state.ok()) return state.status();
   t.read_time = absl::Now() - read_start;
+  if (state->epoch > generation) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state topic ", topic, " holds partition ", partition,
+        " records of owner epoch ", state->epoch,
+        ", above this consumer group's generation ", generation,
+        ": the group was re-created (or another group publishes there), so "
+        "its generations no longer order the owners. Use a new state topic "
+        "(docs/scaling.md, \"The state topic\")."));
+  }
   t.records = state->records;
   t.bytes = state->bytes;
   t.published = state->has_positions;

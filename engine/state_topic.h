@@ -130,11 +130,15 @@ struct StateTakeover {
 // in commits of at most `commit_every` events (positions with the last).
 // A crash part-way leaves the old positions, so the next takeover restores
 // again what is missing. Call on a new engine, before its commit listener
-// is set and before the partition is read.
+// is set and before the partition is read. `generation` is the consumer
+// group generation of the takeover: records of a higher epoch mean that
+// the group was re-created (its generations no longer order the owners),
+// and the takeover fails.
 absl::StatusOr<StateTakeover> TakeOverPartitionState(
     const KafkaClientConfig& config, const std::string& topic,
-    int32_t partition, const std::string sources[2], size_t commit_every,
-    Engine* engine, const std::function<void(const std::string&)>& log);
+    int32_t partition, int64_t generation, const std::string sources[2],
+    size_t commit_every, Engine* engine,
+    const std::function<void(const std::string&)>& log);
 
 }  // namespace chatkpi
 
