@@ -19,6 +19,7 @@
 #include "engine/changelog.h"
 #include "engine/engine.h"
 #include "engine/owned_shards.h"
+#include "engine/state_topic.h"
 #include "ingest/event_parser.h"
 #include "ingest/kafka_producer.h"
 
@@ -75,6 +76,11 @@ class KafkaIngest : public KafkaRebalanceListener {
     int64_t epoch = 0;
     int64_t dead_letters = 0;
     bool dead_letters_changed = false;  // since the last publish
+    // With a state topic: the generation this member took the partition
+    // in, and whether the topic holds its whole history.
+    int64_t state_epoch = 0;
+    bool state_complete = true;
+    int64_t state_records = 0;  // StatePositions::records
   };
   // One assigned topic partition.
   struct Partition {
@@ -170,6 +176,12 @@ class KafkaIngest : public KafkaRebalanceListener {
   // for it and its dead-letter count. Values are whole, so what a crash
   // between a commit and its messages lost is published again here.
   absl::Status TakeOverChangelog(int32_t shard, int32_t generation);
+  // True when this member owned partition `number` in the previous
+  // generation and gave it back cleanly: nobody else owned it in between.
+  bool KeptSinceLastGeneration(int32_t number, int32_t generation) const {
+    return last_generation_ >= 0 && generation == last_generation_ + 1 &&
+           last_assigned_.contains(number);
+  }
   absl::Status RepublishShard(int32_t shard);
   absl::StatusOr<int64_t> CountDeadLetters(int32_t shard);
   void FlushChangelog();
@@ -209,6 +221,7 @@ class KafkaIngest : public KafkaRebalanceListener {
   std::atomic<bool> misrouted_warned_{false};
   std::unique_ptr<KafkaProducer> dlq_;
   std::unique_ptr<KafkaProducer> changelog_;
+  std::unique_ptr<StateTopicPublisher> state_;
   // The generation of this member's last assignment (-1: none), and the
   // partitions of that assignment it gave back cleanly: a partition
   // assigned again in the next generation had no other owner in between,
@@ -216,6 +229,14 @@ class KafkaIngest : public KafkaRebalanceListener {
   int32_t last_generation_ = -1;
   std::set<int32_t> last_assigned_;
   std::map<int32_t, int64_t> owner_epochs_;  // by partition, this process's
+  // With a state topic: a dropped shard's state_* fields, by partition, for
+  // taking it back in the next generation without reading the topic.
+  struct StateKept {
+    int64_t epoch = 0;
+    bool complete = true;
+    int64_t records = 0;
+  };
+  std::map<int32_t, StateKept> state_kept_;
   std::vector<KafkaHeader> epoch_header_{{kChangelogEpochHeader, ""}};
   std::set<std::pair<int, int32_t>> warned_gaps_;  // (topic, partition)
   std::map<int32_t, Shard> shards_;
@@ -249,7 +270,7 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
   if (absl::Status s = Dispatch(false); !s.ok()) return s;
   if (failed_) return absl::AbortedError("consumer failed");
   int32_t generation = -1;
-  if (changelog_ != nullptr) {
+  if (changelog_ != nullptr || state_ != nullptr) {
     auto g = consumer_->GenerationId();
     if (!g.ok()) return g.status();
     generation = *g;
@@ -269,6 +290,26 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
       auto engine = Engine::Open(rules_, store_, eo);
       if (!engine.ok()) return engine.status();
       shard.engine = std::move(*engine);
+      auto kept = state_kept_.find(kp.partition);
+      if (state_ != nullptr && kept != state_kept_.end() &&
+          KeptSinceLastGeneration(kp.partition, generation)) {
+        // The topic's newest state of the partition is this store's.
+        shard.state_epoch = kept->second.epoch;
+        shard.state_complete = kept->second.complete;
+        shard.state_records = kept->second.records;
+      } else if (state_ != nullptr) {
+        // Before the rows are republished and the partition is read.
+        const std::string sources[2] = {Source(0, kp.partition),
+                                        Source(1, kp.partition)};
+        auto took = TakeOverPartitionState(
+            opts_.consumer.client, opts_.state_topic, kp.partition, generation,
+            sources, opts_.commit_every, shard.engine.get(),
+            [this](const std::string& line) { Log(line); });
+        if (!took.ok()) return took.status();
+        shard.state_epoch = generation;
+        shard.state_complete = took->complete;
+        shard.state_records = took->state_records;
+      }
       if (changelog_ != nullptr) {
         shard.engine->set_commit_listener(
             [this](const std::vector<RowChange>& rows) { PublishRows(rows); });
@@ -344,7 +385,14 @@ absl::Status KafkaIngest::OnRevoke(
     for (int t = 0; t < 2; ++t) {
       still_assigned |= partitions_.contains(PartitionKey(t, shard));
     }
-    if (!still_assigned) shards_.erase(shard);
+    if (still_assigned) continue;
+    auto it = shards_.find(shard);
+    if (it == shards_.end()) continue;
+    if (state_ != nullptr && !failed_) {
+      const Shard& s = it->second;
+      state_kept_[shard] = {s.state_epoch, s.state_complete, s.state_records};
+    }
+    shards_.erase(it);
   }
   awaiting_assignment_ = true;
   Log(absl::StrCat(lost ? "lost " : "revoked ", partitions.size(),
@@ -386,6 +434,23 @@ absl::Status KafkaIngest::CommitShard(int32_t shard_number, Worker* w) {
                               absl::StrCat(p->second.last_applied));
     informational.push_back(
         {topics_[t], shard_number, p->second.last_applied + 1});
+  }
+  if (state_ != nullptr) {
+    StatePositions positions;
+    positions.complete = shard.state_complete;
+    positions.records = shard.state_records;
+    for (int t = 0; t < 2; ++t) {
+      auto p = partitions_.find(PartitionKey(t, shard_number));
+      if (p != partitions_.end() && p->second.next >= 0) {
+        positions.last[t] = p->second.next - 1;
+      }
+    }
+    absl::Status s =
+        state_->PublishPositions(shard_number, shard.state_epoch, positions);
+    if (!s.ok()) {
+      failed_ = true;
+      return s;
+    }
   }
   const absl::Time commit_start = absl::Now();
   absl::Status s;
@@ -537,6 +602,7 @@ absl::Status KafkaIngest::ApplyMessage(Worker& w, int topic, int32_t number,
       }
     }
     const std::string prefix = absl::StrCat(topics_[topic], "/", number, "/");
+    const int64_t conflicts = shard.engine->stats().conflicts;
     auto applied = shard.engine->Apply(event, value, {prefix, offset});
     if (!applied.ok()) {
       failed_ = true;
@@ -544,6 +610,11 @@ absl::Status KafkaIngest::ApplyMessage(Worker& w, int topic, int32_t number,
     }
     ++(*applied ? w.tally.accepted : w.tally.duplicates);
     if (*applied) ++p.accepted_uncommitted;
+    if (*applied && state_ != nullptr) {
+      // A conflicting copy that replaced the held one reuses its key.
+      if (shard.engine->stats().conflicts == conflicts) ++shard.state_records;
+      state_->AddEvent(number, shard.state_epoch, event.id, value);
+    }
   } else {
     DeadLetter d;
     d.position = absl::StrCat(topics_[topic], "/", number, "/", offset);
@@ -575,6 +646,10 @@ absl::Status KafkaIngest::ApplyMessage(Worker& w, int topic, int32_t number,
       if (!s.ok()) {
         failed_ = true;
         return s;
+      }
+      if (state_ != nullptr) {
+        state_->AddDeadLetter(number, shard.state_epoch, d);
+        ++shard.state_records;
       }
       ++shard.dead_letters;
       shard.dead_letters_changed = true;
@@ -716,8 +791,8 @@ absl::Status KafkaIngest::TakeOverChangelog(int32_t number,
                                             int32_t generation) {
   Shard& shard = shards_[number];
   auto kept = owner_epochs_.find(number);
-  if (last_generation_ >= 0 && generation == last_generation_ + 1 &&
-      last_assigned_.contains(number) && kept != owner_epochs_.end()) {
+  if (KeptSinceLastGeneration(number, generation) &&
+      kept != owner_epochs_.end()) {
     shard.epoch = kept->second;  // this member's all along since then
     return absl::OkStatus();
   }
@@ -935,6 +1010,14 @@ absl::Status KafkaIngest::Run() {
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
   absl::Status s = CheckTopics();
+  if (s.ok() && !opts_.state_topic.empty()) {
+    auto partitions = consumer_->PartitionCount(topics_[0], absl::Seconds(10));
+    if (!partitions.ok()) return partitions.status();
+    auto state = StateTopicPublisher::Open(opts_.consumer.client,
+                                           opts_.state_topic, *partitions);
+    if (!state.ok()) return state.status();
+    state_ = std::move(*state);
+  }
   if (s.ok()) s = consumer_->Subscribe({topics_[0], topics_[1]});
   if (!s.ok()) return s;
   Log(absl::StrCat("joining group ", opts_.consumer.group, " on ",

@@ -53,6 +53,10 @@ struct KafkaIngestOptions {
   // produced here (engine/changelog.h), so that query instances can hold
   // the whole group's KPIs.
   std::string changelog_topic;
+  // Non-empty: each partition's events, dead letters and positions are
+  // published here before each shard commit, and a member taking a
+  // partition over restores it from here (engine/state_topic.h).
+  std::string state_topic;
   // Called after each shard commit that stored something, on the thread
   // that committed, one call at a time: the dashboard's LiveFeed::Notify
   // (docs/dashboard.md).

@@ -81,15 +81,24 @@ absl::Status KafkaProducer::Produce(std::string_view topic,
                                     std::string_view key,
                                     std::string_view value,
                                     const std::vector<KafkaHeader>& headers) {
+  return ProduceTo(topic, RD_KAFKA_PARTITION_UA, key, value, headers);
+}
+
+absl::Status KafkaProducer::ProduceTo(std::string_view topic, int32_t partition,
+                                      std::string_view key,
+                                      std::string_view value,
+                                      const std::vector<KafkaHeader>& headers) {
   rd_kafka_topic_t* rkt = impl_->Topic(topic);
   if (rkt == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("bad topic name '", std::string(topic), "'"));
   }
-  std::vector<rd_kafka_vu_t> vus(4 + headers.size());
+  std::vector<rd_kafka_vu_t> vus(5 + headers.size());
   size_t n = 0;
   vus[n].vtype = RD_KAFKA_VTYPE_RKT;
   vus[n++].u.rkt = rkt;
+  vus[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+  vus[n++].u.i32 = partition;
   vus[n].vtype = RD_KAFKA_VTYPE_KEY;
   vus[n].u.mem.ptr = const_cast<char*>(key.data());
   vus[n++].u.mem.size = key.size();

@@ -40,6 +40,10 @@ class KafkaProducer {
   absl::Status Produce(std::string_view topic, std::string_view key,
                        std::string_view value,
                        const std::vector<KafkaHeader>& headers = {});
+  // The same to one chosen partition instead of the key's.
+  absl::Status ProduceTo(std::string_view topic, int32_t partition,
+                         std::string_view key, std::string_view value,
+                         const std::vector<KafkaHeader>& headers = {});
 
   // Waits until every queued message is delivered or has failed. Fails if
   // any delivery failed since the previous Flush (the first reason given).

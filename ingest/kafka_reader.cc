@@ -75,6 +75,18 @@ absl::Status KafkaTopicReader::Assign(
   return kafka_internal::ToStatus(e, "assigning the changelog partitions");
 }
 
+absl::Status KafkaTopicReader::AssignOne(const std::string& topic,
+                                         int32_t partition,
+                                         int64_t next_offset) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset =
+      next_offset;
+  rd_kafka_resp_err_t e = rd_kafka_assign(impl_->rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  return kafka_internal::ToStatus(
+      e, absl::StrCat("assigning ", topic, "/", partition));
+}
+
 absl::StatusOr<bool> KafkaTopicReader::Poll(absl::Duration timeout,
                                             KafkaMessage* out) {
   impl_->Release();

@@ -38,6 +38,10 @@ class KafkaTopicReader {
   absl::Status Assign(const std::string& topic, int partitions,
                       const std::map<int32_t, int64_t>& next_offsets);
 
+  // Reads only partition `partition` of `topic`, from `next_offset`.
+  absl::Status AssignOne(const std::string& topic, int32_t partition,
+                         int64_t next_offset);
+
   // As KafkaConsumer::Poll: data, end-of-partition and non-fatal errors;
   // the views stay valid until the next Poll.
   absl::StatusOr<bool> Poll(absl::Duration timeout, KafkaMessage* out);

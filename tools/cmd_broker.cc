@@ -24,7 +24,8 @@ const CommandSpec& BrokerCommand() {
        {"chat-topic", "T", "chat events topic (chat)"},
        {"order-topic", "T", "order events topic (orders)"},
        {"dlq-topic", "T", "also create this topic"},
-       {"changelog-topic", "T", "also create this topic"}},
+       {"changelog-topic", "T", "also create this topic"},
+       {"state-topic", "T", "also create this topic"}},
       "exit codes: 0 stopped by a signal, 2 usage error, 1 other failure"};
   return *spec;
 }
@@ -55,6 +56,8 @@ int RunBroker(int argc, char** argv) {
     topics.push_back(*dlq);
   if (auto changelog = args->Get("changelog-topic"); changelog.has_value())
     topics.push_back(*changelog);
+  if (auto state = args->Get("state-topic"); state.has_value())
+    topics.push_back(*state);
   for (const std::string& t : topics) {
     absl::Status s = (*cluster)->CreateTopic(t, static_cast<int>(*partitions));
     if (!s.ok()) return Fail(kCmd, s);

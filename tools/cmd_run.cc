@@ -111,8 +111,9 @@ int RunConsumer(int argc, char** argv) {
   if (!s.ok()) return Fail(kCmd, s);
   if (mock != nullptr) {
     const int partitions = static_cast<int>(*args->GetInt("partitions", 8));
-    for (const std::string& t : {opts.chat_topic, opts.order_topic,
-                                 opts.dlq_topic, opts.changelog_topic}) {
+    for (const std::string& t :
+         {opts.chat_topic, opts.order_topic, opts.dlq_topic,
+          opts.changelog_topic, opts.state_topic}) {
       if (t.empty()) continue;
       s = mock->CreateTopic(t, partitions);
       if (!s.ok()) return Fail(kCmd, s);

@@ -45,6 +45,9 @@ const std::vector<FlagSpec>& KafkaRunFlagSpecs() {
       {"dlq-topic", "T", "publish dead letters here (none)"},
       {"changelog-topic", "T",
        "publish committed figures here for `serve --from-changelog` (none)"},
+      {"state-topic", "T",
+       "keep each partition's state here; members taking a partition over "
+       "restore it (none)"},
       {"session-timeout-ms", "MS", "group session timeout"},
       {"commit-every", "N", "events per store commit"},
       {"commit-ms", "MS", "longest time between commits"},
@@ -314,6 +317,7 @@ absl::Status KafkaIngestOptionsFromArgs(const Args& args,
   o->order_topic = args.Get("order-topic").value_or(o->order_topic);
   o->dlq_topic = args.Get("dlq-topic").value_or("");
   o->changelog_topic = args.Get("changelog-topic").value_or("");
+  o->state_topic = args.Get("state-topic").value_or("");
   auto session =
       PositiveInt(args, "session-timeout-ms", o->consumer.session_timeout_ms);
   auto every = PositiveInt(args, "commit-every", o->commit_every);
