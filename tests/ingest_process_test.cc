@@ -18,6 +18,7 @@
 #include "ingest/event_parser.h"
 #include "store/store.h"
 #include "store/store_files.h"
+#include "tests/process_util.h"
 #include "tests/reference_model.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
@@ -27,6 +28,8 @@ namespace chatkpi {
 namespace {
 
 using testing::ChatkpiBinary;
+using testing::Gen;
+using testing::Ingest;
 using testing::ReadFile;
 using testing::RunProcess;
 using testing::TempDir;
@@ -35,46 +38,14 @@ using testing::WriteFile;
 const char kFrom[] = "2026-10-30";
 const char kTo[] = "2026-12-02";
 
-std::string Gen(const std::string& dir, const std::vector<std::string>& flags) {
-  std::string path = dir + "/events.jsonl";
-  std::vector<std::string> argv = {ChatkpiBinary(), "gen", "--out", path};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  auto r = RunProcess(argv);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return path;
-}
-
-testing::ProcessResult Ingest(const std::string& db,
-                              const std::vector<std::string>& files,
-                              const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> argv = {ChatkpiBinary(), "ingest", "--db", db};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  argv.insert(argv.end(), files.begin(), files.end());
-  return RunProcess(argv);
-}
-
 std::string Snapshot(const std::string& db, const std::string& from = kFrom,
                      const std::string& to = kTo) {
-  auto r = RunProcess(
-      {ChatkpiBinary(), "snapshot", "--db", db, "--from", from, "--to", to});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out;
+  return testing::Snapshot(db, from, to);
 }
 
 PeriodSnapshot ReadBack(const std::string& db) {
-  StoreOptions so;
-  so.read_only = true;
-  auto store = Store::Open(db, so);
-  EXPECT_TRUE(store.ok()) << store.status();
-  auto s = ReadSnapshot(**store, absl::CivilDay(2026, 10, 30),
-                        absl::CivilDay(2026, 12, 2));
-  EXPECT_TRUE(s.ok()) << s.status();
-  return *s;
-}
-
-// The valid events of a JSONL file, first occurrence of each id.
-std::vector<Event> ParseFile(const std::string& path, int64_t* bad_lines) {
-  return testing::ParseJsonlFile(path, bad_lines);
+  return testing::StoredSnapshot(db, absl::CivilDay(2026, 10, 30),
+                                 absl::CivilDay(2026, 12, 2));
 }
 
 TEST(IngestProcess, GeneratedFileMatchesReference) {
@@ -87,7 +58,7 @@ TEST(IngestProcess, GeneratedFileMatchesReference) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   int64_t bad = 0;
-  std::vector<Event> events = ParseFile(file, &bad);
+  std::vector<Event> events = testing::ParseJsonlFile(file, &bad);
   ASSERT_GT(bad, 0);
   Rules rules = testing::TestRules();
   RefSnapshot want =

@@ -104,6 +104,18 @@ PeriodSnapshot RunEngine(const std::vector<Event>& events, const Rules& rules,
   return *snap;
 }
 
+PeriodSnapshot StoredSnapshot(const std::string& db, absl::CivilDay from,
+                              absl::CivilDay to) {
+  StoreOptions so;
+  so.read_only = true;
+  auto store = Store::Open(db, so);
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return PeriodSnapshot();
+  auto snap = ReadSnapshot(**store, from, to);
+  EXPECT_TRUE(snap.ok()) << snap.status();
+  return snap.ok() ? *std::move(snap) : PeriodSnapshot();
+}
+
 const AgentRow* FindAgent(const PeriodSnapshot& s, const std::string& agent) {
   for (const AgentRow& r : s.agents) {
     if (r.agent == agent) return &r;

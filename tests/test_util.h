@@ -36,6 +36,11 @@ PeriodSnapshot RunEngine(const std::vector<Event>& events, const Rules& rules,
                          absl::CivilDay from, absl::CivilDay to,
                          size_t commit_every = 1000);
 
+// The snapshot of [from, to] of the store at `db`, opened read-only (an
+// empty one, after a failed expectation, if it cannot be read).
+PeriodSnapshot StoredSnapshot(const std::string& db, absl::CivilDay from,
+                              absl::CivilDay to);
+
 const AgentRow* FindAgent(const PeriodSnapshot& s, const std::string& agent);
 
 Rules TestRules();
