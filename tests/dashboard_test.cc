@@ -240,47 +240,6 @@ TEST(LiveView, ThreadOpenSinceBeforeYesterdayMatchesTheDay) {
   }
 }
 
-// A follower sees a writer's commits after CatchUp, whole.
-TEST(StoreFollowerMode, CatchUpSeesCommits) {
-  const std::string dir = TempDir("store_follow");
-  auto writer = Store::Open(dir + "/db", StoreOptions());
-  ASSERT_TRUE(writer.ok());
-  auto rules = DefaultRules();
-  auto engine = Engine::Open(*rules, writer->get());
-  ASSERT_TRUE(engine.ok());
-  const int64_t t = Local("2026-11-20 10:00:00");
-  Apply(**engine, ChatJson("1", t, "b1", "shop:a", true));
-  ASSERT_TRUE((*engine)->Commit().ok());
-
-  StoreOptions fo;
-  fo.secondary_dir = dir + "/follower";
-  auto follower = Store::Open(dir + "/db", fo);
-  ASSERT_TRUE(follower.ok()) << follower.status();
-  EXPECT_EQ((*follower)->next_seq(), 1u);
-  auto caught = (*follower)->CatchUp();
-  ASSERT_TRUE(caught.ok());
-  EXPECT_FALSE(*caught);
-
-  Apply(**engine, ChatJson("2", t + 5'000, "b1", "shop:a", false));
-  Apply(**engine, ChatJson("3", t + 6'000, "b2", "shop:a", true));
-  ASSERT_TRUE((*engine)->Commit().ok());
-  caught = (*follower)->CatchUp();
-  ASSERT_TRUE(caught.ok()) << caught.status();
-  EXPECT_TRUE(*caught);
-  EXPECT_EQ((*follower)->next_seq(), 3u);
-  auto snap = ReadSnapshot(**follower, absl::CivilDay(2026, 11, 20),
-                           absl::CivilDay(2026, 11, 20));
-  ASSERT_TRUE(snap.ok());
-  ASSERT_EQ(snap->agents.size(), 1u);
-  EXPECT_EQ(snap->agents[0].counters[kAnswered], 1);
-  EXPECT_EQ(snap->agents[0].counters[kConsultations], 2);
-  // A follower never writes; a plain store cannot catch up.
-  Commit c(follower->get());
-  c.Put(Family::kMeta, "x", "y");
-  EXPECT_FALSE((*follower)->Write(&c).ok());
-  EXPECT_FALSE((*writer)->CatchUp().ok());
-}
-
 TEST(HttpAuth, DashboardRole) {
   EXPECT_TRUE(RoleAllows(Role::kDashboard, Permission::kReadDashboard));
   EXPECT_FALSE(RoleAllows(Role::kDashboard, Permission::kReadKpis));
