@@ -516,19 +516,7 @@ TEST_P(ConflictRandomized, MatchesReferenceWinners) {
   run.Feed({lines.begin() + half, lines.end()}, 1 + rng() % 500);
   const absl::CivilDay from(2026, 10, 30), to(2026, 12, 2);
   const RefSnapshot want = ReferencePeriod(ref, DayNumber(from), DayNumber(to));
-  const PeriodSnapshot got = run.Snapshot(from, to);
-  std::map<std::string, Counters> agents;
-  for (const AgentRow& r : got.agents) agents[r.agent] = r.counters;
-  ASSERT_EQ(agents.size(), want.agents.size());
-  for (const auto& [agent, c] : want.agents) {
-    for (int i = 0; i < kNumCounters; ++i) {
-      EXPECT_EQ(agents[agent][i], c[i]) << agent << " " << kCounterNames[i];
-    }
-  }
-  for (int i = 0; i < kNumCounters; ++i) {
-    EXPECT_EQ(got.unattributed[i], want.unattributed[i])
-        << "unattributed " << kCounterNames[i];
-  }
+  testing::ExpectSameAsReference(run.Snapshot(from, to), want);
   EXPECT_EQ(run.StoredConflicts(), conflicts);
 }
 

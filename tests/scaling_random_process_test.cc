@@ -380,18 +380,7 @@ TEST(ScalingProcess, RandomOwnershipHistoriesKeepTheTeamViewExact) {
         query_db, absl::CivilDay(2026, 11, 1), absl::CivilDay(2026, 11, 30));
     ASSERT_FALSE(HasFailure());
     EXPECT_EQ(got.dead_letters, d.malformed);
-    std::map<std::string, Counters> agents;
-    for (const AgentRow& r : got.agents) agents[r.agent] = r.counters;
-    EXPECT_EQ(agents.size(), want.agents.size());
-    for (const auto& [agent, c] : want.agents) {
-      for (int i = 0; i < kNumCounters; ++i) {
-        EXPECT_EQ(agents[agent][i], c[i]) << agent << " " << kCounterNames[i];
-      }
-    }
-    for (int i = 0; i < kNumCounters; ++i) {
-      EXPECT_EQ(got.unattributed[i], want.unattributed[i])
-          << "unattributed " << kCounterNames[i];
-    }
+    testing::ExpectSameAsReference(got, want);
   }
   for (int slot : h.Running()) h.Stop(slot);
   std::cout << h.history();

@@ -11,6 +11,10 @@
 #include "ingest/event.h"
 #include "query/snapshot.h"
 
+namespace chatkpi {
+struct RefSnapshot;  // tests/reference_model.h
+}  // namespace chatkpi
+
 namespace chatkpi::testing {
 
 // Epoch ms of a local time "YYYY-MM-DD HH:MM:SS" in Asia/Shanghai.
@@ -48,6 +52,10 @@ Rules TestRules();
 // The valid events of a JSONL file in line order (duplicates kept), and in
 // `*bad_lines` how many non-empty lines do not parse.
 std::vector<Event> ParseJsonlFile(const std::string& path, int64_t* bad_lines);
+
+// Expects `got` to hold exactly the batch reference model's `want`: the
+// same agents with the same counters, the same unattributed counters.
+void ExpectSameAsReference(const PeriodSnapshot& got, const RefSnapshot& want);
 
 // Expects the store at `db` to hold exactly the batch reference model's
 // counters of `file`'s events over [from, to] (default rules) and one dead
