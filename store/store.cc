@@ -503,18 +503,10 @@ Commit::Impl::~Impl() {
 
 absl::StatusOr<bool> Commit::AppendEvent(std::string_view id,
                                          std::string_view raw) {
-  IdIndex* ids = impl_->store->impl_->ids.get();
-  if (ids == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--db ", impl_->store->dir(), " is open read-only: no events to add"));
-  }
-  if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
-  IdIndex::HeldCopy held;
-  auto claimed = ids->Claim(id, IdIndex::RawHash(raw), impl_->owner, &held);
-  if (!claimed.ok()) return claimed.status();
-  if (*claimed != IdIndex::ClaimResult::kNew) return false;
-  impl_->log.Append(id, raw);
-  return true;
+  HeldEvent held;
+  auto claim = ClaimEvent(id, raw, &held);
+  if (!claim.ok()) return claim.status();
+  return *claim == Claim::kNew;
 }
 
 absl::StatusOr<Commit::Claim> Commit::ClaimEvent(std::string_view id,
