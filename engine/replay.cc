@@ -17,7 +17,6 @@
 #include "ingest/event_parser.h"
 #include "store/generations.h"
 #include "store/store.h"
-#include "store/store_follower.h"
 
 namespace chatkpi {
 namespace {
@@ -33,7 +32,7 @@ std::string ShardRunsEnd() {
 // generation: one engine per shard that applied events in the live store.
 class Rebuilder {
  public:
-  Rebuilder(StoreFollower* live, Store* target, const Rules& rules,
+  Rebuilder(Store* live, Store* target, const Rules& rules,
             const ReplayOptions& opts)
       : live_(live), target_(target), rules_(rules), opts_(opts) {}
 
@@ -60,12 +59,10 @@ class Rebuilder {
 
   // Reads what the live writer committed since the last call.
   absl::StatusOr<int64_t> CatchUp() {
-    absl::Status s = live_->CatchUp();
-    if (!s.ok()) return s;
-    auto next = live_->NextSeq();
-    if (!next.ok()) return next.status();
-    total_ = static_cast<int64_t>(*next);
-    s = LoadShardRuns();
+    auto caught_up = live_->CatchUp();
+    if (!caught_up.ok()) return caught_up.status();
+    total_ = static_cast<int64_t>(live_->next_seq());
+    absl::Status s = LoadShardRuns();
     if (!s.ok()) return s;
     return total_ - done_;
   }
@@ -212,7 +209,7 @@ class Rebuilder {
     opts_.progress(p);
   }
 
-  StoreFollower* live_;
+  Store* live_;  // a follower (StoreOptions::secondary_dir)
   Store* target_;
   const Rules& rules_;
   const ReplayOptions& opts_;
@@ -306,7 +303,7 @@ absl::StatusOr<GenerationRef> PrepareLayout(const GenerationPaths& paths,
 // audits refer to figures by it. Refuses `rules` when its version already
 // stood for other rules in this store's history: the live generation, the
 // versions replays went through (meta rules.seen/) or a kept generation.
-absl::Status CheckVersionUnused(StoreFollower& live, const std::string& db,
+absl::Status CheckVersionUnused(Store& live, const std::string& db,
                                 const Rules& rules) {
   const std::string json = rules.ToJson();
   std::vector<std::pair<std::string, std::string>> known;  // where, rules
@@ -377,9 +374,10 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
   auto live = LiveNow(paths);
   if (!live.ok()) return live.status();
   std::optional<std::string> old_rules_json;
-  auto follower =
-      StoreFollower::Open(live->path, paths.SecondaryDir(),
-                          {Family::kEvents, Family::kDead, Family::kMeta});
+  StoreOptions follow;
+  follow.secondary_dir = paths.SecondaryDir();
+  follow.followed = {Family::kEvents, Family::kDead, Family::kMeta};
+  auto follower = Store::Open(live->path, follow);
   if (!follower.ok()) return follower.status();
   {
     auto stored = (*follower)->Get(Family::kMeta, kMetaRules);

@@ -2,6 +2,34 @@
 
 namespace chatkpi {
 
+namespace {
+
+// Fixed-width integers, most significant byte first (so that keys sort
+// by value).
+template <typename T>
+void PutFixedBE(std::string* dst, T v) {
+  char buf[sizeof(T)];
+  for (size_t i = sizeof(T); i-- > 0;) {
+    buf[i] = static_cast<char>(v & 0xff);
+    v = static_cast<T>(v >> 8);
+  }
+  dst->append(buf, sizeof(T));
+}
+
+template <typename T>
+bool GetFixedBE(std::string_view* in, T* v) {
+  if (in->size() < sizeof(T)) return false;
+  T r = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) {
+    r = static_cast<T>(r << 8) | static_cast<unsigned char>((*in)[i]);
+  }
+  in->remove_prefix(sizeof(T));
+  *v = r;
+  return true;
+}
+
+}  // namespace
+
 void PutVarint64Slow(std::string* dst, uint64_t v) {
   char buf[10];
   int n = 0;
@@ -13,23 +41,9 @@ void PutVarint64Slow(std::string* dst, uint64_t v) {
   dst->append(buf, n);
 }
 
-void PutFixed32BE(std::string* dst, uint32_t v) {
-  char buf[4];
-  for (int i = 3; i >= 0; --i) {
-    buf[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  dst->append(buf, 4);
-}
+void PutFixed32BE(std::string* dst, uint32_t v) { PutFixedBE(dst, v); }
 
-void PutFixed64BE(std::string* dst, uint64_t v) {
-  char buf[8];
-  for (int i = 7; i >= 0; --i) {
-    buf[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  dst->append(buf, 8);
-}
+void PutFixed64BE(std::string* dst, uint64_t v) { PutFixedBE(dst, v); }
 
 bool GetVarint64Slow(std::string_view* in, uint64_t* v) {
   uint64_t result = 0;
@@ -54,23 +68,11 @@ bool GetLengthPrefixed(std::string_view* in, std::string_view* s) {
 }
 
 bool GetFixed32BE(std::string_view* in, uint32_t* v) {
-  if (in->size() < 4) return false;
-  uint32_t r = 0;
-  for (int i = 0; i < 4; ++i)
-    r = (r << 8) | static_cast<unsigned char>((*in)[i]);
-  in->remove_prefix(4);
-  *v = r;
-  return true;
+  return GetFixedBE(in, v);
 }
 
 bool GetFixed64BE(std::string_view* in, uint64_t* v) {
-  if (in->size() < 8) return false;
-  uint64_t r = 0;
-  for (int i = 0; i < 8; ++i)
-    r = (r << 8) | static_cast<unsigned char>((*in)[i]);
-  in->remove_prefix(8);
-  *v = r;
-  return true;
+  return GetFixedBE(in, v);
 }
 
 }  // namespace chatkpi

@@ -42,6 +42,13 @@ constexpr const char* kFamilyNames[] = {"events", "ids",        "buyers",
 static_assert(std::size(kFamilyNames) ==
               static_cast<size_t>(Family::kNumFamilies));
 
+// The Family whose column family is named `name` (one of kFamilyNames).
+size_t FamilyIndex(std::string_view name) {
+  return static_cast<size_t>(
+      std::find(std::begin(kFamilyNames), std::end(kFamilyNames), name) -
+      std::begin(kFamilyNames));
+}
+
 // Written once at creation; a RocksDB directory without it is someone else's.
 constexpr char kFormatKey[] = "chatkpi.format";
 // 3: the event log is stored in blocks (store/event_log.h), the id index
@@ -53,6 +60,9 @@ constexpr char kFormatBeforeCompressedBlocks[] = "3";
 // store that opens with fewer than its commit record names lost some
 // (store/store_files.h).
 constexpr char kCommitsKey[] = "chatkpi.commits";
+// Events a ScanEvents reads beyond which it is a pass over much of the log
+// (a replay's, a follower's first read), kept out of the block cache.
+constexpr uint64_t kOnePassEvents = 1 << 16;
 
 // True when every family of `db` is empty.
 bool AllEmpty(rocksdb::DB* db,
@@ -468,8 +478,27 @@ struct Store::Impl {
   rocksdb::ColumnFamilyHandle* cf(Family f) {
     return handles[static_cast<int>(f)];
   }
+  // Fails for a family a follower does not follow (StoreOptions::followed).
+  absl::Status Readable(Family f) {
+    if (cf(f) != nullptr) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("family ", FamilyName(f), " is not followed"));
+  }
+  // A follower takes over a secondary whose handles are those of
+  // follow.families[1..]; handles of families not followed stay null.
+  void InstallFollower(std::unique_ptr<rocksdb::DB> fresh,
+                       std::vector<rocksdb::ColumnFamilyHandle*> followed) {
+    CloseSecondary(&db, &handles);
+    db = std::move(fresh);
+    handles.assign(static_cast<size_t>(Family::kNumFamilies), nullptr);
+    for (size_t i = 0; i < followed.size(); ++i) {
+      handles[FamilyIndex(follow.families[i + 1].name)] = followed[i];
+    }
+  }
   ~Impl() {
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    for (auto* h : handles) {
+      if (h != nullptr) db->DestroyColumnFamilyHandle(h);
+    }
     handles.clear();
     if (db) db->Close();
   }
@@ -483,19 +512,10 @@ Commit::Impl::~Impl() {
 
 absl::StatusOr<bool> Commit::AppendEvent(std::string_view id,
                                          std::string_view raw) {
-  IdIndex* ids = impl_->store->impl_->ids.get();
-  if (ids == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--db ", impl_->store->dir(), " is open read-only: no events to add"));
-  }
-  std::lock_guard lock(impl_->store->impl_->ids_mu);
-  if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
-  IdIndex::HeldCopy held;
-  auto claimed = ids->Claim(id, IdIndex::RawHash(raw), impl_->owner, &held);
-  if (!claimed.ok()) return claimed.status();
-  if (*claimed != IdIndex::ClaimResult::kNew) return false;
-  impl_->log.Append(id, raw);
-  return true;
+  HeldEvent held;
+  auto claim = ClaimEvent(id, raw, &held);
+  if (!claim.ok()) return claim.status();
+  return *claim == Claim::kNew;
 }
 
 absl::StatusOr<Commit::Claim> Commit::ClaimEvent(std::string_view id,
@@ -758,14 +778,35 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   rocksdb::Status s;
   if (impl->secondary) {
     fs::create_directories(opts.secondary_dir, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("creating ", opts.secondary_dir, ": ", ec.message()));
+    }
     // One LOG for all its reopens (store/store_logger.h).
     db_opts.info_log = std::make_shared<StoreLogger>(opts.secondary_dir);
     // Required of a secondary: it keeps every table file open, so files
     // the writer's compactions delete stay readable until it catches up.
     db_opts.max_open_files = -1;
-    s = rocksdb::DB::OpenAsSecondary(db_opts, dir, opts.secondary_dir, descs,
-                                     &handles, &raw);
-    impl->follow = {dir, opts.secondary_dir, db_opts, descs};
+    impl->follow = {dir, opts.secondary_dir, db_opts, {descs[0]}};
+    for (int i = 0; i < static_cast<int>(Family::kNumFamilies); ++i) {
+      const Family f = static_cast<Family>(i);
+      if (opts.followed.empty() || f == Family::kEvents || f == Family::kMeta ||
+          std::find(opts.followed.begin(), opts.followed.end(), f) !=
+              opts.followed.end()) {
+        impl->follow.families.push_back(descs[i + 1]);
+      }
+    }
+    std::unique_ptr<rocksdb::DB> db;
+    std::vector<rocksdb::ColumnFamilyHandle*> followed;
+    s = OpenSecondary(impl->follow, &db, &followed);
+    if (s.ok()) {
+      impl->InstallFollower(std::move(db), std::move(followed));
+      // The default family's handle, which OpenSecondary dropped, is not
+      // needed: a follower never finishes a creation (below).
+      handles = {nullptr};
+      handles.insert(handles.end(), impl->handles.begin(), impl->handles.end());
+      raw = impl->db.release();
+    }
   } else if (opts.read_only) {
     s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw);
     // As for the probe above: a WAL the writer deleted meanwhile.
@@ -799,7 +840,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   std::unique_ptr<rocksdb::ColumnFamilyHandle,
                   std::function<void(rocksdb::ColumnFamilyHandle*)>>
       default_family(handles[0], [db = impl->db.get()](auto* h) {
-        db->DestroyColumnFamilyHandle(h);
+        if (h != nullptr) db->DestroyColumnFamilyHandle(h);
       });
 
   std::string format;
@@ -907,16 +948,14 @@ absl::StatusOr<bool> Store::CatchUp() {
   bool changed = false;
   // The catch-up runs beside reads (RocksDB allows that); a new instance
   // is swapped in with them excluded.
-  rocksdb::Status s =
-      CatchUpSecondary(impl_->follow, impl_->db.get(), &impl_->table_files,
-                       [&](std::unique_ptr<rocksdb::DB> db,
-                           std::vector<rocksdb::ColumnFamilyHandle*> handles) {
-                         std::unique_lock lock(impl_->reopening);
-                         CloseSecondary(&impl_->db, &impl_->handles);
-                         impl_->db = std::move(db);
-                         impl_->handles = std::move(handles);
-                         changed = true;
-                       });
+  rocksdb::Status s = CatchUpSecondary(
+      impl_->follow, impl_->db.get(), &impl_->table_files,
+      [&](std::unique_ptr<rocksdb::DB> db,
+          std::vector<rocksdb::ColumnFamilyHandle*> handles) {
+        std::unique_lock lock(impl_->reopening);
+        impl_->InstallFollower(std::move(db), std::move(handles));
+        changed = true;
+      });
   if (!s.ok()) return ToStatus(s, absl::StrCat("following --db ", dir_));
   changed = changed || impl_->db->GetLatestSequenceNumber() != before;
   if (!changed) return false;
@@ -930,9 +969,10 @@ absl::Status Store::ScanEvents(
     uint64_t from, uint64_t to,
     const std::function<bool(uint64_t, std::string_view)>& visit) {
   auto reading = impl_->Reading();
+  const uint64_t end = std::min(to, next_seq());
+  const bool one_pass = end > from && end - from > kOnePassEvents;
   return ScanEventLog(impl_->db.get(), impl_->cf(Family::kEvents), dir_, from,
-                      to,
-                      /*one_pass=*/false,
+                      to, one_pass,
                       [&](uint64_t seq, std::string_view,
                           std::string_view raw) { return visit(seq, raw); });
 }
@@ -953,6 +993,7 @@ absl::StatusOr<std::string> Store::ReadEvent(uint64_t seq) {
 
 absl::StatusOr<std::optional<std::string>> Store::Get(Family f,
                                                       std::string_view key) {
+  if (absl::Status s = impl_->Readable(f); !s.ok()) return s;
   auto reading = impl_->Reading();
   return ReadValue(impl_->db.get(), impl_->cf(f), key, dir_);
 }
@@ -973,6 +1014,7 @@ absl::Status Store::Scan(
     Family f, std::string_view begin, std::string_view end,
     const std::function<bool(std::string_view, std::string_view)>& visit) {
   if (IsOwnedFamily(f)) return OwnedFamilyError(f, "a Scan");
+  if (absl::Status s = impl_->Readable(f); !s.ok()) return s;
   auto reading = impl_->Reading();
   return ScanRange(impl_->db.get(), impl_->cf(f), begin, end, dir_, visit);
 }
@@ -980,6 +1022,11 @@ absl::Status Store::Scan(
 uint64_t Store::commits() const { return impl_->commits; }
 
 absl::Status Store::Checkpoint(const std::string& to) {
+  for (int f = 0; f < static_cast<int>(Family::kNumFamilies); ++f) {
+    if (absl::Status s = impl_->Readable(static_cast<Family>(f)); !s.ok()) {
+      return s;  // a copy of some families is no store
+    }
+  }
   auto reading = impl_->Reading();
   rocksdb::Checkpoint* raw = nullptr;
   rocksdb::Status s = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);

@@ -133,6 +133,12 @@ struct StoreOptions {
   // this directory (created if missing). It sees the writer's commits as
   // of its last CatchUp(), each whole or not at all.
   std::string secondary_dir;
+  // Followers only: the families followed; empty follows them all. Opening
+  // and catching up replay the writer's log for these alone, which is most
+  // of their cost (`chatkpi replay` needs three of nine); reading another
+  // family fails. The events and meta families are always followed: the
+  // open reads them.
+  std::vector<Family> followed;
   // Ids kept in memory before the id index is written out (tests make it
   // small to exercise that; store/id_index.h).
   size_t id_spill_threshold = size_t{1} << 18;

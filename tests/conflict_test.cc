@@ -27,6 +27,7 @@
 #include "query/snapshot.h"
 #include "store/coding.h"
 #include "store/store.h"
+#include "tests/engine_run.h"
 #include "tests/kafka_test_util.h"
 #include "tests/reference_model.h"
 #include "tests/test_util.h"
@@ -88,25 +89,12 @@ struct Line {
   int64_t number;  // its line in "in.jsonl"
 };
 
-class StoreRun {
+// The engine run of tests/engine_run.h, fed lines as `chatkpi ingest`
+// feeds them, with the conflict records it stored.
+class StoreRun : public testing::EngineRun {
  public:
   explicit StoreRun(const std::string& dir, const Rules& rules = TestRules())
-      : dir_(dir), rules_(rules) {
-    Open();
-  }
-  void Open() {
-    auto store = Store::Open(dir_, StoreOptions());
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    auto engine = Engine::Open(rules_, store_.get());
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    engine_ = std::move(*engine);
-  }
-  void Restart() {
-    engine_.reset();
-    store_.reset();
-    Open();
-  }
+      : EngineRun(dir, rules) {}
   // Applies the lines in order, committing after every `commit_every`.
   // Each goes through the parser as in `chatkpi ingest`, and must say
   // what the event it was written from says.
@@ -116,21 +104,13 @@ class StoreRun {
     for (const Line& l : lines) {
       ASSERT_TRUE(parser.Parse(l.json, &e).ok()) << l.json;
       ASSERT_EQ(EventContent(e), EventContent(l.event)) << l.json;
-      auto applied = engine_->Apply(e, l.json, {"in.jsonl:", l.number});
-      ASSERT_TRUE(applied.ok()) << applied.status();
-      if (engine_->pending() >= commit_every) {
-        ASSERT_TRUE(engine_->Commit().ok());
-      }
+      Apply(e, l.json, {"in.jsonl:", l.number}, commit_every);
+      if (::testing::Test::HasFatalFailure()) return;
     }
-    ASSERT_TRUE(engine_->Commit().ok());
-  }
-  PeriodSnapshot Snapshot(absl::CivilDay from, absl::CivilDay to) {
-    auto s = ReadSnapshot(*store_, from, to);
-    EXPECT_TRUE(s.ok()) << s.status();
-    return *s;
+    Commit();
   }
   int64_t StoredConflicts() {
-    auto v = store_->Get(Family::kMeta, kMetaConflicts);
+    auto v = store().Get(Family::kMeta, kMetaConflicts);
     EXPECT_TRUE(v.ok());
     int64_t n = 0;
     if (v.ok() && v->has_value()) {
@@ -142,36 +122,28 @@ class StoreRun {
   std::vector<ConflictRecord> Conflicts() {
     std::vector<ConflictRecord> out;
     const std::string prefix = kMetaConflictPrefix;
-    EXPECT_TRUE(store_
-                    ->Scan(Family::kMeta, prefix, "",
-                           [&](std::string_view k, std::string_view v) {
-                             if (k.substr(0, prefix.size()) != prefix) {
-                               return false;
-                             }
-                             ConflictRecord r;
-                             EXPECT_TRUE(DecodeConflict(k, v, &r));
-                             out.push_back(r);
-                             return true;
-                           })
+    EXPECT_TRUE(store()
+                    .Scan(Family::kMeta, prefix, "",
+                          [&](std::string_view k, std::string_view v) {
+                            if (k.substr(0, prefix.size()) != prefix) {
+                              return false;
+                            }
+                            ConflictRecord r;
+                            EXPECT_TRUE(DecodeConflict(k, v, &r));
+                            out.push_back(r);
+                            return true;
+                          })
                     .ok());
     return out;
   }
   std::optional<std::string> Assessment(const std::string& key) {
-    auto v = store_->Get(Family::kAssessments, key);
+    auto v = store().Get(Family::kAssessments, key);
     EXPECT_TRUE(v.ok());
     if (!v.ok() || !v->has_value()) return std::nullopt;
     std::string_view in = **v, order;
     EXPECT_TRUE(GetLengthPrefixed(&in, &order));
     return std::string(in);
   }
-  Engine& engine() { return *engine_; }
-  Store& store() { return *store_; }
-
- private:
-  std::string dir_;
-  Rules rules_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Engine> engine_;
 };
 
 void ExpectSameCounters(const PeriodSnapshot& got, const PeriodSnapshot& want,
@@ -544,19 +516,7 @@ TEST_P(ConflictRandomized, MatchesReferenceWinners) {
   run.Feed({lines.begin() + half, lines.end()}, 1 + rng() % 500);
   const absl::CivilDay from(2026, 10, 30), to(2026, 12, 2);
   const RefSnapshot want = ReferencePeriod(ref, DayNumber(from), DayNumber(to));
-  const PeriodSnapshot got = run.Snapshot(from, to);
-  std::map<std::string, Counters> agents;
-  for (const AgentRow& r : got.agents) agents[r.agent] = r.counters;
-  ASSERT_EQ(agents.size(), want.agents.size());
-  for (const auto& [agent, c] : want.agents) {
-    for (int i = 0; i < kNumCounters; ++i) {
-      EXPECT_EQ(agents[agent][i], c[i]) << agent << " " << kCounterNames[i];
-    }
-  }
-  for (int i = 0; i < kNumCounters; ++i) {
-    EXPECT_EQ(got.unattributed[i], want.unattributed[i])
-        << "unattributed " << kCounterNames[i];
-  }
+  testing::ExpectSameAsReference(run.Snapshot(from, to), want);
   EXPECT_EQ(run.StoredConflicts(), conflicts);
 }
 

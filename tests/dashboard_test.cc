@@ -24,6 +24,7 @@
 #include "query/live_view.h"
 #include "query/snapshot.h"
 #include "store/store.h"
+#include "tests/engine_run.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
 #include "tools/generator.h"
@@ -137,31 +138,26 @@ TEST(LiveView, HoursSumToTheEnginesDays) {
 
 TEST(LiveView, WaitingQuestions) {
   const std::string dir = TempDir("live_view_waiting");
-  auto store = Store::Open(dir + "/db", StoreOptions());
-  ASSERT_TRUE(store.ok());
-  auto rules = DefaultRules();
-  ASSERT_TRUE(rules.ok());
-  auto engine = Engine::Open(*rules, store->get());
-  ASSERT_TRUE(engine.ok());
+  testing::EngineRun run(dir + "/db", testing::TestRules());
   const int64_t now = Local("2026-11-20 15:00:00");
   // b1 asked twice, the second joining the first: waiting since the first.
-  Apply(**engine, ChatJson("1", now - 50'000, "b1", "shop:a", true));
-  Apply(**engine, ChatJson("2", now - 20'000, "b1", "shop:a", true));
+  Apply(run.engine(), ChatJson("1", now - 50'000, "b1", "shop:a", true));
+  Apply(run.engine(), ChatJson("2", now - 20'000, "b1", "shop:a", true));
   // b2 was answered.
-  Apply(**engine, ChatJson("3", now - 40'000, "b2", "shop:a", true));
-  Apply(**engine, ChatJson("4", now - 30'000, "b2", "shop:a", false));
+  Apply(run.engine(), ChatJson("3", now - 40'000, "b2", "shop:a", true));
+  Apply(run.engine(), ChatJson("4", now - 30'000, "b2", "shop:a", false));
   // b3 asked shop:b two hours ago: past the response window, no longer
   // waiting for this answer.
-  Apply(**engine, ChatJson("5", now - 7'200'000, "b3", "shop:b", true));
+  Apply(run.engine(), ChatJson("5", now - 7'200'000, "b3", "shop:b", true));
   // b4 asked shop:b, which answered after a later question of b4 arrived
   // late... in log order: the answer first, then the question before it.
-  Apply(**engine, ChatJson("6", now - 5'000, "b4", "shop:b", false));
-  Apply(**engine, ChatJson("7", now - 9'000, "b4", "shop:b", true));
+  Apply(run.engine(), ChatJson("6", now - 5'000, "b4", "shop:b", false));
+  Apply(run.engine(), ChatJson("7", now - 9'000, "b4", "shop:b", true));
   // b5 asked shop:b 10 s ago: waiting.
-  Apply(**engine, ChatJson("8", now - 10'000, "b5", "shop:b", true));
-  ASSERT_TRUE((*engine)->Commit().ok());
+  Apply(run.engine(), ChatJson("8", now - 10'000, "b5", "shop:b", true));
+  run.Commit();
 
-  LiveView view(store->get());
+  LiveView view(&run.store());
   auto live = view.Read(std::nullopt, absl::FromUnixMillis(now));
   ASSERT_TRUE(live.ok()) << live.status();
   EXPECT_EQ(absl::FormatCivilTime(live->day), "2026-11-20");
@@ -177,8 +173,8 @@ TEST(LiveView, WaitingQuestions) {
   EXPECT_EQ(live->agents["shop:b"].hours[14][kAnswered], 1);
 
   // b1 gets an answer: an incremental read drops the wait.
-  Apply(**engine, ChatJson("9", now + 1'000, "b1", "shop:a", false));
-  ASSERT_TRUE((*engine)->Commit().ok());
+  Apply(run.engine(), ChatJson("9", now + 1'000, "b1", "shop:a", false));
+  run.Commit();
   live = view.Read(std::nullopt, absl::FromUnixMillis(now + 2'000));
   ASSERT_TRUE(live.ok());
   EXPECT_TRUE(live->agents["shop:a"].waiting_since_ms.empty());
@@ -197,22 +193,17 @@ TEST(LiveView, WaitingQuestions) {
 TEST(LiveView, ThreadOpenSinceBeforeYesterdayMatchesTheDay) {
   const std::string dir = TempDir("live_view_old_thread");
   {
-    auto store = Store::Open(dir + "/db", StoreOptions());
-    ASSERT_TRUE(store.ok());
-    auto rules = DefaultRules();
-    ASSERT_TRUE(rules.ok());
-    auto engine = Engine::Open(*rules, store->get());
-    ASSERT_TRUE(engine.ok());
+    testing::EngineRun run(dir + "/db", testing::TestRules());
     const int64_t t = Local("2026-11-20 10:00:00");
-    Apply(**engine,
+    Apply(run.engine(),
           ChatJson("1", Local("2026-11-18 09:00:00"), "b1", "shop:a", true));
-    Apply(**engine,
+    Apply(run.engine(),
           ChatJson("2", Local("2026-11-18 09:05:00"), "b1", "shop:a", true));
-    Apply(**engine, ChatJson("3", t, "b1", "shop:a", true));
-    Apply(**engine, ChatJson("4", t + 30'000, "b1", "shop:a", false));
-    Apply(**engine, ChatJson("5", t + 60'000, "b1", "shop:a", true));
-    Apply(**engine, ChatJson("6", t + 100'000, "b1", "shop:a", false));
-    ASSERT_TRUE((*engine)->Commit().ok());
+    Apply(run.engine(), ChatJson("3", t, "b1", "shop:a", true));
+    Apply(run.engine(), ChatJson("4", t + 30'000, "b1", "shop:a", false));
+    Apply(run.engine(), ChatJson("5", t + 60'000, "b1", "shop:a", true));
+    Apply(run.engine(), ChatJson("6", t + 100'000, "b1", "shop:a", false));
+    run.Commit();
   }
   StoreOptions so;
   so.read_only = true;
@@ -238,47 +229,6 @@ TEST(LiveView, ThreadOpenSinceBeforeYesterdayMatchesTheDay) {
        {kQuestions, kAnswered, kUnanswered, kResponseMsSum, kSlow}) {
     EXPECT_EQ(sum[c], counters[c]) << kCounterNames[c];
   }
-}
-
-// A follower sees a writer's commits after CatchUp, whole.
-TEST(StoreFollowerMode, CatchUpSeesCommits) {
-  const std::string dir = TempDir("store_follow");
-  auto writer = Store::Open(dir + "/db", StoreOptions());
-  ASSERT_TRUE(writer.ok());
-  auto rules = DefaultRules();
-  auto engine = Engine::Open(*rules, writer->get());
-  ASSERT_TRUE(engine.ok());
-  const int64_t t = Local("2026-11-20 10:00:00");
-  Apply(**engine, ChatJson("1", t, "b1", "shop:a", true));
-  ASSERT_TRUE((*engine)->Commit().ok());
-
-  StoreOptions fo;
-  fo.secondary_dir = dir + "/follower";
-  auto follower = Store::Open(dir + "/db", fo);
-  ASSERT_TRUE(follower.ok()) << follower.status();
-  EXPECT_EQ((*follower)->next_seq(), 1u);
-  auto caught = (*follower)->CatchUp();
-  ASSERT_TRUE(caught.ok());
-  EXPECT_FALSE(*caught);
-
-  Apply(**engine, ChatJson("2", t + 5'000, "b1", "shop:a", false));
-  Apply(**engine, ChatJson("3", t + 6'000, "b2", "shop:a", true));
-  ASSERT_TRUE((*engine)->Commit().ok());
-  caught = (*follower)->CatchUp();
-  ASSERT_TRUE(caught.ok()) << caught.status();
-  EXPECT_TRUE(*caught);
-  EXPECT_EQ((*follower)->next_seq(), 3u);
-  auto snap = ReadSnapshot(**follower, absl::CivilDay(2026, 11, 20),
-                           absl::CivilDay(2026, 11, 20));
-  ASSERT_TRUE(snap.ok());
-  ASSERT_EQ(snap->agents.size(), 1u);
-  EXPECT_EQ(snap->agents[0].counters[kAnswered], 1);
-  EXPECT_EQ(snap->agents[0].counters[kConsultations], 2);
-  // A follower never writes; a plain store cannot catch up.
-  Commit c(follower->get());
-  c.Put(Family::kMeta, "x", "y");
-  EXPECT_FALSE((*follower)->Write(&c).ok());
-  EXPECT_FALSE((*writer)->CatchUp().ok());
 }
 
 TEST(HttpAuth, DashboardRole) {

@@ -11,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
-#include "store/store_follower.h"
 #include "tests/raw_store.h"
 #include "tests/test_util.h"
 
@@ -85,10 +84,12 @@ TEST(EventLog, ReadsBackEveryEventFromAnySeq) {
   store->reset();
 
   // A follower (replay's reader) sees the same log.
-  auto follower = StoreFollower::Open(dir, dir + ".follower",
-                                      {Family::kEvents, Family::kMeta});
+  StoreOptions fo;
+  fo.secondary_dir = dir + ".follower";
+  fo.followed = {Family::kEvents, Family::kMeta};
+  auto follower = Store::Open(dir, fo);
   ASSERT_TRUE(follower.ok()) << follower.status();
-  EXPECT_EQ(*(*follower)->NextSeq(), all.size());
+  EXPECT_EQ((*follower)->next_seq(), all.size());
   std::vector<std::string> seen;
   ASSERT_TRUE((*follower)
                   ->ScanEvents(1500, 1600,

@@ -26,6 +26,7 @@
 #include "ingest/event_parser.h"
 #include "query/snapshot.h"
 #include "store/store.h"
+#include "tests/process_util.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
 #include "tools/generator.h"
@@ -34,6 +35,7 @@ namespace chatkpi {
 namespace {
 
 using testing::ChatkpiBinary;
+using testing::Ingest;
 using testing::ReadFile;
 using testing::RunProcess;
 using testing::TempDir;
@@ -41,6 +43,10 @@ using testing::WriteFile;
 
 const absl::CivilDay kFrom(2026, 10, 30);
 const absl::CivilDay kTo(2026, 12, 2);
+
+std::string Snapshot(const std::string& db) {
+  return testing::Snapshot(db, "2026-10-30", "2026-12-02");
+}
 
 std::string GenerateFile(const std::string& dir, uint64_t seed, int64_t lines) {
   GeneratorOptions o;
@@ -251,8 +257,7 @@ TEST(FaultInjection, FailureWhileOpeningIsAnError) {
 TEST(FaultInjection, IngestProcessExitsNonZeroOnWriteFailureThenResumes) {
   const std::string dir = TempDir("fsize");
   const std::string file = GenerateFile(dir, 82, 40'000);
-  auto clean = RunProcess({ChatkpiBinary(), "ingest", "--db", dir + "/clean",
-                           "--commit-every", "2000", file});
+  auto clean = Ingest(dir + "/clean", {file}, {"--commit-every", "2000"});
   ASSERT_EQ(clean.exit_code, 0) << clean.err;
 
   const std::string db = dir + "/db";
@@ -267,17 +272,11 @@ TEST(FaultInjection, IngestProcessExitsNonZeroOnWriteFailureThenResumes) {
   EXPECT_TRUE(absl::StrContains(r.err, "nothing of it was stored")) << r.err;
   EXPECT_TRUE(absl::StrContains(r.err, "File too large")) << r.err;
 
-  auto again = RunProcess(
-      {ChatkpiBinary(), "ingest", "--db", db, "--commit-every", "2000", file});
+  auto again = Ingest(db, {file}, {"--commit-every", "2000"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_TRUE(absl::StrContains(again.err, "lines already taken in"))
       << again.err;
-  auto snap = [&](const std::string& d) {
-    return RunProcess({ChatkpiBinary(), "snapshot", "--db", d, "--from",
-                       "2026-10-30", "--to", "2026-12-02"})
-        .out;
-  };
-  EXPECT_EQ(snap(db), snap(dir + "/clean"));
+  EXPECT_EQ(Snapshot(db), Snapshot(dir + "/clean"));
   auto events = [&](const std::string& d) {
     std::string out = RunProcess({ChatkpiBinary(), "stats", "--db", d}).out;
     return out.substr(0, out.find(", \"sources\""));
@@ -296,12 +295,10 @@ TEST(FaultInjection, IngestProcessOnAFullTmpfs) {
     GTEST_SKIP() << "cannot mount a tmpfs here";
   }
   const std::string file = GenerateFile(dir, 83, 40'000);
-  auto clean = RunProcess({ChatkpiBinary(), "ingest", "--db", dir + "/clean",
-                           "--commit-every", "2000", file});
+  auto clean = Ingest(dir + "/clean", {file}, {"--commit-every", "2000"});
   ASSERT_EQ(clean.exit_code, 0) << clean.err;
   const std::string db = mnt + "/db";
-  auto r = RunProcess(
-      {ChatkpiBinary(), "ingest", "--db", db, "--commit-every", "2000", file});
+  auto r = Ingest(db, {file}, {"--commit-every", "2000"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_TRUE(absl::StrContains(r.err, "No space left on device")) << r.err;
 
@@ -309,15 +306,9 @@ TEST(FaultInjection, IngestProcessOnAFullTmpfs) {
   std::filesystem::copy(db, dir + "/moved",
                         std::filesystem::copy_options::recursive);
   umount(mnt.c_str());
-  auto again = RunProcess({ChatkpiBinary(), "ingest", "--db", dir + "/moved",
-                           "--commit-every", "2000", file});
+  auto again = Ingest(dir + "/moved", {file}, {"--commit-every", "2000"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  auto snap = [&](const std::string& d) {
-    return RunProcess({ChatkpiBinary(), "snapshot", "--db", d, "--from",
-                       "2026-10-30", "--to", "2026-12-02"})
-        .out;
-  };
-  EXPECT_EQ(snap(dir + "/moved"), snap(dir + "/clean"));
+  EXPECT_EQ(Snapshot(dir + "/moved"), Snapshot(dir + "/clean"));
   std::filesystem::remove_all(dir);
 }
 

@@ -4,15 +4,11 @@
 // docs/spec.md §3 in the comments, not read off the engine.
 #include "query/http_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -32,6 +28,8 @@
 #include "query/metrics.h"
 #include "query/snapshot.h"
 #include "store/store.h"
+#include "tests/process_util.h"
+#include "tests/raw_connection.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
 
@@ -39,6 +37,7 @@ namespace chatkpi {
 namespace {
 
 using testing::ChatkpiBinary;
+using testing::RawConnection;
 using testing::ReadFile;
 using testing::RunProcess;
 using testing::SourceDir;
@@ -84,9 +83,7 @@ std::string MakeDb(const std::string& name) {
 }
 
 std::string Cli(const std::vector<std::string>& argv) {
-  std::vector<std::string> full = {ChatkpiBinary()};
-  full.insert(full.end(), argv.begin(), argv.end());
-  auto r = RunProcess(full);
+  auto r = testing::Chatkpi(argv);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.out;
 }
@@ -842,95 +839,11 @@ struct FrozenClock {
   }
 };
 
-// A raw HTTP/1.1 connection, for what httplib's client hides: a stream read
-// as it comes, a request sent in part, a close at a chosen moment. Every
-// read gives up after 30 s, so that a broken server fails a test rather
-// than hanging it.
-class RawConnection {
- public:
-  explicit RawConnection(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-    timeval tv{30, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-  ~RawConnection() { Close(); }
-
-  bool connected() const { return connected_; }
-
-  bool Send(std::string_view data) {
-    while (!data.empty()) {
-      const ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // Reads until `needle` has arrived; false at the end of the stream or
-  // after 30 s without it.
-  bool ReadUntil(std::string_view needle) {
-    while (received_.find(needle) == std::string::npos) {
-      if (Read() <= 0) return false;
-    }
-    return true;
-  }
-
-  // Reads until the server closes the connection (or resets it): true;
-  // false if it was still open after 30 s without a byte.
-  bool ReadToEnd() {
-    for (;;) {
-      const ssize_t n = Read();
-      if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
-      if (n < 0) return false;
-    }
-  }
-
-  // Whether the server has closed the connection, without waiting.
-  bool ClosedByServer() {
-    char c;
-    const ssize_t n = recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-  }
-
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
-  // The status of the first response, once its status line has arrived.
-  int status() const {
-    if (received_.size() < 12 || received_.compare(0, 5, "HTTP/") != 0) {
-      return 0;
-    }
-    return std::atoi(received_.c_str() + 9);
-  }
-  const std::string& received() const { return received_; }
-
- private:
-  ssize_t Read() {
-    char buf[4096];
-    const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-    if (n > 0) received_.append(buf, static_cast<size_t>(n));
-    return n;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string received_;
-};
-
 // Opens /api/live with `token` and reads the response head (and, for a
 // stream, its first board).
 std::unique_ptr<RawConnection> OpenLive(int port, const std::string& token) {
-  auto c = std::make_unique<RawConnection>(port);
+  auto c = testing::RequestLive(port, token);
   EXPECT_TRUE(c->connected());
-  c->Send(absl::StrCat("GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\n",
-                       "Authorization: Bearer ", token, "\r\n\r\n"));
   EXPECT_TRUE(c->ReadUntil("\r\n\r\n")) << c->received();
   if (c->status() == 200) {
     EXPECT_TRUE(c->ReadUntil("event: today")) << c->received();

@@ -13,12 +13,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "engine/local_day.h"
 #include "gtest/gtest.h"
 #include "ingest/event_parser.h"
 #include "store/store.h"
 #include "store/store_files.h"
-#include "tests/reference_model.h"
+#include "tests/process_util.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
 #include "tools/generator.h"
@@ -27,6 +26,8 @@ namespace chatkpi {
 namespace {
 
 using testing::ChatkpiBinary;
+using testing::Gen;
+using testing::Ingest;
 using testing::ReadFile;
 using testing::RunProcess;
 using testing::TempDir;
@@ -35,46 +36,14 @@ using testing::WriteFile;
 const char kFrom[] = "2026-10-30";
 const char kTo[] = "2026-12-02";
 
-std::string Gen(const std::string& dir, const std::vector<std::string>& flags) {
-  std::string path = dir + "/events.jsonl";
-  std::vector<std::string> argv = {ChatkpiBinary(), "gen", "--out", path};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  auto r = RunProcess(argv);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return path;
-}
-
-testing::ProcessResult Ingest(const std::string& db,
-                              const std::vector<std::string>& files,
-                              const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> argv = {ChatkpiBinary(), "ingest", "--db", db};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  argv.insert(argv.end(), files.begin(), files.end());
-  return RunProcess(argv);
-}
-
 std::string Snapshot(const std::string& db, const std::string& from = kFrom,
                      const std::string& to = kTo) {
-  auto r = RunProcess(
-      {ChatkpiBinary(), "snapshot", "--db", db, "--from", from, "--to", to});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out;
+  return testing::Snapshot(db, from, to);
 }
 
 PeriodSnapshot ReadBack(const std::string& db) {
-  StoreOptions so;
-  so.read_only = true;
-  auto store = Store::Open(db, so);
-  EXPECT_TRUE(store.ok()) << store.status();
-  auto s = ReadSnapshot(**store, absl::CivilDay(2026, 10, 30),
-                        absl::CivilDay(2026, 12, 2));
-  EXPECT_TRUE(s.ok()) << s.status();
-  return *s;
-}
-
-// The valid events of a JSONL file, first occurrence of each id.
-std::vector<Event> ParseFile(const std::string& path, int64_t* bad_lines) {
-  return testing::ParseJsonlFile(path, bad_lines);
+  return testing::StoredSnapshot(db, absl::CivilDay(2026, 10, 30),
+                                 absl::CivilDay(2026, 12, 2));
 }
 
 TEST(IngestProcess, GeneratedFileMatchesReference) {
@@ -87,23 +56,14 @@ TEST(IngestProcess, GeneratedFileMatchesReference) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   int64_t bad = 0;
-  std::vector<Event> events = ParseFile(file, &bad);
+  testing::ParseJsonlFile(file, &bad);
   ASSERT_GT(bad, 0);
-  Rules rules = testing::TestRules();
-  RefSnapshot want =
-      ReferenceSnapshot(events, rules, DayNumber(absl::CivilDay(2026, 10, 30)),
-                        DayNumber(absl::CivilDay(2026, 12, 2)));
-  PeriodSnapshot got = ReadBack(dir + "/db");
-  ASSERT_EQ(got.agents.size(), want.agents.size());
-  for (const AgentRow& row : got.agents) {
-    ASSERT_TRUE(want.agents.count(row.agent)) << row.agent;
-    EXPECT_EQ(row.counters, want.agents[row.agent]) << row.agent;
-  }
-  EXPECT_EQ(got.unattributed, want.unattributed);
-  EXPECT_EQ(got.dead_letters, bad);
+  testing::ExpectStoreMatchesReference(dir + "/db", file,
+                                       absl::CivilDay(2026, 10, 30),
+                                       absl::CivilDay(2026, 12, 2));
 
   // The snapshot command prints exactly the stored snapshot.
-  EXPECT_EQ(Snapshot(dir + "/db"), SnapshotToJson(got));
+  EXPECT_EQ(Snapshot(dir + "/db"), SnapshotToJson(ReadBack(dir + "/db")));
 
   // Re-running on the same file changes nothing, dead letters included.
   std::string before = Snapshot(dir + "/db");

@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/process_util.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
 
@@ -26,6 +27,7 @@ namespace {
 
 using testing::ChatkpiBinary;
 using testing::ExpectStoreMatchesReference;
+using testing::Ingest;
 using testing::ReadFile;
 using testing::RunProcess;
 using testing::TempDir;
@@ -37,25 +39,17 @@ const absl::CivilDay kTo(2026, 12, 2);
 // ~6,000 lines, ~900 KB: far more than a pipe buffer and a 4 KiB
 // fingerprint, with duplicates and malformed lines.
 std::string Gen(const std::string& dir, const std::string& seed) {
-  std::string path = dir + "/events.jsonl";
-  auto r = RunProcess({ChatkpiBinary(), "gen", "--out", path, "--seed", seed,
-                       "--agents", "5", "--buyers", "300", "--shuffle",
-                       "--duplicates", "0.1", "--malformed", "0.02"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return path;
-}
-
-testing::ProcessResult Ingest(const std::string& db,
-                              const std::vector<std::string>& files) {
-  std::vector<std::string> argv = {ChatkpiBinary(), "ingest", "--db", db};
-  argv.insert(argv.end(), files.begin(), files.end());
-  return RunProcess(argv);
+  return testing::Gen(
+      dir, {"--seed", seed, "--agents", "5", "--buyers", "300", "--shuffle",
+            "--duplicates", "0.1", "--malformed", "0.02"});
 }
 
 testing::ProcessResult Shell(const std::string& script) {
   return RunProcess({"/bin/bash", "-c", script});
 }
 
+// Polled beside a writer (--follow): a failed run is a state to wait past,
+// not a test failure.
 std::string Snapshot(const std::string& db) {
   auto r = RunProcess({ChatkpiBinary(), "snapshot", "--db", db, "--from",
                        "2026-10-30", "--to", "2026-12-02"});

@@ -237,8 +237,8 @@ TEST(KafkaProcess, KcatProducesIntoTheBroker) {
     absl::StrAppend(r.topic == EventTopic::kChat ? &chat : &orders, r.key, "\t",
                     l.json, "\n");
   }
-  testing::WriteWholeFile(dir + "/chat.kv", chat);
-  testing::WriteWholeFile(dir + "/orders.kv", orders);
+  testing::WriteFile(dir + "/chat.kv", chat);
+  testing::WriteFile(dir + "/orders.kv", orders);
   for (const char* topic : {"chat", "orders"}) {
     std::string err;
     ASSERT_EQ(testing::RunProgram({"/usr/bin/kcat", "-P", "-b",

@@ -8,9 +8,7 @@
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -26,6 +24,7 @@
 #include "ingest/kafka_router.h"
 #include "query/snapshot.h"
 #include "store/store.h"
+#include "tests/test_util.h"
 
 namespace chatkpi::testing {
 
@@ -84,8 +83,8 @@ std::optional<int> ChildProcess::Wait(absl::Duration timeout) {
   return 128 + WTERMSIG(status_);
 }
 
-std::string ChildProcess::Stdout() const { return ReadWholeFile(stdout_path_); }
-std::string ChildProcess::Stderr() const { return ReadWholeFile(stderr_path_); }
+std::string ChildProcess::Stdout() const { return ReadFile(stdout_path_); }
+std::string ChildProcess::Stderr() const { return ReadFile(stderr_path_); }
 
 int ListeningPort(const ChildProcess& child, absl::Duration timeout) {
   const std::regex listening("listening on http://[^:]+:([0-9]+)");
@@ -105,18 +104,6 @@ std::string MonthSnapshot(int port) {
   cli.set_read_timeout(5, 0);
   auto r = cli.Get("/api/snapshot?from=2026-11-01&to=2026-11-30");
   return r && r->status == 200 ? r->body : "";
-}
-
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteWholeFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
 }
 
 int RunChatkpi(const std::vector<std::string>& args, std::string* out,
@@ -141,10 +128,21 @@ int RunProgram(const std::vector<std::string>& argv, std::string* out,
   return code.value_or(-1);
 }
 
-BrokerProcess::BrokerProcess(const std::string& dir, int partitions)
-    : child_({CHATKPI_BINARY, "broker", "--partitions",
-              std::to_string(partitions), "--dlq-topic", "dlq"},
-             dir + "/broker.out", dir + "/broker.err") {
+namespace {
+std::vector<std::string> BrokerArgs(int partitions,
+                                    const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {CHATKPI_BINARY, "broker",
+                                   "--partitions", std::to_string(partitions),
+                                   "--dlq-topic",  "dlq"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return argv;
+}
+}  // namespace
+
+BrokerProcess::BrokerProcess(const std::string& dir, int partitions,
+                             const std::vector<std::string>& flags)
+    : child_(BrokerArgs(partitions, flags), dir + "/broker.out",
+             dir + "/broker.err") {
   EXPECT_TRUE(WaitUntil(absl::Seconds(10), [&] {
     return child_.Stdout().find('\n') != std::string::npos;
   })) << child_.Stderr();
@@ -188,7 +186,7 @@ Dataset MakeDataset(const std::string& dir, const GeneratorOptions& options) {
       d.event_ids.insert(e.id);
     }
   }
-  WriteWholeFile(d.path, text);
+  WriteFile(d.path, text);
   const std::string db = dir + "/baseline";
   {
     auto store = Store::Open(db, StoreOptions());
@@ -223,15 +221,8 @@ void Publish(const std::string& brokers,
 }
 
 std::string SnapshotJson(const std::string& db) {
-  StoreOptions so;
-  so.read_only = true;
-  auto store = Store::Open(db, so);
-  EXPECT_TRUE(store.ok()) << store.status();
-  if (!store.ok()) return "";
-  auto snap = ReadSnapshot(**store, absl::CivilDay(2026, 11, 1),
-                           absl::CivilDay(2026, 11, 30));
-  EXPECT_TRUE(snap.ok()) << snap.status();
-  return snap.ok() ? SnapshotToJson(*snap) : "";
+  return SnapshotToJson(StoredSnapshot(db, absl::CivilDay(2026, 11, 1),
+                                       absl::CivilDay(2026, 11, 30)));
 }
 
 OwnedView ReadOwnedView(const std::string& db) {

@@ -15,6 +15,7 @@
 
 #include "absl/time/time.h"
 #include "engine/counters.h"
+#include "tests/subprocess.h"
 #include "tools/generator.h"
 
 namespace chatkpi::testing {
@@ -44,9 +45,6 @@ class ChildProcess {
   std::string stdout_path_, stderr_path_;
 };
 
-std::string ReadWholeFile(const std::string& path);
-void WriteWholeFile(const std::string& path, const std::string& text);
-
 // Runs `argv` (argv[0] a path) to its end and returns its exit code.
 int RunProgram(const std::vector<std::string>& argv, std::string* out = nullptr,
                std::string* err = nullptr, const std::string& stdin_path = "");
@@ -63,10 +61,13 @@ int ListeningPort(const ChildProcess& child,
 // 127.0.0.1:`port` without a token; "" unless it answers 200.
 std::string MonthSnapshot(int port);
 
-// `chatkpi broker` in a child process with topics chat, orders and dlq.
+// `chatkpi broker` in a child process with topics chat, orders and dlq, and
+// those `flags` add (e.g. a changelog topic). bootstrap() is empty if it did
+// not start.
 class BrokerProcess {
  public:
-  BrokerProcess(const std::string& dir, int partitions);
+  BrokerProcess(const std::string& dir, int partitions,
+                const std::vector<std::string>& flags = {});
   const std::string& bootstrap() const { return bootstrap_; }
 
  private:

@@ -2,10 +2,7 @@
 // flag rules (tools/args.h), `run --port` exporting the ingest metrics of
 // docs/http_api.md, and SIGTERM ending `serve --follow` and `run --port`
 // with their /api/live streams closed.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "tests/kafka_test_util.h"
+#include "tests/raw_connection.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
 
@@ -143,58 +141,6 @@ TEST(Cli, RepeatedFlagsAreRefused) {
       << r.err;
 }
 
-// A raw connection, by default an /api/live stream: its first board, then
-// (after the server stops) its end.
-class LiveStream {
- public:
-  // `request` empty: GET /api/live with the token.
-  explicit LiveStream(int port, std::string request = "") {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-    timeval tv{30, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    const std::string req =
-        !request.empty()
-            ? request
-            : absl::StrCat("GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\n",
-                           "Authorization: Bearer ", kToken, "\r\n\r\n");
-    if (connected_) connected_ = send(fd_, req.data(), req.size(), 0) > 0;
-  }
-  ~LiveStream() { close(fd_); }
-  // Reads until `needle`; false at the end of the stream or after 30 s.
-  bool ReadUntil(const std::string& needle) {
-    while (received_.find(needle) == std::string::npos) {
-      if (Read() <= 0) return false;
-    }
-    return true;
-  }
-  // True once the server closed the stream; false after 30 s without.
-  bool ReadToEnd() {
-    for (;;) {
-      const ssize_t n = Read();
-      if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
-      if (n < 0) return false;
-    }
-  }
-  bool connected() const { return connected_; }
-  const std::string& received() const { return received_; }
-
- private:
-  ssize_t Read() {
-    char buf[4096];
-    const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-    if (n > 0) received_.append(buf, static_cast<size_t>(n));
-    return n;
-  }
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string received_;
-};
-
 std::string TokenFile(const std::string& dir) {
   const std::string path = dir + "/token";
   WriteFile(path, absl::StrCat(kToken, "\n"));
@@ -263,12 +209,12 @@ TEST(OpsProcess, RunPortExportsIngestMetricsAndStopsOnSigterm) {
            SumSamples(metrics, "chatkpi_ingested_events_total{") == lines;
   });
   ASSERT_TRUE(all) << metrics << run.Stderr();
-  LiveStream live(port);
-  ASSERT_TRUE(live.connected());
-  ASSERT_TRUE(live.ReadUntil("event: today")) << live.received();
+  auto live = testing::RequestLive(port, kToken);
+  ASSERT_TRUE(live->connected());
+  ASSERT_TRUE(live->ReadUntil("event: today")) << live->received();
   run.Signal(SIGTERM);
   EXPECT_EQ(run.Wait(absl::Seconds(10)), std::optional<int>(0)) << run.Stderr();
-  EXPECT_TRUE(live.ReadToEnd());
+  EXPECT_TRUE(live->ReadToEnd());
   EXPECT_NE(run.Stderr().find("chatkpi run: WARNING: " + dir +
                               "/wall is readable by other users"),
             std::string::npos)
@@ -320,19 +266,21 @@ TEST(OpsProcess, SigtermStopsServeFollowWithItsStreamsClosed) {
                               dir + "/serve.out", dir + "/serve.err");
   const int port = testing::ListeningPort(serve);
   ASSERT_GT(port, 0) << serve.Stderr();
-  LiveStream a(port), b(port);
-  ASSERT_TRUE(a.ReadUntil("event: today")) << a.received();
-  ASSERT_TRUE(b.ReadUntil("event: today")) << b.received();
+  auto a = testing::RequestLive(port, kToken);
+  auto b = testing::RequestLive(port, kToken);
+  ASSERT_TRUE(a->ReadUntil("event: today")) << a->received();
+  ASSERT_TRUE(b->ReadUntil("event: today")) << b->received();
   // A request still arriving (60 s allowed) must not hold up the stop: it
   // once kept a worker, and so the exit, until its read timeout.
-  LiveStream partial(port, "GET /api/health HTTP/1.1\r\nHo");
+  testing::RawConnection partial(port);
   ASSERT_TRUE(partial.connected());
+  ASSERT_TRUE(partial.Send("GET /api/health HTTP/1.1\r\nHo"));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   serve.Signal(SIGTERM);
   EXPECT_EQ(serve.Wait(absl::Seconds(10)), std::optional<int>(0))
       << serve.Stderr();
-  EXPECT_TRUE(a.ReadToEnd());
-  EXPECT_TRUE(b.ReadToEnd());
+  EXPECT_TRUE(a->ReadToEnd());
+  EXPECT_TRUE(b->ReadToEnd());
   EXPECT_TRUE(partial.ReadToEnd());
 }
 

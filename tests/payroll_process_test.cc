@@ -11,21 +11,17 @@
 #include "query/http_auth.h"
 #include "query/http_server.h"
 #include "store/store.h"
+#include "tests/process_util.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
 
 namespace chatkpi {
 namespace {
 
-using testing::ChatkpiBinary;
+using testing::Chatkpi;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::RunProcess;
-
-testing::ProcessResult Cmd(std::vector<std::string> args) {
-  args.insert(args.begin(), ChatkpiBinary());
-  return RunProcess(args);
-}
 
 // shop:a sells 20000.00 yuan in November 2026; a silent order sells
 // 1000.00; `bot` (not on any roster) sells 500.00.
@@ -45,7 +41,7 @@ std::string MakeDb(const std::string& dir) {
           "\n", R"({"type":"order","id":"o2","ts":)", ts,
           R"(,"order":"S","buyer":"u2","status":"paid","amount":1000,"items":1})",
           "\n"));
-  auto r = Cmd({"ingest", "--db", dir + "/db", dir + "/ev.jsonl"});
+  auto r = Chatkpi({"ingest", "--db", dir + "/db", dir + "/ev.jsonl"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return dir + "/db";
 }
@@ -59,11 +55,11 @@ TEST(RosterProcess, ImportPrintRefuseAndKeepVersions) {
                      "shop:a,王小明,2025-01-01,\n"
                      "shop:a,again,2025-01-01,\n"
                      "shop:c,C,2026-02-30,\n");
-  auto r = Cmd({"roster", "--db", db, "--file", dir + "/bad.csv"});
+  auto r = Chatkpi({"roster", "--db", db, "--file", dir + "/bad.csv"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("line 3: agent 'shop:a' repeats line 2"));
   EXPECT_THAT(r.err, HasSubstr("line 4: hired '2026-02-30' is not a date"));
-  r = Cmd({"roster", "--db", db});
+  r = Chatkpi({"roster", "--db", db});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("no roster yet"));
 
@@ -71,21 +67,21 @@ TEST(RosterProcess, ImportPrintRefuseAndKeepVersions) {
                      "\xEF\xBB\xBF"
                      "agent,name,hired,left\r\n"
                      "shop:a,王小明,2025-01-01,\r\n");
-  r = Cmd({"roster", "--db", db, "--file", dir + "/v1.csv"});
+  r = Chatkpi({"roster", "--db", db, "--file", dir + "/v1.csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   testing::WriteFile(dir + "/v2.csv",
                      "agent,name,hired,left\n"
                      "shop:a,王小明,2025-01-01,\n"
                      "shop:z,\"Zhao, Z\",2026-11-01,\n");
-  r = Cmd({"roster", "--db", db, "--file", dir + "/v2.csv"});
+  r = Chatkpi({"roster", "--db", db, "--file", dir + "/v2.csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = Cmd({"roster", "--db", db});
+  r = Chatkpi({"roster", "--db", db});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("\"version\": 2"));
   EXPECT_THAT(r.out, HasSubstr("\"versions\": [1, 2]"));
   EXPECT_THAT(r.out, HasSubstr("{\"agent\": \"shop:z\", \"name\": \"Zhao, Z\", "
                                "\"hired\": \"2026-11-01\", \"left\": null}"));
-  r = Cmd({"roster", "--db", db, "--version", "1", "--format", "csv"});
+  r = Chatkpi({"roster", "--db", db, "--version", "1", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             "\xEF\xBB\xBF"
@@ -95,8 +91,8 @@ TEST(RosterProcess, ImportPrintRefuseAndKeepVersions) {
 TEST(RosterProcess, ScoreWarnsWithoutARosterAndListsTheUnrostered) {
   const std::string dir = testing::TempDir("roster_score");
   const std::string db = MakeDb(dir);
-  auto r =
-      Cmd({"score", "--db", db, "--month", "2026-11", "--scheme", "ecom10"});
+  auto r = Chatkpi(
+      {"score", "--db", db, "--month", "2026-11", "--scheme", "ecom10"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("warning: no roster"));
   EXPECT_THAT(r.out, HasSubstr("\"roster\": null"));
@@ -105,9 +101,11 @@ TEST(RosterProcess, ScoreWarnsWithoutARosterAndListsTheUnrostered) {
 
   testing::WriteFile(dir + "/staff.csv",
                      "agent,name,hired,left\nshop:a,王小明,2025-01-01,\n");
-  ASSERT_EQ(Cmd({"roster", "--db", db, "--file", dir + "/staff.csv"}).exit_code,
-            0);
-  r = Cmd({"score", "--db", db, "--month", "2026-11", "--scheme", "ecom10"});
+  ASSERT_EQ(
+      Chatkpi({"roster", "--db", db, "--file", dir + "/staff.csv"}).exit_code,
+      0);
+  r = Chatkpi(
+      {"score", "--db", db, "--month", "2026-11", "--scheme", "ecom10"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, Not(HasSubstr("warning")));
   EXPECT_THAT(r.out,
@@ -119,13 +117,13 @@ TEST(RosterProcess, ScoreWarnsWithoutARosterAndListsTheUnrostered) {
   EXPECT_THAT(r.out, Not(HasSubstr("{\"agent\": \"bot\", \"assessed\"")));
 
   // The statement: S = 20000: (20000 - 15000) x 2% + 150 = 250.00.
-  r = Cmd({"statement", "--db", db, "--month", "2026-11", "--scheme", "ecom10",
-           "--agent", "shop:a"});
+  r = Chatkpi({"statement", "--db", db, "--month", "2026-11", "--scheme",
+               "ecom10", "--agent", "shop:a"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("提成算式 / commission arithmetic (元),"
                                "(20000.00 - 15000.00) x 2% + 150.00 = 250.00"));
-  r = Cmd({"statement", "--db", db, "--month", "2026-11", "--scheme", "ecom10",
-           "--agent", "bot", "--format", "html"});
+  r = Chatkpi({"statement", "--db", db, "--month", "2026-11", "--scheme",
+               "ecom10", "--agent", "bot", "--format", "html"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("not on the roster"));
 
@@ -178,7 +176,7 @@ TEST(AssessProcess, RefusesBadInputsAndChangedResends) {
       a.push_back("--id");
       a.push_back(id);
     }
-    return Cmd(a);
+    return Chatkpi(a);
   };
   auto r = assess("excution", "5", "");
   EXPECT_NE(r.exit_code, 0);
@@ -200,14 +198,16 @@ TEST(AssessProcess, RefusesBadInputsAndChangedResends) {
   // With a roster, an input for someone it does not employ is recorded
   // with a warning.
   testing::WriteFile(dir + "/staff.csv", "agent,hired\nshop:a,2025-01-01\n");
-  ASSERT_EQ(Cmd({"roster", "--db", db, "--file", dir + "/staff.csv"}).exit_code,
-            0);
-  r = Cmd({"assess", "--db", db, "--agent", "shop:A", "--month", "2026-11",
-           "--metric", "execution", "--value", "9"});
+  ASSERT_EQ(
+      Chatkpi({"roster", "--db", db, "--file", dir + "/staff.csv"}).exit_code,
+      0);
+  r = Chatkpi({"assess", "--db", db, "--agent", "shop:A", "--month", "2026-11",
+               "--metric", "execution", "--value", "9"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("warning: shop:A is not employed in 2026-11"));
   // The first value stands: kpi100 execution 7 of 10 points.
-  r = Cmd({"score", "--db", db, "--month", "2026-11", "--scheme", "kpi100"});
+  r = Chatkpi(
+      {"score", "--db", db, "--month", "2026-11", "--scheme", "kpi100"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("{\"name\": \"execution\", \"actual\": 7, "
                                "\"target\": 10, \"points\": 7}"));
@@ -225,9 +225,9 @@ TEST(AssessProcess, InexactStoredMoneyStopsTheMonth) {
                    R"(,"agent":"shop:a","period":"2026-11","metric":)"
                    R"("sales_target","value":1.005})",
                    "\n"));
-  ASSERT_EQ(Cmd({"ingest", "--db", db, dir + "/a.jsonl"}).exit_code, 0);
-  auto r =
-      Cmd({"score", "--db", db, "--month", "2026-11", "--scheme", "kpi100"});
+  ASSERT_EQ(Chatkpi({"ingest", "--db", db, dir + "/a.jsonl"}).exit_code, 0);
+  auto r = Chatkpi(
+      {"score", "--db", db, "--month", "2026-11", "--scheme", "kpi100"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.err, HasSubstr("sales_target of shop:a for 2026-11 is 1.005"));
 }
@@ -238,8 +238,8 @@ TEST(PeriodProcess, QuarterAndYearNominations) {
   // shop:a and bot both assessed in November only (no roster): 2 agents,
   // quotas floor(2 x 5%) = floor(2 x 10%) = 0; nobody assessed in all
   // three months of 2026-Q4, so nobody is eligible.
-  auto r =
-      Cmd({"score", "--db", db, "--quarter", "2026-Q4", "--scheme", "kpi100"});
+  auto r = Chatkpi(
+      {"score", "--db", db, "--quarter", "2026-Q4", "--scheme", "kpi100"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("{\"period\": \"2026-Q4\", \"scheme\": "
                                "\"kpi100\", \"months\": [\"2026-10\", "
@@ -247,23 +247,24 @@ TEST(PeriodProcess, QuarterAndYearNominations) {
                                "2, \"best_quota\": 0, \"excellent_quota\": 0"));
   EXPECT_THAT(r.out, HasSubstr("{\"agent\": \"shop:a\", \"months_assessed\": "
                                "1, \"eligible\": false"));
-  r = Cmd({"score", "--db", db, "--year", "2026", "--scheme", "kpi100",
-           "--format", "csv"});
+  r = Chatkpi({"score", "--db", db, "--year", "2026", "--scheme", "kpi100",
+               "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("period,scheme,agent,months_assessed,eligible,"
                                "period_total,rank,award\r\n2026,kpi100,"));
-  EXPECT_EQ(
-      Cmd({"score", "--db", db, "--quarter", "2026-Q5", "--scheme", "kpi100"})
-          .exit_code,
-      2);
-  EXPECT_EQ(Cmd({"score", "--db", db, "--month", "2026-11", "--year", "2026",
-                 "--scheme", "kpi100"})
+  EXPECT_EQ(Chatkpi({"score", "--db", db, "--quarter", "2026-Q5", "--scheme",
+                     "kpi100"})
+                .exit_code,
+            2);
+  EXPECT_EQ(Chatkpi({"score", "--db", db, "--month", "2026-11", "--year",
+                     "2026", "--scheme", "kpi100"})
                 .exit_code,
             2);
   // ecom10 names no quotas: refused.
-  EXPECT_NE(Cmd({"score", "--db", db, "--year", "2026", "--scheme", "ecom10"})
-                .exit_code,
-            0);
+  EXPECT_NE(
+      Chatkpi({"score", "--db", db, "--year", "2026", "--scheme", "ecom10"})
+          .exit_code,
+      0);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "query/response_figures.h"
 #include "store/store.h"
+#include "tests/engine_run.h"
 #include "tests/reference_model.h"
 #include "tests/test_util.h"
 #include "tools/generator.h"
@@ -19,6 +20,7 @@
 namespace chatkpi {
 namespace {
 
+using testing::EngineRun;
 using testing::TempDir;
 using testing::TestRules;
 
@@ -54,52 +56,6 @@ void ExpectSameAsReference(const PeriodSnapshot& got, const RefSnapshot& want,
         << what << " unattributed " << kCounterNames[i];
   }
 }
-
-class EngineRun {
- public:
-  EngineRun(const std::string& dir, const Rules& rules,
-            const EngineOptions& opts = {})
-      : dir_(dir), rules_(rules), opts_(opts) {
-    Open();
-  }
-  void Open() {
-    auto store = Store::Open(dir_, StoreOptions());
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    auto engine = Engine::Open(rules_, store_.get(), opts_);
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    engine_ = std::move(*engine);
-  }
-  // Simulates a restart: what was not committed is lost.
-  void Restart() {
-    engine_.reset();
-    store_.reset();
-    Open();
-  }
-  void Apply(const std::vector<Event>& events, size_t commit_every) {
-    for (const Event& e : events) {
-      auto applied = engine_->Apply(e, e.id);
-      ASSERT_TRUE(applied.ok()) << applied.status();
-      if (engine_->pending() >= commit_every) {
-        ASSERT_TRUE(engine_->Commit().ok());
-      }
-    }
-    ASSERT_TRUE(engine_->Commit().ok());
-  }
-  PeriodSnapshot Snapshot(absl::CivilDay from, absl::CivilDay to) {
-    auto s = ReadSnapshot(*store_, from, to);
-    EXPECT_TRUE(s.ok()) << s.status();
-    return *s;
-  }
-  Engine& engine() { return *engine_; }
-
- private:
-  std::string dir_;
-  Rules rules_;
-  EngineOptions opts_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Engine> engine_;
-};
 
 struct Period {
   absl::CivilDay from, to;

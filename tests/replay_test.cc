@@ -15,12 +15,16 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <optional>
+#include <regex>
 #include <set>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "engine/engine.h"
 #include "engine/generation_select.h"
 #include "engine/rules.h"
@@ -31,6 +35,8 @@
 #include "query/snapshot.h"
 #include "store/generations.h"
 #include "store/store.h"
+#include "store/store_files.h"
+#include "tests/process_util.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
 
@@ -39,6 +45,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::ChatkpiBinary;
+using testing::Gen;
 using testing::ReadFile;
 using testing::RunProcess;
 using testing::TempDir;
@@ -60,31 +67,16 @@ const std::vector<std::pair<std::string, std::string>> kRuleSets = {
      R"({"version": "hours", "response": {"thresholds_s": [20, 300]}, "service": {"hours": {"mon": [["09:00", "21:00"]], "tue": [["09:00", "12:00"], ["13:00", "24:00"]], "sat": [["00:00", "02:00"], ["10:00", "18:00"]]}, "closed_dates": ["2026-11-11"]}})"},
 };
 
-std::string Gen(const std::string& dir, const std::vector<std::string>& flags) {
-  std::string path = dir + "/events.jsonl";
-  std::vector<std::string> argv = {ChatkpiBinary(), "gen", "--out", path};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  auto r = RunProcess(argv);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return path;
-}
-
 testing::ProcessResult Ingest(const std::string& db,
                               const std::vector<std::string>& files,
                               const std::string& rules = "") {
-  std::vector<std::string> argv = {ChatkpiBinary(), "ingest", "--db", db};
-  if (!rules.empty()) argv.insert(argv.end(), {"--rules", rules});
-  argv.insert(argv.end(), files.begin(), files.end());
-  return RunProcess(argv);
+  if (rules.empty()) return testing::Ingest(db, files);
+  return testing::Ingest(db, files, {"--rules", rules});
 }
 
 std::string Snapshot(const std::string& db, const std::string& version = "") {
-  std::vector<std::string> argv = {ChatkpiBinary(), "snapshot", "--db", db,
-                                   "--from",        kFrom,      "--to", kTo};
-  if (!version.empty()) argv.insert(argv.end(), {"--rules-version", version});
-  auto r = RunProcess(argv);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out;
+  if (version.empty()) return testing::Snapshot(db, kFrom, kTo);
+  return testing::Snapshot(db, kFrom, kTo, {"--rules-version", version});
 }
 
 testing::ProcessResult Replay(const std::string& db, const std::string& rules,
@@ -360,25 +352,52 @@ TEST(ReplayProcess, SigkillDuringReplayLeavesLiveUntouchedAndIsRestartable) {
   const std::string rules = RulesFile(dir, "slow30", kRuleSets[1].second);
   const std::string expected = FreshSnapshot(dir, {events}, rules);
 
-  int untouched = 0;
-  for (int delay_ms : {5, 30, 80, 150, 250, 400}) {
-    SCOPED_TRACE(delay_ms);
+  // Each run is killed once the generation it builds holds k commits (of
+  // ~100: --commit-every 50 over ~5,000 events), not after a fixed delay: a
+  // kill before the replay stored anything would interrupt nothing, and the
+  // test would pass without testing a kill mid-replay.
+  int killed_mid_replay = 0;
+  for (uint64_t k : {1, 4, 15, 40}) {
+    SCOPED_TRACE(k);
+    const std::string err = absl::StrCat(dir, "/replay", k, ".err");
     const pid_t pid =
         testing::StartProcess({ChatkpiBinary(), "replay", "--db", db, "--rules",
-                               rules, "--commit-every", "50", "--quiet"});
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+                               rules, "--commit-every", "50", "--quiet"},
+                              "", err);
+    uint64_t commits = 0;
+    bool exited = false;
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (commits < k && !exited && absl::Now() < deadline) {
+      // "rebuilding generation OLD (rules A) as NEW (rules B)" names it.
+      std::smatch m;
+      const std::string log = ReadFile(err);
+      static const std::regex kBuilding("rebuilding generation .* as (\\S+) ");
+      if (std::regex_search(log, m, kBuilding)) {
+        std::optional<CommitRecord> r =
+            ReadCommitRecord(absl::StrCat(db, ".generations/", m[1].str()));
+        commits = r.has_value() ? r->commits : 0;
+      }
+      // Looks at the child without reaping it (WaitProcess does that).
+      siginfo_t info{};
+      exited = waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+               info.si_pid == pid;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
     kill(pid, SIGKILL);
     const int code = testing::WaitProcess(pid);
     const std::string now = Snapshot(db);
-    if (now == before) {
-      ++untouched;
-    } else {
+    if (now != before) {
       // Killed after the switch: the new generation is complete.
       EXPECT_EQ(now, expected) << "exit " << code;
       break;
     }
+    ASSERT_EQ(code, -SIGKILL) << ReadFile(err);
+    ASSERT_GE(commits, k) << "no kill mid-replay within 60 s: "
+                          << ReadFile(err);
+    ++killed_mid_replay;
   }
-  EXPECT_GT(untouched, 0);
+  // The first kills come long before the ~100 commits of the rebuild.
+  EXPECT_GE(killed_mid_replay, 3);
   r = Replay(db, rules);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Snapshot(db), expected);

@@ -55,7 +55,7 @@ std::string SingleProcessSnapshot(const std::string& dir,
                                   const std::vector<GeneratedLine>& lines) {
   std::string text;
   for (const GeneratedLine& l : lines) text.append(l.json).push_back('\n');
-  testing::WriteWholeFile(dir + "/part.jsonl", text);
+  testing::WriteFile(dir + "/part.jsonl", text);
   {
     auto store = Store::Open(dir + "/part", StoreOptions());
     EXPECT_TRUE(store.ok()) << store.status();
@@ -232,15 +232,10 @@ TEST(ScalingProcess, RandomOwnershipHistoriesKeepTheTeamViewExact) {
   SCOPED_TRACE(absl::StrCat("CHATKPI_SCALING_SEED=", seed));
 
   const std::string dir = TempDir("scaling_random");
-  ChildProcess broker(
-      {CHATKPI_BINARY, "broker", "--partitions", absl::StrCat(kPartitions),
-       "--changelog-topic", kChangelog},
-      dir + "/broker.out", dir + "/broker.err");
-  ASSERT_TRUE(WaitUntil(absl::Seconds(10), [&] {
-    return broker.Stdout().find('\n') != std::string::npos;
-  })) << broker.Stderr();
-  const std::string brokers =
-      broker.Stdout().substr(0, broker.Stdout().find('\n'));
+  const testing::BrokerProcess broker(dir, kPartitions,
+                                      {"--changelog-topic", kChangelog});
+  const std::string brokers = broker.bootstrap();
+  ASSERT_FALSE(brokers.empty());
 
   // Malformed lines (dead letters), duplicates, and events in random
   // order: a partition's rows part-way through differ from its final rows.
@@ -381,26 +376,11 @@ TEST(ScalingProcess, RandomOwnershipHistoriesKeepTheTeamViewExact) {
   // The query instance's store against the batch reference model.
   const std::string query_db = h.StopQuery();
   {
-    StoreOptions so;
-    so.read_only = true;
-    auto store = Store::Open(query_db, so);
-    ASSERT_TRUE(store.ok()) << store.status();
-    auto got = ReadSnapshot(**store, absl::CivilDay(2026, 11, 1),
-                            absl::CivilDay(2026, 11, 30));
-    ASSERT_TRUE(got.ok()) << got.status();
-    EXPECT_EQ(got->dead_letters, d.malformed);
-    std::map<std::string, Counters> agents;
-    for (const AgentRow& r : got->agents) agents[r.agent] = r.counters;
-    EXPECT_EQ(agents.size(), want.agents.size());
-    for (const auto& [agent, c] : want.agents) {
-      for (int i = 0; i < kNumCounters; ++i) {
-        EXPECT_EQ(agents[agent][i], c[i]) << agent << " " << kCounterNames[i];
-      }
-    }
-    for (int i = 0; i < kNumCounters; ++i) {
-      EXPECT_EQ(got->unattributed[i], want.unattributed[i])
-          << "unattributed " << kCounterNames[i];
-    }
+    const PeriodSnapshot got = testing::StoredSnapshot(
+        query_db, absl::CivilDay(2026, 11, 1), absl::CivilDay(2026, 11, 30));
+    ASSERT_FALSE(HasFailure());
+    EXPECT_EQ(got.dead_letters, d.malformed);
+    testing::ExpectSameAsReference(got, want);
   }
   for (int slot : h.Running()) h.Stop(slot);
   std::cout << h.history();

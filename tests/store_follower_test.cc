@@ -1,14 +1,17 @@
-// The store's follower (store/store_follower.h, a RocksDB secondary
-// instance): what it shows while the writer commits, closes and reopens.
-#include "store/store_follower.h"
-
+// A store opened as a follower (StoreOptions::secondary_dir, a RocksDB
+// secondary instance; store/secondary_instance.h): what it shows while the
+// writer commits, closes and reopens, of all families or of some.
 #include <atomic>
 #include <filesystem>
 #include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "engine/engine.h"
+#include "engine/rules.h"
 #include "gtest/gtest.h"
+#include "query/snapshot.h"
 #include "store/store.h"
 #include "tests/test_util.h"
 
@@ -85,8 +88,11 @@ TEST(StoreFollower, ShowsTheNewestValueOfAKeyTheWriterFlushed) {
   fo.secondary_dir = dir + "/serve";
   auto serve = Store::Open(db, fo);
   ASSERT_TRUE(serve.ok()) << serve.status();
-  // Replay's follower, a class of its own, meets the same.
-  auto replay = StoreFollower::Open(db, dir + "/replay", {Family::kMeta});
+  // Replay's follower, of some families only, meets the same.
+  StoreOptions ro;
+  ro.secondary_dir = dir + "/replay";
+  ro.followed = {Family::kMeta};
+  auto replay = Store::Open(db, ro);
   ASSERT_TRUE(replay.ok()) << replay.status();
   auto shown = [&] {
     std::string s;
@@ -121,6 +127,97 @@ TEST(StoreFollower, ShowsTheNewestValueOfAKeyTheWriterFlushed) {
     }
     EXPECT_EQ(files, std::vector<std::string>{"LOG"}) << follower;
   }
+}
+
+// A follower sees a writer's commits after CatchUp, whole.
+TEST(StoreFollower, CatchUpSeesEngineCommitsWhole) {
+  const std::string dir = testing::TempDir("store_follow");
+  auto writer = Store::Open(dir + "/db", StoreOptions());
+  ASSERT_TRUE(writer.ok());
+  auto rules = DefaultRules();
+  auto engine = Engine::Open(*rules, writer->get());
+  ASSERT_TRUE(engine.ok());
+  const int64_t t = testing::Local("2026-11-20 10:00:00");
+  ASSERT_TRUE(
+      (*engine)->Apply(testing::Chat("1", t, "b1", "shop:a", true), "1").ok());
+  ASSERT_TRUE((*engine)->Commit().ok());
+
+  StoreOptions fo;
+  fo.secondary_dir = dir + "/follower";
+  auto follower = Store::Open(dir + "/db", fo);
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  EXPECT_EQ((*follower)->next_seq(), 1u);
+  auto caught = (*follower)->CatchUp();
+  ASSERT_TRUE(caught.ok());
+  EXPECT_FALSE(*caught);
+
+  ASSERT_TRUE(
+      (*engine)
+          ->Apply(testing::Chat("2", t + 5'000, "b1", "shop:a", false), "2")
+          .ok());
+  ASSERT_TRUE(
+      (*engine)
+          ->Apply(testing::Chat("3", t + 6'000, "b2", "shop:a", true), "3")
+          .ok());
+  ASSERT_TRUE((*engine)->Commit().ok());
+  caught = (*follower)->CatchUp();
+  ASSERT_TRUE(caught.ok()) << caught.status();
+  EXPECT_TRUE(*caught);
+  EXPECT_EQ((*follower)->next_seq(), 3u);
+  auto snap = ReadSnapshot(**follower, absl::CivilDay(2026, 11, 20),
+                           absl::CivilDay(2026, 11, 20));
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->agents.size(), 1u);
+  EXPECT_EQ(snap->agents[0].counters[kAnswered], 1);
+  EXPECT_EQ(snap->agents[0].counters[kConsultations], 2);
+  // A follower never writes; a plain store cannot catch up.
+  Commit c(follower->get());
+  c.Put(Family::kMeta, "x", "y");
+  EXPECT_FALSE((*follower)->Write(&c).ok());
+  EXPECT_FALSE((*writer)->CatchUp().ok());
+}
+
+// A follower of some families (replay's) reads those, and the events and
+// meta it always follows, and refuses the rest, and a copy of itself,
+// which would be no whole store.
+TEST(StoreFollower, OfSomeFamiliesRefusesTheOthers) {
+  const std::string dir = testing::TempDir("followsome");
+  const std::string db = dir + "/db";
+  auto writer = Store::Open(db, {});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  Commit c(writer->get());
+  c.Put(Family::kDead, "d", "dead");
+  c.Put(Family::kMeta, "m", "meta");
+  c.Put(Family::kAggregates, "a", "row");
+  ASSERT_TRUE((*writer)->Write(&c).ok());
+  StoreOptions fo;
+  fo.secondary_dir = dir + "/follower";
+  fo.followed = {Family::kDead};
+  auto follower = Store::Open(db, fo);
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  auto dead = (*follower)->Get(Family::kDead, "d");
+  ASSERT_TRUE(dead.ok() && dead->has_value()) << dead.status();
+  EXPECT_EQ(**dead, "dead");
+  auto meta = (*follower)->Get(Family::kMeta, "m");
+  ASSERT_TRUE(meta.ok() && meta->has_value()) << meta.status();
+  EXPECT_EQ(**meta, "meta");
+  EXPECT_EQ((*follower)->Get(Family::kAggregates, "a").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*follower)
+                ->Scan(Family::kBuyers, "", "",
+                       [](std::string_view, std::string_view) { return true; })
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE((*follower)->Checkpoint(dir + "/copy").ok());
+  EXPECT_FALSE(std::filesystem::exists(dir + "/copy"));
+  // One that follows every family reads them all.
+  fo.secondary_dir = dir + "/all";
+  fo.followed.clear();
+  auto all = Store::Open(db, fo);
+  ASSERT_TRUE(all.ok()) << all.status();
+  auto row = (*all)->Get(Family::kAggregates, "a");
+  ASSERT_TRUE(row.ok() && row->has_value()) << row.status();
+  EXPECT_EQ(**row, "row");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
@@ -104,6 +105,18 @@ PeriodSnapshot RunEngine(const std::vector<Event>& events, const Rules& rules,
   return *snap;
 }
 
+PeriodSnapshot StoredSnapshot(const std::string& db, absl::CivilDay from,
+                              absl::CivilDay to) {
+  StoreOptions so;
+  so.read_only = true;
+  auto store = Store::Open(db, so);
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return PeriodSnapshot();
+  auto snap = ReadSnapshot(**store, from, to);
+  EXPECT_TRUE(snap.ok()) << snap.status();
+  return snap.ok() ? *std::move(snap) : PeriodSnapshot();
+}
+
 const AgentRow* FindAgent(const PeriodSnapshot& s, const std::string& agent) {
   for (const AgentRow& r : s.agents) {
     if (r.agent == agent) return &r;
@@ -134,19 +147,29 @@ void ExpectStoreMatchesReference(const std::string& db, const std::string& file,
   std::vector<Event> events = ParseJsonlFile(file, &bad);
   RefSnapshot want =
       ReferenceSnapshot(events, TestRules(), DayNumber(from), DayNumber(to));
-  StoreOptions so;
-  so.read_only = true;
-  auto store = Store::Open(db, so);
-  ASSERT_TRUE(store.ok()) << store.status();
-  auto got = ReadSnapshot(**store, from, to);
-  ASSERT_TRUE(got.ok()) << got.status();
-  ASSERT_EQ(got->agents.size(), want.agents.size());
-  for (const AgentRow& row : got->agents) {
-    ASSERT_TRUE(want.agents.count(row.agent)) << row.agent;
-    EXPECT_EQ(row.counters, want.agents[row.agent]) << row.agent;
+  const PeriodSnapshot got = StoredSnapshot(db, from, to);
+  ExpectSameAsReference(got, want);
+  EXPECT_EQ(got.dead_letters, bad);
+}
+
+void ExpectSameAsReference(const PeriodSnapshot& got, const RefSnapshot& want) {
+  std::map<std::string, Counters> agents;
+  for (const AgentRow& r : got.agents) agents[r.agent] = r.counters;
+  EXPECT_EQ(agents.size(), want.agents.size());
+  for (const auto& [agent, c] : want.agents) {
+    auto it = agents.find(agent);
+    if (it == agents.end()) {
+      ADD_FAILURE() << "no row for " << agent;
+      continue;
+    }
+    for (int i = 0; i < kNumCounters; ++i) {
+      EXPECT_EQ(it->second[i], c[i]) << agent << " " << kCounterNames[i];
+    }
   }
-  EXPECT_EQ(got->unattributed, want.unattributed);
-  EXPECT_EQ(got->dead_letters, bad);
+  for (int i = 0; i < kNumCounters; ++i) {
+    EXPECT_EQ(got.unattributed[i], want.unattributed[i])
+        << "unattributed " << kCounterNames[i];
+  }
 }
 
 }  // namespace chatkpi::testing

@@ -11,6 +11,10 @@
 #include "ingest/event.h"
 #include "query/snapshot.h"
 
+namespace chatkpi {
+struct RefSnapshot;  // tests/reference_model.h
+}  // namespace chatkpi
+
 namespace chatkpi::testing {
 
 // Epoch ms of a local time "YYYY-MM-DD HH:MM:SS" in Asia/Shanghai.
@@ -36,6 +40,11 @@ PeriodSnapshot RunEngine(const std::vector<Event>& events, const Rules& rules,
                          absl::CivilDay from, absl::CivilDay to,
                          size_t commit_every = 1000);
 
+// The snapshot of [from, to] of the store at `db`, opened read-only (an
+// empty one, after a failed expectation, if it cannot be read).
+PeriodSnapshot StoredSnapshot(const std::string& db, absl::CivilDay from,
+                              absl::CivilDay to);
+
 const AgentRow* FindAgent(const PeriodSnapshot& s, const std::string& agent);
 
 Rules TestRules();
@@ -43,6 +52,10 @@ Rules TestRules();
 // The valid events of a JSONL file in line order (duplicates kept), and in
 // `*bad_lines` how many non-empty lines do not parse.
 std::vector<Event> ParseJsonlFile(const std::string& path, int64_t* bad_lines);
+
+// Expects `got` to hold exactly the batch reference model's `want`: the
+// same agents with the same counters, the same unattributed counters.
+void ExpectSameAsReference(const PeriodSnapshot& got, const RefSnapshot& want);
 
 // Expects the store at `db` to hold exactly the batch reference model's
 // counters of `file`'s events over [from, to] (default rules) and one dead

@@ -22,19 +22,11 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "tools/generator.h"
+#include "tools/generator_flags.h"
 #include "tools/kafka_flags.h"
 
 namespace chatkpi {
 namespace {
-
-absl::Status ParseRate(const Args& args, const std::string& name, double* out) {
-  auto v = args.Get(name);
-  if (!v.has_value()) return absl::OkStatus();
-  if (!absl::SimpleAtod(*v, out) || *out < 0 || *out > 1) {
-    return absl::InvalidArgumentError("--" + name + " must be in [0, 1]");
-  }
-  return absl::OkStatus();
-}
 
 // Generates and publishes the month; fails if the mock dropped any of it.
 absl::Status Publish(const GeneratorOptions& gen,
@@ -71,6 +63,17 @@ absl::Status Publish(const GeneratorOptions& gen,
   return absl::OkStatus();
 }
 
+// The month the demo generates unless told otherwise.
+GeneratorOptions DemoMonth() {
+  GeneratorOptions gen;
+  gen.assessments = true;
+  gen.target_events = 50'000;
+  gen.duplicate_rate = 0.01;
+  gen.malformed_rate = 0.002;
+  gen.delay_orders_ms = 600'000;  // the order topic lags behind the chats
+  return gen;
+}
+
 }  // namespace
 
 const CommandSpec& DemoCommand() {
@@ -84,14 +87,11 @@ const CommandSpec& DemoCommand() {
          {"rules", "FILE", "rules (the defaults)"},
          {"partitions", "N", "partitions per topic (8)"},
          {"events", "N", "events to generate (50000)"},
-         {"seed", "N", "random seed (1)"},
-         {"month", "YYYY-MM", "the month"},
-         {"agents", "N", "agents"},
-         {"malformed", "R", "share of malformed lines (0)"},
-         {"duplicates", "R", "share of redelivered events (0)"},
-         {"delay-orders-s", "S", "orders arrive S seconds late"},
          {"until-caught-up", "", "accepted for `run` compatibility"}},
         "exit codes: 0 done, 2 usage error, 1 other failure"};
+    for (const FlagSpec& f : GeneratorFlagSpecs(DemoMonth())) {
+      c->flags.push_back(f);
+    }
     for (const FlagSpec& f : KafkaRunFlagSpecs()) c->flags.push_back(f);
     return c;
   }();
@@ -112,28 +112,12 @@ int RunDemo(int argc, char** argv) {
       args->Has("rules") ? LoadRulesFile(*args->Get("rules")) : DefaultRules();
   if (!rules.ok()) return Fail(kCmd, rules.status());
 
-  GeneratorOptions gen;
-  gen.assessments = true;
-  gen.duplicate_rate = 0.01;
-  gen.malformed_rate = 0.002;
-  gen.delay_orders_ms = 600'000;  // the order topic lags behind the chats
-  auto seed = args->GetInt("seed", 1);
-  auto events = args->GetInt("events", 50'000);
-  auto agents = args->GetInt("agents", gen.agents);
-  auto delay = args->GetInt("delay-orders-s", gen.delay_orders_ms / 1000);
+  GeneratorOptions gen = DemoMonth();
   auto partitions = args->GetInt("partitions", 8);
-  for (const auto* v : {&seed, &events, &agents, &delay, &partitions}) {
-    if (!v->ok()) return Fail(kCmd, v->status());
+  if (!partitions.ok()) return Fail(kCmd, partitions.status());
+  if (absl::Status s = ApplyGeneratorFlags(*args, &gen); !s.ok()) {
+    return Fail(kCmd, s);
   }
-  gen.seed = static_cast<uint64_t>(*seed);
-  gen.target_events = *events;
-  gen.agents = static_cast<int>(*agents);
-  gen.delay_orders_ms = *delay * 1000;
-  gen.month = args->Get("month").value_or(gen.month);
-  absl::Status s = ParseRate(*args, "malformed", &gen.malformed_rate);
-  if (s.ok()) s = ParseRate(*args, "duplicates", &gen.duplicate_rate);
-  if (s.ok()) s = ValidateGeneratorOptions(gen);
-  if (!s.ok()) return Fail(kCmd, s);
   absl::CivilMonth month;
   if (!absl::ParseCivilTime(gen.month, &month)) {
     return Fail(kCmd, absl::InvalidArgumentError("--month must be YYYY-MM"));
