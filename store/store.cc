@@ -909,7 +909,13 @@ absl::StatusOr<std::string> Store::ReadEvent(uint64_t seq) {
 absl::StatusOr<std::optional<std::string>> Store::Get(Family f,
                                                       std::string_view key) {
   auto reading = impl_->Reading();
-  return ReadValue(impl_->db.get(), impl_->cf(f), key, dir_);
+  // Buyer and order states are read back by the engine, which keeps them
+  // decoded among its evicted states (engine/evicted_states.h) under a
+  // budget of their own: their blocks in the block cache as well would hold
+  // the same states twice, and grow the cache with the store's history of
+  // buyers rather than with what is open (docs/engine.md, "Memory").
+  const bool fill_cache = f != Family::kBuyers && f != Family::kOrders;
+  return ReadValue(impl_->db.get(), impl_->cf(f), key, dir_, fill_cache);
 }
 
 absl::StatusOr<bool> Store::ContainsId(std::string_view id) {
