@@ -613,6 +613,7 @@ absl::Status Engine::ApplyChat(const Event& e) {
 
   const ThreadDays days = AffectedThreadDays(b, msg.agent, pos, msg.ts, cal_);
   const uint32_t agent = msg.agent;
+  ReserveOneMore(b.messages);
   absl::Status s = RecountThread(b, agent, days, e.inbound, e.ts_ms, [&] {
     b.messages.insert(b.messages.begin() + pos, std::move(msg));
   });
