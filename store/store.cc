@@ -848,7 +848,12 @@ absl::Status Store::Write(Commit* commit) {
     spilled = impl_->ids->Committed(c.owner, seq);
     if (!spilled.ok()) impl_->write_failed = true;
   }
-  batch.Clear();
+  // The next batch starts as large as this one plus a quarter instead of
+  // growing by doubling, which copies the whole batch while still holding
+  // the old copy: at the end of a commit full of states that transient was
+  // the process's peak memory (docs/engine.md, "Memory").
+  const size_t used = batch.GetDataSize();
+  batch = rocksdb::WriteBatch(used + used / 4);
   c.log.Clear();
   return spilled;
 }
