@@ -138,7 +138,11 @@ std::string Engine::StateKey(std::string_view name) const {
   return k;
 }
 
-constexpr size_t kMaxKnown = size_t{16} << 20;
+// The hashes of the keys an engine evicted grow with the store's history,
+// not with what is open: 2M of them (a set of at most 36 MiB) and the
+// engine falls back to lookups, which the families' bloom filters keep
+// cheap for absent keys (docs/engine.md, "Memory").
+constexpr size_t kMaxKnown = size_t{2} << 20;
 
 uint64_t KnownHash(Family f, std::string_view key) {
   return absl::HashOf(static_cast<int>(f), Key(key));
@@ -226,10 +230,15 @@ absl::Status Engine::AddDelta(std::string_view agent, int32_t day,
   if (!row.ok()) return row.status();
   auto rollup = LoadRow(Family::kRollups, agent, MonthOfDay(day));
   if (!rollup.ok()) return rollup.status();
-  // Checked on copies: the day and its month move together or not at all.
-  Counters new_row = **row, new_rollup = **rollup;
-  absl::Status s = new_row.Add(delta);
-  if (s.ok()) s = new_rollup.Add(delta);
+  // The day and its month move together or not at all. Add leaves a row
+  // unchanged when it fails, and subtracting what was just added restores
+  // it exactly; copies of the month's row (its histograms hold a bin per
+  // second answered in) would cost more than the rest of the event.
+  absl::Status s = (*row)->Add(delta);
+  if (s.ok()) {
+    s = (*rollup)->Add(delta);
+    if (!s.ok()) (*row)->Subtract(delta).IgnoreError();
+  }
   if (!s.ok()) {
     // The engine refuses everything after a failed Apply, so nothing of the
     // batch that would wrap reaches the store.
@@ -241,8 +250,6 @@ absl::Status Engine::AddDelta(std::string_view agent, int32_t day,
                      " on ", absl::FormatCivilTime(DayFromNumber(day)), ": ",
                      s.message(), "; the batch is not committed"));
   }
-  **row = new_row;
-  **rollup = new_rollup;
   return absl::OkStatus();
 }
 
@@ -600,6 +607,7 @@ absl::Status Engine::ApplyChat(const Event& e) {
 
   const ThreadDays days = AffectedThreadDays(b, msg.agent, pos, msg.ts, cal_);
   const uint32_t agent = msg.agent;
+  ReserveOneMore(b.messages);
   absl::Status s = RecountThread(b, agent, days, e.inbound, e.ts_ms, [&] {
     b.messages.insert(b.messages.begin() + pos, std::move(msg));
   });

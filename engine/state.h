@@ -32,6 +32,15 @@ inline bool MessageBefore(const Message& a, const Message& b) {
   return a.ts != b.ts ? a.ts < b.ts : a.id < b.id;
 }
 
+// Makes room for one more element, growing a full vector by a quarter
+// instead of doubling it: a state read back holds exactly its elements,
+// and the one late event that touches it would otherwise double its memory
+// (docs/engine.md, "Memory").
+template <typename T>
+void ReserveOneMore(std::vector<T>& v) {
+  if (v.size() == v.capacity()) v.reserve(v.size() + v.size() / 4 + 4);
+}
+
 struct OrderRef {
   std::string order;
   int64_t created_ts = 0;

@@ -9,10 +9,12 @@ namespace chatkpi {
 
 absl::StatusOr<std::optional<std::string>> ReadValue(
     rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view key,
-    std::string_view dir) {
+    std::string_view dir, bool fill_cache) {
   std::string value;
-  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf,
-                              rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = fill_cache;
+  rocksdb::Status s =
+      db->Get(ro, cf, rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) {
     return ToStatus(s, absl::StrCat("reading --db ", std::string(dir)));

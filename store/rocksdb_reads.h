@@ -14,9 +14,11 @@
 namespace chatkpi {
 
 // The value of `key`, nullopt when absent. `dir` names the store in errors.
+// `fill_cache` false: the block read is not kept in the block cache (a
+// caller that keeps what it decodes in a cache of its own).
 absl::StatusOr<std::optional<std::string>> ReadValue(
     rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view key,
-    std::string_view dir);
+    std::string_view dir, bool fill_cache = true);
 
 // Visits keys in [begin, end) in order ("" end = to the last key); the
 // visitor returns false to stop.

@@ -934,7 +934,12 @@ absl::Status Store::Write(Commit* commit) {
     spilled = impl_->ids->Committed(c.owner, seq);
     if (!spilled.ok()) impl_->write_failed = true;
   }
-  batch.Clear();
+  // The next batch starts as large as this one plus a quarter instead of
+  // growing by doubling, which copies the whole batch while still holding
+  // the old copy: at the end of a commit full of states that transient was
+  // the process's peak memory (docs/engine.md, "Memory").
+  const size_t used = batch.GetDataSize();
+  batch = rocksdb::WriteBatch(used + used / 4);
   c.log.Clear();
   return spilled;
 }
@@ -995,7 +1000,13 @@ absl::StatusOr<std::optional<std::string>> Store::Get(Family f,
                                                       std::string_view key) {
   if (absl::Status s = impl_->Readable(f); !s.ok()) return s;
   auto reading = impl_->Reading();
-  return ReadValue(impl_->db.get(), impl_->cf(f), key, dir_);
+  // Buyer and order states are read back by the engine, which keeps them
+  // decoded among its evicted states (engine/evicted_states.h) under a
+  // budget of their own: their blocks in the block cache as well would hold
+  // the same states twice, and grow the cache with the store's history of
+  // buyers rather than with what is open (docs/engine.md, "Memory").
+  const bool fill_cache = f != Family::kBuyers && f != Family::kOrders;
+  return ReadValue(impl_->db.get(), impl_->cf(f), key, dir_, fill_cache);
 }
 
 absl::StatusOr<bool> Store::ContainsId(std::string_view id) {

@@ -133,6 +133,49 @@ TEST(EvictedStates, ThePutOfAHeldKeyReplacesTheOlderEntry) {
   EXPECT_EQ(states.bytes(), 0u);
 }
 
+std::unique_ptr<OrderEntry> OrderOf(const std::string& buyer, int events) {
+  auto e = std::make_unique<OrderEntry>();
+  for (int i = 0; i < events; ++i) {
+    OrderEventRecord r;
+    r.ts = i;
+    r.id = "o-" + std::to_string(i);
+    r.buyer = buyer;
+    e->state.events.push_back(r);
+  }
+  return e;
+}
+
+// The budget bounds the heap behind the states, so a string too long to be
+// held inline (a buyer name of a few CJK characters, 3 bytes each) counts
+// its heap block: here 4 copies of a 21-byte name.
+TEST(EvictedStates, StringsOnTheHeapCount) {
+  const std::string cjk = "买家_周一诺37189";  // 6 + 1 + 9 + 5 bytes
+  ASSERT_EQ(cjk.size(), 21u);
+  EvictedStates shorter, longer;
+  shorter.Put(shorter.NewOwner(), "o1", OrderOf("b1", 4));
+  longer.Put(longer.NewOwner(), "o1", OrderOf(cjk, 4));
+  EXPECT_GE(longer.bytes(), shorter.bytes() + 4 * (cjk.size() + 1));
+}
+
+// Whatever is put, what the pool counts stays under its budget: many more
+// distinct states than fit, of growing size, buyers and orders mixed.
+TEST(EvictedStates, StaysUnderItsBudget) {
+  constexpr size_t kBudget = size_t{1} << 20;
+  EvictedStates states(kBudget);
+  const uint64_t o = states.NewOwner();
+  for (int i = 0; i < 20000; ++i) {
+    const std::string name = "buyer-with-a-long-name-" + std::to_string(i);
+    auto buyer = StateWith("agent", i);
+    for (int m = 0; m < i % 50; ++m) buyer->state.messages.push_back({});
+    states.Put(o, name, std::move(buyer));
+    states.Put(o, name, OrderOf(name, 1 + i % 5));
+    ASSERT_LE(states.bytes(), kBudget) << i;
+  }
+  // It keeps what fits (states of ~0.3 to ~3 KiB) and drops the rest.
+  EXPECT_GT(states.size(), 300u);
+  EXPECT_LT(states.size(), 10000u);
+}
+
 TEST(EvictedStates, ZeroBudgetKeepsNothing) {
   EvictedStates states(0);
   const uint64_t o = states.NewOwner();

@@ -304,5 +304,33 @@ TEST(IngestProcess, UserErrorsExitNonZeroWithAMessage) {
   std::filesystem::remove_all(dir);
 }
 
+// The evicted-state pool's budget changes where a late event finds its
+// buyer (the pool or a store read), never a number: no pool at all, a tiny
+// one and the default give the same snapshot on a shuffled month with
+// small commits, where most events are late. A budget out of range is a
+// usage error.
+TEST(IngestProcess, StateCacheBudgetChangesNoNumber) {
+  std::string dir = TempDir("state-cache");
+  std::string file = Gen(dir, {"--seed", "13", "--agents", "5", "--buyers",
+                               "300", "--shuffle", "--delay-orders-s", "7200"});
+  ASSERT_EQ(
+      Ingest(dir + "/default", {file}, {"--commit-every", "500"}).exit_code, 0);
+  const std::string want = Snapshot(dir + "/default");
+  for (const char* mib : {"0", "1"}) {
+    const std::string db = dir + "/cache-" + mib;
+    auto r =
+        Ingest(db, {file}, {"--commit-every", "500", "--state-cache-mib", mib});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(Snapshot(db), want) << mib;
+  }
+  auto r = Ingest(dir + "/bad", {file}, {"--state-cache-mib", "-1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--state-cache-mib must be in [0, 1048576]"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad"));
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace chatkpi

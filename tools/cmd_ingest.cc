@@ -1,6 +1,8 @@
 #include <iostream>
+#include <memory>
 
 #include "engine/engine.h"
+#include "engine/evicted_states.h"
 #include "engine/file_ingest.h"
 #include "engine/live_store.h"
 #include "engine/rules.h"
@@ -35,6 +37,9 @@ const CommandSpec& IngestCommand() {
         "longest line taken in (1048576, docs/limits.md)"},
        {"max-agents-per-day", "N", "warn past N distinct agents a day"},
        {"max-buyers-per-day", "N", "warn past N distinct buyers a day"},
+       {"state-cache-mib", "N",
+        "evicted buyer and order states kept in memory, MiB (64, "
+        "docs/engine.md \"Memory\")"},
        {"follow", "",
         "keep reading files as they grow, through rotation like tail -F; "
         "SIGTERM commits and exits 0 (docs/engine.md)"}},
@@ -88,6 +93,15 @@ int RunIngest(int argc, char** argv) {
   }
   engine_opts.limits.max_agents_per_day = *agents;
   engine_opts.limits.max_buyers_per_day = *buyers;
+  auto cache_mib =
+      args->GetInt("state-cache-mib", EvictedStates::kDefaultBudgetBytes >> 20);
+  if (!cache_mib.ok()) return Fail(kCmd, cache_mib.status());
+  if (*cache_mib < 0 || *cache_mib > (int64_t{1} << 20)) {
+    return Fail(kCmd, absl::InvalidArgumentError(
+                          "--state-cache-mib must be in [0, 1048576]"));
+  }
+  engine_opts.evicted_states =
+      std::make_shared<EvictedStates>(static_cast<size_t>(*cache_mib) << 20);
 
   // Installed before the store opens: a stop from then on is a clean one.
   const std::atomic<bool>* stop = follow ? StopOnSignals() : nullptr;
