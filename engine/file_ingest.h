@@ -55,6 +55,12 @@ struct FileIngestOptions {
   // FollowFiles: how long to wait between looks at a file that has no new
   // bytes.
   int poll_ms = 200;
+  // Threads that apply events (docs/engine.md, "Parallel ingest"). Above
+  // 1, a store without events gets kFileShardsOfParallelStore file shards
+  // (engine/file_shards.h); a store with several is run by this many
+  // threads, 1 included; a store of one shard is run as before, on the
+  // calling thread.
+  int threads = 1;
 };
 
 struct FileIngestReport {
@@ -64,6 +70,9 @@ struct FileIngestReport {
   int64_t duplicates = 0;
   int64_t dead_letters = 0;
   int64_t incomplete_lines = 0;  // unterminated last lines left for later
+  int64_t conflicts = 0;         // conflicting duplicates recorded
+  uint32_t shards = 1;           // the store's file shards
+  int threads = 1;               // threads that applied events
 };
 
 // Checks, without reading a byte, that every path exists and can be read

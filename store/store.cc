@@ -453,6 +453,11 @@ struct Store::Impl {
   SecondaryParams follow;
   uint64_t table_files = 0;
   std::shared_mutex reopening;
+  // Engines of several file shards claim ids on their own threads
+  // (engine/file_shards.h): every use of `ids` holds this. Commits are
+  // written one at a time (`writing`).
+  std::mutex ids_mu;
+  std::mutex writing;
 
   std::shared_lock<std::shared_mutex> Reading() {
     return secondary ? std::shared_lock(reopening)
@@ -469,7 +474,9 @@ struct Store::Impl {
 };
 
 Commit::Impl::~Impl() {
-  if (owner != kNoOwner) store->impl_->ids->Release(owner);
+  if (owner == kNoOwner) return;
+  std::lock_guard lock(store->impl_->ids_mu);
+  store->impl_->ids->Release(owner);
 }
 
 absl::StatusOr<bool> Commit::AppendEvent(std::string_view id,
@@ -479,6 +486,7 @@ absl::StatusOr<bool> Commit::AppendEvent(std::string_view id,
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", impl_->store->dir(), " is open read-only: no events to add"));
   }
+  std::lock_guard lock(impl_->store->impl_->ids_mu);
   if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
   IdIndex::HeldCopy held;
   auto claimed = ids->Claim(id, IdIndex::RawHash(raw), impl_->owner, &held);
@@ -496,6 +504,7 @@ absl::StatusOr<Commit::Claim> Commit::ClaimEvent(std::string_view id,
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", impl_->store->dir(), " is open read-only: no events to add"));
   }
+  std::unique_lock lock(impl_->store->impl_->ids_mu);
   if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
   IdIndex::HeldCopy copy;
   auto claimed = ids->Claim(id, IdIndex::RawHash(raw), impl_->owner, &copy);
@@ -521,6 +530,7 @@ absl::Status Commit::ReplaceEvent(std::string_view id, std::string_view raw) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", impl_->store->dir(), " is open read-only: no events to add"));
   }
+  std::lock_guard lock(impl_->store->impl_->ids_mu);
   if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
   ids->Replace(id, IdIndex::RawHash(raw), impl_->owner);
   impl_->log.Append(id, raw);
@@ -806,15 +816,64 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   return std::unique_ptr<Store>(new Store(dir, std::move(impl), *next_seq));
 }
 
-absl::Status Store::Write(Commit* commit) {
-  Commit::Impl& c = *commit->impl_;
-  rocksdb::WriteBatch& batch = c.batch;
+absl::Status Store::Write(Commit* commit) { return WriteAll({commit}); }
+
+namespace {
+
+// Copies the writes of one batch into another (WriteAll).
+class BatchCopier : public rocksdb::WriteBatch::Handler {
+ public:
+  BatchCopier(rocksdb::WriteBatch* to,
+              const std::vector<rocksdb::ColumnFamilyHandle*>& handles)
+      : to_(to), handles_(handles) {}
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    rocksdb::ColumnFamilyHandle* h = Handle(cf);
+    if (h == nullptr) return rocksdb::Status::Corruption("column family");
+    return to_->Put(h, key, value);
+  }
+  rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
+    rocksdb::ColumnFamilyHandle* h = Handle(cf);
+    if (h == nullptr) return rocksdb::Status::Corruption("column family");
+    return to_->Delete(h, key);
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Handle(uint32_t id) const {
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      if (h->GetID() == id) return h;
+    }
+    return nullptr;
+  }
+  rocksdb::WriteBatch* to_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>& handles_;
+};
+
+}  // namespace
+
+absl::Status Store::WriteAll(const std::vector<Commit*>& commits) {
+  std::lock_guard writing(impl_->writing);
+  // One commit writes its own batch; several are copied into the first, so
+  // that RocksDB applies them as one.
+  Commit::Impl& first = *commits.front()->impl_;
+  rocksdb::WriteBatch& batch = first.batch;
   uint64_t seq = next_seq_;
-  c.log.WriteTo(&batch, impl_->cf(Family::kEvents), seq);
-  seq += c.log.num_events();
-  std::string commits;
-  PutFixed64BE(&commits, impl_->commits + 1);
-  batch.Put(impl_->cf(Family::kMeta), kCommitsKey, commits);
+  std::vector<uint64_t> ends;
+  for (Commit* commit : commits) {
+    Commit::Impl& c = *commit->impl_;
+    c.log.WriteTo(&batch, impl_->cf(Family::kEvents), seq);
+    seq += c.log.num_events();
+    ends.push_back(seq);
+    if (&c == &first) continue;
+    BatchCopier copier(&batch, impl_->handles);
+    rocksdb::Status copied = c.batch.Iterate(&copier);
+    if (!copied.ok()) {
+      return ToStatus(copied, absl::StrCat("commit to --db ", dir_));
+    }
+  }
+  std::string count;
+  PutFixed64BE(&count, impl_->commits + 1);
+  batch.Put(impl_->cf(Family::kMeta), kCommitsKey, count);
   rocksdb::Status s = impl_->db->Write(impl_->write_options, &batch);
   if (!s.ok()) {
     impl_->write_failed = true;
@@ -829,14 +888,17 @@ absl::Status Store::Write(Commit* commit) {
   }
   next_seq_.store(seq, std::memory_order_release);
   ++impl_->commits;
-  for (auto& [key, position] : c.positions) {
-    if (position.has_value()) {
-      impl_->positions[key] = std::move(*position);
-    } else {
-      impl_->positions.erase(key);
+  for (Commit* commit : commits) {
+    Commit::Impl& c = *commit->impl_;
+    for (auto& [key, position] : c.positions) {
+      if (position.has_value()) {
+        impl_->positions[key] = std::move(*position);
+      } else {
+        impl_->positions.erase(key);
+      }
     }
+    c.positions.clear();
   }
-  c.positions.clear();
   // After the commit, never before: the record may lag the store (a crash
   // here), never lead it. Not written, it only lags.
   WriteCommitRecord(
@@ -844,12 +906,22 @@ absl::Status Store::Write(Commit* commit) {
       impl_->write_options.sync)
       .IgnoreError();
   absl::Status spilled = absl::OkStatus();
-  if (c.owner != Commit::Impl::kNoOwner) {
-    spilled = impl_->ids->Committed(c.owner, seq);
-    if (!spilled.ok()) impl_->write_failed = true;
+  {
+    std::lock_guard lock(impl_->ids_mu);
+    for (size_t i = 0; i < commits.size(); ++i) {
+      Commit::Impl& c = *commits[i]->impl_;
+      if (c.owner == Commit::Impl::kNoOwner) continue;
+      absl::Status st = impl_->ids->Committed(c.owner, ends[i]);
+      if (!st.ok()) {
+        impl_->write_failed = true;
+        if (spilled.ok()) spilled = st;
+      }
+    }
   }
-  batch.Clear();
-  c.log.Clear();
+  for (Commit* commit : commits) {
+    commit->impl_->batch.Clear();
+    commit->impl_->log.Clear();
+  }
   return spilled;
 }
 
@@ -916,6 +988,7 @@ absl::StatusOr<bool> Store::ContainsId(std::string_view id) {
   if (impl_->ids == nullptr) {
     return absl::FailedPreconditionError("the store is open read-only");
   }
+  std::lock_guard lock(impl_->ids_mu);
   return impl_->ids->Contains(id);
 }
 

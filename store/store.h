@@ -152,6 +152,10 @@ class Store {
   // Applies all of `commit` or nothing. After a failure the store refuses
   // further writes (RocksDB stops on a failed write) until reopened.
   absl::Status Write(Commit* commit);
+  // Applies all of `commits` (at least one, each for this store) or none,
+  // as one write: their events take sequence numbers in the order given.
+  // Commits of several engines (file shards) that must land together.
+  absl::Status WriteAll(const std::vector<Commit*>& commits);
 
   // Point reads; nullopt when absent.
   absl::StatusOr<std::optional<std::string>> Get(Family f,

@@ -1,4 +1,5 @@
 #include <iostream>
+#include <thread>
 
 #include "engine/engine.h"
 #include "engine/file_ingest.h"
@@ -21,6 +22,16 @@ absl::StatusOr<std::optional<Rules>> RulesFromArgs(const Args& args) {
   return std::optional<Rules>(std::move(*rules));
 }
 
+namespace {
+
+// One thread per core (docs/engine.md, "Parallel ingest").
+int IngestThreadsDefault() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : static_cast<int>(std::min(cores, 256u));
+}
+
+}  // namespace
+
 const CommandSpec& IngestCommand() {
   static const auto* spec = new CommandSpec{
       "ingest",
@@ -31,6 +42,10 @@ const CommandSpec& IngestCommand() {
         "rules for a new store; without it, the store's live rules "
         "(docs/replay.md)"},
        {"commit-every", "N", "events per commit (100000)"},
+       {"threads", "N",
+        "threads that apply events (default: one per core); 1 takes a new "
+        "store in on one shard as earlier builds did (docs/engine.md, "
+        "\"Parallel ingest\")"},
        {"max-line-bytes", "N",
         "longest line taken in (1048576, docs/limits.md)"},
        {"max-agents-per-day", "N", "warn past N distinct agents a day"},
@@ -66,6 +81,13 @@ int RunIngest(int argc, char** argv) {
                 absl::InvalidArgumentError("--commit-every must be >= 1"));
   }
   opts.commit_every = *every;
+  auto threads = args->GetInt("threads", IngestThreadsDefault());
+  if (!threads.ok()) return Fail(kCmd, threads.status());
+  if (*threads < 1 || *threads > 256) {
+    return Fail(kCmd,
+                absl::InvalidArgumentError("--threads must be in [1, 256]"));
+  }
+  opts.threads = static_cast<int>(*threads);
   // Limits against hostile input (docs/limits.md).
   auto max_line = args->GetInt("max-line-bytes", opts.max_line_bytes);
   if (!max_line.ok()) return Fail(kCmd, max_line.status());
@@ -112,7 +134,7 @@ int RunIngest(int argc, char** argv) {
             << " new events, " << report.duplicates << " duplicates, "
             << report.dead_letters << " dead letters, " << report.skipped_lines
             << " lines already taken in\n";
-  if (const int64_t n = (*live)->engine().stats().conflicts; n > 0) {
+  if (const int64_t n = report.conflicts; n > 0) {
     std::cerr << "chatkpi ingest: " << n
               << " conflicting duplicate(s) (an id seen with other content) "
                  "resolved by the rule of docs/engine.md; list them with "
