@@ -440,7 +440,12 @@ absl::StatusOr<bool> Engine::ResolveConflict(const Event& e,
   } else {
     // The held copy was applied by another file shard, idle now: retracted
     // there, its commit and this one written together (CommitTogether).
-    retracted = opts_.siblings->Sibling(old_shard)->RetractForSibling(old);
+    Engine* sibling = opts_.siblings->Sibling(old_shard);
+    if (sibling == nullptr) {
+      return absl::InternalError(
+          absl::StrCat("no engine for file shard ", old_shard));
+    }
+    retracted = sibling->RetractForSibling(old);
   }
   if (!retracted.ok()) return retracted.status();
   if (!*retracted) {
