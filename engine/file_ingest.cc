@@ -82,6 +82,9 @@ class Ingestor {
   Ingestor(Engine* engine, const FileIngestOptions& opts,
            FileIngestReport* report)
       : engine_(engine), opts_(opts), report_(report) {}
+  ~Ingestor() {
+    if (opts_.gate != nullptr) opts_.gate->set_before_replace(nullptr);
+  }
 
   // Opens `path` once and, for a re-readable file, finds where an earlier
   // run stopped.
@@ -427,6 +430,10 @@ absl::Status Ingestor::OpenShards() {
   if (!opened.ok()) return opened.status();
   shards_ = std::move(*opened);
   report_->threads = shards_->threads();
+  if (opts_.gate != nullptr) {
+    // The shards' engines use the store the gate may close.
+    opts_.gate->set_before_replace([this] { shards_.reset(); });
+  }
   return absl::OkStatus();
 }
 

@@ -41,6 +41,15 @@ class CommitGate {
   virtual absl::StatusOr<Engine*> Enter(bool* replaced) = 0;
   // Called after the commit, whether it succeeded or not.
   virtual void Leave() = 0;
+  // Enter calls `f`, when it replaces the engine, before the old store
+  // closes: what the caller built on that store beside the engine (the
+  // engines of file shards) is dropped there. Null: nothing to drop.
+  void set_before_replace(std::function<void()> f) {
+    before_replace_ = std::move(f);
+  }
+
+ protected:
+  std::function<void()> before_replace_;
 };
 
 struct FileIngestOptions {
