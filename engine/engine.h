@@ -196,6 +196,13 @@ class Engine {
   size_t cached_buyers() const { return buyers_.size(); }
   size_t cached_orders() const { return orders_.size(); }
   Store* store() const { return store_; }
+  // File shards: each day's cardinality limits are checked over these
+  // engines' together (DayCardinality::set_peers).
+  void ShareCardinalityWith(const std::vector<Engine*>& engines) {
+    std::vector<const DayCardinality*> peers;
+    for (const Engine* e : engines) peers.push_back(&e->cardinality_);
+    cardinality_.set_peers(std::move(peers));
+  }
   const Rules& rules() const { return rules_; }
   const EngineOptions& options() const { return opts_; }
 

@@ -54,6 +54,7 @@ absl::StatusOr<std::unique_ptr<FileShards>> FileShards::Open(
     f->all_.push_back(engine->get());
     f->engines_.push_back(std::move(*engine));
   }
+  for (Engine* e : f->all_) e->ShareCardinalityWith(f->all_);
   f->by_shard_.resize(shards);
   f->worker_status_.resize(f->threads_);
   for (int w = 1; w < f->threads_; ++w) {
