@@ -1,6 +1,6 @@
-// What one order contributes to the order counters of docs/spec.md §3: the
-// agent it is attributed to (from its buyer's `in` messages), its created day,
-// its first payment and its refunds.
+// What one order contributes to the order counters of docs/spec.md §3: the agent it
+// is attributed to (from its buyer's `in` messages), its created day, its
+// first payment and its refunds.
 #ifndef CHATKPI_ENGINE_ORDER_KPIS_H_
 #define CHATKPI_ENGINE_ORDER_KPIS_H_
 

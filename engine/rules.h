@@ -1,5 +1,5 @@
-// The rules of docs/spec.md §2. KPIs are a function of (events, rules); a store
-// is built under one rules version and refuses another (use replay to change).
+// The rules of docs/spec.md §2. KPIs are a function of (events, rules); a store is
+// built under one rules version and refuses another (use replay to change).
 #ifndef CHATKPI_ENGINE_RULES_H_
 #define CHATKPI_ENGINE_RULES_H_
 

@@ -1,6 +1,6 @@
-// The chat counters of docs/spec.md §3 for one thread (agent, buyer) and one
-// local day, computed from the buyer's messages. The engine calls it for the
-// days an event can change, before and after inserting the event, and emits the
+// The chat counters of docs/spec.md §3 for one thread (agent, buyer) and one local
+// day, computed from the buyer's messages. The engine calls it for the days
+// an event can change, before and after inserting the event, and emits the
 // difference: retract-and-recount without storing what was counted.
 #ifndef CHATKPI_ENGINE_THREAD_KPIS_H_
 #define CHATKPI_ENGINE_THREAD_KPIS_H_
