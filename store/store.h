@@ -78,6 +78,10 @@ class Commit {
   Commit(Commit&&) noexcept;
   Commit& operator=(Commit&&) noexcept;
 
+  // Commits of engines on several threads (file shards) may claim ids at
+  // once: the store's id index takes one at a time. A Commit itself is
+  // used by one thread.
+  //
   // Appends an event to the log and claims its id, unless the store holds
   // that id or a commit not yet written (this one or another on the same
   // store) claimed it: then it returns false and appends nothing (a
