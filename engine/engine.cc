@@ -267,9 +267,56 @@ absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw,
   return applied;
 }
 
+absl::StatusOr<Engine::Applied> Engine::ApplyBesideSiblings(
+    const Event& e, std::string_view raw, EventPosition position) {
+  if (!failed_.ok()) return failed_;
+  if (opts_.siblings != nullptr && e.type == EventType::kOrder) {
+    auto owner = opts_.siblings->OrderShard(e.order, opts_.shard);
+    if (!owner.ok()) {
+      failed_ = owner.status();
+      return failed_;
+    }
+    if (*owner != opts_.shard) return Applied::kDeferred;
+  }
+  Commit::HeldEvent held;
+  auto claim = commit_.ClaimEvent(e.id, raw, &held);
+  if (!claim.ok()) {
+    failed_ = claim.status();
+    return failed_;
+  }
+  if (*claim == Commit::Claim::kRedelivery) {
+    ++stats_.duplicates;
+    return Applied::kDuplicate;
+  }
+  // Another copy: its resolution may read the log, commit, or retract in
+  // another shard, none of which is safe beside the other threads.
+  if (*claim == Commit::Claim::kOtherBytes) return Applied::kDeferred;
+  absl::Status applied = ApplyClaimed(e);
+  if (!applied.ok()) {
+    failed_ = applied;
+    return failed_;
+  }
+  return Applied::kNew;
+}
+
 absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
                                             std::string_view raw,
                                             EventPosition position) {
+  if (opts_.siblings != nullptr && e.type == EventType::kOrder) {
+    auto owner = opts_.siblings->OrderShard(e.order, opts_.shard);
+    if (!owner.ok()) return owner.status();
+    if (*owner != opts_.shard) {
+      // Exactness first: the buyers' states are in two engines, and the
+      // order's attribution needs both (docs/engine.md, "Parallel ingest").
+      return absl::FailedPreconditionError(absl::StrCat(
+          "order '", e.order, "' (event '", e.id, "', buyer '", e.buyer,
+          "') names buyers that fall in different file shards of --db ",
+          store_->dir(),
+          "; such input is taken in only by a store of one shard: ingest it "
+          "with --threads 1 into a new --db (docs/engine.md, \"Parallel "
+          "ingest\")"));
+    }
+  }
   // The store knows every id it holds and every id a pending commit on it
   // (this engine's or another shard's) has claimed.
   Commit::HeldEvent held;
@@ -287,6 +334,12 @@ absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
       return false;
     }
   }
+  absl::Status s = ApplyClaimed(e);
+  if (!s.ok()) return s;
+  return true;
+}
+
+absl::Status Engine::ApplyClaimed(const Event& e) {
   newest_ts_ = std::max(newest_ts_, e.ts_ms);
   absl::Status s;
   switch (e.type) {
@@ -311,7 +364,7 @@ absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
   }
   ++pending_;
   ++stats_.accepted;
-  return true;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> Engine::ResolveConflict(const Event& e,
@@ -323,6 +376,20 @@ absl::StatusOr<bool> Engine::ResolveConflict(const Event& e,
       position.prefix.empty()
           ? std::string("unknown")
           : absl::StrCat(std::string(position.prefix), position.number);
+  if (!held.logged && opts_.siblings != nullptr) {
+    // All shards are idle (ApplyBesideSiblings deferred this copy): the
+    // held copy, in this or another shard's pending commit, is written
+    // with all of them, so that it can be read back.
+    absl::Status s = CommitPending();
+    if (!s.ok()) return s;
+    auto again = commit_.ClaimEvent(e.id, raw, &held);
+    if (!again.ok()) return again.status();
+    if (*again == Commit::Claim::kRedelivery) return false;
+    if (*again != Commit::Claim::kOtherBytes || !held.logged) {
+      return absl::InternalError(
+          absl::StrCat("event id '", e.id, "' changed under a commit"));
+    }
+  }
   if (!held.logged) {
     if (!held.this_commit) {
       // Another shard's commit, not yet written, claimed the id: its copy
@@ -366,7 +433,21 @@ absl::StatusOr<bool> Engine::ResolveConflict(const Event& e,
     if (!s.ok()) return s;
     return false;
   }
-  auto retracted = Retract(old);
+  absl::StatusOr<bool> retracted = false;
+  const uint32_t old_shard =
+      opts_.siblings != nullptr ? opts_.siblings->ShardOf(old) : opts_.shard;
+  if (old_shard == opts_.shard) {
+    retracted = Retract(old);
+  } else {
+    // The held copy was applied by another file shard, idle now: retracted
+    // there, its commit and this one written together (CommitTogether).
+    Engine* sibling = opts_.siblings->Sibling(old_shard);
+    if (sibling == nullptr) {
+      return absl::InternalError(
+          absl::StrCat("no engine for file shard ", old_shard));
+    }
+    retracted = sibling->RetractForSibling(old);
+  }
   if (!retracted.ok()) return retracted.status();
   if (!*retracted) {
     // Another shard applied the held copy: its state is that shard's.
@@ -405,6 +486,17 @@ absl::Status Engine::RecordConflict(std::string_view id,
   ++stats_.conflicts;
   ++pending_;
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Engine::RetractForSibling(const Event& e) {
+  if (!failed_.ok()) return failed_;
+  auto retracted = Retract(e);
+  if (!retracted.ok()) {
+    failed_ = retracted.status();
+  } else if (*retracted) {
+    ++pending_;
+  }
+  return retracted;
 }
 
 absl::StatusOr<bool> Engine::Retract(const Event& e) {
@@ -758,12 +850,64 @@ absl::StatusOr<std::optional<std::string>> Engine::GetPosition(
 
 absl::Status Engine::Commit() {
   if (!failed_.ok()) return failed_;
-  absl::Status s = CommitUnchecked();
+  absl::Status s = CommitPending();
   if (!s.ok()) failed_ = s;
   return s;
 }
 
-absl::Status Engine::CommitUnchecked() {
+absl::Status Engine::CommitPending() {
+  if (opts_.siblings != nullptr) return opts_.siblings->CommitAll();
+  return CommitUnchecked();
+}
+
+absl::Status Engine::CommitUnchecked() { return CommitTogether({this}); }
+
+absl::Status Engine::CommitTogether(const std::vector<Engine*>& engines) {
+  for (Engine* e : engines) {
+    if (!e->failed_.ok()) return e->failed_;
+  }
+  Store* store = engines.front()->store_;
+  auto fail = [&](const absl::Status& s) {
+    for (Engine* e : engines) e->failed_ = s;
+    return s;
+  };
+  uint64_t seq = store->next_seq();
+  int64_t dead_letters = 0;
+  int64_t conflicts = 0;
+  std::vector<chatkpi::Commit*> commits;
+  for (Engine* e : engines) {
+    absl::Status s = e->PrepareCommit(seq);
+    if (!s.ok()) return fail(s);
+    seq += e->commit_.num_events();
+    dead_letters += e->new_dead_letters_;
+    conflicts += e->new_conflicts_;
+    commits.push_back(&e->commit_);
+  }
+  // The store-wide counters: read-modify-write at commit time rather than
+  // totals kept since Open, since several engines (Kafka partitions, file
+  // shards) share a store and its counters, and commit one after another.
+  chatkpi::Commit& first = engines.front()->commit_;
+  if (conflicts > 0) {
+    auto total = ReadMetaCounter(*store, kMetaConflicts);
+    if (!total.ok()) return fail(total.status());
+    PutMetaCounter(&first, kMetaConflicts, *total + conflicts);
+  }
+  if (dead_letters > 0) {
+    auto stored = ReadMetaCounter(*store, kMetaDeadLetters);
+    if (!stored.ok()) return fail(stored.status());
+    int64_t total = 0;
+    if (!CheckedAdd(*stored, dead_letters, &total)) {
+      return fail(OverflowError("the dead letter count"));
+    }
+    PutMetaCounter(&first, kMetaDeadLetters, total);
+  }
+  absl::Status s = store->WriteAll(commits);
+  if (!s.ok()) return fail(s);
+  for (Engine* e : engines) e->Committed();
+  return absl::OkStatus();
+}
+
+absl::Status Engine::PrepareCommit(uint64_t first_seq) {
   // Keys go into the batch sorted: the memtable skiplist then reuses its
   // insert position from one key to the next.
   std::vector<std::pair<std::string_view, BuyerEntry*>> buyers;
@@ -823,36 +967,21 @@ absl::Status Engine::CommitUnchecked() {
   for (auto& [key, value] : pending_conflicts_) {
     commit_.Put(Family::kMeta, key, value);
   }
-  if (new_conflicts_ > 0) {
-    auto total = ReadMetaCounter(*store_, kMetaConflicts);
-    if (!total.ok()) return total.status();
-    PutMetaCounter(&commit_, kMetaConflicts, *total + new_conflicts_);
-  }
   for (auto& [source, value] : positions_) {
     commit_.Put(Family::kMeta, absl::StrCat(kMetaPositionPrefix, source),
                 value);
   }
-  if (new_dead_letters_ > 0) {
-    // Read-modify-write at commit time rather than a total kept since Open:
-    // several engines (one per Kafka partition) share a store and its one
-    // counter, and they commit one after another on one thread.
-    auto stored = ReadMetaCounter(*store_, kMetaDeadLetters);
-    if (!stored.ok()) return stored.status();
-    int64_t total = 0;
-    if (!CheckedAdd(*stored, new_dead_letters_, &total)) {
-      return OverflowError("the dead letter count");
-    }
-    PutMetaCounter(&commit_, kMetaDeadLetters, total);
-  }
-
   cardinality_.AddTo(&commit_);
   if (opts_.shard != 0 && commit_.num_events() > 0) {
     // Replay re-applies each event in its shard (engine/shard_runs.h).
-    commit_.Put(Family::kMeta, ShardRunKey(store_->next_seq()),
+    commit_.Put(Family::kMeta, ShardRunKey(first_seq),
                 ShardRunValue(opts_.shard, commit_.num_events()));
   }
-  absl::Status s = store_->Write(&commit_);
-  if (!s.ok()) return s;
+  commit_changes_ = std::move(changes);
+  return absl::OkStatus();
+}
+
+void Engine::Committed() {
   cardinality_.Committed();
   ++stats_.commits;
   for (auto& [name, entry] : buyers_) entry->dirty = false;
@@ -865,9 +994,9 @@ absl::Status Engine::CommitUnchecked() {
   new_dead_letters_ = 0;
   new_conflicts_ = 0;
   pending_ = 0;
-  if (!changes.empty()) commit_listener_(changes);
+  if (!commit_changes_.empty()) commit_listener_(commit_changes_);
+  commit_changes_.clear();
   Evict();
-  return absl::OkStatus();
 }
 
 void Engine::Evict() {

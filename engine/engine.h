@@ -36,8 +36,31 @@
 
 namespace chatkpi {
 
+class Engine;
+
+// The engines of one store's file shards, which the file ingest runs on
+// several threads (engine/file_shards.h, docs/engine.md "Parallel ingest").
+// An engine given one can retract a copy another shard applied, and knows
+// which shard holds an order's state.
+class ShardSiblings {
+ public:
+  virtual ~ShardSiblings() = default;
+  // The shard whose engine applies `e`.
+  virtual uint32_t ShardOf(const Event& e) const = 0;
+  // The engine of `shard`.
+  virtual Engine* Sibling(uint32_t shard) = 0;
+  // The shard that holds the state of order `order`, or `shard` (which then
+  // holds it from now on) when none does.
+  virtual absl::StatusOr<uint32_t> OrderShard(std::string_view order,
+                                              uint32_t shard) = 0;
+  // Writes every shard's pending commit together (no source positions).
+  virtual absl::Status CommitAll() = 0;
+};
+
 struct EngineOptions {
   uint32_t shard = 0;
+  // Non-null for file shards: see ShardSiblings. Must outlive the engine.
+  ShardSiblings* siblings = nullptr;
   // Distinct agents/buyers per day past which a warning is given.
   CardinalityLimits limits;
   // Where evicted buyer and order states wait in case they are needed
@@ -101,11 +124,26 @@ class Engine {
   // last commit.
   absl::StatusOr<bool> Apply(const Event& e, std::string_view raw,
                              EventPosition position = {});
+  // Apply for an engine that runs beside its siblings on another thread
+  // (EngineOptions::siblings): an event that involves another shard — a
+  // copy of an id held with other bytes, an order whose state another
+  // shard holds — is not applied and changes nothing (kDeferred); the
+  // caller applies it with Apply once every shard is idle, where it is
+  // resolved across shards.
+  enum class Applied { kNew, kDuplicate, kDeferred };
+  absl::StatusOr<Applied> ApplyBesideSiblings(const Event& e,
+                                              std::string_view raw,
+                                              EventPosition position = {});
   // A hint that Apply(e, ...) follows soon: the memory it will look at
   // first (its id's filter line, its buyer's or order's slot) is loaded
   // meanwhile. Callers that parse one event ahead hide those misses behind
   // the work of the event before.
   void Prefetch(const Event& e) const;
+
+  // Takes back what `e`, which this engine applied, counted: for a sibling
+  // whose copy of `e`'s id wins (ShardSiblings). False when this engine
+  // does not hold it.
+  absl::StatusOr<bool> RetractForSibling(const Event& e);
 
   // Records a dead letter; the same position twice is kept once.
   absl::Status AddDeadLetter(const DeadLetter& d);
@@ -116,6 +154,11 @@ class Engine {
       std::string_view source);
 
   absl::Status Commit();
+  // Writes the pending commits of `engines` (of one store, distinct) as one
+  // atomic store write: each commit of the file shards, whose state may
+  // depend on each other's (a copy retracted in one, its winner counted in
+  // another).
+  static absl::Status CommitTogether(const std::vector<Engine*>& engines);
 
   // Called after each successful Commit with the (agent, day) rows it
   // changed (month rollups are derived from these and not listed). Runs on
@@ -130,6 +173,16 @@ class Engine {
   const EngineStats& stats() const { return stats_; }
   size_t cached_buyers() const { return buyers_.size(); }
   size_t cached_orders() const { return orders_.size(); }
+  Store* store() const { return store_; }
+  // File shards: each day's cardinality limits are checked over these
+  // engines' together (DayCardinality::set_peers).
+  void ShareCardinalityWith(const std::vector<Engine*>& engines) {
+    std::vector<const DayCardinality*> peers;
+    for (const Engine* e : engines) peers.push_back(&e->cardinality_);
+    cardinality_.set_peers(std::move(peers));
+  }
+  const Rules& rules() const { return rules_; }
+  const EngineOptions& options() const { return opts_; }
 
  private:
   struct RowEntry {
@@ -142,6 +195,8 @@ class Engine {
 
   absl::StatusOr<bool> ApplyUnchecked(const Event& e, std::string_view raw,
                                       EventPosition position);
+  // Counts `e`, whose id this engine's commit has just claimed.
+  absl::Status ApplyClaimed(const Event& e);
   // A copy of an id the store holds with other raw bytes: true when it
   // replaces the held copy (retracted by then), false when it loses or is
   // the same event.
@@ -160,6 +215,15 @@ class Engine {
                               std::string_view loser_position,
                               std::string_view loser_raw);
   absl::Status CommitUnchecked();
+  // CommitTogether in two halves around the store write: Prepare puts what
+  // is pending into commit_ (the counters' increments are returned, the
+  // caller puts their sums), its events logged from `first_seq` on;
+  // Committed clears it after the write.
+  absl::Status PrepareCommit(uint64_t first_seq);
+  void Committed();
+  // Writes what is pending: with siblings all of theirs too, so that the
+  // shards' commits land together.
+  absl::Status CommitPending();
   // The entry of `name` in `states`: kept, taken back from the evicted
   // states, read from the store (family `f`), or new.
   template <typename Entry, typename State>
@@ -227,6 +291,7 @@ class Engine {
   std::unique_ptr<EventParser> parser_;  // reads held copies back
   absl::flat_hash_map<std::string, std::string> positions_;
   CommitListener commit_listener_;
+  std::vector<RowChange> commit_changes_;  // PrepareCommit -> Committed
   // A store that was empty when this engine opened holds only what this
   // engine wrote under its shard. Then state or a row it never evicted
   // cannot be in the store, and the point lookup is skipped. (Event ids are

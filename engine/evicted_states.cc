@@ -56,12 +56,14 @@ template <typename Entry>
 void EvictedStates::Put(uint64_t owner, std::string name,
                         std::unique_ptr<Entry> entry) {
   const size_t bytes = ApproximateBytes(name, entry->state);
+  std::lock_guard lock(mu_);
   Add(Held{owner, std::move(name), AnyEntry(std::move(entry)), bytes});
 }
 
 template <typename Entry>
 std::unique_ptr<Entry> EvictedStates::Take(uint64_t owner,
                                            std::string_view name) {
+  std::lock_guard lock(mu_);
   if (index_.empty()) return nullptr;
   AnyEntry taken =
       Remove(KeyView{owner, kKind<Entry>, {name.data(), name.size()}});

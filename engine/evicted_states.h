@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,7 +40,10 @@ class EvictedStates {
       : budget_(budget_bytes) {}
 
   // A number for an engine: part of its keys.
-  uint64_t NewOwner() { return ++owners_; }
+  uint64_t NewOwner() {
+    std::lock_guard lock(mu_);
+    return ++owners_;
+  }
 
   // Keeps a clean entry (BuyerEntry or OrderEntry) of the buyer or order
   // `name`, taken whole: nothing is copied or allocated anew.
@@ -90,6 +94,9 @@ class EvictedStates {
 
   size_t budget_;
   uint64_t owners_ = 0;
+  // Engines of file shards on their own threads share one pool
+  // (engine/file_shards.h).
+  std::mutex mu_;
   size_t bytes_ = 0;
   std::deque<Held> order_;  // oldest first
   uint64_t popped_ = 0;     // entries popped from order_'s front so far

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "engine/file_shards.h"
 #include "ingest/event_parser.h"
 #include "ingest/line_reader.h"
 #include "store/stable_hash.h"
@@ -27,6 +28,9 @@ namespace {
 // file that was shorter then and has grown since still matches.
 constexpr size_t kFingerprintBytes = 4096;
 constexpr size_t kMaxUncommittedBytes = 64 << 20;
+// Events queued for the file shards before they run: enough that each
+// thread's share outweighs starting it, few enough to stay in cache.
+constexpr size_t kShardBatch = 16384;
 
 std::string Fnv(std::string_view bytes) {
   uint64_t h = 1469598103934665603ull;
@@ -78,6 +82,9 @@ class Ingestor {
   Ingestor(Engine* engine, const FileIngestOptions& opts,
            FileIngestReport* report)
       : engine_(engine), opts_(opts), report_(report) {}
+  ~Ingestor() {
+    if (opts_.gate != nullptr) opts_.gate->set_before_replace(nullptr);
+  }
 
   // Opens `path` once and, for a re-readable file, finds where an earlier
   // run stopped.
@@ -93,6 +100,13 @@ class Ingestor {
   absl::Status Commit();
   // Stops storing `in`'s position (after the commit that ended it).
   void Drop(const Input* in) { std::erase(inputs_, in); }
+  // Decides, before the first line, whether the store's file shards run
+  // beside each other (engine/file_shards.h).
+  absl::Status OpenShards();
+  int64_t conflicts() const {
+    return shards_ != nullptr ? shards_->stats().conflicts
+                              : engine_->stats().conflicts;
+  }
 
  private:
   absl::Status Parse(std::string_view text, bool too_long, Event* e) {
@@ -108,7 +122,16 @@ class Ingestor {
                        bool too_long, FileIngestReport* r);
   absl::Status ApplyHeld();
   absl::Status Take(Input& in, const LineReader::Line& line);
+  // The source positions of the inputs that are resumed by position.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Positions();
   absl::Status CommitTo(Engine* e);
+  absl::Status CommitShards();
+  absl::Status RunShards();
+
+  // Non-null when the store has several file shards: events are queued to
+  // them instead of applied to engine_ (which then only opens the gate).
+  std::unique_ptr<FileShards> shards_;
+  size_t shard_pending_ = 0;  // lines queued since the last commit
 
   Engine* engine_;
   const FileIngestOptions& opts_;
@@ -222,6 +245,12 @@ absl::Status Ingestor::AddDeadLetter(Input& in, const absl::Status& parsed,
   }
   d.reason = std::string(parsed.message());
   d.raw = std::string(text);
+  if (shards_ != nullptr) {
+    // Counted when the queue runs.
+    shards_->PushDeadLetter(std::move(d));
+    ++shard_pending_;
+    return absl::OkStatus();
+  }
   absl::Status s = engine_->AddDeadLetter(d);
   if (!s.ok()) return s;
   ++r->dead_letters;
@@ -230,6 +259,13 @@ absl::Status Ingestor::AddDeadLetter(Input& in, const absl::Status& parsed,
 
 absl::Status Ingestor::Process(Input& in, std::string_view text, int64_t number,
                                bool too_long, FileIngestReport* r) {
+  if (shards_ != nullptr) {
+    absl::Status parsed = Parse(text, too_long, &shards_->Slot());
+    if (!parsed.ok()) return AddDeadLetter(in, parsed, text, number, r);
+    shards_->Push(text, {in.position_prefix, number});
+    ++shard_pending_;
+    return absl::OkStatus();
+  }
   Event event;
   absl::Status parsed = Parse(text, too_long, &event);
   return parsed.ok() ? Apply(event, text, {in.position_prefix, number}, r)
@@ -247,6 +283,22 @@ absl::Status Ingestor::Take(Input& in, const LineReader::Line& line) {
   in.consumed = line.number;
   if (line.number <= in.resume_after) {
     ++report_->skipped_lines;
+    return absl::OkStatus();
+  }
+  if (!line.blank && shards_ != nullptr) {
+    absl::Status s =
+        Process(in, line.text, line.number, line.too_long, report_);
+    if (!s.ok()) return s;
+    if (opts_.gate != nullptr) {
+      uncommitted_text_.append(line.text);
+      uncommitted_.push_back(
+          {&in, line.number, uncommitted_text_.size(), line.too_long});
+    }
+    if (shard_pending_ >= opts_.commit_every ||
+        uncommitted_text_.size() >= kMaxUncommittedBytes) {
+      return Commit();
+    }
+    if (shards_->queued() >= kShardBatch) return RunShards();
     return absl::OkStatus();
   }
   if (!line.blank) {
@@ -326,7 +378,9 @@ absl::Status Ingestor::Finish(Input& in) {
   return absl::OkStatus();
 }
 
-absl::Status Ingestor::CommitTo(Engine* e) {
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+Ingestor::Positions() {
+  std::vector<std::pair<std::string, std::string>> positions;
   for (Input* in : inputs_) {
     if (!in->rereadable) continue;  // streams are never resumed
     // A file shorter than 4 KiB when opened has grown into what was read.
@@ -338,14 +392,114 @@ absl::Status Ingestor::CommitTo(Engine* e) {
       if (!prefix.ok()) return prefix.status();
       in->prefix = std::move(*prefix);
     }
-    e->SetPosition(in->name,
-                   absl::StrCat(in->consumed, "\t", Fnv(in->prefix), "\t",
-                                in->prefix.size(), "\t", in->epoch));
+    positions.emplace_back(
+        in->name, absl::StrCat(in->consumed, "\t", Fnv(in->prefix), "\t",
+                               in->prefix.size(), "\t", in->epoch));
   }
+  return positions;
+}
+
+absl::Status Ingestor::CommitTo(Engine* e) {
+  auto positions = Positions();
+  if (!positions.ok()) return positions.status();
+  for (const auto& [source, value] : *positions) e->SetPosition(source, value);
   return e->Commit();
 }
 
+absl::Status Ingestor::OpenShards() {
+  auto shards = FileShardsOf(
+      *engine_->store(), opts_.threads > 1 ? kFileShardsOfParallelStore : 1);
+  if (!shards.ok()) return shards.status();
+  report_->shards = *shards;
+  report_->threads = 1;
+  shards_.reset();
+  if (*shards == 1) {
+    if (opts_.threads > 1 && opts_.log) {
+      opts_.log(absl::StrCat(
+          "--db ", engine_->store()->dir(),
+          " has one file shard (it was created with --threads 1 or by an "
+          "earlier build): its events are applied on one thread "
+          "(docs/engine.md, \"Parallel ingest\")"));
+    }
+    return absl::OkStatus();
+  }
+  EngineOptions eo = engine_->options();
+  eo.siblings = nullptr;
+  auto opened = FileShards::Open(engine_->rules(), engine_->store(), eo,
+                                 *shards, opts_.threads);
+  if (!opened.ok()) return opened.status();
+  shards_ = std::move(*opened);
+  report_->threads = shards_->threads();
+  if (opts_.gate != nullptr) {
+    // The shards' engines use the store the gate may close.
+    opts_.gate->set_before_replace([this] { shards_.reset(); });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Ingestor::RunShards() {
+  FileShards::Counts c;
+  absl::Status s = shards_->Run(&c);
+  report_->accepted += c.accepted;
+  report_->duplicates += c.duplicates;
+  report_->dead_letters += c.dead_letters;
+  return s;
+}
+
+absl::Status Ingestor::CommitShards() {
+  // What is queued is counted once, here, even if a generation switch
+  // makes it go again to the new generation's shards.
+  absl::Status s = RunShards();
+  if (!s.ok()) return s;
+  FileShards::Counts again;
+  if (opts_.gate == nullptr) {
+    auto positions = Positions();
+    if (!positions.ok()) return positions.status();
+    s = shards_->Commit(*positions, &again);
+  } else {
+    bool replaced = false;
+    auto gated = opts_.gate->Enter(&replaced);
+    if (!gated.ok()) return gated.status();
+    engine_ = *gated;
+    if (replaced) {
+      // The shards of the new generation, and the lines since the last
+      // commit applied to them again.
+      s = OpenShards();
+      if (s.ok() && shards_ == nullptr) {
+        s = absl::FailedPreconditionError(absl::StrCat(
+            "--db ", engine_->store()->dir(),
+            " was switched to a generation of one file shard; run ingest "
+            "again"));
+      }
+      for (Input* in : inputs_) in->seen = in->seen_at_commit;
+      size_t begin = 0;
+      FileIngestReport ignored;
+      for (const PendingLine& p : uncommitted_) {
+        if (!s.ok()) break;
+        s = Process(
+            *p.in,
+            std::string_view(uncommitted_text_).substr(begin, p.end - begin),
+            p.number, p.too_long, &ignored);
+        begin = p.end;
+      }
+    }
+    if (s.ok()) {
+      auto positions = Positions();
+      s = positions.ok() ? shards_->Commit(*positions, &again)
+                         : positions.status();
+    }
+    opts_.gate->Leave();
+    uncommitted_.clear();
+    uncommitted_text_.clear();
+  }
+  if (!s.ok()) return s;
+  shard_pending_ = 0;
+  for (Input* in : inputs_) in->seen_at_commit = in->seen;
+  return absl::OkStatus();
+}
+
 absl::Status Ingestor::Commit() {
+  if (shards_ != nullptr) return CommitShards();
   absl::Status s = ApplyHeld();
   if (!s.ok()) return s;
   if (opts_.gate == nullptr) {
@@ -428,6 +582,8 @@ absl::Status IngestFiles(Engine& engine, const std::vector<std::string>& paths,
                          const FileIngestOptions& opts,
                          FileIngestReport* report) {
   Ingestor ingestor(&engine, opts, report);
+  absl::Status opened = ingestor.OpenShards();
+  if (!opened.ok()) return opened;
   for (const std::string& path : paths) {
     auto in = ingestor.Open(path);
     if (!in.ok()) return in.status();
@@ -437,6 +593,7 @@ absl::Status IngestFiles(Engine& engine, const std::vector<std::string>& paths,
     if (!s.ok()) return s;
     ingestor.Drop(in->get());
   }
+  report->conflicts = ingestor.conflicts();
   return absl::OkStatus();
 }
 
@@ -445,6 +602,8 @@ absl::Status FollowFiles(Engine& engine, const std::vector<std::string>& paths,
                          const std::atomic<bool>& stop,
                          FileIngestReport* report) {
   Ingestor ingestor(&engine, opts, report);
+  absl::Status opened = ingestor.OpenShards();
+  if (!opened.ok()) return opened;
   std::vector<std::unique_ptr<Input>> inputs;
   for (const std::string& path : paths) {
     auto in = ingestor.Open(path);
@@ -504,7 +663,9 @@ absl::Status FollowFiles(Engine& engine, const std::vector<std::string>& paths,
     if (s.ok()) s = ingestor.Finish(*in);
     if (!s.ok()) return s;
   }
-  return ingestor.Commit();
+  absl::Status s = ingestor.Commit();
+  report->conflicts = ingestor.conflicts();
+  return s;
 }
 
 }  // namespace chatkpi

@@ -41,6 +41,15 @@ class CommitGate {
   virtual absl::StatusOr<Engine*> Enter(bool* replaced) = 0;
   // Called after the commit, whether it succeeded or not.
   virtual void Leave() = 0;
+  // Enter calls `f`, when it replaces the engine, before the old store
+  // closes: what the caller built on that store beside the engine (the
+  // engines of file shards) is dropped there. Null: nothing to drop.
+  void set_before_replace(std::function<void()> f) {
+    before_replace_ = std::move(f);
+  }
+
+ protected:
+  std::function<void()> before_replace_;
 };
 
 struct FileIngestOptions {
@@ -55,6 +64,12 @@ struct FileIngestOptions {
   // FollowFiles: how long to wait between looks at a file that has no new
   // bytes.
   int poll_ms = 200;
+  // Threads that apply events (docs/engine.md, "Parallel ingest"). Above
+  // 1, a store without events gets kFileShardsOfParallelStore file shards
+  // (engine/file_shards.h); a store with several is run by this many
+  // threads, 1 included; a store of one shard is run as before, on the
+  // calling thread.
+  int threads = 1;
 };
 
 struct FileIngestReport {
@@ -64,6 +79,9 @@ struct FileIngestReport {
   int64_t duplicates = 0;
   int64_t dead_letters = 0;
   int64_t incomplete_lines = 0;  // unterminated last lines left for later
+  int64_t conflicts = 0;         // conflicting duplicates recorded
+  uint32_t shards = 1;           // the store's file shards
+  int threads = 1;               // threads that applied events
 };
 
 // Checks, without reading a byte, that every path exists and can be read

@@ -114,6 +114,32 @@ absl::Status DayCardinality::Observe(int32_t day, std::string_view agent,
   return absl::OkStatus();
 }
 
+DayLoad DayCardinality::Merged(int32_t day, const DayLoad& own) const {
+  DayLoad merged = own;
+  for (const DayCardinality* peer : peers_) {
+    if (peer == this) continue;
+    auto it = peer->days_.find(day);
+    DayLoad stored;
+    const DayLoad* load = nullptr;
+    if (it != peer->days_.end()) {
+      load = &it->second.load;
+    } else {
+      // Not in the peer's memory: as it committed it, if at all. (A read
+      // that fails or a corrupt record leaves that shard out of a warning.)
+      auto value = store_->Get(Family::kMeta, DayLoadKey(peer->shard_, day));
+      if (value.ok() && value->has_value() && DecodeDayLoad(**value, &stored)) {
+        load = &stored;
+      }
+    }
+    if (load == nullptr) continue;
+    merged.agents.Merge(load->agents);
+    merged.buyers.Merge(load->buyers);
+    merged.warned_agents = merged.warned_agents || load->warned_agents;
+    merged.warned_buyers = merged.warned_buyers || load->warned_buyers;
+  }
+  return merged;
+}
+
 void DayCardinality::Check(int32_t day, Entry& e) {
   auto warn = [&](const std::string& what, int64_t n, int64_t limit) {
     std::string msg = absl::StrCat(
@@ -127,15 +153,24 @@ void DayCardinality::Check(int32_t day, Entry& e) {
       std::cerr << "chatkpi: warning: " << msg << "\n";
     }
   };
+  if (e.load.warned_agents && e.load.warned_buyers) return;
+  // With peers (file shards), what counts is the day over all of them; a
+  // day a peer warned of was warned of.
+  const DayLoad all = peers_.empty() ? DayLoad() : Merged(day, e.load);
+  const DayLoad& load = peers_.empty() ? e.load : all;
+  if (!peers_.empty()) {
+    e.load.warned_agents = e.load.warned_agents || all.warned_agents;
+    e.load.warned_buyers = e.load.warned_buyers || all.warned_buyers;
+  }
   if (!e.load.warned_agents) {
-    const int64_t n = e.load.agents.Estimate();
+    const int64_t n = load.agents.Estimate();
     if (n > limits_.max_agents_per_day) {
       e.load.warned_agents = true;
       warn("agents", n, limits_.max_agents_per_day);
     }
   }
   if (!e.load.warned_buyers) {
-    const int64_t n = e.load.buyers.Estimate();
+    const int64_t n = load.buyers.Estimate();
     if (n > limits_.max_buyers_per_day) {
       e.load.warned_buyers = true;
       warn("buyers", n, limits_.max_buyers_per_day);

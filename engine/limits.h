@@ -80,6 +80,13 @@ class DayCardinality {
   void Committed();
   // Drops unchanged days before `day` from memory (late events reload them).
   void Evict(int32_t day);
+  // The cardinalities of the other file shards of the store (this one may
+  // be listed): a day's limits are checked against all shards' sketches
+  // merged, and a day one of them warned of is not warned of again. Call
+  // AddTo only while none of them changes (engine/file_shards.h).
+  void set_peers(std::vector<const DayCardinality*> peers) {
+    peers_ = std::move(peers);
+  }
 
  private:
   struct Entry {
@@ -88,10 +95,14 @@ class DayCardinality {
   };
   void Check(int32_t day, Entry& e);
 
+  // `day` of all shards: their sketches merged, and whether one warned.
+  DayLoad Merged(int32_t day, const DayLoad& own) const;
+
   Store* store_;
   uint32_t shard_;
   CardinalityLimits limits_;
   std::map<int32_t, Entry> days_;
+  std::vector<const DayCardinality*> peers_;
 };
 
 // Every day of the store whose distinct agents or buyers (all shards

@@ -139,6 +139,7 @@ absl::StatusOr<Engine*> LiveEngine::Enter(bool* replaced) {
   *replaced = true;
   // Replay switched DIR: what this engine holds since its last commit was
   // built on the old generation and is dropped; the caller applies it again.
+  if (before_replace_) before_replace_();
   engine_.reset();
   absl::Status s = live_->Reopen();
   absl::StatusOr<std::optional<Rules>> stored =

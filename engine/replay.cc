@@ -6,10 +6,12 @@
 #include <memory>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "base/json_text.h"
 #include "engine/engine.h"
+#include "engine/file_shards.h"
 #include "engine/generation_select.h"
 #include "engine/live_store.h"
 #include "engine/owned_shards.h"
@@ -30,7 +32,7 @@ std::string ShardRunsEnd() {
 
 // Applies the live log, read through a follower, to engines on the new
 // generation: one engine per shard that applied events in the live store.
-class Rebuilder {
+class Rebuilder : public ShardSiblings {
  public:
   Rebuilder(Store* live, Store* target, const Rules& rules,
             const ReplayOptions& opts)
@@ -51,6 +53,15 @@ class Rebuilder {
           "the live store was fed by several shards (Kafka partitions) by a "
           "build that did not record which shard applied which event; it "
           "cannot be replayed exactly. Rebuild it from the topics instead.");
+    }
+    // A store of several file shards: a copy that won over one another
+    // shard applied is resolved across them, as ingest resolved it
+    // (engine/file_shards.h).
+    auto file_shards = live_->Get(Family::kMeta, kMetaFileShards);
+    if (!file_shards.ok()) return file_shards.status();
+    if (file_shards->has_value() &&
+        (!absl::SimpleAtoi(**file_shards, &file_shards_) || file_shards_ < 1)) {
+      return absl::DataLossError("the file shard count is corrupt");
     }
     // Shard 0's engine records the rules even if the log is empty.
     auto engine = EngineFor(0);
@@ -126,12 +137,30 @@ class Rebuilder {
     return s;
   }
 
-  absl::Status CommitAll() {
+  absl::Status CommitAll() override {
+    if (file_shards_ > 1) {
+      std::vector<Engine*> all;
+      for (auto& [shard, engine] : engines_) all.push_back(engine.get());
+      return Engine::CommitTogether(all);
+    }
     for (auto& [shard, engine] : engines_) {
       absl::Status s = engine->Commit();
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
+  }
+
+  // ShardSiblings, for a store of several file shards.
+  uint32_t ShardOf(const Event& e) const override {
+    return FileShardOf(e, file_shards_);
+  }
+  Engine* Sibling(uint32_t shard) override {
+    auto engine = EngineFor(shard);
+    return engine.ok() ? *engine : nullptr;
+  }
+  absl::StatusOr<uint32_t> OrderShard(std::string_view,
+                                      uint32_t shard) override {
+    return shard;  // ingest kept each order in one shard
   }
   void CloseEngines() { engines_.clear(); }
 
@@ -167,6 +196,7 @@ class Rebuilder {
     // Conflicts are resolved again, in log order, as ingest resolved them;
     // their records (which name source positions) are copied.
     eo.record_conflicts = false;
+    if (file_shards_ > 1) eo.siblings = this;
     auto engine = Engine::Open(rules_, target_, eo);
     if (!engine.ok()) return engine.status();
     return engines_.emplace(shard, std::move(*engine)).first->second.get();
@@ -217,6 +247,7 @@ class Rebuilder {
   ShardRuns runs_;
   uint64_t runs_loaded_to_ = 0;
   std::map<uint32_t, std::unique_ptr<Engine>> engines_;
+  uint32_t file_shards_ = 1;
   // One budget for the evicted buyer and order states of all shards'
   // engines.
   std::shared_ptr<EvictedStates> evicted_states_ =

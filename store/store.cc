@@ -470,6 +470,11 @@ struct Store::Impl {
   SecondaryParams follow;
   uint64_t table_files = 0;
   std::shared_mutex reopening;
+  // Engines of several file shards claim ids on their own threads
+  // (engine/file_shards.h): every use of `ids` holds this. Commits are
+  // written one at a time (`writing`).
+  std::mutex ids_mu;
+  std::mutex writing;
 
   std::shared_lock<std::shared_mutex> Reading() {
     return secondary ? std::shared_lock(reopening)
@@ -890,16 +895,67 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   return std::unique_ptr<Store>(new Store(dir, std::move(impl), *next_seq));
 }
 
-absl::Status Store::Write(Commit* commit) {
-  Commit::Impl& c = *commit->impl_;
-  if (!c.refused.ok()) return c.refused;
-  rocksdb::WriteBatch& batch = c.batch;
+absl::Status Store::Write(Commit* commit) { return WriteAll({commit}); }
+
+namespace {
+
+// Copies the writes of one batch into another (WriteAll).
+class BatchCopier : public rocksdb::WriteBatch::Handler {
+ public:
+  BatchCopier(rocksdb::WriteBatch* to,
+              const std::vector<rocksdb::ColumnFamilyHandle*>& handles)
+      : to_(to), handles_(handles) {}
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    rocksdb::ColumnFamilyHandle* h = Handle(cf);
+    if (h == nullptr) return rocksdb::Status::Corruption("column family");
+    return to_->Put(h, key, value);
+  }
+  rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
+    rocksdb::ColumnFamilyHandle* h = Handle(cf);
+    if (h == nullptr) return rocksdb::Status::Corruption("column family");
+    return to_->Delete(h, key);
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Handle(uint32_t id) const {
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      if (h->GetID() == id) return h;
+    }
+    return nullptr;
+  }
+  rocksdb::WriteBatch* to_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>& handles_;
+};
+
+}  // namespace
+
+absl::Status Store::WriteAll(const std::vector<Commit*>& commits) {
+  std::lock_guard writing(impl_->writing);
+  // One commit writes its own batch; several are copied into the first, so
+  // that RocksDB applies them as one.
+  for (Commit* commit : commits) {
+    if (!commit->impl_->refused.ok()) return commit->impl_->refused;
+  }
+  Commit::Impl& first = *commits.front()->impl_;
+  rocksdb::WriteBatch& batch = first.batch;
   uint64_t seq = next_seq_;
-  c.log.WriteTo(&batch, impl_->cf(Family::kEvents), seq);
-  seq += c.log.num_events();
-  std::string commits;
-  PutFixed64BE(&commits, impl_->commits + 1);
-  batch.Put(impl_->cf(Family::kMeta), kCommitsKey, commits);
+  std::vector<uint64_t> ends;
+  for (Commit* commit : commits) {
+    Commit::Impl& c = *commit->impl_;
+    c.log.WriteTo(&batch, impl_->cf(Family::kEvents), seq);
+    seq += c.log.num_events();
+    ends.push_back(seq);
+    if (&c == &first) continue;
+    BatchCopier copier(&batch, impl_->handles);
+    rocksdb::Status copied = c.batch.Iterate(&copier);
+    if (!copied.ok()) {
+      return ToStatus(copied, absl::StrCat("commit to --db ", dir_));
+    }
+  }
+  std::string count;
+  PutFixed64BE(&count, impl_->commits + 1);
+  batch.Put(impl_->cf(Family::kMeta), kCommitsKey, count);
   rocksdb::Status s = impl_->db->Write(impl_->write_options, &batch);
   if (!s.ok()) {
     impl_->write_failed = true;
@@ -914,14 +970,17 @@ absl::Status Store::Write(Commit* commit) {
   }
   next_seq_.store(seq, std::memory_order_release);
   ++impl_->commits;
-  for (auto& [key, position] : c.positions) {
-    if (position.has_value()) {
-      impl_->positions[key] = std::move(*position);
-    } else {
-      impl_->positions.erase(key);
+  for (Commit* commit : commits) {
+    Commit::Impl& c = *commit->impl_;
+    for (auto& [key, position] : c.positions) {
+      if (position.has_value()) {
+        impl_->positions[key] = std::move(*position);
+      } else {
+        impl_->positions.erase(key);
+      }
     }
+    c.positions.clear();
   }
-  c.positions.clear();
   // After the commit, never before: the record may lag the store (a crash
   // here), never lead it. Not written, it only lags.
   WriteCommitRecord(
@@ -929,18 +988,28 @@ absl::Status Store::Write(Commit* commit) {
       impl_->write_options.sync)
       .IgnoreError();
   absl::Status spilled = absl::OkStatus();
-  if (c.owner != Commit::Impl::kNoOwner) {
+  {
     std::lock_guard lock(impl_->ids_mu);
-    spilled = impl_->ids->Committed(c.owner, seq);
-    if (!spilled.ok()) impl_->write_failed = true;
+    for (size_t i = 0; i < commits.size(); ++i) {
+      Commit::Impl& c = *commits[i]->impl_;
+      if (c.owner == Commit::Impl::kNoOwner) continue;
+      absl::Status st = impl_->ids->Committed(c.owner, ends[i]);
+      if (!st.ok()) {
+        impl_->write_failed = true;
+        if (spilled.ok()) spilled = st;
+      }
+    }
   }
-  // The next batch starts as large as this one plus a quarter instead of
-  // growing by doubling, which copies the whole batch while still holding
-  // the old copy: at the end of a commit full of states that transient was
-  // the process's peak memory (docs/engine.md, "Memory").
-  const size_t used = batch.GetDataSize();
-  batch = rocksdb::WriteBatch(used + used / 4);
-  c.log.Clear();
+  for (Commit* commit : commits) {
+    // The next batch starts as large as this one plus a quarter instead of
+    // growing by doubling, which copies the whole batch while still holding
+    // the old copy: at the end of a commit full of states that transient was
+    // the process's peak memory (docs/engine.md, "Memory").
+    rocksdb::WriteBatch& b = commit->impl_->batch;
+    const size_t used = b.GetDataSize();
+    b = rocksdb::WriteBatch(used + used / 4);
+    commit->impl_->log.Clear();
+  }
   return spilled;
 }
 

@@ -78,6 +78,10 @@ class Commit {
   Commit(Commit&&) noexcept;
   Commit& operator=(Commit&&) noexcept;
 
+  // Commits of engines on several threads (file shards) may claim ids at
+  // once: the store's id index takes one at a time. A Commit itself is
+  // used by one thread.
+  //
   // Appends an event to the log and claims its id, unless the store holds
   // that id or a commit not yet written (this one or another on the same
   // store) claimed it: then it returns false and appends nothing (a
@@ -164,6 +168,10 @@ class Store {
   // commit that wrote the events or ids family with Put or Delete is
   // refused (InvalidArgument) and the store stays writable.
   absl::Status Write(Commit* commit);
+  // Applies all of `commits` (at least one, each for this store) or none,
+  // as one write: their events take sequence numbers in the order given.
+  // Commits of several engines (file shards) that must land together.
+  absl::Status WriteAll(const std::vector<Commit*>& commits);
 
   // Point reads; nullopt when absent.
   absl::StatusOr<std::optional<std::string>> Get(Family f,

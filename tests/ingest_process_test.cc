@@ -52,22 +52,27 @@ TEST(IngestProcess, GeneratedFileMatchesReference) {
       Gen(dir, {"--seed", "11", "--agents", "5", "--buyers", "300", "--shuffle",
                 "--duplicates", "0.1", "--malformed", "0.02",
                 "--delay-orders-s", "7200"});
-  auto r = Ingest(dir + "/db", {file});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-
   int64_t bad = 0;
   testing::ParseJsonlFile(file, &bad);
   ASSERT_GT(bad, 0);
-  testing::ExpectStoreMatchesReference(dir + "/db", file,
-                                       absl::CivilDay(2026, 10, 30),
-                                       absl::CivilDay(2026, 12, 2));
+  // One shard on one thread, eight shards on two and four threads
+  // (docs/engine.md, "Parallel ingest"): the same numbers.
+  for (const char* threads : {"4", "2", "1"}) {
+    SCOPED_TRACE(absl::StrCat(threads, " threads"));
+    std::filesystem::remove_all(dir + "/db");
+    auto r = Ingest(dir + "/db", {file}, {"--threads", threads});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    testing::ExpectStoreMatchesReference(dir + "/db", file,
+                                         absl::CivilDay(2026, 10, 30),
+                                         absl::CivilDay(2026, 12, 2));
+  }
 
   // The snapshot command prints exactly the stored snapshot.
   EXPECT_EQ(Snapshot(dir + "/db"), SnapshotToJson(ReadBack(dir + "/db")));
 
   // Re-running on the same file changes nothing, dead letters included.
   std::string before = Snapshot(dir + "/db");
-  r = Ingest(dir + "/db", {file});
+  auto r = Ingest(dir + "/db", {file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Snapshot(dir + "/db"), before);
   std::filesystem::remove_all(dir);
@@ -80,9 +85,13 @@ TEST(IngestProcess, TwoFilesInTwoRunsEqualOneRun) {
   size_t mid = all.find('\n', all.size() / 2) + 1;
   WriteFile(dir + "/a.jsonl", all.substr(0, mid));
   WriteFile(dir + "/b.jsonl", all.substr(mid));
-  ASSERT_EQ(Ingest(dir + "/one", {file}).exit_code, 0);
-  ASSERT_EQ(Ingest(dir + "/two", {dir + "/a.jsonl"}).exit_code, 0);
-  ASSERT_EQ(Ingest(dir + "/two", {dir + "/b.jsonl"}).exit_code, 0);
+  ASSERT_EQ(Ingest(dir + "/one", {file}, {"--threads", "1"}).exit_code, 0);
+  ASSERT_EQ(
+      Ingest(dir + "/two", {dir + "/a.jsonl"}, {"--threads", "2"}).exit_code,
+      0);
+  ASSERT_EQ(
+      Ingest(dir + "/two", {dir + "/b.jsonl"}, {"--threads", "4"}).exit_code,
+      0);
   EXPECT_EQ(Snapshot(dir + "/one"), Snapshot(dir + "/two"));
   std::filesystem::remove_all(dir);
 }
@@ -104,7 +113,9 @@ TEST(IngestProcess, SigkillAtRandomInstantsThenRerun) {
   std::string file =
       Gen(dir, {"--seed", "21", "--agents", "10", "--events", "300000",
                 "--shuffle", "--duplicates", "0.05", "--malformed", "0.001"});
-  ASSERT_EQ(Ingest(dir + "/clean", {file}).exit_code, 0);
+  // The clean run on one thread (one shard, docs/engine.md "Parallel
+  // ingest"); the killed runs on 2 and 4 (eight shards), the rerun on 1.
+  ASSERT_EQ(Ingest(dir + "/clean", {file}, {"--threads", "1"}).exit_code, 0);
   const std::string want = Snapshot(dir + "/clean");
 
   const std::string db = dir + "/killed";
@@ -118,7 +129,8 @@ TEST(IngestProcess, SigkillAtRandomInstantsThenRerun) {
   for (int round = 0; round < 6; ++round) {
     const uint64_t before = commits();
     pid_t pid = testing::StartProcess({ChatkpiBinary(), "ingest", "--db", db,
-                                       "--commit-every", "3000", file});
+                                       "--commit-every", "3000", "--threads",
+                                       round % 3 == 2 ? "4" : "2", file});
     // Killed after this run has committed a random 1..6 times, then a
     // random bit of the next interval, not after a fixed delay: on a loaded
     // machine a run can take a second to commit at all, and a kill before
@@ -159,15 +171,16 @@ TEST(IngestProcess, SigkillAtRandomInstantsThenRerun) {
   // 6 rounds of at most 6 commits of 3000 lines each stop well short of the
   // 300000 lines, unless a run is far faster than its commits.
   EXPECT_GE(killed_mid_stream, 4) << "the kills should interrupt the stream";
-  auto r = Ingest(db, {file});
+  auto r = Ingest(db, {file}, {"--threads", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Snapshot(db), want);
-  // Nothing doubled in the log either: one entry per distinct id.
+  // Nothing doubled in the log either: one entry per distinct id. (The
+  // stores differ in their shards, listed after the counts.)
   auto stats_clean =
       RunProcess({ChatkpiBinary(), "stats", "--db", dir + "/clean"});
   auto stats_killed = RunProcess({ChatkpiBinary(), "stats", "--db", db});
-  EXPECT_EQ(stats_clean.out.substr(0, stats_clean.out.find("\"sources\"")),
-            stats_killed.out.substr(0, stats_killed.out.find("\"sources\"")));
+  EXPECT_EQ(stats_clean.out.substr(0, stats_clean.out.find("\"shards\"")),
+            stats_killed.out.substr(0, stats_killed.out.find("\"shards\"")));
   std::filesystem::remove_all(dir);
 }
 

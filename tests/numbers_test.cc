@@ -476,8 +476,9 @@ TEST(NumbersProcess, IngestAndSnapshotFailLoudlyInsteadOfWrapping) {
   // A store whose silent sales of 2026-11-10 stand 50 fen short of INT64_MAX
   // (day row and month rollup), as if a long history had piled up.
   WriteFile(dir + "/first.jsonl", OrderLine("p0", "0", "paid", "0.50", "1"));
-  auto r =
-      RunProcess({ChatkpiBinary(), "ingest", "--db", db, dir + "/first.jsonl"});
+  // One thread: a store of one file shard, whose rows are shard 0's.
+  auto r = RunProcess({ChatkpiBinary(), "ingest", "--db", db, "--threads", "1",
+                       dir + "/first.jsonl"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   {
     const int32_t day = DayNumber(kDay1);

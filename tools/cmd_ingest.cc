@@ -23,6 +23,8 @@ absl::StatusOr<std::optional<Rules>> RulesFromArgs(const Args& args) {
   return std::optional<Rules>(std::move(*rules));
 }
 
+namespace {}  // namespace
+
 const CommandSpec& IngestCommand() {
   static const auto* spec = new CommandSpec{
       "ingest",
@@ -33,6 +35,10 @@ const CommandSpec& IngestCommand() {
         "rules for a new store; without it, the store's live rules "
         "(docs/replay.md)"},
        {"commit-every", "N", "events per commit (100000)"},
+       {"threads", "N",
+        "threads that apply events (1, exact for every input); more take a "
+        "new store in on 8 shards, which refuses an order whose events name "
+        "buyers of two shards (docs/engine.md, \"Parallel ingest\")"},
        {"max-line-bytes", "N",
         "longest line taken in (1048576, docs/limits.md)"},
        {"max-agents-per-day", "N", "warn past N distinct agents a day"},
@@ -71,6 +77,13 @@ int RunIngest(int argc, char** argv) {
                 absl::InvalidArgumentError("--commit-every must be >= 1"));
   }
   opts.commit_every = *every;
+  auto threads = args->GetInt("threads", 1);
+  if (!threads.ok()) return Fail(kCmd, threads.status());
+  if (*threads < 1 || *threads > 256) {
+    return Fail(kCmd,
+                absl::InvalidArgumentError("--threads must be in [1, 256]"));
+  }
+  opts.threads = static_cast<int>(*threads);
   // Limits against hostile input (docs/limits.md).
   auto max_line = args->GetInt("max-line-bytes", opts.max_line_bytes);
   if (!max_line.ok()) return Fail(kCmd, max_line.status());
@@ -126,7 +139,7 @@ int RunIngest(int argc, char** argv) {
             << " new events, " << report.duplicates << " duplicates, "
             << report.dead_letters << " dead letters, " << report.skipped_lines
             << " lines already taken in\n";
-  if (const int64_t n = (*live)->engine().stats().conflicts; n > 0) {
+  if (const int64_t n = report.conflicts; n > 0) {
     std::cerr << "chatkpi ingest: " << n
               << " conflicting duplicate(s) (an id seen with other content) "
                  "resolved by the rule of docs/engine.md; list them with "

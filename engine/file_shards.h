@@ -1,0 +1,157 @@
+// File input on several threads: the events of files are sharded by buyer,
+// as Kafka partitions are, and each shard's engine runs on a thread of its
+// own (docs/engine.md, "Parallel ingest").
+//
+// * A store has a fixed number of file shards, recorded in `meta` when its
+//   first events are taken in (kMetaFileShards). A store created with one
+//   thread, or by a build before shards, has one: shard 0, today's layout.
+//   Any number of threads runs any number of shards (shard s on thread
+//   s % threads), so a later run with another --threads maps every buyer
+//   to the same shard.
+// * An event belongs to the shard of its buyer (an assessment, which has
+//   none, to that of its agent): FileShardOf.
+// * The caller parses and validates on its thread and queues the events;
+//   Run applies them, each shard's in their order, in parallel. Anything
+//   that involves two shards — a copy of an id held with other bytes, an
+//   order whose state another shard holds — is deferred
+//   (Engine::ApplyBesideSiblings) and applied after the parallel part, with
+//   every shard idle, in queue order (Engine::Apply with ShardSiblings).
+//   Dead letters go to shard 0.
+// * Commit writes every shard's pending commit and the source positions as
+//   one atomic store write (Engine::CommitTogether): whatever the instant
+//   of a crash, the store holds all of a commit or none of it, and resuming
+//   reads again exactly what is not in it.
+#ifndef CHATKPI_ENGINE_FILE_SHARDS_H_
+#define CHATKPI_ENGINE_FILE_SHARDS_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/engine.h"
+#include "ingest/event.h"
+#include "store/store.h"
+
+namespace chatkpi {
+
+// Meta key: the store's number of file shards, as decimal text.
+inline constexpr char kMetaFileShards[] = "file_shards";
+// The shards of a store created by a run with more than one thread: enough
+// for the cores of a large machine, few enough that each shard's commit
+// stays large.
+inline constexpr uint32_t kFileShardsOfParallelStore = 8;
+
+// The store's file shards: as recorded; 1 when none is recorded and the
+// store holds events (an earlier build's, or created with one thread). A
+// store without events and no record gets `for_new_store`, recorded.
+absl::StatusOr<uint32_t> FileShardsOf(Store& store, uint32_t for_new_store);
+
+// The shard of `e` among `shards`: by buyer, an assessment by agent.
+uint32_t FileShardOf(const Event& e, uint32_t shards);
+
+class FileShards : public ShardSiblings {
+ public:
+  // Engines for shards 0..shards-1 on `store` under `rules`, each with
+  // `base` but its own shard; `threads` threads run them (the calling one
+  // included).
+  static absl::StatusOr<std::unique_ptr<FileShards>> Open(
+      const Rules& rules, Store* store, const EngineOptions& base,
+      uint32_t shards, int threads);
+  ~FileShards() override;
+
+  // Queueing, on the caller's thread. Parse the next event into Slot(),
+  // then Push it with its raw line (copied) and where it was read (its
+  // prefix must stay valid until the next Run).
+  Event& Slot();
+  void Push(std::string_view raw, EventPosition position);
+  void PushDeadLetter(DeadLetter d);
+  size_t queued() const { return count_ + dead_letters_.size(); }
+  // Drops what is queued (a generation switch: applied again elsewhere).
+  void ClearQueue();
+
+  struct Counts {
+    int64_t accepted = 0;
+    int64_t duplicates = 0;
+    int64_t dead_letters = 0;
+  };
+  // Applies everything queued; adds what became of it to `counts`. After
+  // an error the shards refuse everything (as an engine does).
+  absl::Status Run(Counts* counts);
+  // Run, then writes every shard's commit with `positions` ((source, value)
+  // pairs) as one store write.
+  absl::Status Commit(
+      const std::vector<std::pair<std::string, std::string>>& positions,
+      Counts* counts);
+
+  uint32_t shards() const { return static_cast<uint32_t>(engines_.size()); }
+  int threads() const { return threads_; }
+  // The sum over the shards' engines.
+  EngineStats stats() const;
+
+  // ShardSiblings.
+  uint32_t ShardOf(const Event& e) const override;
+  Engine* Sibling(uint32_t shard) override { return engines_[shard].get(); }
+  absl::StatusOr<uint32_t> OrderShard(std::string_view order,
+                                      uint32_t shard) override;
+  absl::Status CommitAll() override;
+
+ private:
+  FileShards() = default;
+  // Applies the queued events of the shards of thread `worker`.
+  void Work(int worker);
+  void WorkerLoop(int worker);
+
+  Store* store_ = nullptr;
+  std::vector<std::unique_ptr<Engine>> engines_;
+  std::vector<Engine*> all_;  // engines_, for CommitTogether
+  int threads_ = 1;
+  // Whether the store held events when opened: only then can an order's
+  // state be in the store under another shard than this run gave it.
+  bool store_had_events_ = false;
+
+  // The queue: events parsed into slots (reused, so that their strings
+  // keep their memory), their raw lines back to back, where they were
+  // read, and per shard the indices of its events in queue order.
+  std::vector<Event> slots_;
+  size_t count_ = 0;
+  std::string raw_;
+  std::vector<size_t> raw_end_;
+  std::vector<EventPosition> positions_;
+  std::vector<std::vector<uint32_t>> by_shard_;
+  enum Result : uint8_t { kNew, kDuplicate, kDeferred };
+  std::vector<Result> results_;
+  std::vector<DeadLetter> dead_letters_;
+  absl::Status failed_;
+
+  // Which shard holds each order's state, for the orders of this run (and
+  // those found in the store), in stripes with a lock each.
+  struct OrderStripe {
+    std::mutex mu;
+    absl::flat_hash_map<std::string, uint32_t> shard;
+  };
+  static constexpr size_t kOrderStripes = 64;
+  std::unique_ptr<OrderStripe[]> orders_ =
+      std::make_unique<OrderStripe[]>(kOrderStripes);
+
+  // The worker threads (threads_ - 1 of them; the caller is worker 0).
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable start_, done_;
+  uint64_t round_ = 0;  // Run's number: a new one starts the workers
+  int busy_ = 0;        // workers still applying this round
+  bool stopping_ = false;
+  std::vector<absl::Status> worker_status_;
+};
+
+}  // namespace chatkpi
+
+#endif  // CHATKPI_ENGINE_FILE_SHARDS_H_
