@@ -12,6 +12,7 @@
 #include <shared_mutex>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "rocksdb/cache.h"
@@ -455,11 +456,12 @@ struct Store::Impl {
   rocksdb::WriteOptions write_options;
   bool read_only = false;
   bool secondary = false;        // a follower: StoreOptions::secondary_dir
-  std::unique_ptr<IdIndex> ids;  // null when read-only
-  // Guards `ids`: the engines of several Kafka partitions claim ids on
-  // their own threads (engine/kafka_ingest.h). Their writes are one at a
-  // time already (each engine's commit reads shared counters first).
+  // Engines of several Kafka partitions or file shards claim ids on their
+  // own threads (engine/kafka_ingest.h, engine/file_shards.h): every use of
+  // `ids` holds `ids_mu`. Commits are written one at a time (`writing`).
   std::mutex ids_mu;
+  std::mutex writing;
+  std::unique_ptr<IdIndex> ids ABSL_PT_GUARDED_BY(ids_mu);  // null: read-only
   bool write_failed = false;  // RocksDB refuses writes after one fails
   uint64_t commits = 0;       // kCommitsKey as of the last commit
   // Source positions as of the last commit (CommitRecord::positions).
@@ -470,11 +472,6 @@ struct Store::Impl {
   SecondaryParams follow;
   uint64_t table_files = 0;
   std::shared_mutex reopening;
-  // Engines of several file shards claim ids on their own threads
-  // (engine/file_shards.h): every use of `ids` holds this. Commits are
-  // written one at a time (`writing`).
-  std::mutex ids_mu;
-  std::mutex writing;
 
   std::shared_lock<std::shared_mutex> Reading() {
     return secondary ? std::shared_lock(reopening)

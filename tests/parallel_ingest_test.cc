@@ -18,7 +18,7 @@
 #include "engine/local_day.h"
 #include "gtest/gtest.h"
 #include "ingest/event_parser.h"
-#include "query/json_text.h"
+#include "base/json_text.h"
 #include "query/snapshot.h"
 #include "store/store.h"
 #include "tests/reference_model.h"
