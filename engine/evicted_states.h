@@ -26,6 +26,7 @@
 #include <utility>
 #include <variant>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "engine/state.h"
@@ -93,13 +94,14 @@ class EvictedStates {
   void Compact();
 
   size_t budget_;
-  uint64_t owners_ = 0;
   // Engines of file shards on their own threads share one pool
   // (engine/file_shards.h).
   std::mutex mu_;
-  size_t bytes_ = 0;
-  std::deque<Held> order_;  // oldest first
-  uint64_t popped_ = 0;     // entries popped from order_'s front so far
+  uint64_t owners_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<Held> order_ ABSL_GUARDED_BY(mu_);  // oldest first
+  uint64_t popped_ ABSL_GUARDED_BY(mu_) =
+      0;  // entries popped from order_'s front so far
   // The entries held: key (viewing order_'s strings, which a deque does not
   // move) -> position in order_ counted from its start, popped_ included.
   absl::flat_hash_map<KeyView, uint64_t> index_;

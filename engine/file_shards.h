@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -136,7 +137,7 @@ class FileShards : public ShardSiblings {
   // those found in the store), in stripes with a lock each.
   struct OrderStripe {
     std::mutex mu;
-    absl::flat_hash_map<std::string, uint32_t> shard;
+    absl::flat_hash_map<std::string, uint32_t> shard ABSL_GUARDED_BY(mu);
   };
   static constexpr size_t kOrderStripes = 64;
   std::unique_ptr<OrderStripe[]> orders_ =
@@ -146,9 +147,10 @@ class FileShards : public ShardSiblings {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable start_, done_;
-  uint64_t round_ = 0;  // Run's number: a new one starts the workers
-  int busy_ = 0;        // workers still applying this round
-  bool stopping_ = false;
+  // Run's number: a new one starts the workers.
+  uint64_t round_ ABSL_GUARDED_BY(mu_) = 0;
+  int busy_ ABSL_GUARDED_BY(mu_) = 0;  // workers still applying this round
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<absl::Status> worker_status_;
 };
 

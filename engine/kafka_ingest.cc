@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -205,10 +206,10 @@ class KafkaIngest : public KafkaRebalanceListener {
   std::vector<std::thread> threads_;  // workers 1.. (0 is the polling one)
   std::mutex pool_mu_;
   std::condition_variable round_start_, round_done_;
-  uint64_t round_ = 0;
-  size_t busy_ = 0;
-  bool commit_round_ = false;
-  bool quit_ = false;
+  uint64_t round_ ABSL_GUARDED_BY(pool_mu_) = 0;
+  size_t busy_ ABSL_GUARDED_BY(pool_mu_) = 0;
+  bool commit_round_ ABSL_GUARDED_BY(pool_mu_) = false;
+  bool quit_ ABSL_GUARDED_BY(pool_mu_) = false;
   size_t queued_ = 0;  // messages polled, not yet applied
   absl::Time first_queued_;
   // Engines commit one at a time: a commit reads counters the store's
