@@ -21,7 +21,8 @@
 #   BUILD_DIR (build) needs `chatkpi` and `kafka_consume_bench`
 #   (-DCHATKPI_BUILD_BENCH=ON). Environment: ROUNDS (2), KAFKA_EVENTS
 #   (200000: the embedded mock broker keeps ~5 MiB per partition),
-#   CHATKPI_BENCH_CACHE (where DuckDB is installed), KEEP=1 keeps the work
+#   CHATKPI_BENCH_CACHE (where DuckDB is installed), INGEST_THREADS
+#   (`ingest --threads`, default every core), KEEP=1 keeps the work
 #   directory.
 #
 # DuckDB is not a Debian package: on first use the script installs its
@@ -32,6 +33,7 @@ set -euo pipefail
 build=${1:-build}
 events=${2:-1000000}
 rounds=${ROUNDS:-2}
+ingest_threads=${INGEST_THREADS:-$(nproc)}
 kafka_events=${KAFKA_EVENTS:-200000}
 big=$((events * 21 / 10))
 month=2026-11
@@ -191,6 +193,7 @@ machine() {
 }
 echo "chatkpi vs DuckDB, $(date -u '+%Y-%m-%d %H:%M UTC'), build $(git -C "$(dirname "$0")" describe --always --dirty 2>/dev/null || echo '?') in $build"
 echo "machine: $(machine)"
+echo "ingest --threads $ingest_threads"
 echo "input: $lines events ($(( $(stat -c %s "$work/sorted.jsonl") / 1048576 )) MiB) sorted and shuffled, $big_lines shuffled; DuckDB $duckdb_version with $(nproc) threads"
 
 # --- the numbers must agree before anything is timed -----------------------
@@ -209,9 +212,9 @@ check() {  # input file, store: DuckDB's month == the store's snapshot
   fi
   echo "checked: DuckDB == chatkpi snapshot for $(wc -l < "$work/snap.sorted") rows x 20 counters ($(basename "$1"))"
 }
-"$bin" ingest --db "$work/check_sorted" "$work/sorted.jsonl" >/dev/null 2>&1
+"$bin" ingest --threads "$ingest_threads" --db "$work/check_sorted" "$work/sorted.jsonl" >/dev/null 2>&1
 check "$work/sorted.jsonl" "$work/check_sorted"
-"$bin" ingest --db "$work/check_shuffled" "$work/shuffled.jsonl" >/dev/null 2>&1
+"$bin" ingest --threads "$ingest_threads" --db "$work/check_shuffled" "$work/shuffled.jsonl" >/dev/null 2>&1
 check "$work/shuffled.jsonl" "$work/check_shuffled"
 rm -rf "$work/check_sorted" "$work/check_shuffled"
 
@@ -234,12 +237,12 @@ measure() {  # key, command...: keeps the lowest wall (and its CPU), the highest
 kafka_best=0 bare_best=0
 for r in $(seq "$rounds"); do
   echo "round $r (load $(cut -d' ' -f1-3 /proc/loadavg))"
-  measure ingest_sorted "$bin" ingest --db "$work/sorted$r" "$work/sorted.jsonl"
+  measure ingest_sorted "$bin" ingest --threads "$ingest_threads" --db "$work/sorted$r" "$work/sorted.jsonl"
   measure duckdb_sorted sh -c "cd '$cache' && exec node month.mjs '$work/sorted.jsonl' $month '$work/duck.csv'"
-  measure ingest_shuffled "$bin" ingest --db "$work/shuffled$r" "$work/shuffled.jsonl"
+  measure ingest_shuffled "$bin" ingest --threads "$ingest_threads" --db "$work/shuffled$r" "$work/shuffled.jsonl"
   measure duckdb_shuffled sh -c "cd '$cache' && exec node month.mjs '$work/shuffled.jsonl' $month '$work/duck.csv'"
   measure replay "$bin" replay --db "$work/sorted$r" --rules "$work/rules.json" --quiet
-  measure ingest_big "$bin" ingest --db "$work/big$r" "$work/big.jsonl"
+  measure ingest_big "$bin" ingest --threads "$ingest_threads" --db "$work/big$r" "$work/big.jsonl"
   rm -rf "$work/sorted$r" "$work/shuffled$r" "$work/big$r"
   # In one process: the bare consumer, then `run`'s loop, each from its
   # partition assignment to having read (and committed) every partition.

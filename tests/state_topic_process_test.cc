@@ -379,6 +379,39 @@ TEST(StateTopic, RestoresTheNewestOwnersPositions) {
   std::filesystem::remove_all(dir);
 }
 
+// Takes partition 0 of topic "state" over onto a new store and expects the
+// state refused: nothing restored, nothing applied, no position taken.
+// Returns what the takeover logged.
+std::string TakeOverExpectingRefusal(const KafkaClientConfig& config,
+                                     const std::string& name) {
+  const std::string dir = TempDir(name);
+  auto store = Store::Open(dir + "/db", StoreOptions());
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return "";
+  auto rules = DefaultRules();
+  EXPECT_TRUE(rules.ok());
+  auto engine = Engine::Open(*rules, store->get(), {});
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  if (!engine.ok()) return "";
+  const std::string sources[2] = {"kafka/chat/0", "kafka/orders/0"};
+  std::string logged;
+  auto took = TakeOverPartitionState(
+      config, "state", 0, 6, sources, 1000, engine->get(),
+      [&](const std::string& line) { logged += line; });
+  EXPECT_TRUE(took.ok()) << took.status();
+  if (took.ok()) {
+    EXPECT_FALSE(took->restored);
+    EXPECT_FALSE(took->complete);
+  }
+  auto chat = (*engine)->GetPosition("kafka/chat/0");
+  EXPECT_TRUE(chat.ok() && !chat->has_value());
+  EXPECT_EQ((*engine)->stats().accepted, 0);
+  engine->reset();
+  store->reset();
+  std::filesystem::remove_all(dir);
+  return logged;
+}
+
 // A state published by a member whose store held history before the
 // topic existed is incomplete: restoring it would lose that history.
 TEST(StateTopic, RefusesToRestoreAnIncompleteState) {
@@ -394,29 +427,9 @@ TEST(StateTopic, RefusesToRestoreAnIncompleteState) {
   p.last[1] = 50;
   p.complete = false;
   ASSERT_TRUE((*publisher)->PublishPositions(0, 3, p).ok());
-
-  const std::string dir = TempDir("state_topic_incomplete");
-  auto store = Store::Open(dir + "/db", StoreOptions());
-  ASSERT_TRUE(store.ok()) << store.status();
-  auto rules = DefaultRules();
-  ASSERT_TRUE(rules.ok());
-  auto engine = Engine::Open(*rules, store->get(), {});
-  ASSERT_TRUE(engine.ok()) << engine.status();
-  const std::string sources[2] = {"kafka/chat/0", "kafka/orders/0"};
-  std::string logged;
-  auto took = TakeOverPartitionState(
-      config, "state", 0, 6, sources, 1000, engine->get(),
-      [&](const std::string& line) { logged += line; });
-  ASSERT_TRUE(took.ok()) << took.status();
-  EXPECT_FALSE(took->restored);
-  EXPECT_FALSE(took->complete);
+  const std::string logged =
+      TakeOverExpectingRefusal(config, "state_topic_incomplete");
   EXPECT_NE(logged.find("only in part"), std::string::npos) << logged;
-  auto chat = (*engine)->GetPosition("kafka/chat/0");
-  ASSERT_TRUE(chat.ok());
-  EXPECT_FALSE(chat->has_value());
-  engine->reset();
-  store->reset();
-  std::filesystem::remove_all(dir);
 }
 
 // A state that lost records (time or size retention on the topic) is not
@@ -438,30 +451,12 @@ TEST(StateTopic, RefusesToRestoreAStateThatLostRecords) {
   p.last[0] = 2;
   p.records = 3;
   ASSERT_TRUE((*publisher)->PublishPositions(0, 3, p).ok());
-
-  const std::string dir = TempDir("state_topic_lost");
-  auto store = Store::Open(dir + "/db", StoreOptions());
-  ASSERT_TRUE(store.ok()) << store.status();
-  auto rules = DefaultRules();
-  ASSERT_TRUE(rules.ok());
-  auto engine = Engine::Open(*rules, store->get(), {});
-  ASSERT_TRUE(engine.ok()) << engine.status();
-  const std::string sources[2] = {"kafka/chat/0", "kafka/orders/0"};
-  std::string logged;
-  auto took = TakeOverPartitionState(
-      config, "state", 0, 6, sources, 1000, engine->get(),
-      [&](const std::string& line) { logged += line; });
-  ASSERT_TRUE(took.ok()) << took.status();
-  EXPECT_FALSE(took->restored);
-  EXPECT_FALSE(took->complete);
+  const std::string logged =
+      TakeOverExpectingRefusal(config, "state_topic_lost");
   EXPECT_NE(logged.find("holds 1 events and dead letters of partition 0, "
                         "fewer than the 3"),
             std::string::npos)
       << logged;
-  EXPECT_EQ((*engine)->stats().accepted, 0);
-  engine->reset();
-  store->reset();
-  std::filesystem::remove_all(dir);
 }
 
 TEST(StateTopic, PositionsRoundTrip) {
