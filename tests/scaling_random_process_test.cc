@@ -81,12 +81,12 @@ class RandomHistory {
 
   // Starts member `slot` on its store (new or kept), consuming at a
   // limited rate so that a partition's rebuild takes long enough to be
-  // interrupted.
-  void Start(int slot) {
+  // interrupted: `rate` events/s, or (0) a random 1500, 2500 or 3500.
+  void Start(int slot, int rate = 0) {
     Member& m = members_[slot];
     std::vector<std::string> args =
         MemberArgs(brokers_, "scale", absl::StrCat(dir_, "/member", slot));
-    const int rate = 1500 + static_cast<int>(rng_() % 3) * 1000;
+    if (rate == 0) rate = 1500 + static_cast<int>(rng_() % 3) * 1000;
     // Commits 1.5 s apart leave a frozen member with applied, uncommitted
     // events, which it commits (and publishes) when it runs again.
     // The command line refuses a flag given twice: replace MemberArgs'
@@ -281,8 +281,12 @@ TEST(ScalingProcess, RandomOwnershipHistoriesKeepTheTeamViewExact) {
     auto owned = SettledOwnership(h.process(0)->Stderr());
     return owned.has_value() && owned->size() == kPartitions;
   })) << h.Logs();
+  // At 300 events/s the joiner is still rebuilding when it stops (about
+  // 2,000 of the first half's events are its partitions'): some of the rows
+  // it publishes, such as an order counted unattributed before its buyer's
+  // chat was read, are rows member 0's final state does not have.
   const int joiner = h.SlotToStart();
-  h.Start(joiner);
+  h.Start(joiner, /*rate=*/300);
   ASSERT_TRUE(WaitUntil(absl::Seconds(20), [&] {
     return h.process(joiner)->Stderr().find("assigned ") != std::string::npos;
   })) << h.Logs();
