@@ -10,8 +10,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "config/toml_document.h"
 #include "base/json_text.h"
+#include "config/toml_document.h"
 #include "query/scheme.h"
 
 namespace chatkpi {

@@ -455,7 +455,7 @@ struct Store::Impl {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::WriteOptions write_options;
   bool read_only = false;
-  bool secondary = false;        // a follower: StoreOptions::secondary_dir
+  bool secondary = false;  // a follower: StoreOptions::secondary_dir
   // Engines of several Kafka partitions or file shards claim ids on their
   // own threads (engine/kafka_ingest.h, engine/file_shards.h): every use of
   // `ids` holds `ids_mu`. Commits are written one at a time (`writing`).

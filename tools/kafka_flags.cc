@@ -11,8 +11,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "config/toml_document.h"
 #include "base/json_text.h"
+#include "config/toml_document.h"
 
 namespace chatkpi {
 namespace {
