@@ -34,8 +34,10 @@ using testing::WriteFile;
 const char kToken[] = "ops-test-token-0123456789abcdef";
 
 const std::vector<std::string> kCommands = {
-    "ingest", "snapshot", "check", "score", "assess",  "replay", "diff",
-    "stats",  "gen",      "serve", "run",   "produce", "broker", "demo"};
+    "ingest",       "snapshot",  "check",   "score", "assess",
+    "roster",       "statement", "replay",  "diff",  "stats",
+    "dead-letters", "backup",    "restore", "gen",   "serve",
+    "run",          "produce",   "broker",  "demo",  "convert-config"};
 
 TEST(Cli, EveryCommandAnswersHelp) {
   for (const std::string& cmd : kCommands) {

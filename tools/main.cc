@@ -49,9 +49,13 @@ void Usage(std::ostream& out) {
   out << "usage: chatkpi COMMAND [flags]\n"
          "       chatkpi help [COMMAND]      chatkpi COMMAND --help\n\n"
          "commands:\n";
+  size_t width = 0;
+  for (const Command& c : kCommands) {
+    width = std::max(width, c.spec().name.size());
+  }
   for (const Command& c : kCommands) {
     std::string name = c.spec().name;
-    name.resize(std::max<size_t>(name.size(), 10), ' ');
+    name.resize(width + 2, ' ');
     out << "  " << name << c.spec().summary << "\n";
   }
   out << "\nexit codes: 0 success; 2 usage error (unknown or repeated flag, "
