@@ -83,6 +83,8 @@ class Ingestor {
            FileIngestReport* report)
       : engine_(engine), opts_(opts), report_(report) {}
   ~Ingestor() {
+    // A batch in flight uses the gate's store, and may hold its lock.
+    if (shards_ != nullptr) WaitShards().IgnoreError();
     if (opts_.gate != nullptr) opts_.gate->set_before_replace(nullptr);
   }
 
@@ -96,8 +98,8 @@ class Ingestor {
   // unterminated last line (docs/engine.md, Inputs).
   absl::Status Finish(Input& in);
   // Applies the held event and commits, with the positions of every input
-  // still tracked.
-  absl::Status Commit();
+  // still tracked; returns when the commit is written.
+  absl::Status Commit() { return Commit(/*wait=*/true); }
   // Stops storing `in`'s position (after the commit that ended it).
   void Drop(const Input* in) { std::erase(inputs_, in); }
   // Decides, before the first line, whether the store's file shards run
@@ -125,13 +127,24 @@ class Ingestor {
   // The source positions of the inputs that are resumed by position.
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Positions();
   absl::Status CommitTo(Engine* e);
-  absl::Status CommitShards();
-  absl::Status RunShards();
+  // `wait` false: the file shards apply what is queued and commit it while
+  // the caller reads on (FileShards::Submit).
+  absl::Status Commit(bool wait);
+  absl::Status CommitShards(bool wait);
+  // Hands the queued batch to the file shards without waiting for it.
+  absl::Status SubmitShards();
+  // Waits for the batch in flight; counts it; leaves the gate its commit
+  // entered.
+  absl::Status WaitShards();
 
   // Non-null when the store has several file shards: events are queued to
   // them instead of applied to engine_ (which then only opens the gate).
   std::unique_ptr<FileShards> shards_;
   size_t shard_pending_ = 0;  // lines queued since the last commit
+  // Of uncommitted_, how many were submitted to the shards (and counted).
+  size_t submitted_ = 0;
+  // Whether the gate was entered for a commit still in flight.
+  bool gate_held_ = false;
 
   Engine* engine_;
   const FileIngestOptions& opts_;
@@ -296,9 +309,9 @@ absl::Status Ingestor::Take(Input& in, const LineReader::Line& line) {
     }
     if (shard_pending_ >= opts_.commit_every ||
         uncommitted_text_.size() >= kMaxUncommittedBytes) {
-      return Commit();
+      return Commit(/*wait=*/false);
     }
-    if (shards_->queued() >= kShardBatch) return RunShards();
+    if (shards_->queued() >= kShardBatch) return SubmitShards();
     return absl::OkStatus();
   }
   if (!line.blank) {
@@ -437,33 +450,40 @@ absl::Status Ingestor::OpenShards() {
   return absl::OkStatus();
 }
 
-absl::Status Ingestor::RunShards() {
-  FileShards::Counts c;
-  absl::Status s = shards_->Run(&c);
+absl::Status Ingestor::WaitShards() {
+  absl::Status s = shards_->Wait();
+  const FileShards::Counts c = shards_->TakeCounts();
   report_->accepted += c.accepted;
   report_->duplicates += c.duplicates;
   report_->dead_letters += c.dead_letters;
+  if (gate_held_) {
+    opts_.gate->Leave();
+    gate_held_ = false;
+  }
   return s;
 }
 
-absl::Status Ingestor::CommitShards() {
-  // What is queued is counted once, here, even if a generation switch
-  // makes it go again to the new generation's shards.
-  absl::Status s = RunShards();
+absl::Status Ingestor::SubmitShards() {
+  absl::Status s = WaitShards();
+  if (s.ok()) s = shards_->Submit(nullptr);
+  submitted_ = uncommitted_.size();
+  return s;
+}
+
+absl::Status Ingestor::CommitShards(bool wait) {
+  // The batch in flight first: a generation switch drops the shards.
+  absl::Status s = WaitShards();
   if (!s.ok()) return s;
-  FileShards::Counts again;
-  if (opts_.gate == nullptr) {
-    auto positions = Positions();
-    if (!positions.ok()) return positions.status();
-    s = shards_->Commit(*positions, &again);
-  } else {
+  if (opts_.gate != nullptr) {
     bool replaced = false;
     auto gated = opts_.gate->Enter(&replaced);
     if (!gated.ok()) return gated.status();
     engine_ = *gated;
+    gate_held_ = true;
     if (replaced) {
       // The shards of the new generation, and the lines since the last
-      // commit applied to them again.
+      // commit applied to them again. Those submitted before were counted
+      // then; the rest are counted now.
       s = OpenShards();
       if (s.ok() && shards_ == nullptr) {
         s = absl::FailedPreconditionError(absl::StrCat(
@@ -474,32 +494,50 @@ absl::Status Ingestor::CommitShards() {
       for (Input* in : inputs_) in->seen = in->seen_at_commit;
       size_t begin = 0;
       FileIngestReport ignored;
-      for (const PendingLine& p : uncommitted_) {
-        if (!s.ok()) break;
+      for (size_t i = 0; i < uncommitted_.size() && s.ok(); ++i) {
+        if (i == submitted_) {
+          FileShards::Counts counted_before;
+          s = shards_->Run(&counted_before);
+          if (!s.ok()) break;
+        }
+        const PendingLine& p = uncommitted_[i];
         s = Process(
             *p.in,
             std::string_view(uncommitted_text_).substr(begin, p.end - begin),
             p.number, p.too_long, &ignored);
         begin = p.end;
       }
+      if (s.ok() && submitted_ >= uncommitted_.size()) {
+        FileShards::Counts counted_before;
+        s = shards_->Run(&counted_before);
+      }
+      // The rest, counted by the commit below.
+      wait = true;
     }
-    if (s.ok()) {
-      auto positions = Positions();
-      s = positions.ok() ? shards_->Commit(*positions, &again)
-                         : positions.status();
-    }
-    opts_.gate->Leave();
-    uncommitted_.clear();
-    uncommitted_text_.clear();
   }
-  if (!s.ok()) return s;
+  if (s.ok()) {
+    auto positions = Positions();
+    s = positions.ok() ? shards_->Submit(&*positions) : positions.status();
+  }
+  uncommitted_.clear();
+  uncommitted_text_.clear();
+  submitted_ = 0;
+  if (s.ok() && wait) s = WaitShards();
+  if (!s.ok()) {
+    if (gate_held_) {
+      if (shards_ != nullptr) shards_->Wait().IgnoreError();
+      opts_.gate->Leave();
+      gate_held_ = false;
+    }
+    return s;
+  }
   shard_pending_ = 0;
   for (Input* in : inputs_) in->seen_at_commit = in->seen;
   return absl::OkStatus();
 }
 
-absl::Status Ingestor::Commit() {
-  if (shards_ != nullptr) return CommitShards();
+absl::Status Ingestor::Commit(bool wait) {
+  if (shards_ != nullptr) return CommitShards(wait);
   absl::Status s = ApplyHeld();
   if (!s.ok()) return s;
   if (opts_.gate == nullptr) {

@@ -1,5 +1,7 @@
 #include "engine/file_shards.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "store/coding.h"
@@ -55,9 +57,9 @@ absl::StatusOr<std::unique_ptr<FileShards>> FileShards::Open(
     f->engines_.push_back(std::move(*engine));
   }
   for (Engine* e : f->all_) e->ShareCardinalityWith(f->all_);
-  f->by_shard_.resize(shards);
+  for (Batch& b : f->batches_) b.by_shard.resize(shards);
   f->worker_status_.resize(f->threads_);
-  for (int w = 1; w < f->threads_; ++w) {
+  for (int w = 0; w < f->threads_; ++w) {
     f->workers_.emplace_back([p = f.get(), w] { p->WorkerLoop(w); });
   }
   return f;
@@ -65,145 +67,224 @@ absl::StatusOr<std::unique_ptr<FileShards>> FileShards::Open(
 
 FileShards::~FileShards() {
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    done_.wait(lock, [&] { return inflight_ == nullptr; });
     stopping_ = true;
   }
   start_.notify_all();
   for (std::thread& t : workers_) t.join();
 }
 
+void FileShards::Batch::Clear() {
+  count = 0;
+  raw.clear();
+  raw_end.clear();
+  positions.clear();
+  for (auto& list : by_shard) list.clear();
+  dead_letters.clear();
+  commit = false;
+  commit_positions.clear();
+}
+
 Event& FileShards::Slot() {
-  if (slots_.size() <= count_) slots_.resize(count_ + 1);
-  return slots_[count_];
+  Batch& b = batches_[fill_];
+  if (b.slots.size() <= b.count) b.slots.resize(b.count + 1);
+  return b.slots[b.count];
 }
 
 void FileShards::Push(std::string_view raw, EventPosition position) {
+  Batch& b = batches_[fill_];
   const Event& e = Slot();
-  raw_.append(raw);
-  raw_end_.push_back(raw_.size());
-  positions_.push_back(position);
-  by_shard_[ShardOf(e)].push_back(static_cast<uint32_t>(count_));
-  ++count_;
+  b.raw.append(raw);
+  b.raw_end.push_back(b.raw.size());
+  b.positions.push_back(position);
+  b.by_shard[ShardOf(e)].push_back(static_cast<uint32_t>(b.count));
+  ++b.count;
 }
 
 void FileShards::PushDeadLetter(DeadLetter d) {
-  dead_letters_.push_back(std::move(d));
+  batches_[fill_].dead_letters.push_back(std::move(d));
 }
 
-void FileShards::ClearQueue() {
-  count_ = 0;
-  raw_.clear();
-  raw_end_.clear();
-  positions_.clear();
-  for (auto& list : by_shard_) list.clear();
-  dead_letters_.clear();
+size_t FileShards::queued() const {
+  const Batch& b = batches_[fill_];
+  return b.count + b.dead_letters.size();
 }
+
+void FileShards::ClearQueue() { batches_[fill_].Clear(); }
 
 uint32_t FileShards::ShardOf(const Event& e) const {
   return FileShardOf(e, shards());
 }
 
-void FileShards::Work(int worker) {
+namespace {
+
+// A batch was parsed on another thread, up to thousands of events ago: its
+// events are cold here, and a shard takes every few one. Their lines are
+// loaded well ahead (kSlotAhead), then the text they point to
+// (kTextAhead), so that the engine's Prefetch of the next one, which
+// hashes its keys, does not stall on them.
+constexpr size_t kSlotAhead = 8;
+constexpr size_t kTextAhead = 4;
+
+void PrefetchLines(const void* p, size_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
+}
+
+}  // namespace
+
+void FileShards::Work(int worker, Batch& b) {
   for (size_t s = worker; s < engines_.size(); s += threads_) {
     Engine& engine = *engines_[s];
-    const std::vector<uint32_t>& list = by_shard_[s];
+    const std::vector<uint32_t>& list = b.by_shard[s];
+    for (size_t k = 0; k < std::min(kSlotAhead, list.size()); ++k) {
+      PrefetchLines(&b.slots[list[k]], sizeof(Event));
+    }
     for (size_t k = 0; k < list.size(); ++k) {
+      if (k + kSlotAhead < list.size()) {
+        PrefetchLines(&b.slots[list[k + kSlotAhead]], sizeof(Event));
+      }
+      if (k + kTextAhead < list.size()) {
+        const uint32_t j = list[k + kTextAhead];
+        const Event& e = b.slots[j];
+        PrefetchLines(e.text.data(), std::min<size_t>(e.text.size(), 128));
+        PrefetchLines(b.raw.data() + (j == 0 ? 0 : b.raw_end[j - 1]), 192);
+      }
       // The next event's memory is loaded while this one is applied.
-      if (k + 1 < list.size()) engine.Prefetch(slots_[list[k + 1]]);
+      if (k + 1 < list.size()) engine.Prefetch(b.slots[list[k + 1]]);
       const uint32_t i = list[k];
-      const size_t begin = i == 0 ? 0 : raw_end_[i - 1];
-      auto applied = engine.ApplyBesideSiblings(
-          slots_[i], std::string_view(raw_).substr(begin, raw_end_[i] - begin),
-          positions_[i]);
+      auto applied =
+          engine.ApplyBesideSiblings(b.slots[i], b.Raw(i), b.positions[i]);
       if (!applied.ok()) {
         worker_status_[worker] = applied.status();
         return;
       }
-      results_[i] = *applied == Engine::Applied::kNew         ? kNew
-                    : *applied == Engine::Applied::kDuplicate ? kDuplicate
-                                                              : kDeferred;
+      b.results[i] = *applied == Engine::Applied::kNew         ? kNew
+                     : *applied == Engine::Applied::kDuplicate ? kDuplicate
+                                                               : kDeferred;
     }
   }
+}
+
+absl::Status FileShards::ApplyDeferred(Batch& b, Counts* counts) {
+  // Every shard idle: what involves two of them, in queue order.
+  for (size_t i = 0; i < b.count; ++i) {
+    if (b.results[i] != kDeferred) {
+      ++(b.results[i] == kNew ? counts->accepted : counts->duplicates);
+      continue;
+    }
+    auto applied = engines_[ShardOf(b.slots[i])]->Apply(b.slots[i], b.Raw(i),
+                                                        b.positions[i]);
+    if (!applied.ok()) return applied.status();
+    ++(*applied ? counts->accepted : counts->duplicates);
+  }
+  for (const DeadLetter& d : b.dead_letters) {
+    absl::Status s = engines_[0]->AddDeadLetter(d);
+    if (!s.ok()) return s;
+    ++counts->dead_letters;
+  }
+  if (!b.commit) return absl::OkStatus();
+  for (const auto& [source, value] : b.commit_positions) {
+    engines_[0]->SetPosition(source, value);
+  }
+  return CommitAll();
 }
 
 void FileShards::WorkerLoop(int worker) {
   uint64_t seen = 0;
   for (;;) {
+    Batch* b = nullptr;
     {
       std::unique_lock lock(mu_);
       start_.wait(lock, [&] { return stopping_ || round_ != seen; });
       if (stopping_) return;
       seen = round_;
+      b = inflight_;
     }
-    Work(worker);
+    Work(worker, *b);
     {
       std::lock_guard lock(mu_);
-      if (--busy_ == 0) done_.notify_one();
+      if (--busy_ > 0) continue;
     }
+    // The last worker out finishes the batch, every shard idle: no other
+    // worker starts before the next Submit, which waits for this one.
+    absl::Status s;
+    for (absl::Status& w : worker_status_) {
+      if (!w.ok() && s.ok()) s = w;
+      w = absl::OkStatus();
+    }
+    Counts c;
+    if (s.ok()) s = ApplyDeferred(*b, &c);
+    b->Clear();
+    {
+      std::lock_guard lock(mu_);
+      counts_.accepted += c.accepted;
+      counts_.duplicates += c.duplicates;
+      counts_.dead_letters += c.dead_letters;
+      if (!s.ok() && failed_.ok()) failed_ = s;
+      inflight_ = nullptr;
+    }
+    done_.notify_all();
   }
 }
 
-absl::Status FileShards::Run(Counts* counts) {
-  if (!failed_.ok()) return failed_;
-  if (count_ > 0) {
-    results_.assign(count_, kNew);
-    if (threads_ == 1) {
-      Work(0);
-    } else {
-      {
-        std::lock_guard lock(mu_);
-        ++round_;
-        busy_ = threads_ - 1;
-      }
-      start_.notify_all();
-      Work(0);
-      std::unique_lock lock(mu_);
-      done_.wait(lock, [&] { return busy_ == 0; });
-    }
-    for (absl::Status& s : worker_status_) {
-      if (!s.ok() && failed_.ok()) failed_ = s;
-      s = absl::OkStatus();
-    }
+absl::Status FileShards::Submit(
+    const std::vector<std::pair<std::string, std::string>>* positions) {
+  Batch& b = batches_[fill_];
+  {
+    std::unique_lock lock(mu_);
+    done_.wait(lock, [&] { return inflight_ == nullptr; });
     if (!failed_.ok()) return failed_;
-    // Every shard idle: what involves two of them, in queue order.
-    for (size_t i = 0; i < count_; ++i) {
-      if (results_[i] != kDeferred) {
-        ++(results_[i] == kNew ? counts->accepted : counts->duplicates);
-        continue;
-      }
-      const size_t begin = i == 0 ? 0 : raw_end_[i - 1];
-      auto applied = engines_[ShardOf(slots_[i])]->Apply(
-          slots_[i], std::string_view(raw_).substr(begin, raw_end_[i] - begin),
-          positions_[i]);
-      if (!applied.ok()) {
-        failed_ = applied.status();
-        return failed_;
-      }
-      ++(*applied ? counts->accepted : counts->duplicates);
+    if (b.count == 0 && b.dead_letters.empty() && positions == nullptr) {
+      return absl::OkStatus();
     }
-  }
-  for (const DeadLetter& d : dead_letters_) {
-    absl::Status s = engines_[0]->AddDeadLetter(d);
-    if (!s.ok()) {
-      failed_ = s;
-      return s;
+    if (positions != nullptr) {
+      b.commit = true;
+      b.commit_positions = *positions;
     }
-    ++counts->dead_letters;
+    b.results.assign(b.count, kNew);
+    inflight_ = &b;
+    ++round_;
+    busy_ = threads_;
   }
-  ClearQueue();
+  start_.notify_all();
+  fill_ ^= 1;
   return absl::OkStatus();
+}
+
+absl::Status FileShards::Wait() {
+  std::unique_lock lock(mu_);
+  done_.wait(lock, [&] { return inflight_ == nullptr; });
+  return failed_;
+}
+
+FileShards::Counts FileShards::TakeCounts() {
+  std::lock_guard lock(mu_);
+  Counts c = counts_;
+  counts_ = Counts();
+  return c;
+}
+
+absl::Status FileShards::Run(Counts* counts) {
+  absl::Status s = Submit(nullptr);
+  if (s.ok()) s = Wait();
+  const Counts c = TakeCounts();
+  counts->accepted += c.accepted;
+  counts->duplicates += c.duplicates;
+  counts->dead_letters += c.dead_letters;
+  return s;
 }
 
 absl::Status FileShards::Commit(
     const std::vector<std::pair<std::string, std::string>>& positions,
     Counts* counts) {
-  absl::Status s = Run(counts);
-  if (!s.ok()) return s;
-  for (const auto& [source, value] : positions) {
-    engines_[0]->SetPosition(source, value);
-  }
-  s = CommitAll();
-  if (!s.ok()) failed_ = s;
+  absl::Status s = Submit(&positions);
+  if (s.ok()) s = Wait();
+  const Counts c = TakeCounts();
+  counts->accepted += c.accepted;
+  counts->duplicates += c.duplicates;
+  counts->dead_letters += c.dead_letters;
   return s;
 }
 

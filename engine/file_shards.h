@@ -10,12 +10,15 @@
 //   to the same shard.
 // * An event belongs to the shard of its buyer (an assessment, which has
 //   none, to that of its agent): FileShardOf.
-// * The caller parses and validates on its thread and queues the events;
-//   Run applies them, each shard's in their order, in parallel. Anything
-//   that involves two shards — a copy of an id held with other bytes, an
-//   order whose state another shard holds — is deferred
-//   (Engine::ApplyBesideSiblings) and applied after the parallel part, with
-//   every shard idle, in queue order (Engine::Apply with ShardSiblings).
+// * The caller parses and validates on its thread and queues the events
+//   into one of two batches; Submit hands the batch to the shards' threads
+//   (`threads` of them, beside the caller) and returns at once, so that the
+//   caller parses the next batch while they apply this one: each shard's
+//   events in their order, in parallel. Anything that involves two shards
+//   — a copy of an id held with other bytes, an order whose state another
+//   shard holds — is deferred (Engine::ApplyBesideSiblings) and applied
+//   after the parallel part, with every shard idle, in queue order
+//   (Engine::Apply with ShardSiblings), before the next batch starts.
 //   Dead letters go to shard 0.
 // * Commit writes every shard's pending commit and the source positions as
 //   one atomic store write (Engine::CommitTogether): whatever the instant
@@ -62,8 +65,8 @@ uint32_t FileShardOf(const Event& e, uint32_t shards);
 class FileShards : public ShardSiblings {
  public:
   // Engines for shards 0..shards-1 on `store` under `rules`, each with
-  // `base` but its own shard; `threads` threads run them (the calling one
-  // included).
+  // `base` but its own shard; `threads` threads of their own run them
+  // while the caller queues the next batch.
   static absl::StatusOr<std::unique_ptr<FileShards>> Open(
       const Rules& rules, Store* store, const EngineOptions& base,
       uint32_t shards, int threads);
@@ -71,12 +74,13 @@ class FileShards : public ShardSiblings {
 
   // Queueing, on the caller's thread. Parse the next event into Slot(),
   // then Push it with its raw line (copied) and where it was read (its
-  // prefix must stay valid until the next Run).
+  // prefix must stay valid until the batch is applied: Wait).
   Event& Slot();
   void Push(std::string_view raw, EventPosition position);
   void PushDeadLetter(DeadLetter d);
-  size_t queued() const { return count_ + dead_letters_.size(); }
-  // Drops what is queued (a generation switch: applied again elsewhere).
+  size_t queued() const;
+  // Drops what is queued and not yet submitted (a generation switch:
+  // applied again elsewhere).
   void ClearQueue();
 
   struct Counts {
@@ -84,8 +88,24 @@ class FileShards : public ShardSiblings {
     int64_t duplicates = 0;
     int64_t dead_letters = 0;
   };
-  // Applies everything queued; adds what became of it to `counts`. After
-  // an error the shards refuse everything (as an engine does).
+
+  // The pipeline (docs/engine.md, "Parallel ingest"). Submit waits for the
+  // batch in flight, then hands what is queued to the shards' threads and
+  // returns: they apply it, then its deferred events and dead letters, and
+  // when `positions` is not null commit every shard with those ((source,
+  // value) pairs) as one store write. The caller queues the next batch
+  // meanwhile. Wait returns when no batch is in flight. Both return the
+  // first error of any batch; after it nothing more is applied or
+  // committed (the shards refuse everything, as an engine does), so a
+  // failed batch is never committed.
+  absl::Status Submit(
+      const std::vector<std::pair<std::string, std::string>>* positions);
+  absl::Status Wait();
+  // What became of the batches applied since the last call.
+  Counts TakeCounts();
+
+  // Submit and Wait: applies everything queued; adds what became of it
+  // (and of a batch still in flight) to `counts`.
   absl::Status Run(Counts* counts);
   // Run, then writes every shard's commit with `positions` ((source, value)
   // pairs) as one store write.
@@ -107,8 +127,36 @@ class FileShards : public ShardSiblings {
 
  private:
   FileShards() = default;
-  // Applies the queued events of the shards of thread `worker`.
-  void Work(int worker);
+
+  enum Result : uint8_t { kNew, kDuplicate, kDeferred };
+  // A batch: events parsed into slots (reused, so that their strings keep
+  // their memory), their raw lines back to back, where they were read, and
+  // per shard the indices of its events in queue order.
+  struct Batch {
+    std::vector<Event> slots;
+    size_t count = 0;
+    std::string raw;
+    std::vector<size_t> raw_end;
+    std::vector<EventPosition> positions;
+    std::vector<std::vector<uint32_t>> by_shard;
+    std::vector<Result> results;
+    std::vector<DeadLetter> dead_letters;
+    // Whether the batch ends with a commit, and its source positions.
+    bool commit = false;
+    std::vector<std::pair<std::string, std::string>> commit_positions;
+
+    std::string_view Raw(size_t i) const {
+      const size_t begin = i == 0 ? 0 : raw_end[i - 1];
+      return std::string_view(raw).substr(begin, raw_end[i] - begin);
+    }
+    void Clear();
+  };
+
+  // Applies the events of `b` of the shards of thread `worker`.
+  void Work(int worker, Batch& b);
+  // With every shard idle: the deferred events of `b` in queue order, its
+  // dead letters, and its commit. Adds what became of them to `counts`.
+  absl::Status ApplyDeferred(Batch& b, Counts* counts);
   void WorkerLoop(int worker);
 
   Store* store_ = nullptr;
@@ -119,19 +167,9 @@ class FileShards : public ShardSiblings {
   // state be in the store under another shard than this run gave it.
   bool store_had_events_ = false;
 
-  // The queue: events parsed into slots (reused, so that their strings
-  // keep their memory), their raw lines back to back, where they were
-  // read, and per shard the indices of its events in queue order.
-  std::vector<Event> slots_;
-  size_t count_ = 0;
-  std::string raw_;
-  std::vector<size_t> raw_end_;
-  std::vector<EventPosition> positions_;
-  std::vector<std::vector<uint32_t>> by_shard_;
-  enum Result : uint8_t { kNew, kDuplicate, kDeferred };
-  std::vector<Result> results_;
-  std::vector<DeadLetter> dead_letters_;
-  absl::Status failed_;
+  // The caller queues into batches_[fill_]; the other one may be in flight.
+  Batch batches_[2];
+  int fill_ = 0;
 
   // Which shard holds each order's state, for the orders of this run (and
   // those found in the store), in stripes with a lock each.
@@ -143,14 +181,18 @@ class FileShards : public ShardSiblings {
   std::unique_ptr<OrderStripe[]> orders_ =
       std::make_unique<OrderStripe[]>(kOrderStripes);
 
-  // The worker threads (threads_ - 1 of them; the caller is worker 0).
+  // The worker threads.
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable start_, done_;
-  // Run's number: a new one starts the workers.
+  Batch* inflight_ ABSL_GUARDED_BY(mu_) = nullptr;  // being applied
+  // The number of the batch in flight: a new one starts the workers.
   uint64_t round_ ABSL_GUARDED_BY(mu_) = 0;
-  int busy_ ABSL_GUARDED_BY(mu_) = 0;  // workers still applying this round
+  int busy_ ABSL_GUARDED_BY(mu_) = 0;  // workers still applying it
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status failed_ ABSL_GUARDED_BY(mu_);
+  Counts counts_ ABSL_GUARDED_BY(mu_);
+  // Each worker's error in the batch in flight (its own slot).
   std::vector<absl::Status> worker_status_;
 };
 
