@@ -73,6 +73,15 @@ class Rebuilder {
          file_shards_ > 4096)) {
       return absl::DataLossError("the file shard count is corrupt");
     }
+    if (file_shards_ > 1 && owned->has_value() && !(*owned)->empty()) {
+      // Kafka engines number their shards by partition, file shards by
+      // buyer: in one store the two cannot both be told apart.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the live store has ", file_shards_,
+          " file shards and was also fed by Kafka partitions (", **owned,
+          "); which shard applied which event cannot be told, so it cannot "
+          "be replayed exactly. Rebuild it from its inputs instead."));
+    }
     const int threads = std::max(1, opts_.threads);
     if (file_shards_ > 1) {
       // The shards' engines record the rules even if the log is empty.

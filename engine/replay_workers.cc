@@ -54,17 +54,21 @@ absl::Status ReplayWorkers::Add(uint64_t seq, uint32_t shard,
     absl::Status parsed = parser_.Parse(raw, &b.events[b.count]);
     if (!parsed.ok()) return failed_ = Unparsable(seq, parsed);
   }
-  absl::StatusOr<Engine*> engine;
-  {
-    // Opening an engine may write to the store (the rules of a new one).
-    std::lock_guard lock(commit_mu_);
-    engine = engine_for_(shard);
+  if (last_engine_ == nullptr || shard != last_shard_) {
+    absl::StatusOr<Engine*> engine;
+    {
+      // Opening an engine may write to the store (the rules of a new one).
+      std::lock_guard lock(commit_mu_);
+      engine = engine_for_(shard);
+    }
+    if (!engine.ok()) return failed_ = engine.status();
+    last_shard_ = shard;
+    last_engine_ = *engine;
   }
-  if (!engine.ok()) return failed_ = engine.status();
   b.raw.append(raw);
   b.end.push_back(b.raw.size());
   b.seq.push_back(seq);
-  b.engine.push_back(*engine);
+  b.engine.push_back(last_engine_);
   b.by_worker[shard % threads_].push_back(static_cast<uint32_t>(b.count));
   ++b.count;
   if (b.count >= kBatchEvents || b.raw.size() >= kBatchBytes) {

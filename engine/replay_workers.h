@@ -84,6 +84,9 @@ class ReplayWorkers {
   const bool parse_here_;
   EngineFor engine_for_;
   EventParser parser_;
+  // The engine of the last event added: shard runs are long.
+  uint32_t last_shard_ = 0;
+  Engine* last_engine_ = nullptr;
   Batch batches_[2];
   int filling_ = 0;
   int running_ = -1;  // the batch the workers have, if any

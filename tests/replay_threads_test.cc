@@ -19,6 +19,7 @@
 #include "engine/file_ingest.h"
 #include "engine/file_shards.h"
 #include "engine/local_day.h"
+#include "engine/meta.h"
 #include "engine/replay.h"
 #include "engine/rules.h"
 #include "gtest/gtest.h"
@@ -248,6 +249,56 @@ TEST_P(ReplayThreadsTest, KafkaShardedStoreMatchesReference) {
                          })
                   .ok());
   EXPECT_EQ(shards, (std::set<uint32_t>{1, 2, 3}));
+  std::filesystem::remove_all(dir);
+}
+
+// A store of file shards that Kafka partitions also fed: file shards are
+// numbered by buyer, Kafka's by partition, so which engine applied an event
+// cannot be told. Replay refuses it and changes nothing.
+TEST(ReplayThreads, FileShardsFedByKafkaTooAreRefused) {
+  const std::string dir = TempDir("replay_threads_mixed");
+  const std::vector<std::string> lines = Generate(7, 0);
+  const std::string file = dir + "/events.jsonl";
+  WriteLines(file, lines, 0, lines.size(), false);
+  const std::string db = dir + "/db";
+  FileIngestReport report;
+  ASSERT_TRUE(IngestWith(db, file, testing::TestRules(), 2, &report).ok());
+  int64_t bad = 0;
+  const std::vector<Event> events = testing::ParseJsonlFile(file, &bad);
+  ExpectReference(db, events, testing::TestRules(), 0);
+  {
+    auto store = Store::Open(db, StoreOptions());
+    ASSERT_TRUE(store.ok()) << store.status();
+    Commit c(store->get());
+    c.Put(Family::kMeta, kMetaOwnedShards, "1");
+    ASSERT_TRUE((*store)->Write(&c).ok());
+  }
+  auto rules = ParseRules(kNewRules[0]);
+  ASSERT_TRUE(rules.ok());
+  ReplayOptions opts;
+  opts.threads = 2;
+  auto replayed = Replay(db, *rules, opts);
+  ASSERT_FALSE(replayed.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(replayed.status()))
+      << replayed.status();
+  EXPECT_NE(replayed.status().message().find("fed by Kafka partitions"),
+            std::string::npos)
+      << replayed.status();
+  // The live generation is as it was (its rules), and the new one is gone.
+  StoreOptions so;
+  so.read_only = true;
+  auto store = Store::Open(db, so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto got = ReadSnapshot(**store, kFrom, kTo);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->rules_version, "default");
+  EXPECT_EQ((*store)->next_seq(), static_cast<uint64_t>(report.accepted));
+  int generations = 0;
+  for (const auto& e :
+       std::filesystem::directory_iterator(db + ".generations")) {
+    generations += e.is_directory() && e.path().filename().string()[0] != '.';
+  }
+  EXPECT_EQ(generations, 1);
   std::filesystem::remove_all(dir);
 }
 
