@@ -1,9 +1,9 @@
 // Replay on several threads (docs/replay.md, "Threads"): a store of file
 // shards (taken in by `ingest --threads`, with conflicting copies whose
-// buyers fall in other shards) and a store fed by Kafka-style shards are
-// replayed under new rules with 1, 2 and 4 threads, one replay after the
-// other, and after each the store holds exactly the batch reference model's
-// numbers under the new rules.
+// buyers fall in other shards), a store of one shard and a store fed by
+// Kafka-style shards are replayed under new rules with 1, 2 and 4 threads,
+// one replay after the other, and after each the store holds exactly the
+// batch reference model's numbers under the new rules.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -187,6 +187,25 @@ TEST_P(ReplayThreadsTest, FileShardedStoreMatchesReference) {
   EXPECT_EQ(again.shards, kFileShardsOfParallelStore);
   EXPECT_EQ(again.skipped_lines, static_cast<int64_t>(part));
   ExpectReference(db, all, *rules, all_bad);
+  std::filesystem::remove_all(dir);
+}
+
+// A store of one shard (`ingest` on one thread): its engine applies on a
+// worker while the reading thread parses.
+TEST_P(ReplayThreadsTest, OneShardStoreMatchesReference) {
+  const uint64_t seed = GetParam();
+  const std::vector<std::string> lines = Generate(seed + 200, 0.01);
+  ASSERT_FALSE(lines.empty());
+  const std::string dir = TempDir(absl::StrCat("replay_threads_one", seed));
+  const std::string file = dir + "/events.jsonl";
+  WriteLines(file, lines, 0, lines.size(), false);
+  int64_t bad = 0;
+  const std::vector<Event> events = testing::ParseJsonlFile(file, &bad);
+  const std::string db = dir + "/db";
+  FileIngestReport report;
+  ASSERT_TRUE(IngestWith(db, file, testing::TestRules(), 1, &report).ok());
+  ASSERT_EQ(report.shards, 1u);
+  ReplayAndCheck(db, events, bad);
   std::filesystem::remove_all(dir);
 }
 
