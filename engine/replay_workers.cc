@@ -125,7 +125,14 @@ void ReplayWorkers::Work(int worker) {
   Worker& w = workers_state_[worker];
   if (!w.status.ok()) return;
   const Batch& b = batches_[running_];
-  for (uint32_t i : b.by_worker[worker]) {
+  const std::vector<uint32_t>& list = b.by_worker[worker];
+  for (size_t k = 0; k < list.size(); ++k) {
+    const uint32_t i = list[k];
+    // Parsed already: the next event's memory is loaded while this one is
+    // applied.
+    if (parse_here_ && k + 1 < list.size()) {
+      b.engine[list[k + 1]]->Prefetch(b.events[list[k + 1]]);
+    }
     const size_t begin = i == 0 ? 0 : b.end[i - 1];
     const std::string_view raw =
         std::string_view(b.raw).substr(begin, b.end[i] - begin);
