@@ -96,8 +96,8 @@ class Rebuilder {
     auto engine = EngineFor(0);
     if (!engine.ok()) return engine.status();
     if (threads > 1) {
-      // One shard so far (no runs): its worker applies, this thread reads
-      // and parses.
+      // The shards' engines on workers. With one shard so far (no runs)
+      // its worker has the engine's work alone: this thread parses too.
       workers_ = std::make_unique<ReplayWorkers>(
           threads, opts_.commit_every, /*parse_here=*/runs_.empty(),
           [this](uint32_t shard) { return EngineFor(shard); });
