@@ -4,7 +4,13 @@
 # then times `chatkpi replay` of the stored log under other rules and a
 # fresh ingest under those rules, and checks that the two snapshots are equal.
 #   usage: bench/replay_bench.sh [BUILD_DIR] [EVENTS] [extra gen flags...]
+# INGEST_THREADS (default every core) is ingest's --threads: 2 or more make
+# a store of file shards, 1 a store of one shard. REPLAY_THREADS (default
+# "1 <every core>") lists the --threads of the replays, run one after the
+# other on the same store (each replays the generation the previous made).
 set -euo pipefail
+ingest_threads=${INGEST_THREADS:-$(nproc)}
+replay_threads=${REPLAY_THREADS:-"1 $(nproc)"}
 build=${1:-build}
 events=${2:-1000000}
 shift $(( $# > 2 ? 2 : $# ))
@@ -26,12 +32,14 @@ run() {  # label, command...: prints wall and CPU seconds and events/s
     printf "%-9s %9d events  wall %6.2f s  cpu %6.2f s  %9.0f events/s wall  %9.0f events/s cpu  max rss %d MiB\n",
       l, n, w, u + s, n / w, n / (u + s), r / 1024 }'
 }
-run ingest "$build/chatkpi" ingest --db "$work/db" "$work/ev.jsonl"
-run replay "$build/chatkpi" replay --db "$work/db" --rules "$work/rules.json" --quiet
-echo "replay summary: $(cat "$work/out")"
+run ingest "$build/chatkpi" ingest --threads "$ingest_threads" --db "$work/db" "$work/ev.jsonl"
+for t in $replay_threads; do
+  run "replay-t$t" "$build/chatkpi" replay --threads "$t" --db "$work/db" --rules "$work/rules.json" --quiet
+  echo "replay summary: $(cat "$work/out")"
+done
 # A fresh ingest under the new rules: what replay must equal, and the fair
 # baseline for its rate (the new rules cost more: a 72 h attribution window).
-run ingest-v2 "$build/chatkpi" ingest --db "$work/fresh" --rules "$work/rules.json" "$work/ev.jsonl"
+run ingest-v2 "$build/chatkpi" ingest --threads "$ingest_threads" --db "$work/fresh" --rules "$work/rules.json" "$work/ev.jsonl"
 snap() { "$build/chatkpi" snapshot --db "$1" --from 2000-01-01 --to 2099-12-31; }
 if cmp -s <(snap "$work/db") <(snap "$work/fresh"); then
   echo "replayed snapshot == fresh ingest under the new rules"

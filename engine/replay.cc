@@ -1,5 +1,6 @@
 #include "engine/replay.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -15,6 +16,7 @@
 #include "engine/generation_select.h"
 #include "engine/live_store.h"
 #include "engine/owned_shards.h"
+#include "engine/replay_workers.h"
 #include "engine/shard_runs.h"
 #include "ingest/event_parser.h"
 #include "store/generations.h"
@@ -30,9 +32,19 @@ std::string ShardRunsEnd() {
   return end;
 }
 
+// Events queued for the file shards before they run: enough that each
+// thread's share outweighs starting it (as file ingest queues them).
+constexpr size_t kFileShardBatch = 16384;
+
 // Applies the live log, read through a follower, to engines on the new
-// generation: one engine per shard that applied events in the live store.
-class Rebuilder : public ShardSiblings {
+// generation (docs/replay.md, "Threads"):
+// * a store of several file shards (`ingest --threads`): through
+//   FileShards, as ingest applies files, its routing and cross-shard
+//   resolution included;
+// * otherwise each event in the engine of the shard that applied it (shard
+//   runs: Kafka partitions, or shard 0 alone), on worker threads when
+//   there are several (engine/replay_workers.h), else on this thread.
+class Rebuilder {
  public:
   Rebuilder(Store* live, Store* target, const Rules& rules,
             const ReplayOptions& opts)
@@ -54,18 +66,43 @@ class Rebuilder : public ShardSiblings {
           "build that did not record which shard applied which event; it "
           "cannot be replayed exactly. Rebuild it from the topics instead.");
     }
-    // A store of several file shards: a copy that won over one another
-    // shard applied is resolved across them, as ingest resolved it
-    // (engine/file_shards.h).
     auto file_shards = live_->Get(Family::kMeta, kMetaFileShards);
     if (!file_shards.ok()) return file_shards.status();
     if (file_shards->has_value() &&
-        (!absl::SimpleAtoi(**file_shards, &file_shards_) || file_shards_ < 1)) {
+        (!absl::SimpleAtoi(**file_shards, &file_shards_) || file_shards_ < 1 ||
+         file_shards_ > 4096)) {
       return absl::DataLossError("the file shard count is corrupt");
+    }
+    if (file_shards_ > 1 && owned->has_value() && !(*owned)->empty()) {
+      // Kafka engines number their shards by partition, file shards by
+      // buyer: in one store the two cannot both be told apart.
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the live store has ", file_shards_,
+          " file shards and was also fed by Kafka partitions (", **owned,
+          "); which shard applied which event cannot be told, so it cannot "
+          "be replayed exactly. Rebuild it from its inputs instead."));
+    }
+    const int threads = std::max(1, opts_.threads);
+    if (file_shards_ > 1) {
+      // The shards' engines record the rules even if the log is empty.
+      EngineOptions eo = EngineOptionsFor(0);
+      auto opened =
+          FileShards::Open(rules_, target_, eo, file_shards_, threads);
+      if (!opened.ok()) return opened.status();
+      file_ = std::move(*opened);
+      return absl::OkStatus();
     }
     // Shard 0's engine records the rules even if the log is empty.
     auto engine = EngineFor(0);
-    return engine.ok() ? absl::OkStatus() : engine.status();
+    if (!engine.ok()) return engine.status();
+    if (threads > 1) {
+      // The shards' engines on workers. With one shard so far (no runs)
+      // its worker has the engine's work alone: this thread parses too.
+      workers_ = std::make_unique<ReplayWorkers>(
+          threads, opts_.commit_every, /*parse_here=*/runs_.empty(),
+          [this](uint32_t shard) { return EngineFor(shard); });
+    }
+    return absl::OkStatus();
   }
 
   // Reads what the live writer committed since the last call.
@@ -83,16 +120,31 @@ class Rebuilder : public ShardSiblings {
     phase_ = phase;
     absl::Status failed;
     Event event;
-    absl::Status s = live_->ScanEvents(done_, total_,
-                                       [&](uint64_t seq, std::string_view raw) {
-                                         failed = ApplyOne(seq, raw, &event);
-                                         if (!failed.ok()) return false;
-                                         if ((done_ & 4095) == 0)
-                                           MaybeReport(false);
-                                         return true;
-                                       });
+    absl::Status s = live_->ScanEvents(
+        done_, total_, [&](uint64_t seq, std::string_view raw) {
+          if (static_cast<int64_t>(seq) != done_) {
+            failed = absl::DataLossError(
+                absl::StrCat("the live event log has no event ", done_));
+            return false;
+          }
+          failed = file_ != nullptr ? QueueFile(seq, raw)
+                   : workers_ != nullptr
+                       ? workers_->Add(seq, runs_.ShardOf(seq), raw)
+                       : ApplyOne(seq, raw, &event);
+          if (!failed.ok()) return false;
+          ++done_;
+          if ((done_ & 4095) == 0) MaybeReport(false);
+          return true;
+        });
     if (!s.ok()) return s;
     if (!failed.ok()) return failed;
+    // Everything read is applied before the round ends.
+    if (file_ != nullptr) {
+      s = RunFile();
+    } else if (workers_ != nullptr) {
+      s = workers_->Drain();
+    }
+    if (!s.ok()) return s;
     if (done_ != total_) {
       return absl::DataLossError(absl::StrCat("the live event log ends at seq ",
                                               done_, ", expected ", total_));
@@ -103,8 +155,8 @@ class Rebuilder : public ShardSiblings {
 
   // Copies what is not derived from events: dead letters (they never
   // parsed, under any rules) and meta (source positions, dead-letter count,
-  // owned shards) — except the rules and the shard runs, which the new
-  // engines write themselves.
+  // owned shards, file shards) — except the rules and the shard runs, which
+  // the new engines write themselves.
   absl::Status CopyUnderived(int64_t* dead_letters) {
     Commit c(target_);
     absl::Status flush;
@@ -137,11 +189,16 @@ class Rebuilder : public ShardSiblings {
     return s;
   }
 
-  absl::Status CommitAll() override {
-    if (file_shards_ > 1) {
-      std::vector<Engine*> all;
-      for (auto& [shard, engine] : engines_) all.push_back(engine.get());
-      return Engine::CommitTogether(all);
+  absl::Status CommitAll() {
+    if (file_ != nullptr) {
+      FileShards::Counts counts;
+      absl::Status s = file_->Commit({}, &counts);
+      duplicates_ += counts.duplicates;
+      return s;
+    }
+    if (workers_ != nullptr) {
+      absl::Status s = workers_->Drain();
+      if (!s.ok()) return s;
     }
     for (auto& [shard, engine] : engines_) {
       absl::Status s = engine->Commit();
@@ -150,23 +207,11 @@ class Rebuilder : public ShardSiblings {
     return absl::OkStatus();
   }
 
-  // ShardSiblings, for a store of several file shards.
-  uint32_t ShardOf(const Event& e) const override {
-    return FileShardOf(e, file_shards_);
-  }
-  Engine* Sibling(uint32_t shard) override {
-    auto engine = EngineFor(shard);
-    return engine.ok() ? *engine : nullptr;
-  }
-  absl::StatusOr<uint32_t> OrderShard(std::string_view,
-                                      uint32_t shard) override {
-    return shard;  // ingest kept each order in one shard
-  }
-  void CloseEngines() { engines_.clear(); }
-
   int64_t done() const { return done_; }
   int64_t total() const { return total_; }
-  int64_t duplicates() const { return duplicates_; }
+  int64_t duplicates() const {
+    return duplicates_ + (workers_ != nullptr ? workers_->duplicates() : 0);
+  }
 
  private:
   absl::Status LoadShardRuns() {
@@ -187,38 +232,67 @@ class Rebuilder : public ShardSiblings {
     return s.ok() ? bad : s;
   }
 
-  absl::StatusOr<Engine*> EngineFor(uint32_t shard) {
-    auto it = engines_.find(shard);
-    if (it != engines_.end()) return it->second.get();
+  EngineOptions EngineOptionsFor(uint32_t shard) const {
     EngineOptions eo;
     eo.shard = shard;
     eo.evicted_states = evicted_states_;
     // Conflicts are resolved again, in log order, as ingest resolved them;
     // their records (which name source positions) are copied.
     eo.record_conflicts = false;
-    if (file_shards_ > 1) eo.siblings = this;
-    auto engine = Engine::Open(rules_, target_, eo);
+    return eo;
+  }
+
+  absl::StatusOr<Engine*> EngineFor(uint32_t shard) {
+    auto it = engines_.find(shard);
+    if (it != engines_.end()) return it->second.get();
+    auto engine = Engine::Open(rules_, target_, EngineOptionsFor(shard));
     if (!engine.ok()) return engine.status();
     return engines_.emplace(shard, std::move(*engine)).first->second.get();
+  }
+
+  static absl::Status Unparsable(uint64_t seq, const absl::Status& parsed) {
+    // Every logged event parsed when it was taken in; the parser of this
+    // build disagrees. Better stop than silently drop history.
+    return absl::DataLossError(absl::StrCat(
+        "event ", seq, " of the live log does not parse with this build (",
+        parsed.message(), "); nothing was switched"));
   }
 
   absl::Status ApplyOne(uint64_t seq, std::string_view raw, Event* event) {
     auto engine = EngineFor(runs_.ShardOf(seq));
     if (!engine.ok()) return engine.status();
     absl::Status parsed = parser_.Parse(raw, event);
-    if (!parsed.ok()) {
-      // Every logged event parsed when it was taken in; the parser of this
-      // build disagrees. Better stop than silently drop history.
-      return absl::DataLossError(absl::StrCat(
-          "event ", seq, " of the live log does not parse with this build (",
-          parsed.message(), "); nothing was switched"));
-    }
+    if (!parsed.ok()) return Unparsable(seq, parsed);
     auto applied = (*engine)->Apply(*event, raw);
     if (!applied.ok()) return applied.status();
     if (!*applied) ++duplicates_;
-    ++done_;
     if ((*engine)->pending() >= opts_.commit_every) return (*engine)->Commit();
     return absl::OkStatus();
+  }
+
+  // File shards: parsed here, applied by the shards' threads a batch at a
+  // time, all shards committed together every `commit_every` events (the
+  // positions are copied at the switch, with the rest of meta).
+  absl::Status QueueFile(uint64_t seq, std::string_view raw) {
+    absl::Status parsed = parser_.Parse(raw, &file_->Slot());
+    if (!parsed.ok()) return Unparsable(seq, parsed);
+    file_->Push(raw, EventPosition{});
+    if (++file_pending_ >= opts_.commit_every) {
+      FileShards::Counts counts;
+      absl::Status s = file_->Commit({}, &counts);
+      duplicates_ += counts.duplicates;
+      file_pending_ = 0;
+      return s;
+    }
+    if (file_->queued() >= kFileShardBatch) return RunFile();
+    return absl::OkStatus();
+  }
+
+  absl::Status RunFile() {
+    FileShards::Counts counts;
+    absl::Status s = file_->Run(&counts);
+    duplicates_ += counts.duplicates;
+    return s;
   }
 
   void MaybeReport(bool force) {
@@ -246,12 +320,18 @@ class Rebuilder : public ShardSiblings {
   EventParser parser_;
   ShardRuns runs_;
   uint64_t runs_loaded_to_ = 0;
-  std::map<uint32_t, std::unique_ptr<Engine>> engines_;
   uint32_t file_shards_ = 1;
   // One budget for the evicted buyer and order states of all shards'
   // engines.
   std::shared_ptr<EvictedStates> evicted_states_ =
       std::make_shared<EvictedStates>();
+  // Shard runs: the engines by shard, and the threads that run them
+  // (declared after the engines: stopped before they go).
+  std::map<uint32_t, std::unique_ptr<Engine>> engines_;
+  std::unique_ptr<ReplayWorkers> workers_;
+  // File shards.
+  std::unique_ptr<FileShards> file_;
+  size_t file_pending_ = 0;  // events queued since the last commit
   int64_t done_ = 0;
   int64_t total_ = 0;
   int64_t duplicates_ = 0;

@@ -40,6 +40,9 @@ struct ReplayOptions {
   // deleting it after the switch.
   bool keep_old = false;
   size_t commit_every = 100'000;  // events per commit of each new engine
+  // Threads that apply events (docs/replay.md, "Threads"); 1 applies them
+  // all on the calling thread.
+  int threads = 1;
   // The final catch-up, during which writers wait, starts once a catch-up
   // round finds at most this many new events, or after `max_rounds`.
   int64_t final_threshold = 20'000;

@@ -26,6 +26,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/engine.h"
+#include "engine/file_shards.h"
 #include "engine/generation_select.h"
 #include "engine/rules.h"
 #include "gtest/gtest.h"
@@ -407,6 +408,103 @@ TEST(ReplayProcess, SigkillDuringReplayLeavesLiveUntouchedAndIsRestartable) {
     const std::string name = e.path().filename().string();
     EXPECT_TRUE(name == ".replay.lock" || e.is_directory()) << name;
   }
+  fs::remove_all(dir);
+}
+
+// The file shard count a store records (meta file_shards), "" if none.
+std::string FileShardsMeta(const std::string& db) {
+  StoreOptions so;
+  so.read_only = true;
+  auto store = Store::Open(db, so);
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return "";
+  auto v = (*store)->Get(Family::kMeta, kMetaFileShards);
+  EXPECT_TRUE(v.ok()) << v.status();
+  return v.ok() && v->has_value() ? **v : "";
+}
+
+// A store of file shards (`ingest --threads 2`) replayed on two threads
+// (docs/replay.md, "Threads"): SIGKILL mid-replay leaves the live
+// generation as it was; the next replay, with `ingest --threads 2`
+// processes committing before, during and after the switch, equals a fresh
+// ingest under the new rules, and the new generation keeps the shards.
+TEST(ReplayProcess, FileShardedStoreKilledThenReplayedBesideWriters) {
+  const std::string dir = TempDir("replay_file_shards");
+  const std::string events =
+      Gen(dir, {"--buyers", "300", "--seed", "23", "--shuffle", "--duplicates",
+                "0.02", "--malformed", "0.01"});
+  const std::vector<std::string> lines = Lines(events);
+  const size_t first = lines.size() * 4 / 10;
+  std::vector<std::string> files = {dir + "/part0.jsonl"};
+  WriteLines(files[0], lines, 0, first);
+  const size_t per_file = (lines.size() - first) / 12 + 1;
+  for (size_t begin = first; begin < lines.size(); begin += per_file) {
+    files.push_back(absl::StrCat(dir, "/part", files.size(), ".jsonl"));
+    WriteLines(files.back(), lines, begin,
+               std::min(lines.size(), begin + per_file));
+  }
+  const std::string db = dir + "/db";
+  auto r = testing::Ingest(db, {files[0]}, {"--threads", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(FileShardsMeta(db), "8");
+  const std::string before = Snapshot(db);
+  const std::string rules = RulesFile(dir, "slow30", kRuleSets[1].second);
+
+  // Killed once the generation it builds holds 3 commits.
+  const std::string err = dir + "/killed.err";
+  const pid_t pid = testing::StartProcess(
+      {ChatkpiBinary(), "replay", "--db", db, "--rules", rules, "--threads",
+       "2", "--commit-every", "50", "--quiet"},
+      "", err);
+  uint64_t commits = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (commits < 3 && absl::Now() < deadline) {
+    std::smatch m;
+    const std::string log = ReadFile(err);
+    static const std::regex kBuilding("rebuilding generation .* as (\\S+) ");
+    if (std::regex_search(log, m, kBuilding)) {
+      std::optional<CommitRecord> c =
+          ReadCommitRecord(absl::StrCat(db, ".generations/", m[1].str()));
+      commits = c.has_value() ? c->commits : 0;
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  kill(pid, SIGKILL);
+  ASSERT_EQ(testing::WaitProcess(pid), -SIGKILL) << ReadFile(err);
+  ASSERT_GE(commits, 3u) << ReadFile(err);
+  EXPECT_EQ(Snapshot(db), before);
+
+  int refused = 0;
+  std::thread loop([&] {
+    bool new_rules = false;
+    for (size_t i = 1; i < files.size(); ++i) {
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        std::vector<std::string> argv = {
+            ChatkpiBinary(), "ingest", "--db",           db,
+            "--threads",     "2",      "--commit-every", "20"};
+        if (new_rules) argv.insert(argv.end(), {"--rules", rules});
+        argv.push_back(files[i]);
+        auto w = RunProcess(argv);
+        if (w.exit_code == 0) break;
+        EXPECT_NE(w.err.find("other rules"), std::string::npos) << w.err;
+        EXPECT_FALSE(new_rules);
+        new_rules = true;
+        ++refused;
+      }
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  r = Replay(db, rules, {"--threads", "2"});
+  loop.join();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LE(refused, 1);
+  EXPECT_EQ(Snapshot(db), FreshSnapshot(dir, files, rules));
+  EXPECT_EQ(FileShardsMeta(db), "8");
+  // Every file was taken in exactly once: a re-run adds nothing.
+  auto again = testing::Ingest(db, files, {"--rules", rules, "--threads", "2"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find(" 0 new events"), std::string::npos) << again.err;
+  EXPECT_EQ(GenerationDirs(db).size(), 1u);
   fs::remove_all(dir);
 }
 

@@ -4,8 +4,10 @@
 // to stderr; a one-line JSON summary to stdout.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -37,6 +39,8 @@ const CommandSpec& ReplayCommand() {
        {"rules", "FILE", "the new rules (required)"},
        {"keep", "", "keep the old generation, queryable by its version"},
        {"commit-every", "N", "events per commit of each engine (100000)"},
+       {"threads", "N",
+        "threads that apply events (every core; 1 = one, as before)"},
        {"retire-wait-s", "S", "wait for writers to leave the old one (10)"},
        {"convert-wait-s", "S",
         "wait for the writer of a plain store to convert it (60)"},
@@ -69,7 +73,9 @@ int RunReplay(int argc, char** argv) {
   auto wait = args->GetInt("retire-wait-s", 10);
   auto convert_wait = args->GetInt("convert-wait-s", 60);
   auto threshold = args->GetInt("final-threshold", opts.final_threshold);
-  for (const auto* v : {&every, &wait, &convert_wait, &threshold}) {
+  auto threads = args->GetInt(
+      "threads", std::max(1u, std::thread::hardware_concurrency()));
+  for (const auto* v : {&every, &wait, &convert_wait, &threshold, &threads}) {
     if (!v->ok()) return Fail(kCmd, v->status());
   }
   if (*every < 1 || *wait < 0 || *convert_wait < 0 || *threshold < 0) {
@@ -77,7 +83,12 @@ int RunReplay(int argc, char** argv) {
                           "--commit-every must be >= 1, --retire-wait-s, "
                           "--convert-wait-s and --final-threshold >= 0"));
   }
+  if (*threads < 1 || *threads > 256) {
+    return Fail(kCmd,
+                absl::InvalidArgumentError("--threads must be in [1, 256]"));
+  }
   opts.commit_every = *every;
+  opts.threads = static_cast<int>(*threads);
   opts.retire_wait = absl::Seconds(*wait);
   opts.convert_wait = absl::Seconds(*convert_wait);
   opts.final_threshold = *threshold;
