@@ -156,8 +156,7 @@ std::map<std::string, double> ThreadCpuSeconds() {
 void PrintThreadCpu(const char* what,
                     const std::map<std::string, double>& before) {
   if (EnvInt("CHATKPI_BENCH_THREAD_CPU", 0) == 0) return;
-  std::fprintf(stderr, "%s: CPU seconds by thread name (live threads)\n",
-               what);
+  std::fprintf(stderr, "%s: CPU seconds by thread name (live threads)\n", what);
   for (const auto& [name, after] : ThreadCpuSeconds()) {
     auto b = before.find(name);
     const double d = after - (b != before.end() ? b->second : 0);
