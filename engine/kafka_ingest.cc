@@ -729,17 +729,21 @@ void KafkaIngest::ApplyBatch(size_t i, Batch& batch) {
   for (const Queued& q : batch.queued) {
     // After a failure anywhere the engines take nothing more: the run
     // stops, and what was not committed is read again next time.
-    if (!w.status.ok() || failed_) return;
+    if (!w.status.ok() || failed_) break;
     w.status = ApplyMessage(w, q.topic, q.number, q.offset,
                             bytes.substr(q.begin, q.key_size),
                             bytes.substr(q.begin + q.key_size, q.value_size),
                             *q.partition, *q.shard);
   }
-  if (!batch.commit) return;
-  for (const auto& [number, shard] : shards_) {
-    if (!w.status.ok() || failed_) return;
-    if (WorkerOf(number) == i) w.status = CommitShard(number, &w);
+  if (batch.commit) {
+    for (const auto& [number, shard] : shards_) {
+      if (!w.status.ok() || failed_) break;
+      if (WorkerOf(number) == i) w.status = CommitShard(number, &w);
+    }
   }
+  // The polling thread learns of it through failed_ (the first failure
+  // stays the one reported).
+  if (!w.status.ok()) Fail(w.status).IgnoreError();
 }
 
 void KafkaIngest::WorkerLoop(size_t i) {
