@@ -14,13 +14,17 @@
 // read (and, for chatkpi, committed) every partition to its end, so the
 // group join (seconds on the mock) is left out of both.
 #include <librdkafka/rdkafka.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -109,17 +113,72 @@ Fixture& Setup() {
 }
 
 double g_bare_rate = 0, g_chatkpi_rate = 0, g_file_rate = 0;
+double g_bare_cpu = 0, g_chatkpi_cpu = 0;
+
+// CPU seconds (user + system) of the whole process: the consumer's, the
+// embedded broker's and librdkafka's threads alike.
+double ProcessCpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// CPU seconds of the process's live threads by thread name (librdkafka
+// names its threads "rdk:main", "rdk:broker<N>", the mock broker's
+// "rdk:mock"...): with CHATKPI_BENCH_THREAD_CPU=1 each consume prints
+// where its CPU went, as the difference of two of these.
+std::map<std::string, double> ThreadCpuSeconds() {
+  std::map<std::string, double> out;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm"), stat(task.path() / "stat");
+    std::string name, line;
+    std::getline(comm, name);
+    std::getline(stat, line);
+    // Fields after the parenthesised name: state is the 3rd, utime the
+    // 14th and stime the 15th of the whole line.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::atof(field.c_str());
+      if (i == 15) stime = std::atof(field.c_str());
+    }
+    out[name] += (utime + stime) / tick;
+  }
+  return out;
+}
+
+void PrintThreadCpu(const char* what,
+                    const std::map<std::string, double>& before) {
+  if (EnvInt("CHATKPI_BENCH_THREAD_CPU", 0) == 0) return;
+  std::fprintf(stderr, "%s: CPU seconds by thread name (live threads)\n", what);
+  for (const auto& [name, after] : ThreadCpuSeconds()) {
+    auto b = before.find(name);
+    const double d = after - (b != before.end() ? b->second : 0);
+    if (d > 0) std::fprintf(stderr, "  %-16s %6.2f\n", name.c_str(), d);
+  }
+}
 
 // Bare librdkafka: a group member that reads both topics to their ends and
 // touches every payload.
 struct BareState {
   absl::Time assigned = absl::InfinitePast();
+  double cpu_at_assignment = 0;
+  std::map<std::string, double> threads_at_assignment;
 };
 
 void BareRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                    rd_kafka_topic_partition_list_t* parts, void* opaque) {
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    static_cast<BareState*>(opaque)->assigned = absl::Now();
+    auto* bs = static_cast<BareState*>(opaque);
+    bs->assigned = absl::Now();
+    bs->cpu_at_assignment = ProcessCpuSeconds();
+    bs->threads_at_assignment = ThreadCpuSeconds();
     rd_kafka_assign(rk, parts);
   } else {
     rd_kafka_assign(rk, nullptr);
@@ -167,9 +226,12 @@ void BM_BareLibrdkafkaConsume(benchmark::State& state) {
       rd_kafka_message_destroy(m);
     }
     const double seconds = absl::ToDoubleSeconds(absl::Now() - bs.assigned);
+    g_bare_cpu = ProcessCpuSeconds() - bs.cpu_at_assignment;
+    PrintThreadCpu("bare librdkafka", bs.threads_at_assignment);
     benchmark::DoNotOptimize(bytes);
     state.SetIterationTime(seconds);
     g_bare_rate = messages / seconds;
+    state.counters["cpu_s"] = g_bare_cpu;
     state.counters["events_per_s"] = g_bare_rate;
     state.counters["events"] = static_cast<double>(messages);
     rd_kafka_consumer_close(rk);
@@ -196,9 +258,19 @@ void BM_ChatkpiKafkaConsume(benchmark::State& state) {
         EnvInt("CHATKPI_BENCH_COMMIT_MS",
                absl::ToInt64Milliseconds(o.commit_interval)));
     absl::Time assigned = absl::InfinitePast(), caught_up = assigned;
+    double cpu_assigned = 0, cpu_caught_up = 0;
+    std::map<std::string, double> threads_assigned;
     o.log = [&](const std::string& line) {
-      if (line.rfind("assigned ", 0) == 0) assigned = absl::Now();
-      if (line.rfind("caught up", 0) == 0) caught_up = absl::Now();
+      if (line.rfind("assigned ", 0) == 0) {
+        assigned = absl::Now();
+        cpu_assigned = ProcessCpuSeconds();
+        threads_assigned = ThreadCpuSeconds();
+      }
+      if (line.rfind("caught up", 0) == 0) {
+        caught_up = absl::Now();
+        cpu_caught_up = ProcessCpuSeconds();
+        PrintThreadCpu("chatkpi run", threads_assigned);
+      }
     };
     KafkaIngestReport report;
     absl::Status s = RunKafkaIngest(*DefaultRules(), store->get(), o, &report);
@@ -211,6 +283,8 @@ void BM_ChatkpiKafkaConsume(benchmark::State& state) {
     const double seconds = absl::ToDoubleSeconds(caught_up - assigned);
     state.SetIterationTime(seconds);
     g_chatkpi_rate = report.messages / seconds;
+    g_chatkpi_cpu = cpu_caught_up - cpu_assigned;
+    state.counters["cpu_s"] = g_chatkpi_cpu;
     state.counters["events_per_s"] = g_chatkpi_rate;
     state.counters["events"] = static_cast<double>(report.messages);
     store->reset();
@@ -268,6 +342,8 @@ int main(int argc, char** argv) {
         "chatkpi Kafka consume: %.0f events/s = %.1f%% of bare librdkafka "
         "(%.0f events/s)",
         g_chatkpi_rate, 100 * g_chatkpi_rate / g_bare_rate, g_bare_rate);
+    std::printf("; CPU %.2f s against bare %.2f s", chatkpi::g_chatkpi_cpu,
+                chatkpi::g_bare_cpu);
     if (g_file_rate > 0) {
       std::printf("; %.1f%% of chatkpi file ingest (%.0f events/s)",
                   100 * g_chatkpi_rate / g_file_rate, g_file_rate);

@@ -1,8 +1,11 @@
 #include "engine/kafka_ingest.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -29,11 +32,24 @@ namespace {
 
 constexpr absl::Duration kPollTimeout = absl::Milliseconds(100);
 constexpr absl::Duration kDlqFlushTimeout = absl::Seconds(30);
-// With several threads: messages polled before the engines apply them (a
-// few milliseconds of work; the poll thread takes one worker's share).
-constexpr size_t kBatchMessages = 4096;
-// ... or polled this long ago (a throttled or trickling stream).
+// With several threads: a worker's messages are handed over in batches of
+// this many (a few milliseconds of its work) ...
+constexpr size_t kBatchMessages = 2048;
+// ... or once librdkafka has nothing more fetched, or when the oldest was
+// polled this long ago (a throttled or trickling stream).
 constexpr absl::Duration kBatchAge = absl::Milliseconds(20);
+// Batches handed to a worker and not yet applied: the polling thread waits
+// for the worker beyond this (librdkafka keeps prefetching meanwhile, up to
+// its own queue bound).
+constexpr size_t kBatchesInFlight = 4;
+// Once nothing more is fetched (librdkafka's queue is empty), a backlog of
+// at least this many messages since the last commit is committed at once
+// rather than at the next `commit_interval` tick: catching up ends with
+// the engines committing while the consumer still waits for the brokers
+// to confirm the partitions' ends (up to fetch.wait.max.ms), and a burst
+// is durable as soon as it is applied. A trickle (fewer messages between
+// empty polls) keeps committing on the tick.
+constexpr int64_t kDrainedCommitMessages = 4096;
 
 class KafkaIngest : public KafkaRebalanceListener {
  public:
@@ -45,6 +61,7 @@ class KafkaIngest : public KafkaRebalanceListener {
     const size_t n = static_cast<size_t>(std::max(1, opts.threads));
     for (size_t i = 0; i < n; ++i) {
       workers_.push_back(std::make_unique<Worker>());
+      workers_.back()->filling = std::make_unique<Batch>();
       // One budget for all engines, split between the workers' own sets.
       evicted_states_.push_back(
           n == 1 ? std::make_shared<EvictedStates>()
@@ -103,8 +120,8 @@ class KafkaIngest : public KafkaRebalanceListener {
     int64_t dead_letters = 0;
     int64_t misrouted = 0;
   };
-  // A polled data message waiting for its worker; key and value are in the
-  // worker's `bytes` (the consumer's views die at the next poll).
+  // A polled data message waiting for its worker; key and value are in its
+  // batch's `bytes` (the consumer's views die at the next poll).
   struct Queued {
     int topic;
     Partition* partition;  // map nodes stay put; rebalances apply first
@@ -115,19 +132,33 @@ class KafkaIngest : public KafkaRebalanceListener {
     size_t key_size;
     size_t value_size;
   };
+  // Messages for one worker, applied in order; then, with `commit`, the
+  // worker commits every shard it owns.
+  struct Batch {
+    std::string bytes;
+    std::vector<Queued> queued;
+    bool commit = false;
+    void Clear() {
+      bytes.clear();
+      queued.clear();
+      commit = false;
+    }
+  };
   // One applying thread and the shards it owns (partition % threads): the
-  // engines of a shard are only ever used by its worker during a round and
-  // by the polling thread between rounds.
+  // engines of a shard are only ever used by its worker while it has
+  // batches, and by the polling thread once every worker is at rest
+  // (Quiesce).
   struct Worker {
+    // The worker thread's own (read by the polling thread at rest).
     EventParser parser;
     Event event;
     Tally tally;
-    std::string bytes;
-    std::vector<Queued> queued;
-    // Offsets committed in the round, for the consumer (not thread-safe,
-    // so the polling thread tells it).
-    std::vector<KafkaPartition> informational;
-    absl::Status status;
+    absl::Status status;  // the first failure
+    // The polling thread's: the batch being filled.
+    std::unique_ptr<Batch> filling;
+    // Handed over, the front one being applied (guarded by pool_mu_).
+    std::deque<std::unique_ptr<Batch>> inbox;
+    std::vector<std::unique_ptr<Batch>> spare;  // applied, for reuse
   };
 
   void Log(const std::string& line) const {
@@ -151,6 +182,13 @@ class KafkaIngest : public KafkaRebalanceListener {
     return -1;
   }
 
+  // Records the first failure (and sets failed_); returns `s`.
+  absl::Status Fail(absl::Status s) {
+    std::lock_guard lock(failure_mu_);
+    if (failure_.ok()) failure_ = s;
+    failed_ = true;
+    return s;
+  }
   absl::Status Handle(const KafkaMessage& m);
   // Parses and applies one data message in its shard's engine (committing
   // it when `commit_every` is reached) on worker `w`'s thread.
@@ -158,11 +196,21 @@ class KafkaIngest : public KafkaRebalanceListener {
                             int64_t offset, std::string_view key,
                             std::string_view value, Partition& p, Shard& shard);
   void AddTally(Worker& w);
-  // Several threads: applies what was polled on every worker (the polling
-  // thread being worker 0), and with `commit` then commits every shard;
-  // returns when all are done. Before anything else touches an engine.
-  absl::Status Dispatch(bool commit);
-  void RunWorker(size_t i, bool commit);
+  // Several threads: hands worker `i`'s filling batch over (waiting while
+  // it has kBatchesInFlight), with `commit` marked for a commit of its
+  // shards after it.
+  void Send(size_t i, bool commit);
+  // Every worker's filling batch (with `commit`: even an empty one).
+  void SendAll(bool commit);
+  // Several threads: hands every batch over and waits until every worker
+  // has applied all of them; then the engines are at rest for the polling
+  // thread. Returns the first worker failure. Before anything else touches
+  // an engine.
+  absl::Status Quiesce();
+  // Offsets the workers committed, told to the consumer (which is not
+  // thread-safe) by the polling thread.
+  void TellInformational();
+  void ApplyBatch(size_t i, Batch& batch);
   void WorkerLoop(size_t i);
   void StartWorkers();
   void StopWorkers();
@@ -188,7 +236,9 @@ class KafkaIngest : public KafkaRebalanceListener {
   void FlushChangelog();
   // On worker `w`'s thread, or (null) on the polling thread.
   absl::Status CommitShard(int32_t shard, Worker* w = nullptr);
-  absl::Status CommitAll();
+  // Commits every shard; with several threads, unless `wait`, without
+  // waiting for the workers (which commit after what they have).
+  absl::Status CommitAll(bool wait);
   absl::Status WriteOwnedShards();
   absl::Status CheckTopics();
   bool CaughtUp() const;
@@ -203,21 +253,25 @@ class KafkaIngest : public KafkaRebalanceListener {
   std::string topics_[2];
 
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<std::thread> threads_;  // workers 1.. (0 is the polling one)
+  std::vector<std::thread> threads_;  // one per worker (several threads)
   std::mutex pool_mu_;
-  std::condition_variable round_start_, round_done_;
-  uint64_t round_ ABSL_GUARDED_BY(pool_mu_) = 0;
-  size_t busy_ ABSL_GUARDED_BY(pool_mu_) = 0;
-  bool commit_round_ ABSL_GUARDED_BY(pool_mu_) = false;
+  // Signalled when a worker's inbox gets a batch (workers wait on it) and
+  // when it applied one (the polling thread waits on it).
+  std::condition_variable batch_sent_, batch_done_;
   bool quit_ ABSL_GUARDED_BY(pool_mu_) = false;
-  size_t queued_ = 0;  // messages polled, not yet applied
-  absl::Time first_queued_;
+  size_t filling_ = 0;               // messages in the filling batches
+  int64_t polled_since_commit_ = 0;  // data messages since CommitAll
+  absl::Time first_filled_;
+
   // Engines commit one at a time: a commit reads counters the store's
   // engines share (dead letters, the event log's next seq) before writing.
   std::mutex commit_mu_;
   // The producers, the caller's hooks and the consumer's offsets: one
   // thread at a time.
   std::mutex side_mu_;
+  // Offsets committed by the workers, for TellInformational.
+  std::vector<KafkaPartition> informational_ ABSL_GUARDED_BY(side_mu_);
+  std::atomic<bool> informational_pending_{false};
   mutable std::mutex log_mu_;
   std::atomic<bool> misrouted_warned_{false};
   std::unique_ptr<KafkaProducer> dlq_;
@@ -247,6 +301,8 @@ class KafkaIngest : public KafkaRebalanceListener {
   std::map<PartitionKey, Partition> partitions_;
   // Set when the engines may hold half-applied state: never commit then.
   std::atomic<bool> failed_{false};
+  std::mutex failure_mu_;
+  absl::Status failure_ ABSL_GUARDED_BY(failure_mu_);  // the first one
   bool assigned_once_ = false;
   // Between a revocation and the next assignment: owning nothing then is
   // not being caught up (--until-caught-up would leave the group with the
@@ -268,7 +324,7 @@ class KafkaIngest : public KafkaRebalanceListener {
 };
 
 absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
-  if (absl::Status s = Dispatch(false); !s.ok()) return s;
+  if (absl::Status s = Quiesce(); !s.ok()) return s;
   if (failed_) return absl::AbortedError("consumer failed");
   int32_t generation = -1;
   if (changelog_ != nullptr || state_ != nullptr) {
@@ -363,7 +419,7 @@ absl::Status KafkaIngest::OnRevoke(
   // member: this store is private, and its state stays consistent with its
   // own stored offsets; ownership (not the rows) says what counts here.
   // What was polled from them is applied first, as with one thread.
-  if (absl::Status s = Dispatch(false); !s.ok()) return s;
+  if (absl::Status s = Quiesce(); !s.ok()) return s;
   std::set<int32_t> touched;
   for (const KafkaPartition& kp : partitions) touched.insert(kp.partition);
   // Lost partitions may have had another owner already.
@@ -448,16 +504,17 @@ absl::Status KafkaIngest::CommitShard(int32_t shard_number, Worker* w) {
     }
     absl::Status s =
         state_->PublishPositions(shard_number, shard.state_epoch, positions);
-    if (!s.ok()) {
-      failed_ = true;
-      return s;
-    }
+    if (!s.ok()) return Fail(s);
   }
   const absl::Time commit_start = absl::Now();
   absl::Status s;
   {
     std::lock_guard lock(commit_mu_);
+    // Once any engine failed nothing more is committed, by any worker: the
+    // store may be failing, and the run is about to stop.
+    if (failed_) return absl::AbortedError("an engine failed");
     s = shard.engine->Commit();
+    if (!s.ok()) Fail(s).IgnoreError();
   }
   if (!s.ok()) return s;
   std::unique_lock side(side_mu_);
@@ -483,22 +540,27 @@ absl::Status KafkaIngest::CommitShard(int32_t shard_number, Worker* w) {
   shard.dirty = false;
   if (opts_.on_commit) opts_.on_commit();
   if (w != nullptr) {
-    w->informational.insert(w->informational.end(), informational.begin(),
-                            informational.end());
+    informational_.insert(informational_.end(), informational.begin(),
+                          informational.end());
+    informational_pending_ = true;
   } else if (consumer_ != nullptr) {
     consumer_->CommitInformational(informational);
   }
   return absl::OkStatus();
 }
 
-absl::Status KafkaIngest::CommitAll() {
-  if (failed_) return absl::OkStatus();
+absl::Status KafkaIngest::CommitAll(bool wait) {
+  polled_since_commit_ = 0;
   if (workers_.size() > 1) {
-    absl::Status s = Dispatch(true);
-    if (!s.ok()) return s;
+    // A worker's failure: nothing more is committed, the caller gets it.
+    if (failed_) return Quiesce();
+    // Each worker commits its shards after what it was sent so far; only
+    // `wait` holds the polling thread until they are done.
+    SendAll(/*commit=*/true);
     last_commit_ = absl::Now();
-    return absl::OkStatus();
+    return wait ? Quiesce() : absl::OkStatus();
   }
+  if (failed_) return absl::OkStatus();
   for (auto& [number, shard] : shards_) {
     absl::Status s = CommitShard(number);
     if (!s.ok()) return s;
@@ -557,8 +619,10 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
     }
   }
   p.polled = m.offset + 1;
-  Shard& shard = shards_[m.partition];
+  // Assigned partitions have their shard (OnAssign).
+  Shard& shard = shards_.find(m.partition)->second;
   ++report_->messages;
+  ++polled_since_commit_;
   if (workers_.size() == 1) {
     Worker& w = *workers_[0];
     absl::Status s =
@@ -567,12 +631,14 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
     return s;
   }
   Worker& w = *workers_[WorkerOf(m.partition)];
-  const size_t begin = w.bytes.size();
-  w.bytes.append(m.key);
-  w.bytes.append(m.value);
-  w.queued.push_back(Queued{topic, &p, &shard, m.partition, m.offset, begin,
+  Batch& b = *w.filling;
+  const size_t begin = b.bytes.size();
+  b.bytes.append(m.key);
+  b.bytes.append(m.value);
+  b.queued.push_back(Queued{topic, &p, &shard, m.partition, m.offset, begin,
                             m.key.size(), m.value.size()});
-  if (queued_++ == 0) first_queued_ = absl::Now();
+  if (filling_++ == 0) first_filled_ = absl::Now();
+  if (b.queued.size() >= kBatchMessages) Send(WorkerOf(m.partition), false);
   return absl::OkStatus();
 }
 
@@ -605,10 +671,7 @@ absl::Status KafkaIngest::ApplyMessage(Worker& w, int topic, int32_t number,
     const std::string prefix = absl::StrCat(topics_[topic], "/", number, "/");
     const int64_t conflicts = shard.engine->stats().conflicts;
     auto applied = shard.engine->Apply(event, value, {prefix, offset});
-    if (!applied.ok()) {
-      failed_ = true;
-      return applied.status();
-    }
+    if (!applied.ok()) return Fail(applied.status());
     ++(*applied ? w.tally.accepted : w.tally.duplicates);
     if (*applied) ++p.accepted_uncommitted;
     if (*applied && state_ != nullptr) {
@@ -624,10 +687,7 @@ absl::Status KafkaIngest::ApplyMessage(Worker& w, int topic, int32_t number,
     // A position already in the store was counted (and sent) before a
     // restart; the engine ignores it, and so does the DLQ.
     auto known = store_->Get(Family::kDead, d.position);
-    if (!known.ok()) {
-      failed_ = true;
-      return known.status();
-    }
+    if (!known.ok()) return Fail(known.status());
     if (!known->has_value()) {
       ++w.tally.dead_letters;
       if (dlq_ != nullptr) {
@@ -644,10 +704,7 @@ absl::Status KafkaIngest::ApplyMessage(Worker& w, int topic, int32_t number,
         }
       }
       absl::Status s = shard.engine->AddDeadLetter(d);
-      if (!s.ok()) {
-        failed_ = true;
-        return s;
-      }
+      if (!s.ok()) return Fail(s);
       if (state_ != nullptr) {
         state_->AddDeadLetter(number, shard.state_epoch, d);
         ++shard.state_records;
@@ -666,42 +723,51 @@ absl::Status KafkaIngest::ApplyMessage(Worker& w, int topic, int32_t number,
   return absl::OkStatus();
 }
 
-void KafkaIngest::RunWorker(size_t i, bool commit) {
+void KafkaIngest::ApplyBatch(size_t i, Batch& batch) {
   Worker& w = *workers_[i];
-  for (const Queued& q : w.queued) {
-    if (!w.status.ok()) break;
-    const std::string_view bytes(w.bytes);
+  const std::string_view bytes(batch.bytes);
+  for (const Queued& q : batch.queued) {
+    // After a failure anywhere the engines take nothing more: the run
+    // stops, and what was not committed is read again next time.
+    if (!w.status.ok() || failed_) break;
     w.status = ApplyMessage(w, q.topic, q.number, q.offset,
                             bytes.substr(q.begin, q.key_size),
                             bytes.substr(q.begin + q.key_size, q.value_size),
                             *q.partition, *q.shard);
   }
-  if (!commit) return;
-  for (const auto& [number, shard] : shards_) {
-    if (!w.status.ok() || failed_) break;
-    if (WorkerOf(number) == i) w.status = CommitShard(number, &w);
+  if (batch.commit) {
+    for (const auto& [number, shard] : shards_) {
+      if (!w.status.ok() || failed_) break;
+      if (WorkerOf(number) == i) w.status = CommitShard(number, &w);
+    }
   }
+  // The polling thread learns of it through failed_ (the first failure
+  // stays the one reported).
+  if (!w.status.ok()) Fail(w.status).IgnoreError();
 }
 
 void KafkaIngest::WorkerLoop(size_t i) {
-  uint64_t seen = 0;
+  // Named for top -H and per-thread CPU figures (at most 15 characters).
+  pthread_setname_np(pthread_self(), absl::StrCat("run-apply-", i).c_str());
+  Worker& w = *workers_[i];
+  std::unique_lock lock(pool_mu_);
   for (;;) {
-    bool commit;
-    {
-      std::unique_lock lock(pool_mu_);
-      round_start_.wait(lock, [&] { return quit_ || round_ != seen; });
-      if (quit_) return;
-      seen = round_;
-      commit = commit_round_;
-    }
-    RunWorker(i, commit);
-    std::lock_guard lock(pool_mu_);
-    if (--busy_ == 0) round_done_.notify_one();
+    batch_sent_.wait(lock, [&] { return quit_ || !w.inbox.empty(); });
+    if (w.inbox.empty()) return;  // quit_
+    Batch* batch = w.inbox.front().get();
+    lock.unlock();
+    ApplyBatch(i, *batch);
+    batch->Clear();
+    lock.lock();
+    w.spare.push_back(std::move(w.inbox.front()));
+    w.inbox.pop_front();
+    batch_done_.notify_all();
   }
 }
 
 void KafkaIngest::StartWorkers() {
-  for (size_t i = 1; i < workers_.size(); ++i) {
+  if (workers_.size() == 1) return;
+  for (size_t i = 0; i < workers_.size(); ++i) {
     threads_.emplace_back([this, i] { WorkerLoop(i); });
   }
 }
@@ -711,53 +777,76 @@ void KafkaIngest::StopWorkers() {
     std::lock_guard lock(pool_mu_);
     quit_ = true;
   }
-  round_start_.notify_all();
+  batch_sent_.notify_all();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
 }
 
-absl::Status KafkaIngest::Dispatch(bool commit) {
-  if (workers_.size() == 1) return absl::OkStatus();
+void KafkaIngest::Send(size_t i, bool commit) {
+  Worker& w = *workers_[i];
+  Batch& b = *w.filling;
+  if (b.queued.empty() && !commit) return;
+  filling_ -= b.queued.size();
   if (failed_) {
-    // The engines may hold half an event: nothing more goes into them.
-    for (auto& w : workers_) {
-      w->queued.clear();
-      w->bytes.clear();
-    }
-    queued_ = 0;
-    return absl::OkStatus();
+    // The engines take nothing more (ApplyBatch).
+    b.Clear();
+    return;
   }
+  b.commit = commit;
   if (threads_.empty()) {
-    // Not started (a rebalance before Run's loop) or stopped: run the
-    // workers' shares here.
-    for (size_t i = 0; i < workers_.size(); ++i) RunWorker(i, commit);
-  } else {
-    {
-      std::lock_guard lock(pool_mu_);
-      ++round_;
-      commit_round_ = commit;
-      busy_ = threads_.size();
-    }
-    round_start_.notify_all();
-    RunWorker(0, commit);
-    std::unique_lock lock(pool_mu_);
-    round_done_.wait(lock, [&] { return busy_ == 0; });
+    // Not started (a rebalance before Run's loop) or stopped: the
+    // worker's share runs here.
+    ApplyBatch(i, b);
+    b.Clear();
+    return;
   }
-  absl::Status first;
+  std::unique_lock lock(pool_mu_);
+  batch_done_.wait(lock, [&] { return w.inbox.size() < kBatchesInFlight; });
+  w.inbox.push_back(std::move(w.filling));
+  if (w.spare.empty()) {
+    w.filling = std::make_unique<Batch>();
+  } else {
+    w.filling = std::move(w.spare.back());
+    w.spare.pop_back();
+  }
+  lock.unlock();
+  batch_sent_.notify_all();
+}
+
+void KafkaIngest::SendAll(bool commit) {
+  for (size_t i = 0; i < workers_.size(); ++i) Send(i, commit);
+  filling_ = 0;
+}
+
+void KafkaIngest::TellInformational() {
+  if (!informational_pending_.exchange(false)) return;
+  std::vector<KafkaPartition> offsets;
+  {
+    std::lock_guard lock(side_mu_);
+    offsets.swap(informational_);
+  }
+  if (consumer_ != nullptr) consumer_->CommitInformational(offsets);
+}
+
+absl::Status KafkaIngest::Quiesce() {
+  if (workers_.size() > 1) SendAll(/*commit=*/false);
+  if (!threads_.empty()) {
+    std::unique_lock lock(pool_mu_);
+    batch_done_.wait(lock, [&] {
+      for (const auto& w : workers_) {
+        if (!w->inbox.empty()) return false;
+      }
+      return true;
+    });
+  }
   for (auto& w : workers_) {
     AddTally(*w);
-    if (consumer_ != nullptr && !w->informational.empty()) {
-      consumer_->CommitInformational(w->informational);
-    }
-    w->informational.clear();
-    w->queued.clear();
-    w->bytes.clear();
-    if (first.ok()) first = w->status;
     w->status = absl::OkStatus();
   }
-  queued_ = 0;
-  if (!first.ok()) failed_ = true;
-  return first;
+  TellInformational();
+  if (!failed_) return absl::OkStatus();
+  std::lock_guard lock(failure_mu_);
+  return failure_.ok() ? absl::AbortedError("consumer failed") : failure_;
 }
 
 void KafkaIngest::PublishChangelog(int64_t epoch, std::string_view key,
@@ -1028,34 +1117,41 @@ absl::Status KafkaIngest::Run() {
   KafkaMessage m;
   bool stop_caught_up = false;
   while (opts_.stop == nullptr || !opts_.stop->load()) {
-    // With messages waiting for the workers, only what librdkafka has
-    // already fetched is taken before they are applied.
+    // With messages waiting to be handed to the workers, only what
+    // librdkafka has already fetched is taken before they are.
     auto got =
-        consumer_->Poll(queued_ > 0 ? absl::ZeroDuration() : kPollTimeout, &m);
-    if (!got.ok()) {
-      failed_ = true;
-      return got.status();
-    }
+        consumer_->Poll(filling_ > 0 ? absl::ZeroDuration() : kPollTimeout, &m);
+    if (!got.ok()) return Fail(got.status());
     if (*got) {
       s = Handle(m);
       if (!s.ok()) return s;
       if (m.kind == KafkaMessage::Kind::kData) Throttle();
     }
-    if (queued_ > 0) {
-      if (*got && queued_ < kBatchMessages &&
-          (queued_ % 64 != 0 || absl::Now() - first_queued_ < kBatchAge)) {
+    if (failed_) return Quiesce();  // a worker failed: its error
+    if (filling_ > 0) {
+      // The workers apply while this thread polls on; a partly filled
+      // batch goes once nothing more is fetched, or when it gets old.
+      if (*got &&
+          (filling_ % 64 != 0 || absl::Now() - first_filled_ < kBatchAge)) {
         continue;
       }
-      s = Dispatch(false);
-      if (!s.ok()) return s;
+      SendAll(/*commit=*/false);
     }
+    TellInformational();
     const absl::Time now = absl::Now();
-    if (now - last_commit_ >= opts_.commit_interval) {
-      s = CommitAll();
+    // Nothing more fetched after a backlog: commit it now (at most ten
+    // times a commit interval).
+    const bool drained = !*got &&
+                         polled_since_commit_ >= kDrainedCommitMessages &&
+                         now - last_commit_ >= opts_.commit_interval / 10;
+    if (drained || now - last_commit_ >= opts_.commit_interval) {
+      s = CommitAll(/*wait=*/false);
       if (!s.ok()) return s;
     }
     if (now - last_progress_ >= opts_.progress_interval) {
-      s = Progress(now);
+      // The workers' tallies and positions, at rest.
+      s = Quiesce();
+      if (s.ok()) s = Progress(now);
       if (!s.ok()) return s;
     }
     // Only an end-of-partition event or a quiet poll can complete catching
@@ -1064,7 +1160,7 @@ absl::Status KafkaIngest::Run() {
         !*got || m.kind == KafkaMessage::Kind::kPartitionEnd;
     if (may_be_caught_up && CaughtUp()) {
       if (!caught_up_logged_) {
-        s = CommitAll();
+        s = CommitAll(/*wait=*/true);
         if (!s.ok()) return s;
         std::set<int32_t> owned;
         for (const auto& [key, p] : partitions_) owned.insert(key.second);
@@ -1086,7 +1182,7 @@ absl::Status KafkaIngest::Run() {
     }
   }
   report_->caught_up = stop_caught_up || CaughtUp();
-  s = CommitAll();
+  s = CommitAll(/*wait=*/true);
   if (s.ok()) s = Progress(absl::Now());
   if (!s.ok()) return s;
   // Leaving the group revokes (committing nothing new) and hands the

@@ -6,12 +6,16 @@
 #include "engine/kafka_ingest.h"
 
 #include <filesystem>
+#include <memory>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "engine/owned_shards.h"
 #include "engine/replay.h"
 #include "gtest/gtest.h"
 #include "ingest/kafka_mock_cluster.h"
 #include "ingest/kafka_producer.h"
+#include "store/fault_injection.h"
 #include "store/store.h"
 #include "tests/kafka_test_util.h"
 #include "tests/test_util.h"
@@ -44,6 +48,16 @@ class KafkaIngestTest : public ::testing::TestWithParam<int> {
   KafkaIngestReport Consume(const std::string& db,
                             const std::string& dlq_topic = "",
                             size_t commit_every = 500) {
+    KafkaIngestReport report;
+    absl::Status s =
+        TryConsume(db, StoreOptions(), commit_every, &report, dlq_topic);
+    EXPECT_TRUE(s.ok()) << s;
+    EXPECT_TRUE(report.caught_up);
+    return report;
+  }
+  absl::Status TryConsume(const std::string& db, const StoreOptions& so,
+                          size_t commit_every, KafkaIngestReport* report,
+                          const std::string& dlq_topic = "") {
     KafkaIngestOptions o;
     o.consumer.client.brokers = cluster_->bootstrap();
     o.consumer.group = "test";
@@ -52,14 +66,11 @@ class KafkaIngestTest : public ::testing::TestWithParam<int> {
     o.commit_every = commit_every;
     o.threads = GetParam();
     o.log = [](const std::string&) {};
-    KafkaIngestReport report;
-    auto store = Store::Open(db, StoreOptions());
-    EXPECT_TRUE(store.ok()) << store.status();
+    auto store = Store::Open(db, so);
+    if (!store.ok()) return store.status();
     auto rules = DefaultRules();
-    absl::Status s = RunKafkaIngest(*rules, store->get(), o, &report);
-    EXPECT_TRUE(s.ok()) << s;
-    EXPECT_TRUE(report.caught_up);
-    return report;
+    if (!rules.ok()) return rules.status();
+    return RunKafkaIngest(*rules, store->get(), o, report);
   }
 
   std::string dir_;
@@ -211,6 +222,50 @@ TEST_P(KafkaIngestTest, ManySmallShardCommitsReplayToTheSameMonth) {
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   EXPECT_EQ(replayed->events, static_cast<int64_t>(d.event_ids.size()));
   EXPECT_EQ(csv(db), before);
+}
+
+// The disk fills mid-run while the workers apply and commit and the
+// polling thread reads on: the run stops with the store's error (not a
+// stand-in), no commit lands half (each shard's state and offsets are one
+// write), and the next run resumes at the stored offsets to exactly the
+// month. The budget is a third of what a whole run writes, so the failure
+// comes after some commits (the resumed run reads less than everything).
+TEST_P(KafkaIngestTest, FullDiskMidRunStopsWithItsErrorAndResumesExactly) {
+  const Dataset d = MakeDataset(dir_, SmallMonth(6000, 13));
+  Publish(cluster_->bootstrap(), d.lines);
+  const int64_t messages = static_cast<int64_t>(d.lines.size());
+  constexpr size_t kCommitEvery = 100;
+  int64_t whole_run_bytes = 0;
+  {
+    auto faults = std::make_shared<FaultInjection>();
+    StoreOptions so;
+    so.fault_injection = faults;
+    KafkaIngestReport report;
+    ASSERT_TRUE(TryConsume(dir_ + "/clean", so, kCommitEvery, &report).ok());
+    ASSERT_EQ(report.messages, messages);
+    whole_run_bytes = faults->bytes_written();
+  }
+  const std::string db = dir_ + "/kafka";
+  {
+    auto faults = std::make_shared<FaultInjection>();
+    StoreOptions so;
+    so.fault_injection = faults;
+    faults->FailWritesAfter(whole_run_bytes / 3);
+    KafkaIngestReport report;
+    absl::Status s = TryConsume(db, so, kCommitEvery, &report);
+    ASSERT_FALSE(s.ok()) << "a third of the bytes must not suffice";
+    EXPECT_TRUE(absl::StrContains(s.message(), "No space left")) << s;
+    EXPECT_GT(faults->failures(), 0);
+  }
+  KafkaIngestReport resumed = Consume(db, "", kCommitEvery);
+  EXPECT_GT(resumed.messages, 0);
+  EXPECT_LT(resumed.messages, messages)
+      << "the failure came before the first commit: nothing was tested";
+  EXPECT_EQ(SnapshotJson(db), d.snapshot_json);
+  testing::OwnedView v = ReadOwnedView(db);
+  EXPECT_EQ(std::set<std::string>(v.event_ids.begin(), v.event_ids.end()),
+            d.event_ids);
+  EXPECT_EQ(v.event_ids.size(), d.event_ids.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, KafkaIngestTest, ::testing::Values(1, 2, 4),
