@@ -6,6 +6,7 @@
 #include <memory>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -158,9 +159,18 @@ class Rebuilder : public ShardSiblings {
     auto engine = EngineFor(shard);
     return engine.ok() ? *engine : nullptr;
   }
-  absl::StatusOr<uint32_t> OrderShard(std::string_view,
+  uint32_t ShardOfBuyer(std::string_view buyer) const override {
+    return FileShardOfBuyer(buyer, file_shards_);
+  }
+  // Orders move between shards as in ingest (engine/file_shards.h).
+  absl::StatusOr<uint32_t> OrderShard(std::string_view order,
                                       uint32_t shard) override {
-    return shard;  // ingest kept each order in one shard
+    auto it = order_shards_.find(absl::string_view(order.data(), order.size()));
+    if (it != order_shards_.end()) return it->second;
+    return order_shards_.emplace(std::string(order), shard).first->second;
+  }
+  void SetOrderShard(std::string_view order, uint32_t shard) override {
+    order_shards_.insert_or_assign(std::string(order), shard);
   }
   void CloseEngines() { engines_.clear(); }
 
@@ -248,6 +258,7 @@ class Rebuilder : public ShardSiblings {
   uint64_t runs_loaded_to_ = 0;
   std::map<uint32_t, std::unique_ptr<Engine>> engines_;
   uint32_t file_shards_ = 1;
+  absl::flat_hash_map<std::string, uint32_t> order_shards_;
   // One budget for the evicted buyer and order states of all shards'
   // engines.
   std::shared_ptr<EvictedStates> evicted_states_ =
