@@ -75,6 +75,34 @@ bool DecodeAssessmentCandidates(
   return true;
 }
 
+// The record an order keeps of its event `e`.
+OrderEventRecord OrderRecordOf(const Event& e) {
+  OrderEventRecord rec;
+  rec.ts = e.ts_ms;
+  rec.id = e.id;
+  rec.status = e.status;
+  rec.amount_fen = e.amount_fen;
+  rec.items = e.items;
+  rec.buyer = e.buyer;
+  return rec;
+}
+
+// Points buyer `b`'s reference to `order` at the order's creation time,
+// adding the reference when `b` has none.
+void SetOrderRef(BuyerState& b, std::string_view order, int64_t created) {
+  auto ref = std::find_if(b.orders.begin(), b.orders.end(),
+                          [&](const OrderRef& r) { return r.order == order; });
+  if (ref == b.orders.end()) {
+    b.orders.push_back(OrderRef{std::string(order), created});
+  } else {
+    ref->created_ts = created;
+  }
+}
+
+void DropOrderRef(BuyerState& b, std::string_view order) {
+  std::erase_if(b.orders, [&](const OrderRef& r) { return r.order == order; });
+}
+
 // Whether the stored canonical rules text `stored` states the same rules as
 // `json`: equal text, or text that an older build wrote with other string
 // escapes (control characters in keywords as \u00xx rather than \n \r \t)
@@ -291,7 +319,7 @@ absl::StatusOr<Engine::Applied> Engine::ApplyBesideSiblings(
   // Another copy: its resolution may read the log, commit, or retract in
   // another shard, none of which is safe beside the other threads.
   if (*claim == Commit::Claim::kOtherBytes) return Applied::kDeferred;
-  absl::Status applied = ApplyClaimed(e);
+  absl::Status applied = ApplyClaimed(e, /*across_shards=*/false);
   if (!applied.ok()) {
     failed_ = applied;
     return failed_;
@@ -302,21 +330,6 @@ absl::StatusOr<Engine::Applied> Engine::ApplyBesideSiblings(
 absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
                                             std::string_view raw,
                                             EventPosition position) {
-  if (opts_.siblings != nullptr && e.type == EventType::kOrder) {
-    auto owner = opts_.siblings->OrderShard(e.order, opts_.shard);
-    if (!owner.ok()) return owner.status();
-    if (*owner != opts_.shard) {
-      // Exactness first: the buyers' states are in two engines, and the
-      // order's attribution needs both (docs/engine.md, "Parallel ingest").
-      return absl::FailedPreconditionError(absl::StrCat(
-          "order '", e.order, "' (event '", e.id, "', buyer '", e.buyer,
-          "') names buyers that fall in different file shards of --db ",
-          store_->dir(),
-          "; such input is taken in only by a store of one shard: ingest it "
-          "with --threads 1 into a new --db (docs/engine.md, \"Parallel "
-          "ingest\")"));
-    }
-  }
   // The store knows every id it holds and every id a pending commit on it
   // (this engine's or another shard's) has claimed.
   Commit::HeldEvent held;
@@ -334,12 +347,14 @@ absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
       return false;
     }
   }
-  absl::Status s = ApplyClaimed(e);
+  // With siblings, Apply runs with every shard idle: an order event goes
+  // to the shard that holds its order.
+  absl::Status s = ApplyClaimed(e, opts_.siblings != nullptr);
   if (!s.ok()) return s;
   return true;
 }
 
-absl::Status Engine::ApplyClaimed(const Event& e) {
+absl::Status Engine::ApplyClaimed(const Event& e, bool across_shards) {
   newest_ts_ = std::max(newest_ts_, e.ts_ms);
   absl::Status s;
   switch (e.type) {
@@ -347,7 +362,8 @@ absl::Status Engine::ApplyClaimed(const Event& e) {
       s = ApplyChat(e);
       break;
     case EventType::kOrder:
-      s = ApplyOrder(e);
+      s = across_shards ? ChangeOrderAcrossShards(e, /*add=*/true).status()
+                        : ApplyOrder(e);
       break;
     case EventType::kAssessment:
       s = ApplyAssessment(e);
@@ -436,7 +452,11 @@ absl::StatusOr<bool> Engine::ResolveConflict(const Event& e,
   absl::StatusOr<bool> retracted = false;
   const uint32_t old_shard =
       opts_.siblings != nullptr ? opts_.siblings->ShardOf(old) : opts_.shard;
-  if (old_shard == opts_.shard) {
+  if (old.type == EventType::kOrder && opts_.siblings != nullptr) {
+    // An order event counts in the shard that holds its order, whichever
+    // buyer it names; taking it back may move the order.
+    retracted = ChangeOrderAcrossShards(old, /*add=*/false);
+  } else if (old_shard == opts_.shard) {
     retracted = Retract(old);
   } else {
     // The held copy was applied by another file shard, idle now: retracted
@@ -567,8 +587,7 @@ absl::StatusOr<bool> Engine::RetractOrder(const Event& e) {
   o.events.erase(it);
   oentry.dirty = true;
   auto drop_ref = [&](BuyerEntry* b) {
-    std::erase_if(b->state.orders,
-                  [&](const OrderRef& r) { return r.order == e.order; });
+    DropOrderRef(b->state, e.order);
     b->dirty = true;
   };
   if (o.events.empty()) {
@@ -579,20 +598,116 @@ absl::StatusOr<bool> Engine::RetractOrder(const Event& e) {
   if (!nb.ok()) return nb.status();
   BuyerEntry* buyer = *nb;
   if (buyer != old_buyer) drop_ref(old_buyer);
-  const int64_t created = o.CreatedTs();
-  auto ref =
-      std::find_if(buyer->state.orders.begin(), buyer->state.orders.end(),
-                   [&](const OrderRef& r) { return r.order == e.order; });
-  if (ref == buyer->state.orders.end()) {
-    buyer->state.orders.push_back(OrderRef{e.order, created});
-  } else {
-    ref->created_ts = created;
-  }
+  SetOrderRef(buyer->state, e.order, o.CreatedTs());
   buyer->dirty = true;
   s = EmitOrder(buyer->state,
                 ContributionOf(o, buyer->state, attribution_, cal_), +1);
   if (!s.ok()) return s;
   return true;
+}
+
+absl::StatusOr<bool> Engine::ChangeOrderAcrossShards(const Event& e, bool add) {
+  ShardSiblings& siblings = *opts_.siblings;
+  auto owner = siblings.OrderShard(e.order, opts_.shard);
+  if (!owner.ok()) return owner.status();
+  Engine* holder = *owner == opts_.shard ? this : siblings.Sibling(*owner);
+  if (holder == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("no engine for file shard ", *owner));
+  }
+  auto loaded = holder->LoadOrder(e.order);
+  if (!loaded.ok()) return loaded.status();
+  const std::vector<OrderEventRecord>& events = (*loaded)->state.events;
+  OrderEventRecord rec = OrderRecordOf(e);
+  // The order's buyer of record once the change is made: the buyer of its
+  // first event by (ts, id), docs/spec.md §3. Null: no event is left.
+  const std::string* buyer = nullptr;
+  auto at = events.end();
+  if (add) {
+    buyer = events.empty() || OrderEventBefore(rec, events.front())
+                ? &e.buyer
+                : &events.front().buyer;
+  } else {
+    at = std::find_if(events.begin(), events.end(),
+                      [&](const OrderEventRecord& r) {
+                        return r.ts == e.ts_ms && r.id == e.id;
+                      });
+    if (at == events.end()) return false;
+    if (events.size() > 1) {
+      buyer = at == events.begin() ? &events[1].buyer : &events.front().buyer;
+    }
+  }
+  // The order's state lives with its buyer of record's, which its
+  // attribution reads.
+  const uint32_t home =
+      buyer == nullptr ? *owner : siblings.ShardOfBuyer(*buyer);
+  if (home == *owner) {
+    if (!add) return holder->RetractOrder(e);
+    absl::Status s = holder->ApplyOrder(e);
+    if (!s.ok()) return s;
+    return true;
+  }
+  Engine* target = siblings.Sibling(home);
+  if (target == nullptr) {
+    return absl::InternalError(absl::StrCat("no engine for file shard ", home));
+  }
+  const size_t index = at - events.begin();
+  auto state = holder->ReleaseOrder(e.order);
+  if (!state.ok()) return state.status();
+  std::vector<OrderEventRecord>& moved = state->events;
+  if (add) {
+    state->last_ts = std::max(state->last_ts, e.ts_ms);
+    moved.insert(
+        std::upper_bound(moved.begin(), moved.end(), rec, OrderEventBefore),
+        std::move(rec));
+  } else {
+    moved.erase(moved.begin() + index);
+  }
+  absl::Status s = target->AdoptOrder(e.order, std::move(*state));
+  if (!s.ok()) return s;
+  siblings.SetOrderShard(e.order, home);
+  return true;
+}
+
+absl::StatusOr<OrderState> Engine::ReleaseOrder(std::string_view order) {
+  auto loaded = LoadOrder(order);
+  if (!loaded.ok()) return loaded.status();
+  OrderEntry& entry = **loaded;
+  OrderState state = std::move(entry.state);
+  entry.state = OrderState();
+  entry.dirty = true;  // an empty state is deleted at commit
+  if (state.events.empty()) return state;
+  auto b = LoadBuyer(state.buyer());
+  if (!b.ok()) return b.status();
+  BuyerState& buyer = (*b)->state;
+  absl::Status s =
+      EmitOrder(buyer, ContributionOf(state, buyer, attribution_, cal_), -1);
+  if (!s.ok()) return s;
+  DropOrderRef(buyer, order);
+  (*b)->dirty = true;
+  return state;
+}
+
+absl::Status Engine::AdoptOrder(std::string_view order, OrderState state) {
+  auto loaded = LoadOrder(order);
+  if (!loaded.ok()) return loaded.status();
+  OrderEntry& entry = **loaded;
+  if (!entry.state.events.empty()) {
+    return absl::InternalError(absl::StrCat(
+        "order '", std::string(order), "' has a state in two file shards, ",
+        opts_.shard, " and the one it moves from"));
+  }
+  entry.state = std::move(state);
+  entry.dirty = true;
+  const OrderState& o = entry.state;
+  if (o.events.empty()) return absl::OkStatus();
+  auto b = LoadBuyer(o.buyer());
+  if (!b.ok()) return b.status();
+  BuyerState& buyer = (*b)->state;
+  SetOrderRef(buyer, order, o.CreatedTs());
+  buyer.last_ts = std::max(buyer.last_ts, o.last_ts);
+  (*b)->dirty = true;
+  return EmitOrder(buyer, ContributionOf(o, buyer, attribution_, cal_), +1);
 }
 
 absl::Status Engine::EmitOrder(BuyerState& b, const OrderContribution& c,
@@ -726,13 +841,7 @@ absl::Status Engine::ApplyOrder(const Event& e) {
     if (!s.ok()) return s;
   }
 
-  OrderEventRecord rec;
-  rec.ts = e.ts_ms;
-  rec.id = e.id;
-  rec.status = e.status;
-  rec.amount_fen = e.amount_fen;
-  rec.items = e.items;
-  rec.buyer = e.buyer;
+  OrderEventRecord rec = OrderRecordOf(e);
   o.events.insert(
       std::upper_bound(o.events.begin(), o.events.end(), rec, OrderEventBefore),
       std::move(rec));
@@ -744,19 +853,10 @@ absl::Status Engine::ApplyOrder(const Event& e) {
   BuyerEntry* buyer = *nb;
   if (old_buyer != nullptr && old_buyer != buyer) {
     // An earlier event named another buyer: the order moves.
-    std::erase_if(old_buyer->state.orders,
-                  [&](const OrderRef& r) { return r.order == e.order; });
+    DropOrderRef(old_buyer->state, e.order);
     old_buyer->dirty = true;
   }
-  const int64_t created = o.CreatedTs();
-  auto ref =
-      std::find_if(buyer->state.orders.begin(), buyer->state.orders.end(),
-                   [&](const OrderRef& r) { return r.order == e.order; });
-  if (ref == buyer->state.orders.end()) {
-    buyer->state.orders.push_back(OrderRef{e.order, created});
-  } else {
-    ref->created_ts = created;
-  }
+  SetOrderRef(buyer->state, e.order, o.CreatedTs());
   buyer->state.last_ts = std::max(buyer->state.last_ts, e.ts_ms);
   buyer->dirty = true;
   return EmitOrder(buyer->state,
@@ -925,8 +1025,14 @@ absl::Status Engine::PrepareCommit(uint64_t first_seq) {
   }
   std::sort(orders.begin(), orders.end());
   for (auto& [name, entry] : orders) {
-    commit_.Put(Family::kOrders, StateKey(name),
-                EncodeOrderState(entry->state));
+    // An order with no event left, or moved to another file shard, has no
+    // state here (FileShards::OrderShard looks for it by shard).
+    if (entry->state.events.empty()) {
+      commit_.Delete(Family::kOrders, StateKey(name));
+    } else {
+      commit_.Put(Family::kOrders, StateKey(name),
+                  EncodeOrderState(entry->state));
+    }
   }
   std::vector<RowChange> changes;
   for (Family f : {Family::kAggregates, Family::kRollups}) {

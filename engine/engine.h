@@ -41,18 +41,24 @@ class Engine;
 // The engines of one store's file shards, which the file ingest runs on
 // several threads (engine/file_shards.h, docs/engine.md "Parallel ingest").
 // An engine given one can retract a copy another shard applied, and knows
-// which shard holds an order's state.
+// which shard holds an order's state: the shard of the order's buyer of
+// record (docs/spec.md §3), to which the engine moves the order when an
+// event changes that buyer.
 class ShardSiblings {
  public:
   virtual ~ShardSiblings() = default;
   // The shard whose engine applies `e`.
   virtual uint32_t ShardOf(const Event& e) const = 0;
+  // The shard of buyer `buyer`'s state (ShardOf of the buyer's events).
+  virtual uint32_t ShardOfBuyer(std::string_view buyer) const = 0;
   // The engine of `shard`.
   virtual Engine* Sibling(uint32_t shard) = 0;
   // The shard that holds the state of order `order`, or `shard` (which then
   // holds it from now on) when none does.
   virtual absl::StatusOr<uint32_t> OrderShard(std::string_view order,
                                               uint32_t shard) = 0;
+  // Order `order`'s state has moved to `shard` (with every shard idle).
+  virtual void SetOrderShard(std::string_view order, uint32_t shard) = 0;
   // Writes every shard's pending commit together (no source positions).
   virtual absl::Status CommitAll() = 0;
 };
@@ -195,8 +201,11 @@ class Engine {
 
   absl::StatusOr<bool> ApplyUnchecked(const Event& e, std::string_view raw,
                                       EventPosition position);
-  // Counts `e`, whose id this engine's commit has just claimed.
-  absl::Status ApplyClaimed(const Event& e);
+  // Counts `e`, whose id this engine's commit has just claimed. With
+  // `across_shards` (every sibling idle) an order event is applied where
+  // its order's state lives, which may move it (ChangeOrderAcrossShards);
+  // without, the caller has made sure that this engine holds the order.
+  absl::Status ApplyClaimed(const Event& e, bool across_shards);
   // A copy of an id the store holds with other raw bytes: true when it
   // replaces the held copy (retracted by then), false when it loses or is
   // the same event.
@@ -208,6 +217,18 @@ class Engine {
   absl::StatusOr<bool> Retract(const Event& e);
   absl::StatusOr<bool> RetractChat(const Event& e);
   absl::StatusOr<bool> RetractOrder(const Event& e);
+  // File shards, every one idle: adds (`add`) or takes back the order event
+  // `e` in the shard that holds its order's state, and moves that state to
+  // the shard of its buyer of record when the change gives the order a
+  // buyer of another shard (docs/engine.md, "Parallel ingest"). False:
+  // taking back an event the order does not hold.
+  absl::StatusOr<bool> ChangeOrderAcrossShards(const Event& e, bool add);
+  // The two halves of a move. Release takes back everything order `order`
+  // contributes here and hands over its state, leaving none (deleted from
+  // the store at the next commit); Adopt takes a released state in, under
+  // its buyer of record, whose state this engine holds, and counts it.
+  absl::StatusOr<OrderState> ReleaseOrder(std::string_view order);
+  absl::Status AdoptOrder(std::string_view order, OrderState state);
   absl::Status RetractAssessment(const Event& e);
   absl::Status RecordConflict(std::string_view id,
                               std::string_view loser_content, bool resolved,

@@ -5,9 +5,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <thread>
 #include <unordered_map>
 
 #include "absl/strings/numbers.h"
@@ -420,8 +422,13 @@ absl::Status Ingestor::CommitTo(Engine* e) {
 }
 
 absl::Status Ingestor::OpenShards() {
-  auto shards = FileShardsOf(
-      *engine_->store(), opts_.threads > 1 ? kFileShardsOfParallelStore : 1);
+  // 0: every core (docs/engine.md, "Parallel ingest").
+  const int threads =
+      opts_.threads > 0
+          ? opts_.threads
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto shards = FileShardsOf(*engine_->store(),
+                             threads > 1 ? kFileShardsOfParallelStore : 1);
   if (!shards.ok()) return shards.status();
   report_->shards = *shards;
   report_->threads = 1;
@@ -439,7 +446,7 @@ absl::Status Ingestor::OpenShards() {
   EngineOptions eo = engine_->options();
   eo.siblings = nullptr;
   auto opened = FileShards::Open(engine_->rules(), engine_->store(), eo,
-                                 *shards, opts_.threads);
+                                 *shards, threads);
   if (!opened.ok()) return opened.status();
   shards_ = std::move(*opened);
   report_->threads = shards_->threads();

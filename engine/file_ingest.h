@@ -64,11 +64,12 @@ struct FileIngestOptions {
   // FollowFiles: how long to wait between looks at a file that has no new
   // bytes.
   int poll_ms = 200;
-  // Threads that apply events (docs/engine.md, "Parallel ingest"). Above
-  // 1, a store without events gets kFileShardsOfParallelStore file shards
+  // Threads that apply events (docs/engine.md, "Parallel ingest"); 0: one
+  // per core (`chatkpi ingest` without --threads). Above 1, a store without
+  // events gets kFileShardsOfParallelStore file shards
   // (engine/file_shards.h); a store with several is run by this many
   // threads, 1 included; a store of one shard is run as before, on the
-  // calling thread.
+  // calling thread (with a note on `log` when more were asked for).
   int threads = 1;
 };
 

@@ -30,10 +30,13 @@ absl::StatusOr<uint32_t> FileShardsOf(Store& store, uint32_t for_new_store) {
 }
 
 uint32_t FileShardOf(const Event& e, uint32_t shards) {
+  return FileShardOfBuyer(e.type == EventType::kAssessment ? e.agent : e.buyer,
+                          shards);
+}
+
+uint32_t FileShardOfBuyer(std::string_view buyer, uint32_t shards) {
   if (shards <= 1) return 0;
-  const std::string_view key =
-      e.type == EventType::kAssessment ? e.agent : e.buyer;
-  return static_cast<uint32_t>(StableHash(key) % shards);
+  return static_cast<uint32_t>(StableHash(buyer) % shards);
 }
 
 absl::StatusOr<std::unique_ptr<FileShards>> FileShards::Open(
@@ -133,6 +136,10 @@ void PrefetchLines(const void* p, size_t bytes) {
 }
 
 }  // namespace
+
+uint32_t FileShards::ShardOfBuyer(std::string_view buyer) const {
+  return FileShardOfBuyer(buyer, shards());
+}
 
 void FileShards::Work(int worker, Batch& b) {
   for (size_t s = worker; s < engines_.size(); s += threads_) {
@@ -315,8 +322,9 @@ absl::StatusOr<uint32_t> FileShards::OrderShard(std::string_view order,
   }
   uint32_t owner = shard;
   if (store_had_events_) {
-    // An order of an earlier run: its state is under the shard that took
-    // it in then.
+    // An order of an earlier run: its state is under the shard that held
+    // it at that run's last commit (a move deletes it from the shard it
+    // leaves).
     for (uint32_t i = 0; i < shards(); ++i) {
       const uint32_t s = (shard + i) % shards();
       std::string key;
@@ -332,6 +340,12 @@ absl::StatusOr<uint32_t> FileShards::OrderShard(std::string_view order,
   }
   std::lock_guard lock(stripe.mu);
   return stripe.shard.try_emplace(std::string(order), owner).first->second;
+}
+
+void FileShards::SetOrderShard(std::string_view order, uint32_t shard) {
+  OrderStripe& stripe = orders_[StableHash(order) % kOrderStripes];
+  std::lock_guard lock(stripe.mu);
+  stripe.shard.insert_or_assign(std::string(order), shard);
 }
 
 }  // namespace chatkpi

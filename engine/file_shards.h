@@ -19,7 +19,12 @@
 //   shard holds — is deferred (Engine::ApplyBesideSiblings) and applied
 //   after the parallel part, with every shard idle, in queue order
 //   (Engine::Apply with ShardSiblings), before the next batch starts.
-//   Dead letters go to shard 0.
+// * An order's state lives in the shard of its buyer of record, the buyer
+//   of its first event by (ts, id) (docs/spec.md §3), whose chats its
+//   attribution reads. An event that gives the order a buyer of another
+//   shard moves its state there (Engine::ChangeOrderAcrossShards); this
+//   class keeps which shard holds each order (OrderShard, SetOrderShard).
+// * Dead letters go to shard 0.
 // * Commit writes every shard's pending commit and the source positions as
 //   one atomic store write (Engine::CommitTogether): whatever the instant
 //   of a crash, the store holds all of a commit or none of it, and resuming
@@ -61,6 +66,8 @@ absl::StatusOr<uint32_t> FileShardsOf(Store& store, uint32_t for_new_store);
 
 // The shard of `e` among `shards`: by buyer, an assessment by agent.
 uint32_t FileShardOf(const Event& e, uint32_t shards);
+// The shard of the events of buyer `buyer` (of an agent's assessments).
+uint32_t FileShardOfBuyer(std::string_view buyer, uint32_t shards);
 
 class FileShards : public ShardSiblings {
  public:
@@ -120,9 +127,11 @@ class FileShards : public ShardSiblings {
 
   // ShardSiblings.
   uint32_t ShardOf(const Event& e) const override;
+  uint32_t ShardOfBuyer(std::string_view buyer) const override;
   Engine* Sibling(uint32_t shard) override { return engines_[shard].get(); }
   absl::StatusOr<uint32_t> OrderShard(std::string_view order,
                                       uint32_t shard) override;
+  void SetOrderShard(std::string_view order, uint32_t shard) override;
   absl::Status CommitAll() override;
 
  private:
@@ -172,7 +181,8 @@ class FileShards : public ShardSiblings {
   int fill_ = 0;
 
   // Which shard holds each order's state, for the orders of this run (and
-  // those found in the store), in stripes with a lock each.
+  // those found in the store), in stripes with a lock each. Moves (every
+  // shard idle) update it.
   struct OrderStripe {
     std::mutex mu;
     absl::flat_hash_map<std::string, uint32_t> shard ABSL_GUARDED_BY(mu);

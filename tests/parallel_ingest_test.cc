@@ -1,12 +1,16 @@
 // File ingest on several threads (engine/file_shards.h, docs/engine.md
 // "Parallel ingest"): generated files with redeliveries, conflicting copies
-// whose buyers fall in other shards, and malformed lines, taken in with 1, 2
-// and 4 threads, in one run or resumed with another thread count, all give
-// the batch reference model's numbers.
+// whose buyers fall in other shards, orders whose events name buyers of
+// several shards (late earlier events moving them between shards), and
+// malformed lines, taken in with 1, 2 and 4 threads, in one run or resumed
+// with another thread count, and replayed under other rules, all give the
+// batch reference model's numbers.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +21,7 @@
 #include "engine/file_ingest.h"
 #include "engine/file_shards.h"
 #include "engine/local_day.h"
+#include "engine/replay.h"
 #include "gtest/gtest.h"
 #include "ingest/event_parser.h"
 #include "query/snapshot.h"
@@ -28,27 +33,12 @@
 namespace chatkpi {
 namespace {
 
+using testing::EventJson;
 using testing::TempDir;
 using testing::TestRules;
 
 const absl::CivilDay kFrom(2026, 10, 30);
 const absl::CivilDay kTo(2026, 12, 2);
-
-// The JSONL line of a chat event.
-std::string ChatJson(const Event& e) {
-  std::string j = "{\"type\":\"chat\",\"id\":";
-  AppendJsonString(&j, e.id);
-  absl::StrAppend(&j, ",\"ts\":", e.ts_ms, ",\"buyer\":");
-  AppendJsonString(&j, e.buyer);
-  j.append(",\"agent\":");
-  AppendJsonString(&j, e.agent);
-  j.append(e.inbound ? ",\"dir\":\"in\"" : ",\"dir\":\"out\"");
-  j.append(",\"text\":");
-  AppendJsonString(&j, e.text);
-  if (e.auto_reply) j.append(",\"auto\":true");
-  j.push_back('}');
-  return j;
-}
 
 void WriteLines(const std::string& path, const std::vector<std::string>& lines,
                 size_t from, size_t to, bool append) {
@@ -82,8 +72,9 @@ PeriodSnapshot ReadBack(const std::string& db) {
 }
 
 void ExpectReference(const std::string& db, const std::vector<Event>& events,
-                     int64_t bad_lines, const std::string& what) {
-  RefSnapshot want = ReferenceSnapshot(ReferenceWinners(events), TestRules(),
+                     int64_t bad_lines, const std::string& what,
+                     const Rules& rules = TestRules()) {
+  RefSnapshot want = ReferenceSnapshot(ReferenceWinners(events), rules,
                                        DayNumber(kFrom), DayNumber(kTo));
   PeriodSnapshot got = ReadBack(db);
   ASSERT_EQ(got.agents.size(), want.agents.size()) << what;
@@ -107,6 +98,130 @@ std::pair<std::string, std::string> BuyersInTwoShards() {
       return {a.buyer, b.buyer};
     }
   }
+}
+
+// Makes orders of the generated `lines` name buyers of several shards
+// (docs/spec.md §3: an order's buyer is the buyer of its first event by
+// (ts, id), whatever its other events name):
+// - in every third order each event id names, at random, another buyer;
+// - every fourth gets an event earlier than all of its own, naming a buyer
+//   who asked a question within a day before it, among the last quarter of
+//   the lines: it arrives late and gives the order that buyer;
+// - one in three gets a copy of one of its events under the same id naming
+//   another buyer, with 1 yuan more, a second earlier (it wins,
+//   docs/engine.md "Duplicates") or later (it loses).
+void AddCrossShardOrders(std::vector<std::string>* lines, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  EventParser parser;
+  std::vector<std::string> buyers;
+  std::vector<Event> questions;
+  std::map<std::string, std::vector<size_t>> order_lines;
+  for (size_t i = 0; i < lines->size(); ++i) {
+    Event e;
+    if (!parser.Parse((*lines)[i], &e).ok()) continue;
+    if (e.type == EventType::kChat) {
+      buyers.push_back(e.buyer);
+      if (e.inbound) questions.push_back(e);
+    } else if (e.type == EventType::kOrder) {
+      order_lines[e.order].push_back(i);
+    }
+  }
+  ASSERT_FALSE(buyers.empty());
+  ASSERT_FALSE(questions.empty());
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  std::vector<std::string> late, anywhere;
+  int k = 0;
+  for (const auto& [order, at] : order_lines) {
+    ++k;
+    std::vector<Event> events(at.size());
+    for (size_t j = 0; j < at.size(); ++j) {
+      ASSERT_TRUE(parser.Parse((*lines)[at[j]], &events[j]).ok());
+    }
+    if (k % 3 == 0) {
+      std::map<std::string, std::string> buyer_of;  // redeliveries alike
+      for (size_t j = 0; j < at.size(); ++j) {
+        auto [it, added] = buyer_of.try_emplace(events[j].id);
+        if (added) it->second = rng() % 2 ? buyers[pick(buyers.size())] : "";
+        if (it->second.empty()) continue;
+        events[j].buyer = it->second;
+        (*lines)[at[j]] = EventJson(events[j]);
+      }
+    }
+    if (k % 4 == 1) {
+      int64_t first = events[0].ts_ms;
+      for (const Event& e : events) first = std::min(first, e.ts_ms);
+      for (int tries = 0; tries < 100; ++tries) {
+        const Event& q = questions[pick(questions.size())];
+        if (q.ts_ms >= first - 2 || first - q.ts_ms > 86'400'000) continue;
+        Event early = events[0];
+        early.id = order + "-early";
+        early.ts_ms = q.ts_ms + 1 +
+                      static_cast<int64_t>(pick(static_cast<size_t>(
+                          std::min<int64_t>(first - q.ts_ms - 1, 3'600'000))));
+        early.buyer = q.buyer;
+        early.status = OrderStatus::kCreated;
+        early.items = std::max<int64_t>(early.items, 1);
+        late.push_back(EventJson(early));
+        break;
+      }
+    }
+    if (rng() % 3 == 0) {
+      Event copy = events[pick(events.size())];
+      copy.buyer = buyers[pick(buyers.size())];
+      copy.ts_ms += rng() % 2 ? -1000 : 1000;
+      copy.amount_fen += 100;
+      if (copy.status == OrderStatus::kClosed && copy.items == 0) {
+        copy.status = OrderStatus::kPaid;
+        copy.items = 1;
+      }
+      anywhere.push_back(EventJson(copy));
+    }
+  }
+  const size_t tail = lines->size() - lines->size() / 4;
+  for (const std::string& line : late) {
+    const size_t n = lines->size() - tail + 1;
+    lines->insert(lines->begin() + tail + pick(n), line);
+  }
+  for (const std::string& line : anywhere) {
+    lines->insert(lines->begin() + pick(lines->size() + 1), line);
+  }
+}
+
+// Of the orders the reference counts: how many there are, how many have
+// events naming buyers of two shards, and how many of those see an event
+// of another shard's buyer before the event that gives them their buyer
+// (the order moves).
+struct CrossShard {
+  int orders = 0;
+  int cross = 0;
+  int moved = 0;
+};
+CrossShard CrossShardOrders(const std::vector<Event>& events) {
+  std::map<std::string, std::vector<const Event*>> orders;
+  const std::vector<Event> winners = ReferenceWinners(events);
+  for (const Event& e : winners) {
+    if (e.type == EventType::kOrder) orders[e.order].push_back(&e);
+  }
+  int cross = 0, moved = 0;
+  const int total = static_cast<int>(orders.size());
+  for (const auto& [order, list] : orders) {
+    std::set<uint32_t> shards;
+    const Event* first = list[0];
+    for (const Event* e : list) {
+      shards.insert(FileShardOf(*e, kFileShardsOfParallelStore));
+      if (std::pair(e->ts_ms, e->id) < std::pair(first->ts_ms, first->id)) {
+        first = e;
+      }
+    }
+    if (shards.size() < 2) continue;
+    ++cross;
+    // `list` is in arrival order: the first arrival names another shard.
+    if (FileShardOf(*list[0], kFileShardsOfParallelStore) !=
+        FileShardOf(*first, kFileShardsOfParallelStore)) {
+      ++moved;
+    }
+  }
+  return {total, cross, moved};
 }
 
 class ParallelIngestTest : public ::testing::TestWithParam<uint64_t> {};
@@ -146,8 +261,9 @@ TEST_P(ParallelIngestTest, OneTwoFourThreadsAndResumesMatchReference) {
     copy.buyer = buyers[pick_buyer(rng)];
     copy.ts_ms += i % 2 == 0 ? -1000 : 1000;
     std::uniform_int_distribution<size_t> at(0, lines.size());
-    lines.insert(lines.begin() + at(rng), ChatJson(copy));
+    lines.insert(lines.begin() + at(rng), EventJson(copy));
   }
+  AddCrossShardOrders(&lines, seed);
 
   const std::string dir = TempDir(absl::StrCat("parallel", seed));
   const std::string file = dir + "/events.jsonl";
@@ -156,6 +272,12 @@ TEST_P(ParallelIngestTest, OneTwoFourThreadsAndResumesMatchReference) {
   const std::vector<Event> events = testing::ParseJsonlFile(file, &bad);
   const int64_t conflicts = ReferenceConflicts(events);
   ASSERT_GT(conflicts, 0);
+  // A good share of the orders names buyers of two shards, and many move.
+  const CrossShard cross = CrossShardOrders(events);
+  ASSERT_GT(cross.cross * 4, cross.orders)
+      << cross.cross << " of " << cross.orders;
+  ASSERT_GE(cross.moved * 10, cross.orders)
+      << cross.moved << " of " << cross.orders;
 
   for (int threads : {1, 2, 4}) {
     const std::string db = absl::StrCat(dir, "/db", threads);
@@ -212,7 +334,7 @@ TEST(ParallelIngest, CopyThatWinsOverAnotherShardsCopyReplacesIt) {
       std::vector<Event> order = {winner_last ? q1 : q2, r1, r2,
                                   winner_last ? q2 : q1};
       std::vector<std::string> lines;
-      for (const Event& e : order) lines.push_back(ChatJson(e));
+      for (const Event& e : order) lines.push_back(EventJson(e));
       const std::string file = absl::StrCat(dir, "/in", run, ".jsonl");
       WriteLines(file, lines, 0, lines.size(), false);
       std::vector<PeriodSnapshot> got;
@@ -242,32 +364,132 @@ TEST(ParallelIngest, CopyThatWinsOverAnotherShardsCopyReplacesIt) {
   std::filesystem::remove_all(dir);
 }
 
-// An order whose events name buyers of two shards cannot be counted
-// exactly by shards apart (its attribution reads both buyers' chats): the
-// run stops with a message, and one thread on a new store takes it in.
-TEST(ParallelIngest, OrderNamingBuyersOfTwoShardsFailsLoudly) {
+// An order whose events name buyers of two shards: its first-arriving
+// event names buyer B, a later-arriving but earlier event names buyer A, of
+// another shard (docs/spec.md §3: the buyer of the first event by (ts, id)
+// is the order's). A asked agent01 at 09:50, B asked agent02 at 09:55; the
+// order is created at 10:00:00 (A) and paid 10.00 yuan at 10:00:01 (B).
+// Its buyer is A, whose last question within the day before 10:00 went to
+// agent01: agent01 has 1 order, 1 ordered buyer, 1 paid order of 1 item,
+// 1 paid buyer, 1000 fen; agent02 only its question. Then a copy of the
+// paid event under its id, naming A at 10:00:00.5 with 20.00 yuan for 2
+// items, wins (earlier, docs/engine.md "Duplicates"): the held copy, which
+// names B, is taken back in A's shard, which holds the order: agent01 has
+// 2 paid items, 2000 fen. Last a copy of the created event under its id,
+// naming B at 09:59:59, wins: the order's buyer is B again, attributed to
+// agent02 (its question at 09:55 is the last within the day before
+// 09:59:59), with 2 items and 2000 fen. In one run or two, with a commit
+// after every event or one at the end, on 1, 2 and 4 threads.
+TEST(ParallelIngest, OrderTakesTheBuyerOfItsFirstEventAcrossShards) {
   const auto [a, b] = BuyersInTwoShards();
   const int64_t t = testing::Local("2026-11-10 10:00:00");
+  const std::vector<Event> events = {
+      testing::In("qa", t - 600'000, a, "shop:agent01"),
+      testing::In("qb", t - 300'000, b, "shop:agent02"),
+      testing::Order("o1p", t + 1000, "o1", b, OrderStatus::kPaid, 1000, 1),
+      testing::Order("o1c", t, "o1", a, OrderStatus::kCreated, 1000, 1),
+      testing::Order("o1p", t + 500, "o1", a, OrderStatus::kPaid, 2000, 2),
+      testing::Order("o1c", t - 1000, "o1", b, OrderStatus::kCreated, 1000, 1)};
+  std::vector<std::string> lines;
+  for (const Event& e : events) lines.push_back(EventJson(e));
   const std::string dir = TempDir("parallel_order");
-  const std::string file = dir + "/in.jsonl";
-  WriteLines(file,
-             {absl::StrCat("{\"type\":\"order\",\"id\":\"o1c\",\"ts\":", t,
-                           ",\"order\":\"o1\",\"buyer\":\"", a,
-                           "\",\"status\":\"created\",\"amount\":10.00,"
-                           "\"items\":1}"),
-              absl::StrCat("{\"type\":\"order\",\"id\":\"o1p\",\"ts\":",
-                           t + 1000, ",\"order\":\"o1\",\"buyer\":\"", b,
-                           "\",\"status\":\"paid\",\"amount\":10.00,"
-                           "\"items\":1}")},
-             0, 2, false);
+  auto expect = [&](const std::string& db, const std::string& winner,
+                    int64_t items, int64_t fen, const std::string& what) {
+    PeriodSnapshot got = ReadBack(db);
+    ASSERT_EQ(got.agents.size(), 2u) << what;
+    for (const AgentRow& row : got.agents) {
+      const bool credited = row.agent == winner;
+      EXPECT_EQ(row.counters[kQuestions], 1) << what << " " << row.agent;
+      EXPECT_EQ(row.counters[kOrders], credited ? 1 : 0) << what;
+      EXPECT_EQ(row.counters[kOrderedBuyers], credited ? 1 : 0) << what;
+      EXPECT_EQ(row.counters[kPaidOrders], credited ? 1 : 0) << what;
+      EXPECT_EQ(row.counters[kPaidItems], credited ? items : 0) << what;
+      EXPECT_EQ(row.counters[kPaidBuyers], credited ? 1 : 0) << what;
+      EXPECT_EQ(row.counters[kSalesFen], credited ? fen : 0) << what;
+    }
+    EXPECT_TRUE(got.unattributed.IsZero()) << what;
+  };
+  int run = 0;
+  // The first four events, five, then all six (the copy that moves it
+  // back).
+  for (size_t n : {size_t{4}, size_t{5}, size_t{6}}) {
+    const std::vector<Event> taken(events.begin(), events.begin() + n);
+    const std::string winner = n < 6 ? "shop:agent01" : "shop:agent02";
+    const int64_t items = n < 5 ? 1 : 2;
+    const int64_t fen = n < 5 ? 1000 : 2000;
+    const std::string file = absl::StrCat(dir, "/in", n, ".jsonl");
+    WriteLines(file, lines, 0, n, false);
+    for (int threads : {1, 2, 4}) {
+      for (size_t commit_every : {size_t{1}, size_t{100}}) {
+        const std::string what = absl::StrCat(
+            n, " events, ", threads, " threads, commit every ", commit_every);
+        const std::string db = absl::StrCat(dir, "/db", run++);
+        FileIngestReport report;
+        absl::Status s = IngestWith(db, file, threads, commit_every, &report);
+        ASSERT_TRUE(s.ok()) << what << ": " << s;
+        EXPECT_EQ(report.accepted + report.duplicates, static_cast<int64_t>(n))
+            << what;
+        expect(db, winner, items, fen, what);
+        ExpectReference(db, taken, 0, what);
+      }
+    }
+    // B's paid event in one run, A's earlier created event (and the copy)
+    // in the next: the order is found in the store under B's shard.
+    for (auto [first, second] : {std::pair{2, 1}, std::pair{2, 4}}) {
+      const std::string what =
+          absl::StrCat(n, " events, ", first, " then ", second, " threads");
+      const std::string db = absl::StrCat(dir, "/db", run++);
+      const std::string grown = absl::StrCat(dir, "/grown", run, ".jsonl");
+      WriteLines(grown, lines, 0, 3, false);
+      FileIngestReport report;
+      ASSERT_TRUE(IngestWith(db, grown, first, 100, &report).ok()) << what;
+      WriteLines(grown, lines, 3, n, true);
+      absl::Status s = IngestWith(db, grown, second, 100, &report);
+      ASSERT_TRUE(s.ok()) << what << ": " << s;
+      expect(db, winner, items, fen, what);
+      ExpectReference(db, taken, 0, what);
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// Replay (docs/replay.md) of an 8-shard store whose orders moved between
+// shards applies each event in the shard that logged it and moves the
+// orders again as ingest did: the numbers are the reference's under the
+// new rules.
+TEST(ParallelIngest, ReplayOfCrossShardOrdersMatchesReferenceUnderNewRules) {
+  GeneratorOptions opts;
+  opts.seed = 11;
+  opts.agents = 4;
+  opts.buyers = 60;
+  opts.shuffle = true;
+  opts.duplicate_rate = 0.03;
+  auto generated = GenerateJsonl(opts);
+  ASSERT_TRUE(generated.ok()) << generated.status();
+  std::vector<std::string> lines = *generated;
+  AddCrossShardOrders(&lines, opts.seed);
+  const std::string dir = TempDir("parallel_replay");
+  const std::string file = dir + "/events.jsonl";
+  WriteLines(file, lines, 0, lines.size(), false);
+  int64_t bad = 0;
+  const std::vector<Event> events = testing::ParseJsonlFile(file, &bad);
+  const CrossShard cross = CrossShardOrders(events);
+  ASSERT_GE(cross.moved * 10, cross.orders)
+      << cross.moved << " of " << cross.orders;
+  const std::string db = dir + "/db";
   FileIngestReport report;
-  absl::Status s = IngestWith(dir + "/parallel", file, 2, 100, &report);
-  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
-  EXPECT_TRUE(absl::StrContains(s.message(), "different file shards")) << s;
-  FileIngestReport one;
-  s = IngestWith(dir + "/one", file, 1, 100, &one);
+  absl::Status s = IngestWith(db, file, 2, 499, &report);
   ASSERT_TRUE(s.ok()) << s;
-  EXPECT_EQ(one.accepted, 2);
+  ASSERT_EQ(report.shards, kFileShardsOfParallelStore);
+  ExpectReference(db, events, bad, "ingested");
+  auto next = ParseRules(
+      R"({"version": "attr2h-first", "attribution": {"window_s": 7200, "model": "first"}})");
+  ASSERT_TRUE(next.ok()) << next.status();
+  ReplayOptions ro;
+  ro.commit_every = 97;
+  auto replayed = Replay(db, *next, ro);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  ExpectReference(db, events, bad, "replayed", *next);
   std::filesystem::remove_all(dir);
 }
 

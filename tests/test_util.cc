@@ -4,8 +4,11 @@
 #include <filesystem>
 #include <map>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
+#include "base/json_text.h"
 #include "engine/engine.h"
 #include "engine/local_day.h"
 #include "gtest/gtest.h"
@@ -70,6 +73,48 @@ Event Order(const std::string& id, int64_t ts, const std::string& order,
   e.amount_fen = fen;
   e.items = items;
   return e;
+}
+
+std::string EventJson(const Event& e) {
+  std::string j = "{\"type\":";
+  static const char* kTypes[] = {"chat", "order", "assessment"};
+  static const char* kStatus[] = {"created", "paid", "refunded", "closed"};
+  AppendJsonString(&j, kTypes[static_cast<int>(e.type)]);
+  j.append(",\"id\":");
+  AppendJsonString(&j, e.id);
+  absl::StrAppend(&j, ",\"ts\":", e.ts_ms);
+  auto field = [&](const char* name, const std::string& v) {
+    absl::StrAppend(&j, ",\"", name, "\":");
+    AppendJsonString(&j, v);
+  };
+  switch (e.type) {
+    case EventType::kChat:
+      field("buyer", e.buyer);
+      field("agent", e.agent);
+      field("dir", e.inbound ? "in" : "out");
+      field("text", e.text);
+      if (e.auto_reply) j.append(",\"auto\":true");
+      break;
+    case EventType::kOrder:
+      field("order", e.order);
+      field("buyer", e.buyer);
+      field("status", kStatus[static_cast<int>(e.status)]);
+      // A `closed` event may leave both out (docs/spec.md §1: items >= 1 if
+      // given).
+      if (e.status == OrderStatus::kClosed && e.items == 0) break;
+      absl::StrAppend(&j, ",\"amount\":", e.amount_fen / 100, ".",
+                      absl::StrFormat("%02d", e.amount_fen % 100),
+                      ",\"items\":", e.items);
+      break;
+    case EventType::kAssessment:
+      field("agent", e.agent);
+      field("period", e.period);
+      field("metric", e.metric);
+      absl::StrAppend(&j, ",\"value\":", e.value_text);
+      break;
+  }
+  j.append("}");
+  return j;
 }
 
 std::string TempDir(const std::string& name) {

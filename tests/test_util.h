@@ -31,6 +31,9 @@ Event Order(const std::string& id, int64_t ts, const std::string& order,
             const std::string& buyer, OrderStatus status, int64_t fen = 0,
             int64_t items = 1);
 
+// The JSONL line of a valid event (what a shop's export would hold).
+std::string EventJson(const Event& e);
+
 // A fresh directory under the test temp dir.
 std::string TempDir(const std::string& name);
 

@@ -36,9 +36,9 @@ const CommandSpec& IngestCommand() {
         "(docs/replay.md)"},
        {"commit-every", "N", "events per commit (100000)"},
        {"threads", "N",
-        "threads that apply events (1, exact for every input); more take a "
-        "new store in on 8 shards, which refuses an order whose events name "
-        "buyers of two shards (docs/engine.md, \"Parallel ingest\")"},
+        "threads that apply events (every core; 1 keeps a new store in one "
+        "shard, more give it 8 file shards); exact either way "
+        "(docs/engine.md, \"Parallel ingest\")"},
        {"max-line-bytes", "N",
         "longest line taken in (1048576, docs/limits.md)"},
        {"max-agents-per-day", "N", "warn past N distinct agents a day"},
@@ -77,9 +77,10 @@ int RunIngest(int argc, char** argv) {
                 absl::InvalidArgumentError("--commit-every must be >= 1"));
   }
   opts.commit_every = *every;
-  auto threads = args->GetInt("threads", 1);
+  // Without --threads: every core (FileIngestOptions::threads = 0).
+  auto threads = args->GetInt("threads", 0);
   if (!threads.ok()) return Fail(kCmd, threads.status());
-  if (*threads < 1 || *threads > 256) {
+  if (args->Has("threads") && (*threads < 1 || *threads > 256)) {
     return Fail(kCmd,
                 absl::InvalidArgumentError("--threads must be in [1, 256]"));
   }
