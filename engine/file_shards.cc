@@ -204,11 +204,15 @@ void FileShards::WorkerLoop(int worker) {
     }
     Work(worker, *b);
     {
-      std::lock_guard lock(mu_);
-      if (--busy_ > 0) continue;
+      std::unique_lock lock(mu_);
+      if (--busy_ == 0) done_.notify_all();
+      if (worker != 0) continue;
+      done_.wait(lock, [&] { return busy_ == 0; });
     }
-    // The last worker out finishes the batch, every shard idle: no other
-    // worker starts before the next Submit, which waits for this one.
+    // Worker 0 finishes the batch once every shard is idle: no worker
+    // starts before the next Submit, which waits for this one. Always the
+    // same thread, so that the commits' large transient buffers come from
+    // one malloc arena (each thread has its own).
     absl::Status s;
     for (absl::Status& w : worker_status_) {
       if (!w.ok() && s.ok()) s = w;
