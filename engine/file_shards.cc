@@ -84,6 +84,7 @@ void FileShards::Batch::Clear() {
   dead_letters.clear();
   commit = false;
   commit_positions.clear();
+  after = nullptr;
 }
 
 Event& FileShards::Slot() {
@@ -220,6 +221,7 @@ void FileShards::WorkerLoop(int worker) {
     }
     Counts c;
     if (s.ok()) s = ApplyDeferred(*b, &c);
+    if (b->after) b->after();
     b->Clear();
     {
       std::lock_guard lock(mu_);
@@ -234,15 +236,19 @@ void FileShards::WorkerLoop(int worker) {
 }
 
 absl::Status FileShards::Submit(
-    const std::vector<std::pair<std::string, std::string>>* positions) {
+    const std::vector<std::pair<std::string, std::string>>* positions,
+    std::function<void()> after) {
   Batch& b = batches_[fill_];
   {
     std::unique_lock lock(mu_);
     done_.wait(lock, [&] { return inflight_ == nullptr; });
     if (!failed_.ok()) return failed_;
     if (b.count == 0 && b.dead_letters.empty() && positions == nullptr) {
+      lock.unlock();
+      if (after) after();
       return absl::OkStatus();
     }
+    b.after = std::move(after);
     if (positions != nullptr) {
       b.commit = true;
       b.commit_positions = *positions;
