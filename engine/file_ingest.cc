@@ -85,7 +85,7 @@ class Ingestor {
            FileIngestReport* report)
       : engine_(engine), opts_(opts), report_(report) {}
   ~Ingestor() {
-    // A batch in flight uses the gate's store, and may hold its lock.
+    // A batch in flight uses the gate's store.
     if (shards_ != nullptr) WaitShards().IgnoreError();
     if (opts_.gate != nullptr) opts_.gate->set_before_replace(nullptr);
   }
@@ -135,8 +135,7 @@ class Ingestor {
   absl::Status CommitShards(bool wait);
   // Hands the queued batch to the file shards without waiting for it.
   absl::Status SubmitShards();
-  // Waits for the batch in flight; counts it; leaves the gate its commit
-  // entered.
+  // Waits for the batch in flight and counts it.
   absl::Status WaitShards();
 
   // Non-null when the store has several file shards: events are queued to
@@ -145,7 +144,8 @@ class Ingestor {
   size_t shard_pending_ = 0;  // lines queued since the last commit
   // Of uncommitted_, how many were submitted to the shards (and counted).
   size_t submitted_ = 0;
-  // Whether the gate was entered for a commit still in flight.
+  // Whether the gate is entered and not yet handed to the batch that
+  // commits (which leaves it).
   bool gate_held_ = false;
 
   Engine* engine_;
@@ -463,10 +463,6 @@ absl::Status Ingestor::WaitShards() {
   report_->accepted += c.accepted;
   report_->duplicates += c.duplicates;
   report_->dead_letters += c.dead_letters;
-  if (gate_held_) {
-    opts_.gate->Leave();
-    gate_held_ = false;
-  }
   return s;
 }
 
@@ -524,7 +520,15 @@ absl::Status Ingestor::CommitShards(bool wait) {
   }
   if (s.ok()) {
     auto positions = Positions();
-    s = positions.ok() ? shards_->Submit(&*positions) : positions.status();
+    if (positions.ok()) {
+      // The batch leaves the gate as soon as its commit is written.
+      std::function<void()> leave;
+      if (gate_held_) leave = [gate = opts_.gate] { gate->Leave(); };
+      s = shards_->Submit(&*positions, std::move(leave));
+      if (s.ok()) gate_held_ = false;
+    } else {
+      s = positions.status();
+    }
   }
   uncommitted_.clear();
   uncommitted_text_.clear();
@@ -532,7 +536,6 @@ absl::Status Ingestor::CommitShards(bool wait) {
   if (s.ok() && wait) s = WaitShards();
   if (!s.ok()) {
     if (gate_held_) {
-      if (shards_ != nullptr) shards_->Wait().IgnoreError();
       opts_.gate->Leave();
       gate_held_ = false;
     }

@@ -87,6 +87,7 @@ void FileShards::Batch::Clear() {
   dead_letters.clear();
   commit = false;
   commit_positions.clear();
+  after = nullptr;
 }
 
 Event& FileShards::Slot() {
@@ -211,11 +212,15 @@ void FileShards::WorkerLoop(int worker) {
     }
     Work(worker, *b);
     {
-      std::lock_guard lock(mu_);
-      if (--busy_ > 0) continue;
+      std::unique_lock lock(mu_);
+      if (--busy_ == 0) done_.notify_all();
+      if (worker != 0) continue;
+      done_.wait(lock, [&] { return busy_ == 0; });
     }
-    // The last worker out finishes the batch, every shard idle: no other
-    // worker starts before the next Submit, which waits for this one.
+    // Worker 0 finishes the batch once every shard is idle: no worker
+    // starts before the next Submit, which waits for this one. Always the
+    // same thread, so that the commits' large transient buffers come from
+    // one malloc arena (each thread has its own).
     absl::Status s;
     for (absl::Status& w : worker_status_) {
       if (!w.ok() && s.ok()) s = w;
@@ -223,6 +228,7 @@ void FileShards::WorkerLoop(int worker) {
     }
     Counts c;
     if (s.ok()) s = ApplyDeferred(*b, &c);
+    if (b->after) b->after();
     b->Clear();
     {
       std::lock_guard lock(mu_);
@@ -237,15 +243,19 @@ void FileShards::WorkerLoop(int worker) {
 }
 
 absl::Status FileShards::Submit(
-    const std::vector<std::pair<std::string, std::string>>* positions) {
+    const std::vector<std::pair<std::string, std::string>>* positions,
+    std::function<void()> after) {
   Batch& b = batches_[fill_];
   {
     std::unique_lock lock(mu_);
     done_.wait(lock, [&] { return inflight_ == nullptr; });
     if (!failed_.ok()) return failed_;
     if (b.count == 0 && b.dead_letters.empty() && positions == nullptr) {
+      lock.unlock();
+      if (after) after();
       return absl::OkStatus();
     }
+    b.after = std::move(after);
     if (positions != nullptr) {
       b.commit = true;
       b.commit_positions = *positions;

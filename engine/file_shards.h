@@ -34,6 +34,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -105,8 +106,12 @@ class FileShards : public ShardSiblings {
   // first error of any batch; after it nothing more is applied or
   // committed (the shards refuse everything, as an engine does), so a
   // failed batch is never committed.
+  // When Submit returns OK, `after` (if any) runs once the batch is done,
+  // whether it succeeded or not, on a shard thread: a commit gate is left
+  // there, so that a reader blocked on its input never holds it.
   absl::Status Submit(
-      const std::vector<std::pair<std::string, std::string>>* positions);
+      const std::vector<std::pair<std::string, std::string>>* positions,
+      std::function<void()> after = nullptr);
   absl::Status Wait();
   // What became of the batches applied since the last call.
   Counts TakeCounts();
@@ -153,6 +158,7 @@ class FileShards : public ShardSiblings {
     // Whether the batch ends with a commit, and its source positions.
     bool commit = false;
     std::vector<std::pair<std::string, std::string>> commit_positions;
+    std::function<void()> after;  // run when the batch is done
 
     std::string_view Raw(size_t i) const {
       const size_t begin = i == 0 ? 0 : raw_end[i - 1];

@@ -5,10 +5,21 @@
 //    the failed batch (nor of any later one) is committed;
 //  * a generation switch at a commit, with batches already submitted since
 //    the last commit, applies every line since then again on the new
-//    generation and counts each line once.
+//    generation and counts each line once;
+//  * the commit gate (the generation lock) is left when a commit is
+//    written, not when the reader next hands over a batch: a reader
+//    waiting for its input never holds it.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -181,6 +192,85 @@ TEST(PipelinedIngest, GenerationSwitchAfterSubmittedBatchesCountsEachLineOnce) {
   testing::ExpectStoreMatchesReference(dir + "/second", file,
                                        absl::CivilDay(2026, 10, 30),
                                        absl::CivilDay(2026, 12, 2));
+  std::filesystem::remove_all(dir);
+}
+
+// Never switches; says whether it is entered, and waits for it to be left.
+class RecordingGate : public CommitGate {
+ public:
+  explicit RecordingGate(Engine* engine) : engine_(engine) {}
+  absl::StatusOr<Engine*> Enter(bool* replaced) override {
+    *replaced = false;
+    std::lock_guard lock(mu_);
+    held_ = true;
+    ++entered_;
+    return engine_;
+  }
+  void Leave() override {
+    {
+      std::lock_guard lock(mu_);
+      held_ = false;
+    }
+    left_.notify_all();
+  }
+  // Whether the gate was entered `n` times and left, within a minute (a
+  // deadlock guard, not a timing: it is left at once when it works).
+  bool EnteredAndLeft(int n) {
+    std::unique_lock lock(mu_);
+    return left_.wait_for(lock, std::chrono::seconds(60),
+                          [&] { return entered_ >= n && !held_; });
+  }
+
+ private:
+  Engine* engine_;
+  std::mutex mu_;
+  std::condition_variable left_;
+  bool held_ = false;
+  int entered_ = 0;
+};
+
+// A stream that pauses after 2,500 lines, with commits every 1,000: the
+// reader waits for input after its second commit, which the shards write
+// meanwhile; the gate is left then (a replay waiting for the generation
+// lock goes on), before the stream sends its last lines.
+TEST(PipelinedIngest, GateIsLeftWhileTheReaderWaitsForInput) {
+  const std::string dir = TempDir("pipeline_gate");
+  const std::string fifo = dir + "/p";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  auto store = Store::Open(dir + "/db", StoreOptions());
+  ASSERT_TRUE(store.ok());
+  auto engine = Engine::Open(testing::TestRules(), store->get());
+  ASSERT_TRUE(engine.ok());
+  RecordingGate gate(engine->get());
+  const int64_t t = testing::Local("2026-11-10 08:00:00");
+  bool left = false;
+  std::thread writer([&] {
+    int fd = open(fifo.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    auto send = [&](int from, int to) {
+      std::string text;
+      for (int i = from; i < to; ++i) {
+        text += ChatLine(absl::StrCat("c", i), t + 1000 * i,
+                         absl::StrCat("buyer", i % 50), i % 2 == 0);
+      }
+      ASSERT_EQ(write(fd, text.data(), text.size()),
+                static_cast<ssize_t>(text.size()));
+    };
+    send(0, 2'500);
+    left = gate.EnteredAndLeft(2);
+    send(2'500, 2'600);
+    close(fd);
+  });
+  FileIngestOptions opts;
+  opts.threads = 2;
+  opts.commit_every = 1'000;
+  opts.gate = &gate;
+  FileIngestReport report;
+  absl::Status s = IngestFiles(**engine, {fifo}, opts, &report);
+  writer.join();
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_TRUE(left);
+  EXPECT_EQ(report.accepted, 2'600);
   std::filesystem::remove_all(dir);
 }
 
