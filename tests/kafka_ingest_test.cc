@@ -218,6 +218,7 @@ TEST_P(KafkaIngestTest, ManySmallShardCommitsReplayToTheSameMonth) {
   ASSERT_TRUE(rules.ok()) << rules.status();
   ReplayOptions ro;
   ro.retire_wait = absl::ZeroDuration();
+  ro.threads = GetParam();  // the partitions' engines on as many threads
   auto replayed = Replay(db, *rules, ro);
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   EXPECT_EQ(replayed->events, static_cast<int64_t>(d.event_ids.size()));
