@@ -12,7 +12,9 @@
 //
 // Each consumer is timed from its partition assignment to the moment it has
 // read (and, for chatkpi, committed) every partition to its end, so the
-// group join (seconds on the mock) is left out of both.
+// group join (seconds on the mock) is left out of both. Over the same span
+// each reports the CPU seconds of the whole process (cpu_s), and with
+// CHATKPI_BENCH_THREAD_CPU=1 prints them by thread name on stderr.
 #include <librdkafka/rdkafka.h>
 #include <sys/resource.h>
 #include <unistd.h>

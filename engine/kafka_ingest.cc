@@ -242,6 +242,13 @@ class KafkaIngest : public KafkaRebalanceListener {
   absl::Status WriteOwnedShards();
   absl::Status CheckTopics();
   bool CaughtUp() const;
+  // A backlog (kDrainedCommitMessages) polled since the last commit, which
+  // was at least a tenth of the commit interval ago: commit it as soon as
+  // nothing more is fetched.
+  bool DrainedCommitDue(absl::Time now) const {
+    return polled_since_commit_ >= kDrainedCommitMessages &&
+           now - last_commit_ >= opts_.commit_interval / 10;
+  }
   // Logs throughput and lag, and stores them as kMetaKafkaStats.
   absl::Status Progress(absl::Time now);
   void Throttle();
@@ -1117,10 +1124,13 @@ absl::Status KafkaIngest::Run() {
   KafkaMessage m;
   bool stop_caught_up = false;
   while (opts_.stop == nullptr || !opts_.stop->load()) {
-    // With messages waiting to be handed to the workers, only what
-    // librdkafka has already fetched is taken before they are.
-    auto got =
-        consumer_->Poll(filling_ > 0 ? absl::ZeroDuration() : kPollTimeout, &m);
+    // With messages waiting to be handed to the workers, or a backlog to
+    // commit once it is drained, only what librdkafka has already fetched
+    // is taken before they are.
+    auto got = consumer_->Poll(filling_ > 0 || DrainedCommitDue(absl::Now())
+                                   ? absl::ZeroDuration()
+                                   : kPollTimeout,
+                               &m);
     if (!got.ok()) return Fail(got.status());
     if (*got) {
       s = Handle(m);
@@ -1139,12 +1149,8 @@ absl::Status KafkaIngest::Run() {
     }
     TellInformational();
     const absl::Time now = absl::Now();
-    // Nothing more fetched after a backlog: commit it now (at most ten
-    // times a commit interval).
-    const bool drained = !*got &&
-                         polled_since_commit_ >= kDrainedCommitMessages &&
-                         now - last_commit_ >= opts_.commit_interval / 10;
-    if (drained || now - last_commit_ >= opts_.commit_interval) {
+    if ((!*got && DrainedCommitDue(now)) ||
+        now - last_commit_ >= opts_.commit_interval) {
       s = CommitAll(/*wait=*/false);
       if (!s.ok()) return s;
     }

@@ -16,13 +16,15 @@
 // * the store records the partitions it owns (engine/owned_shards.h) so that
 //   a partition that moved to another member stops counting here.
 //
-// With `threads` > 1 one thread polls and the shards are spread over that
-// many workers (shard p on worker p % threads, the polling thread being
-// one of them): polled messages are handed over in batches, each worker
-// applies its shards' messages in partition order and commits them; a
-// rebalance, a timed commit or a progress report first waits for every
-// worker, so they see the engines at rest. Commits stay whole and one at a
-// time (docs/kafka.md, "Threads").
+// With `threads` > 1 one thread polls and that many worker threads apply
+// the shards (shard p on worker p % threads): polled messages are handed
+// over in batches while polling goes on, each worker applies its shards'
+// messages in partition order and commits them, a timed commit being a
+// mark in each worker's queue; a rebalance, a progress report, the
+// caught-up commit and the exit first wait for every worker, so they see
+// the engines at rest. Commits stay whole and one at a time; after a
+// failure on any thread nothing more is committed (docs/kafka.md,
+// "Threads").
 //
 // Messages that do not parse become dead letters at "topic/partition/offset"
 // (and, with a DLQ topic, are also produced there with the reason in a
@@ -71,11 +73,12 @@ struct KafkaIngestOptions {
   std::function<void(const std::string& source, int64_t lag)> on_lag;
 
   // A partition's engine commits after this many events (and dead letters)
-  // or when `commit_interval` has passed, whichever comes first. A crash
-  // re-reads at most that much.
+  // or when `commit_interval` has passed, whichever comes first (and once
+  // nothing more is fetched after a backlog: docs/kafka.md "Positions"). A
+  // crash re-reads at most that much.
   size_t commit_every = 50'000;
-  // Threads applying the partitions' engines (1: the polling thread does
-  // everything).
+  // Threads applying the partitions' engines, beside the polling one (1:
+  // the polling thread does everything).
   int threads = 1;
   absl::Duration commit_interval = absl::Seconds(1);
   absl::Duration progress_interval = absl::Seconds(10);
