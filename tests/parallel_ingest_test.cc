@@ -5,6 +5,9 @@
 // malformed lines, taken in with 1, 2 and 4 threads, in one run or resumed
 // with another thread count, and replayed under other rules, all give the
 // batch reference model's numbers.
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +19,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "base/json_text.h"
 #include "engine/engine.h"
 #include "engine/file_ingest.h"
@@ -26,7 +31,9 @@
 #include "ingest/event_parser.h"
 #include "query/snapshot.h"
 #include "store/store.h"
+#include "store/store_files.h"
 #include "tests/reference_model.h"
+#include "tests/subprocess.h"
 #include "tests/test_util.h"
 #include "tools/generator.h"
 
@@ -490,6 +497,71 @@ TEST(ParallelIngest, ReplayOfCrossShardOrdersMatchesReferenceUnderNewRules) {
   auto replayed = Replay(db, *next, ro);
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   ExpectReference(db, events, bad, "replayed", *next);
+  std::filesystem::remove_all(dir);
+}
+
+// SIGKILL of `chatkpi ingest` on 2 and 4 threads at random instants while
+// orders move between shards, then a rerun on one thread: a move's delete
+// and put are in one store write with everything else of the commit, so
+// every order is in exactly one shard and the numbers are the reference's.
+TEST(ParallelIngest, SigkillWhileOrdersMoveThenRerunMatchesReference) {
+  GeneratorOptions opts;
+  opts.seed = 23;
+  opts.agents = 6;
+  opts.target_events = 60'000;
+  opts.shuffle = true;
+  opts.duplicate_rate = 0.03;
+  auto generated = GenerateJsonl(opts);
+  ASSERT_TRUE(generated.ok()) << generated.status();
+  std::vector<std::string> lines = *generated;
+  AddCrossShardOrders(&lines, opts.seed);
+  const std::string dir = TempDir("parallel_sigkill");
+  const std::string file = dir + "/events.jsonl";
+  WriteLines(file, lines, 0, lines.size(), false);
+  int64_t bad = 0;
+  const std::vector<Event> events = testing::ParseJsonlFile(file, &bad);
+  const CrossShard cross = CrossShardOrders(events);
+  ASSERT_GE(cross.moved * 10, cross.orders)
+      << cross.moved << " of " << cross.orders;
+  const std::string db = dir + "/db";
+  auto commits = [&db] {
+    std::optional<CommitRecord> r = ReadCommitRecord(db);
+    return r.has_value() ? r->commits : uint64_t{0};
+  };
+  std::mt19937 rng(5);
+  int killed = 0;
+  for (int round = 0; round < 4; ++round) {
+    const uint64_t target =
+        commits() + std::uniform_int_distribution<int>(1, 5)(rng);
+    pid_t pid = testing::StartProcess(
+        {testing::ChatkpiBinary(), "ingest", "--db", db, "--commit-every",
+         "1000", "--threads", round % 2 == 0 ? "2" : "4", file});
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (commits() < target && absl::Now() < deadline) {
+      // Looks at the child without reaping it (WaitProcess does that).
+      siginfo_t info{};
+      if (waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+          info.si_pid == pid) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    absl::SleepFor(
+        absl::Milliseconds(std::uniform_int_distribution<int>(0, 10)(rng)));
+    kill(pid, SIGKILL);
+    const int code = testing::WaitProcess(pid);
+    if (code == -SIGKILL) {
+      ++killed;
+    } else {
+      EXPECT_EQ(code, 0) << "round " << round;
+    }
+  }
+  EXPECT_GE(killed, 2) << "the kills should interrupt the stream";
+  FileIngestReport report;
+  absl::Status s = IngestWith(db, file, 1, 1000, &report);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(report.shards, kFileShardsOfParallelStore);
+  ExpectReference(db, events, bad, "killed, then one thread");
   std::filesystem::remove_all(dir);
 }
 
