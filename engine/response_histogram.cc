@@ -15,9 +15,11 @@ constexpr size_t kInPlaceBins = 8;
 // A sparse histogram of at least this many bins turns dense when its
 // seconds span at most kDenseSpanPerBin times as many seconds as it has
 // bins: 8 bytes a second against 16 a bin, so the dense layout is at most
-// twice the size of the sparse one.
+// four times the size of the sparse one. A month's row of one agent (a
+// bin for most seconds up to ten minutes, a few beyond, up to the hour)
+// is dense; a day's row (a hundred bins over the hour) stays sparse.
 constexpr size_t kDenseMinBins = 64;
-constexpr uint64_t kDenseSpanPerBin = 4;
+constexpr uint64_t kDenseSpanPerBin = 8;
 
 // Seconds from `lo` to `hi` inclusive (lo <= hi), without overflow.
 uint64_t Span(int64_t lo, int64_t hi) {

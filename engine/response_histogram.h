@@ -63,7 +63,7 @@ class ResponseHistogram {
   }
   void AddOutsideDense(int64_t second, int64_t count);
   // Switches a large sparse histogram to the dense layout when that is no
-  // more than twice its size.
+  // more than four times its size.
   void MaybeDensify();
   void Sparsify();
 

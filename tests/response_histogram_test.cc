@@ -164,7 +164,7 @@ TEST(ResponseHistogram, DenseRowEmptiesAndReadsPercentiles) {
   // rank ceil(100 * 1/2) = 50 -> second 50; ceil(100 * 9/10) = 90 -> 90.
   EXPECT_EQ(h.Percentile(1, 2), 50);
   EXPECT_EQ(h.Percentile(9, 10), 90);
-  h.Add(1000, 1);  // span 1000 > 4 x 101 bins: sparse again
+  h.Add(1000, 1);  // span 1000 > 8 x 101 bins: sparse again
   EXPECT_EQ(h.Total(), 101);
   EXPECT_EQ(h.Percentile(1, 1), 1000);
   h.Add(1000, -1);
