@@ -97,14 +97,16 @@ TEST(ResponseHistogram, DenseAndSparseLayoutsAgreeWithAMap) {
   for (int round = 0; round < 100; ++round) {
     ResponseHistogram h;
     std::map<int64_t, int64_t> model;
-    // Rows of up to 3,600 seconds, most answers short, now and then a
-    // second far outside (to leave the dense layout) and retractions.
+    // Rows of up to 3,600 seconds, most answers short, and retractions;
+    // in odd rounds now and then a second far outside (which leaves the
+    // dense layout until it is taken back).
+    const bool far = round % 2 == 1;
     for (int step = 0; step < 3000; ++step) {
       int64_t second;
       const int kind = static_cast<int>(rng() % 100);
       if (kind < 60) {
         second = 3 + static_cast<int64_t>(rng() % 38);
-      } else if (kind < 98) {
+      } else if (kind < 98 || !far) {
         second = 41 + static_cast<int64_t>(rng() % 3560);
       } else {
         second = static_cast<int64_t>(rng() % 2'000'000) - 1000;
@@ -112,6 +114,16 @@ TEST(ResponseHistogram, DenseAndSparseLayoutsAgreeWithAMap) {
       const int64_t count = rng() % 4 == 0 ? -1 : 1;
       h.Add(second, count);
       model[second] += count;
+      if (step % 499 == 0) {
+        // Mid-way, read back through the stored form.
+        std::string bytes;
+        h.AppendTo(&bytes);
+        std::string_view in(bytes);
+        ResponseHistogram decoded;
+        ASSERT_TRUE(decoded.DecodeFrom(&in)) << "round " << round;
+        ASSERT_EQ(decoded.bins(), Model(model)) << "round " << round;
+        ASSERT_EQ(decoded, h);
+      }
       if (step % 97 == 0) {
         // Merging a large histogram into this one, and out again.
         ResponseHistogram big;
@@ -161,6 +173,14 @@ TEST(ResponseHistogram, DenseAndSparseLayoutsAgreeWithAMap) {
 TEST(ResponseHistogram, DenseRowEmptiesAndReadsPercentiles) {
   ResponseHistogram h;
   for (int64_t s = 1; s <= 100; ++s) h.Add(s, 1);
+  std::string bytes;
+  h.AppendTo(&bytes);
+  std::string_view in(bytes);
+  ResponseHistogram decoded;
+  ASSERT_TRUE(decoded.DecodeFrom(&in));
+  EXPECT_TRUE(in.empty());
+  EXPECT_EQ(decoded.Total(), 100);
+  EXPECT_EQ(decoded, h);
   // rank ceil(100 * 1/2) = 50 -> second 50; ceil(100 * 9/10) = 90 -> 90.
   EXPECT_EQ(h.Percentile(1, 2), 50);
   EXPECT_EQ(h.Percentile(9, 10), 90);
