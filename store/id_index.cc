@@ -85,8 +85,8 @@ uint64_t IdIndex::RawHash(std::string_view raw) {
 
 absl::string_view IdIndex::Arena::Copy(std::string_view s) {
   if (s.size() > left_) {
-    // Ids are at most 128 bytes (docs/spec.md §1), far below a chunk; a longer one
-    // (a caller that skipped validation) still gets a chunk of its own.
+    // Ids are at most 128 bytes (docs/spec.md §1), far below a chunk; a longer
+    // one (a caller that skipped validation) still gets a chunk of its own.
     if (chunk_ < chunks_.size() && s.size() <= kArenaChunk) {
       next_ = chunks_[chunk_++].get();
       left_ = kArenaChunk;
@@ -353,7 +353,11 @@ void IdIndex::Replace(std::string_view id, uint64_t raw_hash, uint32_t owner) {
 }
 
 void IdIndex::Prefetch(std::string_view id) const {
-  filter_->Prefetch(IdFilter::Hash(id));
+  // Both filters a claim touches: the recent one is a megabyte or more,
+  // which other work pushes out of the cache between two events.
+  const uint64_t hash = IdFilter::Hash(id);
+  filter_->Prefetch(hash);
+  recent_.Prefetch(RecentHash(hash));
 }
 
 absl::StatusOr<bool> IdIndex::Contains(std::string_view id) {
