@@ -46,6 +46,9 @@ const CommandSpec& IngestCommand() {
        {"state-cache-mib", "N",
         "evicted buyer and order states kept in memory, MiB (64, "
         "docs/engine.md \"Memory\")"},
+       {"live-state-mib", "N",
+        "buyer and order states held between commits, MiB: past it a commit "
+        "comes early (64, docs/engine.md \"Memory\")"},
        {"follow", "",
         "keep reading files as they grow, through rotation like tail -F; "
         "SIGTERM commits and exits 0 (docs/engine.md)"}},
@@ -115,6 +118,14 @@ int RunIngest(int argc, char** argv) {
   }
   engine_opts.evicted_states =
       std::make_shared<EvictedStates>(static_cast<size_t>(*cache_mib) << 20);
+  auto live_mib =
+      args->GetInt("live-state-mib", kDefaultLiveStateBudgetBytes >> 20);
+  if (!live_mib.ok()) return Fail(kCmd, live_mib.status());
+  if (*live_mib < 1 || *live_mib > (int64_t{1} << 20)) {
+    return Fail(kCmd, absl::InvalidArgumentError(
+                          "--live-state-mib must be in [1, 1048576]"));
+  }
+  engine_opts.live_state_budget_bytes = static_cast<size_t>(*live_mib) << 20;
 
   // Installed before the store opens: a stop from then on is a clean one.
   const std::atomic<bool>* stop = follow ? StopOnSignals() : nullptr;
