@@ -4,16 +4,20 @@
 // numbers stay those of the reference model.
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "engine/engine.h"
 #include "engine/evicted_states.h"
+#include "engine/file_ingest.h"
 #include "engine/local_day.h"
 #include "engine/state_bytes.h"
 #include "gtest/gtest.h"
+#include "store/store.h"
 #include "tests/engine_run.h"
 #include "tests/reference_model.h"
 #include "tests/test_util.h"
@@ -116,6 +120,54 @@ TEST(LiveStateBudget, StateBytesCountVectorsAndHeapStrings) {
   EXPECT_EQ(StateBytes("buyer", b), empty + 4 * sizeof(Message) + 48);
   // A name of more than 15 bytes has a heap block: 21 + 1 + 16 = 38.
   EXPECT_EQ(StateBytes(std::string(21, 'n'), b), StateBytes("buyer", b) + 38);
+}
+
+// The file ingest commits when the states held pass the budget, not only
+// every --commit-every lines, with one thread and with shards (which look
+// at the budget after each batch of 16,384 events they apply: the file has
+// three); the numbers are the reference's. The store counts its commits.
+TEST(LiveStateBudget, FileIngestCommitsOnTheBudget) {
+  GeneratorOptions gen;
+  gen.seed = 3;
+  gen.agents = 4;
+  gen.buyers = 2000;
+  gen.shuffle = true;
+  auto lines = GenerateJsonl(gen);
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  ASSERT_GT(lines->size(), 2u * 16384);
+  const std::string dir = TempDir("live_budget_ingest");
+  const std::string file = dir + "/events.jsonl";
+  {
+    std::ofstream out(file);
+    for (const std::string& line : *lines) out << line << "\n";
+  }
+  for (int threads : {1, 2}) {
+    uint64_t commits[2] = {0, 0};
+    for (size_t budget : {kDefaultLiveStateBudgetBytes, size_t{64} << 10}) {
+      const std::string db = absl::StrCat(dir, "/db", threads, "_", budget);
+      {
+        auto store = Store::Open(db, StoreOptions());
+        ASSERT_TRUE(store.ok()) << store.status();
+        EngineOptions eo;
+        eo.live_state_budget_bytes = budget;
+        auto engine = Engine::Open(TestRules(), store->get(), eo);
+        ASSERT_TRUE(engine.ok()) << engine.status();
+        FileIngestOptions opts;
+        opts.threads = threads;
+        opts.commit_every = 1'000'000;  // more than the lines
+        FileIngestReport report;
+        absl::Status s = IngestFiles(**engine, {file}, opts, &report);
+        ASSERT_TRUE(s.ok()) << s;
+        commits[budget == kDefaultLiveStateBudgetBytes ? 0 : 1] =
+            (*store)->commits();
+      }
+      testing::ExpectStoreMatchesReference(
+          db, file, absl::CivilDay(2026, 10, 30), absl::CivilDay(2026, 12, 2));
+    }
+    // Under the default budget this month commits only at its end.
+    EXPECT_GE(commits[1], commits[0] + 2) << threads << " threads";
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
