@@ -1,7 +1,5 @@
 #include "engine/engine.h"
 
-#include <malloc.h>
-
 #include <algorithm>
 
 #include "absl/container/inlined_vector.h"
@@ -867,9 +865,6 @@ absl::Status Engine::CommitPending() {
 
 absl::Status Engine::CommitUnchecked() { return CommitTogether({this}); }
 
-// See the end of CommitTogether.
-constexpr size_t kTrimAfterCommitBytes = size_t{8} << 20;
-
 absl::Status Engine::CommitTogether(const std::vector<Engine*>& engines) {
   for (Engine* e : engines) {
     if (!e->failed_.ok()) return e->failed_;
@@ -909,16 +904,9 @@ absl::Status Engine::CommitTogether(const std::vector<Engine*>& engines) {
     }
     PutMetaCounter(&first, kMetaDeadLetters, total);
   }
-  size_t written = 0;
-  for (const chatkpi::Commit* c : commits) written += c->ApproximateBytes();
   absl::Status s = store->WriteAll(commits);
   if (!s.ok()) return fail(s);
   for (Engine* e : engines) e->Committed();
-  // A large commit leaves its batch and the states it evicted free in
-  // malloc's arenas; handed back to the system, they do not add to the
-  // peak of the next commit, which allocates other sizes elsewhere
-  // (docs/engine.md, "Memory"). Small commits (Kafka's, tests') skip it.
-  if (written >= kTrimAfterCommitBytes) malloc_trim(0);
   return absl::OkStatus();
 }
 
