@@ -96,11 +96,6 @@ int RunIngest(int argc, char** argv) {
   // applying threads (2 at least) keep the peak down (docs/engine.md,
   // "Memory").
   mallopt(M_ARENA_MAX, std::max(2, opts.threads));
-  // Blocks of 1 MiB and more (a commit's batch, the id index's buffers)
-  // are mapped, so that freeing one returns it to the system; glibc would
-  // otherwise raise that threshold to each large block freed (up to 32 MiB)
-  // and serve them from the heap, where freed space stays resident.
-  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   // Limits against hostile input (docs/limits.md).
   auto max_line = args->GetInt("max-line-bytes", opts.max_line_bytes);
   if (!max_line.ok()) return Fail(kCmd, max_line.status());
