@@ -11,6 +11,7 @@
 #include "engine/dead_letter_value.h"
 #include "engine/local_day.h"
 #include "engine/shard_runs.h"
+#include "engine/state_bytes.h"
 #include "ingest/event_content.h"
 #include "store/coding.h"
 
@@ -215,6 +216,7 @@ absl::StatusOr<Entry*> Engine::LoadState(
       }
     }
   }
+  AddLiveStateBytes(StateBytes(name, entry->state));
   Entry* raw = entry.get();
   states.emplace(std::string(name), std::move(entry));
   return raw;
@@ -378,6 +380,7 @@ absl::Status Engine::ApplyClaimed(const Event& e, bool across_shards) {
                              e.buyer);
     if (!s.ok()) return s;
   }
+  AddLiveStateBytes(StateBytesOfEvent(e));
   ++pending_;
   ++stats_.accepted;
   return absl::OkStatus();
@@ -1105,27 +1108,63 @@ void Engine::Committed() {
   Evict();
 }
 
-void Engine::Evict() {
-  const int64_t cutoff = newest_ts_ - horizon_ms_;
+template <typename Entry>
+size_t Engine::EvictBefore(
+    absl::flat_hash_map<std::string, std::unique_ptr<Entry>>& states, Family f,
+    int64_t cutoff, int64_t* evicted) {
   // After a commit: every state is clean, so the store holds what goes to
   // evicted_states_. The map's nodes move there whole.
-  auto evict = [&](auto& states, Family f) {
-    int64_t evicted = 0;
-    for (auto it = states.begin(); it != states.end();) {
-      if (it->second->state.last_ts >= cutoff) {
-        ++it;
-        continue;
-      }
-      ForgetKnown(f, it->first);
-      auto node = states.extract(it++);
-      evicted_states_->Put(evicted_owner_, std::move(node.key()),
-                           std::move(node.mapped()));
-      ++evicted;
+  size_t kept = 0;
+  for (auto it = states.begin(); it != states.end();) {
+    if (it->second->state.last_ts >= cutoff) {
+      kept += StateBytes(it->first, it->second->state);
+      ++it;
+      continue;
     }
-    return evicted;
-  };
-  stats_.evicted_buyers += evict(buyers_, Family::kBuyers);
-  stats_.evicted_orders += evict(orders_, Family::kOrders);
+    ForgetKnown(f, it->first);
+    auto node = states.extract(it++);
+    evicted_states_->Put(evicted_owner_, std::move(node.key()),
+                         std::move(node.mapped()));
+    ++*evicted;
+  }
+  return kept;
+}
+
+void Engine::Evict() {
+  const int64_t cutoff = newest_ts_ - horizon_ms_;
+  size_t kept =
+      EvictBefore(buyers_, Family::kBuyers, cutoff, &stats_.evicted_buyers) +
+      EvictBefore(orders_, Family::kOrders, cutoff, &stats_.evicted_orders);
+  const size_t keep = opts_.live_state_budget_bytes / 2;
+  if (kept > keep) {
+    // Over half the budget inside the horizon (a shuffled month reaches
+    // its end at once, or a dense day): the states idle longest go too,
+    // those of the oldest last events first, until at most half is left,
+    // so that the budget leaves room for the next commit's loads.
+    std::vector<std::pair<int64_t, size_t>> by_ts;  // (last_ts, bytes)
+    by_ts.reserve(buyers_.size() + orders_.size());
+    for (const auto& [name, entry] : buyers_) {
+      by_ts.emplace_back(entry->state.last_ts, StateBytes(name, entry->state));
+    }
+    for (const auto& [name, entry] : orders_) {
+      by_ts.emplace_back(entry->state.last_ts, StateBytes(name, entry->state));
+    }
+    std::sort(by_ts.begin(), by_ts.end());
+    // Every state with a last event at or before `newest_evicted` goes.
+    int64_t newest_evicted = by_ts.back().first;
+    size_t left = kept;
+    for (const auto& [ts, bytes] : by_ts) {
+      if (left <= keep) break;
+      left -= bytes;
+      newest_evicted = ts;
+    }
+    const int64_t idle_cutoff = newest_evicted + 1;
+    kept = EvictBefore(buyers_, Family::kBuyers, idle_cutoff,
+                       &stats_.evicted_buyers) +
+           EvictBefore(orders_, Family::kOrders, idle_cutoff,
+                       &stats_.evicted_orders);
+  }
+  live_state_bytes_.store(kept, std::memory_order_relaxed);
   const int32_t cutoff_day = cal_.DayOf(cutoff) - 1;
   cardinality_.Evict(cutoff_day);
   absl::erase_if(rows_, [&](const auto& kv) {

@@ -8,6 +8,8 @@
 #ifndef CHATKPI_ENGINE_ENGINE_H_
 #define CHATKPI_ENGINE_ENGINE_H_
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -63,6 +65,9 @@ class ShardSiblings {
   virtual absl::Status CommitAll() = 0;
 };
 
+// The default of EngineOptions::live_state_budget_bytes.
+inline constexpr size_t kDefaultLiveStateBudgetBytes = size_t{64} << 20;
+
 struct EngineOptions {
   uint32_t shard = 0;
   // Non-null for file shards: see ShardSiblings. Must outlive the engine.
@@ -73,6 +78,13 @@ struct EngineOptions {
   // again; engines of one process share one, so that its budget bounds
   // them all. Null: the engine makes its own with the default budget.
   std::shared_ptr<EvictedStates> evicted_states;
+  // The buyer and order states the engine holds in memory, as
+  // live_state_bytes() counts them: past this its caller commits
+  // (OverStateBudget), and after each commit the states that went longest
+  // without an event are evicted until what stays is at most half of it.
+  // So a shuffled month, which touches most of its buyers between two
+  // commits, holds no more than an ordered one (docs/engine.md, "Memory").
+  size_t live_state_budget_bytes = kDefaultLiveStateBudgetBytes;
   // Whether conflicting duplicates are recorded and counted
   // (engine/conflict_record.h). Replay resolves them as ingest did but
   // copies the live store's records, which name the copies' positions.
@@ -177,6 +189,18 @@ class Engine {
   // Events applied (or dead letters added) since the last commit.
   size_t pending() const { return pending_; }
   const EngineStats& stats() const { return stats_; }
+  // About the memory of the buyer and order states held (engine/
+  // state_bytes.h): counted exactly at each commit, plus the states loaded
+  // since and what the events applied since add to them. Safe to read from
+  // another thread (a caller deciding when to commit).
+  size_t live_state_bytes() const {
+    return live_state_bytes_.load(std::memory_order_relaxed);
+  }
+  // Whether the states held exceed EngineOptions::live_state_budget_bytes:
+  // the caller should commit, after which they are back under half of it.
+  bool OverStateBudget() const {
+    return live_state_bytes() >= opts_.live_state_budget_bytes;
+  }
   size_t cached_buyers() const { return buyers_.size(); }
   size_t cached_orders() const { return orders_.size(); }
   Store* store() const { return store_; }
@@ -281,7 +305,19 @@ class Engine {
 
   // Adds sign * (what the order contributes) to the counters.
   absl::Status EmitOrder(BuyerState& b, const OrderContribution& c, int sign);
+  // After a commit: moves the states past the horizon, then (over half the
+  // state budget) the longest idle ones, to the evicted pool; drops rows
+  // past the horizon.
   void Evict();
+  // Moves the states of `states` whose last event is before `cutoff` to
+  // the evicted pool; returns the bytes of those kept.
+  template <typename Entry>
+  size_t EvictBefore(
+      absl::flat_hash_map<std::string, std::unique_ptr<Entry>>& states,
+      Family f, int64_t cutoff, int64_t* evicted);
+  void AddLiveStateBytes(size_t n) {
+    live_state_bytes_.store(live_state_bytes() + n, std::memory_order_relaxed);
+  }
 
   std::string StateKey(std::string_view name) const;
   // True when the store cannot hold `key` (of the given family), so the
@@ -326,6 +362,8 @@ class Engine {
   int64_t new_dead_letters_ = 0;  // added since the last commit
   int64_t new_conflicts_ = 0;
   size_t pending_ = 0;
+  // See live_state_bytes(); written by the engine's thread only.
+  std::atomic<size_t> live_state_bytes_ = 0;
   EngineStats stats_;
 };
 

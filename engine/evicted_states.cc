@@ -4,43 +4,10 @@
 #include <type_traits>
 #include <utility>
 
+#include "engine/state_bytes.h"
+
 namespace chatkpi {
 namespace {
-
-// The heap behind a state, roughly: the budget bounds memory, it is not an
-// exact account. Vectors count by capacity; a string counts its heap block
-// only when it has one (longer than the 15 bytes a std::string holds
-// inline: most ids, but not a buyer name of a few CJK characters, 3 bytes
-// each), plus malloc's own bookkeeping.
-constexpr size_t kSlot = 96;  // the pool's entry, index slot and key
-constexpr size_t kMallocOverhead = 16;
-
-size_t HeapBytes(const std::string& s) {
-  return s.capacity() > 15 ? s.capacity() + 1 + kMallocOverhead : 0;
-}
-
-size_t ApproximateBytes(const std::string& name, const BuyerState& b) {
-  size_t bytes = sizeof(BuyerEntry) + kSlot + HeapBytes(name) +
-                 b.messages.capacity() * sizeof(Message) +
-                 b.orders.capacity() * sizeof(OrderRef) +
-                 b.agents.capacity() * sizeof(std::string) +
-                 b.order_counts.capacity() * sizeof(OrderCount) +
-                 4 * kMallocOverhead;
-  for (const Message& m : b.messages) bytes += HeapBytes(m.id);
-  for (const OrderRef& o : b.orders) bytes += HeapBytes(o.order);
-  for (const std::string& a : b.agents) bytes += HeapBytes(a);
-  return bytes;
-}
-
-size_t ApproximateBytes(const std::string& name, const OrderState& o) {
-  size_t bytes = sizeof(OrderEntry) + kSlot + HeapBytes(name) +
-                 o.events.capacity() * sizeof(OrderEventRecord) +
-                 kMallocOverhead;
-  for (const OrderEventRecord& e : o.events) {
-    bytes += HeapBytes(e.id) + HeapBytes(e.buyer);
-  }
-  return bytes;
-}
 
 // AnyEntry's index of each kind of entry.
 template <typename Entry>
@@ -55,7 +22,7 @@ bool EvictedStates::Taken(const Held& h) {
 template <typename Entry>
 void EvictedStates::Put(uint64_t owner, std::string name,
                         std::unique_ptr<Entry> entry) {
-  const size_t bytes = ApproximateBytes(name, entry->state);
+  const size_t bytes = StateBytes(name, entry->state);
   std::lock_guard lock(mu_);
   Add(Held{owner, std::move(name), AnyEntry(std::move(entry)), bytes});
 }

@@ -310,7 +310,8 @@ absl::Status Ingestor::Take(Input& in, const LineReader::Line& line) {
           {&in, line.number, uncommitted_text_.size(), line.too_long});
     }
     if (shard_pending_ >= opts_.commit_every ||
-        uncommitted_text_.size() >= kMaxUncommittedBytes) {
+        uncommitted_text_.size() >= kMaxUncommittedBytes ||
+        shards_->OverStateBudget()) {
       return Commit(/*wait=*/false);
     }
     if (shards_->queued() >= kShardBatch) return SubmitShards();
@@ -338,7 +339,8 @@ absl::Status Ingestor::Take(Input& in, const LineReader::Line& line) {
   }
   // The kept lines also bound the commit size (long lines, few events).
   if (engine_->pending() + (held_ ? 1 : 0) >= opts_.commit_every ||
-      uncommitted_text_.size() >= kMaxUncommittedBytes) {
+      uncommitted_text_.size() >= kMaxUncommittedBytes ||
+      engine_->OverStateBudget()) {
     return Commit();
   }
   return absl::OkStatus();

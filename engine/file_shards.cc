@@ -52,6 +52,8 @@ absl::StatusOr<std::unique_ptr<FileShards>> FileShards::Open(
   if (eo.evicted_states == nullptr) {
     eo.evicted_states = std::make_shared<EvictedStates>();
   }
+  // And one budget for the states they hold: each shard a share.
+  eo.live_state_budget_bytes = base.live_state_budget_bytes / shards;
   for (uint32_t s = 0; s < shards; ++s) {
     eo.shard = s;
     auto engine = Engine::Open(rules, store, eo);
@@ -306,6 +308,16 @@ absl::Status FileShards::Commit(
 }
 
 absl::Status FileShards::CommitAll() { return Engine::CommitTogether(all_); }
+
+bool FileShards::OverStateBudget() const {
+  size_t held = 0;
+  size_t budget = 0;
+  for (const auto& e : engines_) {
+    held += e->live_state_bytes();
+    budget += e->options().live_state_budget_bytes;
+  }
+  return held >= budget;
+}
 
 EngineStats FileShards::stats() const {
   EngineStats total;

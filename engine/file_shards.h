@@ -129,6 +129,9 @@ class FileShards : public ShardSiblings {
   int threads() const { return threads_; }
   // The sum over the shards' engines.
   EngineStats stats() const;
+  // Whether the states the shards hold exceed the state budget of the
+  // EngineOptions given to Open (shared by the shards): time to commit.
+  bool OverStateBudget() const;
 
   // ShardSiblings.
   uint32_t ShardOf(const Event& e) const override;

@@ -938,17 +938,26 @@ absl::Status Store::WriteAll(const std::vector<Commit*>& commits) {
   rocksdb::WriteBatch& batch = first.batch;
   uint64_t seq = next_seq_;
   std::vector<uint64_t> ends;
+  // What each commit put in, for the size of its next batch.
+  std::vector<size_t> sizes;
   for (Commit* commit : commits) {
     Commit::Impl& c = *commit->impl_;
+    const size_t before = batch.GetDataSize();
     c.log.WriteTo(&batch, impl_->cf(Family::kEvents), seq);
     seq += c.log.num_events();
     ends.push_back(seq);
+    sizes.push_back(batch.GetDataSize() - before +
+                    (&c == &first ? before : c.batch.GetDataSize()));
     if (&c == &first) continue;
     BatchCopier copier(&batch, impl_->handles);
     rocksdb::Status copied = c.batch.Iterate(&copier);
     if (!copied.ok()) {
       return ToStatus(copied, absl::StrCat("commit to --db ", dir_));
     }
+    // Copied: its memory goes now, not after the write, so that a commit
+    // of several is held about once, not twice (docs/engine.md, "Memory").
+    // A failed write fails the engines whose commits these are.
+    c.batch = rocksdb::WriteBatch();
   }
   std::string count;
   PutFixed64BE(&count, impl_->commits + 1);
@@ -997,15 +1006,15 @@ absl::Status Store::WriteAll(const std::vector<Commit*>& commits) {
       }
     }
   }
-  for (Commit* commit : commits) {
-    // The next batch starts as large as this one plus a quarter instead of
-    // growing by doubling, which copies the whole batch while still holding
-    // the old copy: at the end of a commit full of states that transient was
-    // the process's peak memory (docs/engine.md, "Memory").
-    rocksdb::WriteBatch& b = commit->impl_->batch;
-    const size_t used = b.GetDataSize();
-    b = rocksdb::WriteBatch(used + used / 4);
-    commit->impl_->log.Clear();
+  for (size_t i = 0; i < commits.size(); ++i) {
+    // The next batch starts as large as what this commit put in plus a
+    // quarter instead of growing by doubling, which copies the whole batch
+    // while still holding the old copy: at the end of a commit full of
+    // states that transient was the process's peak memory (docs/engine.md,
+    // "Memory"). The first of several held all of them: its own share.
+    rocksdb::WriteBatch& b = commits[i]->impl_->batch;
+    b = rocksdb::WriteBatch(sizes[i] + sizes[i] / 4);
+    commits[i]->impl_->log.Clear();
   }
   return spilled;
 }

@@ -32,7 +32,9 @@ void EngineRun::Apply(const Event& e, std::string_view raw,
                       EventPosition position, size_t commit_every) {
   auto applied = engine_->Apply(e, raw, position);
   ASSERT_TRUE(applied.ok()) << applied.status();
-  if (engine_->pending() >= commit_every) Commit();
+  if (engine_->pending() >= commit_every || engine_->OverStateBudget()) {
+    Commit();
+  }
 }
 
 void EngineRun::Apply(const std::vector<Event>& events, size_t commit_every) {

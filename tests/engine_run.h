@@ -29,7 +29,8 @@ class EngineRun {
   void Restart();
 
   // Applies `e`, stored as `raw` from `position`, and commits once
-  // `commit_every` events are pending.
+  // `commit_every` events are pending or the engine is over its state
+  // budget (as the file ingest does).
   void Apply(const Event& e, std::string_view raw, EventPosition position,
              size_t commit_every);
   // Applies `events` in order, each stored as its id, committing after

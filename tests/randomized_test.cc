@@ -141,6 +141,18 @@ TEST_P(RandomizedTest, AllArrivalOrdersMatchReference) {
       uncached.Apply(sorted, 97);
       CheckAll(uncached, ref, absl::StrCat("sorted, evicted budget ", budget));
     }
+    // Commits and evictions driven by a small budget of live state: states
+    // inside the horizon go to the pool (or, with a pool of 0, back to the
+    // store) and are taken back.
+    for (size_t pool : {size_t{0}, size_t{64} << 10}) {
+      EngineOptions eo;
+      eo.evicted_states = std::make_shared<EvictedStates>(pool);
+      eo.live_state_budget_bytes = size_t{16} << 10;
+      EngineRun budgeted(absl::StrCat(base, "/sorted_live", pool), rules, eo);
+      budgeted.Apply(sorted, 100'000);
+      EXPECT_GT(budgeted.engine().stats().commits, 2);
+      CheckAll(budgeted, ref, absl::StrCat("sorted, live budget, pool ", pool));
+    }
   }
   std::vector<Event> shuffled = events;
   std::shuffle(shuffled.begin(), shuffled.end(), rng);
@@ -148,6 +160,12 @@ TEST_P(RandomizedTest, AllArrivalOrdersMatchReference) {
     EngineRun run(base + "/shuffled", rules);
     run.Apply(shuffled, 1000);
     CheckAll(run, ref, "shuffled");
+    EngineOptions eo;
+    eo.live_state_budget_bytes = size_t{16} << 10;
+    EngineRun budgeted(base + "/shuffled_live", rules, eo);
+    budgeted.Apply(shuffled, 100'000);
+    EXPECT_GT(budgeted.engine().stats().commits, 2);
+    CheckAll(budgeted, ref, "shuffled, live budget");
   }
   {  // (c) 10% redeliveries, some with other content under the same id
     std::vector<Event> dup = shuffled;
