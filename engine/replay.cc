@@ -141,7 +141,9 @@ class Rebuilder {
     if (!failed.ok()) return failed;
     // Everything read is applied before the round ends.
     if (file_ != nullptr) {
-      s = RunFile();
+      FileShards::Counts counts;
+      s = file_->Run(&counts);
+      duplicates_ += counts.duplicates;
     } else if (workers_ != nullptr) {
       s = workers_->Drain();
     }
@@ -278,22 +280,17 @@ class Rebuilder {
     absl::Status parsed = parser_.Parse(raw, &file_->Slot());
     if (!parsed.ok()) return Unparsable(seq, parsed);
     file_->Push(raw, EventPosition{});
+    // Handed over without waiting (FileShards::Submit), so that the next
+    // batch is read and parsed here while the shards apply this one; the
+    // counts are taken when a round ends (CommitAll).
     if (++file_pending_ >= opts_.commit_every) {
-      FileShards::Counts counts;
-      absl::Status s = file_->Commit({}, &counts);
-      duplicates_ += counts.duplicates;
       file_pending_ = 0;
-      return s;
+      static const std::vector<std::pair<std::string, std::string>>
+          kNoPositions;
+      return file_->Submit(&kNoPositions);
     }
-    if (file_->queued() >= kFileShardBatch) return RunFile();
+    if (file_->queued() >= kFileShardBatch) return file_->Submit(nullptr);
     return absl::OkStatus();
-  }
-
-  absl::Status RunFile() {
-    FileShards::Counts counts;
-    absl::Status s = file_->Run(&counts);
-    duplicates_ += counts.duplicates;
-    return s;
   }
 
   void MaybeReport(bool force) {
