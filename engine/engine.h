@@ -66,7 +66,7 @@ class ShardSiblings {
 };
 
 // The default of EngineOptions::live_state_budget_bytes.
-inline constexpr size_t kDefaultLiveStateBudgetBytes = size_t{32} << 20;
+inline constexpr size_t kDefaultLiveStateBudgetBytes = size_t{64} << 20;
 
 struct EngineOptions {
   uint32_t shard = 0;

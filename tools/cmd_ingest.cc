@@ -51,7 +51,7 @@ const CommandSpec& IngestCommand() {
         "docs/engine.md \"Memory\")"},
        {"live-state-mib", "N",
         "buyer and order states held between commits, MiB: past it a commit "
-        "comes early (32, docs/engine.md \"Memory\")"},
+        "comes early (64, docs/engine.md \"Memory\")"},
        {"follow", "",
         "keep reading files as they grow, through rotation like tail -F; "
         "SIGTERM commits and exits 0 (docs/engine.md)"}},
