@@ -286,19 +286,19 @@ FileShards::Counts FileShards::TakeCounts() {
 }
 
 absl::Status FileShards::Run(Counts* counts) {
-  absl::Status s = Submit(nullptr);
-  if (s.ok()) s = Wait();
-  const Counts c = TakeCounts();
-  counts->accepted += c.accepted;
-  counts->duplicates += c.duplicates;
-  counts->dead_letters += c.dead_letters;
-  return s;
+  return SubmitAndWait(nullptr, counts);
 }
 
 absl::Status FileShards::Commit(
     const std::vector<std::pair<std::string, std::string>>& positions,
     Counts* counts) {
-  absl::Status s = Submit(&positions);
+  return SubmitAndWait(&positions, counts);
+}
+
+absl::Status FileShards::SubmitAndWait(
+    const std::vector<std::pair<std::string, std::string>>* positions,
+    Counts* counts) {
+  absl::Status s = Submit(positions);
   if (s.ok()) s = Wait();
   const Counts c = TakeCounts();
   counts->accepted += c.accepted;

@@ -144,6 +144,10 @@ class FileShards : public ShardSiblings {
 
  private:
   FileShards() = default;
+  // Run and Commit: Submit, Wait, then the counts added to `counts`.
+  absl::Status SubmitAndWait(
+      const std::vector<std::pair<std::string, std::string>>* positions,
+      Counts* counts);
 
   enum Result : uint8_t { kNew, kDuplicate, kDeferred };
   // A batch: events parsed into slots (reused, so that their strings keep

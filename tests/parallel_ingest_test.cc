@@ -460,10 +460,32 @@ TEST(ParallelIngest, OrderTakesTheBuyerOfItsFirstEventAcrossShards) {
   std::filesystem::remove_all(dir);
 }
 
+// A generated file with orders across shards added (AddCrossShardOrders),
+// written to `dir`/events.jsonl, and its events as the reference reads
+// them; at least a tenth of its orders move between shards.
+struct CrossShardInput {
+  std::string file;
+  std::vector<Event> events;
+  int64_t bad = 0;
+};
+void WriteCrossShardInput(const GeneratorOptions& opts, const std::string& dir,
+                          CrossShardInput* in) {
+  auto generated = GenerateJsonl(opts);
+  ASSERT_TRUE(generated.ok()) << generated.status();
+  std::vector<std::string> lines = *generated;
+  AddCrossShardOrders(&lines, opts.seed);
+  in->file = dir + "/events.jsonl";
+  WriteLines(in->file, lines, 0, lines.size(), false);
+  in->events = testing::ParseJsonlFile(in->file, &in->bad);
+  const CrossShard cross = CrossShardOrders(in->events);
+  ASSERT_GE(cross.moved * 10, cross.orders)
+      << cross.moved << " of " << cross.orders;
+}
+
 // Replay (docs/replay.md) of an 8-shard store whose orders moved between
-// shards applies each event in the shard that logged it and moves the
-// orders again as ingest did: the numbers are the reference's under the
-// new rules.
+// shards runs the log through the same file shards, which move the orders
+// again as ingest did: the numbers are the reference's under the new
+// rules.
 TEST(ParallelIngest, ReplayOfCrossShardOrdersMatchesReferenceUnderNewRules) {
   GeneratorOptions opts;
   opts.seed = 11;
@@ -471,18 +493,12 @@ TEST(ParallelIngest, ReplayOfCrossShardOrdersMatchesReferenceUnderNewRules) {
   opts.buyers = 60;
   opts.shuffle = true;
   opts.duplicate_rate = 0.03;
-  auto generated = GenerateJsonl(opts);
-  ASSERT_TRUE(generated.ok()) << generated.status();
-  std::vector<std::string> lines = *generated;
-  AddCrossShardOrders(&lines, opts.seed);
   const std::string dir = TempDir("parallel_replay");
-  const std::string file = dir + "/events.jsonl";
-  WriteLines(file, lines, 0, lines.size(), false);
-  int64_t bad = 0;
-  const std::vector<Event> events = testing::ParseJsonlFile(file, &bad);
-  const CrossShard cross = CrossShardOrders(events);
-  ASSERT_GE(cross.moved * 10, cross.orders)
-      << cross.moved << " of " << cross.orders;
+  CrossShardInput in;
+  ASSERT_NO_FATAL_FAILURE(WriteCrossShardInput(opts, dir, &in));
+  const std::string& file = in.file;
+  const std::vector<Event>& events = in.events;
+  const int64_t bad = in.bad;
   const std::string db = dir + "/db";
   FileIngestReport report;
   absl::Status s = IngestWith(db, file, 2, 499, &report);
@@ -511,18 +527,12 @@ TEST(ParallelIngest, SigkillWhileOrdersMoveThenRerunMatchesReference) {
   opts.target_events = 60'000;
   opts.shuffle = true;
   opts.duplicate_rate = 0.03;
-  auto generated = GenerateJsonl(opts);
-  ASSERT_TRUE(generated.ok()) << generated.status();
-  std::vector<std::string> lines = *generated;
-  AddCrossShardOrders(&lines, opts.seed);
   const std::string dir = TempDir("parallel_sigkill");
-  const std::string file = dir + "/events.jsonl";
-  WriteLines(file, lines, 0, lines.size(), false);
-  int64_t bad = 0;
-  const std::vector<Event> events = testing::ParseJsonlFile(file, &bad);
-  const CrossShard cross = CrossShardOrders(events);
-  ASSERT_GE(cross.moved * 10, cross.orders)
-      << cross.moved << " of " << cross.orders;
+  CrossShardInput in;
+  ASSERT_NO_FATAL_FAILURE(WriteCrossShardInput(opts, dir, &in));
+  const std::string& file = in.file;
+  const std::vector<Event>& events = in.events;
+  const int64_t bad = in.bad;
   const std::string db = dir + "/db";
   auto commits = [&db] {
     std::optional<CommitRecord> r = ReadCommitRecord(db);
