@@ -88,6 +88,24 @@ OrderEventRecord OrderRecordOf(const Event& e) {
   return rec;
 }
 
+// Adds `rec` to order `o` in (ts, id) order.
+void InsertOrderEvent(OrderState& o, OrderEventRecord rec) {
+  o.last_ts = std::max(o.last_ts, rec.ts);
+  o.events.insert(
+      std::upper_bound(o.events.begin(), o.events.end(), rec, OrderEventBefore),
+      std::move(rec));
+}
+
+// The index of event `e` among order `o`'s events; o.events.size() when it
+// has none of that (ts, id).
+size_t FindOrderEvent(const OrderState& o, const Event& e) {
+  auto it = std::find_if(o.events.begin(), o.events.end(),
+                         [&](const OrderEventRecord& r) {
+                           return r.ts == e.ts_ms && r.id == e.id;
+                         });
+  return static_cast<size_t>(it - o.events.begin());
+}
+
 // Points buyer `b`'s reference to `order` at the order's creation time,
 // adding the reference when `b` has none.
 void SetOrderRef(BuyerState& b, std::string_view order, int64_t created) {
@@ -573,11 +591,8 @@ absl::StatusOr<bool> Engine::RetractOrder(const Event& e) {
   if (!loaded.ok()) return loaded.status();
   OrderEntry& oentry = **loaded;
   OrderState& o = oentry.state;
-  auto it = std::find_if(o.events.begin(), o.events.end(),
-                         [&](const OrderEventRecord& r) {
-                           return r.ts == e.ts_ms && r.id == e.id;
-                         });
-  if (it == o.events.end()) return false;
+  const size_t at = FindOrderEvent(o, e);
+  if (at == o.events.size()) return false;
   // ApplyOrder backwards: the order's contribution out, the event out, the
   // contribution of what is left in (under the buyer it now has).
   auto ob = LoadBuyer(o.buyer());
@@ -587,7 +602,7 @@ absl::StatusOr<bool> Engine::RetractOrder(const Event& e) {
       EmitOrder(old_buyer->state,
                 ContributionOf(o, old_buyer->state, attribution_, cal_), -1);
   if (!s.ok()) return s;
-  o.events.erase(it);
+  o.events.erase(o.events.begin() + at);
   oentry.dirty = true;
   auto drop_ref = [&](BuyerEntry* b) {
     DropOrderRef(b->state, e.order);
@@ -625,19 +640,16 @@ absl::StatusOr<bool> Engine::ChangeOrderAcrossShards(const Event& e, bool add) {
   // The order's buyer of record once the change is made: the buyer of its
   // first event by (ts, id), docs/spec.md §3. Null: no event is left.
   const std::string* buyer = nullptr;
-  auto at = events.end();
+  size_t at = events.size();
   if (add) {
     buyer = events.empty() || OrderEventBefore(rec, events.front())
                 ? &e.buyer
                 : &events.front().buyer;
   } else {
-    at = std::find_if(events.begin(), events.end(),
-                      [&](const OrderEventRecord& r) {
-                        return r.ts == e.ts_ms && r.id == e.id;
-                      });
-    if (at == events.end()) return false;
+    at = FindOrderEvent((*loaded)->state, e);
+    if (at == events.size()) return false;
     if (events.size() > 1) {
-      buyer = at == events.begin() ? &events[1].buyer : &events.front().buyer;
+      buyer = at == 0 ? &events[1].buyer : &events.front().buyer;
     }
   }
   // The order's state lives with its buyer of record's, which its
@@ -654,17 +666,12 @@ absl::StatusOr<bool> Engine::ChangeOrderAcrossShards(const Event& e, bool add) {
   if (target == nullptr) {
     return absl::InternalError(absl::StrCat("no engine for file shard ", home));
   }
-  const size_t index = at - events.begin();
   auto state = holder->ReleaseOrder(e.order);
   if (!state.ok()) return state.status();
-  std::vector<OrderEventRecord>& moved = state->events;
   if (add) {
-    state->last_ts = std::max(state->last_ts, e.ts_ms);
-    moved.insert(
-        std::upper_bound(moved.begin(), moved.end(), rec, OrderEventBefore),
-        std::move(rec));
+    InsertOrderEvent(*state, std::move(rec));
   } else {
-    moved.erase(moved.begin() + index);
+    state->events.erase(state->events.begin() + at);
   }
   absl::Status s = target->AdoptOrder(e.order, std::move(*state));
   if (!s.ok()) return s;
@@ -844,11 +851,7 @@ absl::Status Engine::ApplyOrder(const Event& e) {
     if (!s.ok()) return s;
   }
 
-  OrderEventRecord rec = OrderRecordOf(e);
-  o.events.insert(
-      std::upper_bound(o.events.begin(), o.events.end(), rec, OrderEventBefore),
-      std::move(rec));
-  o.last_ts = std::max(o.last_ts, e.ts_ms);
+  InsertOrderEvent(o, OrderRecordOf(e));
   oentry.dirty = true;
 
   auto nb = LoadBuyer(o.buyer());
