@@ -65,45 +65,55 @@ std::string SeqKey(uint64_t seq) {
 }
 
 void EventBlockWriter::Append(std::string_view id, std::string_view raw) {
-  if (blocks_.empty() || counts_.back() >= kBlockEvents ||
-      blocks_.back().size() >= kBlockBytes) {
-    blocks_.emplace_back(4, '\0');  // the count, filled in by WriteTo
-    blocks_.back().reserve(kBlockBytes + kBlockBytes / 8);
+  if (!open_.empty() &&
+      (counts_.back() >= kBlockEvents || open_.size() >= kBlockBytes)) {
+    Seal();
+  }
+  if (open_.empty()) {
+    open_.reserve(kBlockBytes + kBlockBytes / 8);
+    open_.assign(4, '\0');  // the count, filled in by Seal
     counts_.push_back(0);
   }
-  PutLengthPrefixed(&blocks_.back(), id);
-  PutLengthPrefixed(&blocks_.back(), raw);
+  PutLengthPrefixed(&open_, id);
+  PutLengthPrefixed(&open_, raw);
   ++counts_.back();
   ++num_events_;
   bytes_ += raw.size();
 }
 
+void EventBlockWriter::Seal() {
+  const uint32_t count = counts_.back();
+  const int events = static_cast<int>(open_.size() - 4);
+  compressed_.resize(4 + kMaxVarint64 + LZ4_compressBound(events));
+  char* out = EncodeVarint64(compressed_.data() + 4, open_.size() - 4);
+  const int n = LZ4_compress_default(
+      open_.data() + 4, out, events,
+      static_cast<int>(compressed_.data() + compressed_.size() - out));
+  const size_t size = n > 0 ? (out - compressed_.data()) + n : SIZE_MAX;
+  if (size < open_.size()) {
+    EncodeCount(count | kCompressed, compressed_.data());
+    blocks_.emplace_back(compressed_.data(), size);
+  } else {
+    EncodeCount(count, open_.data());
+    blocks_.push_back(open_);
+  }
+  open_.clear();
+}
+
 void EventBlockWriter::WriteTo(rocksdb::WriteBatch* batch,
                                rocksdb::ColumnFamilyHandle* cf,
                                uint64_t first_seq) {
+  if (!open_.empty()) Seal();
   uint64_t seq = first_seq;
   for (size_t i = 0; i < blocks_.size(); ++i) {
-    std::string& block = blocks_[i];
-    const int events = static_cast<int>(block.size() - 4);
-    compressed_.resize(4 + kMaxVarint64 + LZ4_compressBound(events));
-    char* out = EncodeVarint64(compressed_.data() + 4, block.size() - 4);
-    const int n = LZ4_compress_default(
-        block.data() + 4, out, events,
-        static_cast<int>(compressed_.data() + compressed_.size() - out));
-    const size_t size = n > 0 ? (out - compressed_.data()) + n : SIZE_MAX;
-    if (size < block.size()) {
-      EncodeCount(counts_[i] | kCompressed, compressed_.data());
-      batch->Put(cf, SeqKey(seq), rocksdb::Slice(compressed_.data(), size));
-    } else {
-      EncodeCount(counts_[i], block.data());
-      batch->Put(cf, SeqKey(seq), block);
-    }
+    batch->Put(cf, SeqKey(seq), blocks_[i]);
     seq += counts_[i];
   }
 }
 
 void EventBlockWriter::Clear() {
   blocks_.clear();
+  open_.clear();
   counts_.clear();
   num_events_ = 0;
   bytes_ = 0;

@@ -14,6 +14,12 @@
 // WAL, the memtable, the flush) to about a quarter; the family's tables are
 // then not compressed again. Blocks that LZ4 would not shrink, and blocks
 // of format 3 stores, are stored as they are.
+//
+// A block is compressed as soon as it is full, by the thread that appends
+// to it (each file shard's engine on its own thread, docs/engine.md
+// "Parallel ingest"), so that the serial write of a commit compresses only
+// the last block of each shard's log. The bytes stored are the same as if
+// every block were compressed at the write.
 #ifndef CHATKPI_STORE_EVENT_LOG_H_
 #define CHATKPI_STORE_EVENT_LOG_H_
 
@@ -38,6 +44,8 @@ class EventBlockWriter {
   static constexpr size_t kBlockBytes = 256 << 10;
   static constexpr uint32_t kCompressed = 0x80000000u;
 
+  // Compresses the block before if this event starts a new one: not to be
+  // called under a lock that other threads wait for.
   void Append(std::string_view id, std::string_view raw);
   // Puts the blocks into `batch`, the first event numbered `first_seq`.
   void WriteTo(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
@@ -47,9 +55,16 @@ class EventBlockWriter {
   void Clear();
 
  private:
+  // Turns the open block into its stored value, at the end of blocks_.
+  void Seal();
+
+  // The stored values of the full blocks (compressed when that is smaller).
   std::vector<std::string> blocks_;
-  std::vector<uint32_t> counts_;
-  std::string compressed_;  // one block's value at a time, reused
+  // The block being filled: a 4-byte count to be filled in, then its
+  // events; empty when no block is open. Its memory is reused by the next.
+  std::string open_;
+  std::vector<uint32_t> counts_;  // of every block, the open one last
+  std::string compressed_;        // one block's value at a time, reused
   size_t num_events_ = 0;
   size_t bytes_ = 0;
 };

@@ -117,10 +117,36 @@ IdIndex::IdIndex(rocksdb::DB* db, const Families& cf, const std::string& dir,
       dir_(dir),
       spill_threshold_(spill_threshold),
       min_filter_log2_bits_(min_filter_log2_bits),
-      recent_(RecentFilterBits(spill_threshold)),
+      live_(RecentFilterBits(spill_threshold)),
+      frozen_(RecentFilterBits(spill_threshold)),
       writes_{1},
       claims_{0} {
-  entries_.reserve(spill_threshold);
+  live_.entries.reserve(spill_threshold);
+}
+
+IdIndex::~IdIndex() {
+  if (spiller_.joinable()) spiller_.join();
+}
+
+const IdIndex::Entry* IdIndex::Generation::Find(const HashedId& key) {
+  if (!recent.MayContain(RecentHash(key.hash))) return nullptr;
+  if (!indexed) {
+    index.reserve(entries.size());
+    for (uint32_t i = 0; i < entries.size(); ++i) {
+      index.insert_or_assign(entries[i].key, i);
+    }
+    indexed = true;
+  }
+  auto it = index.find(key);
+  return it == index.end() ? nullptr : &entries[it->second];
+}
+
+void IdIndex::Generation::Clear() {
+  entries.clear();
+  recent.Clear();
+  index.clear();
+  indexed = false;
+  arena.Reset();
 }
 
 absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(
@@ -199,7 +225,9 @@ absl::Status IdIndex::GrowFilter(uint64_t log_end) {
   auto grown = std::make_unique<IdFilter>(bits);
   absl::Status s = AddFamilyTo(grown.get());
   if (!s.ok()) return s;
-  for (const Entry& e : entries_) grown->Add(e.key.hash);
+  for (const Generation* g : {&live_, &frozen_}) {
+    for (const Entry& e : g->entries) grown->Add(e.key.hash);
+  }
   filter_ = std::move(grown);
   filter_saved_to_ = 0;  // the file holds the smaller filter
   SaveFilter(log_end);
@@ -276,12 +304,13 @@ void IdIndex::Insert(const HashedId& id, uint32_t owner, uint64_t raw_hash,
   const Tag tag{owner, from_log ? 0 : writes_[owner]};
   // Callers have ruled the id out (but for a log read back twice at open,
   // which only wastes the copy: a spill writes an id once).
-  const HashedId copy{arena_.Copy({id.id.data(), id.id.size()}), id.hash};
-  entries_.push_back(
+  const HashedId copy{live_.arena.Copy({id.id.data(), id.id.size()}), id.hash};
+  live_.entries.push_back(
       {copy, tag, raw_hash, from_log ? where : uint64_t{claims_[owner]}});
-  recent_.Add(RecentHash(id.hash));
-  if (indexed_) {
-    index_.insert_or_assign(copy, static_cast<uint32_t>(entries_.size() - 1));
+  live_.recent.Add(RecentHash(id.hash));
+  if (live_.indexed) {
+    live_.index.insert_or_assign(
+        copy, static_cast<uint32_t>(live_.entries.size() - 1));
   }
   if (!from_log) {
     ++claims_[owner];
@@ -290,16 +319,10 @@ void IdIndex::Insert(const HashedId& id, uint32_t owner, uint64_t raw_hash,
 }
 
 const IdIndex::Entry* IdIndex::InMemory(const HashedId& key) {
-  if (!recent_.MayContain(RecentHash(key.hash))) return nullptr;
-  if (!indexed_) {
-    index_.reserve(entries_.size());
-    for (uint32_t i = 0; i < entries_.size(); ++i) {
-      index_.insert_or_assign(entries_[i].key, i);
-    }
-    indexed_ = true;
-  }
-  auto it = index_.find(key);
-  return it == index_.end() ? nullptr : &entries_[it->second];
+  // The live generation's entries are newer: a copy that replaced one
+  // being spilled is found first.
+  if (const Entry* e = live_.Find(key)) return e;
+  return frozen_.entries.empty() ? nullptr : frozen_.Find(key);
 }
 
 void IdIndex::Describe(const Entry& e, HeldCopy* held) const {
@@ -357,7 +380,7 @@ void IdIndex::Prefetch(std::string_view id) const {
   // which other work pushes out of the cache between two events.
   const uint64_t hash = IdFilter::Hash(id);
   filter_->Prefetch(hash);
-  recent_.Prefetch(RecentHash(hash));
+  live_.recent.Prefetch(RecentHash(hash));
 }
 
 absl::StatusOr<bool> IdIndex::Contains(std::string_view id) {
@@ -373,8 +396,8 @@ absl::Status IdIndex::Committed(uint32_t owner, uint64_t log_end) {
   // each claim's place becomes its seq. They are the newest of its entries.
   const uint64_t first = log_end - claims_[owner];
   size_t left = claims_[owner];
-  for (size_t i = entries_.size(); left > 0 && i-- > 0;) {
-    Entry& e = entries_[i];
+  for (size_t i = live_.entries.size(); left > 0 && i-- > 0;) {
+    Entry& e = live_.entries[i];
     if (e.tag.owner == owner && e.tag.write == writes_[owner]) {
       e.where += first;
       --left;
@@ -383,8 +406,16 @@ absl::Status IdIndex::Committed(uint32_t owner, uint64_t log_end) {
   ++writes_[owner];
   claimed_ -= claims_[owner];
   claims_[owner] = 0;
-  if (entries_.size() - claimed_ < spill_threshold_) return absl::OkStatus();
-  absl::Status s = Spill(log_end);
+  // A spill that is done is reaped at once: its error stops the writer at
+  // this commit, and lookups stop searching its generation.
+  if (spiller_.joinable() && spill_done_.load(std::memory_order_acquire)) {
+    absl::Status s = FinishSpill();
+    if (!s.ok()) return s;
+  }
+  if (live_.entries.size() - claimed_ < spill_threshold_) {
+    return absl::OkStatus();
+  }
+  absl::Status s = StartSpill(log_end);
   // 16 MiB or more each time: saved at every 8th spill only, which bounds
   // what an open after a crash adds back from the log (2M ids by default).
   if (s.ok() && log_end - filter_saved_to_ >= 8 * spill_threshold_) {
@@ -397,13 +428,14 @@ absl::Status IdIndex::Committed(uint32_t owner, uint64_t log_end) {
 
 void IdIndex::Release(uint32_t owner) {
   if (claims_[owner] > 0) {
-    std::erase_if(entries_, [&](const Entry& e) {
+    // Claims are live only (Freeze keeps them there).
+    std::erase_if(live_.entries, [&](const Entry& e) {
       return e.tag.owner == owner && !Written(e.tag);
     });
-    // Rebuilt without them when next needed; recent_ keeps their bits,
-    // which costs at most a "maybe" too many.
-    index_.clear();
-    indexed_ = false;
+    // Rebuilt without them when next needed; the recent filter keeps their
+    // bits, which costs at most a "maybe" too many.
+    live_.index.clear();
+    live_.indexed = false;
     claimed_ -= claims_[owner];
     claims_[owner] = 0;
   }
@@ -413,10 +445,57 @@ void IdIndex::Release(uint32_t owner) {
 }
 
 absl::Status IdIndex::Flush(uint64_t log_end) {
-  absl::Status s = absl::OkStatus();
-  if (entries_.size() - claimed_ >= kMinFlushedIds) s = Spill(log_end);
+  absl::Status s = FinishSpill();
+  if (s.ok() && live_.entries.size() - claimed_ >= kMinFlushedIds) {
+    Freeze();
+    s = WriteSpill(log_end);
+    frozen_.Clear();
+  }
   SaveFilter(log_end);
   return s;
+}
+
+void IdIndex::Freeze() {
+  std::swap(live_, frozen_);
+  // Indices into the vector the claims leave below.
+  frozen_.index.clear();
+  frozen_.indexed = false;
+  // Claims not yet written go back to the live generation in the order
+  // they came (their bytes copied out of the frozen arena, which stays as
+  // it is until the spill is done), and out of the frozen one, which a
+  // claim given back (Release) would otherwise still be found in.
+  if (claimed_ > 0) {
+    for (const Entry& e : frozen_.entries) {
+      if (!Written(e.tag)) {
+        live_.entries.push_back(
+            {HashedId{live_.arena.Copy({e.key.id.data(), e.key.id.size()}),
+                      e.key.hash},
+             e.tag, e.raw_hash, e.where});
+        live_.recent.Add(RecentHash(e.key.hash));
+      }
+    }
+    std::erase_if(frozen_.entries,
+                  [&](const Entry& e) { return !Written(e.tag); });
+  }
+}
+
+absl::Status IdIndex::StartSpill(uint64_t log_end) {
+  absl::Status s = FinishSpill();
+  if (!s.ok()) return s;
+  Freeze();
+  spill_done_.store(false, std::memory_order_relaxed);
+  spiller_ = std::thread([this, log_end] {
+    spill_status_ = WriteSpill(log_end);
+    spill_done_.store(true, std::memory_order_release);
+  });
+  return absl::OkStatus();
+}
+
+absl::Status IdIndex::FinishSpill() {
+  if (!spiller_.joinable()) return absl::OkStatus();
+  spiller_.join();
+  frozen_.Clear();
+  return std::exchange(spill_status_, absl::OkStatus());
 }
 
 void IdIndex::SortSpill() {
@@ -447,8 +526,8 @@ void IdIndex::SortSpill() {
       // Copies of one id in the order they came: the newest last.
       std::sort(spill_.begin() + i, spill_.begin() + j,
                 [this](const SpillKey& a, const SpillKey& b) {
-                  const absl::string_view x = entries_[a.entry].key.id;
-                  const absl::string_view y = entries_[b.entry].key.id;
+                  const absl::string_view x = frozen_.entries[a.entry].key.id;
+                  const absl::string_view y = frozen_.entries[b.entry].key.id;
                   return x != y ? x < y : a.entry < b.entry;
                 });
     }
@@ -456,12 +535,14 @@ void IdIndex::SortSpill() {
   }
 }
 
-absl::Status IdIndex::Spill(uint64_t log_end) {
+absl::Status IdIndex::WriteSpill(uint64_t log_end) {
+  // Every frozen entry is written (Freeze): writes_, which claims change
+  // meanwhile, is not looked at here.
+  const std::vector<Entry>& entries = frozen_.entries;
   spill_.clear();
-  spill_.reserve(entries_.size());
-  for (uint32_t n = 0; n < entries_.size(); ++n) {
-    const Entry& e = entries_[n];
-    if (!Written(e.tag)) continue;
+  spill_.reserve(entries.size());
+  for (uint32_t n = 0; n < entries.size(); ++n) {
+    const Entry& e = entries[n];
     const absl::string_view id = e.key.id;
     uint64_t head = 0;
     for (size_t i = 0; i < 8; ++i) {
@@ -487,14 +568,14 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
   std::string value;
   for (size_t i = 0; s.ok() && i < ids.size(); ++i) {
     if (i + 2 * kAhead < ids.size()) {
-      __builtin_prefetch(&entries_[ids[i + 2 * kAhead].entry]);
+      __builtin_prefetch(&entries[ids[i + 2 * kAhead].entry]);
     }
     if (i + kAhead < ids.size()) {
-      __builtin_prefetch(entries_[ids[i + kAhead].entry].key.id.data());
+      __builtin_prefetch(entries[ids[i + kAhead].entry].key.id.data());
     }
-    const Entry& e = entries_[ids[i].entry];
+    const Entry& e = entries[ids[i].entry];
     // Of an id's copies (one replaced another) the newest, the last.
-    if (i + 1 < ids.size() && e.key.id == entries_[ids[i + 1].entry].key.id) {
+    if (i + 1 < ids.size() && e.key.id == entries[ids[i + 1].entry].key.id) {
       continue;
     }
     value.clear();
@@ -520,33 +601,6 @@ absl::Status IdIndex::Spill(uint64_t log_end) {
     std::error_code ec;
     std::filesystem::remove(path, ec);
     return ToStatus(s, what);
-  }
-  // Claims not yet written stay. The vector and the arena are kept for the
-  // next ids (a new allocation would fault in every page again).
-  struct Kept {
-    std::string id;  // out of the arena, which is about to be reused
-    uint64_t hash;
-    Tag tag;
-    uint64_t raw_hash;
-    uint64_t where;
-  };
-  std::vector<Kept> kept;
-  kept.reserve(claimed_);
-  for (const Entry& e : entries_) {
-    if (!Written(e.tag)) {
-      kept.push_back(
-          {std::string(e.key.id), e.key.hash, e.tag, e.raw_hash, e.where});
-    }
-  }
-  entries_.clear();
-  recent_.Clear();
-  index_.clear();
-  indexed_ = false;
-  arena_.Reset();
-  for (const Kept& k : kept) {
-    entries_.push_back(
-        {HashedId{arena_.Copy(k.id), k.hash}, k.tag, k.raw_hash, k.where});
-    recent_.Add(RecentHash(k.hash));
   }
   return absl::OkStatus();
 }

@@ -30,14 +30,28 @@
 // the family and the log. A clean close spills what is left, so the next open
 // reads nothing back from the log.
 //
-// Not thread-safe: the engines of a store run on one thread.
+// A spill is written on a thread of its own, so that neither the commit
+// that reaches the threshold nor the claims of the next events wait for it
+// (docs/engine.md, "Throughput"): the written ids move, as they are, to a
+// frozen generation that lookups still search, and the spill thread sorts
+// and writes that generation while new ids gather in the live one. The
+// next spill, or a close, first waits for it; its error stops the writer at
+// the next commit, as a spill's always did. "ids.indexed_to" moves only
+// once the table is in the family, so a crash mid-spill still reads those
+// ids back from the log.
+//
+// Not thread-safe: every call holds the store's lock of the index (the
+// spill thread touches only the frozen generation, which nothing changes
+// while it runs, and the database).
 #ifndef CHATKPI_STORE_ID_INDEX_H_
 #define CHATKPI_STORE_ID_INDEX_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -59,6 +73,9 @@ class IdIndex {
   // Reads the ids logged after the last spill; `log_end` is the log's next
   // seq. `dir` is the store's directory (spill files are written there).
   // `min_filter_log2_bits`: the filter's smallest size, 2^N bits.
+  // Waits for a spill still being written.
+  ~IdIndex();
+
   static absl::StatusOr<std::unique_ptr<IdIndex>> Open(
       rocksdb::DB* db, const Families& cf, const std::string& dir,
       uint64_t log_end, size_t spill_threshold, int min_filter_log2_bits);
@@ -165,7 +182,33 @@ class IdIndex {
   // The rest is its entry's (16 bytes a key: the sort moves little).
   struct SpillKey {
     uint64_t head;
-    uint32_t entry;  // in entries_
+    uint32_t entry;  // in frozen_.entries
+  };
+
+  // Ids in memory: the live generation, where new ids go, or the frozen
+  // one, being spilled.
+  //
+  // The ids written but not yet in the family, or claimed, in the order
+  // they came. A hash set of them would cost every id a random write into a
+  // table of megabytes; yet it is needed only when the store-wide filter
+  // says "maybe", which for a new id is rare. So the ids also go into a
+  // filter of their own (`recent`, a megabyte, which stays in cache), and
+  // the set (`index`) is built only when both filters say "maybe": a
+  // redelivery, or false positives of both. Once built it is kept up to
+  // date until the generation is spilled.
+  struct Generation {
+    explicit Generation(int recent_log2_bits) : recent(recent_log2_bits) {}
+    // The newest entry of the id, or null.
+    const Entry* Find(const HashedId& key);
+    // Empties it; the vector's and the arena's memory are kept for the
+    // next ids (a new allocation would fault in every page again).
+    void Clear();
+
+    Arena arena;
+    std::vector<Entry> entries;
+    IdFilter recent;
+    Set index;
+    bool indexed = false;
   };
 
   IdIndex(rocksdb::DB* db, const Families& cf, const std::string& dir,
@@ -174,13 +217,24 @@ class IdIndex {
   // `where`: the seq of an id read back from the log (kLogOwner).
   void Insert(const HashedId& id, uint32_t owner, uint64_t raw_hash,
               uint64_t where = 0);
-  // The newest entry of the id among entries_, or null.
+  // The newest entry of the id in memory (live, then frozen), or null.
   const Entry* InMemory(const HashedId& key);
   // Whether the id is in memory (written or claimed) or in the family, and
   // if so (with `held`) what is known of its copy.
   absl::StatusOr<bool> Held(const HashedId& key, HeldCopy* held, bool* known);
   void Describe(const Entry& e, HeldCopy* held) const;
-  absl::Status Spill(uint64_t log_end);
+  // Moves the written ids of the live generation to the frozen one, which
+  // must be empty; claims not yet written stay live.
+  void Freeze();
+  // Freezes the written ids and starts writing them on the spill thread,
+  // after the spill before (its error, if any, is returned instead).
+  absl::Status StartSpill(uint64_t log_end);
+  // Waits for the spill thread, if any, empties the frozen generation and
+  // returns the spill's status.
+  absl::Status FinishSpill();
+  // Writes the frozen generation to the family as one table, then marks
+  // the family complete up to `log_end`. Runs on the spill thread.
+  absl::Status WriteSpill(uint64_t log_end);
   // Sorts spill_ into the family's order.
   void SortSpill();
   // Fills `filter_` for a store whose family holds ids up to `indexed_to`;
@@ -203,21 +257,15 @@ class IdIndex {
   std::string dir_;
   size_t spill_threshold_;
   int min_filter_log2_bits_;
-  Arena arena_;
-  // The ids written but not yet in the family, or claimed, in the order
-  // they came. A hash set of them would cost every id a random write into a
-  // table of megabytes; yet it is needed only when the store-wide filter
-  // says "maybe", which for a new id is rare. So the ids also go into a
-  // filter of their own (`recent_`, a megabyte, which stays in cache), and
-  // the set (`index_`) is built only when both filters say "maybe": a
-  // redelivery, or false positives of both. Once built it is kept up to
-  // date until the next spill.
-  std::vector<Entry> entries_;
-  IdFilter recent_;
-  Set index_;
-  bool indexed_ = false;
+  Generation live_;
+  Generation frozen_;
+  // The spill thread writing frozen_ (joinable while it has not been
+  // waited for), whether it is done, and its result.
+  std::thread spiller_;
+  std::atomic<bool> spill_done_{false};
+  absl::Status spill_status_;
   // Kept from one spill to the next: 6 MiB each, which freed and allocated
-  // again would fault in every page at every spill.
+  // again would fault in every page at every spill. The spill thread's.
   std::vector<SpillKey> spill_, spill_tmp_;
   // Per owner: writes so far, and claims since the last one. Owner 0 is
   // the log itself (ids read back at open), always written.

@@ -528,13 +528,16 @@ absl::StatusOr<Commit::Claim> Commit::ClaimEvent(std::string_view id,
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", impl_->store->dir(), " is open read-only: no events to add"));
   }
-  std::lock_guard lock(impl_->store->impl_->ids_mu);
+  std::unique_lock lock(impl_->store->impl_->ids_mu);
   if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
   IdIndex::HeldCopy copy;
   auto claimed = ids->Claim(id, IdIndex::RawHash(raw), impl_->owner, &copy);
   if (!claimed.ok()) return claimed.status();
   switch (*claimed) {
     case IdIndex::ClaimResult::kNew:
+      // The log is this commit's own, and may compress a block: outside
+      // the lock every engine's claims take.
+      lock.unlock();
       impl_->log.Append(id, raw);
       return Claim::kNew;
     case IdIndex::ClaimResult::kSame:
@@ -554,9 +557,10 @@ absl::Status Commit::ReplaceEvent(std::string_view id, std::string_view raw) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", impl_->store->dir(), " is open read-only: no events to add"));
   }
-  std::lock_guard lock(impl_->store->impl_->ids_mu);
+  std::unique_lock lock(impl_->store->impl_->ids_mu);
   if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
   ids->Replace(id, IdIndex::RawHash(raw), impl_->owner);
+  lock.unlock();
   impl_->log.Append(id, raw);
   return absl::OkStatus();
 }
