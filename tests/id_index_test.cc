@@ -111,6 +111,65 @@ TEST(IdIndex, PendingCommitsClaimIdsUntilWrittenOrDropped) {
   EXPECT_TRUE(*c.AppendEvent("y", "{7}"));
 }
 
+// A spill is written on a thread of its own from a frozen generation of the
+// written ids (store/id_index.h), which lookups search until a later commit
+// finds the spill done: its ids are redeliveries meanwhile, and a claim
+// pending when it began is not part of it, so dropped it is free at once
+// and never reaches the family.
+TEST(IdIndex, SpillInFlightFindsItsIdsButNotADroppedClaim) {
+  const std::string dir = testing::TempDir("idspillflight") + "/db";
+  StoreOptions so;
+  so.id_spill_threshold = 50;
+  {
+    auto store = Store::Open(dir, so);
+    ASSERT_TRUE(store.ok()) << store.status();
+    Store& st = **store;
+    Commit a(&st);
+    {
+      Commit b(&st);
+      EXPECT_TRUE(*b.AppendEvent("y", "{1}"));
+      // 50 written ids: this commit starts a spill, and no commit after it
+      // looks whether the spill is done, so its generation is still
+      // searched below.
+      Commit w(&st);
+      for (int i = 0; i < 50; ++i) {
+        ASSERT_TRUE(*w.AppendEvent(absl::StrCat("w", i), "{}"));
+      }
+      ASSERT_TRUE(st.Write(&w).ok());
+      EXPECT_TRUE(*st.ContainsId("w0"));
+      EXPECT_TRUE(*st.ContainsId("w49"));
+      EXPECT_FALSE(*a.AppendEvent("w7", "{}"));  // a redelivery
+      EXPECT_FALSE(*a.AppendEvent("y", "{2}"));  // pending in b
+      EXPECT_FALSE(*st.ContainsId("w50"));
+      // b is dropped unwritten here.
+    }
+    EXPECT_FALSE(*st.ContainsId("y"));
+    EXPECT_TRUE(*a.AppendEvent("y", "{3}"));
+    ASSERT_TRUE(st.Write(&a).ok());
+    EXPECT_EQ(st.next_seq(), 51u);
+    EXPECT_TRUE(*st.ContainsId("w7"));
+    EXPECT_TRUE(*st.ContainsId("y"));
+  }
+  // The family holds the 50 spilled ids (y, written after the spill began,
+  // is read back from the log): the mark says 50, and a store opened
+  // read-only, which reads nothing back, finds them.
+  StoreOptions ro;
+  ro.read_only = true;
+  {
+    auto store = Store::Open(dir, ro);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto mark = (*store)->Get(Family::kMeta, "ids.indexed_to");
+    ASSERT_TRUE(mark.ok() && mark->has_value());
+    EXPECT_EQ(**mark, std::string("\0\0\0\0\0\0\0\x32", 8));  // 50
+  }
+  auto store = Store::Open(dir, so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  for (const char* id : {"w0", "w7", "w49", "y"}) {
+    EXPECT_TRUE(*(*store)->ContainsId(id)) << id;
+  }
+  EXPECT_FALSE(*(*store)->ContainsId("w50"));
+}
+
 }  // namespace
 }  // namespace chatkpi
 
