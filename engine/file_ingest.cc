@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "engine/file_shards.h"
+#include "engine/line_arena.h"
 #include "ingest/event_parser.h"
 #include "ingest/line_reader.h"
 #include "store/stable_hash.h"
@@ -138,6 +139,12 @@ class Ingestor {
   // Waits for the batch in flight and counts it.
   absl::Status WaitShards();
 
+  // The text of the lines read since the last commit (with a gate, to
+  // apply again should the gate hand over an engine on a new generation)
+  // and, with file shards, of those in a batch not yet applied: the
+  // batches point into it instead of holding copies. Declared before
+  // shards_, so that it outlives a batch in flight.
+  LineArena lines_;
   // Non-null when the store has several file shards: events are queued to
   // them instead of applied to engine_ (which then only opens the gate).
   std::unique_ptr<FileShards> shards_;
@@ -166,17 +173,15 @@ class Ingestor {
   EventPosition held_position_;
 
   // With a gate: the lines since the last commit, to apply again should
-  // the gate hand over an engine on a new generation. Their text is kept
-  // back to back in one buffer: a string per line was a malloc and a free
-  // per event.
+  // the gate hand over an engine on a new generation. Their text is in
+  // lines_: a string per line was a malloc and a free per event.
   struct PendingLine {
     Input* in;
     int64_t number;
-    size_t end;  // of its text in uncommitted_text_
+    std::string_view text;  // in lines_
     bool too_long;
   };
   std::vector<PendingLine> uncommitted_;
-  std::string uncommitted_text_;
 };
 
 absl::StatusOr<std::unique_ptr<Input>> Ingestor::Open(const std::string& path) {
@@ -277,7 +282,8 @@ absl::Status Ingestor::Process(Input& in, std::string_view text, int64_t number,
   if (shards_ != nullptr) {
     absl::Status parsed = Parse(text, too_long, &shards_->Slot());
     if (!parsed.ok()) return AddDeadLetter(in, parsed, text, number, r);
-    shards_->Push(text, {in.position_prefix, number});
+    // `text` is in lines_, kept until the batch is applied.
+    shards_->PushView(text, {in.position_prefix, number});
     ++shard_pending_;
     return absl::OkStatus();
   }
@@ -301,17 +307,16 @@ absl::Status Ingestor::Take(Input& in, const LineReader::Line& line) {
     return absl::OkStatus();
   }
   if (!line.blank && shards_ != nullptr) {
-    absl::Status s =
-        Process(in, line.text, line.number, line.too_long, report_);
+    // One copy of the line, which the batch and (with a gate) the lines
+    // since the last commit share.
+    const std::string_view text = lines_.Append(line.text);
+    absl::Status s = Process(in, text, line.number, line.too_long, report_);
     if (!s.ok()) return s;
     if (opts_.gate != nullptr) {
-      uncommitted_text_.append(line.text);
-      uncommitted_.push_back(
-          {&in, line.number, uncommitted_text_.size(), line.too_long});
+      uncommitted_.push_back({&in, line.number, text, line.too_long});
     }
     if (shard_pending_ >= opts_.commit_every ||
-        uncommitted_text_.size() >= kMaxUncommittedBytes ||
-        shards_->OverStateBudget()) {
+        lines_.bytes() >= kMaxUncommittedBytes || shards_->OverStateBudget()) {
       return Commit(/*wait=*/false);
     }
     if (shards_->queued() >= kShardBatch) return SubmitShards();
@@ -332,15 +337,13 @@ absl::Status Ingestor::Take(Input& in, const LineReader::Line& line) {
     }
     if (!s.ok()) return s;
     if (opts_.gate != nullptr) {
-      uncommitted_text_.append(line.text);
       uncommitted_.push_back(
-          {&in, line.number, uncommitted_text_.size(), line.too_long});
+          {&in, line.number, lines_.Append(line.text), line.too_long});
     }
   }
   // The kept lines also bound the commit size (long lines, few events).
   if (engine_->pending() + (held_ ? 1 : 0) >= opts_.commit_every ||
-      uncommitted_text_.size() >= kMaxUncommittedBytes ||
-      engine_->OverStateBudget()) {
+      lines_.bytes() >= kMaxUncommittedBytes || engine_->OverStateBudget()) {
     return Commit();
   }
   return absl::OkStatus();
@@ -461,6 +464,8 @@ absl::Status Ingestor::OpenShards() {
 
 absl::Status Ingestor::WaitShards() {
   absl::Status s = shards_->Wait();
+  // No batch is in flight: the lines retired at a hand-over are free.
+  lines_.Recycle();
   const FileShards::Counts c = shards_->TakeCounts();
   report_->accepted += c.accepted;
   report_->duplicates += c.duplicates;
@@ -472,6 +477,8 @@ absl::Status Ingestor::SubmitShards() {
   absl::Status s = WaitShards();
   if (s.ok()) s = shards_->Submit(nullptr);
   submitted_ = uncommitted_.size();
+  // Without a gate nothing needs the lines once this batch is applied.
+  if (opts_.gate == nullptr) lines_.Retire();
   return s;
 }
 
@@ -497,7 +504,6 @@ absl::Status Ingestor::CommitShards(bool wait) {
             "again"));
       }
       for (Input* in : inputs_) in->seen = in->seen_at_commit;
-      size_t begin = 0;
       FileIngestReport ignored;
       for (size_t i = 0; i < uncommitted_.size() && s.ok(); ++i) {
         if (i == submitted_) {
@@ -506,11 +512,7 @@ absl::Status Ingestor::CommitShards(bool wait) {
           if (!s.ok()) break;
         }
         const PendingLine& p = uncommitted_[i];
-        s = Process(
-            *p.in,
-            std::string_view(uncommitted_text_).substr(begin, p.end - begin),
-            p.number, p.too_long, &ignored);
-        begin = p.end;
+        s = Process(*p.in, p.text, p.number, p.too_long, &ignored);
       }
       if (s.ok() && submitted_ >= uncommitted_.size()) {
         FileShards::Counts counted_before;
@@ -533,7 +535,8 @@ absl::Status Ingestor::CommitShards(bool wait) {
     }
   }
   uncommitted_.clear();
-  uncommitted_text_.clear();
+  // The batch just handed over still reads them: free at the next Wait.
+  lines_.Retire();
   submitted_ = 0;
   if (s.ok() && wait) s = WaitShards();
   if (!s.ok()) {
@@ -562,20 +565,15 @@ absl::Status Ingestor::Commit(bool wait) {
     if (replaced) {
       FileIngestReport again;  // these lines were counted when first read
       for (Input* in : inputs_) in->seen = in->seen_at_commit;
-      size_t begin = 0;
       for (const PendingLine& p : uncommitted_) {
-        s = Process(
-            *p.in,
-            std::string_view(uncommitted_text_).substr(begin, p.end - begin),
-            p.number, p.too_long, &again);
+        s = Process(*p.in, p.text, p.number, p.too_long, &again);
         if (!s.ok()) break;
-        begin = p.end;
       }
     }
     if (s.ok()) s = CommitTo(engine_);
     opts_.gate->Leave();
     uncommitted_.clear();
-    uncommitted_text_.clear();
+    lines_.Reset();
   }
   if (!s.ok()) return s;
   for (Input* in : inputs_) in->seen_at_commit = in->seen;

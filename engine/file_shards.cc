@@ -8,6 +8,13 @@
 #include "store/stable_hash.h"
 
 namespace chatkpi {
+namespace {
+
+// The events a batch usually holds (the callers hand a batch over at
+// 16,384 events).
+constexpr size_t kBatchSlotsReserved = 16384;
+
+}  // namespace
 
 absl::StatusOr<uint32_t> FileShardsOf(Store& store, uint32_t for_new_store) {
   auto stored = store.Get(Family::kMeta, kMetaFileShards);
@@ -62,7 +69,14 @@ absl::StatusOr<std::unique_ptr<FileShards>> FileShards::Open(
     f->engines_.push_back(std::move(*engine));
   }
   for (Engine* e : f->all_) e->ShareCardinalityWith(f->all_);
-  for (Batch& b : f->batches_) b.by_shard.resize(shards);
+  for (Batch& b : f->batches_) {
+    b.by_shard.resize(shards);
+    // Room for a whole batch of the usual size from the start: growing
+    // moves every Event parsed so far (their strings included).
+    b.slots.reserve(kBatchSlotsReserved);
+    b.raw.reserve(kBatchSlotsReserved);
+    b.positions.reserve(kBatchSlotsReserved);
+  }
   f->worker_status_.resize(f->threads_);
   for (int w = 0; w < f->threads_; ++w) {
     f->workers_.emplace_back([p = f.get(), w] { p->WorkerLoop(w); });
@@ -83,7 +97,7 @@ FileShards::~FileShards() {
 void FileShards::Batch::Clear() {
   count = 0;
   raw.clear();
-  raw_end.clear();
+  copies.Reset();
   positions.clear();
   for (auto& list : by_shard) list.clear();
   dead_letters.clear();
@@ -99,10 +113,13 @@ Event& FileShards::Slot() {
 }
 
 void FileShards::Push(std::string_view raw, EventPosition position) {
+  PushView(batches_[fill_].copies.Append(raw), position);
+}
+
+void FileShards::PushView(std::string_view raw, EventPosition position) {
   Batch& b = batches_[fill_];
   const Event& e = Slot();
-  b.raw.append(raw);
-  b.raw_end.push_back(b.raw.size());
+  b.raw.push_back(raw);
   b.positions.push_back(position);
   b.by_shard[ShardOf(e)].push_back(static_cast<uint32_t>(b.count));
   ++b.count;
@@ -159,7 +176,7 @@ void FileShards::Work(int worker, Batch& b) {
         const uint32_t j = list[k + kTextAhead];
         const Event& e = b.slots[j];
         PrefetchLines(e.text.data(), std::min<size_t>(e.text.size(), 128));
-        PrefetchLines(b.raw.data() + (j == 0 ? 0 : b.raw_end[j - 1]), 192);
+        PrefetchLines(b.raw[j].data(), std::min<size_t>(b.raw[j].size(), 192));
       }
       // The next event's memory is loaded while this one is applied.
       if (k + 1 < list.size()) engine.Prefetch(b.slots[list[k + 1]]);

@@ -48,6 +48,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/engine.h"
+#include "engine/line_arena.h"
 #include "ingest/event.h"
 #include "store/store.h"
 
@@ -85,6 +86,10 @@ class FileShards : public ShardSiblings {
   // prefix must stay valid until the batch is applied: Wait).
   Event& Slot();
   void Push(std::string_view raw, EventPosition position);
+  // Push without a copy of the raw line: `raw`, like the position's
+  // prefix, must stay valid until the batch is applied (Wait, or the
+  // Submit after the one that handed it over, returns).
+  void PushView(std::string_view raw, EventPosition position);
   void PushDeadLetter(DeadLetter d);
   size_t queued() const;
   // Drops what is queued and not yet submitted (a generation switch:
@@ -151,13 +156,14 @@ class FileShards : public ShardSiblings {
 
   enum Result : uint8_t { kNew, kDuplicate, kDeferred };
   // A batch: events parsed into slots (reused, so that their strings keep
-  // their memory), their raw lines back to back, where they were read, and
-  // per shard the indices of its events in queue order.
+  // their memory), their raw lines (views: of the caller's memory, or of
+  // `copies`), where they were read, and per shard the indices of its
+  // events in queue order.
   struct Batch {
     std::vector<Event> slots;
     size_t count = 0;
-    std::string raw;
-    std::vector<size_t> raw_end;
+    std::vector<std::string_view> raw;
+    LineArena copies;  // the raw lines given to Push
     std::vector<EventPosition> positions;
     std::vector<std::vector<uint32_t>> by_shard;
     std::vector<Result> results;
@@ -167,10 +173,7 @@ class FileShards : public ShardSiblings {
     std::vector<std::pair<std::string, std::string>> commit_positions;
     std::function<void()> after;  // run when the batch is done
 
-    std::string_view Raw(size_t i) const {
-      const size_t begin = i == 0 ? 0 : raw_end[i - 1];
-      return std::string_view(raw).substr(begin, raw_end[i] - begin);
-    }
+    std::string_view Raw(size_t i) const { return raw[i]; }
     void Clear();
   };
 
