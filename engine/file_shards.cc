@@ -126,12 +126,13 @@ uint32_t FileShards::ShardOf(const Event& e) const {
 namespace {
 
 // A batch was parsed on another thread, up to thousands of events ago: its
-// events are cold here, and a shard takes every few one. Their lines are
-// loaded well ahead (kSlotAhead), then the text they point to
-// (kTextAhead), so that the engine's Prefetch of the next one, which
-// hashes its keys, does not stall on them.
+// events are cold here, and a shard takes every few one. Their slots are
+// loaded well ahead (kSlotAhead), so that the engine's Prefetch of the next
+// one, which hashes its keys, does not stall on them. The text and raw
+// line they point to are not: finding them is a load of the cold slot and
+// of the batch's line ends, which stalls here for longer than the engine
+// later waits for the lines themselves (docs/engine.md, "Throughput").
 constexpr size_t kSlotAhead = 8;
-constexpr size_t kTextAhead = 4;
 
 void PrefetchLines(const void* p, size_t bytes) {
   const char* c = static_cast<const char*>(p);
@@ -154,12 +155,6 @@ void FileShards::Work(int worker, Batch& b) {
     for (size_t k = 0; k < list.size(); ++k) {
       if (k + kSlotAhead < list.size()) {
         PrefetchLines(&b.slots[list[k + kSlotAhead]], sizeof(Event));
-      }
-      if (k + kTextAhead < list.size()) {
-        const uint32_t j = list[k + kTextAhead];
-        const Event& e = b.slots[j];
-        PrefetchLines(e.text.data(), std::min<size_t>(e.text.size(), 128));
-        PrefetchLines(b.raw.data() + (j == 0 ? 0 : b.raw_end[j - 1]), 192);
       }
       // The next event's memory is loaded while this one is applied.
       if (k + 1 < list.size()) engine.Prefetch(b.slots[list[k + 1]]);
