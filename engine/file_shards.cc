@@ -332,27 +332,33 @@ EngineStats FileShards::stats() const {
 absl::StatusOr<uint32_t> FileShards::OrderShard(std::string_view order,
                                                 uint32_t shard) {
   OrderStripe& stripe = orders_[StableHash(order) % kOrderStripes];
+  const absl::string_view key(order.data(), order.size());
+  if (!store_had_events_) {
+    // Nothing to look up in the store: found or claimed under one lock.
+    std::lock_guard lock(stripe.mu);
+    return stripe.shard
+        .lazy_emplace(
+            key, [&](const auto& ctor) { ctor(std::string(order), shard); })
+        ->second;
+  }
   {
     std::lock_guard lock(stripe.mu);
-    auto it = stripe.shard.find(absl::string_view(order.data(), order.size()));
+    auto it = stripe.shard.find(key);
     if (it != stripe.shard.end()) return it->second;
   }
   uint32_t owner = shard;
-  if (store_had_events_) {
-    // An order of an earlier run: its state is under the shard that held
-    // it at that run's last commit (a move deletes it from the shard it
-    // leaves).
-    for (uint32_t i = 0; i < shards(); ++i) {
-      const uint32_t s = (shard + i) % shards();
-      std::string key;
-      PutFixed32BE(&key, s);
-      key.append(order);
-      auto stored = store_->Get(Family::kOrders, key);
-      if (!stored.ok()) return stored.status();
-      if (stored->has_value()) {
-        owner = s;
-        break;
-      }
+  // An order of an earlier run: its state is under the shard that held it
+  // at that run's last commit (a move deletes it from the shard it leaves).
+  for (uint32_t i = 0; i < shards(); ++i) {
+    const uint32_t s = (shard + i) % shards();
+    std::string state_key;
+    PutFixed32BE(&state_key, s);
+    state_key.append(order);
+    auto stored = store_->Get(Family::kOrders, state_key);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) {
+      owner = s;
+      break;
     }
   }
   std::lock_guard lock(stripe.mu);
