@@ -318,7 +318,8 @@ absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw,
 absl::StatusOr<Engine::Applied> Engine::ApplyBesideSiblings(
     const Event& e, std::string_view raw, EventPosition position) {
   if (!failed_.ok()) return failed_;
-  if (opts_.siblings != nullptr && e.type == EventType::kOrder) {
+  if (opts_.siblings != nullptr && e.type == EventType::kOrder &&
+      !HoldsOrder(e.order)) {
     auto owner = opts_.siblings->OrderShard(e.order, opts_.shard);
     if (!owner.ok()) {
       failed_ = owner.status();
@@ -345,6 +346,15 @@ absl::StatusOr<Engine::Applied> Engine::ApplyBesideSiblings(
     return failed_;
   }
   return Applied::kNew;
+}
+
+bool Engine::HoldsOrder(std::string_view order) const {
+  // Only the shard that holds an order's state ever loads it with events:
+  // the holder applies and retracts its events, a buyer's chats load the
+  // orders of that buyer of record, and a move leaves the state it
+  // releases empty. So the shared map, and its lock, need not be asked.
+  auto it = orders_.find(Key(order));
+  return it != orders_.end() && !it->second->state.events.empty();
 }
 
 absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,

@@ -276,6 +276,9 @@ class Engine {
       absl::flat_hash_map<std::string, std::unique_ptr<Entry>>& states,
       Family f, std::string_view name,
       bool (*decode)(std::string_view, State*));
+  // File shards: whether this engine holds order `order`'s state (loaded,
+  // with events), so that no other shard can (ShardSiblings::OrderShard).
+  bool HoldsOrder(std::string_view order) const;
   absl::StatusOr<BuyerEntry*> LoadBuyer(std::string_view buyer);
   absl::StatusOr<OrderEntry*> LoadOrder(std::string_view order);
   // Adds `delta` to the (agent, day) row and to its month's rollup row.

@@ -143,12 +143,13 @@ uint32_t FileShards::ShardOf(const Event& e) const {
 namespace {
 
 // A batch was parsed on another thread, up to thousands of events ago: its
-// events are cold here, and a shard takes every few one. Their lines are
-// loaded well ahead (kSlotAhead), then the text they point to
-// (kTextAhead), so that the engine's Prefetch of the next one, which
-// hashes its keys, does not stall on them.
+// events are cold here, and a shard takes every few one. Their slots are
+// loaded well ahead (kSlotAhead), so that the engine's Prefetch of the next
+// one, which hashes its keys, does not stall on them. The text and raw
+// line they point to are not: finding them is a load of the cold slot and
+// of the batch's line ends, which stalls here for longer than the engine
+// later waits for the lines themselves (docs/engine.md, "Throughput").
 constexpr size_t kSlotAhead = 8;
-constexpr size_t kTextAhead = 4;
 
 void PrefetchLines(const void* p, size_t bytes) {
   const char* c = static_cast<const char*>(p);
@@ -171,12 +172,6 @@ void FileShards::Work(int worker, Batch& b) {
     for (size_t k = 0; k < list.size(); ++k) {
       if (k + kSlotAhead < list.size()) {
         PrefetchLines(&b.slots[list[k + kSlotAhead]], sizeof(Event));
-      }
-      if (k + kTextAhead < list.size()) {
-        const uint32_t j = list[k + kTextAhead];
-        const Event& e = b.slots[j];
-        PrefetchLines(e.text.data(), std::min<size_t>(e.text.size(), 128));
-        PrefetchLines(b.raw[j].data(), std::min<size_t>(b.raw[j].size(), 192));
       }
       // The next event's memory is loaded while this one is applied.
       if (k + 1 < list.size()) engine.Prefetch(b.slots[list[k + 1]]);
@@ -354,27 +349,33 @@ EngineStats FileShards::stats() const {
 absl::StatusOr<uint32_t> FileShards::OrderShard(std::string_view order,
                                                 uint32_t shard) {
   OrderStripe& stripe = orders_[StableHash(order) % kOrderStripes];
+  const absl::string_view key(order.data(), order.size());
+  if (!store_had_events_) {
+    // Nothing to look up in the store: found or claimed under one lock.
+    std::lock_guard lock(stripe.mu);
+    return stripe.shard
+        .lazy_emplace(
+            key, [&](const auto& ctor) { ctor(std::string(order), shard); })
+        ->second;
+  }
   {
     std::lock_guard lock(stripe.mu);
-    auto it = stripe.shard.find(absl::string_view(order.data(), order.size()));
+    auto it = stripe.shard.find(key);
     if (it != stripe.shard.end()) return it->second;
   }
   uint32_t owner = shard;
-  if (store_had_events_) {
-    // An order of an earlier run: its state is under the shard that held
-    // it at that run's last commit (a move deletes it from the shard it
-    // leaves).
-    for (uint32_t i = 0; i < shards(); ++i) {
-      const uint32_t s = (shard + i) % shards();
-      std::string key;
-      PutFixed32BE(&key, s);
-      key.append(order);
-      auto stored = store_->Get(Family::kOrders, key);
-      if (!stored.ok()) return stored.status();
-      if (stored->has_value()) {
-        owner = s;
-        break;
-      }
+  // An order of an earlier run: its state is under the shard that held it
+  // at that run's last commit (a move deletes it from the shard it leaves).
+  for (uint32_t i = 0; i < shards(); ++i) {
+    const uint32_t s = (shard + i) % shards();
+    std::string state_key;
+    PutFixed32BE(&state_key, s);
+    state_key.append(order);
+    auto stored = store_->Get(Family::kOrders, state_key);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) {
+      owner = s;
+      break;
     }
   }
   std::lock_guard lock(stripe.mu);
