@@ -215,13 +215,19 @@ absl::StatusOr<Entry*> Engine::LoadState(
     absl::flat_hash_map<std::string, std::unique_ptr<Entry>>& states, Family f,
     std::string_view name, bool (*decode)(std::string_view, State*)) {
   auto it = states.find(Key(name));
-  if (it != states.end()) return it->second.get();
+  if (it != states.end()) {
+    it->second->touched = evict_round_;
+    return it->second.get();
+  }
   // A state this engine never evicted is in neither the pool nor the store
   // (KnownAbsent); one it evicted is clean, so the pool and the store hold
   // the same.
   const bool absent = KnownAbsent(f, name);
   std::unique_ptr<Entry> entry;
-  if (!absent) entry = evicted_states_->Take<Entry>(evicted_owner_, name);
+  size_t bytes = 0;
+  if (!absent) {
+    entry = evicted_states_->Take<Entry>(evicted_owner_, name, &bytes);
+  }
   if (entry == nullptr) {
     entry = std::make_unique<Entry>();
     if (!absent) {
@@ -233,8 +239,10 @@ absl::StatusOr<Entry*> Engine::LoadState(
                          " '", std::string(name), "' is corrupt"));
       }
     }
+    bytes = StateBytes(name, entry->state);
   }
-  AddLiveStateBytes(StateBytes(name, entry->state));
+  entry->touched = evict_round_;
+  AddLiveStateBytes(bytes);
   Entry* raw = entry.get();
   states.emplace(std::string(name), std::move(entry));
   return raw;
@@ -268,6 +276,7 @@ absl::StatusOr<Counters*> Engine::LoadRow(Family f, std::string_view agent,
     it = rows.emplace(std::move(key), entry).first;
   }
   it->second.dirty = true;
+  it->second.touched = evict_round_;
   return &it->second.value;
 }
 
@@ -1122,77 +1131,119 @@ void Engine::Committed() {
 }
 
 template <typename Entry>
-size_t Engine::EvictBefore(
+size_t Engine::EvictWhere(
     absl::flat_hash_map<std::string, std::unique_ptr<Entry>>& states, Family f,
-    int64_t cutoff, int64_t* evicted) {
+    absl::FunctionRef<bool(const Entry&)> evict, int64_t* evicted,
+    std::vector<HeldState>* kept_states) {
   // After a commit: every state is clean, so the store holds what goes to
   // evicted_states_. The map's nodes move there whole.
-  size_t kept = 0;
+  size_t evicted_bytes = 0;
   for (auto it = states.begin(); it != states.end();) {
-    if (it->second->state.last_ts >= cutoff) {
-      kept += StateBytes(it->first, it->second->state);
+    const Entry& entry = *it->second;
+    if (!evict(entry)) {
+      if (kept_states != nullptr) {
+        kept_states->push_back({entry.touched, entry.state.last_ts,
+                                StateBytes(it->first, entry.state)});
+      }
       ++it;
       continue;
     }
     ForgetKnown(f, it->first);
     auto node = states.extract(it++);
+    const size_t bytes = StateBytes(node.key(), node.mapped()->state);
+    evicted_bytes += bytes;
     evicted_states_->Put(evicted_owner_, std::move(node.key()),
-                         std::move(node.mapped()));
+                         std::move(node.mapped()), bytes);
     ++*evicted;
   }
-  return kept;
+  return evicted_bytes;
 }
 
 void Engine::Evict() {
   const int64_t cutoff = newest_ts_ - horizon_ms_;
-  size_t kept =
-      EvictBefore(buyers_, Family::kBuyers, cutoff, &stats_.evicted_buyers) +
-      EvictBefore(orders_, Family::kOrders, cutoff, &stats_.evicted_orders);
+  const uint32_t round = evict_round_;
+  // Past the horizon, a state goes once a whole batch passed without
+  // touching it. In time order that is a batch after its last event; in a
+  // shuffled file, whose newest event time reaches the month's end at once,
+  // it keeps the states the input keeps coming back to, which the horizon
+  // alone would send to the pool after every commit and take back in the
+  // next batch.
+  const auto past_horizon = [&](const auto& e) {
+    return e.state.last_ts < cutoff;
+  };
+  std::vector<HeldState> held;
+  held.reserve(buyers_.size() + orders_.size());
+  EvictWhere<BuyerEntry>(
+      buyers_, Family::kBuyers,
+      [&](const BuyerEntry& e) {
+        return past_horizon(e) && e.touched != round;
+      },
+      &stats_.evicted_buyers, &held);
+  EvictWhere<OrderEntry>(
+      orders_, Family::kOrders,
+      [&](const OrderEntry& e) {
+        return past_horizon(e) && e.touched != round;
+      },
+      &stats_.evicted_orders, &held);
+  size_t kept = 0;
+  for (const HeldState& h : held) kept += h.bytes;
   const size_t keep = opts_.live_state_budget_bytes / 2;
   if (kept > keep) {
-    // Over half the budget inside the horizon (a shuffled month reaches
-    // its end at once, or a dense day): the states idle longest go too,
-    // those of the oldest last events first, until at most half is left,
-    // so that the budget leaves room for the next commit's loads.
-    std::vector<std::pair<int64_t, size_t>> by_ts;  // (last_ts, bytes)
-    by_ts.reserve(buyers_.size() + orders_.size());
-    for (const auto& [name, entry] : buyers_) {
-      by_ts.emplace_back(entry->state.last_ts, StateBytes(name, entry->state));
-    }
-    for (const auto& [name, entry] : orders_) {
-      by_ts.emplace_back(entry->state.last_ts, StateBytes(name, entry->state));
-    }
-    std::sort(by_ts.begin(), by_ts.end());
-    // Every state with a last event at or before `newest_evicted` goes.
-    int64_t newest_evicted = by_ts.back().first;
+    // Over half the budget the engine is bound by it: every state past the
+    // horizon goes, touched or not (kept, it would leave the next batch
+    // less room, and so bring more commits, each writing its states again).
+    kept -= EvictWhere<BuyerEntry>(buyers_, Family::kBuyers, past_horizon,
+                                   &stats_.evicted_buyers, nullptr);
+    kept -= EvictWhere<OrderEntry>(orders_, Family::kOrders, past_horizon,
+                                   &stats_.evicted_orders, nullptr);
+    std::erase_if(held, [&](const HeldState& h) { return h.last_ts < cutoff; });
+  }
+  if (kept > keep) {
+    // Still over half (a dense day): the states idle longest go too —
+    // untouched for the most batches, then those of the oldest last events
+    // — until at most half is left, so that the budget leaves room for the
+    // next batch's loads.
+    std::sort(held.begin(), held.end());
+    // Every state idle at least as long as `last` goes.
+    HeldState last = held.back();
     size_t left = kept;
-    for (const auto& [ts, bytes] : by_ts) {
+    for (const HeldState& h : held) {
       if (left <= keep) break;
-      left -= bytes;
-      newest_evicted = ts;
+      left -= h.bytes;
+      last = h;
     }
-    const int64_t idle_cutoff = newest_evicted + 1;
-    kept = EvictBefore(buyers_, Family::kBuyers, idle_cutoff,
-                       &stats_.evicted_buyers) +
-           EvictBefore(orders_, Family::kOrders, idle_cutoff,
-                       &stats_.evicted_orders);
+    const auto idle = [&](const auto& e) {
+      return std::pair(e.touched, e.state.last_ts) <=
+             std::pair(last.touched, last.last_ts);
+    };
+    kept -= EvictWhere<BuyerEntry>(buyers_, Family::kBuyers, idle,
+                                   &stats_.evicted_buyers, nullptr);
+    kept -= EvictWhere<OrderEntry>(orders_, Family::kOrders, idle,
+                                   &stats_.evicted_orders, nullptr);
   }
   live_state_bytes_.store(kept, std::memory_order_relaxed);
   const int32_t cutoff_day = cal_.DayOf(cutoff) - 1;
   cardinality_.Evict(cutoff_day);
+  // Rows past the horizon go once a batch passed without touching them,
+  // as states do (a shuffled file touches every day's rows in each batch).
   absl::erase_if(rows_, [&](const auto& kv) {
-    if (kv.first.second >= cutoff_day) return false;
+    if (kv.first.second >= cutoff_day || kv.second.touched == round) {
+      return false;
+    }
     ForgetKnown(Family::kAggregates,
                 AggregateKey(opts_.shard, kv.first.second, kv.first.first));
     return true;
   });
   const int32_t cutoff_month = MonthOfDay(cutoff_day) - 1;
   absl::erase_if(rollups_, [&](const auto& kv) {
-    if (kv.first.second >= cutoff_month) return false;
+    if (kv.first.second >= cutoff_month || kv.second.touched == round) {
+      return false;
+    }
     ForgetKnown(Family::kRollups,
                 RollupKey(opts_.shard, kv.first.second, kv.first.first));
     return true;
   });
+  ++evict_round_;
 }
 
 }  // namespace chatkpi

@@ -218,6 +218,7 @@ class Engine {
   struct RowEntry {
     Counters value;
     bool dirty = false;
+    uint32_t touched = 0;  // as BuyerEntry::touched
   };
   using RowKey = std::pair<std::string, int32_t>;  // (agent, day)
 
@@ -308,16 +309,27 @@ class Engine {
 
   // Adds sign * (what the order contributes) to the counters.
   absl::Status EmitOrder(BuyerState& b, const OrderContribution& c, int sign);
-  // After a commit: moves the states past the horizon, then (over half the
-  // state budget) the longest idle ones, to the evicted pool; drops rows
-  // past the horizon.
+  // After a commit: moves the states past the horizon that the batch just
+  // committed did not touch, then (over half the state budget) the longest
+  // idle ones, to the evicted pool; drops rows past the horizon.
   void Evict();
-  // Moves the states of `states` whose last event is before `cutoff` to
-  // the evicted pool; returns the bytes of those kept.
+  // A state Evict keeps, as its budget orders them: idle longest first.
+  struct HeldState {
+    uint32_t touched = 0;  // BuyerEntry::touched
+    int64_t last_ts = 0;
+    size_t bytes = 0;
+    bool operator<(const HeldState& o) const {
+      return std::pair(touched, last_ts) < std::pair(o.touched, o.last_ts);
+    }
+  };
+  // Moves the states of `states` that `evict` picks to the evicted pool;
+  // returns their bytes, and lists those kept in `kept_states` when it is
+  // not null.
   template <typename Entry>
-  size_t EvictBefore(
+  size_t EvictWhere(
       absl::flat_hash_map<std::string, std::unique_ptr<Entry>>& states,
-      Family f, int64_t cutoff, int64_t* evicted);
+      Family f, absl::FunctionRef<bool(const Entry&)> evict, int64_t* evicted,
+      std::vector<HeldState>* kept_states);
   void AddLiveStateBytes(size_t n) {
     live_state_bytes_.store(live_state_bytes() + n, std::memory_order_relaxed);
   }
@@ -361,6 +373,9 @@ class Engine {
   bool store_was_empty_ = false;
   bool known_absent_valid_ = false;
   absl::flat_hash_set<uint64_t> evicted_;
+  // Counts the Evict calls: a state's `touched` is the round in which it
+  // was last loaded or looked up.
+  uint32_t evict_round_ = 0;
   int64_t newest_ts_ = 0;
   int64_t new_dead_letters_ = 0;  // added since the last commit
   int64_t new_conflicts_ = 0;

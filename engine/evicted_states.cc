@@ -23,29 +23,48 @@ template <typename Entry>
 void EvictedStates::Put(uint64_t owner, std::string name,
                         std::unique_ptr<Entry> entry) {
   const size_t bytes = StateBytes(name, entry->state);
+  Put(owner, std::move(name), std::move(entry), bytes);
+}
+
+template <typename Entry>
+void EvictedStates::Put(uint64_t owner, std::string name,
+                        std::unique_ptr<Entry> entry, size_t bytes) {
   std::lock_guard lock(mu_);
   Add(Held{owner, std::move(name), AnyEntry(std::move(entry)), bytes});
 }
 
 template <typename Entry>
 std::unique_ptr<Entry> EvictedStates::Take(uint64_t owner,
-                                           std::string_view name) {
-  std::lock_guard lock(mu_);
-  if (index_.empty()) return nullptr;
-  AnyEntry taken =
-      Remove(KeyView{owner, kKind<Entry>, {name.data(), name.size()}});
+                                           std::string_view name,
+                                           size_t* bytes) {
+  size_t taken_bytes = 0;
+  AnyEntry taken;
+  {
+    std::lock_guard lock(mu_);
+    if (index_.empty()) return nullptr;
+    taken = Remove(KeyView{owner, kKind<Entry>, {name.data(), name.size()}},
+                   &taken_bytes);
+  }
   auto* entry = std::get_if<std::unique_ptr<Entry>>(&taken);
-  return entry != nullptr ? std::move(*entry) : nullptr;
+  if (entry == nullptr || *entry == nullptr) return nullptr;
+  if (bytes != nullptr) *bytes = taken_bytes;
+  return std::move(*entry);
 }
 
 template void EvictedStates::Put(uint64_t, std::string,
                                  std::unique_ptr<BuyerEntry>);
 template void EvictedStates::Put(uint64_t, std::string,
                                  std::unique_ptr<OrderEntry>);
+template void EvictedStates::Put(uint64_t, std::string,
+                                 std::unique_ptr<BuyerEntry>, size_t);
+template void EvictedStates::Put(uint64_t, std::string,
+                                 std::unique_ptr<OrderEntry>, size_t);
 template std::unique_ptr<BuyerEntry> EvictedStates::Take(uint64_t,
-                                                         std::string_view);
+                                                         std::string_view,
+                                                         size_t*);
 template std::unique_ptr<OrderEntry> EvictedStates::Take(uint64_t,
-                                                         std::string_view);
+                                                         std::string_view,
+                                                         size_t*);
 
 void EvictedStates::Add(Held held) {
   bytes_ += held.bytes;
@@ -66,12 +85,14 @@ void EvictedStates::Add(Held held) {
   if (order_.size() > 2 * index_.size() + 1024) Compact();
 }
 
-EvictedStates::AnyEntry EvictedStates::Remove(const KeyView& key) {
+EvictedStates::AnyEntry EvictedStates::Remove(const KeyView& key,
+                                              size_t* bytes) {
   auto it = index_.find(key);
   if (it == index_.end()) return AnyEntry();
   Held& held = order_[it->second - popped_];
   index_.erase(it);
   bytes_ -= held.bytes;
+  *bytes = held.bytes;
   // Leaves a null of the same kind behind, so KeyOf(held) stays what it
   // was: PopOldest and Compact tell it taken.
   return std::move(held.entry);

@@ -50,9 +50,15 @@ class EvictedStates {
   // `name`, taken whole: nothing is copied or allocated anew.
   template <typename Entry>
   void Put(uint64_t owner, std::string name, std::unique_ptr<Entry> entry);
-  // `owner`'s entry of `name`, moved out; null when there is none.
+  // Put for a caller that has just counted the entry's StateBytes.
   template <typename Entry>
-  std::unique_ptr<Entry> Take(uint64_t owner, std::string_view name);
+  void Put(uint64_t owner, std::string name, std::unique_ptr<Entry> entry,
+           size_t bytes);
+  // `owner`'s entry of `name`, moved out; null when there is none. When
+  // `bytes` is not null it gets the entry's StateBytes.
+  template <typename Entry>
+  std::unique_ptr<Entry> Take(uint64_t owner, std::string_view name,
+                              size_t* bytes = nullptr);
 
   // About what the entries held take in memory.
   size_t bytes() const { return bytes_; }
@@ -85,8 +91,9 @@ class EvictedStates {
   }
 
   void Add(Held held);
-  // Moves out the entry of `key`; a null one when it is not held.
-  AnyEntry Remove(const KeyView& key);
+  // Moves out the entry of `key` and gives its bytes; a null one when it
+  // is not held.
+  AnyEntry Remove(const KeyView& key, size_t* bytes);
   // Pops the oldest, dropping its entry if it was not taken.
   void PopOldest();
   // Drops the taken entries from order_ (under budget nothing is popped,

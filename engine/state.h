@@ -71,6 +71,9 @@ struct BuyerState {
 struct BuyerEntry {
   BuyerState state;
   bool dirty = false;  // changed since the last commit
+  // The engine's eviction round in which the state was last loaded or
+  // looked up (Engine::Evict, docs/engine.md "Memory").
+  uint32_t touched = 0;
 };
 
 struct OrderEventRecord {
@@ -99,7 +102,8 @@ struct OrderState {
 // An order's state as the engine holds it.
 struct OrderEntry {
   OrderState state;
-  bool dirty = false;  // changed since the last commit
+  bool dirty = false;    // changed since the last commit
+  uint32_t touched = 0;  // as BuyerEntry::touched
 };
 
 std::string EncodeBuyerState(const BuyerState& s);
