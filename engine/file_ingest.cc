@@ -86,7 +86,7 @@ class Ingestor {
       : engine_(engine), opts_(opts), report_(report) {}
   ~Ingestor() {
     // A batch in flight uses the gate's store.
-    if (shards_ != nullptr) WaitShards().IgnoreError();
+    if (shards_ != nullptr) WaitShards(/*written=*/true).IgnoreError();
     if (opts_.gate != nullptr) opts_.gate->set_before_replace(nullptr);
   }
 
@@ -136,7 +136,8 @@ class Ingestor {
   // Hands the queued batch to the file shards without waiting for it.
   absl::Status SubmitShards();
   // Waits for the batch in flight and counts it.
-  absl::Status WaitShards();
+  // `written`: the commit of the batch in flight written too.
+  absl::Status WaitShards(bool written = false);
 
   // Non-null when the store has several file shards: events are queued to
   // them instead of applied to engine_ (which then only opens the gate).
@@ -459,8 +460,8 @@ absl::Status Ingestor::OpenShards() {
   return absl::OkStatus();
 }
 
-absl::Status Ingestor::WaitShards() {
-  absl::Status s = shards_->Wait();
+absl::Status Ingestor::WaitShards(bool written) {
+  absl::Status s = written ? shards_->WaitWritten() : shards_->Wait();
   const FileShards::Counts c = shards_->TakeCounts();
   report_->accepted += c.accepted;
   report_->duplicates += c.duplicates;
@@ -476,8 +477,10 @@ absl::Status Ingestor::SubmitShards() {
 }
 
 absl::Status Ingestor::CommitShards(bool wait) {
-  // The batch in flight first: a generation switch drops the shards.
-  absl::Status s = WaitShards();
+  // The batch in flight first, and its commit written: a generation switch
+  // drops the shards, and the gate the last commit holds is left by the
+  // shards' writer thread once it is written (before this one enters it).
+  absl::Status s = WaitShards(/*written=*/true);
   if (!s.ok()) return s;
   if (opts_.gate != nullptr) {
     bool replaced = false;
@@ -535,7 +538,7 @@ absl::Status Ingestor::CommitShards(bool wait) {
   uncommitted_.clear();
   uncommitted_text_.clear();
   submitted_ = 0;
-  if (s.ok() && wait) s = WaitShards();
+  if (s.ok() && wait) s = WaitShards(/*written=*/true);
   if (!s.ok()) {
     if (gate_held_) {
       opts_.gate->Leave();
