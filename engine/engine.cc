@@ -140,6 +140,7 @@ Engine::Engine(const Rules& rules, Store* store, const EngineOptions& opts)
       opts_(opts),
       cal_(rules.timezone),
       commit_(store),
+      writing_(store),
       cardinality_(store, opts.shard, opts.limits),
       evicted_states_(opts.evicted_states != nullptr
                           ? opts.evicted_states
@@ -988,25 +989,59 @@ absl::Status Engine::CommitPending() {
 absl::Status Engine::CommitUnchecked() { return CommitTogether({this}); }
 
 absl::Status Engine::CommitTogether(const std::vector<Engine*>& engines) {
+  absl::Status s = BeginCommit(engines);
+  for (Engine* e : engines) {
+    if (!s.ok()) break;
+    s = e->PrepareCommit(/*seal=*/false);
+  }
+  if (!s.ok()) return FailAll(engines, s);
+  s = WritePrepared(engines);
+  if (!s.ok()) return s;
+  for (Engine* e : engines) e->Committed();
+  return absl::OkStatus();
+}
+
+absl::Status Engine::FailAll(const std::vector<Engine*>& engines,
+                             const absl::Status& s) {
+  for (Engine* e : engines) {
+    if (e->failed_.ok()) e->failed_ = s;
+  }
+  return s;
+}
+
+absl::Status Engine::BeginCommit(const std::vector<Engine*>& engines) {
   for (Engine* e : engines) {
     if (!e->failed_.ok()) return e->failed_;
   }
+  uint64_t seq = engines.front()->store_->next_seq();
+  for (Engine* e : engines) {
+    e->commit_first_seq_ = seq;
+    seq += e->commit_.num_events();
+    // Here, not in PrepareCommit: it reads the other shards' days.
+    e->cardinality_.AddTo(&e->commit_);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::WritePrepared(const std::vector<Engine*>& engines) {
+  absl::Status s = PutStoreCounters(engines);
+  if (!s.ok()) return s;
+  std::vector<chatkpi::Commit*> commits;
+  for (Engine* e : engines) commits.push_back(&e->commit_);
+  s = engines.front()->store_->WriteAll(commits);
+  if (!s.ok()) return FailAll(engines, s);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::PutStoreCounters(const std::vector<Engine*>& engines) {
   Store* store = engines.front()->store_;
-  auto fail = [&](const absl::Status& s) {
-    for (Engine* e : engines) e->failed_ = s;
-    return s;
-  };
-  uint64_t seq = store->next_seq();
+  auto fail = [&](const absl::Status& s) { return FailAll(engines, s); };
   int64_t dead_letters = 0;
   int64_t conflicts = 0;
-  std::vector<chatkpi::Commit*> commits;
   for (Engine* e : engines) {
-    absl::Status s = e->PrepareCommit(seq);
-    if (!s.ok()) return fail(s);
-    seq += e->commit_.num_events();
+    if (!e->failed_.ok()) return fail(e->failed_);
     dead_letters += e->new_dead_letters_;
     conflicts += e->new_conflicts_;
-    commits.push_back(&e->commit_);
   }
   // The store-wide counters: read-modify-write at commit time rather than
   // totals kept since Open, since several engines (Kafka partitions, file
@@ -1026,13 +1061,10 @@ absl::Status Engine::CommitTogether(const std::vector<Engine*>& engines) {
     }
     PutMetaCounter(&first, kMetaDeadLetters, total);
   }
-  absl::Status s = store->WriteAll(commits);
-  if (!s.ok()) return fail(s);
-  for (Engine* e : engines) e->Committed();
   return absl::OkStatus();
 }
 
-absl::Status Engine::PrepareCommit(uint64_t first_seq) {
+absl::Status Engine::PrepareCommit(bool seal) {
   // Keys go into the batch sorted: the memtable skiplist then reuses its
   // insert position from one key to the next.
   std::vector<std::pair<std::string_view, BuyerEntry*>> buyers;
@@ -1102,13 +1134,13 @@ absl::Status Engine::PrepareCommit(uint64_t first_seq) {
     commit_.Put(Family::kMeta, absl::StrCat(kMetaPositionPrefix, source),
                 value);
   }
-  cardinality_.AddTo(&commit_);
   if (opts_.shard != 0 && commit_.num_events() > 0) {
     // Replay re-applies each event in its shard (engine/shard_runs.h).
-    commit_.Put(Family::kMeta, ShardRunKey(first_seq),
+    commit_.Put(Family::kMeta, ShardRunKey(commit_first_seq_),
                 ShardRunValue(opts_.shard, commit_.num_events()));
   }
   commit_changes_ = std::move(changes);
+  if (seal) return commit_.SealLog(commit_first_seq_);
   return absl::OkStatus();
 }
 

@@ -261,12 +261,40 @@ class Engine {
                               std::string_view loser_position,
                               std::string_view loser_raw);
   absl::Status CommitUnchecked();
-  // CommitTogether in two halves around the store write: Prepare puts what
-  // is pending into commit_ (the counters' increments are returned, the
-  // caller puts their sums), its events logged from `first_seq` on;
-  // Committed clears it after the write.
-  absl::Status PrepareCommit(uint64_t first_seq);
+  // CommitTogether in steps, so that FileShards runs the per-engine ones on
+  // the shards' own threads (docs/engine.md, "Parallel ingest"):
+  // * BeginCommit, on one thread: gives each engine's events their place
+  //   in the log (commit_first_seq_), and puts each one's day cardinality
+  //   (which reads the others').
+  // * PrepareCommit, per engine, beside the others: puts what is pending
+  //   into commit_; with `seal` its log is compressed into it too
+  //   (Commit::SealLog), which needs the store's log to stay where
+  //   BeginCommit found it until WritePrepared.
+  // * WritePrepared, on one thread: the store-wide counters and the one
+  //   store write of them all; after a failure every engine refuses.
+  // * Committed, per engine, beside the others: clears what was written
+  //   and evicts.
+  static absl::Status BeginCommit(const std::vector<Engine*>& engines);
+  absl::Status PrepareCommit(bool seal);
+  static absl::Status WritePrepared(const std::vector<Engine*>& engines);
   void Committed();
+  // WritePrepared in two, for FileShards, which writes the commits on
+  // another thread while the engines apply their next batch: the
+  // store-wide counters put into the first engine's commit, then each
+  // engine's prepared commit handed over (it takes its next events into a
+  // commit of its own meanwhile, with claims of their own in the id
+  // index). The engines are Committed before the write lands: their
+  // memory holds what it writes, and the caller makes the store's readers
+  // wait for it (Store::ExpectWrite). FileShards' engines have no commit
+  // listener.
+  static absl::Status PutStoreCounters(const std::vector<Engine*>& engines);
+  chatkpi::Commit* HandOverCommit() {
+    std::swap(commit_, writing_);
+    return &writing_;
+  }
+  static absl::Status FailAll(const std::vector<Engine*>& engines,
+                              const absl::Status& s);
+  friend class FileShards;
   // Writes what is pending: with siblings all of theirs too, so that the
   // shards' commits land together.
   absl::Status CommitPending();
@@ -349,6 +377,7 @@ class Engine {
   int64_t horizon_ms_;
 
   chatkpi::Commit commit_;
+  chatkpi::Commit writing_;  // handed over, being written (HandOverCommit)
   DayCardinality cardinality_;
   absl::Status failed_;  // the first failure; see Apply
   absl::flat_hash_map<std::string, std::unique_ptr<BuyerEntry>> buyers_;
@@ -364,6 +393,7 @@ class Engine {
   absl::flat_hash_map<std::string, std::string> positions_;
   CommitListener commit_listener_;
   std::vector<RowChange> commit_changes_;  // PrepareCommit -> Committed
+  uint64_t commit_first_seq_ = 0;          // BeginCommit -> PrepareCommit
   // A store that was empty when this engine opened holds only what this
   // engine wrote under its shard. Then state or a row it never evicted
   // cannot be in the store, and the point lookup is skipped. (Event ids are

@@ -87,7 +87,7 @@ class Ingestor {
       : engine_(engine), opts_(opts), report_(report) {}
   ~Ingestor() {
     // A batch in flight uses the gate's store.
-    if (shards_ != nullptr) WaitShards().IgnoreError();
+    if (shards_ != nullptr) WaitShards(/*written=*/true).IgnoreError();
     if (opts_.gate != nullptr) opts_.gate->set_before_replace(nullptr);
   }
 
@@ -137,7 +137,8 @@ class Ingestor {
   // Hands the queued batch to the file shards without waiting for it.
   absl::Status SubmitShards();
   // Waits for the batch in flight and counts it.
-  absl::Status WaitShards();
+  // `written`: the commit of the batch in flight written too.
+  absl::Status WaitShards(bool written = false);
 
   // The text of the lines read since the last commit (with a gate, to
   // apply again should the gate hand over an engine on a new generation)
@@ -462,8 +463,8 @@ absl::Status Ingestor::OpenShards() {
   return absl::OkStatus();
 }
 
-absl::Status Ingestor::WaitShards() {
-  absl::Status s = shards_->Wait();
+absl::Status Ingestor::WaitShards(bool written) {
+  absl::Status s = written ? shards_->WaitWritten() : shards_->Wait();
   // No batch is in flight: the lines retired at a hand-over are free.
   lines_.Recycle();
   const FileShards::Counts c = shards_->TakeCounts();
@@ -483,8 +484,10 @@ absl::Status Ingestor::SubmitShards() {
 }
 
 absl::Status Ingestor::CommitShards(bool wait) {
-  // The batch in flight first: a generation switch drops the shards.
-  absl::Status s = WaitShards();
+  // The batch in flight first, and its commit written: a generation switch
+  // drops the shards, and the gate the last commit holds is left by the
+  // shards' writer thread once it is written (before this one enters it).
+  absl::Status s = WaitShards(/*written=*/true);
   if (!s.ok()) return s;
   if (opts_.gate != nullptr) {
     bool replaced = false;
@@ -538,7 +541,7 @@ absl::Status Ingestor::CommitShards(bool wait) {
   // The batch just handed over still reads them: free at the next Wait.
   lines_.Retire();
   submitted_ = 0;
-  if (s.ok() && wait) s = WaitShards();
+  if (s.ok() && wait) s = WaitShards(/*written=*/true);
   if (!s.ok()) {
     if (gate_held_) {
       opts_.gate->Leave();

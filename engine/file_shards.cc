@@ -81,6 +81,7 @@ absl::StatusOr<std::unique_ptr<FileShards>> FileShards::Open(
   for (int w = 0; w < f->threads_; ++w) {
     f->workers_.emplace_back([p = f.get(), w] { p->WorkerLoop(w); });
   }
+  f->writer_ = std::thread([p = f.get()] { p->WriterLoop(); });
   return f;
 }
 
@@ -92,6 +93,13 @@ FileShards::~FileShards() {
   }
   start_.notify_all();
   for (std::thread& t : workers_) t.join();
+  {
+    std::unique_lock lock(write_mu_);
+    write_done_.wait(lock, [&] { return !write_pending_; });
+    writer_stop_ = true;
+  }
+  write_start_.notify_all();
+  if (writer_.joinable()) writer_.join();
 }
 
 void FileShards::Batch::Clear() {
@@ -210,35 +218,151 @@ absl::Status FileShards::ApplyDeferred(Batch& b, Counts* counts) {
   for (const auto& [source, value] : b.commit_positions) {
     engines_[0]->SetPosition(source, value);
   }
-  return CommitAll();
+  return CommitInParallel(b);
+}
+
+absl::Status FileShards::CommitInParallel(Batch& b) {
+  // Engine::CommitTogether, its per-shard steps on the shards' threads:
+  // each encodes its states and compresses its log block beside the
+  // others. The write of them all, as one, goes to the writer thread and
+  // lands while the shards apply the next batch. The commit before it
+  // first: this one's events follow its, and the store's counters add to
+  // it.
+  absl::Status s = WaitForWrite();
+  if (!s.ok()) return Engine::FailAll(all_, s);
+  s = Engine::BeginCommit(all_);
+  if (!s.ok()) return s;
+  s = RunPhase(Phase::kPrepare, b);
+  if (!s.ok()) return Engine::FailAll(all_, s);
+  s = Engine::PutStoreCounters(all_);
+  if (!s.ok()) return s;
+  std::vector<chatkpi::Commit*> commits;
+  for (Engine* e : all_) commits.push_back(e->HandOverCommit());
+  // From here until the write lands, the store's readers wait for it: the
+  // engines forget what it writes (Committed, eviction) before it lands.
+  store_->ExpectWrite();
+  {
+    std::lock_guard lock(write_mu_);
+    write_commits_ = std::move(commits);
+    write_after_ = std::move(b.after);
+    b.after = nullptr;
+    write_pending_ = true;
+  }
+  write_start_.notify_all();
+  return RunPhase(Phase::kCommitted, b);
+}
+
+absl::Status FileShards::WaitForWrite() {
+  std::unique_lock lock(write_mu_);
+  write_done_.wait(lock, [&] { return !write_pending_; });
+  return write_failed_;
+}
+
+absl::Status FileShards::WriteFailure() {
+  std::lock_guard lock(write_mu_);
+  return write_failed_;
+}
+
+void FileShards::WriterLoop() {
+  std::unique_lock lock(write_mu_);
+  for (;;) {
+    write_start_.wait(lock, [&] { return write_pending_ || writer_stop_; });
+    if (!write_pending_) return;
+    std::vector<chatkpi::Commit*> commits = std::move(write_commits_);
+    std::function<void()> after = std::move(write_after_);
+    write_after_ = nullptr;
+    const bool failed = !write_failed_.ok();
+    lock.unlock();
+    // A failed write stops the pipeline before the next commit is handed
+    // over (CommitInParallel), so `failed` is a safeguard only.
+    absl::Status s = failed ? absl::AbortedError("an earlier commit failed")
+                            : store_->WriteAll(commits);
+    // The batch's gate is left once its commit is written (or failed).
+    if (after) after();
+    lock.lock();
+    if (!s.ok() && write_failed_.ok()) write_failed_ = s;
+    write_pending_ = false;
+    write_done_.notify_all();
+  }
+}
+
+void FileShards::DoPhase(int worker, Phase phase, Batch& b) {
+  if (phase == Phase::kApply) {
+    Work(worker, b);
+    return;
+  }
+  for (size_t s = worker; s < engines_.size(); s += threads_) {
+    Engine& engine = *engines_[s];
+    if (phase == Phase::kCommitted) {
+      engine.Committed();
+      continue;
+    }
+    absl::Status st = engine.PrepareCommit(/*seal=*/true);
+    if (!st.ok()) {
+      worker_status_[worker] = st;
+      return;
+    }
+  }
+}
+
+absl::Status FileShards::JoinPhase() {
+  {
+    std::unique_lock lock(mu_);
+    if (--busy_ == 0) done_.notify_all();
+    done_.wait(lock, [&] { return busy_ == 0; });
+  }
+  absl::Status s;
+  for (absl::Status& w : worker_status_) {
+    if (!w.ok() && s.ok()) s = w;
+    w = absl::OkStatus();
+  }
+  return s;
+}
+
+absl::Status FileShards::RunPhase(Phase phase, Batch& b) {
+  {
+    std::lock_guard lock(mu_);
+    phase_ = phase;
+    ++round_;
+    busy_ = threads_;
+  }
+  start_.notify_all();
+  DoPhase(0, phase, b);
+  return JoinPhase();
 }
 
 void FileShards::WorkerLoop(int worker) {
   uint64_t seen = 0;
   for (;;) {
     Batch* b = nullptr;
+    Phase phase;
     {
       std::unique_lock lock(mu_);
       start_.wait(lock, [&] { return stopping_ || round_ != seen; });
       if (stopping_) return;
       seen = round_;
       b = inflight_;
+      phase = phase_;
     }
-    Work(worker, *b);
-    {
-      std::unique_lock lock(mu_);
+    if (worker != 0) {
+      DoPhase(worker, phase, *b);
+      std::lock_guard lock(mu_);
       if (--busy_ == 0) done_.notify_all();
-      if (worker != 0) continue;
-      done_.wait(lock, [&] { return busy_ == 0; });
+      continue;
     }
-    // Worker 0 finishes the batch once every shard is idle: no worker
-    // starts before the next Submit, which waits for this one. Always the
-    // same thread, so that the commits' large transient buffers come from
-    // one malloc arena (each thread has its own).
-    absl::Status s;
-    for (absl::Status& w : worker_status_) {
-      if (!w.ok() && s.ok()) s = w;
-      w = absl::OkStatus();
+    // Worker 0 takes the batch through its phases: its part of each, and
+    // what needs every shard idle between them (RunPhase starts the other
+    // workers on the next). No worker starts the next batch before the
+    // next Submit, which waits for this one. Always the same thread, so
+    // that the commits' large transient buffers come from one malloc arena
+    // (each thread has its own).
+    DoPhase(0, phase, *b);
+    absl::Status s = JoinPhase();
+    if (s.ok()) {
+      // A commit written beside this batch failed: nothing of this batch
+      // or any later one is committed.
+      s = WriteFailure();
+      if (!s.ok()) s = Engine::FailAll(all_, s);
     }
     Counts c;
     if (s.ok()) s = ApplyDeferred(*b, &c);
@@ -251,6 +375,9 @@ void FileShards::WorkerLoop(int worker) {
       counts_.dead_letters += c.dead_letters;
       if (!s.ok() && failed_.ok()) failed_ = s;
       inflight_ = nullptr;
+      // The rounds this thread started for the batch's phases (RunPhase)
+      // are done: the next one is the next Submit's.
+      seen = round_;
     }
     done_.notify_all();
   }
@@ -264,6 +391,11 @@ absl::Status FileShards::Submit(
     std::unique_lock lock(mu_);
     done_.wait(lock, [&] { return inflight_ == nullptr; });
     if (!failed_.ok()) return failed_;
+    // A failed commit write stops the pipeline as a failed batch does.
+    if (absl::Status w = WriteFailure(); !w.ok()) {
+      failed_ = w;
+      return failed_;
+    }
     if (b.count == 0 && b.dead_letters.empty() && positions == nullptr) {
       lock.unlock();
       if (after) after();
@@ -276,6 +408,7 @@ absl::Status FileShards::Submit(
     }
     b.results.assign(b.count, kNew);
     inflight_ = &b;
+    phase_ = Phase::kApply;
     ++round_;
     busy_ = threads_;
   }
@@ -287,6 +420,18 @@ absl::Status FileShards::Submit(
 absl::Status FileShards::Wait() {
   std::unique_lock lock(mu_);
   done_.wait(lock, [&] { return inflight_ == nullptr; });
+  if (!failed_.ok()) return failed_;
+  if (absl::Status w = WriteFailure(); !w.ok()) failed_ = w;
+  return failed_;
+}
+
+absl::Status FileShards::WaitWritten() {
+  absl::Status s = Wait();
+  if (!s.ok()) return s;
+  s = WaitForWrite();
+  if (s.ok()) return s;
+  std::lock_guard lock(mu_);
+  if (failed_.ok()) failed_ = s;
   return failed_;
 }
 
@@ -311,7 +456,7 @@ absl::Status FileShards::SubmitAndWait(
     const std::vector<std::pair<std::string, std::string>>* positions,
     Counts* counts) {
   absl::Status s = Submit(positions);
-  if (s.ok()) s = Wait();
+  if (s.ok()) s = WaitWritten();
   const Counts c = TakeCounts();
   counts->accepted += c.accepted;
   counts->duplicates += c.duplicates;
@@ -319,7 +464,13 @@ absl::Status FileShards::SubmitAndWait(
   return s;
 }
 
-absl::Status FileShards::CommitAll() { return Engine::CommitTogether(all_); }
+absl::Status FileShards::CommitAll() {
+  // Every shard idle (a conflicting copy resolved across shards): the
+  // commit in flight lands first, then this one, written here.
+  absl::Status s = WaitForWrite();
+  if (!s.ok()) return Engine::FailAll(all_, s);
+  return Engine::CommitTogether(all_);
+}
 
 bool FileShards::OverStateBudget() const {
   size_t held = 0;

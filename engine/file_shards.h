@@ -105,24 +105,28 @@ class FileShards : public ShardSiblings {
   // The pipeline (docs/engine.md, "Parallel ingest"). Submit waits for the
   // batch in flight, then hands what is queued to the shards' threads and
   // returns: they apply it, then its deferred events and dead letters, and
-  // when `positions` is not null commit every shard with those ((source,
-  // value) pairs) as one store write. The caller queues the next batch
-  // meanwhile. Wait returns when no batch is in flight. Both return the
-  // first error of any batch; after it nothing more is applied or
-  // committed (the shards refuse everything, as an engine does), so a
-  // failed batch is never committed.
+  // when `positions` is not null prepare every shard's commit with those
+  // ((source, value) pairs), which a thread of its own writes as one store
+  // write while they apply the next batch. The caller queues the next
+  // batch meanwhile. Wait returns when no batch is in flight, WaitWritten
+  // when its commit is written too. All three return the first error of
+  // any batch or commit write; after it nothing more is applied or
+  // committed (the shards refuse everything, as an engine does), so
+  // neither a failed batch nor any after a failed write is committed.
   // When Submit returns OK, `after` (if any) runs once the batch is done,
-  // whether it succeeded or not, on a shard thread: a commit gate is left
-  // there, so that a reader blocked on its input never holds it.
+  // whether it succeeded or not — a batch with a commit: once the commit
+  // is written or failed — on a thread of the shards': a commit gate is
+  // left there, so that a reader blocked on its input never holds it.
   absl::Status Submit(
       const std::vector<std::pair<std::string, std::string>>* positions,
       std::function<void()> after = nullptr);
   absl::Status Wait();
+  absl::Status WaitWritten();
   // What became of the batches applied since the last call.
   Counts TakeCounts();
 
-  // Submit and Wait: applies everything queued; adds what became of it
-  // (and of a batch still in flight) to `counts`.
+  // Submit and WaitWritten: applies everything queued; adds what became of
+  // it (and of a batch still in flight) to `counts`.
   absl::Status Run(Counts* counts);
   // Run, then writes every shard's commit with `positions` ((source, value)
   // pairs) as one store write.
@@ -179,6 +183,24 @@ class FileShards : public ShardSiblings {
 
   // Applies the events of `b` of the shards of thread `worker`.
   void Work(int worker, Batch& b);
+  // What the workers do with the batch in flight, each for its shards:
+  // apply its events, prepare their commits (Engine::PrepareCommit, sealed)
+  // or clear them after the write (Engine::Committed).
+  enum class Phase : uint8_t { kApply, kPrepare, kCommitted };
+  void DoPhase(int worker, Phase phase, Batch& b);
+  // On worker 0: starts the others on `phase`, does its part, and returns
+  // once every worker is done, with the first error of any.
+  absl::Status RunPhase(Phase phase, Batch& b);
+  // Worker 0's part done: waits for the others; their first error.
+  absl::Status JoinPhase();
+  // Engine::CommitTogether of every shard with the per-shard steps on the
+  // workers (worker 0, every shard idle), its write handed to writer_.
+  absl::Status CommitInParallel(Batch& b);
+  // Waits for the commit being written, if any; the first failed write.
+  absl::Status WaitForWrite();
+  // The first failed write so far, without waiting.
+  absl::Status WriteFailure();
+  void WriterLoop();
   // With every shard idle: the deferred events of `b` in queue order, its
   // dead letters, and its commit. Adds what became of them to `counts`.
   absl::Status ApplyDeferred(Batch& b, Counts* counts);
@@ -214,12 +236,24 @@ class FileShards : public ShardSiblings {
   Batch* inflight_ ABSL_GUARDED_BY(mu_) = nullptr;  // being applied
   // The number of the batch in flight: a new one starts the workers.
   uint64_t round_ ABSL_GUARDED_BY(mu_) = 0;
+  Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kApply;
   int busy_ ABSL_GUARDED_BY(mu_) = 0;  // workers still applying it
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status failed_ ABSL_GUARDED_BY(mu_);
   Counts counts_ ABSL_GUARDED_BY(mu_);
   // Each worker's error in the batch in flight (its own slot).
   std::vector<absl::Status> worker_status_;
+
+  // The writer thread: writes a batch's commit (one at a time) while the
+  // workers apply the next batch, then runs the batch's `after`.
+  std::thread writer_;
+  std::mutex write_mu_;
+  std::condition_variable write_start_, write_done_;
+  bool write_pending_ ABSL_GUARDED_BY(write_mu_) = false;
+  bool writer_stop_ ABSL_GUARDED_BY(write_mu_) = false;
+  std::vector<chatkpi::Commit*> write_commits_ ABSL_GUARDED_BY(write_mu_);
+  std::function<void()> write_after_ ABSL_GUARDED_BY(write_mu_);
+  absl::Status write_failed_ ABSL_GUARDED_BY(write_mu_);
 };
 
 }  // namespace chatkpi

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -429,6 +430,10 @@ struct Commit::Impl {
   // Not OK once a Put or Delete named a family only its own class writes:
   // Store::Write then refuses the whole commit.
   absl::Status refused;
+  // SealLog: the log is in `batch` from `sealed_at` on, `sealed_events` of
+  // them.
+  std::optional<uint64_t> sealed_at;
+  size_t sealed_events = 0;
 
   ~Impl();
 };
@@ -440,13 +445,26 @@ Commit::~Commit() = default;
 Commit::Commit(Commit&&) noexcept = default;
 Commit& Commit::operator=(Commit&&) noexcept = default;
 
-size_t Commit::num_events() const { return impl_->log.num_events(); }
+size_t Commit::num_events() const {
+  return impl_->sealed_at.has_value() ? impl_->sealed_events
+                                      : impl_->log.num_events();
+}
 size_t Commit::ApproximateBytes() const {
   return impl_->batch.GetDataSize() + impl_->log.bytes();
 }
 bool Commit::empty() const {
-  return impl_->log.num_events() == 0 && impl_->batch.Count() == 0;
+  return num_events() == 0 && impl_->batch.Count() == 0;
 }
+
+namespace {
+
+absl::Status SealedError(const Store& store) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("commit to --db ", store.dir(),
+                   ": an event was added after its log was sealed"));
+}
+
+}  // namespace
 
 struct Store::Impl {
   // Declared first so that it outlives the database that writes through it.
@@ -473,7 +491,18 @@ struct Store::Impl {
   uint64_t table_files = 0;
   std::shared_mutex reopening;
 
+  // ExpectWrite: set until the WriteAll it announced returns.
+  std::atomic<bool> write_expected = false;
+  std::mutex expected_mu;
+  std::condition_variable write_done;
+
   std::shared_lock<std::shared_mutex> Reading() {
+    if (write_expected.load(std::memory_order_acquire)) {
+      std::unique_lock lock(expected_mu);
+      write_done.wait(lock, [&] {
+        return !write_expected.load(std::memory_order_acquire);
+      });
+    }
     return secondary ? std::shared_lock(reopening)
                      : std::shared_lock<std::shared_mutex>();
   }
@@ -528,6 +557,7 @@ absl::StatusOr<Commit::Claim> Commit::ClaimEvent(std::string_view id,
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", impl_->store->dir(), " is open read-only: no events to add"));
   }
+  if (impl_->sealed_at.has_value()) return SealedError(*impl_->store);
   std::unique_lock lock(impl_->store->impl_->ids_mu);
   if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
   IdIndex::HeldCopy copy;
@@ -557,11 +587,26 @@ absl::Status Commit::ReplaceEvent(std::string_view id, std::string_view raw) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", impl_->store->dir(), " is open read-only: no events to add"));
   }
+  if (impl_->sealed_at.has_value()) return SealedError(*impl_->store);
   std::unique_lock lock(impl_->store->impl_->ids_mu);
   if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
   ids->Replace(id, IdIndex::RawHash(raw), impl_->owner);
   lock.unlock();
   impl_->log.Append(id, raw);
+  return absl::OkStatus();
+}
+
+absl::Status Commit::SealLog(uint64_t first_seq) {
+  if (impl_->sealed_at.has_value()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "commit to --db ", impl_->store->dir(), ": its log is sealed twice"));
+  }
+  impl_->log.WriteTo(&impl_->batch, impl_->store->impl_->cf(Family::kEvents),
+                     first_seq);
+  impl_->sealed_at = first_seq;
+  impl_->sealed_events = impl_->log.num_events();
+  // Its blocks are in the batch now: the uncompressed copy goes.
+  impl_->log.Clear();
   return absl::OkStatus();
 }
 
@@ -931,12 +976,42 @@ class BatchCopier : public rocksdb::WriteBatch::Handler {
 
 }  // namespace
 
+void Store::ExpectWrite() {
+  std::lock_guard lock(impl_->expected_mu);
+  impl_->write_expected.store(true, std::memory_order_release);
+}
+
 absl::Status Store::WriteAll(const std::vector<Commit*>& commits) {
+  absl::Status s = WriteAllUnannounced(commits);
+  if (impl_->write_expected.load(std::memory_order_acquire)) {
+    {
+      std::lock_guard lock(impl_->expected_mu);
+      impl_->write_expected.store(false, std::memory_order_release);
+    }
+    impl_->write_done.notify_all();
+  }
+  return s;
+}
+
+absl::Status Store::WriteAllUnannounced(const std::vector<Commit*>& commits) {
   std::lock_guard writing(impl_->writing);
   // One commit writes its own batch; several are copied into the first, so
   // that RocksDB applies them as one.
   for (Commit* commit : commits) {
     if (!commit->impl_->refused.ok()) return commit->impl_->refused;
+  }
+  {
+    // A sealed log must start where the store's log will be by then.
+    uint64_t at = next_seq_;
+    for (Commit* commit : commits) {
+      const Commit::Impl& c = *commit->impl_;
+      if (c.sealed_at.has_value() && *c.sealed_at != at) {
+        return absl::InternalError(absl::StrCat(
+            "commit to --db ", dir_, ": its events were sealed at ",
+            *c.sealed_at, " but the log is at ", at));
+      }
+      at += commit->num_events();
+    }
   }
   Commit::Impl& first = *commits.front()->impl_;
   rocksdb::WriteBatch& batch = first.batch;
@@ -947,8 +1022,12 @@ absl::Status Store::WriteAll(const std::vector<Commit*>& commits) {
   for (Commit* commit : commits) {
     Commit::Impl& c = *commit->impl_;
     const size_t before = batch.GetDataSize();
-    c.log.WriteTo(&batch, impl_->cf(Family::kEvents), seq);
-    seq += c.log.num_events();
+    if (c.sealed_at.has_value()) {
+      seq += c.sealed_events;
+    } else {
+      c.log.WriteTo(&batch, impl_->cf(Family::kEvents), seq);
+      seq += c.log.num_events();
+    }
     ends.push_back(seq);
     sizes.push_back(batch.GetDataSize() - before +
                     (&c == &first ? before : c.batch.GetDataSize()));
@@ -1019,6 +1098,8 @@ absl::Status Store::WriteAll(const std::vector<Commit*>& commits) {
     rocksdb::WriteBatch& b = commits[i]->impl_->batch;
     b = rocksdb::WriteBatch(sizes[i] + sizes[i] / 4);
     commits[i]->impl_->log.Clear();
+    commits[i]->impl_->sealed_at.reset();
+    commits[i]->impl_->sealed_events = 0;
   }
   return spilled;
 }

@@ -113,6 +113,14 @@ class Commit {
   // InvalidArgument.
   void Put(Family f, std::string_view key, std::string_view value);
   void Delete(Family f, std::string_view key);
+  // Writes the events appended so far into the commit as log blocks from
+  // sequence number `first_seq` on, compressed (store/event_log.h), so
+  // that Store::WriteAll only copies them: file shards seal their commits
+  // each on its own thread (docs/engine.md, "Parallel ingest"). WriteAll
+  // then refuses the commit unless its events start at `first_seq`; until
+  // it is written no event may be appended. Thread-safe beside other
+  // commits of the store being sealed.
+  absl::Status SealLog(uint64_t first_seq);
   size_t num_events() const;
   size_t ApproximateBytes() const;
   bool empty() const;
@@ -172,6 +180,12 @@ class Store {
   // as one write: their events take sequence numbers in the order given.
   // Commits of several engines (file shards) that must land together.
   absl::Status WriteAll(const std::vector<Commit*>& commits);
+  // Announces the next WriteAll, which another thread is about to make
+  // (file shards write a commit while their next batch is applied:
+  // docs/engine.md, "Parallel ingest"): from now until that WriteAll
+  // returns, whether it succeeds or not, every read (Get, Scan, ScanEvents,
+  // ReadEvent) waits for it, so that no reader sees the store without it.
+  void ExpectWrite();
 
   // Point reads; nullopt when absent.
   absl::StatusOr<std::optional<std::string>> Get(Family f,
@@ -228,6 +242,7 @@ class Store {
  private:
   friend class Commit;
   struct Impl;
+  absl::Status WriteAllUnannounced(const std::vector<Commit*>& commits);
   Store(std::string dir, std::unique_ptr<Impl> impl, uint64_t next_seq);
   std::string dir_;
   std::unique_ptr<Impl> impl_;
