@@ -37,6 +37,7 @@ using testing::Local;
 using testing::RunProcess;
 using testing::TempDir;
 using testing::WriteFile;
+using testing::WriteLines;
 
 const char kAdmin[] = "dash-test-admin-token-0123456789";
 const char kDash[] = "dash-test-wall-token-0123456789a";
@@ -87,9 +88,7 @@ TEST(LiveView, HoursSumToTheEnginesDays) {
   auto lines = GenerateJsonl(g);
   ASSERT_TRUE(lines.ok());
   const std::string dir = TempDir("live_view_days");
-  std::string text;
-  for (const std::string& l : *lines) absl::StrAppend(&text, l, "\n");
-  WriteFile(dir + "/events.jsonl", text);
+  WriteLines(dir + "/events.jsonl", *lines);
   auto r = RunProcess(
       {ChatkpiBinary(), "ingest", "--db", dir + "/db", dir + "/events.jsonl"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -4,7 +4,6 @@
 // numbers stay those of the reference model.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "store/store.h"
 #include "tests/engine_run.h"
 #include "tests/reference_model.h"
+#include "tests/subprocess.h"
 #include "tests/test_util.h"
 #include "tools/generator.h"
 
@@ -30,6 +30,7 @@ using testing::EngineRun;
 using testing::ExpectSameAsReference;
 using testing::TempDir;
 using testing::TestRules;
+using testing::WriteLines;
 
 std::vector<Event> SortedMonth() {
   GeneratorOptions opts;
@@ -137,10 +138,7 @@ TEST(LiveStateBudget, FileIngestCommitsOnTheBudget) {
   ASSERT_GT(lines->size(), 2u * 16384);
   const std::string dir = TempDir("live_budget_ingest");
   const std::string file = dir + "/events.jsonl";
-  {
-    std::ofstream out(file);
-    for (const std::string& line : *lines) out << line << "\n";
-  }
+  WriteLines(file, *lines);
   for (int threads : {1, 2}) {
     uint64_t commits[2] = {0, 0};
     for (size_t budget : {kDefaultLiveStateBudgetBytes, size_t{64} << 10}) {

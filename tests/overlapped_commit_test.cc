@@ -3,7 +3,6 @@
 // evicted, rows and assessments dropped — before it lands, so whatever they
 // read back from the store in the next batch must wait for it.
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 
@@ -14,6 +13,7 @@
 #include "engine/file_ingest.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
+#include "tests/subprocess.h"
 #include "tests/test_util.h"
 #include "tools/generator.h"
 
@@ -22,6 +22,7 @@ namespace {
 
 using testing::TempDir;
 using testing::TestRules;
+using testing::WriteLines;
 
 // A shuffled month whose buyers come back in every batch, committed every
 // 300 lines under a state budget that keeps almost nothing and a pool of
@@ -39,10 +40,7 @@ TEST(OverlappedCommit, StatesEvictedWhileTheirCommitIsWrittenAreReadBackRight) {
   ASSERT_TRUE(lines.ok()) << lines.status();
   const std::string dir = TempDir("overlapped_commit");
   const std::string file = dir + "/events.jsonl";
-  {
-    std::ofstream out(file);
-    for (const std::string& line : *lines) out << line << "\n";
-  }
+  WriteLines(file, *lines);
   for (int threads : {2, 4}) {
     const std::string db = absl::StrCat(dir, "/db", threads);
     {

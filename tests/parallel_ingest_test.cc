@@ -496,15 +496,12 @@ TEST(ParallelIngest, ReplayOfCrossShardOrdersMatchesReferenceUnderNewRules) {
   const std::string dir = TempDir("parallel_replay");
   CrossShardInput in;
   ASSERT_NO_FATAL_FAILURE(WriteCrossShardInput(opts, dir, &in));
-  const std::string& file = in.file;
-  const std::vector<Event>& events = in.events;
-  const int64_t bad = in.bad;
   const std::string db = dir + "/db";
   FileIngestReport report;
-  absl::Status s = IngestWith(db, file, 2, 499, &report);
+  absl::Status s = IngestWith(db, in.file, 2, 499, &report);
   ASSERT_TRUE(s.ok()) << s;
   ASSERT_EQ(report.shards, kFileShardsOfParallelStore);
-  ExpectReference(db, events, bad, "ingested");
+  ExpectReference(db, in.events, in.bad, "ingested");
   auto next = ParseRules(
       R"({"version": "attr2h-first", "attribution": {"window_s": 7200, "model": "first"}})");
   ASSERT_TRUE(next.ok()) << next.status();
@@ -512,7 +509,7 @@ TEST(ParallelIngest, ReplayOfCrossShardOrdersMatchesReferenceUnderNewRules) {
   ro.commit_every = 97;
   auto replayed = Replay(db, *next, ro);
   ASSERT_TRUE(replayed.ok()) << replayed.status();
-  ExpectReference(db, events, bad, "replayed", *next);
+  ExpectReference(db, in.events, in.bad, "replayed", *next);
   std::filesystem::remove_all(dir);
 }
 
@@ -530,9 +527,6 @@ TEST(ParallelIngest, SigkillWhileOrdersMoveThenRerunMatchesReference) {
   const std::string dir = TempDir("parallel_sigkill");
   CrossShardInput in;
   ASSERT_NO_FATAL_FAILURE(WriteCrossShardInput(opts, dir, &in));
-  const std::string& file = in.file;
-  const std::vector<Event>& events = in.events;
-  const int64_t bad = in.bad;
   const std::string db = dir + "/db";
   auto commits = [&db] {
     std::optional<CommitRecord> r = ReadCommitRecord(db);
@@ -545,7 +539,7 @@ TEST(ParallelIngest, SigkillWhileOrdersMoveThenRerunMatchesReference) {
         commits() + std::uniform_int_distribution<int>(1, 5)(rng);
     pid_t pid = testing::StartProcess(
         {testing::ChatkpiBinary(), "ingest", "--db", db, "--commit-every",
-         "1000", "--threads", round % 2 == 0 ? "2" : "4", file});
+         "1000", "--threads", round % 2 == 0 ? "2" : "4", in.file});
     const absl::Time deadline = absl::Now() + absl::Seconds(60);
     while (commits() < target && absl::Now() < deadline) {
       // Looks at the child without reaping it (WaitProcess does that).
@@ -568,10 +562,10 @@ TEST(ParallelIngest, SigkillWhileOrdersMoveThenRerunMatchesReference) {
   }
   EXPECT_GE(killed, 2) << "the kills should interrupt the stream";
   FileIngestReport report;
-  absl::Status s = IngestWith(db, file, 1, 1000, &report);
+  absl::Status s = IngestWith(db, in.file, 1, 1000, &report);
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(report.shards, kFileShardsOfParallelStore);
-  ExpectReference(db, events, bad, "killed, then one thread");
+  ExpectReference(db, in.events, in.bad, "killed, then one thread");
   std::filesystem::remove_all(dir);
 }
 

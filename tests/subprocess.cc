@@ -80,4 +80,10 @@ void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
+void WriteLines(const std::string& path,
+                const std::vector<std::string>& lines) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  for (const std::string& line : lines) out << line << "\n";
+}
+
 }  // namespace chatkpi::testing

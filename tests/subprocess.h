@@ -32,6 +32,8 @@ std::string SourceDir();
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& content);
+// Writes `lines` to `path`, each ended by a newline (a JSONL file).
+void WriteLines(const std::string& path, const std::vector<std::string>& lines);
 
 }  // namespace chatkpi::testing
 
