@@ -136,9 +136,11 @@ class Ingestor {
   absl::Status CommitShards(bool wait);
   // Hands the queued batch to the file shards without waiting for it.
   absl::Status SubmitShards();
-  // Waits for the batch in flight and counts it.
-  // `written`: the commit of the batch in flight written too.
+  // Waits for the batches in flight and counts them.
+  // `written`: the last commit written too.
   absl::Status WaitShards(bool written = false);
+  // Adds what became of the batches done so far to the report.
+  void CountShards();
 
   // The text of the lines read since the last commit (with a gate, to
   // apply again should the gate hand over an engine on a new generation)
@@ -467,29 +469,40 @@ absl::Status Ingestor::WaitShards(bool written) {
   absl::Status s = written ? shards_->WaitWritten() : shards_->Wait();
   // No batch is in flight: the lines retired at a hand-over are free.
   lines_.Recycle();
+  CountShards();
+  return s;
+}
+
+void Ingestor::CountShards() {
   const FileShards::Counts c = shards_->TakeCounts();
   report_->accepted += c.accepted;
   report_->duplicates += c.duplicates;
   report_->dead_letters += c.dead_letters;
-  return s;
 }
 
 absl::Status Ingestor::SubmitShards() {
-  absl::Status s = WaitShards();
-  if (s.ok()) s = shards_->Submit(nullptr);
+  // Behind the batches in flight (FileShards::Submit waits only for room).
+  absl::Status s = shards_->Submit(nullptr);
   submitted_ = uncommitted_.size();
-  // Without a gate nothing needs the lines once this batch is applied.
-  if (opts_.gate == nullptr) lines_.Retire();
+  // Without a gate nothing needs the lines once this batch is applied: they
+  // are reused once it is done, as those of the batches before it are.
+  if (opts_.gate == nullptr) {
+    lines_.Retire(shards_->submitted());
+    lines_.Recycle(shards_->completed());
+  }
+  CountShards();
   return s;
 }
 
 absl::Status Ingestor::CommitShards(bool wait) {
-  // The batch in flight first, and its commit written: a generation switch
-  // drops the shards, and the gate the last commit holds is left by the
-  // shards' writer thread once it is written (before this one enters it).
-  absl::Status s = WaitShards(/*written=*/true);
-  if (!s.ok()) return s;
+  absl::Status s;
   if (opts_.gate != nullptr) {
+    // The batches in flight first, and their commit written: a generation
+    // switch drops the shards, and the gate the last commit holds is left
+    // by the shards' writer thread once it is written (before this one
+    // enters it). Without a gate the commit's batch queues behind them.
+    s = WaitShards(/*written=*/true);
+    if (!s.ok()) return s;
     bool replaced = false;
     auto gated = opts_.gate->Enter(&replaced);
     if (!gated.ok()) return gated.status();
@@ -538,8 +551,8 @@ absl::Status Ingestor::CommitShards(bool wait) {
     }
   }
   uncommitted_.clear();
-  // The batch just handed over still reads them: free at the next Wait.
-  lines_.Retire();
+  // The batch just handed over still reads them: reused once it is done.
+  lines_.Retire(shards_->submitted());
   submitted_ = 0;
   if (s.ok() && wait) s = WaitShards(/*written=*/true);
   if (!s.ok()) {

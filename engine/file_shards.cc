@@ -77,6 +77,7 @@ absl::StatusOr<std::unique_ptr<FileShards>> FileShards::Open(
     b.raw.reserve(kBatchSlotsReserved);
     b.positions.reserve(kBatchSlotsReserved);
   }
+  f->shard_order_.resize(shards);
   f->worker_status_.resize(f->threads_);
   for (int w = 0; w < f->threads_; ++w) {
     f->workers_.emplace_back([p = f.get(), w] { p->WorkerLoop(w); });
@@ -88,10 +89,11 @@ absl::StatusOr<std::unique_ptr<FileShards>> FileShards::Open(
 FileShards::~FileShards() {
   {
     std::unique_lock lock(mu_);
-    done_.wait(lock, [&] { return inflight_ == nullptr; });
+    done_.wait(lock, [&] { return queued_ == 0; });
     stopping_ = true;
   }
   start_.notify_all();
+  handed_.notify_all();
   for (std::thread& t : workers_) t.join();
   {
     std::unique_lock lock(write_mu_);
@@ -171,7 +173,13 @@ uint32_t FileShards::ShardOfBuyer(std::string_view buyer) const {
 }
 
 void FileShards::Work(int worker, Batch& b) {
-  for (size_t s = worker; s < engines_.size(); s += threads_) {
+  // Any thread may apply any shard's events: they are applied in queue
+  // order by whichever takes the shard, and the shards are independent
+  // until every one is idle again.
+  for (;;) {
+    const size_t k = next_shard_.fetch_add(1, std::memory_order_relaxed);
+    if (k >= shard_order_.size()) return;
+    const uint32_t s = shard_order_[k];
     Engine& engine = *engines_[s];
     const std::vector<uint32_t>& list = b.by_shard[s];
     for (size_t k = 0; k < std::min(kSlotAhead, list.size()); ++k) {
@@ -320,8 +328,19 @@ absl::Status FileShards::JoinPhase() {
 }
 
 absl::Status FileShards::RunPhase(Phase phase, Batch& b) {
+  if (phase == Phase::kApply) {
+    // The largest shards first: the last ones taken are small, so the
+    // threads finish at about the same time.
+    for (uint32_t s = 0; s < shard_order_.size(); ++s) shard_order_[s] = s;
+    std::stable_sort(shard_order_.begin(), shard_order_.end(),
+                     [&](uint32_t x, uint32_t y) {
+                       return b.by_shard[x].size() > b.by_shard[y].size();
+                     });
+    next_shard_.store(0, std::memory_order_relaxed);
+  }
   {
     std::lock_guard lock(mu_);
+    inflight_ = &b;
     phase_ = phase;
     ++round_;
     busy_ = threads_;
@@ -332,40 +351,54 @@ absl::Status FileShards::RunPhase(Phase phase, Batch& b) {
 }
 
 void FileShards::WorkerLoop(int worker) {
-  uint64_t seen = 0;
-  for (;;) {
-    Batch* b = nullptr;
-    Phase phase;
-    {
-      std::unique_lock lock(mu_);
-      start_.wait(lock, [&] { return stopping_ || round_ != seen; });
-      if (stopping_) return;
-      seen = round_;
-      b = inflight_;
-      phase = phase_;
-    }
-    if (worker != 0) {
+  if (worker != 0) {
+    uint64_t seen = 0;
+    for (;;) {
+      Batch* b = nullptr;
+      Phase phase;
+      {
+        std::unique_lock lock(mu_);
+        start_.wait(lock, [&] { return stopping_ || round_ != seen; });
+        if (stopping_) return;
+        seen = round_;
+        b = inflight_;
+        phase = phase_;
+      }
       DoPhase(worker, phase, *b);
       std::lock_guard lock(mu_);
       if (--busy_ == 0) done_.notify_all();
-      continue;
     }
-    // Worker 0 takes the batch through its phases: its part of each, and
-    // what needs every shard idle between them (RunPhase starts the other
-    // workers on the next). No worker starts the next batch before the
-    // next Submit, which waits for this one. Always the same thread, so
-    // that the commits' large transient buffers come from one malloc arena
-    // (each thread has its own).
-    DoPhase(0, phase, *b);
-    absl::Status s = JoinPhase();
-    if (s.ok()) {
-      // A commit written beside this batch failed: nothing of this batch
-      // or any later one is committed.
-      s = WriteFailure();
-      if (!s.ok()) s = Engine::FailAll(all_, s);
+  }
+  // Worker 0 takes the batches handed over through their phases, in
+  // order: its part of each, and what needs every shard idle between them
+  // (RunPhase starts the other workers on each). It goes on to the next
+  // batch as soon as one is done, if the caller has handed it over. Always
+  // the same thread, so that the commits' large transient buffers come
+  // from one malloc arena (each thread has its own).
+  for (;;) {
+    Batch* b = nullptr;
+    bool skip = false;
+    {
+      std::unique_lock lock(mu_);
+      handed_.wait(lock, [&] { return stopping_ || queued_ > 0; });
+      if (queued_ == 0) return;
+      b = &batches_[head_];
+      // After a failure nothing more is applied: the batches handed over
+      // behind the failed one are dropped.
+      skip = !failed_.ok();
     }
+    absl::Status s;
     Counts c;
-    if (s.ok()) s = ApplyDeferred(*b, &c);
+    if (!skip) {
+      s = RunPhase(Phase::kApply, *b);
+      if (s.ok()) {
+        // A commit written beside this batch failed: nothing of this batch
+        // or any later one is committed.
+        s = WriteFailure();
+        if (!s.ok()) s = Engine::FailAll(all_, s);
+      }
+      if (s.ok()) s = ApplyDeferred(*b, &c);
+    }
     if (b->after) b->after();
     b->Clear();
     {
@@ -375,9 +408,9 @@ void FileShards::WorkerLoop(int worker) {
       counts_.dead_letters += c.dead_letters;
       if (!s.ok() && failed_.ok()) failed_ = s;
       inflight_ = nullptr;
-      // The rounds this thread started for the batch's phases (RunPhase)
-      // are done: the next one is the next Submit's.
-      seen = round_;
+      head_ = (head_ + 1) % kBatches;
+      --queued_;
+      ++completed_;
     }
     done_.notify_all();
   }
@@ -389,7 +422,6 @@ absl::Status FileShards::Submit(
   Batch& b = batches_[fill_];
   {
     std::unique_lock lock(mu_);
-    done_.wait(lock, [&] { return inflight_ == nullptr; });
     if (!failed_.ok()) return failed_;
     // A failed commit write stops the pipeline as a failed batch does.
     if (absl::Status w = WriteFailure(); !w.ok()) {
@@ -397,8 +429,12 @@ absl::Status FileShards::Submit(
       return failed_;
     }
     if (b.count == 0 && b.dead_letters.empty() && positions == nullptr) {
-      lock.unlock();
-      if (after) after();
+      if (after) {
+        // Once every batch before it is done, as for one handed over.
+        done_.wait(lock, [&] { return queued_ == 0; });
+        lock.unlock();
+        after();
+      }
       return absl::OkStatus();
     }
     b.after = std::move(after);
@@ -407,19 +443,20 @@ absl::Status FileShards::Submit(
       b.commit_positions = *positions;
     }
     b.results.assign(b.count, kNew);
-    inflight_ = &b;
-    phase_ = Phase::kApply;
-    ++round_;
-    busy_ = threads_;
+    ++queued_;
+    ++submitted_;
   }
-  start_.notify_all();
-  fill_ ^= 1;
+  handed_.notify_one();
+  fill_ = (fill_ + 1) % kBatches;
+  // The next batch to fill must be free: done, or never handed over.
+  std::unique_lock lock(mu_);
+  done_.wait(lock, [&] { return queued_ < kBatches; });
   return absl::OkStatus();
 }
 
 absl::Status FileShards::Wait() {
   std::unique_lock lock(mu_);
-  done_.wait(lock, [&] { return inflight_ == nullptr; });
+  done_.wait(lock, [&] { return queued_ == 0; });
   if (!failed_.ok()) return failed_;
   if (absl::Status w = WriteFailure(); !w.ok()) failed_ = w;
   return failed_;
@@ -433,6 +470,16 @@ absl::Status FileShards::WaitWritten() {
   std::lock_guard lock(mu_);
   if (failed_.ok()) failed_ = s;
   return failed_;
+}
+
+uint64_t FileShards::submitted() const {
+  std::lock_guard lock(mu_);
+  return submitted_;
+}
+
+uint64_t FileShards::completed() const {
+  std::lock_guard lock(mu_);
+  return completed_;
 }
 
 FileShards::Counts FileShards::TakeCounts() {

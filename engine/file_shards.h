@@ -11,13 +11,15 @@
 // * An event belongs to the shard of its buyer (an assessment, which has
 //   none, to that of its agent): FileShardOf.
 // * The caller parses and validates on its thread and queues the events
-//   into one of two batches; Submit hands the batch to the shards' threads
-//   (`threads` of them, beside the caller) and returns at once, so that the
-//   caller parses the next batch while they apply this one: each shard's
-//   events in their order, in parallel. Anything that involves two shards
-//   — a copy of an id held with other bytes, an order whose state another
-//   shard holds — is deferred (Engine::ApplyBesideSiblings) and applied
-//   after the parallel part, with every shard idle, in queue order
+//   into a batch; Submit hands the batch to the shards' threads (`threads`
+//   of them, beside the caller) and returns at once, so that the caller
+//   parses the next batches while they apply this one: each shard's events
+//   in their order, in parallel. The threads take the shards of a batch
+//   one at a time, the largest first, so that a thread that is done early
+//   takes on another shard instead of waiting. Anything that involves two
+//   shards — a copy of an id held with other bytes, an order whose state
+//   another shard holds — is deferred (Engine::ApplyBesideSiblings) and
+//   applied after the parallel part, with every shard idle, in queue order
 //   (Engine::Apply with ShardSiblings), before the next batch starts.
 // * An order's state lives in the shard of its buyer of record, the buyer
 //   of its first event by (ts, id) (docs/spec.md §3), whose chats its
@@ -32,6 +34,7 @@
 #ifndef CHATKPI_ENGINE_FILE_SHARDS_H_
 #define CHATKPI_ENGINE_FILE_SHARDS_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -87,8 +90,9 @@ class FileShards : public ShardSiblings {
   Event& Slot();
   void Push(std::string_view raw, EventPosition position);
   // Push without a copy of the raw line: `raw`, like the position's
-  // prefix, must stay valid until the batch is applied (Wait, or the
-  // Submit after the one that handed it over, returns).
+  // prefix, must stay valid until the batch is applied: until Wait
+  // returns, or completed() reaches the submitted() its Submit returned
+  // with.
   void PushView(std::string_view raw, EventPosition position);
   void PushDeadLetter(DeadLetter d);
   size_t queued() const;
@@ -102,21 +106,24 @@ class FileShards : public ShardSiblings {
     int64_t dead_letters = 0;
   };
 
-  // The pipeline (docs/engine.md, "Parallel ingest"). Submit waits for the
-  // batch in flight, then hands what is queued to the shards' threads and
-  // returns: they apply it, then its deferred events and dead letters, and
-  // when `positions` is not null prepare every shard's commit with those
-  // ((source, value) pairs), which a thread of its own writes as one store
-  // write while they apply the next batch. The caller queues the next
-  // batch meanwhile. Wait returns when no batch is in flight, WaitWritten
-  // when its commit is written too. All three return the first error of
-  // any batch or commit write; after it nothing more is applied or
-  // committed (the shards refuse everything, as an engine does), so
-  // neither a failed batch nor any after a failed write is committed.
-  // When Submit returns OK, `after` (if any) runs once the batch is done,
-  // whether it succeeded or not — a batch with a commit: once the commit
-  // is written or failed — on a thread of the shards': a commit gate is
-  // left there, so that a reader blocked on its input never holds it.
+  // The pipeline (docs/engine.md, "Parallel ingest"). Submit hands what is
+  // queued to the shards' threads, behind the batches handed over before
+  // (kBatches - 1 at most wait or are in flight: Submit waits for room),
+  // and returns: they apply the batches in order, each one's events, then
+  // its deferred events and dead letters, and when `positions` is not null
+  // prepare every shard's commit with those ((source, value) pairs), which
+  // a thread of its own writes as one store write while they apply the
+  // next batch. The caller queues the next batch meanwhile. Wait returns
+  // when no batch is waiting or in flight, WaitWritten when the last
+  // commit is written too. All three return the first error of any batch
+  // or commit write; after it nothing more is applied or committed (the
+  // shards refuse everything, as an engine does, and skip the batches
+  // handed over after it), so neither a failed batch nor any after a
+  // failed write is committed. When Submit returns OK, `after` (if any)
+  // runs once the batch is done, whether it succeeded, failed or was
+  // skipped — a batch with a commit: once the commit is written or failed
+  // — on a thread of the shards': a commit gate is left there, so that a
+  // reader blocked on its input never holds it.
   absl::Status Submit(
       const std::vector<std::pair<std::string, std::string>>* positions,
       std::function<void()> after = nullptr);
@@ -124,6 +131,12 @@ class FileShards : public ShardSiblings {
   absl::Status WaitWritten();
   // What became of the batches applied since the last call.
   Counts TakeCounts();
+  // Batches handed over by Submit so far (not counting those with nothing
+  // to apply), and those of them done (applied, failed or skipped): the
+  // memory a batch reads may be reused once completed() reaches the
+  // submitted() that Submit returned with.
+  uint64_t submitted() const;
+  uint64_t completed() const;
 
   // Submit and WaitWritten: applies everything queued; adds what became of
   // it (and of a batch still in flight) to `counts`.
@@ -181,7 +194,8 @@ class FileShards : public ShardSiblings {
     void Clear();
   };
 
-  // Applies the events of `b` of the shards of thread `worker`.
+  // Applies the events of `b` of the shards thread `worker` takes
+  // (shard_order_ from next_shard_ on, one at a time).
   void Work(int worker, Batch& b);
   // What the workers do with the batch in flight, each for its shards:
   // apply its events, prepare their commits (Engine::PrepareCommit, sealed)
@@ -214,8 +228,13 @@ class FileShards : public ShardSiblings {
   // state be in the store under another shard than this run gave it.
   bool store_had_events_ = false;
 
-  // The caller queues into batches_[fill_]; the other one may be in flight.
-  Batch batches_[2];
+  // The caller queues into batches_[fill_]; those handed over wait in
+  // order from batches_[head_] on (queued_ of them, the first one in
+  // flight). Three: the one being filled, the one in flight and one
+  // waiting, so that the shards start the next batch as soon as they are
+  // done with one, without waiting for the caller to hand it over.
+  static constexpr int kBatches = 3;
+  Batch batches_[kBatches];
   int fill_ = 0;
 
   // Which shard holds each order's state, for the orders of this run (and
@@ -229,13 +248,22 @@ class FileShards : public ShardSiblings {
   std::unique_ptr<OrderStripe[]> orders_ =
       std::make_unique<OrderStripe[]>(kOrderStripes);
 
-  // The worker threads.
+  // The worker threads. Worker 0 takes the batches handed over through
+  // their phases, starting the others on each (RunPhase).
   std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable start_, done_;
-  Batch* inflight_ ABSL_GUARDED_BY(mu_) = nullptr;  // being applied
-  // The number of the batch in flight: a new one starts the workers.
+  mutable std::mutex mu_;
+  std::condition_variable start_, done_, handed_;
+  int head_ ABSL_GUARDED_BY(mu_) = 0;
+  int queued_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t submitted_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
+  Batch* inflight_ ABSL_GUARDED_BY(mu_) = nullptr;  // in a phase
+  // The number of the phase in flight: a new one starts the workers.
   uint64_t round_ ABSL_GUARDED_BY(mu_) = 0;
+  // The shards of the batch in flight, largest first, and the index of
+  // the next one to take (kApply).
+  std::vector<uint32_t> shard_order_;
+  std::atomic<size_t> next_shard_ = 0;
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kApply;
   int busy_ ABSL_GUARDED_BY(mu_) = 0;  // workers still applying it
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -36,16 +36,28 @@ void LineArena::NewBlock(size_t n) {
   used_ = 0;
 }
 
-void LineArena::Retire() {
-  for (Block& b : kept_) retired_.push_back(std::move(b));
+void LineArena::Retire(uint64_t until) {
+  if (!kept_.empty()) {
+    if (retired_.empty() || retired_.back().until != until) {
+      retired_.push_back(Retired{until, {}});
+    }
+    for (Block& b : kept_) retired_.back().blocks.push_back(std::move(b));
+  }
   kept_.clear();
   used_ = 0;
   bytes_ = 0;
 }
 
-void LineArena::Recycle() {
-  for (Block& b : retired_) free_.push_back(std::move(b));
-  retired_.clear();
+void LineArena::Recycle() { Recycle(UINT64_MAX); }
+
+void LineArena::Recycle(uint64_t reached) {
+  size_t done = 0;
+  while (done < retired_.size() && retired_[done].until <= reached) {
+    for (Block& b : retired_[done].blocks) free_.push_back(std::move(b));
+    ++done;
+  }
+  retired_.erase(retired_.begin(),
+                 retired_.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 }  // namespace chatkpi

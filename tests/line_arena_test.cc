@@ -70,5 +70,33 @@ TEST(LineArena, RetiredTextStaysUntilRecycledThenItsMemoryIsReused) {
   EXPECT_EQ(arena.bytes(), 0u);
 }
 
+// Text retired for several batches in flight, each with its batch's number:
+// Recycle(reached) reuses the blocks of the batches done (up to `reached`)
+// and no other, so the next line never overwrites a batch still applied.
+TEST(LineArena, TextRetiredForABatchStaysUntilThatBatchIsDone) {
+  LineArena arena;
+  const std::string_view one = arena.Append("batch one");
+  arena.Retire(1);
+  const std::string_view two = arena.Append("batch two");
+  arena.Retire(2);
+  const std::string_view three = arena.Append("batch three");
+  arena.Retire(3);
+  arena.Recycle(1);  // batch 1 done: its block (only) is free
+  const std::string_view four = arena.Append("batch four");
+  EXPECT_EQ(four.data(), one.data());
+  EXPECT_EQ(two, "batch two");
+  EXPECT_EQ(three, "batch three");
+  arena.Retire(4);
+  arena.Recycle(3);  // batches 2 and 3 done; 4 still applied
+  const std::string_view five = arena.Append("batch five");
+  EXPECT_TRUE(five.data() == two.data() || five.data() == three.data());
+  EXPECT_EQ(four, "batch four");
+  arena.Retire(5);
+  arena.Recycle();  // everything done
+  const std::string_view six = arena.Append("six");
+  EXPECT_NE(six.data(), nullptr);
+  EXPECT_EQ(four, "batch four");  // its block is free, not yet written
+}
+
 }  // namespace
 }  // namespace chatkpi

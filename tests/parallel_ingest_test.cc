@@ -460,6 +460,79 @@ TEST(ParallelIngest, OrderTakesTheBuyerOfItsFirstEventAcrossShards) {
   std::filesystem::remove_all(dir);
 }
 
+// The shards' threads take batches handed over while they apply the ones
+// before (engine/file_shards.h): batches of 5 events, a commit every 40,
+// handed over without waiting, so that up to two wait behind the one in
+// flight, and each shard's events go to whichever thread is free. Orders
+// whose events name buyers of other shards and conflicting copies are
+// deferred in the middle of such batches and applied with every shard idle
+// before the next batch starts: the numbers are the reference's, and every
+// event is counted once, with 2 threads and with 4 (more than the cores of
+// a small machine).
+TEST(ParallelIngest, QueuedBatchesWithDeferredEventsMatchReference) {
+  GeneratorOptions opts;
+  opts.seed = 11;
+  opts.agents = 4;
+  opts.buyers = 60;
+  opts.shuffle = true;
+  opts.duplicate_rate = 0.05;
+  auto generated = GenerateJsonl(opts);
+  ASSERT_TRUE(generated.ok()) << generated.status();
+  std::vector<std::string> lines = *generated;
+  AddCrossShardOrders(&lines, opts.seed);
+  const std::string dir = TempDir("parallel_queued");
+  const std::string file = dir + "/events.jsonl";
+  WriteLines(file, lines, 0, lines.size(), false);
+  int64_t bad = 0;
+  const std::vector<Event> events = testing::ParseJsonlFile(file, &bad);
+  ASSERT_EQ(bad, 0);
+  const CrossShard cross = CrossShardOrders(events);
+  ASSERT_GE(cross.moved * 10, cross.orders)
+      << cross.moved << " of " << cross.orders;
+  ASSERT_GT(ReferenceConflicts(events), 0);
+
+  for (int threads : {2, 4}) {
+    const std::string what = absl::StrCat(threads, " threads");
+    const std::string db = absl::StrCat(dir, "/db", threads);
+    {
+      auto store = Store::Open(db, StoreOptions());
+      ASSERT_TRUE(store.ok()) << store.status();
+      auto shards = FileShardsOf(**store, kFileShardsOfParallelStore);
+      ASSERT_TRUE(shards.ok()) << shards.status();
+      auto file_shards = FileShards::Open(TestRules(), store->get(),
+                                          EngineOptions(), *shards, threads);
+      ASSERT_TRUE(file_shards.ok()) << file_shards.status();
+      FileShards& f = **file_shards;
+      const std::vector<std::pair<std::string, std::string>> no_positions;
+      EventParser parser;
+      int64_t queued = 0;
+      for (const std::string& line : lines) {
+        ASSERT_TRUE(parser.Parse(line, &f.Slot()).ok()) << line;
+        f.Push(line, EventPosition{});
+        ++queued;
+        absl::Status s;
+        if (queued % 40 == 0) {
+          s = f.Submit(&no_positions);
+        } else if (queued % 5 == 0) {
+          s = f.Submit(nullptr);
+        }
+        ASSERT_TRUE(s.ok()) << what << ": " << s;
+      }
+      FileShards::Counts counts;
+      absl::Status s = f.Commit(no_positions, &counts);
+      ASSERT_TRUE(s.ok()) << what << ": " << s;
+      const FileShards::Counts rest = f.TakeCounts();
+      EXPECT_EQ(
+          counts.accepted + counts.duplicates + rest.accepted + rest.duplicates,
+          queued)
+          << what;
+      EXPECT_EQ(f.completed(), f.submitted()) << what;
+    }
+    ExpectReference(db, events, 0, what);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // A generated file with orders across shards added (AddCrossShardOrders),
 // written to `dir`/events.jsonl, and its events as the reference reads
 // them; at least a tenth of its orders move between shards.
