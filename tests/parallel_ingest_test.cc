@@ -461,9 +461,11 @@ TEST(ParallelIngest, OrderTakesTheBuyerOfItsFirstEventAcrossShards) {
 }
 
 // The shards' threads take batches handed over while they apply the ones
-// before (engine/file_shards.h): batches of 5 events, a commit every 40,
-// handed over without waiting, so that up to two wait behind the one in
-// flight, and each shard's events go to whichever thread is free. Orders
+// before (engine/file_shards.h): batches of 5 events, every other one with
+// a commit (so that the shards fall behind the reader), handed over
+// without waiting, so that up to two wait behind the one in flight and the
+// reader waits for room, and each shard's events go to whichever thread
+// is free. Orders
 // whose events name buyers of other shards and conflicting copies are
 // deferred in the middle of such batches and applied with every shard idle
 // before the next batch starts: the numbers are the reference's, and every
@@ -511,12 +513,16 @@ TEST(ParallelIngest, QueuedBatchesWithDeferredEventsMatchReference) {
         f.Push(line, EventPosition{});
         ++queued;
         absl::Status s;
-        if (queued % 40 == 0) {
+        if (queued % 10 == 0) {
           s = f.Submit(&no_positions);
         } else if (queued % 5 == 0) {
           s = f.Submit(nullptr);
         }
         ASSERT_TRUE(s.ok()) << what << ": " << s;
+        // Never more than two batches wait or are in flight beside the one
+        // being filled.
+        const uint64_t handed = f.submitted();
+        ASSERT_LE(handed - f.completed(), 2u) << what;
       }
       FileShards::Counts counts;
       absl::Status s = f.Commit(no_positions, &counts);
