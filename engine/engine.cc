@@ -146,6 +146,13 @@ Engine::Engine(const Rules& rules, Store* store, const EngineOptions& opts)
                           ? opts.evicted_states
                           : std::make_shared<EvictedStates>()),
       evicted_owner_(evicted_states_->NewOwner()) {
+  // File shards write their commits on a writer thread of their own while
+  // the shards apply the next batch: the log's compression goes there, off
+  // the shard threads (docs/engine.md, "Parallel ingest").
+  if (opts.siblings != nullptr) {
+    commit_.CompressLogAtWrite();
+    writing_.CompressLogAtWrite();
+  }
   chat_ = ChatParamsOf(rules);
   attribution_.window_ms = rules.attribution_window_s * 1000;
   attribution_.model = rules.attribution_model;

@@ -267,8 +267,9 @@ class Engine {
   //   in the log (commit_first_seq_), and puts each one's day cardinality
   //   (which reads the others').
   // * PrepareCommit, per engine, beside the others: puts what is pending
-  //   into commit_; with `seal` its log is compressed into it too
-  //   (Commit::SealLog), which needs the store's log to stay where
+  //   into commit_; with `seal` its log is fixed at its place in the
+  //   store's log too (Commit::SealLog; a file shard's log blocks are
+  //   compressed by the write), which needs the store's log to stay where
   //   BeginCommit found it until WritePrepared.
   // * WritePrepared, on one thread: the store-wide counters and the one
   //   store write of them all; after a failure every engine refuses.

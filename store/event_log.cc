@@ -2,6 +2,7 @@
 
 #include <lz4.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 
@@ -67,11 +68,18 @@ std::string SeqKey(uint64_t seq) {
 void EventBlockWriter::Append(std::string_view id, std::string_view raw) {
   if (!open_.empty() &&
       (counts_.back() >= kBlockEvents || open_.size() >= kBlockBytes)) {
-    Seal();
+    Close();
   }
   if (open_.empty()) {
-    open_.reserve(kBlockBytes + kBlockBytes / 8);
-    open_.assign(4, '\0');  // the count, filled in by Seal
+    // A block kept for WriteTo takes its memory along: the next one starts
+    // about as large as the last (blocks end at kBlockEvents, most often,
+    // far below kBlockBytes).
+    constexpr size_t kMost = kBlockBytes + kBlockBytes / 8;
+    open_.reserve(
+        last_block_bytes_ > 0
+            ? std::min(last_block_bytes_ + last_block_bytes_ / 8, kMost)
+            : kMost);
+    open_.assign(4, '\0');  // the count, filled in when the block is closed
     counts_.push_back(0);
   }
   PutLengthPrefixed(&open_, id);
@@ -81,32 +89,47 @@ void EventBlockWriter::Append(std::string_view id, std::string_view raw) {
   bytes_ += raw.size();
 }
 
+void EventBlockWriter::Close() {
+  if (!compress_at_write_) {
+    Seal();
+    return;
+  }
+  EncodeCount(counts_.back(), open_.data());
+  last_block_bytes_ = open_.size();
+  blocks_.push_back(std::move(open_));
+  open_ = std::string();
+}
+
 void EventBlockWriter::Seal() {
-  const uint32_t count = counts_.back();
-  const int events = static_cast<int>(open_.size() - 4);
+  EncodeCount(counts_.back(), open_.data());
+  blocks_.emplace_back(Compress(open_, counts_.back()));
+  open_.clear();
+}
+
+std::string_view EventBlockWriter::Compress(std::string_view block,
+                                            uint32_t count) {
+  const int events = static_cast<int>(block.size() - 4);
   compressed_.resize(4 + kMaxVarint64 + LZ4_compressBound(events));
-  char* out = EncodeVarint64(compressed_.data() + 4, open_.size() - 4);
+  char* out = EncodeVarint64(compressed_.data() + 4, block.size() - 4);
   const int n = LZ4_compress_default(
-      open_.data() + 4, out, events,
+      block.data() + 4, out, events,
       static_cast<int>(compressed_.data() + compressed_.size() - out));
   const size_t size = n > 0 ? (out - compressed_.data()) + n : SIZE_MAX;
-  if (size < open_.size()) {
-    EncodeCount(count | kCompressed, compressed_.data());
-    blocks_.emplace_back(compressed_.data(), size);
-  } else {
-    EncodeCount(count, open_.data());
-    blocks_.push_back(open_);
-  }
-  open_.clear();
+  if (size >= block.size()) return block;
+  EncodeCount(count | kCompressed, compressed_.data());
+  return std::string_view(compressed_.data(), size);
 }
 
 void EventBlockWriter::WriteTo(rocksdb::WriteBatch* batch,
                                rocksdb::ColumnFamilyHandle* cf,
                                uint64_t first_seq) {
-  if (!open_.empty()) Seal();
+  if (!open_.empty()) Close();
   uint64_t seq = first_seq;
   for (size_t i = 0; i < blocks_.size(); ++i) {
-    batch->Put(cf, SeqKey(seq), blocks_[i]);
+    const std::string_view value = compress_at_write_
+                                       ? Compress(blocks_[i], counts_[i])
+                                       : std::string_view(blocks_[i]);
+    batch->Put(cf, SeqKey(seq), rocksdb::Slice(value.data(), value.size()));
     seq += counts_[i];
   }
 }

@@ -16,10 +16,13 @@
 // of format 3 stores, are stored as they are.
 //
 // A block is compressed as soon as it is full, by the thread that appends
-// to it (each file shard's engine on its own thread, docs/engine.md
-// "Parallel ingest"), so that the serial write of a commit compresses only
-// the last block of each shard's log. The bytes stored are the same as if
-// every block were compressed at the write.
+// to it (an engine of a Kafka partition on its own thread), so that a write
+// made under a lock that the other engines wait for compresses only the
+// last block. A writer whose commits are written by a thread of their own
+// while the appending threads go on (the file shards' writer thread,
+// docs/engine.md "Parallel ingest") leaves every block to WriteTo instead
+// (set_compress_at_write): the compression is then off the threads that
+// append. Either way the bytes stored are the same.
 #ifndef CHATKPI_STORE_EVENT_LOG_H_
 #define CHATKPI_STORE_EVENT_LOG_H_
 
@@ -44,10 +47,17 @@ class EventBlockWriter {
   static constexpr size_t kBlockBytes = 256 << 10;
   static constexpr uint32_t kCompressed = 0x80000000u;
 
-  // Compresses the block before if this event starts a new one: not to be
-  // called under a lock that other threads wait for.
+  // Whether the blocks are compressed by WriteTo rather than as each fills
+  // (false, the default). Set while no block is held.
+  void set_compress_at_write(bool at_write) { compress_at_write_ = at_write; }
+  bool compress_at_write() const { return compress_at_write_; }
+
+  // Compresses the block before if this event starts a new one (unless
+  // compress_at_write): not to be called under a lock that other threads
+  // wait for.
   void Append(std::string_view id, std::string_view raw);
-  // Puts the blocks into `batch`, the first event numbered `first_seq`.
+  // Puts the blocks into `batch`, the first event numbered `first_seq`,
+  // compressing those not compressed yet.
   void WriteTo(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
                uint64_t first_seq);
   size_t num_events() const { return num_events_; }
@@ -55,10 +65,17 @@ class EventBlockWriter {
   void Clear();
 
  private:
+  // Ends the open block: sealed now, or kept as it is for WriteTo.
+  void Close();
   // Turns the open block into its stored value, at the end of blocks_.
   void Seal();
+  // The stored value of `block` (its count, then its events), compressed
+  // when that is smaller: a view of `block` or of compressed_.
+  std::string_view Compress(std::string_view block, uint32_t count);
 
-  // The stored values of the full blocks (compressed when that is smaller).
+  // The full blocks: their stored values (compressed when that is
+  // smaller), or with compress_at_write their count and events as
+  // appended, compressed by WriteTo.
   std::vector<std::string> blocks_;
   // The block being filled: a 4-byte count to be filled in, then its
   // events; empty when no block is open. Its memory is reused by the next.
@@ -67,6 +84,8 @@ class EventBlockWriter {
   std::string compressed_;        // one block's value at a time, reused
   size_t num_events_ = 0;
   size_t bytes_ = 0;
+  bool compress_at_write_ = false;
+  size_t last_block_bytes_ = 0;  // the size of the last block closed
 };
 
 // The next sequence number of the log in `cf` (0 when empty).

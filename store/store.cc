@@ -26,6 +26,7 @@
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "rocksdb/write_buffer_manager.h"
+#include "store/batch_join.h"
 #include "store/coding.h"
 #include "store/event_log.h"
 #include "store/fault_injection.h"
@@ -608,14 +609,17 @@ absl::Status Commit::SealLog(uint64_t first_seq) {
     return absl::FailedPreconditionError(absl::StrCat(
         "commit to --db ", impl_->store->dir(), ": its log is sealed twice"));
   }
-  impl_->log.WriteTo(&impl_->batch, impl_->store->impl_->cf(Family::kEvents),
-                     first_seq);
   impl_->sealed_at = first_seq;
   impl_->sealed_events = impl_->log.num_events();
+  if (impl_->log.compress_at_write()) return absl::OkStatus();
+  impl_->log.WriteTo(&impl_->batch, impl_->store->impl_->cf(Family::kEvents),
+                     first_seq);
   // Its blocks are in the batch now: the uncompressed copy goes.
   impl_->log.Clear();
   return absl::OkStatus();
 }
+
+void Commit::CompressLogAtWrite() { impl_->log.set_compress_at_write(true); }
 
 void Commit::PrefetchEvent(std::string_view id) const {
   const IdIndex* ids = impl_->store->impl_->ids.get();
@@ -952,39 +956,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
 
 absl::Status Store::Write(Commit* commit) { return WriteAll({commit}); }
 
-namespace {
-
-// Copies the writes of one batch into another (WriteAll).
-class BatchCopier : public rocksdb::WriteBatch::Handler {
- public:
-  BatchCopier(rocksdb::WriteBatch* to,
-              const std::vector<rocksdb::ColumnFamilyHandle*>& handles)
-      : to_(to), handles_(handles) {}
-  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
-                        const rocksdb::Slice& value) override {
-    rocksdb::ColumnFamilyHandle* h = Handle(cf);
-    if (h == nullptr) return rocksdb::Status::Corruption("column family");
-    return to_->Put(h, key, value);
-  }
-  rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
-    rocksdb::ColumnFamilyHandle* h = Handle(cf);
-    if (h == nullptr) return rocksdb::Status::Corruption("column family");
-    return to_->Delete(h, key);
-  }
-
- private:
-  rocksdb::ColumnFamilyHandle* Handle(uint32_t id) const {
-    for (rocksdb::ColumnFamilyHandle* h : handles_) {
-      if (h->GetID() == id) return h;
-    }
-    return nullptr;
-  }
-  rocksdb::WriteBatch* to_;
-  const std::vector<rocksdb::ColumnFamilyHandle*>& handles_;
-};
-
-}  // namespace
-
 void Store::ExpectWrite() {
   std::lock_guard lock(impl_->expected_mu);
   impl_->write_expected.store(true, std::memory_order_release);
@@ -1004,8 +975,6 @@ absl::Status Store::WriteAll(const std::vector<Commit*>& commits) {
 
 absl::Status Store::WriteAllUnannounced(const std::vector<Commit*>& commits) {
   std::lock_guard writing(impl_->writing);
-  // One commit writes its own batch; several are copied into the first, so
-  // that RocksDB applies them as one.
   for (Commit* commit : commits) {
     if (!commit->impl_->refused.ok()) return commit->impl_->refused;
   }
@@ -1022,38 +991,60 @@ absl::Status Store::WriteAllUnannounced(const std::vector<Commit*>& commits) {
       at += commit->num_events();
     }
   }
+  // One commit is written as its batch, its log blocks and the commit
+  // counter added to it. Several are joined (store/batch_join.h): each
+  // batch's records appended as they are, then a batch of the log blocks
+  // not in them yet (compressed here: Commit::CompressLogAtWrite) and the
+  // counter, so that RocksDB applies them as one.
   Commit::Impl& first = *commits.front()->impl_;
-  rocksdb::WriteBatch& batch = first.batch;
+  const bool joined = commits.size() > 1;
+  rocksdb::WriteBatch tail;
+  rocksdb::WriteBatch* extra = joined ? &tail : &first.batch;
   uint64_t seq = next_seq_;
   std::vector<uint64_t> ends;
   // What each commit put in, for the size of its next batch.
   std::vector<size_t> sizes;
+  size_t total = 0;
   for (Commit* commit : commits) {
     Commit::Impl& c = *commit->impl_;
-    const size_t before = batch.GetDataSize();
-    if (c.sealed_at.has_value()) {
-      seq += c.sealed_events;
-    } else {
-      c.log.WriteTo(&batch, impl_->cf(Family::kEvents), seq);
-      seq += c.log.num_events();
-    }
+    sizes.push_back(c.batch.GetDataSize());
+    total += c.batch.GetDataSize();
+    // A sealed log was checked to start here; its blocks are in its batch
+    // already unless they are compressed at the write.
+    c.log.WriteTo(extra, impl_->cf(Family::kEvents), seq);
+    seq += commit->num_events();
     ends.push_back(seq);
-    sizes.push_back(batch.GetDataSize() - before +
-                    (&c == &first ? before : c.batch.GetDataSize()));
-    if (&c == &first) continue;
-    BatchCopier copier(&batch, impl_->handles);
-    rocksdb::Status copied = c.batch.Iterate(&copier);
-    if (!copied.ok()) {
-      return ToStatus(copied, absl::StrCat("commit to --db ", dir_));
-    }
-    // Copied: its memory goes now, not after the write, so that a commit
-    // of several is held about once, not twice (docs/engine.md, "Memory").
-    // A failed write fails the engines whose commits these are.
-    c.batch = rocksdb::WriteBatch();
+    // The blocks are in the batch: a sealed log (which keeps its count)
+    // lets go of its copy now rather than after the write.
+    if (c.sealed_at.has_value()) c.log.Clear();
   }
   std::string count;
   PutFixed64BE(&count, impl_->commits + 1);
-  batch.Put(impl_->cf(Family::kMeta), kCommitsKey, count);
+  extra->Put(impl_->cf(Family::kMeta), kCommitsKey, count);
+  if (!joined) sizes.front() = first.batch.GetDataSize();
+  rocksdb::WriteBatch all;
+  if (joined) {
+    BatchJoin join(total + tail.GetDataSize());
+    for (Commit* commit : commits) {
+      Commit::Impl& c = *commit->impl_;
+      if (!join.Append(c.batch)) {
+        return absl::InternalError(absl::StrCat(
+            "commit to --db ", dir_, ": a batch of an unknown format"));
+      }
+      // Copied: its memory goes now, not after the write, so that a
+      // commit of several is held about once, not twice (docs/engine.md,
+      // "Memory"). A failed write fails the engines whose commits these
+      // are.
+      c.batch = rocksdb::WriteBatch();
+    }
+    if (!join.Append(tail)) {
+      return absl::InternalError(absl::StrCat(
+          "commit to --db ", dir_, ": a batch of an unknown format"));
+    }
+    tail = rocksdb::WriteBatch();
+    all = join.Take();
+  }
+  rocksdb::WriteBatch& batch = joined ? all : first.batch;
   rocksdb::Status s = impl_->db->Write(impl_->write_options, &batch);
   if (!s.ok()) {
     impl_->write_failed = true;
@@ -1103,7 +1094,7 @@ absl::Status Store::WriteAllUnannounced(const std::vector<Commit*>& commits) {
     // quarter instead of growing by doubling, which copies the whole batch
     // while still holding the old copy: at the end of a commit full of
     // states that transient was the process's peak memory (docs/engine.md,
-    // "Memory"). The first of several held all of them: its own share.
+    // "Memory").
     rocksdb::WriteBatch& b = commits[i]->impl_->batch;
     b = rocksdb::WriteBatch(sizes[i] + sizes[i] / 4);
     commits[i]->impl_->log.Clear();

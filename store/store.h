@@ -113,14 +113,20 @@ class Commit {
   // InvalidArgument.
   void Put(Family f, std::string_view key, std::string_view value);
   void Delete(Family f, std::string_view key);
-  // Writes the events appended so far into the commit as log blocks from
-  // sequence number `first_seq` on, compressed (store/event_log.h), so
-  // that Store::WriteAll only copies them: file shards seal their commits
-  // each on its own thread (docs/engine.md, "Parallel ingest"). WriteAll
-  // then refuses the commit unless its events start at `first_seq`; until
-  // it is written no event may be appended. Thread-safe beside other
-  // commits of the store being sealed.
+  // Fixes the events appended so far as log blocks from sequence number
+  // `first_seq` on: WriteAll then refuses the commit unless its events
+  // start at `first_seq`, and until it is written no event may be
+  // appended. Unless CompressLogAtWrite, the blocks are compressed
+  // (store/event_log.h) into the commit here, so that Store::WriteAll only
+  // copies them. Thread-safe beside other commits of the store being
+  // sealed.
   absl::Status SealLog(uint64_t first_seq);
+  // Leaves the compression of every block of the log to Store::WriteAll,
+  // for a commit that a thread of its own writes while the thread that
+  // appends to it goes on (the file shards' writer: docs/engine.md,
+  // "Parallel ingest"). The bytes stored are the same. Called before the
+  // first event is appended.
+  void CompressLogAtWrite();
   size_t num_events() const;
   size_t ApproximateBytes() const;
   bool empty() const;
