@@ -147,12 +147,19 @@ void ResponseHistogram::Merge(const ResponseHistogram& o, int64_t sign) {
     return;
   }
   const std::vector<Bin> ob = o.bins();
+  MergeSorted(ob.data(), ob.size(), sign);
+}
+
+void ResponseHistogram::MergeSorted(const Bin* ob, size_t n, int64_t sign) {
+  if (n <= kInPlaceBins || !dense_.empty()) {
+    for (size_t j = 0; j < n; ++j) Add(ob[j].first, sign * ob[j].second);
+    return;
+  }
   absl::InlinedVector<Bin, 2> out;
-  out.reserve(sparse_.size() + ob.size());
+  out.reserve(sparse_.size() + n);
   size_t i = 0, j = 0;
-  while (i < sparse_.size() || j < ob.size()) {
-    if (j == ob.size() ||
-        (i < sparse_.size() && sparse_[i].first < ob[j].first)) {
+  while (i < sparse_.size() || j < n) {
+    if (j == n || (i < sparse_.size() && sparse_[i].first < ob[j].first)) {
       out.push_back(sparse_[i++]);
     } else if (i == sparse_.size() || ob[j].first < sparse_[i].first) {
       out.emplace_back(ob[j].first, sign * ob[j].second);
@@ -166,6 +173,31 @@ void ResponseHistogram::Merge(const ResponseHistogram& o, int64_t sign) {
   }
   sparse_ = std::move(out);
   if (sparse_.size() >= kDenseMinBins) MaybeDensify();
+}
+
+void ResponseHistogram::AppendBinsTo(int64_t sign,
+                                     std::vector<Bin>* out) const {
+  ForEach([&](int64_t second, int64_t count) {
+    out->emplace_back(second, sign * count);
+    return true;
+  });
+}
+
+void ResponseHistogram::AddBins(std::vector<Bin>* bins) {
+  std::sort(bins->begin(), bins->end(),
+            [](const Bin& a, const Bin& b) { return a.first < b.first; });
+  // The counts of each second summed, zeros dropped, in place.
+  size_t n = 0;
+  for (size_t i = 0; i < bins->size();) {
+    const int64_t second = (*bins)[i].first;
+    int64_t count = 0;
+    for (; i < bins->size() && (*bins)[i].first == second; ++i) {
+      count += (*bins)[i].second;
+    }
+    if (count != 0) (*bins)[n++] = Bin{second, count};
+  }
+  MergeSorted(bins->data(), n, 1);
+  bins->clear();
 }
 
 ResponseHistogram& ResponseHistogram::operator+=(const ResponseHistogram& o) {
