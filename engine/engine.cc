@@ -263,7 +263,7 @@ namespace {
 // share one sort and merge among a few dozen events, few enough that the
 // rows of a shuffled month (every day's, all touched between two commits)
 // hold little memory for them.
-constexpr size_t kFoldBins = 32;
+constexpr size_t kFoldBins = 64;
 
 }  // namespace
 

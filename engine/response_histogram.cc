@@ -12,6 +12,8 @@ namespace {
 constexpr uint64_t kMaxBins = uint64_t{1} << 24;
 // Up to this many bins are added one by one (Merge).
 constexpr size_t kInPlaceBins = 8;
+// Room for this many more bins when a merge grows a sparse histogram.
+constexpr size_t kMergeSlack = 16;
 // A sparse histogram of at least this many bins turns dense when its
 // seconds span at most kDenseSpanPerBin times as many seconds as it has
 // bins: 8 bytes a second against 16 a bin, so the dense layout is at most
@@ -155,23 +157,32 @@ void ResponseHistogram::MergeSorted(const Bin* ob, size_t n, int64_t sign) {
     for (size_t j = 0; j < n; ++j) Add(ob[j].first, sign * ob[j].second);
     return;
   }
-  absl::InlinedVector<Bin, 2> out;
-  out.reserve(sparse_.size() + n);
-  size_t i = 0, j = 0;
-  while (i < sparse_.size() || j < n) {
-    if (j == n || (i < sparse_.size() && sparse_[i].first < ob[j].first)) {
-      out.push_back(sparse_[i++]);
-    } else if (i == sparse_.size() || ob[j].first < sparse_[i].first) {
-      out.emplace_back(ob[j].first, sign * ob[j].second);
-      ++j;
+  // Merged in place from the back: a row that takes bins again and again
+  // (AddBins) keeps its vector, which grows with room for a few more
+  // seconds, instead of being copied into a new one each time.
+  const size_t m = sparse_.size();
+  if (sparse_.capacity() < m + n) sparse_.reserve(m + n + kMergeSlack);
+  sparse_.resize(m + n);
+  size_t i = m, j = n, k = m + n;
+  while (j > 0) {
+    if (i > 0 && sparse_[i - 1].first > ob[j - 1].first) {
+      sparse_[--k] = sparse_[--i];
+    } else if (i > 0 && sparse_[i - 1].first == ob[j - 1].first) {
+      --i;
+      --j;
+      sparse_[--k] =
+          Bin{sparse_[i].first, sparse_[i].second + sign * ob[j].second};
     } else {
-      const int64_t c = sparse_[i].second + sign * ob[j].second;
-      if (c != 0) out.emplace_back(sparse_[i].first, c);
-      ++i;
-      ++j;
+      --j;
+      sparse_[--k] = Bin{ob[j].first, sign * ob[j].second};
     }
   }
-  sparse_ = std::move(out);
+  // [0, i) is in place; [k, m + n) holds the rest, zero counts among them.
+  size_t w = i;
+  for (size_t r = k; r < m + n; ++r) {
+    if (sparse_[r].second != 0) sparse_[w++] = sparse_[r];
+  }
+  sparse_.resize(w);
   if (sparse_.size() >= kDenseMinBins) MaybeDensify();
 }
 
