@@ -260,14 +260,16 @@ absl::StatusOr<OrderEntry*> Engine::LoadOrder(std::string_view order) {
 namespace {
 
 // Pending histogram bins a row takes before they are folded in: enough to
-// share one sort and merge among a few dozen events, few enough that the
-// rows of a shuffled month (every day's, all touched between two commits)
-// hold little memory for them.
-constexpr size_t kFoldBins = 64;
+// share one sort and merge among several events, few enough that the rows
+// of a shuffled month (every day's, all touched between two commits) hold
+// little memory for them (at most 512 bytes a row).
+constexpr size_t kFoldBins = 16;
 
 }  // namespace
 
 void Engine::RowEntry::AddHistograms(const Counters& delta) {
+  // Most events answer no question: their delta has no bins.
+  if (delta.response_s.empty() && delta.first_response_s.empty()) return;
   delta.response_s.AppendBinsTo(1, &response_bins);
   delta.first_response_s.AppendBinsTo(1, &first_response_bins);
   if (response_bins.size() + first_response_bins.size() >= kFoldBins) {
@@ -1127,7 +1129,9 @@ absl::Status Engine::PrepareCommit(bool seal) {
   std::vector<RowChange> changes;
   for (Family f : {Family::kAggregates, Family::kRollups}) {
     for (auto& [key, entry] : f == Family::kRollups ? rollups_ : rows_) {
-      entry.FoldHistograms(/*release=*/true);
+      // A row the current round has not touched may stay idle for long:
+      // its pending bins' memory goes; a busy row keeps it for the next.
+      entry.FoldHistograms(/*release=*/entry.touched != evict_round_);
       if (!entry.dirty) continue;
       if (commit_listener_ && f == Family::kAggregates) {
         changes.push_back({opts_.shard, key.second, key.first, entry.value});

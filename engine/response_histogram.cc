@@ -13,7 +13,7 @@ constexpr uint64_t kMaxBins = uint64_t{1} << 24;
 // Up to this many bins are added one by one (Merge).
 constexpr size_t kInPlaceBins = 8;
 // Room for this many more bins when a merge grows a sparse histogram.
-constexpr size_t kMergeSlack = 16;
+constexpr size_t kMergeSlack = 8;
 // A sparse histogram of at least this many bins turns dense when its
 // seconds span at most kDenseSpanPerBin times as many seconds as it has
 // bins: 8 bytes a second against 16 a bin, so the dense layout is at most
@@ -161,7 +161,15 @@ void ResponseHistogram::MergeSorted(const Bin* ob, size_t n, int64_t sign) {
   // (AddBins) keeps its vector, which grows with room for a few more
   // seconds, instead of being copied into a new one each time.
   const size_t m = sparse_.size();
-  if (sparse_.capacity() < m + n) sparse_.reserve(m + n + kMergeSlack);
+  if (sparse_.capacity() < m + n) {
+    // Exactly this much room: reserve() on the row itself may double it,
+    // and the rows' histograms are a good part of a month's memory
+    // (docs/engine.md, "Memory").
+    absl::InlinedVector<Bin, 2> grown;
+    grown.reserve(m + n + kMergeSlack);
+    grown.assign(sparse_.begin(), sparse_.end());
+    sparse_.swap(grown);
+  }
   sparse_.resize(m + n);
   size_t i = m, j = n, k = m + n;
   while (j > 0) {
