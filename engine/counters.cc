@@ -20,27 +20,12 @@ absl::Status CounterOverflow(int i) {
 
 }  // namespace
 
-absl::Status Counters::AddCounters(const Counters& o) {
+absl::Status Counters::Add(const Counters& o) {
   std::array<int64_t, kNumCounters> r;
   for (int i = 0; i < kNumCounters; ++i) {
     if (!CheckedAdd(v[i], o.v[i], &r[i])) return CounterOverflow(i);
   }
   v = r;
-  return absl::OkStatus();
-}
-
-absl::Status Counters::SubtractCounters(const Counters& o) {
-  std::array<int64_t, kNumCounters> r;
-  for (int i = 0; i < kNumCounters; ++i) {
-    if (!CheckedSub(v[i], o.v[i], &r[i])) return CounterOverflow(i);
-  }
-  v = r;
-  return absl::OkStatus();
-}
-
-absl::Status Counters::Add(const Counters& o) {
-  absl::Status s = AddCounters(o);
-  if (!s.ok()) return s;
   // A histogram's counts add up to `answered` (`first_responses`), which
   // was just checked, so no bin can pass int64 before those counters do.
   response_s += o.response_s;
@@ -49,8 +34,11 @@ absl::Status Counters::Add(const Counters& o) {
 }
 
 absl::Status Counters::Subtract(const Counters& o) {
-  absl::Status s = SubtractCounters(o);
-  if (!s.ok()) return s;
+  std::array<int64_t, kNumCounters> r;
+  for (int i = 0; i < kNumCounters; ++i) {
+    if (!CheckedSub(v[i], o.v[i], &r[i])) return CounterOverflow(i);
+  }
+  v = r;
   response_s -= o.response_s;
   first_response_s -= o.first_response_s;
   return absl::OkStatus();

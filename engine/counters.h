@@ -84,11 +84,6 @@ struct Counters {
   // unchanged.
   absl::Status Add(const Counters& o);
   absl::Status Subtract(const Counters& o);
-  // Add and Subtract of the counters only, for a caller that adds the
-  // histograms itself (the engine's rows defer theirs, docs/engine.md
-  // "Throughput").
-  absl::Status AddCounters(const Counters& o);
-  absl::Status SubtractCounters(const Counters& o);
   bool IsZero() const {
     for (int64_t x : v)
       if (x != 0) return false;

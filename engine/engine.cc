@@ -257,40 +257,8 @@ absl::StatusOr<OrderEntry*> Engine::LoadOrder(std::string_view order) {
   return LoadState(orders_, Family::kOrders, order, DecodeOrderState);
 }
 
-namespace {
-
-// Pending histogram bins a row takes before they are folded in: enough to
-// share one sort and merge among several events, few enough that the rows
-// of a shuffled month (every day's, all touched between two commits) hold
-// little memory for them (at most 512 bytes a row).
-constexpr size_t kFoldBins = 16;
-
-}  // namespace
-
-void Engine::RowEntry::AddHistograms(const Counters& delta) {
-  // Most events answer no question: their delta has no bins.
-  if (delta.response_s.empty() && delta.first_response_s.empty()) return;
-  delta.response_s.AppendBinsTo(1, &response_bins);
-  delta.first_response_s.AppendBinsTo(1, &first_response_bins);
-  if (response_bins.size() + first_response_bins.size() >= kFoldBins) {
-    FoldHistograms(false);
-  }
-}
-
-void Engine::RowEntry::FoldHistograms(bool release) {
-  if (!response_bins.empty()) value.response_s.AddBins(&response_bins);
-  if (!first_response_bins.empty()) {
-    value.first_response_s.AddBins(&first_response_bins);
-  }
-  if (release) {
-    std::vector<ResponseHistogram::Bin>().swap(response_bins);
-    std::vector<ResponseHistogram::Bin>().swap(first_response_bins);
-  }
-}
-
-absl::StatusOr<Engine::RowEntry*> Engine::LoadRow(Family f,
-                                                  std::string_view agent,
-                                                  int32_t slot) {
+absl::StatusOr<Counters*> Engine::LoadRow(Family f, std::string_view agent,
+                                          int32_t slot) {
   auto& rows = f == Family::kRollups ? rollups_ : rows_;
   RowKey key(std::string(agent), slot);
   auto it = rows.find(key);
@@ -310,7 +278,7 @@ absl::StatusOr<Engine::RowEntry*> Engine::LoadRow(Family f,
   }
   it->second.dirty = true;
   it->second.touched = evict_round_;
-  return &it->second;
+  return &it->second.value;
 }
 
 absl::Status Engine::AddDelta(std::string_view agent, int32_t day,
@@ -320,15 +288,14 @@ absl::Status Engine::AddDelta(std::string_view agent, int32_t day,
   if (!row.ok()) return row.status();
   auto rollup = LoadRow(Family::kRollups, agent, MonthOfDay(day));
   if (!rollup.ok()) return rollup.status();
-  // The day and its month move together or not at all. AddCounters leaves
-  // a row unchanged when it fails, and subtracting what was just added
-  // restores it exactly. The histograms cannot overflow before the counters
-  // that sum them (Counters::Add), so they are added once both rows took
-  // the counters.
-  absl::Status s = (*row)->value.AddCounters(delta);
+  // The day and its month move together or not at all. Add leaves a row
+  // unchanged when it fails, and subtracting what was just added restores
+  // it exactly; copies of the month's row (its histograms hold a bin per
+  // second answered in) would cost more than the rest of the event.
+  absl::Status s = (*row)->Add(delta);
   if (s.ok()) {
-    s = (*rollup)->value.AddCounters(delta);
-    if (!s.ok()) (*row)->value.SubtractCounters(delta).IgnoreError();
+    s = (*rollup)->Add(delta);
+    if (!s.ok()) (*row)->Subtract(delta).IgnoreError();
   }
   if (!s.ok()) {
     // The engine refuses everything after a failed Apply, so nothing of the
@@ -341,8 +308,6 @@ absl::Status Engine::AddDelta(std::string_view agent, int32_t day,
                      " on ", absl::FormatCivilTime(DayFromNumber(day)), ": ",
                      s.message(), "; the batch is not committed"));
   }
-  (*row)->AddHistograms(delta);
-  (*rollup)->AddHistograms(delta);
   return absl::OkStatus();
 }
 
@@ -1129,9 +1094,6 @@ absl::Status Engine::PrepareCommit(bool seal) {
   std::vector<RowChange> changes;
   for (Family f : {Family::kAggregates, Family::kRollups}) {
     for (auto& [key, entry] : f == Family::kRollups ? rollups_ : rows_) {
-      // A row the current round has not touched may stay idle for long:
-      // its pending bins' memory goes; a busy row keeps it for the next.
-      entry.FoldHistograms(/*release=*/entry.touched != evict_round_);
       if (!entry.dirty) continue;
       if (commit_listener_ && f == Family::kAggregates) {
         changes.push_back({opts_.shard, key.second, key.first, entry.value});

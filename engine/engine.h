@@ -216,23 +216,9 @@ class Engine {
 
  private:
   struct RowEntry {
-    // The row's counters; its histograms lack the pending bins below until
-    // FoldHistograms.
     Counters value;
-    // Histogram bins added since the last fold. An event adds a bin or two
-    // to the histograms of its day's row and its month's; they are folded
-    // in many at once (ResponseHistogram::AddBins) when enough are pending
-    // and before the row is read at commit (docs/engine.md, "Throughput").
-    std::vector<ResponseHistogram::Bin> response_bins;
-    std::vector<ResponseHistogram::Bin> first_response_bins;
     bool dirty = false;
     uint32_t touched = 0;  // as BuyerEntry::touched
-
-    // Adds the histograms of `delta` (its counters are added already).
-    void AddHistograms(const Counters& delta);
-    // Makes `value` complete. With `release`, frees the pending bins'
-    // memory as well (a row may stay idle for long after a commit).
-    void FoldHistograms(bool release);
   };
   using RowKey = std::pair<std::string, int32_t>;  // (agent, day)
 
@@ -327,7 +313,7 @@ class Engine {
   // Adds `delta` to the (agent, day) row and to its month's rollup row.
   absl::Status AddDelta(std::string_view agent, int32_t day,
                         const Counters& delta);
-  absl::StatusOr<RowEntry*> LoadRow(Family f, std::string_view agent,
+  absl::StatusOr<Counters*> LoadRow(Family f, std::string_view agent,
                                     int32_t slot);
 
   absl::Status ApplyChat(const Event& e);

@@ -12,8 +12,6 @@ namespace {
 constexpr uint64_t kMaxBins = uint64_t{1} << 24;
 // Up to this many bins are added one by one (Merge).
 constexpr size_t kInPlaceBins = 8;
-// Room for this many more bins when a merge grows a sparse histogram.
-constexpr size_t kMergeSlack = 8;
 // A sparse histogram of at least this many bins turns dense when its
 // seconds span at most kDenseSpanPerBin times as many seconds as it has
 // bins: 8 bytes a second against 16 a bin, so the dense layout is at most
@@ -149,74 +147,25 @@ void ResponseHistogram::Merge(const ResponseHistogram& o, int64_t sign) {
     return;
   }
   const std::vector<Bin> ob = o.bins();
-  MergeSorted(ob.data(), ob.size(), sign);
-}
-
-void ResponseHistogram::MergeSorted(const Bin* ob, size_t n, int64_t sign) {
-  if (n <= kInPlaceBins || !dense_.empty()) {
-    for (size_t j = 0; j < n; ++j) Add(ob[j].first, sign * ob[j].second);
-    return;
-  }
-  // Merged in place from the back: a row that takes bins again and again
-  // (AddBins) keeps its vector, which grows with room for a few more
-  // seconds, instead of being copied into a new one each time.
-  const size_t m = sparse_.size();
-  if (sparse_.capacity() < m + n) {
-    // Exactly this much room: reserve() on the row itself may double it,
-    // and the rows' histograms are a good part of a month's memory
-    // (docs/engine.md, "Memory").
-    absl::InlinedVector<Bin, 2> grown;
-    grown.reserve(m + n + kMergeSlack);
-    grown.assign(sparse_.begin(), sparse_.end());
-    sparse_.swap(grown);
-  }
-  sparse_.resize(m + n);
-  size_t i = m, j = n, k = m + n;
-  while (j > 0) {
-    if (i > 0 && sparse_[i - 1].first > ob[j - 1].first) {
-      sparse_[--k] = sparse_[--i];
-    } else if (i > 0 && sparse_[i - 1].first == ob[j - 1].first) {
-      --i;
-      --j;
-      sparse_[--k] =
-          Bin{sparse_[i].first, sparse_[i].second + sign * ob[j].second};
+  absl::InlinedVector<Bin, 2> out;
+  out.reserve(sparse_.size() + ob.size());
+  size_t i = 0, j = 0;
+  while (i < sparse_.size() || j < ob.size()) {
+    if (j == ob.size() ||
+        (i < sparse_.size() && sparse_[i].first < ob[j].first)) {
+      out.push_back(sparse_[i++]);
+    } else if (i == sparse_.size() || ob[j].first < sparse_[i].first) {
+      out.emplace_back(ob[j].first, sign * ob[j].second);
+      ++j;
     } else {
-      --j;
-      sparse_[--k] = Bin{ob[j].first, sign * ob[j].second};
+      const int64_t c = sparse_[i].second + sign * ob[j].second;
+      if (c != 0) out.emplace_back(sparse_[i].first, c);
+      ++i;
+      ++j;
     }
   }
-  // [0, i) is in place; [k, m + n) holds the rest, zero counts among them.
-  size_t w = i;
-  for (size_t r = k; r < m + n; ++r) {
-    if (sparse_[r].second != 0) sparse_[w++] = sparse_[r];
-  }
-  sparse_.resize(w);
+  sparse_ = std::move(out);
   if (sparse_.size() >= kDenseMinBins) MaybeDensify();
-}
-
-void ResponseHistogram::AppendBinsTo(int64_t sign,
-                                     std::vector<Bin>* out) const {
-  ForEach([&](int64_t second, int64_t count) {
-    out->emplace_back(second, sign * count);
-    return true;
-  });
-}
-
-void ResponseHistogram::AddBins(std::vector<Bin>* bins) {
-  std::sort(bins->begin(), bins->end(),
-            [](const Bin& a, const Bin& b) { return a.first < b.first; });
-  // The counts of each second summed, zeros dropped, in place.
-  size_t n = 0;
-  for (size_t i = 0; i < bins->size();) {
-    const int64_t second = (*bins)[i].first;
-    int64_t count = 0;
-    for (; i < bins->size() && (*bins)[i].first == second; ++i) {
-      count += (*bins)[i].second;
-    }
-    if (count != 0) (*bins)[n++] = Bin{second, count};
-  }
-  MergeSorted(bins->data(), n, 1);
-  bins->clear();
 }
 
 ResponseHistogram& ResponseHistogram::operator+=(const ResponseHistogram& o) {

@@ -28,14 +28,6 @@ class ResponseHistogram {
   void Add(int64_t second, int64_t count);
   ResponseHistogram& operator+=(const ResponseHistogram& o);
   ResponseHistogram& operator-=(const ResponseHistogram& o);
-  // Appends the bins of this histogram, counts times `sign`, to `out`:
-  // bins to add later, many at once, with AddBins.
-  void AppendBinsTo(int64_t sign, std::vector<Bin>* out) const;
-  // Adds every bin of `*bins`, which may be in any order, hold a second any
-  // number of times and counts of either sign; leaves `*bins` empty (its
-  // capacity kept). One sort and one merge for all of them instead of a
-  // search and an insert per bin (docs/engine.md, "Throughput").
-  void AddBins(std::vector<Bin>* bins);
 
   bool empty() const { return dense_.empty() ? sparse_.empty() : bins_ == 0; }
   // Sum of all counts.
@@ -62,8 +54,6 @@ class ResponseHistogram {
   template <typename F>
   void ForEach(F f) const;
   void Merge(const ResponseHistogram& o, int64_t sign);
-  // Merge of bins sorted by second, without repeats or zero counts.
-  void MergeSorted(const Bin* ob, size_t n, int64_t sign);
   void AddSparse(int64_t second, int64_t count);
   void AddDense(uint64_t at, int64_t count) {
     int64_t& c = dense_[at];

@@ -202,11 +202,11 @@ TEST_P(RandomizedTest, AllArrivalOrdersMatchReference) {
 }
 
 // One agent: every chat of a day lands in the same day's row and month's
-// row, so their response histograms take the bins of many events (late
-// ones among them, which move a response from one second to another)
-// between two commits, folded in many at once (docs/engine.md,
-// "Throughput"), and the month is committed once or often.
-TEST(DeferredRowHistograms, BusyRowsMatchReference) {
+// row, so their response histograms take the bins of thousands of events
+// (late ones among them, which move a response from one second to
+// another) between two commits, in a month committed once or often, and
+// across a restart.
+TEST(BusyRows, OneAgentsRowsMatchReference) {
   GeneratorOptions opts;
   opts.seed = 5;
   opts.agents = 1;
@@ -220,7 +220,7 @@ TEST(DeferredRowHistograms, BusyRowsMatchReference) {
   });
   const Rules rules = TestRules();
   const RefDays ref = ReferenceDays(events, rules);
-  const std::string base = TempDir("deferred_rows");
+  const std::string base = TempDir("busy_rows");
   std::mt19937_64 rng(5);
   std::vector<Event> shuffled = events;
   std::shuffle(shuffled.begin(), shuffled.end(), rng);

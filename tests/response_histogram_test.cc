@@ -167,54 +167,6 @@ TEST(ResponseHistogram, DenseAndSparseLayoutsAgreeWithAMap) {
   }
 }
 
-// The engine's rows take an event's bins late, many at once (AddBins):
-// unsorted, a second several times, counts that cancel (a late event
-// moves a response from one second to another, a retraction takes one
-// back). Whatever the layout of the histogram they go into, the result is
-// that of the plain map, the pending bins are used up, and a histogram
-// that took the same bins one by one is equal to it.
-TEST(ResponseHistogram, AddBinsMatchesAddingOneByOne) {
-  std::mt19937_64 rng(13);
-  for (int round = 0; round < 300; ++round) {
-    ResponseHistogram h, one_by_one;
-    std::map<int64_t, int64_t> model;
-    // Small ranges give a dense row after a few folds, large ones a
-    // sparse one.
-    const int64_t range = 1 + static_cast<int64_t>(rng() % 3600);
-    std::vector<ResponseHistogram::Bin> pending;
-    for (int fold = 0; fold < 40; ++fold) {
-      const int n = static_cast<int>(rng() % 50);
-      for (int i = 0; i < n; ++i) {
-        const int64_t second = static_cast<int64_t>(rng() % range);
-        // Mostly +1; some -1 of a second that was counted (a retraction),
-        // some +1 and -1 of the same second in one fold.
-        int64_t count = 1;
-        if (rng() % 4 == 0 && model[second] > 0) count = -1;
-        pending.emplace_back(second, count);
-        one_by_one.Add(second, count);
-        model[second] += count;
-        if (rng() % 8 == 0) {
-          pending.emplace_back(second, 1);
-          pending.emplace_back(second, -1);
-        }
-      }
-      h.AddBins(&pending);
-      EXPECT_TRUE(pending.empty());
-      ASSERT_EQ(h.bins(), Model(model)) << "round " << round;
-    }
-    EXPECT_EQ(h, one_by_one);
-    std::string a, b;
-    h.AppendTo(&a);
-    one_by_one.AppendTo(&b);
-    EXPECT_EQ(a, b);
-    // AppendBinsTo gives back bins that AddBins takes: minus all of them
-    // leaves nothing.
-    h.AppendBinsTo(-1, &pending);
-    h.AddBins(&pending);
-    EXPECT_TRUE(h.empty()) << "round " << round;
-  }
-}
-
 // Seconds 1..100 once each: dense after the 64th; the median and p90 are
 // read the same way in either layout. Taking every count back leaves an
 // empty histogram equal to a new one.
