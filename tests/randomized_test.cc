@@ -201,6 +201,50 @@ TEST_P(RandomizedTest, AllArrivalOrdersMatchReference) {
   std::filesystem::remove_all(base);
 }
 
+// One agent: every chat of a day lands in the same day's row and month's
+// row, so their response histograms take the bins of thousands of events
+// (late ones among them, which move a response from one second to
+// another) between two commits, in a month committed once or often, and
+// across a restart.
+TEST(BusyRows, OneAgentsRowsMatchReference) {
+  GeneratorOptions opts;
+  opts.seed = 5;
+  opts.agents = 1;
+  opts.buyers = 300;
+  auto generated = GenerateEvents(opts);
+  ASSERT_TRUE(generated.ok()) << generated.status();
+  std::vector<Event> events = *generated;
+  ASSERT_GT(events.size(), 3000u);
+  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    return a.ts_ms != b.ts_ms ? a.ts_ms < b.ts_ms : a.id < b.id;
+  });
+  const Rules rules = TestRules();
+  const RefDays ref = ReferenceDays(events, rules);
+  const std::string base = TempDir("busy_rows");
+  std::mt19937_64 rng(5);
+  std::vector<Event> shuffled = events;
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  for (size_t every : {size_t{1'000'000}, size_t{53}}) {
+    EngineRun sorted(absl::StrCat(base, "/sorted", every), rules);
+    sorted.Apply(events, every);
+    CheckAll(sorted, ref, absl::StrCat("sorted, commit every ", every));
+    EngineRun run(absl::StrCat(base, "/shuffled", every), rules);
+    run.Apply(shuffled, every);
+    CheckAll(run, ref, absl::StrCat("shuffled, commit every ", every));
+  }
+  // A second run on the same store after a restart: the rows read back,
+  // then more bins folded into them.
+  EngineRun split(base + "/split", rules);
+  const size_t half = shuffled.size() / 2;
+  split.Apply(std::vector<Event>(shuffled.begin(), shuffled.begin() + half),
+              1'000'000);
+  split.Restart();
+  split.Apply(std::vector<Event>(shuffled.begin() + half / 2, shuffled.end()),
+              1'000'000);
+  CheckAll(split, ref, "split");
+  std::filesystem::remove_all(base);
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, RandomizedTest,
                          ::testing::Range<uint64_t>(1, 25));
 
