@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/message_id.h"
 #include "ingest/event.h"
 
 namespace chatkpi {
@@ -23,7 +24,7 @@ struct Message {
   int64_t ts = 0;
   uint32_t agent = 0;  // index into BuyerState::agents
   uint8_t flags = 0;
-  std::string id;
+  MessageId id;  // 16 bytes: a Message takes 32
 
   bool inbound() const { return flags & kIn; }
 };

@@ -14,6 +14,9 @@ size_t HeapBytes(size_t length) {
 size_t HeapBytes(const std::string& s) {
   return s.capacity() > 15 ? s.capacity() + 1 + kMallocOverhead : 0;
 }
+size_t HeapBytes(const MessageId& id) {
+  return id.on_heap() ? id.size() + kMallocOverhead : 0;
+}
 
 }  // namespace
 
