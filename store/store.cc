@@ -485,6 +485,7 @@ struct Store::Impl {
   std::mutex writing;
   std::unique_ptr<IdIndex> ids ABSL_PT_GUARDED_BY(ids_mu);  // null: read-only
   bool write_failed = false;  // RocksDB refuses writes after one fails
+  bool closing = false;       // BeginClose: no more writes
   uint64_t commits = 0;       // kCommitsKey as of the last commit
   // Source positions as of the last commit (CommitRecord::positions).
   std::map<std::string, std::string> positions;
@@ -698,6 +699,40 @@ Store::~Store() {
         impl_->write_options.sync)
         .IgnoreError();
   }
+}
+
+void Store::BeginClose() {
+  // After the write in progress, if any; none comes after this.
+  std::lock_guard writing(impl_->writing);
+  if (impl_->ids == nullptr || impl_->write_failed || impl_->closing) return;
+  impl_->closing = true;
+  // Every family but meta, which the id index's last spill still writes
+  // (its "ids.indexed_to"): the destructor flushes meta, and waits for
+  // these (a flush that waits also waits for those already under way).
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  for (int i = 0; i < static_cast<int>(Family::kNumFamilies); ++i) {
+    if (static_cast<Family>(i) != Family::kMeta) {
+      families.push_back(impl_->handles[i]);
+    }
+  }
+  // Nothing else runs now: the families are flushed two at a time.
+  impl_->db->SetDBOptions({{"max_background_flushes", "2"}})
+      .PermitUncheckedError();
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  flush.allow_write_stall = true;
+  impl_->db->Flush(flush, families).PermitUncheckedError();
+  absl::MutexLock lock(&impl_->ids_mu);
+  // Its error is the destructor's to ignore, as there.
+  impl_->ids->StartFlush(next_seq()).IgnoreError();
+}
+
+void Store::FlushInBackground() {
+  if (impl_->ids == nullptr) return;
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  flush.allow_write_stall = true;
+  impl_->db->Flush(flush, impl_->handles).PermitUncheckedError();
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
@@ -1004,6 +1039,12 @@ absl::Status Store::WriteAll(const std::vector<Commit*>& commits) {
 
 absl::Status Store::WriteAllUnannounced(const std::vector<Commit*>& commits) {
   std::lock_guard writing(impl_->writing);
+  if (impl_->closing) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("commit to --db ", dir_,
+                     ": the store is being closed (a write after "
+                     "Store::BeginClose)"));
+  }
   // One commit writes its own batch; several are copied into the first, so
   // that RocksDB applies them as one.
   for (Commit* commit : commits) {
