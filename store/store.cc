@@ -715,16 +715,20 @@ void Store::BeginClose() {
       families.push_back(impl_->handles[i]);
     }
   }
-  // Nothing else runs now: the families are flushed two at a time.
-  impl_->db->SetDBOptions({{"max_background_flushes", "2"}})
-      .PermitUncheckedError();
   rocksdb::FlushOptions flush;
   flush.wait = false;
   flush.allow_write_stall = true;
   impl_->db->Flush(flush, families).PermitUncheckedError();
-  absl::MutexLock lock(&impl_->ids_mu);
-  // Its error is the destructor's to ignore, as there.
-  impl_->ids->StartFlush(next_seq()).IgnoreError();
+  {
+    absl::MutexLock lock(&impl_->ids_mu);
+    // Its error is the destructor's to ignore, as there.
+    impl_->ids->StartFlush(next_seq()).IgnoreError();
+  }
+  // Nothing else runs now: the families are flushed two at a time. Last,
+  // since RocksDB writes and syncs its OPTIONS file for this (tens of ms
+  // on a busy disk) while the flush and the spill are already under way.
+  impl_->db->SetDBOptions({{"max_background_flushes", "2"}})
+      .PermitUncheckedError();
 }
 
 void Store::FlushInBackground() {
