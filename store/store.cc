@@ -915,6 +915,24 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
          ++attempt) {
       s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw);
     }
+  } else if (!is_rocksdb) {
+    // A new store: RocksDB creates each missing family with an OPTIONS
+    // file of its own, written, synced and parsed back (nine of them at the
+    // head of a first ingest); created in one call they share one. A crash
+    // between the two leaves the creation cut short that a writer
+    // finishes (ProbeStore).
+    s = rocksdb::DB::Open(db_opts, dir, {descs[0]}, &handles, &raw);
+    if (s.ok()) {
+      std::vector<rocksdb::ColumnFamilyHandle*> ours;
+      s = raw->CreateColumnFamilies({descs.begin() + 1, descs.end()}, &ours);
+      handles.insert(handles.end(), ours.begin(), ours.end());
+      if (!s.ok()) {
+        for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+        handles.clear();
+        delete raw;
+        raw = nullptr;
+      }
+    }
   } else {
     s = rocksdb::DB::Open(db_opts, dir, descs, &handles, &raw);
   }
