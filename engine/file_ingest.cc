@@ -108,6 +108,15 @@ class Ingestor {
   // Decides, before the first line, whether the store's file shards run
   // beside each other (engine/file_shards.h).
   absl::Status OpenShards();
+  // The input has ended and the store is closed next: what the memtables
+  // hold is flushed beside the last commits' writes.
+  void FlushStoreEarly() {
+    if (opts_.store_closes_after) engine_->store()->FlushInBackground();
+  }
+  // The last commit is written and the store is closed next.
+  void BeginStoreClose() {
+    if (opts_.store_closes_after) engine_->store()->BeginClose();
+  }
   int64_t conflicts() const {
     return shards_ != nullptr ? shards_->stats().conflicts
                               : engine_->stats().conflicts;
@@ -653,11 +662,13 @@ absl::Status IngestFiles(Engine& engine, const std::vector<std::string>& paths,
     if (!in.ok()) return in.status();
     absl::Status s = ingestor.Pump(**in);
     if (s.ok()) s = ingestor.Finish(**in);
+    if (s.ok() && &path == &paths.back()) ingestor.FlushStoreEarly();
     if (s.ok()) s = ingestor.Commit();
     if (!s.ok()) return s;
     ingestor.Drop(in->get());
   }
   report->conflicts = ingestor.conflicts();
+  ingestor.BeginStoreClose();
   return absl::OkStatus();
 }
 
@@ -729,6 +740,7 @@ absl::Status FollowFiles(Engine& engine, const std::vector<std::string>& paths,
   }
   absl::Status s = ingestor.Commit();
   report->conflicts = ingestor.conflicts();
+  if (s.ok()) ingestor.BeginStoreClose();
   return s;
 }
 

@@ -71,6 +71,12 @@ struct FileIngestOptions {
   // threads, 1 included; a store of one shard is run as before, on the
   // calling thread (with a note on `log` when more were asked for).
   int threads = 1;
+  // The caller closes the store as soon as this returns (`chatkpi ingest`):
+  // once the last commit is written, the store's close begins in the
+  // background (Store::BeginClose), beside the teardown of the engines
+  // (docs/engine.md, "The end of a run"). Nothing can be committed to the
+  // store after that.
+  bool store_closes_after = false;
 };
 
 struct FileIngestReport {

@@ -590,8 +590,11 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
       s = (*target)->Write(&c);
       if (!s.ok()) return s;
     }
-    rebuilder.reset();
     // Closed before the switch: writers open it as soon as the lock goes.
+    // Its close starts first, beside the engines' teardown (docs/engine.md,
+    // "The end of a run").
+    (*target)->BeginClose();
+    rebuilder.reset();
     target->reset();
     if (!opts.keep_old) {
       // Marked before the switch, so that a crash right after it does not

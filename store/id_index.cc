@@ -455,6 +455,23 @@ absl::Status IdIndex::Flush(uint64_t log_end) {
   return s;
 }
 
+absl::Status IdIndex::StartFlush(uint64_t log_end) {
+  absl::Status s = FinishSpill();
+  if (!s.ok()) {
+    SaveFilter(log_end);
+    return s;
+  }
+  const bool spill = live_.entries.size() - claimed_ >= kMinFlushedIds;
+  if (spill) Freeze();
+  spill_done_.store(false, std::memory_order_relaxed);
+  spiller_ = std::thread([this, log_end, spill] {
+    if (spill) spill_status_ = WriteSpill(log_end);
+    SaveFilter(log_end);
+    spill_done_.store(true, std::memory_order_release);
+  });
+  return absl::OkStatus();
+}
+
 void IdIndex::Freeze() {
   std::swap(live_, frozen_);
   // Indices into the vector the claims leave below.

@@ -128,6 +128,11 @@ class IdIndex {
   // enough to be worth a table, and saves the filter, so that the next open
   // reads little or nothing back from the log.
   absl::Status Flush(uint64_t log_end);
+  // Flush's work started on the spill thread: the store is closed next
+  // and nothing is written meanwhile (Store::BeginClose). The Flush that
+  // follows waits for it and finds nothing left to do. Returns the error
+  // of a spill before, if any (then only the filter is saved, as Flush).
+  absl::Status StartFlush(uint64_t log_end);
 
   // Lookups of the family so far: how often the filter said "maybe".
   uint64_t family_reads() const { return family_reads_; }

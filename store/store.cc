@@ -486,6 +486,7 @@ struct Store::Impl {
   std::mutex writing;
   std::unique_ptr<IdIndex> ids ABSL_PT_GUARDED_BY(ids_mu);  // null: read-only
   bool write_failed = false;  // RocksDB refuses writes after one fails
+  bool closing = false;       // BeginClose: no more writes
   uint64_t commits = 0;       // kCommitsKey as of the last commit
   // Source positions as of the last commit (CommitRecord::positions).
   std::map<std::string, std::string> positions;
@@ -704,6 +705,44 @@ Store::~Store() {
   }
 }
 
+void Store::BeginClose() {
+  // After the write in progress, if any; none comes after this.
+  std::lock_guard writing(impl_->writing);
+  if (impl_->ids == nullptr || impl_->write_failed || impl_->closing) return;
+  impl_->closing = true;
+  // Every family but meta, which the id index's last spill still writes
+  // (its "ids.indexed_to"): the destructor flushes meta, and waits for
+  // these (a flush that waits also waits for those already under way).
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  for (int i = 0; i < static_cast<int>(Family::kNumFamilies); ++i) {
+    if (static_cast<Family>(i) != Family::kMeta) {
+      families.push_back(impl_->handles[i]);
+    }
+  }
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  flush.allow_write_stall = true;
+  impl_->db->Flush(flush, families).PermitUncheckedError();
+  {
+    absl::MutexLock lock(&impl_->ids_mu);
+    // Its error is the destructor's to ignore, as there.
+    impl_->ids->StartFlush(next_seq()).IgnoreError();
+  }
+  // Nothing else runs now: the families are flushed two at a time. Last,
+  // since RocksDB writes and syncs its OPTIONS file for this (tens of ms
+  // on a busy disk) while the flush and the spill are already under way.
+  impl_->db->SetDBOptions({{"max_background_flushes", "2"}})
+      .PermitUncheckedError();
+}
+
+void Store::FlushInBackground() {
+  if (impl_->ids == nullptr) return;
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  flush.allow_write_stall = true;
+  impl_->db->Flush(flush, impl_->handles).PermitUncheckedError();
+}
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                                                    const StoreOptions& opts) {
   namespace fs = std::filesystem;
@@ -880,6 +919,24 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
          ++attempt) {
       s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw);
     }
+  } else if (!is_rocksdb) {
+    // A new store: RocksDB creates each missing family with an OPTIONS
+    // file of its own, written, synced and parsed back (nine of them at the
+    // head of a first ingest); created in one call they share one. A crash
+    // between the two leaves the creation cut short that a writer
+    // finishes (ProbeStore).
+    s = rocksdb::DB::Open(db_opts, dir, {descs[0]}, &handles, &raw);
+    if (s.ok()) {
+      std::vector<rocksdb::ColumnFamilyHandle*> ours;
+      s = raw->CreateColumnFamilies({descs.begin() + 1, descs.end()}, &ours);
+      handles.insert(handles.end(), ours.begin(), ours.end());
+      if (!s.ok()) {
+        for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+        handles.clear();
+        delete raw;
+        raw = nullptr;
+      }
+    }
   } else {
     s = rocksdb::DB::Open(db_opts, dir, descs, &handles, &raw);
   }
@@ -975,6 +1032,12 @@ absl::Status Store::WriteAll(const std::vector<Commit*>& commits) {
 
 absl::Status Store::WriteAllUnannounced(const std::vector<Commit*>& commits) {
   std::lock_guard writing(impl_->writing);
+  if (impl_->closing) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("commit to --db ", dir_,
+                     ": the store is being closed (a write after "
+                     "Store::BeginClose)"));
+  }
   for (Commit* commit : commits) {
     if (!commit->impl_->refused.ok()) return commit->impl_->refused;
   }

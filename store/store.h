@@ -176,6 +176,21 @@ class Store {
   // index and the memtables are written out, so that the next open (of any
   // kind) replays nothing.
   ~Store();
+  // The last write is done and the store is closed next (a command about to
+  // exit, a replay about to switch): starts what the destructor writes out
+  // in the background — the memtables' flush, the id index's last spill and
+  // its filter — so that it runs beside what the caller frees meanwhile
+  // (docs/engine.md, "The end of a run"). The destructor waits for it and
+  // finishes the close. Every write after this is refused
+  // (FailedPrecondition). Nothing to do for a read-only store or after a
+  // failed write.
+  void BeginClose();
+  // Starts flushing every memtable in the background and returns: a writer
+  // whose input has ended calls it while its last commits are still being
+  // written, so that the close finds less to flush (docs/engine.md, "The
+  // end of a run"). What is written after goes to new memtables. Nothing
+  // to do for a read-only store.
+  void FlushInBackground();
 
   // Applies all of `commit` or nothing. After a failure the store refuses
   // further writes (RocksDB stops on a failed write) until reopened. A
