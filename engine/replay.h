@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,8 @@
 #include "engine/rules.h"
 
 namespace chatkpi {
+
+class EvictedStates;
 
 struct ReplayProgress {
   const char* phase = "";  // "rebuild", "catch-up", "final catch-up"
@@ -56,6 +59,11 @@ struct ReplayOptions {
   absl::Duration progress_interval = absl::Seconds(1);
   std::function<void(const ReplayProgress&)> progress;  // may be null
   std::function<void(const std::string&)> log;          // may be null
+  // The pool of evicted states the new generation's engines share; null
+  // gives the replay a pool of its own, freed before it returns. A caller
+  // about to exit passes one it keeps, so that freeing it one block at a
+  // time is not on the way out (docs/engine.md, "The end of a run").
+  std::shared_ptr<EvictedStates> evicted_states;
 };
 
 struct ReplayReport {

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <iostream>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -186,6 +189,11 @@ absl::StatusOr<OutputFormat> ParseOutputFormat(const Args& args) {
 int Fail(const std::string& command, const absl::Status& s) {
   std::cerr << "chatkpi " << command << ": " << s.message() << "\n";
   return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+void KeepUntilExit(std::shared_ptr<void> p) {
+  static auto* kept = new std::vector<std::shared_ptr<void>>();
+  kept->push_back(std::move(p));
 }
 
 }  // namespace chatkpi

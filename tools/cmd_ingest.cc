@@ -27,18 +27,6 @@ absl::StatusOr<std::optional<Rules>> RulesFromArgs(const Args& args) {
   return std::optional<Rules>(std::move(*rules));
 }
 
-namespace {
-
-// Keeps `p` to the process's exit: freeing what is about to go back to the
-// system with the whole process is pointless work on the way out. Held
-// here, it is reachable (not a leak to LeakSanitizer).
-void KeepUntilExit(std::shared_ptr<void> p) {
-  static auto* kept = new std::vector<std::shared_ptr<void>>();
-  kept->push_back(std::move(p));
-}
-
-}  // namespace
-
 const CommandSpec& IngestCommand() {
   static const auto* spec = new CommandSpec{
       "ingest",

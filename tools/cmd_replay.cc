@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/json_text.h"
+#include "engine/evicted_states.h"
 #include "engine/replay.h"
 #include "engine/rules.h"
 #include "tools/args.h"
@@ -119,6 +120,10 @@ int RunReplay(int argc, char** argv) {
       }
     };
   }
+  // The new generation's pool of evicted states goes back to the system
+  // with the process instead of being freed before the switch.
+  opts.evicted_states = std::make_shared<EvictedStates>();
+  KeepUntilExit(opts.evicted_states);
   auto report = Replay(*db, *rules, opts);
   if (progress_line_open) std::cerr << "\n";
   if (!report.ok()) return Fail(kCmd, report.status());
