@@ -244,6 +244,7 @@ class Rebuilder {
     EngineOptions eo;
     eo.shard = shard;
     eo.evicted_states = evicted_states_;
+    eo.live_state_budget_bytes = opts_.live_state_budget_bytes;
     // Conflicts are resolved again, in log order, as ingest resolved them;
     // their records (which name source positions) are copied.
     eo.record_conflicts = false;
@@ -274,13 +275,17 @@ class Rebuilder {
     auto applied = (*engine)->Apply(*event, raw);
     if (!applied.ok()) return applied.status();
     if (!*applied) ++duplicates_;
-    if ((*engine)->pending() >= opts_.commit_every) return (*engine)->Commit();
+    if ((*engine)->pending() >= opts_.commit_every ||
+        (*engine)->OverStateBudget()) {
+      return (*engine)->Commit();
+    }
     return absl::OkStatus();
   }
 
   // File shards: parsed here, applied by the shards' threads a batch at a
-  // time, all shards committed together every `commit_every` events (the
-  // positions are copied at the switch, with the rest of meta).
+  // time, all shards committed together every `commit_every` events or once
+  // their states pass the budget (the positions are copied at the switch,
+  // with the rest of meta).
   absl::Status QueueFile(uint64_t seq, std::string_view raw) {
     absl::Status parsed = parser_.Parse(raw, &file_->Slot());
     if (!parsed.ok()) return Unparsable(seq, parsed);
@@ -288,7 +293,7 @@ class Rebuilder {
     // Handed over without waiting (FileShards::Submit), so that the next
     // batch is read and parsed here while the shards apply this one; the
     // counts are taken when a round ends (CommitAll).
-    if (++file_pending_ >= opts_.commit_every) {
+    if (++file_pending_ >= opts_.commit_every || file_->OverStateBudget()) {
       file_pending_ = 0;
       static const std::vector<std::pair<std::string, std::string>>
           kNoPositions;

@@ -24,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engine/engine.h"
 #include "engine/rules.h"
 
 namespace chatkpi {
@@ -42,7 +43,14 @@ struct ReplayOptions {
   // Keep the old generation (queryable by its rules version) instead of
   // deleting it after the switch.
   bool keep_old = false;
-  size_t commit_every = 100'000;  // events per commit of each new engine
+  // Events per commit of each new engine. Longer than ingest's: a crashed
+  // replay is deleted and started over, never resumed, so the commits of a
+  // rebuild bound its memory, not what a crash costs (docs/replay.md).
+  size_t commit_every = 300'000;
+  // Each engine also commits (file shards: all together) as soon as the
+  // states it holds pass this many bytes, as ingest's engines do
+  // (EngineOptions::live_state_budget_bytes).
+  size_t live_state_budget_bytes = kDefaultLiveStateBudgetBytes;
   // Threads that apply events (docs/replay.md, "Threads"); 1 applies them
   // all on the calling thread.
   int threads = 1;

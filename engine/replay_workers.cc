@@ -151,7 +151,7 @@ void ReplayWorkers::Work(int worker) {
       return;
     }
     if (!*applied) ++w.duplicates;
-    if (engine.pending() >= commit_every_) {
+    if (engine.pending() >= commit_every_ || engine.OverStateBudget()) {
       std::lock_guard lock(commit_mu_);
       w.status = engine.Commit();
       if (!w.status.ok()) return;

@@ -321,6 +321,57 @@ TEST(ReplayThreads, FileShardsFedByKafkaTooAreRefused) {
   std::filesystem::remove_all(dir);
 }
 
+// The commits a replay of `db` under `rules` wrote to the new generation,
+// with commits due only by the states' budget, which is `budget` bytes; the
+// store then holds the reference model's numbers of `events`.
+uint64_t ReplayWithBudget(const std::string& db, const char* rules_text,
+                          size_t budget, int threads,
+                          const std::vector<Event>& events) {
+  auto rules = ParseRules(rules_text);
+  EXPECT_TRUE(rules.ok()) << rules.status();
+  if (!rules.ok()) return 0;
+  ReplayOptions opts;
+  opts.threads = threads;
+  opts.commit_every = size_t{1} << 40;
+  opts.live_state_budget_bytes = budget;
+  opts.retire_wait = absl::ZeroDuration();
+  auto report = Replay(db, *rules, opts);
+  EXPECT_TRUE(report.ok()) << report.status();
+  ExpectReference(db, events, *rules, 0);
+  StoreOptions so;
+  so.read_only = true;
+  auto store = Store::Open(db, so);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? (*store)->commits() : 0;
+}
+
+// A replay's engines commit once their states pass the live-state budget,
+// as ingest's do, whatever --commit-every says: its memory stays bounded.
+// With the default budget this small month is one commit of the rebuild;
+// with a budget of one byte, a commit at least every few batches.
+TEST(ReplayStateBudget, CommitsOnceTheStatesPassTheBudget) {
+  const std::vector<std::string> lines = Generate(5, 0);
+  const std::string dir = TempDir("replay_state_budget");
+  const std::string file = dir + "/events.jsonl";
+  WriteLines(file, lines, 0, lines.size(), false);
+  int64_t bad = 0;
+  const std::vector<Event> events = testing::ParseJsonlFile(file, &bad);
+  ASSERT_EQ(bad, 0);
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(absl::StrCat(threads, " ingest and replay threads"));
+    const std::string db = absl::StrCat(dir, "/db", threads);
+    FileIngestReport report;
+    ASSERT_TRUE(
+        IngestWith(db, file, testing::TestRules(), threads, &report).ok());
+    const uint64_t roomy = ReplayWithBudget(
+        db, kNewRules[0], kDefaultLiveStateBudgetBytes, threads, events);
+    const uint64_t tight =
+        ReplayWithBudget(db, kNewRules[1], 1, threads, events);
+    EXPECT_GE(tight, roomy + 10) << "roomy " << roomy;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, ReplayThreadsTest, ::testing::Values(1, 2, 3));
 
 }  // namespace

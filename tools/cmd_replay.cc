@@ -39,7 +39,7 @@ const CommandSpec& ReplayCommand() {
       {{"db", "DIR", "the store (required)"},
        {"rules", "FILE", "the new rules (required)"},
        {"keep", "", "keep the old generation, queryable by its version"},
-       {"commit-every", "N", "events per commit of each engine (100000)"},
+       {"commit-every", "N", "events per commit of each engine (300000)"},
        {"threads", "N",
         "threads that apply events (every core; 1 = one, as before)"},
        {"retire-wait-s", "S", "wait for writers to leave the old one (10)"},
