@@ -120,6 +120,7 @@ class Rebuilder {
   // Applies every event up to the last CatchUp.
   absl::Status ApplyAll(const char* phase) {
     phase_ = phase;
+    const bool bulk = done_ == 0;  // the pass that reads the whole log
     absl::Status failed;
     Event event;
     absl::Status s = live_->ScanEvents(
@@ -143,7 +144,7 @@ class Rebuilder {
     // The bulk pass has read the log: the new generation's memtables flush
     // beside its last batches instead of at its close (docs/engine.md, "The
     // end of a run").
-    if (std::string_view(phase) == "rebuild") target_->FlushInBackground();
+    if (bulk) target_->FlushInBackground();
     // Everything read is applied before the round ends.
     if (file_ != nullptr) {
       FileShards::Counts counts;

@@ -463,12 +463,7 @@ absl::Status IdIndex::StartFlush(uint64_t log_end) {
   }
   const bool spill = live_.entries.size() - claimed_ >= kMinFlushedIds;
   if (spill) Freeze();
-  spill_done_.store(false, std::memory_order_relaxed);
-  spiller_ = std::thread([this, log_end, spill] {
-    if (spill) spill_status_ = WriteSpill(log_end);
-    SaveFilter(log_end);
-    spill_done_.store(true, std::memory_order_release);
-  });
+  SpillInBackground(log_end, spill, /*save_filter=*/true);
   return absl::OkStatus();
 }
 
@@ -500,12 +495,18 @@ absl::Status IdIndex::StartSpill(uint64_t log_end) {
   absl::Status s = FinishSpill();
   if (!s.ok()) return s;
   Freeze();
+  SpillInBackground(log_end, /*spill=*/true, /*save_filter=*/false);
+  return absl::OkStatus();
+}
+
+void IdIndex::SpillInBackground(uint64_t log_end, bool spill,
+                                bool save_filter) {
   spill_done_.store(false, std::memory_order_relaxed);
-  spiller_ = std::thread([this, log_end] {
-    spill_status_ = WriteSpill(log_end);
+  spiller_ = std::thread([this, log_end, spill, save_filter] {
+    if (spill) spill_status_ = WriteSpill(log_end);
+    if (save_filter) SaveFilter(log_end);
     spill_done_.store(true, std::memory_order_release);
   });
-  return absl::OkStatus();
 }
 
 absl::Status IdIndex::FinishSpill() {

@@ -234,6 +234,10 @@ class IdIndex {
   // Freezes the written ids and starts writing them on the spill thread,
   // after the spill before (its error, if any, is returned instead).
   absl::Status StartSpill(uint64_t log_end);
+  // Starts the spill thread on what StartSpill and StartFlush leave it:
+  // the frozen generation's spill when `spill`, then the filter saved when
+  // `save_filter`. No spill thread may be running.
+  void SpillInBackground(uint64_t log_end, bool spill, bool save_filter);
   // Waits for the spill thread, if any, empties the frozen generation and
   // returns the spill's status.
   absl::Status FinishSpill();

@@ -705,6 +705,22 @@ Store::~Store() {
   }
 }
 
+namespace {
+
+// Schedules a flush of `families` on RocksDB's flush threads and returns:
+// a head start for the flushes of the store's close, which wait (its error
+// is ignored, as before a close).
+void FlushWithoutWaiting(
+    rocksdb::DB* db,
+    const std::vector<rocksdb::ColumnFamilyHandle*>& families) {
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  flush.allow_write_stall = true;
+  db->Flush(flush, families).PermitUncheckedError();
+}
+
+}  // namespace
+
 void Store::BeginClose() {
   // After the write in progress, if any; none comes after this.
   std::lock_guard writing(impl_->writing);
@@ -719,10 +735,7 @@ void Store::BeginClose() {
       families.push_back(impl_->handles[i]);
     }
   }
-  rocksdb::FlushOptions flush;
-  flush.wait = false;
-  flush.allow_write_stall = true;
-  impl_->db->Flush(flush, families).PermitUncheckedError();
+  FlushWithoutWaiting(impl_->db.get(), families);
   {
     absl::MutexLock lock(&impl_->ids_mu);
     // Its error is the destructor's to ignore, as there.
@@ -737,10 +750,7 @@ void Store::BeginClose() {
 
 void Store::FlushInBackground() {
   if (impl_->ids == nullptr) return;
-  rocksdb::FlushOptions flush;
-  flush.wait = false;
-  flush.allow_write_stall = true;
-  impl_->db->Flush(flush, impl_->handles).PermitUncheckedError();
+  FlushWithoutWaiting(impl_->db.get(), impl_->handles);
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
