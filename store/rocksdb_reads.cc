@@ -3,13 +3,19 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "rocksdb/perf_level.h"
 #include "store/rocksdb_status.h"
 
 namespace chatkpi {
 
+void DisablePerfCounters() {
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+}
+
 absl::StatusOr<std::optional<std::string>> ReadValue(
     rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view key,
     std::string_view dir, bool fill_cache) {
+  DisablePerfCounters();
   std::string value;
   rocksdb::ReadOptions ro;
   ro.fill_cache = fill_cache;

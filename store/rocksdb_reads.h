@@ -13,6 +13,14 @@
 
 namespace chatkpi {
 
+// Turns RocksDB's per-operation counters off on the calling thread. They are
+// on by default in every thread (PerfLevel::kEnableCount), and each key
+// comparison of a read or a memtable insert then updates a thread-local
+// PerfContext, which a shared librocksdb reaches through __tls_get_addr:
+// about 1.5% of a shuffled ingest's CPU (docs/engine.md, "Throughput").
+// chatkpi never reads those counters. Cheap enough to call per operation.
+void DisablePerfCounters();
+
 // The value of `key`, nullopt when absent. `dir` names the store in errors.
 // `fill_cache` false: the block read is not kept in the block cache (a
 // caller that keeps what it decodes in a cache of its own).

@@ -1041,6 +1041,7 @@ absl::Status Store::WriteAll(const std::vector<Commit*>& commits) {
 }
 
 absl::Status Store::WriteAllUnannounced(const std::vector<Commit*>& commits) {
+  DisablePerfCounters();
   std::lock_guard writing(impl_->writing);
   if (impl_->closing) {
     return absl::FailedPreconditionError(
