@@ -526,8 +526,15 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
   if (!s.ok()) return s;
   *building = *name;
 
+  // Without a write-ahead log: a crash before the switch leaves a building
+  // generation that the next replay deletes, so the log would protect
+  // nothing; the generation is written out whole (Persist) before the
+  // switch instead.
+  StoreOptions target_opts;
+  target_opts.unlogged = true;
+  target_opts.fault_injection = opts.target_faults;
   auto target =
-      Store::Open(paths.Generation(report.new_generation), StoreOptions());
+      Store::Open(paths.Generation(report.new_generation), target_opts);
   if (!target.ok()) return target.status();
   Log(opts,
       absl::StrCat("rebuilding generation ", report.old_generation, " (rules ",
@@ -607,6 +614,10 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
     // "The end of a run").
     (*target)->BeginClose();
     rebuilder.reset();
+    // On disk whole before anyone can open it: a generation that cannot be
+    // written out is not switched to.
+    s = (*target)->Persist();
+    if (!s.ok()) return s;
     target->reset();
     if (!opts.keep_old) {
       // Marked before the switch, so that a crash right after it does not

@@ -67,6 +67,9 @@ struct ReplayOptions {
   absl::Duration progress_interval = absl::Seconds(1);
   std::function<void(const ReplayProgress&)> progress;  // may be null
   std::function<void(const std::string&)> log;          // may be null
+  // Tests only: the new generation's files are written through this, which
+  // can make writes fail (store/fault_injection.h).
+  std::shared_ptr<FaultInjection> target_faults;
   // The pool of evicted states the new generation's engines share; null
   // gives the replay a pool of its own, freed before it returns. A caller
   // about to exit passes one it keeps, so that freeing it one block at a

@@ -748,6 +748,28 @@ void Store::BeginClose() {
       .PermitUncheckedError();
 }
 
+absl::Status Store::Persist() {
+  std::lock_guard writing(impl_->writing);
+  if (impl_->ids == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--db ", dir_, " is open read-only: nothing to persist"));
+  }
+  if (impl_->write_failed) {
+    return absl::DataLossError(absl::StrCat(
+        "--db ", dir_, ": a write failed, so not every commit is stored"));
+  }
+  absl::Status s;
+  {
+    absl::MutexLock lock(&impl_->ids_mu);
+    s = impl_->ids->Flush(next_seq());
+  }
+  if (!s.ok()) return s;
+  rocksdb::FlushOptions flush;
+  flush.allow_write_stall = true;
+  return ToStatus(impl_->db->Flush(flush, impl_->handles),
+                  absl::StrCat("writing out --db ", dir_));
+}
+
 void Store::FlushInBackground() {
   if (impl_->ids == nullptr) return;
   FlushWithoutWaiting(impl_->db.get(), impl_->handles);
@@ -886,6 +908,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   impl->read_only = opts.read_only;
   impl->secondary = !opts.secondary_dir.empty();
   impl->write_options.sync = opts.sync;
+  impl->write_options.disableWAL = opts.unlogged;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;

@@ -163,6 +163,13 @@ struct StoreOptions {
   // The id filter's smallest size, 2^N bits (16 MiB); it grows with the
   // store (store/id_index.h). Tests make it small to exercise that.
   int id_filter_log2_bits = 27;
+  // Commits skip RocksDB's write-ahead log: a crash loses every commit not
+  // yet flushed to table files. Only for a store that a crash makes
+  // worthless anyway — a replay's new generation, which the next replay
+  // deletes (docs/replay.md) — and which is then made durable by Persist()
+  // before anyone else may open it. It writes each commit once instead of
+  // twice (the log, then the table).
+  bool unlogged = false;
 };
 
 class Store {
@@ -191,6 +198,12 @@ class Store {
   // end of a run"). What is written after goes to new memtables. Nothing
   // to do for a read-only store.
   void FlushInBackground();
+  // Writes out everything committed so far — the id index and every
+  // memtable — and waits for it: once it returns OK, the store holds every
+  // commit without its write-ahead log (StoreOptions::unlogged). An error
+  // means some commit may not be on disk. Allowed after BeginClose() (it
+  // waits for what that started).
+  absl::Status Persist();
 
   // Applies all of `commit` or nothing. After a failure the store refuses
   // further writes (RocksDB stops on a failed write) until reopened. A

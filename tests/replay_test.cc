@@ -34,6 +34,7 @@
 #include "query/diff.h"
 #include "query/month_score.h"
 #include "query/snapshot.h"
+#include "store/fault_injection.h"
 #include "store/generations.h"
 #include "store/store.h"
 #include "store/store_files.h"
@@ -850,6 +851,42 @@ TEST(ReplayLibrary, ShardsAreReplayedInTheirOwnShard) {
     shards.insert(shard);
   }
   EXPECT_EQ(shards, (std::set<uint32_t>{1, 2, 3}));
+  fs::remove_all(dir);
+}
+
+// The new generation is written without a write-ahead log and written out
+// before the switch: if that fails, replay fails and the live generation
+// stays, with its numbers; a later replay switches as usual.
+TEST(ReplayLibrary, NewGenerationThatCannotBeWrittenOutIsNotSwitchedTo) {
+  const std::string dir = TempDir("replay_unwritable");
+  const std::string events = Gen(dir, {"--buyers", "120", "--seed", "23"});
+  const std::string db = dir + "/live";
+  ASSERT_EQ(Ingest(db, {events}).exit_code, 0);
+  const std::string before = Snapshot(db);
+  auto next = ParseRules(kRuleSets[1].second);
+  ASSERT_TRUE(next.ok());
+
+  ReplayOptions opts;
+  opts.target_faults = std::make_shared<FaultInjection>();
+  // The disk fails once every event is in the new generation's memtables:
+  // what is left is writing them out (after the flush the bulk pass began
+  // has had time to end).
+  opts.progress = [&](const ReplayProgress& p) {
+    if (std::string_view(p.phase) != "final catch-up") return;
+    absl::SleepFor(absl::Milliseconds(300));
+    opts.target_faults->SetFailWrites(true);
+  };
+  auto failed = chatkpi::Replay(db, *next, opts);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_GT(opts.target_faults->failures(), 0);
+  opts.target_faults->Clear();
+  EXPECT_EQ(Snapshot(db), before);
+
+  auto report = chatkpi::Replay(db, *next);
+  ASSERT_TRUE(report.ok()) << report.status();
+  const std::string rules = RulesFile(dir, "slow30", kRuleSets[1].second);
+  EXPECT_EQ(Snapshot(db), FreshSnapshot(dir, {events}, rules));
+  EXPECT_NE(Snapshot(db), before);
   fs::remove_all(dir);
 }
 

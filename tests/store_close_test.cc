@@ -264,5 +264,43 @@ TEST(StoreCreation, CutShortBeforeTheFamiliesIsFinishedByAWriter) {
   ExpectFilled(dir);
 }
 
+// A store opened unlogged (a replay's new generation) writes its commits to
+// memtables only, and Persist() puts every one of them on disk: a read-only
+// open afterwards finds all of them, the ids included.
+TEST(UnloggedStore, PersistWritesOutEveryCommitWithoutALog) {
+  const std::string dir = testing::TempDir("unlogged") + "/db";
+  {
+    StoreOptions so;
+    so.unlogged = true;
+    auto store = Store::Open(dir, so);
+    ASSERT_TRUE(store.ok()) << store.status();
+    Fill(**store);
+    // A logged store has its three commits in a WAL by now.
+    EXPECT_EQ(NonEmptyWals(dir), std::vector<std::string>());
+    ASSERT_TRUE((*store)->Persist().ok());
+  }
+  ExpectFilled(dir);
+  ExpectIdsFound(dir);
+}
+
+// A write-out that fails is reported: without a log, the commits it did not
+// write out are not anywhere else, so the caller must not use the store.
+TEST(UnloggedStore, FailedWriteOutIsReported) {
+  const std::string dir = testing::TempDir("unlogged_fails") + "/db";
+  auto faults = std::make_shared<FaultInjection>();
+  StoreOptions so;
+  so.unlogged = true;
+  so.fault_injection = faults;
+  auto store = Store::Open(dir, so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  Fill(**store);
+  faults->SetFailWrites(true);
+  (*store)->BeginClose();
+  const absl::Status persisted = (*store)->Persist();
+  EXPECT_FALSE(persisted.ok());
+  EXPECT_GT(faults->failures(), 0);
+  faults->Clear();
+}
+
 }  // namespace
 }  // namespace chatkpi
