@@ -8,10 +8,10 @@
 
 namespace chatkpi {
 
-// Loads the cache line holding `p`. Never faults, whatever `p` is. GCC may
-// drop a __builtin_prefetch whose address it finds otherwise unused (the
-// slots of FileShards' batches lost theirs that way), so on x86-64 the
-// instruction is written out.
+// Loads the cache line holding `p`. Never faults, whatever `p` is. GCC
+// treats __builtin_prefetch as free of side effects and may drop it (one
+// version of FileShards' loop lost its prefetches of the batch's slots that
+// way), so on x86-64 the instruction is written out.
 inline void PrefetchLine(const void* p) {
 #if defined(__x86_64__)
   asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
