@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "base/checked_math.h"
+#include "base/prefetch.h"
 #include "engine/conflict_record.h"
 #include "engine/dead_letter_value.h"
 #include "engine/local_day.h"
@@ -322,6 +323,53 @@ void Engine::Prefetch(const Event& e) const {
   commit_.PrefetchEvent(e.id);
   if (e.type == EventType::kChat) buyers_.prefetch(Key(e.buyer));
   if (e.type == EventType::kOrder) orders_.prefetch(Key(e.order));
+}
+
+namespace {
+
+// What PrefetchStateData loads of a buyer's vectors, in cache lines. Its
+// messages are searched and scanned around the new one's place, anywhere
+// in shuffled input: their first lines, which the search starts from and
+// which hold all of a small buyer's, paid as much as more of them.
+constexpr size_t kMessageLines = 4;
+constexpr size_t kAgentLines = 2;  // two agents' names a line
+constexpr size_t kOrderLines = 1;
+
+template <typename T>
+void PrefetchArray(const std::vector<T>& v, size_t max_lines) {
+  PrefetchBytes(v.data(), std::min(v.size() * sizeof(T), max_lines * 64));
+}
+
+}  // namespace
+
+void Engine::PrefetchState(const Event& e) const {
+  if (e.type == EventType::kChat) {
+    if (!e.inbound && e.auto_reply) return;  // touches no state
+    auto it = buyers_.find(Key(e.buyer));
+    if (it != buyers_.end())
+      PrefetchBytes(it->second.get(), sizeof(BuyerEntry));
+  } else if (e.type == EventType::kOrder) {
+    auto it = orders_.find(Key(e.order));
+    if (it != orders_.end())
+      PrefetchBytes(it->second.get(), sizeof(OrderEntry));
+  }
+}
+
+void Engine::PrefetchStateData(const Event& e) const {
+  if (e.type == EventType::kChat) {
+    if (!e.inbound && e.auto_reply) return;
+    auto it = buyers_.find(Key(e.buyer));
+    if (it == buyers_.end()) return;
+    const BuyerState& b = it->second->state;
+    PrefetchArray(b.agents, kAgentLines);
+    PrefetchArray(b.messages, kMessageLines);
+    PrefetchArray(b.orders, kOrderLines);
+    PrefetchArray(b.order_counts, kOrderLines);
+  } else if (e.type == EventType::kOrder) {
+    auto it = orders_.find(Key(e.order));
+    if (it == orders_.end()) return;
+    PrefetchArray(it->second->state.events, kMessageLines);
+  }
 }
 
 absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw,

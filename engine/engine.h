@@ -157,6 +157,14 @@ class Engine {
   // meanwhile. Callers that parse one event ahead hide those misses behind
   // the work of the event before.
   void Prefetch(const Event& e) const;
+  // Two later hints for a caller that runs several events ahead of Apply
+  // (FileShards): once Prefetch's hash slot is loaded, PrefetchState loads
+  // the entry of the buyer (order) it holds there, if held, and once that
+  // is loaded PrefetchStateData loads what the entry points to: the
+  // buyer's messages, agents and orders (the order's events). Both only
+  // read: no state is loaded, taken back or stamped as touched.
+  void PrefetchState(const Event& e) const;
+  void PrefetchStateData(const Event& e) const;
 
   // Takes back what `e`, which this engine applied, counted: for a sibling
   // whose copy of `e`'s id wins (ShardSiblings). False when this engine

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/prefetch.h"
 #include "store/coding.h"
 #include "store/stable_hash.h"
 
@@ -152,19 +153,26 @@ uint32_t FileShards::ShardOf(const Event& e) const {
 
 namespace {
 
-// A batch was parsed on another thread, up to thousands of events ago: its
-// events are cold here, and a shard takes every few one. Their slots are
-// loaded well ahead (kSlotAhead), so that the engine's Prefetch of the next
-// one, which hashes its keys, does not stall on them. The text and raw
-// line they point to are not: finding them is a load of the cold slot and
-// of the batch's line ends, which stalls here for longer than the engine
-// later waits for the lines themselves (docs/engine.md, "Throughput").
-constexpr size_t kSlotAhead = 8;
-
-void PrefetchLines(const void* p, size_t bytes) {
-  const char* c = static_cast<const char*>(p);
-  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
-}
+// A batch was parsed on another thread, up to thousands of events ago, and
+// a shard takes every few of its events; in shuffled input each event
+// touches a buyer's state that nothing has touched for long. So the loop
+// loads each event's memory in stages ahead of applying it, each stage
+// reading only what the stage before loaded (docs/engine.md, "Throughput"):
+// * kSlotAhead: the event's slot, raw line view and position;
+// * kKeysAhead: what the slot points to and the engine's first lines: the
+//   raw line (hashed and logged by the claim), the text (searched for
+//   keywords), the id's filter lines and the buyer's (order's) hash slot
+//   (Engine::Prefetch);
+// * kEntryAhead: the entry that slot holds (Engine::PrefetchState);
+// * kDataAhead: what the entry points to (Engine::PrefetchStateData).
+// Deeper stages did not pay: each hint is an instruction that waits for a
+// free miss buffer while many are outstanding.
+constexpr size_t kSlotAhead = 16;
+constexpr size_t kKeysAhead = 8;
+constexpr size_t kEntryAhead = 4;
+constexpr size_t kDataAhead = 2;
+// The keyword search reads a reply's text, usually a few dozen bytes.
+constexpr size_t kTextBytes = 128;
 
 }  // namespace
 
@@ -182,15 +190,35 @@ void FileShards::Work(int worker, Batch& b) {
     const uint32_t s = shard_order_[k];
     Engine& engine = *engines_[s];
     const std::vector<uint32_t>& list = b.by_shard[s];
-    for (size_t k = 0; k < std::min(kSlotAhead, list.size()); ++k) {
-      PrefetchLines(&b.slots[list[k]], sizeof(Event));
-    }
-    for (size_t k = 0; k < list.size(); ++k) {
-      if (k + kSlotAhead < list.size()) {
-        PrefetchLines(&b.slots[list[k + kSlotAhead]], sizeof(Event));
+    const size_t n = list.size();
+    auto slot = [&](size_t j) {
+      const uint32_t i = list[j];
+      PrefetchBytes(&b.slots[i], sizeof(Event));
+      PrefetchLine(&b.raw[i]);
+      PrefetchLine(&b.positions[i]);
+    };
+    auto keys = [&](size_t j) {
+      const uint32_t i = list[j];
+      const Event& e = b.slots[i];
+      engine.Prefetch(e);
+      PrefetchBytes(b.raw[i].data(), b.raw[i].size());
+      if (e.type == EventType::kChat && !e.inbound && !e.auto_reply) {
+        PrefetchBytes(e.text.data(), std::min(e.text.size(), kTextBytes));
       }
-      // The next event's memory is loaded while this one is applied.
-      if (k + 1 < list.size()) engine.Prefetch(b.slots[list[k + 1]]);
+    };
+    auto entry = [&](size_t j) { engine.PrefetchState(b.slots[list[j]]); };
+    auto data = [&](size_t j) { engine.PrefetchStateData(b.slots[list[j]]); };
+    // The first events' stages at once, then each stage for the event its
+    // distance ahead.
+    for (size_t j = 0; j < std::min(kSlotAhead, n); ++j) slot(j);
+    for (size_t j = 0; j < std::min(kKeysAhead, n); ++j) keys(j);
+    for (size_t j = 0; j < std::min(kEntryAhead, n); ++j) entry(j);
+    for (size_t j = 0; j < std::min(kDataAhead, n); ++j) data(j);
+    for (size_t k = 0; k < n; ++k) {
+      if (k + kSlotAhead < n) slot(k + kSlotAhead);
+      if (k + kKeysAhead < n) keys(k + kKeysAhead);
+      if (k + kEntryAhead < n) entry(k + kEntryAhead);
+      if (k + kDataAhead < n) data(k + kDataAhead);
       const uint32_t i = list[k];
       auto applied =
           engine.ApplyBesideSiblings(b.slots[i], b.Raw(i), b.positions[i]);
