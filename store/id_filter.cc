@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "store/coding.h"
@@ -32,18 +33,28 @@ constexpr char kMagic[8] = {'c', 'k', 'i', 'd', 'f', 'l', 't', '1'};
 
 }  // namespace
 
+void IdFilter::Unmap::operator()(uint64_t*) const { munmap(base, length); }
+
 IdFilter::IdFilter(int log2_bits)
     : mask_((uint64_t{1} << log2_bits) - 1), log2_bits_(log2_bits) {
   // Every probe is a random cache line of 16 MiB: on 4 KiB pages nearly
-  // each one would also miss the TLB, so ask for huge pages (the kernel may
-  // decline; then this is only alignment).
+  // each one would also miss the TLB, so ask for huge pages, aligned to
+  // them (the kernel may decline; then this is only alignment). A fresh
+  // anonymous mapping reads as zeros and is zeroed page by page as probes
+  // first touch it, on the threads that apply events: clearing all of it
+  // here cost ~30 ms on the serial start of every writer, before its first
+  // event (docs/engine.md, "Throughput").
   constexpr size_t kHugePage = size_t{2} << 20;
   const size_t bytes = size_t{1} << (log2_bits - 3);
-  const size_t align = bytes >= kHugePage ? kHugePage : 64;
-  words_.reset(static_cast<uint64_t*>(
-      std::aligned_alloc(align, (bytes + align - 1) / align * align)));
-  if (align == kHugePage) madvise(words_.get(), bytes, MADV_HUGEPAGE);
-  std::memset(words_.get(), 0, bytes);
+  const size_t length = bytes + kHugePage;
+  void* base = mmap(nullptr, length, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) throw std::bad_alloc();
+  const uintptr_t at = (reinterpret_cast<uintptr_t>(base) + kHugePage - 1) &
+                       ~(uintptr_t{kHugePage} - 1);
+  words_ = std::unique_ptr<uint64_t[], Unmap>(reinterpret_cast<uint64_t*>(at),
+                                              Unmap{base, length});
+  if (bytes >= kHugePage) madvise(words_.get(), bytes, MADV_HUGEPAGE);
 }
 
 uint64_t IdFilter::Hash(std::string_view id) { return StableHash(id); }

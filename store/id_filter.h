@@ -55,13 +55,16 @@ class IdFilter {
   int log2_bits() const { return log2_bits_; }
 
  private:
-  struct Free {
-    void operator()(uint64_t* p) const { std::free(p); }
+  // The words live in an anonymous mapping of their own (id_filter.cc).
+  struct Unmap {
+    void* base;
+    size_t length;
+    void operator()(uint64_t* p) const;
   };
   size_t bytes() const { return (mask_ + 1) / 8; }
   uint64_t Checksum() const;
 
-  std::unique_ptr<uint64_t[], Free> words_;
+  std::unique_ptr<uint64_t[], Unmap> words_;
   uint64_t mask_;
   int log2_bits_;
 };
