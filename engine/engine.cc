@@ -852,19 +852,17 @@ absl::Status Engine::RecountThread(BuyerState& b, uint32_t agent,
   change();
   uint32_t number = kNoAgent;  // the agent's AgentNumber, once needed
   for (size_t i = 0; i < days.size(); ++i) {
-    absl::Status s;
-    Counters* delta = &before[i];
-    Counters after;
+    Counters& delta = before[i];
     if (appended == nullptr) {
-      after = ThreadDayCounters(b, agent, cal_.DayStartMs(days[i]),
-                                cal_.DayStartMs(days[i] + 1), chat_);
-      s = after.Subtract(before[i]);
-      delta = &after;
+      Counters after = ThreadDayCounters(b, agent, cal_.DayStartMs(days[i]),
+                                         cal_.DayStartMs(days[i] + 1), chat_);
+      absl::Status s = after.Subtract(delta);
+      if (!s.ok()) return s;
+      delta = std::move(after);
     }
-    if (s.ok() && !delta->IsZero()) {
-      if (number == kNoAgent) number = AgentNumber(b.agents[agent]);
-      s = AddDelta(number, days[i], *delta);
-    }
+    if (delta.IsZero()) continue;
+    if (number == kNoAgent) number = AgentNumber(b.agents[agent]);
+    absl::Status s = AddDelta(number, days[i], delta);
     if (!s.ok()) return s;
   }
   for (OrderEntry* o : affected) {
@@ -905,7 +903,8 @@ absl::Status Engine::ApplyChat(const Event& e) {
   ReserveOneMore(b.messages);
   absl::Status s = RecountThread(
       b, agent, days, e.inbound, e.ts_ms,
-      [&] { b.messages.insert(b.messages.begin() + pos, msg); }, appended);
+      [&] { b.messages.insert(b.messages.begin() + pos, std::move(msg)); },
+      appended);
   if (!s.ok()) return s;
   b.last_ts = std::max(b.last_ts, e.ts_ms);
   entry.dirty = true;
