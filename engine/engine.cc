@@ -818,16 +818,18 @@ absl::Status Engine::RecountThread(BuyerState& b, uint32_t agent,
                                    int64_t ts_ms,
                                    absl::FunctionRef<void()> change,
                                    const Message* appended) {
-  // Without `appended`: each day's counters before the change, and after it
-  // below, less these. With it: each day's difference already.
-  absl::InlinedVector<Counters, 3> before;
-  for (int32_t d : days) {
-    const int64_t start = cal_.DayStartMs(d);
-    const int64_t end = cal_.DayStartMs(d + 1);
-    before.push_back(
-        appended != nullptr
-            ? AppendedThreadDayDelta(b, *appended, start, end, chat_)
-            : ThreadDayCounters(b, agent, start, end, chat_));
+  // Each day's difference: its counters before the change taken off here
+  // and those after it added below; or, with `appended`, folded at once.
+  absl::InlinedVector<std::pair<int64_t, int64_t>, 3> bounds;  // [start, end)
+  absl::InlinedVector<Counters, 3> deltas(days.size());
+  for (size_t i = 0; i < days.size(); ++i) {
+    bounds.emplace_back(cal_.DayStartMs(days[i]), cal_.DayStartMs(days[i] + 1));
+    const auto [start, end] = bounds[i];
+    if (appended != nullptr) {
+      AddAppendedThreadDayDelta(b, *appended, start, end, chat_, &deltas[i]);
+    } else {
+      AddThreadDayCounters(b, agent, start, end, chat_, -1, &deltas[i]);
+    }
   }
   // An `in` can attribute the buyer's orders created within the window
   // after it: their contributions come out before the change and go back in
@@ -852,13 +854,10 @@ absl::Status Engine::RecountThread(BuyerState& b, uint32_t agent,
   change();
   uint32_t number = kNoAgent;  // the agent's AgentNumber, once needed
   for (size_t i = 0; i < days.size(); ++i) {
-    Counters& delta = before[i];
+    Counters& delta = deltas[i];
     if (appended == nullptr) {
-      Counters after = ThreadDayCounters(b, agent, cal_.DayStartMs(days[i]),
-                                         cal_.DayStartMs(days[i] + 1), chat_);
-      absl::Status s = after.Subtract(delta);
-      if (!s.ok()) return s;
-      delta = std::move(after);
+      AddThreadDayCounters(b, agent, bounds[i].first, bounds[i].second, chat_,
+                           1, &delta);
     }
     if (delta.IsZero()) continue;
     if (number == kNoAgent) number = AgentNumber(b.agents[agent]);

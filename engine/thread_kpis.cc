@@ -44,9 +44,9 @@ class DayFold {
     }
   }
 
-  // Takes the thread's next message `x` (of the fold's agent), adding to
-  // *c what it closes (when c is not null).
-  void Step(const Message& x, Counters* c) {
+  // Takes the thread's next message `x` (of the fold's agent), adding
+  // sign * what it closes to *c (when c is not null).
+  void Step(const Message& x, int sign, Counters* c) {
     if (done_) return;
     const bool in_day = x.ts < day_end_ms_;
     if (!in_day && open_ < 0) {  // nothing of this day is still open
@@ -69,7 +69,7 @@ class DayFold {
       return;
     }
     if (open_ < 0) return;
-    if (c != nullptr) CountQuestion(x.ts, c);
+    if (c != nullptr) CountQuestion(x.ts, sign, c);
     first_question_ = false;
     open_ = -1;
   }
@@ -89,29 +89,31 @@ class DayFold {
   }
 
   // Steps every message of the thread from the day's start on.
-  void StepAll(const std::vector<Message>& m, Counters* c) {
+  void StepAll(const std::vector<Message>& m, int sign, Counters* c) {
     for (size_t j = first_; j < m.size() && !done_; ++j) {
-      if (m[j].agent == agent_) Step(m[j], c);
+      if (m[j].agent == agent_) Step(m[j], sign, c);
     }
   }
 
  private:
-  // Counts the question open since open_, closed at `close`.
-  void CountQuestion(int64_t close, Counters* c) const {
+  // Adds sign * the counts of the question open since open_, closed at
+  // `close`.
+  void CountQuestion(int64_t close, int sign, Counters* c) const {
     const int64_t response = p_.ResponseMs(open_, close);
-    ++(*c)[kQuestions];
+    (*c)[kQuestions] += sign;
     if (response <= p_.response_window_ms) {
-      ++(*c)[kAnswered];
-      (*c)[kResponseMsSum] += response;
-      if (response > p_.slow_ms) ++(*c)[kSlow];
-      c->response_s.Add(ResponseSeconds(response), 1);
+      const int64_t second = ResponseSeconds(response);
+      (*c)[kAnswered] += sign;
+      (*c)[kResponseMsSum] += sign * response;
+      if (response > p_.slow_ms) (*c)[kSlow] += sign;
+      c->response_s.Add(second, sign);
       if (first_question_) {
-        ++(*c)[kFirstResponses];
-        (*c)[kFirstResponseMsSum] += response;
-        c->first_response_s.Add(ResponseSeconds(response), 1);
+        (*c)[kFirstResponses] += sign;
+        (*c)[kFirstResponseMsSum] += sign * response;
+        c->first_response_s.Add(second, sign);
       }
     } else {
-      ++(*c)[kUnanswered];
+      (*c)[kUnanswered] += sign;
     }
   }
 
@@ -133,11 +135,17 @@ class DayFold {
 Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,
                            int64_t day_start_ms, int64_t day_end_ms,
                            const ChatParams& p) {
-  DayFold fold(b, agent, day_start_ms, day_end_ms, p);
   Counters c;
-  fold.StepAll(b.messages, &c);
-  fold.Finish(1, &c);
+  AddThreadDayCounters(b, agent, day_start_ms, day_end_ms, p, 1, &c);
   return c;
+}
+
+void AddThreadDayCounters(const BuyerState& b, uint32_t agent,
+                          int64_t day_start_ms, int64_t day_end_ms,
+                          const ChatParams& p, int sign, Counters* c) {
+  DayFold fold(b, agent, day_start_ms, day_end_ms, p);
+  fold.StepAll(b.messages, sign, c);
+  fold.Finish(sign, c);
 }
 
 bool AppendsToThread(const BuyerState& b, uint32_t agent, size_t pos) {
@@ -151,13 +159,19 @@ bool AppendsToThread(const BuyerState& b, uint32_t agent, size_t pos) {
 Counters AppendedThreadDayDelta(const BuyerState& b, const Message& x,
                                 int64_t day_start_ms, int64_t day_end_ms,
                                 const ChatParams& p) {
-  DayFold fold(b, x.agent, day_start_ms, day_end_ms, p);
-  fold.StepAll(b.messages, nullptr);  // what is counted already: not needed
   Counters d;
-  fold.Finish(-1, &d);
-  fold.Step(x, &d);
-  fold.Finish(1, &d);
+  AddAppendedThreadDayDelta(b, x, day_start_ms, day_end_ms, p, &d);
   return d;
+}
+
+void AddAppendedThreadDayDelta(const BuyerState& b, const Message& x,
+                               int64_t day_start_ms, int64_t day_end_ms,
+                               const ChatParams& p, Counters* c) {
+  DayFold fold(b, x.agent, day_start_ms, day_end_ms, p);
+  fold.StepAll(b.messages, 1, nullptr);  // what is counted already: not needed
+  fold.Finish(-1, c);
+  fold.Step(x, 1, c);
+  fold.Finish(1, c);
 }
 
 ThreadDays AffectedThreadDays(const BuyerState& b, uint32_t agent, size_t pos,

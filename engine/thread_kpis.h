@@ -41,6 +41,13 @@ ChatParams ChatParamsOf(const Rules& rules);
 Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,
                            int64_t day_start_ms, int64_t day_end_ms,
                            const ChatParams& p);
+// Adds sign * ThreadDayCounters(...) to *c, so that the counts before a
+// change (sign -1) and after it (+1) make its delta in one Counters. The
+// counts of one thread's day are far from int64's limits: unchecked, as
+// ThreadDayCounters' own sums.
+void AddThreadDayCounters(const BuyerState& b, uint32_t agent,
+                          int64_t day_start_ms, int64_t day_end_ms,
+                          const ChatParams& p, int sign, Counters* c);
 
 // Whether a message of `agent` inserted at index `pos` of b.messages is the
 // last of its thread: no message of `agent` is at `pos` or after.
@@ -56,6 +63,10 @@ bool AppendsToThread(const BuyerState& b, uint32_t agent, size_t pos);
 Counters AppendedThreadDayDelta(const BuyerState& b, const Message& x,
                                 int64_t day_start_ms, int64_t day_end_ms,
                                 const ChatParams& p);
+// Adds AppendedThreadDayDelta(...) to *c.
+void AddAppendedThreadDayDelta(const BuyerState& b, const Message& x,
+                               int64_t day_start_ms, int64_t day_end_ms,
+                               const ChatParams& p, Counters* c);
 
 // The days whose thread counters can change when a non-auto message of
 // `agent` at time `ts` is inserted at index `pos` of b.messages. Questions
