@@ -20,27 +20,54 @@ absl::Status CounterOverflow(int i) {
 
 }  // namespace
 
+// Add and Subtract run for every row an event changes (the day's and the
+// month's), so the counters are summed without a branch per counter: in
+// wrapping arithmetic, noting in the sign bit of `wrapped` whether any sum
+// left int64 (an addition overflows iff both operands' signs differ from
+// the sum's; a subtraction iff the operands' signs differ and the
+// minuend's differs from the difference's). The counter to name is looked
+// for only then.
 absl::Status Counters::Add(const Counters& o) {
   std::array<int64_t, kNumCounters> r;
+  uint64_t wrapped = 0;
   for (int i = 0; i < kNumCounters; ++i) {
-    if (!CheckedAdd(v[i], o.v[i], &r[i])) return CounterOverflow(i);
+    const uint64_t a = static_cast<uint64_t>(v[i]);
+    const uint64_t b = static_cast<uint64_t>(o.v[i]);
+    const uint64_t sum = a + b;
+    wrapped |= (a ^ sum) & (b ^ sum);
+    r[i] = static_cast<int64_t>(sum);
+  }
+  if (wrapped >> 63 != 0) {
+    for (int i = 0; i < kNumCounters; ++i) {
+      if (!CheckedAdd(v[i], o.v[i], &r[i])) return CounterOverflow(i);
+    }
   }
   v = r;
   // A histogram's counts add up to `answered` (`first_responses`), which
   // was just checked, so no bin can pass int64 before those counters do.
-  response_s += o.response_s;
-  first_response_s += o.first_response_s;
+  if (!o.response_s.empty()) response_s += o.response_s;
+  if (!o.first_response_s.empty()) first_response_s += o.first_response_s;
   return absl::OkStatus();
 }
 
 absl::Status Counters::Subtract(const Counters& o) {
   std::array<int64_t, kNumCounters> r;
+  uint64_t wrapped = 0;
   for (int i = 0; i < kNumCounters; ++i) {
-    if (!CheckedSub(v[i], o.v[i], &r[i])) return CounterOverflow(i);
+    const uint64_t a = static_cast<uint64_t>(v[i]);
+    const uint64_t b = static_cast<uint64_t>(o.v[i]);
+    const uint64_t diff = a - b;
+    wrapped |= (a ^ b) & (a ^ diff);
+    r[i] = static_cast<int64_t>(diff);
+  }
+  if (wrapped >> 63 != 0) {
+    for (int i = 0; i < kNumCounters; ++i) {
+      if (!CheckedSub(v[i], o.v[i], &r[i])) return CounterOverflow(i);
+    }
   }
   v = r;
-  response_s -= o.response_s;
-  first_response_s -= o.first_response_s;
+  if (!o.response_s.empty()) response_s -= o.response_s;
+  if (!o.first_response_s.empty()) first_response_s -= o.first_response_s;
   return absl::OkStatus();
 }
 

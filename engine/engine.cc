@@ -265,54 +265,86 @@ absl::StatusOr<OrderEntry*> Engine::LoadOrder(std::string_view order) {
   return LoadState(orders_, Family::kOrders, order, DecodeOrderState);
 }
 
-absl::StatusOr<Counters*> Engine::LoadRow(Family f, std::string_view agent,
-                                          int32_t slot) {
-  auto& rows = f == Family::kRollups ? rollups_ : rows_;
-  RowKey key(std::string(agent), slot);
-  auto it = rows.find(key);
-  if (it == rows.end()) {
-    RowEntry entry;
-    const std::string k = f == Family::kRollups
-                              ? RollupKey(opts_.shard, slot, agent)
-                              : AggregateKey(opts_.shard, slot, agent);
-    if (!KnownAbsent(f, k)) {
-      auto stored = store_->Get(f, k);
-      if (!stored.ok()) return stored.status();
-      if (stored->has_value() && !DecodeCounters(**stored, &entry.value)) {
-        return absl::DataLossError("aggregate row is corrupt");
-      }
-    }
-    it = rows.emplace(std::move(key), entry).first;
+uint32_t Engine::AgentNumber(std::string_view name) {
+  auto it = agent_numbers_.find(Key(name));
+  if (it != agent_numbers_.end()) return it->second;
+  uint32_t n;
+  if (!free_agent_numbers_.empty()) {
+    n = free_agent_numbers_.back();
+    free_agent_numbers_.pop_back();
+    agent_names_[n] = AgentName{std::string(name), 0, false};
+  } else {
+    n = static_cast<uint32_t>(agent_names_.size());
+    agent_names_.push_back(AgentName{std::string(name), 0, false});
   }
-  it->second.dirty = true;
-  it->second.touched = evict_round_;
-  return &it->second.value;
+  agent_numbers_.emplace(std::string(name), n);
+  return n;
 }
 
-absl::Status Engine::AddDelta(std::string_view agent, int32_t day,
+absl::StatusOr<Engine::RowEntry*> Engine::LoadRow(Family f, uint32_t agent,
+                                                  int32_t slot) {
+  auto load = [&](auto& rows) -> absl::StatusOr<RowEntry*> {
+    auto [it, added] = rows.try_emplace(RowKeyOf(agent, slot));
+    RowEntry& entry = it->second;
+    if (added) {
+      const std::string& name = agent_names_[agent].name;
+      const std::string k = f == Family::kRollups
+                                ? RollupKey(opts_.shard, slot, name)
+                                : AggregateKey(opts_.shard, slot, name);
+      if (!KnownAbsent(f, k)) {
+        auto stored = store_->Get(f, k);
+        absl::Status s = stored.status();
+        if (s.ok() && stored->has_value() &&
+            !DecodeCounters(**stored, &entry.value)) {
+          s = absl::DataLossError("aggregate row is corrupt");
+        }
+        if (!s.ok()) {
+          rows.erase(it);
+          return s;
+        }
+      }
+      ++agent_names_[agent].rows;
+    }
+    entry.dirty = true;
+    entry.touched = evict_round_;
+    return &entry;
+  };
+  return f == Family::kRollups ? load(rollups_) : load(rows_);
+}
+
+absl::Status Engine::AddDelta(uint32_t agent, int32_t day,
                               const Counters& delta) {
   if (delta.IsZero()) return absl::OkStatus();
-  auto row = LoadRow(Family::kAggregates, agent, day);
-  if (!row.ok()) return row.status();
-  auto rollup = LoadRow(Family::kRollups, agent, MonthOfDay(day));
-  if (!rollup.ok()) return rollup.status();
+  auto loaded = LoadRow(Family::kAggregates, agent, day);
+  if (!loaded.ok()) return loaded.status();
+  RowEntry* row = *loaded;
+  RowEntry* rollup = row->rollup;
+  if (rollup == nullptr) {
+    auto r = LoadRow(Family::kRollups, agent, MonthOfDay(day));
+    if (!r.ok()) return r.status();
+    rollup = *r;
+    row->rollup = rollup;
+  } else {
+    rollup->dirty = true;
+    rollup->touched = evict_round_;
+  }
   // The day and its month move together or not at all. Add leaves a row
   // unchanged when it fails, and subtracting what was just added restores
   // it exactly; copies of the month's row (its histograms hold a bin per
   // second answered in) would cost more than the rest of the event.
-  absl::Status s = (*row)->Add(delta);
+  absl::Status s = row->value.Add(delta);
   if (s.ok()) {
-    s = (*rollup)->Add(delta);
-    if (!s.ok()) (*row)->Subtract(delta).IgnoreError();
+    s = rollup->value.Add(delta);
+    if (!s.ok()) row->value.Subtract(delta).IgnoreError();
   }
   if (!s.ok()) {
     // The engine refuses everything after a failed Apply, so nothing of the
     // batch that would wrap reaches the store.
+    const std::string& name = agent_names_[agent].name;
     return absl::Status(
         s.code(),
-        absl::StrCat(agent.empty()
-                         ? std::string("unattributed orders")
-                         : absl::StrCat("agent '", std::string(agent), "'"),
+        absl::StrCat(name.empty() ? std::string("unattributed orders")
+                                  : absl::StrCat("agent '", name, "'"),
                      " on ", absl::FormatCivilTime(DayFromNumber(day)), ": ",
                      s.message(), "; the batch is not committed"));
   }
@@ -797,8 +829,8 @@ absl::Status Engine::AdoptOrder(std::string_view order, OrderState state) {
 
 absl::Status Engine::EmitOrder(BuyerState& b, const OrderContribution& c,
                                int sign) {
-  const std::string& agent =
-      c.agent == kNoAgent ? std::string() : b.agents[c.agent];
+  const uint32_t agent =
+      AgentNumber(c.agent == kNoAgent ? std::string_view() : b.agents[c.agent]);
   // A distinct-buyer counter moves when the buyer's count there crosses 0.
   auto step = [sign](int32_t& count) {
     const bool before = count > 0;
@@ -832,11 +864,20 @@ absl::Status Engine::EmitOrder(BuyerState& b, const OrderContribution& c,
 absl::Status Engine::RecountThread(BuyerState& b, uint32_t agent,
                                    const ThreadDays& days, bool inbound,
                                    int64_t ts_ms,
-                                   absl::FunctionRef<void()> change) {
-  absl::InlinedVector<Counters, 3> before;
-  for (int32_t d : days) {
-    before.push_back(ThreadDayCounters(b, agent, cal_.DayStartMs(d),
-                                       cal_.DayStartMs(d + 1), chat_));
+                                   absl::FunctionRef<void()> change,
+                                   const Message* appended) {
+  // Each day's difference: its counters before the change taken off here
+  // and those after it added below; or, with `appended`, folded at once.
+  absl::InlinedVector<std::pair<int64_t, int64_t>, 3> bounds;  // [start, end)
+  absl::InlinedVector<Counters, 3> deltas(days.size());
+  for (size_t i = 0; i < days.size(); ++i) {
+    bounds.emplace_back(cal_.DayStartMs(days[i]), cal_.DayStartMs(days[i] + 1));
+    const auto [start, end] = bounds[i];
+    if (appended != nullptr) {
+      AddAppendedThreadDayDelta(b, *appended, start, end, chat_, &deltas[i]);
+    } else {
+      AddThreadDayCounters(b, agent, start, end, chat_, -1, &deltas[i]);
+    }
   }
   // An `in` can attribute the buyer's orders created within the window
   // after it: their contributions come out before the change and go back in
@@ -859,11 +900,16 @@ absl::Status Engine::RecountThread(BuyerState& b, uint32_t agent,
     }
   }
   change();
+  uint32_t number = kNoAgent;  // the agent's AgentNumber, once needed
   for (size_t i = 0; i < days.size(); ++i) {
-    Counters after = ThreadDayCounters(b, agent, cal_.DayStartMs(days[i]),
-                                       cal_.DayStartMs(days[i] + 1), chat_);
-    absl::Status s = after.Subtract(before[i]);
-    if (s.ok()) s = AddDelta(b.agents[agent], days[i], after);
+    Counters& delta = deltas[i];
+    if (appended == nullptr) {
+      AddThreadDayCounters(b, agent, bounds[i].first, bounds[i].second, chat_,
+                           1, &delta);
+    }
+    if (delta.IsZero()) continue;
+    if (number == kNoAgent) number = AgentNumber(b.agents[agent]);
+    absl::Status s = AddDelta(number, days[i], delta);
     if (!s.ok()) return s;
   }
   for (OrderEntry* o : affected) {
@@ -899,10 +945,13 @@ absl::Status Engine::ApplyChat(const Event& e) {
 
   const ThreadDays days = AffectedThreadDays(b, msg.agent, pos, msg.ts, cal_);
   const uint32_t agent = msg.agent;
+  // In time order nearly every message is the last of its thread so far.
+  const Message* appended = AppendsToThread(b, agent, pos) ? &msg : nullptr;
   ReserveOneMore(b.messages);
-  absl::Status s = RecountThread(b, agent, days, e.inbound, e.ts_ms, [&] {
-    b.messages.insert(b.messages.begin() + pos, std::move(msg));
-  });
+  absl::Status s = RecountThread(
+      b, agent, days, e.inbound, e.ts_ms,
+      [&] { b.messages.insert(b.messages.begin() + pos, std::move(msg)); },
+      appended);
   if (!s.ok()) return s;
   b.last_ts = std::max(b.last_ts, e.ts_ms);
   entry.dirty = true;
@@ -1147,23 +1196,26 @@ absl::Status Engine::PrepareCommit(bool seal) {
     }
   }
   std::vector<RowChange> changes;
-  for (Family f : {Family::kAggregates, Family::kRollups}) {
-    for (auto& [key, entry] : f == Family::kRollups ? rollups_ : rows_) {
+  auto put_rows = [&](Family f, auto& rows) {
+    for (auto& [key, entry] : rows) {
       if (!entry.dirty) continue;
+      const std::string& agent = agent_names_[RowAgent(key)].name;
+      const int32_t slot = RowSlot(key);
       if (commit_listener_ && f == Family::kAggregates) {
-        changes.push_back({opts_.shard, key.second, key.first, entry.value});
+        changes.push_back({opts_.shard, slot, agent, entry.value});
       }
-      const std::string k =
-          f == Family::kRollups
-              ? RollupKey(opts_.shard, key.second, key.first)
-              : AggregateKey(opts_.shard, key.second, key.first);
+      const std::string k = f == Family::kRollups
+                                ? RollupKey(opts_.shard, slot, agent)
+                                : AggregateKey(opts_.shard, slot, agent);
       if (entry.value.IsZero()) {
         commit_.Delete(f, k);
       } else {
         commit_.Put(f, k, EncodeCounters(entry.value));
       }
     }
-  }
+  };
+  put_rows(Family::kAggregates, rows_);
+  put_rows(Family::kRollups, rollups_);
   for (auto& [key, slot] : pending_assessments_) {
     // docs/spec.md §1: of one (agent, period, metric) the greatest (ts, id)
     // wins.
@@ -1313,23 +1365,40 @@ void Engine::Evict() {
   cardinality_.Evict(cutoff_day);
   // Rows past the horizon go once a batch passed without touching them,
   // as states do (a shuffled file touches every day's rows in each batch).
+  auto drop_row = [&](Family f, RowKey key) {
+    AgentName& agent = agent_names_[RowAgent(key)];
+    ForgetKnown(f, f == Family::kRollups
+                       ? RollupKey(opts_.shard, RowSlot(key), agent.name)
+                       : AggregateKey(opts_.shard, RowSlot(key), agent.name));
+    --agent.rows;
+  };
   absl::erase_if(rows_, [&](const auto& kv) {
-    if (kv.first.second >= cutoff_day || kv.second.touched == round) {
+    if (RowSlot(kv.first) >= cutoff_day || kv.second.touched == round) {
       return false;
     }
-    ForgetKnown(Family::kAggregates,
-                AggregateKey(opts_.shard, kv.first.second, kv.first.first));
+    drop_row(Family::kAggregates, kv.first);
     return true;
   });
   const int32_t cutoff_month = MonthOfDay(cutoff_day) - 1;
-  absl::erase_if(rollups_, [&](const auto& kv) {
-    if (kv.first.second >= cutoff_month || kv.second.touched == round) {
+  const size_t erased_rollups = absl::erase_if(rollups_, [&](const auto& kv) {
+    if (RowSlot(kv.first) >= cutoff_month || kv.second.touched == round) {
       return false;
     }
-    ForgetKnown(Family::kRollups,
-                RollupKey(opts_.shard, kv.first.second, kv.first.first));
+    drop_row(Family::kRollups, kv.first);
     return true;
   });
+  if (erased_rollups > 0) {
+    for (auto& [key, entry] : rows_) entry.rollup = nullptr;
+  }
+  // The numbers of agents without rows are free again, so that the table
+  // holds the agents of the rows held, not every agent ever seen.
+  for (uint32_t n = 0; n < agent_names_.size(); ++n) {
+    AgentName& agent = agent_names_[n];
+    if (agent.free || agent.rows > 0) continue;
+    agent_numbers_.erase(Key(agent.name));
+    agent = AgentName{std::string(), 0, true};
+    free_agent_numbers_.push_back(n);
+  }
   ++evict_round_;
 }
 

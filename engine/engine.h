@@ -20,6 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -227,8 +228,20 @@ class Engine {
     Counters value;
     bool dirty = false;
     uint32_t touched = 0;  // as BuyerEntry::touched
+    // A day's row: its month's rollup row once found (rollups_ keeps its
+    // entries in place; Evict forgets these before it drops a rollup).
+    RowEntry* rollup = nullptr;
   };
-  using RowKey = std::pair<std::string, int32_t>;  // (agent, day)
+  // (agent number, day or month): a row is found by two integers, without
+  // hashing or comparing its agent's name (AgentNumber).
+  using RowKey = uint64_t;
+  static RowKey RowKeyOf(uint32_t agent, int32_t slot) {
+    return uint64_t{agent} << 32 | static_cast<uint32_t>(slot);
+  }
+  static uint32_t RowAgent(RowKey k) { return static_cast<uint32_t>(k >> 32); }
+  static int32_t RowSlot(RowKey k) {
+    return static_cast<int32_t>(static_cast<uint32_t>(k));
+  }
 
   Engine(const Rules& rules, Store* store, const EngineOptions& opts);
 
@@ -319,19 +332,26 @@ class Engine {
   bool HoldsOrder(std::string_view order) const;
   absl::StatusOr<BuyerEntry*> LoadBuyer(std::string_view buyer);
   absl::StatusOr<OrderEntry*> LoadOrder(std::string_view order);
-  // Adds `delta` to the (agent, day) row and to its month's rollup row.
-  absl::Status AddDelta(std::string_view agent, int32_t day,
-                        const Counters& delta);
-  absl::StatusOr<Counters*> LoadRow(Family f, std::string_view agent,
-                                    int32_t slot);
+  // The number of agent `name` in this engine's rows ("" for the
+  // unattributed row). A number stays the agent's while a row of it is
+  // held; Evict frees the numbers of agents without rows.
+  uint32_t AgentNumber(std::string_view name);
+  // Adds `delta` to the (agent, day) row and to its month's rollup row;
+  // `agent` is an AgentNumber.
+  absl::Status AddDelta(uint32_t agent, int32_t day, const Counters& delta);
+  absl::StatusOr<RowEntry*> LoadRow(Family f, uint32_t agent, int32_t slot);
 
   absl::Status ApplyChat(const Event& e);
   // The thread-day counters of `agent` for `days`, and the orders an `in`
   // at `ts_ms` can attribute, counted before and after `change` (which adds
   // or removes one message of `b`): the difference is what is added.
+  // `appended`, when not null, is the message `change` adds, the last of
+  // its thread (AppendsToThread): its days' differences are then folded
+  // from one pass each (AppendedThreadDayDelta).
   absl::Status RecountThread(BuyerState& b, uint32_t agent,
                              const ThreadDays& days, bool inbound,
-                             int64_t ts_ms, absl::FunctionRef<void()> change);
+                             int64_t ts_ms, absl::FunctionRef<void()> change,
+                             const Message* appended = nullptr);
   absl::Status ApplyOrder(const Event& e);
   absl::Status ApplyAssessment(const Event& e);
   // Every assessment event of one (period, agent, metric) this store holds:
@@ -394,7 +414,17 @@ class Engine {
   uint64_t evicted_owner_ = 0;  // this engine's number there
   absl::flat_hash_map<std::string, std::unique_ptr<OrderEntry>> orders_;
   absl::flat_hash_map<RowKey, RowEntry> rows_;     // (agent, day)
-  absl::flat_hash_map<RowKey, RowEntry> rollups_;  // (agent, month)
+  absl::node_hash_map<RowKey, RowEntry> rollups_;  // (agent, month)
+  // AgentNumber's table: by number, the agent's name and how many entries
+  // of rows_ and rollups_ are under it; free numbers are reused.
+  struct AgentName {
+    std::string name;
+    uint32_t rows = 0;
+    bool free = false;
+  };
+  std::vector<AgentName> agent_names_;
+  absl::flat_hash_map<std::string, uint32_t> agent_numbers_;
+  std::vector<uint32_t> free_agent_numbers_;
   absl::flat_hash_map<std::string, AssessmentSlot>
       pending_assessments_;  // keys changed since the last commit
   absl::flat_hash_map<std::string, std::string> pending_conflicts_;

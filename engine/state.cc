@@ -7,8 +7,14 @@
 namespace chatkpi {
 
 uint32_t BuyerState::AgentIndex(std::string_view agent) {
+  // Agents' names tend to share a long prefix ("shop:agent12"), so their
+  // last bytes tell them apart before a compare of the whole name.
   for (uint32_t i = 0; i < agents.size(); ++i) {
-    if (agents[i] == agent) return i;
+    const std::string& a = agents[i];
+    if (a.size() == agent.size() &&
+        (agent.empty() || a.back() == agent.back()) && a == agent) {
+      return i;
+    }
   }
   agents.emplace_back(agent);
   return static_cast<uint32_t>(agents.size() - 1);

@@ -15,80 +15,163 @@ ChatParams ChatParamsOf(const Rules& rules) {
   return p;
 }
 
+namespace {
+
+// ThreadDayCounters as a fold over the thread's messages from the day's
+// start: Step takes them one by one, counting each question it closes;
+// Finish adds what the end of the thread settles (a question still open,
+// the consultation and its reply and courtesy). So the counters with one
+// more message at the end of the thread are the same fold one Step further
+// (AppendedThreadDayDelta).
+class DayFold {
+ public:
+  // A fold of `agent`'s thread in `b` for the day [start, end), before its
+  // first message.
+  DayFold(const BuyerState& b, uint32_t agent, int64_t day_start_ms,
+          int64_t day_end_ms, const ChatParams& p)
+      : agent_(agent), day_end_ms_(day_end_ms), p_(p) {
+    const std::vector<Message>& m = b.messages;
+    first_ =
+        std::lower_bound(m.begin(), m.end(), day_start_ms,
+                         [](const Message& x, int64_t t) { return x.ts < t; }) -
+        m.begin();
+    // A question is open entering the day iff the thread's previous message
+    // is an `in` (stored `out`s are non-auto, and each closes what is open).
+    for (size_t j = first_; j-- > 0;) {
+      if (m[j].agent != agent) continue;
+      earlier_question_open_ = m[j].inbound();
+      break;
+    }
+  }
+
+  // Takes the thread's next message `x` (of the fold's agent), adding
+  // sign * what it closes to *c (when c is not null).
+  void Step(const Message& x, int sign, Counters* c) {
+    if (done_) return;
+    const bool in_day = x.ts < day_end_ms_;
+    if (!in_day && open_ < 0) {  // nothing of this day is still open
+      done_ = true;
+      return;
+    }
+    if (x.inbound()) {
+      if (in_day && first_in_ < 0) first_in_ = x.ts;
+      if (earlier_question_open_ || open_ >= 0) return;  // joins the question
+      open_ = x.ts;                                      // in_day holds here
+      return;
+    }
+    if (in_day) {
+      last_out_ = x.ts;
+      good_ |= (x.flags & Message::kGood) != 0;
+      bad_ |= (x.flags & Message::kBad) != 0;
+    }
+    if (earlier_question_open_) {
+      earlier_question_open_ = false;  // answers a question of an earlier day
+      return;
+    }
+    if (open_ < 0) return;
+    if (c != nullptr) CountQuestion(x.ts, sign, c);
+    first_question_ = false;
+    open_ = -1;
+  }
+
+  // Adds sign * what the thread's end settles, as the fold stands.
+  void Finish(int sign, Counters* c) const {
+    if (open_ >= 0) {  // still open at the end of the thread
+      (*c)[kQuestions] += sign;
+      (*c)[kUnanswered] += sign;
+    }
+    if (first_in_ >= 0) {
+      (*c)[kConsultations] += sign;
+      if (last_out_ >= first_in_) (*c)[kReplied] += sign;
+      if (good_ && !bad_) (*c)[kCourteous] += sign;
+      if (bad_) (*c)[kRude] += sign;
+    }
+  }
+
+  // Steps every message of the thread from the day's start on.
+  void StepAll(const std::vector<Message>& m, int sign, Counters* c) {
+    for (size_t j = first_; j < m.size() && !done_; ++j) {
+      if (m[j].agent == agent_) Step(m[j], sign, c);
+    }
+  }
+
+ private:
+  // Adds sign * the counts of the question open since open_, closed at
+  // `close`.
+  void CountQuestion(int64_t close, int sign, Counters* c) const {
+    const int64_t response = p_.ResponseMs(open_, close);
+    (*c)[kQuestions] += sign;
+    if (response <= p_.response_window_ms) {
+      const int64_t second = ResponseSeconds(response);
+      (*c)[kAnswered] += sign;
+      (*c)[kResponseMsSum] += sign * response;
+      if (response > p_.slow_ms) (*c)[kSlow] += sign;
+      c->response_s.Add(second, sign);
+      if (first_question_) {
+        (*c)[kFirstResponses] += sign;
+        (*c)[kFirstResponseMsSum] += sign * response;
+        c->first_response_s.Add(second, sign);
+      }
+    } else {
+      (*c)[kUnanswered] += sign;
+    }
+  }
+
+  const uint32_t agent_;
+  const int64_t day_end_ms_;
+  const ChatParams& p_;
+  size_t first_ = 0;
+  bool earlier_question_open_ = false;
+  int64_t open_ = -1;  // open time of a question opened this day
+  bool first_question_ = true;
+  int64_t first_in_ = -1;
+  int64_t last_out_ = -1;
+  bool good_ = false, bad_ = false;
+  bool done_ = false;
+};
+
+}  // namespace
+
 Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,
                            int64_t day_start_ms, int64_t day_end_ms,
                            const ChatParams& p) {
-  const std::vector<Message>& m = b.messages;
-  size_t i =
-      std::lower_bound(m.begin(), m.end(), day_start_ms,
-                       [](const Message& x, int64_t t) { return x.ts < t; }) -
-      m.begin();
-
-  // A question is open entering the day iff the thread's previous message is
-  // an `in` (stored `out`s are non-auto, and each closes what is open).
-  bool earlier_question_open = false;
-  for (size_t j = i; j-- > 0;) {
-    if (m[j].agent != agent) continue;
-    earlier_question_open = m[j].inbound();
-    break;
-  }
-
   Counters c;
-  int64_t open = -1;  // open time of a question opened this day
-  bool first_question = true;
-  int64_t first_in = -1;
-  int64_t last_out = -1;
-  bool good = false, bad = false;
-  for (size_t j = i; j < m.size(); ++j) {
-    const Message& x = m[j];
-    if (x.agent != agent) continue;
-    const bool in_day = x.ts < day_end_ms;
-    if (!in_day && open < 0) break;  // nothing of this day is still open
-    if (x.inbound()) {
-      if (in_day && first_in < 0) first_in = x.ts;
-      if (earlier_question_open || open >= 0) continue;  // joins the question
-      open = x.ts;                                       // in_day holds here
-      continue;
-    }
-    if (in_day) {
-      last_out = x.ts;
-      good |= (x.flags & Message::kGood) != 0;
-      bad |= (x.flags & Message::kBad) != 0;
-    }
-    if (earlier_question_open) {
-      earlier_question_open = false;  // answers a question of an earlier day
-      continue;
-    }
-    if (open < 0) continue;
-    const int64_t response = p.ResponseMs(open, x.ts);
-    ++c[kQuestions];
-    if (response <= p.response_window_ms) {
-      ++c[kAnswered];
-      c[kResponseMsSum] += response;
-      if (response > p.slow_ms) ++c[kSlow];
-      c.response_s.Add(ResponseSeconds(response), 1);
-      if (first_question) {
-        ++c[kFirstResponses];
-        c[kFirstResponseMsSum] += response;
-        c.first_response_s.Add(ResponseSeconds(response), 1);
-      }
-    } else {
-      ++c[kUnanswered];
-    }
-    first_question = false;
-    open = -1;
-  }
-  if (open >= 0) {  // still open at the end of the thread
-    ++c[kQuestions];
-    ++c[kUnanswered];
-  }
-  if (first_in >= 0) {
-    c[kConsultations] = 1;
-    if (last_out >= first_in) c[kReplied] = 1;
-    if (good && !bad) c[kCourteous] = 1;
-    if (bad) c[kRude] = 1;
-  }
+  AddThreadDayCounters(b, agent, day_start_ms, day_end_ms, p, 1, &c);
   return c;
+}
+
+void AddThreadDayCounters(const BuyerState& b, uint32_t agent,
+                          int64_t day_start_ms, int64_t day_end_ms,
+                          const ChatParams& p, int sign, Counters* c) {
+  DayFold fold(b, agent, day_start_ms, day_end_ms, p);
+  fold.StepAll(b.messages, sign, c);
+  fold.Finish(sign, c);
+}
+
+bool AppendsToThread(const BuyerState& b, uint32_t agent, size_t pos) {
+  const std::vector<Message>& m = b.messages;
+  for (size_t j = pos; j < m.size(); ++j) {
+    if (m[j].agent == agent) return false;
+  }
+  return true;
+}
+
+Counters AppendedThreadDayDelta(const BuyerState& b, const Message& x,
+                                int64_t day_start_ms, int64_t day_end_ms,
+                                const ChatParams& p) {
+  Counters d;
+  AddAppendedThreadDayDelta(b, x, day_start_ms, day_end_ms, p, &d);
+  return d;
+}
+
+void AddAppendedThreadDayDelta(const BuyerState& b, const Message& x,
+                               int64_t day_start_ms, int64_t day_end_ms,
+                               const ChatParams& p, Counters* c) {
+  DayFold fold(b, x.agent, day_start_ms, day_end_ms, p);
+  fold.StepAll(b.messages, 1, nullptr);  // what is counted already: not needed
+  fold.Finish(-1, c);
+  fold.Step(x, 1, c);
+  fold.Finish(1, c);
 }
 
 ThreadDays AffectedThreadDays(const BuyerState& b, uint32_t agent, size_t pos,
