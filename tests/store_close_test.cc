@@ -80,6 +80,18 @@ void ExpectFilled(const std::string& dir) {
   }
 }
 
+// A store opened with `so` (its fault_injection set), filled (Fill), whose
+// disk then fails, and whose close has begun.
+void OpenFilledThenFailWrites(const std::string& dir, const StoreOptions& so,
+                              std::unique_ptr<Store>* out) {
+  auto store = Store::Open(dir, so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  Fill(**store);
+  so.fault_injection->SetFailWrites(true);
+  (*store)->BeginClose();
+  *out = std::move(*store);
+}
+
 void ExpectIdsFound(const std::string& dir) {
   auto store = Store::Open(dir, {});
   ASSERT_TRUE(store.ok()) << store.status();
@@ -155,11 +167,8 @@ TEST(StoreClose, FailedBackgroundCloseLosesNothing) {
   {
     StoreOptions so;
     so.fault_injection = faults;
-    auto store = Store::Open(dir, so);
-    ASSERT_TRUE(store.ok()) << store.status();
-    Fill(**store);
-    faults->SetFailWrites(true);
-    (*store)->BeginClose();
+    std::unique_ptr<Store> store;
+    ASSERT_NO_FATAL_FAILURE(OpenFilledThenFailWrites(dir, so, &store));
   }
   EXPECT_GT(faults->failures(), 0);
   faults->Clear();
@@ -291,12 +300,9 @@ TEST(UnloggedStore, FailedWriteOutIsReported) {
   StoreOptions so;
   so.unlogged = true;
   so.fault_injection = faults;
-  auto store = Store::Open(dir, so);
-  ASSERT_TRUE(store.ok()) << store.status();
-  Fill(**store);
-  faults->SetFailWrites(true);
-  (*store)->BeginClose();
-  const absl::Status persisted = (*store)->Persist();
+  std::unique_ptr<Store> store;
+  ASSERT_NO_FATAL_FAILURE(OpenFilledThenFailWrites(dir, so, &store));
+  const absl::Status persisted = store->Persist();
   EXPECT_FALSE(persisted.ok());
   EXPECT_GT(faults->failures(), 0);
   faults->Clear();
