@@ -19,6 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr char kGenerationsSuffix[] = ".generations";
 constexpr char kBuildingSuffix[] = ".building";
 constexpr char kRetiredSuffix[] = ".retired";
 constexpr char kSecondarySuffix[] = ".secondary";
@@ -76,7 +77,7 @@ GenerationPaths GenerationPaths::For(const std::string& db) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   GenerationPaths g;
   g.db = p;
-  g.generations = p + ".generations";
+  g.generations = p + kGenerationsSuffix;
   g.lock = p + ".lock";
   return g;
 }
@@ -195,6 +196,13 @@ absl::StatusOr<GenerationRef> ResolveForRead(const GenerationPaths& paths) {
   absl::Status s = RepairLayout(paths);
   if (!s.ok()) return s;
   return ResolveLive(paths);
+}
+
+bool IsBuildingGeneration(const std::string& dir) {
+  std::string path = dir;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return EndsWith(ParentOf(path), kGenerationsSuffix) &&
+         Exists(absl::StrCat(path, kBuildingSuffix));
 }
 
 absl::StatusOr<bool> OpenForWriting(const std::string& dir) {

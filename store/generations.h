@@ -107,6 +107,10 @@ absl::Status RepairLayout(const GenerationPaths& paths);
 // for the generation lock and repairs first.
 absl::StatusOr<GenerationRef> ResolveForRead(const GenerationPaths& paths);
 
+// True when `dir` (a path under DIR.generations) is marked as being built
+// by a replay: its `.building` marker is beside it.
+bool IsBuildingGeneration(const std::string& dir);
+
 // True when another process holds the RocksDB lock of the store in `dir`
 // (i.e. has it open for writing). Never call it on a store this process has
 // open: closing the probe's descriptor would drop this process's own POSIX

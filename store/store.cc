@@ -30,6 +30,7 @@
 #include "store/coding.h"
 #include "store/event_log.h"
 #include "store/fault_injection.h"
+#include "store/generations.h"
 #include "store/id_index.h"
 #include "store/rocksdb_reads.h"
 #include "store/rocksdb_status.h"
@@ -788,6 +789,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
       fs::path real = fs::canonical(link, ec);
       if (!ec) return Open(real.string(), opts);
     }
+  }
+  // A generation that a replay is building (or that a crashed replay left)
+  // holds commits that are not on disk yet, or never will be: only the
+  // replay that builds it opens it (StoreOptions::unlogged).
+  if (!opts.unlogged && IsBuildingGeneration(dir)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--db ", dir,
+        " is a generation that `chatkpi replay` is building, or that a "
+        "replay cut short left behind (docs/replay.md); its numbers are not "
+        "complete: give --db the store it belongs to instead; chatkpi "
+        "changed nothing in it"));
   }
   if (!opts.secondary_dir.empty() && !opts.read_only) {
     StoreOptions follower = opts;  // a follower never writes

@@ -168,7 +168,8 @@ struct StoreOptions {
   // worthless anyway — a replay's new generation, which the next replay
   // deletes (docs/replay.md) — and which is then made durable by Persist()
   // before anyone else may open it. It writes each commit once instead of
-  // twice (the log, then the table).
+  // twice (the log, then the table). Any other open of a generation marked
+  // as being built is refused (FailedPrecondition).
   bool unlogged = false;
 };
 

@@ -890,6 +890,49 @@ TEST(ReplayLibrary, NewGenerationThatCannotBeWrittenOutIsNotSwitchedTo) {
   fs::remove_all(dir);
 }
 
+// While a replay builds a generation, its commits are not all on disk: any
+// other open of it (a snapshot given its path) is refused with a message
+// that names it, rather than showing part of its numbers.
+TEST(ReplayLibrary, GenerationBeingBuiltIsNotOpenedByOthers) {
+  const std::string dir = TempDir("replay_building");
+  const std::string events = Gen(dir, {"--buyers", "80", "--seed", "24"});
+  const std::string db = dir + "/live";
+  ASSERT_EQ(Ingest(db, {events}).exit_code, 0);
+  auto next = ParseRules(kRuleSets[1].second);
+  ASSERT_TRUE(next.ok());
+  const GenerationPaths paths = GenerationPaths::For(db);
+
+  int checked = 0;
+  ReplayOptions opts;
+  opts.progress = [&](const ReplayProgress&) {
+    auto gens = ListGenerations(paths);
+    ASSERT_TRUE(gens.ok()) << gens.status();
+    for (const GenerationEntry& g : *gens) {
+      if (!g.building || checked > 0) continue;
+      const std::string path = paths.Generation(g.name);
+      StoreOptions so;
+      so.read_only = true;
+      auto opened = Store::Open(path, so);
+      EXPECT_TRUE(absl::IsFailedPrecondition(opened.status()))
+          << opened.status();
+      auto r = RunProcess({ChatkpiBinary(), "snapshot", "--db", path, "--from",
+                           kFrom, "--to", kTo});
+      EXPECT_EQ(r.exit_code, 1);
+      EXPECT_NE(r.err.find("is a generation that `chatkpi replay` is "
+                           "building"),
+                std::string::npos)
+          << r.err;
+      ++checked;
+    }
+  };
+  auto report = chatkpi::Replay(db, *next, opts);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(checked, 1);
+  const std::string rules = RulesFile(dir, "slow30", kRuleSets[1].second);
+  EXPECT_EQ(Snapshot(db), FreshSnapshot(dir, {events}, rules));
+  fs::remove_all(dir);
+}
+
 TEST(Generations, NamesLayoutAndGarbage) {
   EXPECT_EQ(VersionDirName("v2"), "v2");
   EXPECT_EQ(VersionDirName("2026/12 新规则"), "2026_12_" + std::string(9, '_'));
