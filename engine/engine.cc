@@ -251,10 +251,22 @@ absl::StatusOr<Entry*> Engine::LoadState(
     bytes = StateBytes(name, entry->state);
   }
   entry->touched = evict_round_;
+  entry->bytes = bytes;
   AddLiveStateBytes(bytes);
   Entry* raw = entry.get();
   states.emplace(std::string(name), std::move(entry));
   return raw;
+}
+
+size_t Engine::CountStateBytes() const {
+  size_t bytes = 0;
+  for (const auto& [name, entry] : buyers_) {
+    bytes += StateBytes(name, entry->state);
+  }
+  for (const auto& [name, entry] : orders_) {
+    bytes += StateBytes(name, entry->state);
+  }
+  return bytes;
 }
 
 absl::StatusOr<BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {
@@ -1176,9 +1188,12 @@ absl::Status Engine::PrepareCommit(bool seal) {
     if (entry->dirty) buyers.emplace_back(name, entry.get());
   }
   std::sort(buyers.begin(), buyers.end());
+  // Each state is counted again as it is encoded (BuyerEntry::bytes), while
+  // its vectors are in the cache.
   for (auto& [name, entry] : buyers) {
     commit_.Put(Family::kBuyers, StateKey(name),
-                EncodeBuyerState(entry->state));
+                EncodeBuyerState(entry->state, &encode_buffer_));
+    entry->bytes = StateBytes(name, entry->state);
   }
   std::vector<std::pair<std::string_view, OrderEntry*>> orders;
   for (auto& [name, entry] : orders_) {
@@ -1192,8 +1207,9 @@ absl::Status Engine::PrepareCommit(bool seal) {
       commit_.Delete(Family::kOrders, StateKey(name));
     } else {
       commit_.Put(Family::kOrders, StateKey(name),
-                  EncodeOrderState(entry->state));
+                  EncodeOrderState(entry->state, &encode_buffer_));
     }
+    entry->bytes = StateBytes(name, entry->state);
   }
   std::vector<RowChange> changes;
   auto put_rows = [&](Family f, auto& rows) {
@@ -1281,15 +1297,15 @@ size_t Engine::EvictWhere(
     const Entry& entry = *it->second;
     if (!evict(entry)) {
       if (kept_states != nullptr) {
-        kept_states->push_back({entry.touched, entry.state.last_ts,
-                                StateBytes(it->first, entry.state)});
+        kept_states->push_back(
+            {entry.touched, entry.state.last_ts, entry.bytes});
       }
       ++it;
       continue;
     }
     ForgetKnown(f, it->first);
     auto node = states.extract(it++);
-    const size_t bytes = StateBytes(node.key(), node.mapped()->state);
+    const size_t bytes = node.mapped()->bytes;
     evicted_bytes += bytes;
     evicted_states_->Put(evicted_owner_, std::move(node.key()),
                          std::move(node.mapped()), bytes);
