@@ -455,6 +455,10 @@ class Engine {
   size_t pending_ = 0;
   // Reused by PrepareCommit for every state it encodes.
   std::string encode_buffer_;
+  // The dirty states PrepareCommit wrote, by name (viewing the maps' keys):
+  // Committed marks them clean.
+  std::vector<std::pair<std::string_view, BuyerEntry*>> committing_buyers_;
+  std::vector<std::pair<std::string_view, OrderEntry*>> committing_orders_;
   // See live_state_bytes(); written by the engine's thread only.
   std::atomic<size_t> live_state_bytes_ = 0;
   EngineStats stats_;
