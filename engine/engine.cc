@@ -269,6 +269,13 @@ size_t Engine::CountStateBytes() const {
   return bytes;
 }
 
+size_t Engine::dirty_states() const {
+  size_t n = 0;
+  for (const auto& [name, entry] : buyers_) n += entry->dirty;
+  for (const auto& [name, entry] : orders_) n += entry->dirty;
+  return n;
+}
+
 absl::StatusOr<BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {
   return LoadState(buyers_, Family::kBuyers, buyer, DecodeBuyerState);
 }

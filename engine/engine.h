@@ -214,6 +214,8 @@ class Engine {
   // commit, what live_state_bytes() counts from the bytes it kept per state
   // (BuyerEntry::bytes).
   size_t CountStateBytes() const;
+  // The states changed since the last commit: none right after one.
+  size_t dirty_states() const;
   size_t cached_buyers() const { return buyers_.size(); }
   size_t cached_orders() const { return orders_.size(); }
   Store* store() const { return store_; }

@@ -170,7 +170,8 @@ TEST(LiveStateBudget, FileIngestCommitsOnTheBudget) {
 
 // After each commit the engine counts its states from the bytes it kept per
 // state (counted at load and when a commit writes the state), not by
-// walking them: the count is what a walk of every state gives. Shuffled
+// walking them: the count is what a walk of every state gives, and no
+// state is left dirty. Shuffled
 // events under a small budget load states from the pool and, past the
 // pool's own small budget, from the store, and change them in many
 // commits.
@@ -199,6 +200,8 @@ TEST(LiveStateBudget, CountAfterACommitIsTheStatesWalked) {
         ++commits;
         ASSERT_EQ(engine.live_state_bytes(), engine.CountStateBytes())
             << "after commit " << commits;
+        // The commit wrote every changed state and marked it clean.
+        ASSERT_EQ(engine.dirty_states(), 0u) << "after commit " << commits;
       }
     }
     run.Commit();
