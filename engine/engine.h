@@ -210,6 +210,12 @@ class Engine {
   bool OverStateBudget() const {
     return live_state_bytes() >= opts_.live_state_budget_bytes;
   }
+  // The StateBytes of the states held, each walked anew: right after a
+  // commit, what live_state_bytes() counts from the bytes it kept per state
+  // (BuyerEntry::bytes).
+  size_t CountStateBytes() const;
+  // The states changed since the last commit: none right after one.
+  size_t dirty_states() const;
   size_t cached_buyers() const { return buyers_.size(); }
   size_t cached_orders() const { return orders_.size(); }
   Store* store() const { return store_; }
@@ -449,6 +455,12 @@ class Engine {
   int64_t new_dead_letters_ = 0;  // added since the last commit
   int64_t new_conflicts_ = 0;
   size_t pending_ = 0;
+  // Reused by PrepareCommit for every state it encodes.
+  std::string encode_buffer_;
+  // The dirty states PrepareCommit wrote, by name (viewing the maps' keys):
+  // Committed marks them clean.
+  std::vector<std::pair<std::string_view, BuyerEntry*>> committing_buyers_;
+  std::vector<std::pair<std::string_view, OrderEntry*>> committing_orders_;
   // See live_state_bytes(); written by the engine's thread only.
   std::atomic<size_t> live_state_bytes_ = 0;
   EngineStats stats_;

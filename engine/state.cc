@@ -45,17 +45,41 @@ int64_t OrderState::CreatedTs() const {
 constexpr char kBuyerFormat = 1;
 constexpr char kOrderFormat = 1;
 
+namespace {
+
+// At least `bound` writable bytes at the start of `buffer`: it only grows,
+// so a reused buffer is neither zeroed nor reallocated again.
+char* Room(std::string* buffer, size_t bound) {
+  if (buffer->size() < bound)
+    buffer->resize(std::max(bound, 2 * buffer->size()));
+  return buffer->data();
+}
+
+}  // namespace
+
+std::string EncodeBuyerState(const BuyerState& s) {
+  std::string out;
+  out.resize(EncodeBuyerState(s, &out).size());
+  return out;
+}
+
+std::string EncodeOrderState(const OrderState& s) {
+  std::string out;
+  out.resize(EncodeOrderState(s, &out).size());
+  return out;
+}
+
 // Encoders size the record first, then write fields through a pointer: a
 // state is re-encoded at every commit that touched it.
-std::string EncodeBuyerState(const BuyerState& s) {
+std::string_view EncodeBuyerState(const BuyerState& s, std::string* buffer) {
   constexpr size_t V = kMaxVarint64;
   size_t bound = 1 + 3 * V;
   for (const auto& a : s.agents) bound += V + a.size();
   for (const Message& m : s.messages) bound += 3 * V + 1 + m.id.size();
   for (const OrderRef& o : s.orders) bound += 2 * V + o.order.size();
   bound += V + s.order_counts.size() * 4 * V;
-  std::string out(bound, '\0');
-  char* p = out.data();
+  char* const start = Room(buffer, bound);
+  char* p = start;
   *p++ = kBuyerFormat;
   p = EncodeVarsint64(p, s.last_ts);
   p = EncodeVarint64(p, s.agents.size());
@@ -81,8 +105,7 @@ std::string EncodeBuyerState(const BuyerState& s) {
     p = EncodeVarsint64(p, c.ordered);
     p = EncodeVarsint64(p, c.paid);
   }
-  out.resize(p - out.data());
-  return out;
+  return std::string_view(start, p - start);
 }
 
 bool DecodeBuyerState(std::string_view in, BuyerState* s) {
@@ -140,14 +163,14 @@ bool DecodeBuyerState(std::string_view in, BuyerState* s) {
   return in.empty();
 }
 
-std::string EncodeOrderState(const OrderState& s) {
+std::string_view EncodeOrderState(const OrderState& s, std::string* buffer) {
   constexpr size_t V = kMaxVarint64;
   size_t bound = 1 + 2 * V;
   for (const OrderEventRecord& e : s.events) {
     bound += 5 * V + 1 + e.id.size() + e.buyer.size();
   }
-  std::string out(bound, '\0');
-  char* p = out.data();
+  char* const start = Room(buffer, bound);
+  char* p = start;
   *p++ = kOrderFormat;
   p = EncodeVarsint64(p, s.last_ts);
   p = EncodeVarint64(p, s.events.size());
@@ -159,8 +182,7 @@ std::string EncodeOrderState(const OrderState& s) {
     p = EncodeVarsint64(p, e.items);
     p = EncodeLengthPrefixed(p, e.buyer);
   }
-  out.resize(p - out.data());
-  return out;
+  return std::string_view(start, p - start);
 }
 
 bool DecodeOrderState(std::string_view in, OrderState* s) {

@@ -75,6 +75,10 @@ struct BuyerEntry {
   // The engine's eviction round in which the state was last loaded or
   // looked up (Engine::Evict, docs/engine.md "Memory").
   uint32_t touched = 0;
+  // StateBytes of the state as last counted: at its load and at each
+  // commit that wrote it, so exact for a clean state (a state changes only
+  // when it gets dirty). Evict reads it instead of walking every state.
+  size_t bytes = 0;
 };
 
 struct OrderEventRecord {
@@ -105,11 +109,19 @@ struct OrderEntry {
   OrderState state;
   bool dirty = false;    // changed since the last commit
   uint32_t touched = 0;  // as BuyerEntry::touched
+  size_t bytes = 0;      // as BuyerEntry::bytes
 };
 
 std::string EncodeBuyerState(const BuyerState& s);
 bool DecodeBuyerState(std::string_view in, BuyerState* s);
 std::string EncodeOrderState(const OrderState& s);
+// The same records, written into `buffer`, which the caller keeps from one
+// state to the next: the view returned (valid until `buffer` changes) holds
+// the record, what follows it in `buffer` is left over. A commit encodes
+// tens of thousands of states; this costs no allocation per state and no
+// zeroing of a fresh string.
+std::string_view EncodeBuyerState(const BuyerState& s, std::string* buffer);
+std::string_view EncodeOrderState(const OrderState& s, std::string* buffer);
 bool DecodeOrderState(std::string_view in, OrderState* s);
 
 }  // namespace chatkpi

@@ -171,5 +171,54 @@ TEST(LiveStateBudget, FileIngestCommitsOnTheBudget) {
   std::filesystem::remove_all(dir);
 }
 
+// After each commit the engine counts its states from the bytes it kept per
+// state (counted at load and when a commit writes the state), not by
+// walking them: the count is what a walk of every state gives, and no
+// state is left dirty. Shuffled
+// events under a small budget load states from the pool and, past the
+// pool's own small budget, from the store, and change them in many
+// commits.
+TEST(LiveStateBudget, CountAfterACommitIsTheStatesWalked) {
+  GeneratorOptions gen;
+  gen.seed = 5;
+  gen.agents = 4;
+  gen.buyers = 300;
+  gen.shuffle = true;
+  auto events = GenerateEvents(gen);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_GT(events->size(), 1000u);
+  EngineOptions eo;
+  eo.live_state_budget_bytes = size_t{16} << 10;
+  eo.evicted_states = std::make_shared<EvictedStates>(size_t{8} << 10);
+  const std::string dir = TempDir("live_budget_walked");
+  {
+    EngineRun run(dir + "/db", TestRules(), eo);
+    Engine& engine = run.engine();
+    int commits = 0;
+    for (const Event& e : *events) {
+      auto applied = engine.Apply(e, e.id);
+      ASSERT_TRUE(applied.ok()) << applied.status();
+      if (engine.OverStateBudget() || engine.pending() >= 97) {
+        run.Commit();
+        ++commits;
+        ASSERT_EQ(engine.live_state_bytes(), engine.CountStateBytes())
+            << "after commit " << commits;
+        // The commit wrote every changed state and marked it clean.
+        ASSERT_EQ(engine.dirty_states(), 0u) << "after commit " << commits;
+      }
+    }
+    run.Commit();
+    EXPECT_EQ(engine.live_state_bytes(), engine.CountStateBytes());
+    EXPECT_GT(commits, 10);
+    EXPECT_GT(engine.stats().evicted_buyers, 100);
+    ExpectSameAsReference(
+        run.Snapshot(absl::CivilDay(2026, 10, 30), absl::CivilDay(2026, 12, 2)),
+        ReferenceSnapshot(*events, TestRules(),
+                          DayNumber(absl::CivilDay(2026, 10, 30)),
+                          DayNumber(absl::CivilDay(2026, 12, 2))));
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace chatkpi

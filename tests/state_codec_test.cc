@@ -2,6 +2,7 @@
 // what a later load (after eviction or a restart) reads back, field by
 // field, including the values the compact encodings treat specially.
 #include <string>
+#include <string_view>
 
 #include "engine/state.h"
 #include "gtest/gtest.h"
@@ -76,6 +77,68 @@ TEST(StateCodec, OrderStateRoundTrips) {
   const std::string whole = EncodeOrderState(s);
   OrderState cut;
   EXPECT_FALSE(DecodeOrderState(whole.substr(0, whole.size() - 1), &cut));
+}
+
+// The records' bytes are the stored format: a small buyer and order,
+// byte by byte (a signed varint is zigzag coded, 5 -> 10).
+BuyerState SmallBuyer() {
+  BuyerState s;
+  s.agents = {"a1"};
+  s.last_ts = 5;
+  s.messages = {{3, 0, Message::kIn, "m"}};
+  s.orders = {{"o", 2}};
+  s.order_counts = {{0, 1, 1, 0}};
+  return s;
+}
+constexpr std::string_view kSmallBuyer(
+    "\x01\x0a"               // format, last_ts 5
+    "\x01\x02"               // 1 agent: "a1"
+    "a1"                     //
+    "\x01\x06\x00\x01\x01m"  // 1 message: ts +3, agent 0, in, "m"
+    "\x01\x01o\x04"          // 1 order: "o", created 2
+    "\x01\x01\x02\x02\x00",  // 1 count: agent 0 (+1), day 1, 1, 0
+    21);
+
+OrderState SmallOrder() {
+  OrderState s;
+  s.last_ts = 7;
+  s.events = {{6, "e", OrderStatus::kPaid, -2, 1, "b"}};
+  return s;
+}
+constexpr std::string_view kSmallOrder(
+    "\x01\x0e\x01"  // format, last_ts 7, 1 event:
+    "\x0c\x01"
+    "e"  // ts 6, id "e",
+    "\x01\x03\x02\x01"
+    "b",  // paid, -2 fen, 1 item, buyer "b"
+    11);
+
+TEST(StateCodec, RecordsKeepTheirStoredBytes) {
+  ASSERT_EQ(static_cast<int>(OrderStatus::kPaid), 1);
+  EXPECT_EQ(EncodeBuyerState(SmallBuyer()), kSmallBuyer);
+  EXPECT_EQ(EncodeOrderState(SmallOrder()), kSmallOrder);
+}
+
+// A commit encodes every state into one buffer: a record written after a
+// longer one is the same bytes as written alone, whatever the longer one
+// left behind it in the buffer.
+TEST(StateCodec, ReusedBufferGivesTheSameRecords) {
+  BuyerState big = SmallBuyer();
+  for (int i = 0; i < 200; ++i) {
+    big.messages.push_back({4 + i, 0, Message::kGood, std::string(40, 'z')});
+  }
+  OrderState big_order = SmallOrder();
+  big_order.events.push_back(
+      {9, std::string(300, 'i'), OrderStatus::kCreated, 5, 2, "b"});
+  std::string buffer;
+  EXPECT_EQ(EncodeBuyerState(big, &buffer), EncodeBuyerState(big));
+  EXPECT_EQ(EncodeBuyerState(SmallBuyer(), &buffer), kSmallBuyer);
+  EXPECT_EQ(EncodeOrderState(big_order, &buffer), EncodeOrderState(big_order));
+  EXPECT_EQ(EncodeOrderState(SmallOrder(), &buffer), kSmallOrder);
+  EXPECT_EQ(EncodeBuyerState(big, &buffer), EncodeBuyerState(big));
+  BuyerState back;
+  ASSERT_TRUE(DecodeBuyerState(EncodeBuyerState(big, &buffer), &back));
+  EXPECT_EQ(back.messages.size(), 201u);
 }
 
 }  // namespace
