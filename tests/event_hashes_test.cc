@@ -128,7 +128,7 @@ int64_t ReferenceEstimate(const DistinctSketch& s) {
   return std::llround(e);
 }
 
-TEST(EventHashes, SketchEstimateIsTheFormulaToTheLastBit) {
+TEST(EventHashes, SketchEstimateIsTheFormulaOfLibmPowers) {
   // Registers of every rank a sketch holds, and of a damaged store's bytes.
   uint64_t x = 12345;
   for (int round = 0; round < 50; ++round) {
@@ -188,8 +188,8 @@ TEST(EventHashes, ADayObservedAgainAfterEvictionIsReloadedAndSaved) {
   ASSERT_TRUE(store.ok()) << store.status();
   DayCardinality days(store->get(), 0, CardinalityLimits());
   ASSERT_TRUE(days.Observe(100, "a1", "b1").ok());
-  ASSERT_TRUE(days.Observe(101, "a1", "b1").ok());
   ASSERT_TRUE(days.Observe(100, "a2", "b2").ok());
+  ASSERT_TRUE(days.Observe(101, "a1", "b1").ok());  // the day seen last
   {
     Commit c(store->get());
     days.AddTo(&c);
