@@ -10,6 +10,7 @@
 #include "base/prefetch.h"
 #include "engine/conflict_record.h"
 #include "engine/dead_letter_value.h"
+#include "engine/event_hashes.h"
 #include "engine/local_day.h"
 #include "engine/shard_runs.h"
 #include "engine/state_bytes.h"
@@ -371,7 +372,7 @@ absl::Status Engine::AddDelta(uint32_t agent, int32_t day,
 }
 
 void Engine::Prefetch(const Event& e) const {
-  commit_.PrefetchEvent(e.id);
+  commit_.PrefetchEventHash(IdHashOf(e));
   if (e.type == EventType::kChat) buyers_.prefetch(Key(e.buyer));
   if (e.type == EventType::kOrder) orders_.prefetch(Key(e.order));
 }
@@ -444,7 +445,7 @@ absl::StatusOr<Engine::Applied> Engine::ApplyBesideSiblings(
     if (*owner != opts_.shard) return Applied::kDeferred;
   }
   Commit::HeldEvent held;
-  auto claim = commit_.ClaimEvent(e.id, raw, &held);
+  auto claim = commit_.ClaimEvent(e.id, IdHashOf(e), raw, &held);
   if (!claim.ok()) {
     failed_ = claim.status();
     return failed_;
@@ -479,7 +480,7 @@ absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
   // The store knows every id it holds and every id a pending commit on it
   // (this engine's or another shard's) has claimed.
   Commit::HeldEvent held;
-  auto claim = commit_.ClaimEvent(e.id, raw, &held);
+  auto claim = commit_.ClaimEvent(e.id, IdHashOf(e), raw, &held);
   if (!claim.ok()) return claim.status();
   if (*claim != Commit::Claim::kNew) {
     bool replaces = false;
@@ -517,11 +518,12 @@ absl::Status Engine::ApplyClaimed(const Event& e, bool across_shards) {
   }
   if (!s.ok()) return s;
   if (e.type != EventType::kAssessment) {
+    // A chat's or order's shard key is its buyer: its hash is at hand.
     s = cardinality_.Observe(cal_.DayOf(e.ts_ms),
                              e.type == EventType::kChat
                                  ? std::string_view(e.agent)
                                  : std::string_view(),
-                             e.buyer);
+                             e.buyer, ShardKeyHashOf(e));
     if (!s.ok()) return s;
   }
   AddLiveStateBytes(StateBytesOfEvent(e));
@@ -545,7 +547,7 @@ absl::StatusOr<bool> Engine::ResolveConflict(const Event& e,
     // with all of them, so that it can be read back.
     absl::Status s = CommitPending();
     if (!s.ok()) return s;
-    auto again = commit_.ClaimEvent(e.id, raw, &held);
+    auto again = commit_.ClaimEvent(e.id, IdHashOf(e), raw, &held);
     if (!again.ok()) return again.status();
     if (*again == Commit::Claim::kRedelivery) return false;
     if (*again != Commit::Claim::kOtherBytes || !held.logged) {
@@ -570,7 +572,7 @@ absl::StatusOr<bool> Engine::ResolveConflict(const Event& e,
     // caller's next commit; read again, they are redeliveries.)
     absl::Status s = CommitUnchecked();
     if (!s.ok()) return s;
-    auto again = commit_.ClaimEvent(e.id, raw, &held);
+    auto again = commit_.ClaimEvent(e.id, IdHashOf(e), raw, &held);
     if (!again.ok()) return again.status();
     if (*again != Commit::Claim::kOtherBytes || !held.logged) {
       return absl::InternalError(

@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/prefetch.h"
+#include "engine/event_hashes.h"
 #include "store/coding.h"
 #include "store/stable_hash.h"
 
@@ -38,8 +39,8 @@ absl::StatusOr<uint32_t> FileShardsOf(Store& store, uint32_t for_new_store) {
 }
 
 uint32_t FileShardOf(const Event& e, uint32_t shards) {
-  return FileShardOfBuyer(e.type == EventType::kAssessment ? e.agent : e.buyer,
-                          shards);
+  if (shards <= 1) return 0;
+  return static_cast<uint32_t>(ShardKeyHashOf(e) % shards);
 }
 
 uint32_t FileShardOfBuyer(std::string_view buyer, uint32_t shards) {
@@ -129,7 +130,10 @@ void FileShards::Push(std::string_view raw, EventPosition position) {
 
 void FileShards::PushView(std::string_view raw, EventPosition position) {
   Batch& b = batches_[fill_];
-  const Event& e = Slot();
+  Event& e = Slot();
+  // Hashed once here, on the caller's thread, for the shard choice below
+  // and the shard's id claim and day sketches (engine/event_hashes.h).
+  HashEvent(&e);
   b.raw.push_back(raw);
   b.positions.push_back(position);
   b.by_shard[ShardOf(e)].push_back(static_cast<uint32_t>(b.count));

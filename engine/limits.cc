@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -23,29 +24,35 @@ std::string DayText(int32_t day) {
 
 }  // namespace
 
-bool DistinctSketch::Add(std::string_view value) {
-  const uint64_t h = StableHash(value);
-  const size_t index = h >> (64 - kPrecision);
-  // A guard bit bounds the rank at 64 - kPrecision + 1.
-  const uint64_t rest = (h << kPrecision) | (uint64_t{1} << (kPrecision - 1));
-  const uint8_t rank = static_cast<uint8_t>(std::countl_zero(rest) + 1);
-  if (rank <= regs_[index]) return false;
-  regs_[index] = rank;
-  return true;
-}
-
 void DistinctSketch::Merge(const DistinctSketch& other) {
   for (size_t i = 0; i < kRegisters; ++i) {
     regs_[i] = std::max(regs_[i], other.regs_[i]);
   }
 }
 
+namespace {
+
+// 2^-r for every rank a register can hold (at most 64 - kPrecision + 1),
+// and up to 255 for a register read from a damaged store: exactly what
+// std::ldexp(1.0, -r) gives (powers of two down to 2^-255 are normal
+// doubles), without a libm call per register.
+struct InversePowersOfTwo {
+  std::array<double, 256> v;
+  InversePowersOfTwo() {
+    for (int r = 0; r < 256; ++r) v[r] = std::ldexp(1.0, -r);
+  }
+};
+
+}  // namespace
+
 int64_t DistinctSketch::Estimate() const {
+  static const InversePowersOfTwo kInverse;
   const double m = kRegisters;
   double sum = 0;
   int zeros = 0;
+  // The terms in register order, as ever: the same sum to the last bit.
   for (uint8_t r : regs_) {
-    sum += std::ldexp(1.0, -r);
+    sum += kInverse.v[r];
     zeros += r == 0;
   }
   const double alpha = 0.7213 / (1 + 1.079 / m);
@@ -64,12 +71,12 @@ std::string DayLoadKey(uint32_t shard, int32_t day) {
 
 std::string EncodeDayLoad(const DayLoad& d) {
   std::string out;
-  out.reserve(1 + 2 * DistinctSketch::kRegisters);
-  out.push_back(static_cast<char>(kFormat |
-                                  (d.warned_agents ? kWarnedAgents : 0) |
-                                  (d.warned_buyers ? kWarnedBuyers : 0)));
-  for (uint8_t r : d.agents.registers()) out.push_back(static_cast<char>(r));
-  for (uint8_t r : d.buyers.registers()) out.push_back(static_cast<char>(r));
+  constexpr size_t n = DistinctSketch::kRegisters;
+  out.resize(1 + 2 * n);
+  out[0] = static_cast<char>(kFormat | (d.warned_agents ? kWarnedAgents : 0) |
+                             (d.warned_buyers ? kWarnedBuyers : 0));
+  std::memcpy(out.data() + 1, d.agents.registers().data(), n);
+  std::memcpy(out.data() + 1 + n, d.buyers.registers().data(), n);
   return out;
 }
 
@@ -79,11 +86,9 @@ bool DecodeDayLoad(std::string_view in, DayLoad* d) {
   if ((flags & 0xf0) != kFormat) return false;
   d->warned_agents = flags & kWarnedAgents;
   d->warned_buyers = flags & kWarnedBuyers;
-  for (size_t i = 0; i < DistinctSketch::kRegisters; ++i) {
-    d->agents.registers()[i] = static_cast<uint8_t>(in[1 + i]);
-    d->buyers.registers()[i] =
-        static_cast<uint8_t>(in[1 + DistinctSketch::kRegisters + i]);
-  }
+  constexpr size_t n = DistinctSketch::kRegisters;
+  std::memcpy(d->agents.registers().data(), in.data() + 1, n);
+  std::memcpy(d->buyers.registers().data(), in.data() + 1 + n, n);
   return true;
 }
 
@@ -92,22 +97,29 @@ DayCardinality::DayCardinality(Store* store, uint32_t shard,
     : store_(store), shard_(shard), limits_(std::move(limits)) {}
 
 absl::Status DayCardinality::Observe(int32_t day, std::string_view agent,
-                                     std::string_view buyer) {
-  auto it = days_.find(day);
-  if (it == days_.end()) {
-    Entry e;
-    auto stored = store_->Get(Family::kMeta, DayLoadKey(shard_, day));
-    if (!stored.ok()) return stored.status();
-    if (stored->has_value() && !DecodeDayLoad(**stored, &e.load)) {
-      return absl::DataLossError(absl::StrCat(
-          "--db ", store_->dir(), " is corrupt: day counts of ", DayText(day)));
+                                     std::string_view buyer,
+                                     uint64_t buyer_hash) {
+  if (last_ == nullptr || last_day_ != day) {
+    auto it = days_.find(day);
+    if (it == days_.end()) {
+      Entry e;
+      auto stored = store_->Get(Family::kMeta, DayLoadKey(shard_, day));
+      if (!stored.ok()) return stored.status();
+      if (stored->has_value() && !DecodeDayLoad(**stored, &e.load)) {
+        return absl::DataLossError(absl::StrCat("--db ", store_->dir(),
+                                                " is corrupt: day counts of ",
+                                                DayText(day)));
+      }
+      it = days_.emplace(day, std::move(e)).first;
     }
-    it = days_.emplace(day, std::move(e)).first;
+    // std::map entries stay where they are until erased (Evict).
+    last_ = &it->second;
+    last_day_ = day;
   }
-  Entry& e = it->second;
+  Entry& e = *last_;
   bool changed = false;
   if (!agent.empty() && e.load.agents.Add(agent)) changed = true;
-  if (!buyer.empty() && e.load.buyers.Add(buyer)) changed = true;
+  if (!buyer.empty() && e.load.buyers.AddHash(buyer_hash)) changed = true;
   // The estimate costs a pass over the registers, so it is checked once per
   // commit (AddTo), not per event: a warning comes at most one commit late.
   if (changed) e.dirty = true;
@@ -191,6 +203,7 @@ void DayCardinality::Committed() {
 }
 
 void DayCardinality::Evict(int32_t day) {
+  last_ = nullptr;
   for (auto it = days_.begin(); it != days_.end() && it->first < day;) {
     if (it->second.dirty) {
       ++it;

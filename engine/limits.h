@@ -14,6 +14,7 @@
 #define CHATKPI_ENGINE_LIMITS_H_
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -24,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/meta.h"
+#include "store/stable_hash.h"
 #include "store/store.h"
 
 namespace chatkpi {
@@ -43,7 +45,18 @@ class DistinctSketch {
   static constexpr size_t kRegisters = size_t{1} << kPrecision;
 
   // True when the estimate may have changed.
-  bool Add(std::string_view value);
+  bool Add(std::string_view value) { return AddHash(StableHash(value)); }
+  // Add of a value whose StableHash the caller has: the same registers.
+  bool AddHash(uint64_t hash) {
+    const size_t index = hash >> (64 - kPrecision);
+    // A guard bit bounds the rank at 64 - kPrecision + 1.
+    const uint64_t rest =
+        (hash << kPrecision) | (uint64_t{1} << (kPrecision - 1));
+    const uint8_t rank = static_cast<uint8_t>(std::countl_zero(rest) + 1);
+    if (rank <= regs_[index]) return false;
+    regs_[index] = rank;
+    return true;
+  }
   void Merge(const DistinctSketch& other);
   int64_t Estimate() const;
 
@@ -73,7 +86,13 @@ class DayCardinality {
   DayCardinality(Store* store, uint32_t shard, CardinalityLimits limits);
 
   absl::Status Observe(int32_t day, std::string_view agent,
-                       std::string_view buyer);
+                       std::string_view buyer) {
+    return Observe(day, agent, buyer, StableHash(buyer));
+  }
+  // The same with `buyer_hash` = StableHash(buyer) from the caller, who had
+  // it already (engine/event_hashes.h): not hashed again.
+  absl::Status Observe(int32_t day, std::string_view agent,
+                       std::string_view buyer, uint64_t buyer_hash);
   // Puts the days changed since the last commit into `commit`; Committed()
   // after the write succeeded.
   void AddTo(Commit* commit);
@@ -102,6 +121,10 @@ class DayCardinality {
   uint32_t shard_;
   CardinalityLimits limits_;
   std::map<int32_t, Entry> days_;
+  // The entry of the day observed last (null after Evict): events in time
+  // order come day after day, so most observations skip the map.
+  Entry* last_ = nullptr;
+  int32_t last_day_ = 0;
   std::vector<const DayCardinality*> peers_;
 };
 

@@ -44,6 +44,15 @@ struct Event {
   // to fen without a float round-trip; `value` is its double for scores.
   std::string value_text;
   double value = 0;
+
+  // StableHash (store/stable_hash.h) of `id` and of the event's file-shard
+  // key (`buyer`; an assessment's `agent`), when `hashed`: computed once
+  // where the event is queued (FileShards::PushView) for the shard choice,
+  // the id index and the distinct-count sketches alike, instead of by each
+  // (engine/event_hashes.h). The parser clears `hashed`.
+  bool hashed = false;
+  uint64_t id_hash = 0;
+  uint64_t key_hash = 0;
 };
 
 // Where an event came from: "file:line" or "topic/partition/offset". A dead

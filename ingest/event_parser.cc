@@ -660,6 +660,7 @@ EventParser::EventParser() : impl_(std::make_unique<Impl>()) {}
 EventParser::~EventParser() = default;
 
 absl::Status EventParser::Parse(std::string_view json, Event* out) {
+  out->hashed = false;  // whatever it becomes, not the event hashed before
   absl::Status s = impl_->Parse(json, out);
   // simdjson refuses a document with invalid UTF-8 anywhere as it would
   // refuse bad JSON; told apart here, on the failure path only, so that an

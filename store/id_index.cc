@@ -352,10 +352,11 @@ absl::StatusOr<bool> IdIndex::Held(const HashedId& key, HeldCopy* held,
 }
 
 absl::StatusOr<IdIndex::ClaimResult> IdIndex::Claim(std::string_view id,
+                                                    uint64_t id_hash,
                                                     uint64_t raw_hash,
                                                     uint32_t owner,
                                                     HeldCopy* held) {
-  const HashedId key{Key(id), IdFilter::Hash(id)};
+  const HashedId key{Key(id), id_hash};
   // The filter holds every id held or ever claimed: "absent" is certain.
   if (filter_->AddAndTest(key.hash)) {
     bool known = true;
@@ -375,10 +376,9 @@ void IdIndex::Replace(std::string_view id, uint64_t raw_hash, uint32_t owner) {
   Insert(HashedId{Key(id), IdFilter::Hash(id)}, owner, raw_hash);
 }
 
-void IdIndex::Prefetch(std::string_view id) const {
+void IdIndex::Prefetch(uint64_t hash) const {
   // Both filters a claim touches: the recent one is a megabyte or more,
   // which other work pushes out of the cache between two events.
-  const uint64_t hash = IdFilter::Hash(id);
   filter_->Prefetch(hash);
   live_.recent.Prefetch(RecentHash(hash));
 }

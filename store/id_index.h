@@ -106,7 +106,13 @@ class IdIndex {
   // the copy's bytes. The hot path (a new id) costs what it did without the
   // hash; the held copy's hash is looked at only when the id is present.
   absl::StatusOr<ClaimResult> Claim(std::string_view id, uint64_t raw_hash,
-                                    uint32_t owner, HeldCopy* held);
+                                    uint32_t owner, HeldCopy* held) {
+    return Claim(id, IdFilter::Hash(id), raw_hash, owner, held);
+  }
+  // The same with `id_hash` = IdFilter::Hash(id) from the caller.
+  absl::StatusOr<ClaimResult> Claim(std::string_view id, uint64_t id_hash,
+                                    uint64_t raw_hash, uint32_t owner,
+                                    HeldCopy* held);
   // Claims `id` for `owner`'s next write although it is held: the copy that
   // write logs replaces the held one (a conflicting duplicate that wins).
   void Replace(std::string_view id, uint64_t raw_hash, uint32_t owner);
@@ -114,7 +120,9 @@ class IdIndex {
   // process (it is stored).
   static uint64_t RawHash(std::string_view raw);
   // A hint that `id` is claimed soon: its filter line is loaded meanwhile.
-  void Prefetch(std::string_view id) const;
+  void Prefetch(std::string_view id) const { Prefetch(IdFilter::Hash(id)); }
+  // The same by `id_hash` = IdFilter::Hash(id).
+  void Prefetch(uint64_t id_hash) const;
   // Whether the id is held or claimed; claims nothing.
   absl::StatusOr<bool> Contains(std::string_view id);
   // `owner`'s claims were written to the log, which now ends before

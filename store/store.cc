@@ -559,6 +559,13 @@ absl::StatusOr<bool> Commit::AppendEvent(std::string_view id,
 absl::StatusOr<Commit::Claim> Commit::ClaimEvent(std::string_view id,
                                                  std::string_view raw,
                                                  HeldEvent* held) {
+  return ClaimEvent(id, IdFilter::Hash(id), raw, held);
+}
+
+absl::StatusOr<Commit::Claim> Commit::ClaimEvent(std::string_view id,
+                                                 uint64_t id_hash,
+                                                 std::string_view raw,
+                                                 HeldEvent* held) {
   IdIndex* ids = impl_->store->impl_->ids.get();
   if (ids == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -570,7 +577,7 @@ absl::StatusOr<Commit::Claim> Commit::ClaimEvent(std::string_view id,
   absl::ReleasableMutexLock lock(&impl_->store->impl_->ids_mu);
   if (impl_->owner == Impl::kNoOwner) impl_->owner = ids->NewOwner();
   IdIndex::HeldCopy copy;
-  auto claimed = ids->Claim(id, raw_hash, impl_->owner, &copy);
+  auto claimed = ids->Claim(id, id_hash, raw_hash, impl_->owner, &copy);
   if (!claimed.ok()) return claimed.status();
   switch (*claimed) {
     case IdIndex::ClaimResult::kNew:
@@ -624,11 +631,15 @@ absl::Status Commit::SealLog(uint64_t first_seq) {
 void Commit::CompressLogAtWrite() { impl_->log.set_compress_at_write(true); }
 
 void Commit::PrefetchEvent(std::string_view id) const {
+  PrefetchEventHash(IdFilter::Hash(id));
+}
+
+void Commit::PrefetchEventHash(uint64_t id_hash) const {
   const IdIndex* ids = impl_->store->impl_->ids.get();
   if (ids == nullptr) return;
   // A hint: not worth a wait when another engine claims at this moment.
   if (!impl_->store->impl_->ids_mu.TryLock()) return;
-  ids->Prefetch(id);
+  ids->Prefetch(id_hash);
   impl_->store->impl_->ids_mu.Unlock();
 }
 

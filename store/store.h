@@ -101,12 +101,18 @@ class Commit {
   enum class Claim { kNew, kRedelivery, kOtherBytes };
   absl::StatusOr<Claim> ClaimEvent(std::string_view id, std::string_view raw,
                                    HeldEvent* held);
+  // The same with `id_hash` = StableHash(id) (store/stable_hash.h) from the
+  // caller, who had it already: not hashed again.
+  absl::StatusOr<Claim> ClaimEvent(std::string_view id, uint64_t id_hash,
+                                   std::string_view raw, HeldEvent* held);
   // Appends an event whose id the store holds: this copy replaces the held
   // one as what the id names (the engine has retracted the held copy).
   absl::Status ReplaceEvent(std::string_view id, std::string_view raw);
   // A hint that AppendEvent(id, ...) follows soon: what it will look at is
   // loaded into the cache meanwhile (one memory miss per new event less).
   void PrefetchEvent(std::string_view id) const;
+  // The same by `id_hash` = StableHash(id).
+  void PrefetchEventHash(uint64_t id_hash) const;
   // Writes of any family but events and ids, which only the event log and
   // the id index write (through AppendEvent and ReplaceEvent): a Put or
   // Delete of those makes Store::Write refuse the whole commit with
