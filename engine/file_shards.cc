@@ -278,9 +278,10 @@ absl::Status FileShards::CommitInParallel(Batch& b) {
   if (!s.ok()) return s;
   std::vector<chatkpi::Commit*> commits;
   for (Engine* e : all_) commits.push_back(e->HandOverCommit());
-  // From here until the write lands, the store's readers wait for it: the
-  // engines forget what it writes (Committed, eviction) before it lands.
-  store_->ExpectWrite();
+  // From here until the write lands, the store's reads of what it writes
+  // wait for it: the engines forget it (Committed, eviction) before it
+  // lands.
+  store_->ExpectWrite(commits);
   {
     std::lock_guard lock(write_mu_);
     write_commits_ = std::move(commits);

@@ -199,13 +199,16 @@ void DayCardinality::AddTo(Commit* commit) {
 }
 
 void DayCardinality::Committed() {
-  for (auto& [day, e] : days_) e.dirty = false;
+  for (auto& [day, e] : days_) {
+    e.in_last_commit = e.dirty;
+    e.dirty = false;
+  }
 }
 
 void DayCardinality::Evict(int32_t day) {
   last_ = nullptr;
   for (auto it = days_.begin(); it != days_.end() && it->first < day;) {
-    if (it->second.dirty) {
+    if (it->second.dirty || it->second.in_last_commit) {
       ++it;
     } else {
       it = days_.erase(it);

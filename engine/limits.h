@@ -97,7 +97,8 @@ class DayCardinality {
   // after the write succeeded.
   void AddTo(Commit* commit);
   void Committed();
-  // Drops unchanged days before `day` from memory (late events reload them).
+  // Drops the days before `day` that neither changed since the last
+  // commit nor were written by it from memory (late events reload them).
   void Evict(int32_t day);
   // The cardinalities of the other file shards of the store (this one may
   // be listed): a day's limits are checked against all shards' sketches
@@ -111,6 +112,11 @@ class DayCardinality {
   struct Entry {
     DayLoad load;
     bool dirty = false;
+    // Written by the last commit, which may not have landed yet (a file
+    // shards' commit lands while the next batch is applied): kept until
+    // the next one, so that a late event of the day does not read it back
+    // and wait for that write (store/announced_write.h).
+    bool in_last_commit = false;
   };
   void Check(int32_t day, Entry& e);
 

@@ -26,6 +26,7 @@
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "rocksdb/write_buffer_manager.h"
+#include "store/announced_write.h"
 #include "store/batch_join.h"
 #include "store/coding.h"
 #include "store/event_log.h"
@@ -437,6 +438,9 @@ struct Commit::Impl {
   // them.
   std::optional<uint64_t> sealed_at;
   size_t sealed_events = 0;
+  // AnnouncedWrite::KeyHash of each Put and Delete in `batch`, for the
+  // reads that come while its write is announced (Store::ExpectWrite).
+  std::vector<uint64_t> written_keys;
 
   ~Impl();
 };
@@ -498,18 +502,22 @@ struct Store::Impl {
   uint64_t table_files = 0;
   std::shared_mutex reopening;
 
-  // ExpectWrite: set until the WriteAll it announced returns.
-  std::atomic<bool> write_expected = false;
-  std::mutex expected_mu;
-  std::condition_variable write_done;
+  // ExpectWrite: the write announced, until the WriteAll that makes it
+  // returns.
+  AnnouncedWrite announced;
+  // The record every WriteAll adds (kCommitsKey), as AnnouncedWrite knows it.
+  const std::vector<uint64_t> counter_key = {
+      AnnouncedWrite::KeyHash(static_cast<int>(Family::kMeta), kCommitsKey)};
 
+  // Before a scan: once no write is announced.
   std::shared_lock<std::shared_mutex> Reading() {
-    if (write_expected.load(std::memory_order_acquire)) {
-      std::unique_lock lock(expected_mu);
-      write_done.wait(lock, [&] {
-        return !write_expected.load(std::memory_order_acquire);
-      });
-    }
+    announced.WaitForAll();
+    return secondary ? std::shared_lock(reopening)
+                     : std::shared_lock<std::shared_mutex>();
+  }
+  // Before a point read: once no announced write may change `key`.
+  std::shared_lock<std::shared_mutex> Reading(Family f, std::string_view key) {
+    announced.WaitFor(static_cast<int>(f), key);
     return secondary ? std::shared_lock(reopening)
                      : std::shared_lock<std::shared_mutex>();
   }
@@ -673,6 +681,8 @@ void Commit::Put(Family f, std::string_view key, std::string_view value) {
     impl_->positions[std::string(key.substr(
         std::string_view(kPositionKeyPrefix).size()))] = PositionOf(value);
   }
+  impl_->written_keys.push_back(
+      AnnouncedWrite::KeyHash(static_cast<int>(f), key));
   impl_->batch.Put(impl_->store->impl_->cf(f),
                    rocksdb::Slice(key.data(), key.size()),
                    rocksdb::Slice(value.data(), value.size()));
@@ -687,6 +697,8 @@ void Commit::Delete(Family f, std::string_view key) {
     impl_->positions[std::string(key.substr(
         std::string_view(kPositionKeyPrefix).size()))] = std::nullopt;
   }
+  impl_->written_keys.push_back(
+      AnnouncedWrite::KeyHash(static_cast<int>(f), key));
   impl_->batch.Delete(impl_->store->impl_->cf(f),
                       rocksdb::Slice(key.data(), key.size()));
 }
@@ -1069,20 +1081,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
 
 absl::Status Store::Write(Commit* commit) { return WriteAll({commit}); }
 
-void Store::ExpectWrite() {
-  std::lock_guard lock(impl_->expected_mu);
-  impl_->write_expected.store(true, std::memory_order_release);
+void Store::ExpectWrite(const std::vector<Commit*>& commits) {
+  std::vector<const std::vector<uint64_t>*> written = {&impl_->counter_key};
+  for (const Commit* c : commits) written.push_back(&c->impl_->written_keys);
+  impl_->announced.Announce(std::move(written));
 }
 
 absl::Status Store::WriteAll(const std::vector<Commit*>& commits) {
   absl::Status s = WriteAllUnannounced(commits);
-  if (impl_->write_expected.load(std::memory_order_acquire)) {
-    {
-      std::lock_guard lock(impl_->expected_mu);
-      impl_->write_expected.store(false, std::memory_order_release);
-    }
-    impl_->write_done.notify_all();
-  }
+  // Landed first: the readers that wait may still look at the keys.
+  impl_->announced.Landed();
+  for (Commit* c : commits) c->impl_->written_keys.clear();
   return s;
 }
 
@@ -1279,7 +1288,7 @@ absl::StatusOr<std::string> Store::ReadEvent(uint64_t seq) {
 absl::StatusOr<std::optional<std::string>> Store::Get(Family f,
                                                       std::string_view key) {
   if (absl::Status s = impl_->Readable(f); !s.ok()) return s;
-  auto reading = impl_->Reading();
+  auto reading = impl_->Reading(f, key);
   // Buyer and order states are read back by the engine, which keeps them
   // decoded among its evicted states (engine/evicted_states.h) under a
   // budget of their own: their blocks in the block cache as well would hold

@@ -221,12 +221,14 @@ class Store {
   // as one write: their events take sequence numbers in the order given.
   // Commits of several engines (file shards) that must land together.
   absl::Status WriteAll(const std::vector<Commit*>& commits);
-  // Announces the next WriteAll, which another thread is about to make
-  // (file shards write a commit while their next batch is applied:
-  // docs/engine.md, "Parallel ingest"): from now until that WriteAll
-  // returns, whether it succeeds or not, every read (Get, Scan, ScanEvents,
-  // ReadEvent) waits for it, so that no reader sees the store without it.
-  void ExpectWrite();
+  // Announces the next WriteAll, of `commits`, which another thread is
+  // about to make (file shards write a commit while their next batch is
+  // applied: docs/engine.md, "Parallel ingest"): from now until that
+  // WriteAll returns, whether it succeeds or not, a Get of a key it writes
+  // and every scan (Scan, ScanEvents, ReadEvent, Checkpoint) waits for it,
+  // so that no reader sees the store without it (store/announced_write.h).
+  // Nothing may be added to `commits` until then.
+  void ExpectWrite(const std::vector<Commit*>& commits);
 
   // Point reads; nullopt when absent.
   absl::StatusOr<std::optional<std::string>> Get(Family f,

@@ -193,6 +193,58 @@ TEST(Limits, ShardsAddUp) {
   std::filesystem::remove_all(f.dir);
 }
 
+// The day counts a file shard's commit writes land while the next batch is
+// applied; a late event of such a day must not read it back before then
+// (store/announced_write.h), so the day stays in memory one commit longer.
+TEST(Limits, ADayTheLastCommitWroteStaysThroughOneEviction) {
+  Fixture f = NewFixture("limits_day_in_flight");
+  auto estimate_stored = [&](int32_t day) -> int64_t {
+    auto stored = f.store->Get(Family::kMeta, DayLoadKey(0, day));
+    EXPECT_TRUE(stored.ok() && stored->has_value());
+    DayLoad load;
+    EXPECT_TRUE(stored.ok() && stored->has_value() &&
+                DecodeDayLoad(**stored, &load));
+    return load.agents.Estimate();
+  };
+  DayCardinality days(f.store.get(), /*shard=*/0, CardinalityLimits());
+  ASSERT_TRUE(days.Observe(5, "shop:a", "b1").ok());
+  Commit first(f.store.get());
+  days.AddTo(&first);
+  days.Committed();  // as a file shard does, before `first` lands (never, here)
+  days.Evict(10);
+  // Still in memory: the day has both agents, though the store holds
+  // nothing of it.
+  ASSERT_TRUE(days.Observe(5, "shop:b", "b1").ok());
+  Commit second(f.store.get());
+  days.AddTo(&second);
+  ASSERT_TRUE(f.store->Write(&second).ok());
+  days.Committed();
+  EXPECT_EQ(estimate_stored(5), 2);
+
+  // Another day's commit: day 5 is neither changed nor in it, and goes.
+  ASSERT_TRUE(days.Observe(12, "shop:a", "b1").ok());
+  Commit third(f.store.get());
+  days.AddTo(&third);
+  ASSERT_TRUE(f.store->Write(&third).ok());
+  days.Committed();
+  days.Evict(10);
+  // Read back from the store now: what the store holds, not what was in
+  // memory.
+  DayLoad other;
+  for (const char* agent : {"shop:x", "shop:y", "shop:z"}) {
+    other.agents.Add(agent);
+  }
+  Commit replaced(f.store.get());
+  replaced.Put(Family::kMeta, DayLoadKey(0, 5), EncodeDayLoad(other));
+  ASSERT_TRUE(f.store->Write(&replaced).ok());
+  ASSERT_TRUE(days.Observe(5, "shop:c", "b1").ok());
+  Commit fourth(f.store.get());
+  days.AddTo(&fourth);
+  ASSERT_TRUE(f.store->Write(&fourth).ok());
+  EXPECT_EQ(estimate_stored(5), 4);
+  std::filesystem::remove_all(f.dir);
+}
+
 TEST(Limits, IngestAndStatsReportDaysOverTheLimits) {
   const std::string dir = TempDir("limits_cli");
   const std::string file = dir + "/ev.jsonl";

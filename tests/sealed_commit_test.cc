@@ -5,8 +5,8 @@
 // must land exactly where it was sealed for: a shard run key (engine/
 // shard_runs.h) and the id index name those numbers. Store::ExpectWrite:
 // the commit is written on another thread while the engines, which have
-// already forgotten what it writes, read the store: no read may see the
-// store without it.
+// already forgotten what it writes, read the store: no read of what it
+// writes may see the store without it, and reads of anything else go on.
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "store/store.h"
@@ -107,36 +108,88 @@ TEST(SealedCommit, NoEventIsAddedToASealedLog) {
   EXPECT_FALSE(*contains);
 }
 
-TEST(SealedCommit, ReadsWaitForAnAnnouncedWrite) {
+TEST(SealedCommit, ReadsOfWhatAnAnnouncedWriteHoldsWaitForIt) {
   std::unique_ptr<Store> store = OpenStore("announced_write");
   ASSERT_NE(store, nullptr);
-  store->ExpectWrite();
-  // A reader that comes before the write lands (here, most likely) waits
-  // for it: it never sees the store without it.
-  absl::StatusOr<std::optional<std::string>> seen;
-  std::thread reader([&] { seen = store->Get(Family::kMeta, "k"); });
-  absl::SleepFor(absl::Milliseconds(50));
+  Commit before(store.get());
+  before.Put(Family::kAggregates, "gone", "x");
+  ASSERT_TRUE(store->Write(&before).ok());
+
   Commit c(store.get());
   c.Put(Family::kMeta, "k", "v");
+  c.Delete(Family::kAggregates, "gone");
+  store->ExpectWrite({&c});
+  // Readers that come before the write lands (here, most likely) wait for
+  // it: they never see the store without it.
+  absl::StatusOr<std::optional<std::string>> put, deleted;
+  std::thread reader([&] {
+    put = store->Get(Family::kMeta, "k");
+    deleted = store->Get(Family::kAggregates, "gone");
+  });
+  absl::SleepFor(absl::Milliseconds(50));
   ASSERT_TRUE(store->WriteAll({&c}).ok());
   reader.join();
-  ASSERT_TRUE(seen.ok()) << seen.status();
-  ASSERT_TRUE(seen->has_value());
-  EXPECT_EQ(**seen, "v");
+  ASSERT_TRUE(put.ok()) << put.status();
+  ASSERT_TRUE(put->has_value());
+  EXPECT_EQ(**put, "v");
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_FALSE(deleted->has_value());
   // Written, reads go on without waiting.
   auto again = store->Get(Family::kMeta, "k");
   ASSERT_TRUE(again.ok() && again->has_value());
 }
 
+TEST(SealedCommit, ReadsOfOtherKeysGoOnWhileAWriteIsAnnounced) {
+  std::unique_ptr<Store> store = OpenStore("announced_other_keys");
+  ASSERT_NE(store, nullptr);
+  Commit before(store.get());
+  before.Put(Family::kMeta, "other", "1");
+  before.Put(Family::kAggregates, "k", "old");
+  ASSERT_TRUE(store->Write(&before).ok());
+
+  Commit c(store.get());
+  c.Put(Family::kMeta, "k", "v");
+  c.Put(Family::kMeta, "other-2", "2");
+  store->ExpectWrite({&c});
+  // Keys the write does not hold -- in another family, or absent -- read
+  // as they are while it is pending. A read that waited would wait for a
+  // write that comes only after it: the reader's result is looked at once
+  // it is done, or after a minute, which only a wait takes.
+  struct Seen {
+    absl::StatusOr<std::optional<std::string>> other, same_key_other_family,
+        absent;
+  };
+  auto seen = std::make_shared<Seen>();
+  auto done = std::make_shared<absl::Notification>();
+  std::thread reader([&store, seen, done] {
+    seen->other = store->Get(Family::kMeta, "other");
+    seen->same_key_other_family = store->Get(Family::kAggregates, "k");
+    seen->absent = store->Get(Family::kMeta, "absent");
+    done->Notify();
+  });
+  const bool read = done->WaitForNotificationWithTimeout(absl::Minutes(1));
+  EXPECT_TRUE(read) << "a read of a key the announced write does not hold "
+                       "waited for the write";
+  ASSERT_TRUE(store->WriteAll({&c}).ok());
+  reader.join();
+  ASSERT_TRUE(seen->other.ok() && seen->other->has_value());
+  EXPECT_EQ(**seen->other, "1");
+  ASSERT_TRUE(seen->same_key_other_family.ok() &&
+              seen->same_key_other_family->has_value());
+  EXPECT_EQ(**seen->same_key_other_family, "old");
+  ASSERT_TRUE(seen->absent.ok());
+  EXPECT_FALSE(seen->absent->has_value());
+}
+
 TEST(SealedCommit, AFailedAnnouncedWriteReleasesTheReaders) {
   std::unique_ptr<Store> store = OpenStore("announced_failed_write");
   ASSERT_NE(store, nullptr);
-  store->ExpectWrite();
-  absl::StatusOr<std::optional<std::string>> seen;
-  std::thread reader([&] { seen = store->Get(Family::kMeta, "k"); });
   Commit c(store.get());
   c.Put(Family::kEvents, "forged", "x");  // refused whole
   c.Put(Family::kMeta, "k", "v");
+  store->ExpectWrite({&c});
+  absl::StatusOr<std::optional<std::string>> seen;
+  std::thread reader([&] { seen = store->Get(Family::kMeta, "k"); });
   EXPECT_FALSE(store->WriteAll({&c}).ok());
   reader.join();
   ASSERT_TRUE(seen.ok()) << seen.status();
