@@ -301,16 +301,19 @@ uint32_t Engine::AgentNumber(std::string_view name) {
   return n;
 }
 
+std::string Engine::RowStoreKey(Family f, uint32_t agent, int32_t slot) const {
+  const std::string& name = agent_names_[agent].name;
+  return f == Family::kRollups ? RollupKey(opts_.shard, slot, name)
+                               : AggregateKey(opts_.shard, slot, name);
+}
+
 absl::StatusOr<Engine::RowEntry*> Engine::LoadRow(Family f, uint32_t agent,
                                                   int32_t slot) {
   auto load = [&](auto& rows) -> absl::StatusOr<RowEntry*> {
     auto [it, added] = rows.try_emplace(RowKeyOf(agent, slot));
     RowEntry& entry = it->second;
     if (added) {
-      const std::string& name = agent_names_[agent].name;
-      const std::string k = f == Family::kRollups
-                                ? RollupKey(opts_.shard, slot, name)
-                                : AggregateKey(opts_.shard, slot, name);
+      const std::string k = RowStoreKey(f, agent, slot);
       if (!KnownAbsent(f, k)) {
         auto stored = store_->Get(f, k);
         absl::Status s = stored.status();
@@ -392,6 +395,18 @@ void PrefetchArray(const std::vector<T>& v, size_t max_lines) {
   PrefetchBytes(v.data(), std::min(v.size() * sizeof(T), max_lines * 64));
 }
 
+// A state's vectors, the longest (messages, an order's events) up to
+// `long_lines` cache lines.
+void PrefetchVectors(const BuyerState& b, size_t long_lines) {
+  PrefetchArray(b.agents, kAgentLines);
+  PrefetchArray(b.messages, long_lines);
+  PrefetchArray(b.orders, kOrderLines);
+  PrefetchArray(b.order_counts, kOrderLines);
+}
+void PrefetchVectors(const OrderState& o, size_t long_lines) {
+  PrefetchArray(o.events, long_lines);
+}
+
 }  // namespace
 
 void Engine::PrefetchState(const Event& e) const {
@@ -411,16 +426,10 @@ void Engine::PrefetchStateData(const Event& e) const {
   if (e.type == EventType::kChat) {
     if (!e.inbound && e.auto_reply) return;
     auto it = buyers_.find(Key(e.buyer));
-    if (it == buyers_.end()) return;
-    const BuyerState& b = it->second->state;
-    PrefetchArray(b.agents, kAgentLines);
-    PrefetchArray(b.messages, kMessageLines);
-    PrefetchArray(b.orders, kOrderLines);
-    PrefetchArray(b.order_counts, kOrderLines);
+    if (it != buyers_.end()) PrefetchVectors(it->second->state, kMessageLines);
   } else if (e.type == EventType::kOrder) {
     auto it = orders_.find(Key(e.order));
-    if (it == orders_.end()) return;
-    PrefetchArray(it->second->state.events, kMessageLines);
+    if (it != orders_.end()) PrefetchVectors(it->second->state, kMessageLines);
   }
 }
 
@@ -1198,16 +1207,6 @@ constexpr size_t kEntriesAhead = 8;
 constexpr size_t kStateDataAhead = 4;
 constexpr size_t kEncodeLines = 8;  // of a state's longest vector
 
-void PrefetchForEncode(const BuyerState& b) {
-  PrefetchArray(b.agents, kAgentLines);
-  PrefetchArray(b.messages, kEncodeLines);
-  PrefetchArray(b.orders, kOrderLines);
-  PrefetchArray(b.order_counts, kOrderLines);
-}
-void PrefetchForEncode(const OrderState& o) {
-  PrefetchArray(o.events, kEncodeLines);
-}
-
 template <typename Entry>
 void PrefetchAhead(
     const std::vector<std::pair<std::string_view, Entry*>>& states, size_t i) {
@@ -1215,7 +1214,7 @@ void PrefetchAhead(
     PrefetchBytes(states[i + kEntriesAhead].second, sizeof(Entry));
   }
   if (i + kStateDataAhead < states.size()) {
-    PrefetchForEncode(states[i + kStateDataAhead].second->state);
+    PrefetchVectors(states[i + kStateDataAhead].second->state, kEncodeLines);
   }
 }
 
@@ -1264,14 +1263,11 @@ absl::Status Engine::PrepareCommit(bool seal) {
   auto put_rows = [&](Family f, auto& rows) {
     for (auto& [key, entry] : rows) {
       if (!entry.dirty) continue;
-      const std::string& agent = agent_names_[RowAgent(key)].name;
-      const int32_t slot = RowSlot(key);
       if (commit_listener_ && f == Family::kAggregates) {
-        changes.push_back({opts_.shard, slot, agent, entry.value});
+        changes.push_back({opts_.shard, RowSlot(key),
+                           agent_names_[RowAgent(key)].name, entry.value});
       }
-      const std::string k = f == Family::kRollups
-                                ? RollupKey(opts_.shard, slot, agent)
-                                : AggregateKey(opts_.shard, slot, agent);
+      const std::string k = RowStoreKey(f, RowAgent(key), RowSlot(key));
       if (entry.value.IsZero()) {
         commit_.Delete(f, k);
       } else {
@@ -1435,11 +1431,8 @@ void Engine::Evict() {
   // Rows past the horizon go once a batch passed without touching them,
   // as states do (a shuffled file touches every day's rows in each batch).
   auto drop_row = [&](Family f, RowKey key) {
-    AgentName& agent = agent_names_[RowAgent(key)];
-    ForgetKnown(f, f == Family::kRollups
-                       ? RollupKey(opts_.shard, RowSlot(key), agent.name)
-                       : AggregateKey(opts_.shard, RowSlot(key), agent.name));
-    --agent.rows;
+    ForgetKnown(f, RowStoreKey(f, RowAgent(key), RowSlot(key)));
+    --agent_names_[RowAgent(key)].rows;
   };
   absl::erase_if(rows_, [&](const auto& kv) {
     if (RowSlot(kv.first) >= cutoff_day || kv.second.touched == round) {

@@ -346,6 +346,9 @@ class Engine {
   // `agent` is an AgentNumber.
   absl::Status AddDelta(uint32_t agent, int32_t day, const Counters& delta);
   absl::StatusOr<RowEntry*> LoadRow(Family f, uint32_t agent, int32_t slot);
+  // The store key of row (`agent`, `slot`) of family `f` (kAggregates: a
+  // day; kRollups: a month).
+  std::string RowStoreKey(Family f, uint32_t agent, int32_t slot) const;
 
   absl::Status ApplyChat(const Event& e);
   // The thread-day counters of `agent` for `days`, and the orders an `in`

@@ -38,14 +38,21 @@ absl::StatusOr<uint32_t> FileShardsOf(Store& store, uint32_t for_new_store) {
   return for_new_store;
 }
 
+namespace {
+
+// The shard of a key whose StableHash is `hash`.
+uint32_t FileShardOfHash(uint64_t hash, uint32_t shards) {
+  return shards <= 1 ? 0 : static_cast<uint32_t>(hash % shards);
+}
+
+}  // namespace
+
 uint32_t FileShardOf(const Event& e, uint32_t shards) {
-  if (shards <= 1) return 0;
-  return static_cast<uint32_t>(ShardKeyHashOf(e) % shards);
+  return FileShardOfHash(ShardKeyHashOf(e), shards);
 }
 
 uint32_t FileShardOfBuyer(std::string_view buyer, uint32_t shards) {
-  if (shards <= 1) return 0;
-  return static_cast<uint32_t>(StableHash(buyer) % shards);
+  return FileShardOfHash(StableHash(buyer), shards);
 }
 
 absl::StatusOr<std::unique_ptr<FileShards>> FileShards::Open(

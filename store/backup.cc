@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "store/generations.h"
 #include "store/store.h"
 #include "store/store_files.h"
 
@@ -13,11 +14,6 @@ namespace chatkpi {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string WithoutTrailingSlash(std::string p) {
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  return p;
-}
 
 // `to` may be created: it does not exist, or is an empty directory (which
 // is removed, since a checkpoint makes its own).

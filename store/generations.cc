@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -70,11 +71,16 @@ bool Exists(const std::string& path) {
 
 }  // namespace
 
+std::string WithoutTrailingSlash(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
 GenerationPaths GenerationPaths::For(const std::string& db) {
   std::error_code ec;
   std::string p = fs::absolute(db, ec).lexically_normal().string();
   if (ec) p = db;
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  p = WithoutTrailingSlash(std::move(p));
   GenerationPaths g;
   g.db = p;
   g.generations = p + kGenerationsSuffix;
@@ -199,8 +205,7 @@ absl::StatusOr<GenerationRef> ResolveForRead(const GenerationPaths& paths) {
 }
 
 bool IsBuildingGeneration(const std::string& dir) {
-  std::string path = dir;
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  const std::string path = WithoutTrailingSlash(dir);
   return EndsWith(ParentOf(path), kGenerationsSuffix) &&
          Exists(absl::StrCat(path, kBuildingSuffix));
 }

@@ -107,6 +107,10 @@ absl::Status RepairLayout(const GenerationPaths& paths);
 // for the generation lock and repairs first.
 absl::StatusOr<GenerationRef> ResolveForRead(const GenerationPaths& paths);
 
+// `path` without the slashes it ends with ("/" stays "/"): "db/" and "db"
+// name the same store.
+std::string WithoutTrailingSlash(std::string path);
+
 // True when `dir` (a path under DIR.generations) is marked as being built
 // by a replay: its `.building` marker is beside it.
 bool IsBuildingGeneration(const std::string& dir);

@@ -806,8 +806,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   // A symlinked --db (the generation layout, docs/replay.md) is opened at
   // its target, so that RocksDB never creates files through a link that
   // `chatkpi replay` may repoint while this store is open.
-  if (std::string link = dir; !link.empty()) {
-    while (link.size() > 1 && link.back() == '/') link.pop_back();
+  if (const std::string link = WithoutTrailingSlash(dir); !link.empty()) {
     if (fs::is_symlink(link, ec)) {
       fs::path real = fs::canonical(link, ec);
       if (!ec) return Open(real.string(), opts);
