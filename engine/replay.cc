@@ -632,8 +632,6 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
     building->clear();
     report.writers_held = absl::Now() - locked;
   }
-  s = RemoveMarker(paths.BuildingMarker(report.new_generation));
-  if (!s.ok()) return s;
   follower->reset();
   std::filesystem::remove_all(paths.SecondaryDir(), ec);
 

@@ -206,8 +206,18 @@ absl::StatusOr<GenerationRef> ResolveForRead(const GenerationPaths& paths) {
 
 bool IsBuildingGeneration(const std::string& dir) {
   const std::string path = WithoutTrailingSlash(dir);
-  return EndsWith(ParentOf(path), kGenerationsSuffix) &&
-         Exists(absl::StrCat(path, kBuildingSuffix));
+  const std::string generations = ParentOf(path);
+  if (!EndsWith(generations, kGenerationsSuffix) ||
+      !Exists(absl::StrCat(path, kBuildingSuffix))) {
+    return false;
+  }
+  // A replay never builds the live generation: a marker on it is what a
+  // crash between SwitchLive's two steps left, and the store is whole.
+  const std::string db(
+      std::string_view(generations)
+          .substr(0, generations.size() - std::strlen(kGenerationsSuffix)));
+  std::error_code ec;
+  return !fs::equivalent(db, path, ec);
 }
 
 absl::StatusOr<bool> OpenForWriting(const std::string& dir) {
@@ -355,7 +365,12 @@ absl::Status SwitchLive(const GenerationPaths& paths, std::string_view name) {
     unlink(tmp.c_str());
     return s;
   }
-  return SyncDir(ParentOf(paths.db));
+  absl::Status s = SyncDir(ParentOf(paths.db));
+  if (!s.ok()) return s;
+  // Part of the switch, so that a caller holding the generation lock lets
+  // writers in only once the live generation opens: Store::Open refuses a
+  // generation still marked as being built.
+  return RemoveMarker(paths.BuildingMarker(name));
 }
 
 absl::Status CreateMarker(const std::string& path) {

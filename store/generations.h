@@ -112,7 +112,8 @@ absl::StatusOr<GenerationRef> ResolveForRead(const GenerationPaths& paths);
 std::string WithoutTrailingSlash(std::string path);
 
 // True when `dir` (a path under DIR.generations) is marked as being built
-// by a replay: its `.building` marker is beside it.
+// by a replay: its `.building` marker is beside it, and DIR does not point
+// at it (a marker on the live generation is stale).
 bool IsBuildingGeneration(const std::string& dir);
 
 // True when another process holds the RocksDB lock of the store in `dir`
@@ -154,7 +155,10 @@ absl::StatusOr<std::string> NewGenerationName(const GenerationPaths& paths,
                                               std::string_view version);
 
 // Atomically points DIR at DIR.generations/<name> (symlink + rename over
-// DIR, then the parent directory is synced). DIR must not be a plain store.
+// DIR, then the parent directory is synced), then removes <name>'s
+// `.building` marker. DIR must not be a plain store. A crash between the
+// two leaves a stale marker on the live generation, which
+// IsBuildingGeneration disregards and CollectGenerations removes.
 absl::Status SwitchLive(const GenerationPaths& paths, std::string_view name);
 
 // Marker files (created empty, synced; removal is idempotent).

@@ -964,9 +964,18 @@ TEST(Generations, NamesLayoutAndGarbage) {
   // never, even with a stale marker.
   fs::create_directories(paths.Generation("v2-2"));
   ASSERT_TRUE(CreateMarker(paths.BuildingMarker("v2-2")).ok());
+  // The switch unmarks the generation it makes live, before it returns
+  // to a caller that still holds the generation lock.
   fs::create_directories(paths.Generation("v3-3"));
-  ASSERT_TRUE(SwitchLive(paths, "v3-3").ok());
   ASSERT_TRUE(CreateMarker(paths.BuildingMarker("v3-3")).ok());
+  ASSERT_TRUE(IsBuildingGeneration(paths.Generation("v3-3")));
+  ASSERT_TRUE(SwitchLive(paths, "v3-3").ok());
+  EXPECT_FALSE(MarkerExists(paths.BuildingMarker("v3-3")));
+  // A crash between the switch and the unmarking leaves a marker that does
+  // not stop the live generation from opening.
+  ASSERT_TRUE(CreateMarker(paths.BuildingMarker("v3-3")).ok());
+  EXPECT_FALSE(IsBuildingGeneration(paths.Generation("v3-3")));
+  EXPECT_TRUE(IsBuildingGeneration(paths.Generation("v2-2")));
   ASSERT_TRUE(CreateMarker(paths.RetiredMarker("default-1")).ok());
   fs::create_directories(paths.SecondaryDir());
   auto gone = CollectGenerations(paths);
