@@ -895,16 +895,20 @@ absl::Status Engine::RecountThread(BuyerState& b, uint32_t agent,
                                    const ThreadDays& days, bool inbound,
                                    int64_t ts_ms,
                                    absl::FunctionRef<void()> change,
-                                   const Message* appended) {
+                                   const Message* inserted, size_t pos) {
   // Each day's difference: its counters before the change taken off here
-  // and those after it added below; or, with `appended`, folded at once.
+  // and those after it added below; or, for the inserted message's day and
+  // the days before it, folded at once.
   absl::InlinedVector<std::pair<int64_t, int64_t>, 3> bounds;  // [start, end)
   absl::InlinedVector<Counters, 3> deltas(days.size());
+  absl::InlinedVector<bool, 3> folded(days.size(), false);
   for (size_t i = 0; i < days.size(); ++i) {
     bounds.emplace_back(cal_.DayStartMs(days[i]), cal_.DayStartMs(days[i] + 1));
     const auto [start, end] = bounds[i];
-    if (appended != nullptr) {
-      AddAppendedThreadDayDelta(b, *appended, start, end, chat_, &deltas[i]);
+    if (inserted != nullptr && start <= inserted->ts) {
+      AddInsertedThreadDayDelta(b, *inserted, pos, start, end, chat_,
+                                &deltas[i]);
+      folded[i] = true;
     } else {
       AddThreadDayCounters(b, agent, start, end, chat_, -1, &deltas[i]);
     }
@@ -933,7 +937,7 @@ absl::Status Engine::RecountThread(BuyerState& b, uint32_t agent,
   uint32_t number = kNoAgent;  // the agent's AgentNumber, once needed
   for (size_t i = 0; i < days.size(); ++i) {
     Counters& delta = deltas[i];
-    if (appended == nullptr) {
+    if (!folded[i]) {
       AddThreadDayCounters(b, agent, bounds[i].first, bounds[i].second, chat_,
                            1, &delta);
     }
@@ -975,13 +979,12 @@ absl::Status Engine::ApplyChat(const Event& e) {
 
   const ThreadDays days = AffectedThreadDays(b, msg.agent, pos, msg.ts, cal_);
   const uint32_t agent = msg.agent;
-  // In time order nearly every message is the last of its thread so far.
-  const Message* appended = AppendsToThread(b, agent, pos) ? &msg : nullptr;
   ReserveOneMore(b.messages);
+  // `msg` is read by RecountThread before the change moves it.
   absl::Status s = RecountThread(
       b, agent, days, e.inbound, e.ts_ms,
       [&] { b.messages.insert(b.messages.begin() + pos, std::move(msg)); },
-      appended);
+      &msg, pos);
   if (!s.ok()) return s;
   b.last_ts = std::max(b.last_ts, e.ts_ms);
   entry.dirty = true;

@@ -354,13 +354,13 @@ class Engine {
   // The thread-day counters of `agent` for `days`, and the orders an `in`
   // at `ts_ms` can attribute, counted before and after `change` (which adds
   // or removes one message of `b`): the difference is what is added.
-  // `appended`, when not null, is the message `change` adds, the last of
-  // its thread (AppendsToThread): its days' differences are then folded
-  // from one pass each (AppendedThreadDayDelta).
+  // `inserted`, when not null, is the message `change` inserts at index
+  // `pos`: the differences of its own day and the days before it are then
+  // folded from one pass each (InsertedThreadDayDelta).
   absl::Status RecountThread(BuyerState& b, uint32_t agent,
                              const ThreadDays& days, bool inbound,
                              int64_t ts_ms, absl::FunctionRef<void()> change,
-                             const Message* appended = nullptr);
+                             const Message* inserted = nullptr, size_t pos = 0);
   absl::Status ApplyOrder(const Event& e);
   absl::Status ApplyAssessment(const Event& e);
   // Every assessment event of one (period, agent, metric) this store holds:

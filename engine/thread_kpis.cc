@@ -21,8 +21,8 @@ namespace {
 // start: Step takes them one by one, counting each question it closes;
 // Finish adds what the end of the thread settles (a question still open,
 // the consultation and its reply and courtesy). So the counters with one
-// more message at the end of the thread are the same fold one Step further
-// (AppendedThreadDayDelta).
+// more message are the same fold with one more Step where it goes
+// (InsertedThreadDayDelta).
 class DayFold {
  public:
   // A fold of `agent`'s thread in `b` for the day [start, end), before its
@@ -88,11 +88,28 @@ class DayFold {
     }
   }
 
-  // Steps every message of the thread from the day's start on.
-  void StepAll(const std::vector<Message>& m, int sign, Counters* c) {
-    for (size_t j = first_; j < m.size() && !done_; ++j) {
+  // Steps the thread's messages among m[first_, end).
+  void StepUntil(const std::vector<Message>& m, size_t end, int sign,
+                 Counters* c) {
+    for (size_t j = first_; j < end && !done_; ++j) {
       if (m[j].agent == agent_) Step(m[j], sign, c);
     }
+  }
+
+  // Steps every message of the thread from the day's start on.
+  void StepAll(const std::vector<Message>& m, int sign, Counters* c) {
+    StepUntil(m, m.size(), sign, c);
+  }
+
+  bool done() const { return done_; }
+
+  // Whether the two folds are in the same state: the same messages from
+  // here on then count the same in both, and so do their ends.
+  bool SameStateAs(const DayFold& o) const {
+    return earlier_question_open_ == o.earlier_question_open_ &&
+           open_ == o.open_ && first_question_ == o.first_question_ &&
+           first_in_ == o.first_in_ && last_out_ == o.last_out_ &&
+           good_ == o.good_ && bad_ == o.bad_ && done_ == o.done_;
   }
 
  private:
@@ -148,30 +165,38 @@ void AddThreadDayCounters(const BuyerState& b, uint32_t agent,
   fold.Finish(sign, c);
 }
 
-bool AppendsToThread(const BuyerState& b, uint32_t agent, size_t pos) {
-  const std::vector<Message>& m = b.messages;
-  for (size_t j = pos; j < m.size(); ++j) {
-    if (m[j].agent == agent) return false;
-  }
-  return true;
-}
-
-Counters AppendedThreadDayDelta(const BuyerState& b, const Message& x,
-                                int64_t day_start_ms, int64_t day_end_ms,
-                                const ChatParams& p) {
+Counters InsertedThreadDayDelta(const BuyerState& b, const Message& x,
+                                size_t pos, int64_t day_start_ms,
+                                int64_t day_end_ms, const ChatParams& p) {
   Counters d;
-  AddAppendedThreadDayDelta(b, x, day_start_ms, day_end_ms, p, &d);
+  AddInsertedThreadDayDelta(b, x, pos, day_start_ms, day_end_ms, p, &d);
   return d;
 }
 
-void AddAppendedThreadDayDelta(const BuyerState& b, const Message& x,
-                               int64_t day_start_ms, int64_t day_end_ms,
-                               const ChatParams& p, Counters* c) {
-  DayFold fold(b, x.agent, day_start_ms, day_end_ms, p);
-  fold.StepAll(b.messages, 1, nullptr);  // what is counted already: not needed
-  fold.Finish(-1, c);
-  fold.Step(x, 1, c);
-  fold.Finish(1, c);
+void AddInsertedThreadDayDelta(const BuyerState& b, const Message& x,
+                               size_t pos, int64_t day_start_ms,
+                               int64_t day_end_ms, const ChatParams& p,
+                               Counters* c) {
+  // With day_start_ms <= x.ts, the day's first message and the thread's
+  // state entering the day are the same with and without `x`; so is every
+  // step before `pos`, which therefore counts in neither.
+  const std::vector<Message>& m = b.messages;
+  DayFold with(b, x.agent, day_start_ms, day_end_ms, p);
+  with.StepUntil(m, pos, 1, nullptr);
+  DayFold without = with;
+  with.Step(x, 1, c);
+  for (size_t j = pos; j < m.size(); ++j) {
+    if (m[j].agent != x.agent) continue;
+    // Usually the thread's next non-auto `out`, which closes the question
+    // in both.
+    if (with.SameStateAs(without)) return;
+    if (with.done() && without.done()) break;
+    without.Step(m[j], -1, c);
+    with.Step(m[j], 1, c);
+  }
+  if (with.SameStateAs(without)) return;
+  without.Finish(-1, c);
+  with.Finish(1, c);
 }
 
 ThreadDays AffectedThreadDays(const BuyerState& b, uint32_t agent, size_t pos,

@@ -49,24 +49,24 @@ void AddThreadDayCounters(const BuyerState& b, uint32_t agent,
                           int64_t day_start_ms, int64_t day_end_ms,
                           const ChatParams& p, int sign, Counters* c);
 
-// Whether a message of `agent` inserted at index `pos` of b.messages is the
-// last of its thread: no message of `agent` is at `pos` or after.
-bool AppendsToThread(const BuyerState& b, uint32_t agent, size_t pos);
-
-// What appending `x` to its thread changes in the counters of the thread's
-// local day [start, end): ThreadDayCounters with `x` in b.messages minus
-// without, for `b` without `x`, when AppendsToThread(b, x.agent, the index
-// `x` goes to) and day_start_ms <= x.ts. One pass over the day instead of
-// two: the count without `x` is a fold over the thread's messages, and the
-// count with it the same fold one message further (docs/engine.md,
-// "Throughput").
-Counters AppendedThreadDayDelta(const BuyerState& b, const Message& x,
-                                int64_t day_start_ms, int64_t day_end_ms,
-                                const ChatParams& p);
-// Adds AppendedThreadDayDelta(...) to *c.
-void AddAppendedThreadDayDelta(const BuyerState& b, const Message& x,
-                               int64_t day_start_ms, int64_t day_end_ms,
-                               const ChatParams& p, Counters* c);
+// What inserting `x` at index `pos` of b.messages (b without `x`; `pos`
+// where MessageBefore puts it) changes in the counters of x's thread on
+// the local day [start, end), for day_start_ms <= x.ts: ThreadDayCounters
+// with `x` minus without. One pass over the day instead of two: the
+// thread's messages before `pos` fold the same with and without `x`, so
+// they are stepped once and count in neither; from `pos` on both folds
+// step until they reach the same state (usually at the thread's next
+// `out`), after which they count the same (docs/engine.md, "Throughput").
+// Appended at the end of its thread, `x` costs one fold of the day; a late
+// message, one fold plus the steps to the next `out`.
+Counters InsertedThreadDayDelta(const BuyerState& b, const Message& x,
+                                size_t pos, int64_t day_start_ms,
+                                int64_t day_end_ms, const ChatParams& p);
+// Adds InsertedThreadDayDelta(...) to *c.
+void AddInsertedThreadDayDelta(const BuyerState& b, const Message& x,
+                               size_t pos, int64_t day_start_ms,
+                               int64_t day_end_ms, const ChatParams& p,
+                               Counters* c);
 
 // The days whose thread counters can change when a non-auto message of
 // `agent` at time `ts` is inserted at index `pos` of b.messages. Questions

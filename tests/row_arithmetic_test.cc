@@ -1,7 +1,7 @@
 // The engine's per-event arithmetic against its plain definitions: the
-// counters of a message appended to its thread, folded in one pass
-// (AppendedThreadDayDelta), against the recount of the day with and
-// without it; the branch-free overflow checks of Counters::Add and
+// counters of a message inserted in its thread, at its end or late,
+// folded in one pass (InsertedThreadDayDelta), against the recount of the
+// day with and without it; the branch-free overflow checks of Counters::Add and
 // Subtract against the checked sums counter by counter; and rows found by
 // agent numbers that the engine frees and reuses, against the batch
 // reference model.
@@ -51,10 +51,11 @@ std::string Describe(const BuyerState& b, const Message& x) {
 
 // Random threads of three agents around two midnights, with ties of time
 // (told apart by id), gaps past the response window and answers that
-// cross midnight; each gets one more message at the end of its thread,
-// whose counters with the fold must be those of the recount for every day
-// up to the message's.
-void CheckAppendedDeltas(const ChatParams& p, uint64_t seed, int* checked) {
+// cross midnight; each gets one more message, at the end of its thread or
+// anywhere before (a late message), whose counters with the fold must be
+// those of the recount for every day up to the message's.
+void CheckInsertedDeltas(const ChatParams& p, uint64_t seed, int* appended,
+                         int* late) {
   std::mt19937_64 rng(seed);
   LocalCalendar cal(absl::UTCTimeZone());
   BuyerState b;
@@ -89,12 +90,20 @@ void CheckAppendedDeltas(const ChatParams& p, uint64_t seed, int* checked) {
     for (const Message& m : b.messages) {
       if (m.agent == agent) last = m.ts;
     }
-    ts = std::max(last, ts - 5000) + steps_ms[rng() % steps_ms.size()];
+    if (rng() % 2 == 0 || b.messages.empty()) {
+      ts = std::max(last, ts - 5000) + steps_ms[rng() % steps_ms.size()];
+    } else {  // at, or just beside, the time of a message already there
+      ts = b.messages[rng() % b.messages.size()].ts +
+           steps_ms[rng() % 4] * (rng() % 2 == 0 ? 1 : -1);
+    }
     const Message x = message(agent);
     const size_t pos = std::upper_bound(b.messages.begin(), b.messages.end(), x,
                                         MessageBefore) -
                        b.messages.begin();
-    if (!AppendsToThread(b, agent, pos)) continue;  // a tie sorted before
+    bool at_end = true;
+    for (size_t j = pos; j < b.messages.size(); ++j) {
+      at_end &= b.messages[j].agent != agent;
+    }
     BuyerState with = b;
     with.messages.insert(with.messages.begin() + pos, x);
     const int32_t last_day = cal.DayOf(x.ts);
@@ -104,17 +113,17 @@ void CheckAppendedDeltas(const ChatParams& p, uint64_t seed, int* checked) {
       Counters want = ThreadDayCounters(with, agent, start, end, p);
       ASSERT_TRUE(
           want.Subtract(ThreadDayCounters(b, agent, start, end, p)).ok());
-      const Counters got = AppendedThreadDayDelta(b, x, start, end, p);
+      const Counters got = InsertedThreadDayDelta(b, x, pos, start, end, p);
       ASSERT_EQ(got, want) << "seed " << seed << " day "
-                           << d - cal.DayOf(kMidnight) << ": "
+                           << d - cal.DayOf(kMidnight) << " at " << pos << ": "
                            << Describe(b, x);
-      ++*checked;
+      ++*(at_end ? appended : late);
     }
     b = std::move(with);
   }
 }
 
-TEST(RowArithmetic, AppendedMessageFoldEqualsRecount) {
+TEST(RowArithmetic, InsertedMessageFoldEqualsRecount) {
   ChatParams calendar;  // the defaults: an hour's window, slow past 40 s
   ChatParams business = calendar;
   ServiceHours hours;
@@ -124,29 +133,16 @@ TEST(RowArithmetic, AppendedMessageFoldEqualsRecount) {
   }
   business.business =
       std::make_shared<const BusinessClock>(hours, absl::UTCTimeZone());
-  int checked = 0;
+  int appended = 0, late = 0;
   for (uint64_t seed = 1; seed <= 3000; ++seed) {
-    CheckAppendedDeltas(seed % 2 == 0 ? business : calendar, seed, &checked);
+    CheckInsertedDeltas(seed % 2 == 0 ? business : calendar, seed, &appended,
+                        &late);
     if (HasFatalFailure()) return;
   }
-  // Most rounds append (a tie may sort before the thread's last message).
-  EXPECT_GT(checked, 15000);
-}
-
-TEST(RowArithmetic, AppendsToThreadOnlyAfterTheThreadsLastMessage) {
-  BuyerState b;
-  b.agents = {"shop:a", "shop:b"};
-  for (uint32_t agent : {0u, 1u, 0u, 1u, 1u}) {
-    Message m;
-    m.agent = agent;
-    b.messages.push_back(m);
-  }
-  EXPECT_FALSE(AppendsToThread(b, 0, 0));
-  EXPECT_FALSE(AppendsToThread(b, 0, 2));
-  EXPECT_TRUE(AppendsToThread(b, 0, 3));  // only shop:b after index 3
-  EXPECT_FALSE(AppendsToThread(b, 1, 4));
-  EXPECT_TRUE(AppendsToThread(b, 1, 5));
-  EXPECT_TRUE(AppendsToThread(b, 0, 5));
+  // Both kinds, many times over.
+  EXPECT_GT(appended, 8000);
+  EXPECT_GT(late, 5000);
+  EXPECT_GT(appended, 10000);
 }
 
 // Counters::Add and Subtract find overflow from the sums' sign bits; the
