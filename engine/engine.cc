@@ -1263,18 +1263,27 @@ absl::Status Engine::PrepareCommit(bool seal) {
     entry->bytes = StateBytes(name, entry->state);
   }
   std::vector<RowChange> changes;
+  // Rows go in sorted by store key too: in hash-map order each was a
+  // search of the skiplist from its top, among the versions of every row
+  // the memtable holds (a shuffled commit rewrites most of a shard's rows).
+  std::vector<std::pair<std::string, const RowEntry*>>& dirty =
+      committing_rows_;
   auto put_rows = [&](Family f, auto& rows) {
+    dirty.clear();
     for (auto& [key, entry] : rows) {
       if (!entry.dirty) continue;
       if (commit_listener_ && f == Family::kAggregates) {
         changes.push_back({opts_.shard, RowSlot(key),
                            agent_names_[RowAgent(key)].name, entry.value});
       }
-      const std::string k = RowStoreKey(f, RowAgent(key), RowSlot(key));
-      if (entry.value.IsZero()) {
+      dirty.emplace_back(RowStoreKey(f, RowAgent(key), RowSlot(key)), &entry);
+    }
+    std::sort(dirty.begin(), dirty.end());
+    for (const auto& [k, entry] : dirty) {
+      if (entry->value.IsZero()) {
         commit_.Delete(f, k);
       } else {
-        commit_.Put(f, k, EncodeCounters(entry.value));
+        commit_.Put(f, k, EncodeCounters(entry->value));
       }
     }
   };

@@ -464,6 +464,8 @@ class Engine {
   // Committed marks them clean.
   std::vector<std::pair<std::string_view, BuyerEntry*>> committing_buyers_;
   std::vector<std::pair<std::string_view, OrderEntry*>> committing_orders_;
+  // The dirty rows of one family by store key, reused from commit to commit.
+  std::vector<std::pair<std::string, const RowEntry*>> committing_rows_;
   // See live_state_bytes(); written by the engine's thread only.
   std::atomic<size_t> live_state_bytes_ = 0;
   EngineStats stats_;

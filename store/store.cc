@@ -174,8 +174,17 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
       // open replays holds less of the log.
       write_buffer = size_t{16} << 20;
       break;
+    case Family::kAggregates:
+    case Family::kRollups:
+      // Rows are rewritten at every commit that changes them, and a commit
+      // writes them sorted by key under its shard's prefix, as it does its
+      // states: each insert resumes from the last one.
+      o.memtable_insert_with_hint_prefix_extractor.reset(
+          rocksdb::NewFixedPrefixTransform(4));
+      write_buffer = 8 << 20;
+      break;
     default:
-      // Small families (rows, meta, dead letters): small memtables.
+      // Small families (meta, dead letters): small memtables.
       write_buffer = 8 << 20;
       break;
   }
