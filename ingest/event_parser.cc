@@ -139,6 +139,9 @@ enum class Kind : uint8_t {
 struct Slot {
   Kind kind = Kind::kAbsent;
   bool boolean = false;
+  // A number without fraction or exponent (kNumber only; ReadValue has
+  // checked the literal's syntax already).
+  bool integer = false;
   std::string_view text;  // unescaped string, or trimmed number literal
 };
 
@@ -220,6 +223,7 @@ Invalid ReadValue(od::value& v, int depth, Slot* slot) {
       bool is_integer;
       if (!IsJsonNumber(tok, &is_integer)) return Invalid::kJson;
       slot->kind = Kind::kNumber;
+      slot->integer = is_integer;
       slot->text = tok;
       return Invalid::kNone;
     }
@@ -301,9 +305,16 @@ bool ParseInt64(std::string_view s, int64_t* out) {
   bool negative = !s.empty() && s[0] == '-';
   if (negative) s.remove_prefix(1);
   uint64_t v = 0;
-  for (char c : s) {
-    uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (std::numeric_limits<uint64_t>::max() - d) / 10) return false;
+  // Up to 19 digits stay below 10^19 < 2^64: only longer literals (which
+  // are out of range anyway) need the check per digit. A millisecond time
+  // has 13.
+  constexpr size_t kUncheckedDigits = 19;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const uint64_t d = static_cast<uint64_t>(s[i] - '0');
+    if (i >= kUncheckedDigits &&
+        v > (std::numeric_limits<uint64_t>::max() - d) / 10) {
+      return false;
+    }
     v = v * 10 + d;
   }
   if (negative) {
@@ -328,9 +339,7 @@ absl::Status GetInteger(const Slot* slots, Key key, int64_t min, int64_t max,
     return absl::OkStatus();
   }
   if (s.kind == Kind::kAbsent) return Reject("missing field", key);
-  bool is_integer = false;
-  if (s.kind != Kind::kNumber || !IsJsonNumber(s.text, &is_integer) ||
-      !is_integer) {
+  if (s.kind != Kind::kNumber || !s.integer) {
     return Reject("wrong type for", key);
   }
   int64_t v;

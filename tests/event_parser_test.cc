@@ -389,6 +389,12 @@ TEST_F(EventParserTest, OutOfRange) {
   EXPECT_EQ(Reason(With(Chat(), "ts", "1762000000")), "out of range 'ts'");
   EXPECT_EQ(Reason(With(Chat(), "ts", "99999999999999999999999999")),
             "out of range 'ts'");
+  // 2^64 plus a valid time, and 2^64 + 1: a parse that wrapped around
+  // would take them.
+  EXPECT_EQ(Reason(With(Chat(), "ts", "18446745835709551616")),
+            "out of range 'ts'");
+  EXPECT_EQ(Reason(With(Order(), "items", "18446744073709551617")),
+            "out of range 'items'");
   EXPECT_EQ(Reason(With(Order(), "items", "0")), "out of range 'items'");
   EXPECT_EQ(Reason(With(Order(), "items", "-3")), "out of range 'items'");
   EXPECT_EQ(Reason(With(Order(), "items", "99999999999999999999")),
