@@ -14,6 +14,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace chatkpi {
 namespace {
@@ -207,17 +208,16 @@ absl::StatusOr<GenerationRef> ResolveForRead(const GenerationPaths& paths) {
 bool IsBuildingGeneration(const std::string& dir) {
   const std::string path = WithoutTrailingSlash(dir);
   const std::string generations = ParentOf(path);
-  if (!EndsWith(generations, kGenerationsSuffix) ||
+  absl::string_view db = generations;
+  if (!absl::ConsumeSuffix(&db, kGenerationsSuffix) ||
       !Exists(absl::StrCat(path, kBuildingSuffix))) {
     return false;
   }
-  // A replay never builds the live generation: a marker on it is what a
-  // crash between SwitchLive's two steps left, and the store is whole.
-  const std::string db(
-      std::string_view(generations)
-          .substr(0, generations.size() - std::strlen(kGenerationsSuffix)));
-  std::error_code ec;
-  return !fs::equivalent(db, path, ec);
+  // A replay never builds the live generation (the one ListGenerations
+  // calls live): a marker on it is what a crash between SwitchLive's two
+  // steps left, and the store is whole.
+  auto live = ResolveLive(GenerationPaths::For(std::string(db)));
+  return !live.ok() || live->name != fs::path(path).filename().string();
 }
 
 absl::StatusOr<bool> OpenForWriting(const std::string& dir) {
