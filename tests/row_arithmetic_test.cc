@@ -123,6 +123,40 @@ void CheckInsertedDeltas(const ChatParams& p, uint64_t seed, int* appended,
   }
 }
 
+// A late `out`, worked out by hand from docs/spec.md §3: a thread of
+// in 10:00:00, out 10:01:40 (answered in 100 s), in 10:03:20, out 10:04:20
+// (60 s) gets an `out` at 10:00:30. The first question is now answered in
+// 30 s, by a first response that is no longer slow; the out at 10:01:40
+// closes nothing. Questions, answers and consultations do not change.
+TEST(RowArithmetic, LateOutAnswersTheFirstQuestionSooner) {
+  ChatParams p;  // an hour's window, slow past 40 s
+  const int64_t t0 = kMidnight + 10 * 3600'000;
+  BuyerState b;
+  b.agents = {"shop:a"};
+  auto message = [&](int64_t s, bool in, const char* id) {
+    Message m;
+    m.ts = t0 + s * 1000;
+    m.agent = 0;
+    m.flags = in ? Message::kIn : 0;
+    m.id = id;
+    return m;
+  };
+  b.messages = {message(0, true, "m1"), message(100, false, "m2"),
+                message(200, true, "m3"), message(260, false, "m4")};
+  const Message late = message(30, false, "m5");
+  Counters want;
+  want[kResponseMsSum] = 30'000 - 100'000;
+  want[kFirstResponseMsSum] = 30'000 - 100'000;
+  want[kSlow] = -1;
+  want.response_s.Add(30, 1);
+  want.response_s.Add(100, -1);
+  want.first_response_s.Add(30, 1);
+  want.first_response_s.Add(100, -1);
+  EXPECT_EQ(
+      InsertedThreadDayDelta(b, late, 1, kMidnight, kMidnight + kDayMs, p),
+      want);
+}
+
 TEST(RowArithmetic, InsertedMessageFoldEqualsRecount) {
   ChatParams calendar;  // the defaults: an hour's window, slow past 40 s
   ChatParams business = calendar;
