@@ -20,6 +20,8 @@ struct State {
   std::atomic<bool> fail{false};
   std::atomic<int64_t> written{0};
   std::atomic<int64_t> failures{0};
+  std::atomic<int64_t> table_opens{0};
+  std::atomic<int64_t> lost_table_open{-1};  // the open that fails; -1: none
 
   // How many of `n` bytes may be written; not OK when fewer than n.
   IOStatus Charge(size_t n, size_t* allowed) {
@@ -136,6 +138,18 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
                              IODebugContext* dbg) override {
     return Wrap(target()->ReuseWritableFile(f, old, fo, r, dbg), r);
   }
+  IOStatus NewRandomAccessFile(const std::string& f,
+                               const rocksdb::FileOptions& fo,
+                               std::unique_ptr<rocksdb::FSRandomAccessFile>* r,
+                               IODebugContext* dbg) override {
+    if (f.size() > 4 && f.compare(f.size() - 4, 4, ".sst") == 0 &&
+        state_->table_opens++ == state_->lost_table_open.load()) {
+      // RocksDB's own wording for a missing file, which callers match.
+      return IOStatus::PathNotFound("While open a file for random read: " + f +
+                                    ": No such file or directory");
+    }
+    return target()->NewRandomAccessFile(f, fo, r, dbg);
+  }
   IOStatus RenameFile(const std::string& src, const std::string& dst,
                       const IOOptions& o, IODebugContext* dbg) override {
     IOStatus s = state_->CheckFlag();
@@ -178,9 +192,18 @@ void FaultInjection::FailWritesAfter(int64_t bytes) {
 
 void FaultInjection::SetFailWrites(bool fail) { impl_->state.fail.store(fail); }
 
+void FaultInjection::LoseTableOpen(int64_t skip) {
+  impl_->state.lost_table_open.store(impl_->state.table_opens.load() + skip);
+}
+
 void FaultInjection::Clear() {
   impl_->state.budget.store(-1);
   impl_->state.fail.store(false);
+  impl_->state.lost_table_open.store(-1);
+}
+
+int64_t FaultInjection::table_opens() const {
+  return impl_->state.table_opens.load();
 }
 
 int64_t FaultInjection::bytes_written() const {

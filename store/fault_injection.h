@@ -1,6 +1,8 @@
 // Faults injected under the store's files, for tests of what a failing disk
 // does to chatkpi: writes that fail as a full disk (ENOSPC) once a byte
-// budget is spent, or that all fail with an I/O error while a flag is set.
+// budget is spent, or that all fail with an I/O error while a flag is set;
+// and, for readers, a table file that vanishes as a writer's compaction
+// deletes it.
 // Give one to StoreOptions::fault_injection; it sits between RocksDB and the
 // real file system (a rocksdb::FileSystemWrapper), so WAL, SST, MANIFEST and
 // CURRENT writes all go through it. Thread-safe: RocksDB writes SSTs from
@@ -35,8 +37,15 @@ class FaultInjection {
   void FailWritesAfter(int64_t bytes);
   // While set, every write, sync and file creation fails with an I/O error.
   void SetFailWrites(bool fail);
+  // The table file opened `skip` opens from now is missing once ("No such
+  // file or directory"), as when a writer beside a read-only open deletes
+  // it between the reader's reading of the MANIFEST and its opening the
+  // file. Only table files (.sst) count.
+  void LoseTableOpen(int64_t skip);
   // The disk has room again and works.
   void Clear();
+
+  int64_t table_opens() const;  // table files opened for reading so far
 
   int64_t bytes_written() const;  // through this object, since creation
   int64_t failures() const;       // writes refused so far

@@ -21,4 +21,9 @@ absl::Status ToStatus(const rocksdb::Status& s, std::string_view what) {
   return absl::InternalError(msg);
 }
 
+bool IsFileGoneMidOpen(const rocksdb::Status& s) {
+  return (s.IsIOError() || s.IsCorruption()) &&
+         s.ToString().find("No such file") != std::string::npos;
+}
+
 }  // namespace chatkpi

@@ -14,6 +14,15 @@ namespace chatkpi {
 // Unavailable (a retry after the cause is fixed can succeed).
 absl::Status ToStatus(const rocksdb::Status& s, std::string_view what);
 
+// Whether `s` is an open's failure on a file its MANIFEST names that is not
+// there. Beside a running writer that is no damage: the writer deleted the
+// file (a WAL after a flush, a table file after a compaction) between the
+// reader's reading of the MANIFEST and its opening the file, and a second
+// open reads the MANIFEST that no longer names it. RocksDB reports a
+// missing WAL as an I/O error, and a missing table file as corruption that
+// quotes the I/O error.
+bool IsFileGoneMidOpen(const rocksdb::Status& s);
+
 }  // namespace chatkpi
 
 #endif  // CHATKPI_STORE_ROCKSDB_STATUS_H_

@@ -1,11 +1,15 @@
 #include "store/secondary_instance.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <string_view>
 
 #include "absl/strings/numbers.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/metadata.h"
+#include "store/rocksdb_status.h"
 #include "store/stable_hash.h"
 
 namespace chatkpi {
@@ -32,20 +36,77 @@ std::vector<uint64_t> LiveWals(const std::string& dir) {
 // attempt nearly always finds none gone.
 constexpr int kAttempts = 20;
 
+// Counts the table files (.sst; RocksDB then tries the old .ldb name, not
+// counted) that an open finds missing.
+class MissingTableWatch : public rocksdb::FileSystemWrapper {
+ public:
+  MissingTableWatch(const std::shared_ptr<rocksdb::FileSystem>& base,
+                    std::atomic<uint64_t>* count)
+      : FileSystemWrapper(base), count_(count) {}
+
+  static const char* kClassName() { return "ChatkpiMissingTableWatch"; }
+  const char* Name() const override { return kClassName(); }
+
+  rocksdb::IOStatus NewRandomAccessFile(
+      const std::string& f, const rocksdb::FileOptions& fo,
+      std::unique_ptr<rocksdb::FSRandomAccessFile>* r,
+      rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewRandomAccessFile(f, fo, r, dbg);
+    if (s.IsPathNotFound() && f.ends_with(".sst")) ++*count_;
+    return s;
+  }
+
+ private:
+  std::atomic<uint64_t>* count_;
+};
+
+}  // namespace
+
+struct MissingTables {
+  std::atomic<uint64_t> count{0};
+  std::unique_ptr<rocksdb::Env> env;  // what SecondaryParams::options use
+};
+
+void WatchForMissingTables(SecondaryParams* p) {
+  auto tables = std::make_shared<MissingTables>();
+  rocksdb::Env* base =
+      p->options.env != nullptr ? p->options.env : rocksdb::Env::Default();
+  tables->env = rocksdb::NewCompositeEnv(std::make_shared<MissingTableWatch>(
+      base->GetFileSystem(), &tables->count));
+  p->options.env = tables->env.get();
+  p->missing_tables = std::move(tables);
+}
+
+namespace {
+
+uint64_t MissingTableCount(const SecondaryParams& p) {
+  return p.missing_tables == nullptr ? 0 : p.missing_tables->count.load();
+}
+
 }  // namespace
 
 rocksdb::Status OpenSecondary(
     const SecondaryParams& p, std::unique_ptr<rocksdb::DB>* db,
     std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
-  std::vector<rocksdb::ColumnFamilyHandle*> all;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(
-      p.options, p.dir, p.secondary_dir, p.families, &all, &raw);
+  rocksdb::Status s;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const uint64_t missing = MissingTableCount(p);
+    std::vector<rocksdb::ColumnFamilyHandle*> all;
+    rocksdb::DB* raw = nullptr;
+    s = rocksdb::DB::OpenAsSecondary(p.options, p.dir, p.secondary_dir,
+                                     p.families, &all, &raw);
+    if (IsFileGoneMidOpen(s)) continue;
+    if (!s.ok()) return s;
+    db->reset(raw);
+    (*db)->DestroyColumnFamilyHandle(all[0]);
+    handles->assign(all.begin() + 1, all.end());
+    if (MissingTableCount(p) == missing) return s;
+    CloseSecondary(db, handles);
+  }
   if (!s.ok()) return s;
-  db->reset(raw);
-  (*db)->DestroyColumnFamilyHandle(all[0]);
-  handles->assign(all.begin() + 1, all.end());
-  return s;
+  return rocksdb::Status::Corruption(
+      "a table file that its MANIFEST names is missing, at each of ",
+      std::to_string(kAttempts) + " opens");
 }
 
 void CloseSecondary(std::unique_ptr<rocksdb::DB>* db,
@@ -78,9 +139,11 @@ rocksdb::Status CatchUpSecondary(
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     const std::vector<uint64_t> before = LiveWals(p.dir);
     if (!open_anew) {
+      const uint64_t missing = MissingTableCount(p);
       rocksdb::Status s = db->TryCatchUpWithPrimary();
       if (!s.ok()) return s;
-      open_anew = TableFilesFingerprint(db) != *table_files;
+      open_anew = TableFilesFingerprint(db) != *table_files ||
+                  MissingTableCount(p) != missing;
     }
     if (open_anew) {
       std::unique_ptr<rocksdb::DB> fresh;

@@ -15,6 +15,13 @@
 //   WAL deleted in between leaves out what it held that the MANIFEST read
 //   did not yet cover: one family a commit behind another. So the WALs are
 //   listed before and after, and if one went away the view is taken again.
+// * An open or a catch-up can also find a table file named by the MANIFEST
+//   it read already deleted by the writer's compaction. RocksDB then keeps,
+//   silently, the family's version from before that file was added (its
+//   point-in-time recovery), which lacks the file's keys until a later
+//   catch-up reads the compaction. So every table file found missing is
+//   counted (WatchForMissingTables), and a count that grew during an open
+//   or a catch-up makes it open anew.
 #ifndef CHATKPI_STORE_SECONDARY_INSTANCE_H_
 #define CHATKPI_STORE_SECONDARY_INSTANCE_H_
 
@@ -29,17 +36,26 @@
 
 namespace chatkpi {
 
+struct MissingTables;  // store/secondary_instance.cc
+
 struct SecondaryParams {
   std::string dir;            // the writer's store
   std::string secondary_dir;  // the follower's own info log
   rocksdb::DBOptions options;
   // The default family first; then those followed.
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  // Set by WatchForMissingTables.
+  std::shared_ptr<MissingTables> missing_tables;
 };
+
+// Routes the file access of `p->options` through a count of the table files
+// found missing when opened. Call once, before the first OpenSecondary.
+void WatchForMissingTables(SecondaryParams* p);
 
 // Opens the secondary. `handles` gets those of families[1..], in order (the
 // default family's is dropped). The RocksDB status, unmapped, so that each
-// caller words its own message.
+// caller words its own message: Corruption when a table file stays missing
+// through every attempt.
 rocksdb::Status OpenSecondary(
     const SecondaryParams& p, std::unique_ptr<rocksdb::DB>* db,
     std::vector<rocksdb::ColumnFamilyHandle*>* handles);

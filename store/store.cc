@@ -966,7 +966,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     // Required of a secondary: it keeps every table file open, so files
     // the writer's compactions delete stay readable until it catches up.
     db_opts.max_open_files = -1;
-    impl->follow = {dir, opts.secondary_dir, db_opts, {descs[0]}};
+    impl->follow = {dir, opts.secondary_dir, db_opts, {descs[0]}, nullptr};
+    WatchForMissingTables(&impl->follow);
     for (int i = 0; i < static_cast<int>(Family::kNumFamilies); ++i) {
       const Family f = static_cast<Family>(i);
       if (opts.followed.empty() || f == Family::kEvents || f == Family::kMeta ||
@@ -988,11 +989,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     }
   } else if (opts.read_only) {
     s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw);
-    // As for the probe above: a WAL the writer deleted meanwhile.
-    for (int attempt = 0;
-         attempt < 5 && s.IsIOError() &&
-         s.ToString().find("No such file") != std::string::npos;
-         ++attempt) {
+    // As for the probe above: a file the writer deleted meanwhile.
+    for (int attempt = 0; attempt < 5 && IsFileGoneMidOpen(s); ++attempt) {
       s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw);
     }
   } else if (!is_rocksdb) {

@@ -267,6 +267,67 @@ TEST(FaultInjection, FailureWhileOpeningIsAnError) {
   std::filesystem::remove_all(dir);
 }
 
+// A read-only open beside a running writer can find a table file named by
+// the MANIFEST it read already deleted by the writer's compaction. It looks
+// again instead of calling the store corrupt, and shows the whole store:
+// each table open of a clean read-only open in turn goes missing once.
+TEST(FaultInjection, ReadOnlyOpenLooksAgainForAVanishedTableFile) {
+  const std::string dir = TempDir("vanished_table");
+  const std::string file = GenerateFile(dir, 83, 20'000);
+  const std::string db = dir + "/db";
+  ASSERT_TRUE(IngestInto(db, file, nullptr, 1000).ok());
+  auto writer = Store::Open(db, StoreOptions());  // the record says "open"
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  const std::string whole = SnapshotJson(**writer);
+
+  StoreOptions read_only;
+  read_only.read_only = true;
+  StoreOptions follower;
+  follower.read_only = true;
+  follower.secondary_dir = dir + "/follower";
+  for (StoreOptions ro : {read_only, follower}) {
+    auto faults = std::make_shared<FaultInjection>();
+    ro.fault_injection = faults;
+    int64_t opens = 0;
+    {
+      auto clean = Store::Open(db, ro);
+      ASSERT_TRUE(clean.ok()) << clean.status();
+      opens = faults->table_opens();
+    }
+    ASSERT_GT(opens, 2);  // the probe's and the open's
+    for (int64_t k = 0; k < opens; ++k) {
+      const int64_t before = faults->table_opens();
+      faults->LoseTableOpen(k);
+      auto reader = Store::Open(db, ro);
+      ASSERT_TRUE(reader.ok())
+          << ro.secondary_dir << k << ": " << reader.status();
+      EXPECT_GT(faults->table_opens() - before, opens) << k;  // looked again
+      EXPECT_EQ(SnapshotJson(**reader), whole) << k;
+    }
+  }
+  writer = absl::InternalError("closed");
+
+  // A follower's catch-up that finds a new table file missing opens anew.
+  for (int64_t k : {0, 1, 2, 3}) {
+    auto faults = std::make_shared<FaultInjection>();
+    follower.fault_injection = faults;
+    auto reader = Store::Open(db, follower);
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    std::filesystem::create_directories(dir + "/more");
+    const std::string more = GenerateFile(dir + "/more", 90 + k, 5'000);
+    ASSERT_TRUE(IngestInto(db, more, nullptr, 1000).ok());
+    const int64_t before = faults->table_opens();
+    faults->LoseTableOpen(k);
+    auto caught_up = (*reader)->CatchUp();
+    ASSERT_TRUE(caught_up.ok()) << caught_up.status();
+    EXPECT_GT(faults->table_opens() - before, k + 1) << k;
+    auto fresh = Store::Open(db, read_only);
+    ASSERT_TRUE(fresh.ok()) << fresh.status();
+    EXPECT_EQ(SnapshotJson(**reader), SnapshotJson(**fresh)) << k;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // `chatkpi ingest` in a process whose file size limit stands for a full
 // disk: writes past it fail with EFBIG (SIGXFSZ is ignored, as a shell
 // `trap '' XFSZ` leaves it for the exec'd program).
