@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
@@ -22,6 +25,18 @@ struct State {
   std::atomic<int64_t> failures{0};
   std::atomic<int64_t> table_opens{0};
   std::atomic<int64_t> lost_table_open{-1};  // the open that fails; -1: none
+  std::mutex listing_mu;
+  int64_t listings = 0;
+  int64_t listing_hook_at = -1;
+  std::function<void()> listing_hook;
+
+  // The hook due at this listing, if any.
+  std::function<void()> NextListing() {
+    std::lock_guard lock(listing_mu);
+    std::function<void()> hook;
+    if (listings++ == listing_hook_at) hook = std::move(listing_hook);
+    return hook;
+  }
 
   // How many of `n` bytes may be written; not OK when fewer than n.
   IOStatus Charge(size_t n, size_t* allowed) {
@@ -150,6 +165,12 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
     }
     return target()->NewRandomAccessFile(f, fo, r, dbg);
   }
+  IOStatus GetChildren(const std::string& dir, const IOOptions& o,
+                       std::vector<std::string>* r,
+                       IODebugContext* dbg) override {
+    if (std::function<void()> hook = state_->NextListing()) hook();
+    return target()->GetChildren(dir, o, r, dbg);
+  }
   IOStatus RenameFile(const std::string& src, const std::string& dst,
                       const IOOptions& o, IODebugContext* dbg) override {
     IOStatus s = state_->CheckFlag();
@@ -196,10 +217,23 @@ void FaultInjection::LoseTableOpen(int64_t skip) {
   impl_->state.lost_table_open.store(impl_->state.table_opens.load() + skip);
 }
 
+void FaultInjection::RunAtListing(int64_t skip, std::function<void()> writer) {
+  std::lock_guard lock(impl_->state.listing_mu);
+  impl_->state.listing_hook_at = impl_->state.listings + skip;
+  impl_->state.listing_hook = std::move(writer);
+}
+
 void FaultInjection::Clear() {
   impl_->state.budget.store(-1);
   impl_->state.fail.store(false);
   impl_->state.lost_table_open.store(-1);
+  std::lock_guard lock(impl_->state.listing_mu);
+  impl_->state.listing_hook = nullptr;
+}
+
+int64_t FaultInjection::listings() const {
+  std::lock_guard lock(impl_->state.listing_mu);
+  return impl_->state.listings;
 }
 
 int64_t FaultInjection::table_opens() const {

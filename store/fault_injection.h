@@ -16,6 +16,7 @@
 #define CHATKPI_STORE_FAULT_INJECTION_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace rocksdb {
@@ -42,10 +43,16 @@ class FaultInjection {
   // it between the reader's reading of the MANIFEST and its opening the
   // file. Only table files (.sst) count.
   void LoseTableOpen(int64_t skip);
+  // Runs `writer` just before the directory listing `skip` listings from
+  // now: what a writer beside a reader does between the reader's reading
+  // of the MANIFEST and its listing of the WALs (RocksDB lists the
+  // directory right after it reads the MANIFEST).
+  void RunAtListing(int64_t skip, std::function<void()> writer);
   // The disk has room again and works.
   void Clear();
 
   int64_t table_opens() const;  // table files opened for reading so far
+  int64_t listings() const;     // directories listed so far
 
   int64_t bytes_written() const;  // through this object, since creation
   int64_t failures() const;       // writes refused so far

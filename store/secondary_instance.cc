@@ -2,34 +2,16 @@
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
-#include <string_view>
 
-#include "absl/strings/numbers.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
 #include "rocksdb/metadata.h"
 #include "store/rocksdb_status.h"
 #include "store/stable_hash.h"
+#include "store/store_files.h"
 
 namespace chatkpi {
 namespace {
-
-// The writer's WAL files (NNNNNN.log in the store's directory), sorted.
-std::vector<uint64_t> LiveWals(const std::string& dir) {
-  std::vector<uint64_t> wals;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    uint64_t n = 0;
-    if (name.size() > 4 && name.ends_with(".log") &&
-        absl::SimpleAtoi(name.substr(0, name.size() - 4), &n)) {
-      wals.push_back(n);
-    }
-  }
-  std::sort(wals.begin(), wals.end());
-  return wals;
-}
 
 // Attempts before a view taken while WALs keep going away is kept anyway:
 // the writer deletes a WAL once per flush of all its families, so a second
@@ -137,7 +119,7 @@ rocksdb::Status CatchUpSecondary(
         install) {
   bool open_anew = false;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    const std::vector<uint64_t> before = LiveWals(p.dir);
+    const std::vector<uint64_t> before = ListWals(p.dir);
     if (!open_anew) {
       const uint64_t missing = MissingTableCount(p);
       rocksdb::Status s = db->TryCatchUpWithPrimary();
@@ -154,7 +136,7 @@ rocksdb::Status CatchUpSecondary(
       *table_files = TableFilesFingerprint(db);
       install(std::move(fresh), std::move(handles));
     }
-    const std::vector<uint64_t> after = LiveWals(p.dir);
+    const std::vector<uint64_t> after = ListWals(p.dir);
     if (std::includes(after.begin(), after.end(), before.begin(),
                       before.end())) {
       return rocksdb::Status::OK();

@@ -193,6 +193,46 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
   return o;
 }
 
+// Opens `dir` read-only as RocksDB does, beside a writer that may be
+// flushing. RocksDB reads the MANIFEST, then lists the WALs and replays
+// those it names as holding unflushed writes. A writer that finishes a
+// flush in between deletes a WAL whose writes that MANIFEST does not have
+// in table files yet: listed and then gone, the open fails on the file;
+// gone before the listing, the open succeeds without them, silently (a view
+// behind the writer, or one family missing commits that the WALs after it
+// write again). So the WALs are listed before and after each open, and it
+// is taken again when one went away, or when a file it names was deleted.
+rocksdb::Status OpenReadOnly(
+    const rocksdb::DBOptions& db_opts, const std::string& dir,
+    const std::vector<rocksdb::ColumnFamilyDescriptor>& descs,
+    std::vector<rocksdb::ColumnFamilyHandle*>* handles, rocksdb::DB** raw) {
+  // A writer deletes a WAL once per flush of all its families: a second
+  // look nearly always finds none gone.
+  constexpr int kAttempts = 20;
+  rocksdb::Status s;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const std::vector<uint64_t> before = ListWals(dir);
+    handles->clear();
+    *raw = nullptr;
+    s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, handles, raw);
+    if (IsFileGoneMidOpen(s)) continue;
+    if (!s.ok()) return s;
+    const std::vector<uint64_t> after = ListWals(dir);
+    if (std::includes(after.begin(), after.end(), before.begin(),
+                      before.end())) {
+      return s;
+    }
+    for (auto* h : *handles) (*raw)->DestroyColumnFamilyHandle(h);
+    handles->clear();
+    delete *raw;
+    *raw = nullptr;
+  }
+  if (!s.ok()) return s;
+  return rocksdb::Status::IOError(
+      "the writer beside it deleted a write-ahead log during each of " +
+      std::to_string(kAttempts) + " read-only opens; try again");
+}
+
 // What the read-only look at an existing store found.
 struct StoreProbe {
   // Only RocksDB's bookkeeping and empty families under chatkpi's marker:
@@ -261,7 +301,7 @@ absl::StatusOr<StoreProbe> ProbeStore(
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  s = rocksdb::DB::OpenForReadOnly(db_opts, dir, present, &handles, &raw);
+  s = OpenReadOnly(db_opts, dir, present, &handles, &raw);
   if (!s.ok()) {
     if (s.ToString().find("ermission denied") != std::string::npos) {
       return absl::PermissionDeniedError(
@@ -907,10 +947,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     std::optional<CommitRecord> seen = record;
     bool behind = false;
     auto probed = ProbeStore(dir, db_opts, descs, marked, seen, &behind);
-    // A read-only open beside a running writer can miss a WAL the writer
-    // deleted between its reads of the MANIFEST and of the WALs
-    // (store/secondary_instance.h): it fails on the missing file, or shows
-    // a view behind the record; a second look does not repeat that.
+    // Beside a running writer, a look that failed or that shows fewer
+    // commits than the record is taken again (OpenReadOnly already looks
+    // again when the writer deleted a file it needed during the open).
     for (int attempt = 0; (behind || !probed.ok()) && seen.has_value() &&
                           seen->writer_open && attempt < 5;
          ++attempt) {
@@ -988,11 +1027,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
       raw = impl->db.release();
     }
   } else if (opts.read_only) {
-    s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw);
-    // As for the probe above: a file the writer deleted meanwhile.
-    for (int attempt = 0; attempt < 5 && IsFileGoneMidOpen(s); ++attempt) {
-      s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, &handles, &raw);
-    }
+    s = OpenReadOnly(db_opts, dir, descs, &handles, &raw);
   } else if (!is_rocksdb) {
     // A new store: RocksDB creates each missing family with an OPTIONS
     // file of its own, written, synced and parsed back (nine of them at the

@@ -173,6 +173,21 @@ bool ManifestEndsMidRecord(const std::string& dir) {
   return false;
 }
 
+std::vector<uint64_t> ListWals(const std::string& dir) {
+  std::vector<uint64_t> wals;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    uint64_t n = 0;
+    if (name.size() > 4 && name.ends_with(".log") &&
+        absl::SimpleAtoi(name.substr(0, name.size() - 4), &n)) {
+      wals.push_back(n);
+    }
+  }
+  std::sort(wals.begin(), wals.end());
+  return wals;
+}
+
 std::string DamageAdvice() {
   return "chatkpi changed nothing in it; restore the store from a backup "
          "(`chatkpi restore --from BACKUP --db NEWDIR`, docs/deploy.md) or "

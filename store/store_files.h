@@ -69,6 +69,10 @@ std::vector<std::string> UnreferencedTables(const std::string& dir,
 // store closed cleanly is held to it.
 bool ManifestEndsMidRecord(const std::string& dir);
 
+// The numbers of the write-ahead logs (NNNNNN.log) in `dir`, sorted: a
+// writer beside a reader deletes one after each flush that empties it.
+std::vector<uint64_t> ListWals(const std::string& dir);
+
 // The sentence every refusal of a damaged store ends with.
 std::string DamageAdvice();
 

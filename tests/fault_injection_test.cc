@@ -11,7 +11,9 @@
 #include "store/fault_injection.h"
 
 #include <sys/mount.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -26,6 +28,7 @@
 #include "ingest/event_parser.h"
 #include "query/snapshot.h"
 #include "store/store.h"
+#include "store/store_files.h"
 #include "tests/process_util.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
@@ -325,6 +328,74 @@ TEST(FaultInjection, ReadOnlyOpenLooksAgainForAVanishedTableFile) {
     ASSERT_TRUE(fresh.ok()) << fresh.status();
     EXPECT_EQ(SnapshotJson(**reader), SnapshotJson(**fresh)) << k;
   }
+  std::filesystem::remove_all(dir);
+}
+
+// A writer beside a read-only open finishes a flush between the open's
+// reading of the MANIFEST and its listing of the WALs: the WALs are gone,
+// and the commits they held are in tables that MANIFEST does not name.
+// RocksDB opens that view without an error; the store looks again and shows
+// every commit. Each directory listing of a clean open in turn gets the
+// flush, after new commits in the writer's WAL.
+TEST(FaultInjection, ReadOnlyOpenLooksAgainWhenTheWriterDeletesAWal) {
+  const std::string dir = TempDir("deleted_wal");
+  const std::string db = dir + "/db";
+  ASSERT_TRUE(
+      IngestInto(db, GenerateFile(dir, 84, 20'000), nullptr, 1000).ok());
+  auto writer = Store::Open(db, StoreOptions());
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  auto rules = DefaultRules();
+  ASSERT_TRUE(rules.ok());
+  auto engine = Engine::Open(*rules, writer->get());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  // Commits that only the writer's WAL holds.
+  int files = 0;
+  auto commit_more = [&]() {
+    const std::string more = absl::StrCat(dir, "/more", ++files);
+    std::filesystem::create_directories(more);
+    FileIngestOptions opts;
+    opts.commit_every = 1000;
+    FileIngestReport report;
+    ASSERT_TRUE(IngestFiles(**engine, {GenerateFile(more, 100 + files, 3'000)},
+                            opts, &report)
+                    .ok());
+  };
+  // What the writer does at a flush: tables written, MANIFEST updated,
+  // the WALs it emptied deleted.
+  auto flush = [&]() {
+    const std::vector<uint64_t> wals = ListWals(db);
+    (*writer)->FlushInBackground();
+    // Done once a WAL it emptied is deleted (the writer's first WAL may
+    // stay: RocksDB keeps it for a family that has not been written since).
+    auto deleted = [&]() {
+      const std::vector<uint64_t> now = ListWals(db);
+      return !std::includes(now.begin(), now.end(), wals.begin(), wals.end());
+    };
+    for (int i = 0; i < 30'000 && !deleted(); ++i) usleep(1000);
+  };
+  auto faults = std::make_shared<FaultInjection>();
+  StoreOptions ro;
+  ro.read_only = true;
+  ro.fault_injection = faults;
+  int64_t listings = 0;
+  {
+    auto clean = Store::Open(db, ro);
+    ASSERT_TRUE(clean.ok()) << clean.status();
+    listings = faults->listings();
+  }
+  ASSERT_GT(listings, 1);  // the probe's and the open's
+  for (int64_t k = 0; k < listings; ++k) {
+    commit_more();
+    const std::vector<uint64_t> wals = ListWals(db);
+    const std::string whole = SnapshotJson(**writer);
+    faults->RunAtListing(k, flush);
+    auto reader = Store::Open(db, ro);
+    ASSERT_TRUE(reader.ok()) << k << ": " << reader.status();
+    EXPECT_NE(ListWals(db), wals) << k;  // the flush deleted WALs
+    EXPECT_EQ(SnapshotJson(**reader), whole) << k;
+  }
+  engine = absl::InternalError("closed");
+  writer = absl::InternalError("closed");
   std::filesystem::remove_all(dir);
 }
 
