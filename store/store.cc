@@ -101,6 +101,24 @@ bool IsCreationDebris(const std::string& dir) {
   return !ec;
 }
 
+// True when `dir` holds nothing but chatkpi's marker being written (its
+// temporary file): the first step of a creation, under way beside this open
+// or cut short by a crash. Such a directory holds no store yet, and a writer
+// creates one in it.
+bool IsMarkerBeingWritten(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  bool any = false;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string() !=
+        absl::StrCat(kStoreMarkerFile, ".tmp")) {
+      return false;
+    }
+    any = true;
+  }
+  return any && !ec;
+}
+
 // True when an OPTIONS file of `dir` describes chatkpi's column families:
 // the directory was a chatkpi store even if its MANIFEST now says otherwise.
 bool OptionsNameOurFamilies(const std::string& dir) {
@@ -901,11 +919,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     const bool debris = marked && IsCreationDebris(dir) &&
                         (!record.has_value() || record->commits == 0);
     if (marked && !debris) {
+      // A creation beside this open may have written CURRENT, and the files
+      // that are no debris, since CURRENT was looked for.
+      if (fs::exists(fs::path(dir) / "CURRENT", ec)) return Open(dir, opts);
       return absl::DataLossError(absl::StrCat(
           "--db ", dir, " is corrupt: its CURRENT file is missing; ",
           DamageAdvice()));
     }
-    if (!marked) {
+    // A creation beside this open may have made the marker since it was
+    // looked for (looked for again after the first step, which it follows).
+    if (!marked && !IsMarkerBeingWritten(dir)) {
+      if (HasStoreMarker(dir)) return Open(dir, opts);
       return absl::FailedPreconditionError(
           absl::StrCat("--db ", dir,
                        " is a non-empty directory that is not a chatkpi "

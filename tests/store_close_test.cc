@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <random>
@@ -271,6 +272,33 @@ TEST(StoreCreation, CutShortBeforeTheFamiliesIsFinishedByAWriter) {
     Fill(**store);
   }
   ExpectFilled(dir);
+}
+
+// The very first step of a creation is the marker, written to a temporary
+// file and renamed: a crash in between leaves a directory holding that file
+// alone. A reader finds no store there; a writer creates one.
+TEST(StoreCreation, CutShortInTheMarkerIsFinishedByAWriter) {
+  const std::string dir = testing::TempDir("cutmarker") + "/db";
+  fs::create_directories(dir);
+  std::ofstream(dir + "/" + kStoreMarkerFile + ".tmp") << "chatkpi";
+  StoreOptions ro;
+  ro.read_only = true;
+  auto reader = Store::Open(dir, ro);
+  EXPECT_TRUE(absl::IsNotFound(reader.status())) << reader.status();
+  {
+    auto store = Store::Open(dir, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    Fill(**store);
+  }
+  ExpectFilled(dir);
+  // Anything else beside it is someone else's directory.
+  const std::string other = testing::TempDir("cutmarker_other") + "/db";
+  fs::create_directories(other);
+  std::ofstream(other + "/" + kStoreMarkerFile + ".tmp") << "chatkpi";
+  std::ofstream(other + "/notes.txt") << "mine";
+  EXPECT_TRUE(absl::IsFailedPrecondition(Store::Open(other, {}).status()));
+  EXPECT_TRUE(fs::exists(other + "/notes.txt"));
+  EXPECT_FALSE(fs::exists(other + "/CURRENT"));
 }
 
 // A store opened unlogged (a replay's new generation) writes its commits to

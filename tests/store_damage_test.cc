@@ -321,6 +321,32 @@ TEST_F(StoreDamage, ReadersBesideARunningIngestNeverRefuse) {
   EXPECT_GT(reads, 0);
 }
 
+// Readers opened while the first `ingest` creates the store: until it has
+// made the store, "no chatkpi store there"; never "corrupt" (a creation
+// under way is no damage), and once it has, the store.
+TEST_F(StoreDamage, ReadersBesideACreatingIngestNeverCallItCorrupt) {
+  const std::string db = *dir_ + "/creating";
+  int refused = 0;
+  int opened = 0;
+  for (int round = 0; round < 4; ++round) {
+    fs::remove_all(db);
+    const pid_t pid =
+        testing::StartProcess({ChatkpiBinary(), "ingest", "--db", db, *first_});
+    while (waitpid(pid, nullptr, WNOHANG) == 0) {
+      StoreOptions ro;
+      ro.read_only = true;
+      auto store = Store::Open(db, ro);
+      if (store.ok()) {
+        ++opened;
+      } else {
+        ++refused;
+        EXPECT_TRUE(absl::IsNotFound(store.status())) << store.status();
+      }
+    }
+  }
+  EXPECT_GT(refused, 0);
+}
+
 // Another application's RocksDB, with a family called `events` like one
 // of chatkpi's: refused by every command, and no byte of it changes.
 TEST_F(StoreDamage, ForeignRocksDbIsNeverTouched) {
