@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 
 #include "absl/strings/match.h"
@@ -270,6 +271,15 @@ TEST(FaultInjection, FailureWhileOpeningIsAnError) {
   std::filesystem::remove_all(dir);
 }
 
+// What `count` says once `db` was opened with `ro` (whose faults count what
+// the open does) and closed again.
+int64_t AfterACleanOpen(const std::string& db, const StoreOptions& ro,
+                        const std::function<int64_t()>& count) {
+  auto clean = Store::Open(db, ro);
+  EXPECT_TRUE(clean.ok()) << clean.status();
+  return count();
+}
+
 // A read-only open beside a running writer can find a table file named by
 // the MANIFEST it read already deleted by the writer's compaction. It looks
 // again instead of calling the store corrupt, and shows the whole store:
@@ -291,12 +301,8 @@ TEST(FaultInjection, ReadOnlyOpenLooksAgainForAVanishedTableFile) {
   for (StoreOptions ro : {read_only, follower}) {
     auto faults = std::make_shared<FaultInjection>();
     ro.fault_injection = faults;
-    int64_t opens = 0;
-    {
-      auto clean = Store::Open(db, ro);
-      ASSERT_TRUE(clean.ok()) << clean.status();
-      opens = faults->table_opens();
-    }
+    const int64_t opens =
+        AfterACleanOpen(db, ro, [&] { return faults->table_opens(); });
     ASSERT_GT(opens, 2);  // the probe's and the open's
     for (int64_t k = 0; k < opens; ++k) {
       const int64_t before = faults->table_opens();
@@ -377,12 +383,8 @@ TEST(FaultInjection, ReadOnlyOpenLooksAgainWhenTheWriterDeletesAWal) {
   StoreOptions ro;
   ro.read_only = true;
   ro.fault_injection = faults;
-  int64_t listings = 0;
-  {
-    auto clean = Store::Open(db, ro);
-    ASSERT_TRUE(clean.ok()) << clean.status();
-    listings = faults->listings();
-  }
+  const int64_t listings =
+      AfterACleanOpen(db, ro, [&] { return faults->listings(); });
   ASSERT_GT(listings, 1);  // the probe's and the open's
   for (int64_t k = 0; k < listings; ++k) {
     commit_more();
