@@ -2,8 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "store/generations.h"
@@ -32,12 +37,16 @@ absl::Status CheckTarget(const std::string& flag, const std::string& to) {
 }
 
 // Checkpoints `source` into a temporary sibling of `to`, gives it chatkpi's
-// files, opens it to check it and moves it into place.
-absl::StatusOr<CopyReport> CopyInto(Store* source, const std::string& to) {
+// files, opens it to check it and moves it into place. `whole`, if given,
+// can still refuse the checkpoint once it is made.
+absl::StatusOr<CopyReport> CopyInto(
+    Store* source, const std::string& to,
+    const std::function<absl::Status()>& whole = nullptr) {
   const std::string tmp = absl::StrCat(to, ".partial-", getpid());
   std::error_code ec;
   fs::remove_all(tmp, ec);
   absl::Status s = source->Checkpoint(tmp);
+  if (s.ok() && whole) s = whole();
   CopyReport report;
   if (s.ok()) s = WriteStoreMarker(tmp);
   if (s.ok()) {
@@ -67,8 +76,9 @@ absl::StatusOr<CopyReport> CopyInto(Store* source, const std::string& to) {
 
 }  // namespace
 
-absl::StatusOr<CopyReport> BackupStore(const std::string& db,
-                                       const std::string& to_flag) {
+absl::StatusOr<CopyReport> BackupStore(
+    const std::string& db, const std::string& to_flag,
+    std::shared_ptr<FaultInjection> fault_injection) {
   const std::string to = WithoutTrailingSlash(to_flag);
   absl::Status s = CheckTarget("--to", to);
   if (!s.ok()) return s;
@@ -77,6 +87,7 @@ absl::StatusOr<CopyReport> BackupStore(const std::string& db,
   StoreOptions follow;
   follow.read_only = true;
   follow.secondary_dir = secondary;
+  follow.fault_injection = std::move(fault_injection);
   absl::StatusOr<CopyReport> report = absl::UnknownError("no attempt");
   {
     auto store = Store::Open(db, follow);
@@ -84,14 +95,30 @@ absl::StatusOr<CopyReport> BackupStore(const std::string& db,
       report = store.status();
     } else {
       // A writer may delete a file between the follower's look and its
-      // copy (a flush or compaction finished): then look again.
+      // copy (a flush or compaction finished): then look again. A table
+      // file gone fails the copy. A WAL gone before the checkpoint listed
+      // the WALs does not: RocksDB copies the WALs still there, and the
+      // copy would lack the commits of the one the follower's view needed
+      // (its writes are in tables of a MANIFEST newer than the view's). So
+      // the WALs are listed before the catch-up and after the copy too.
+      const std::string& dir = (*store)->dir();
       for (int attempt = 0; attempt < 5; ++attempt) {
+        const std::vector<uint64_t> wals = ListWals(dir);
         auto caught_up = (*store)->CatchUp();
         if (!caught_up.ok()) {
           report = caught_up.status();
           break;
         }
-        report = CopyInto(store->get(), to);
+        report = CopyInto(store->get(), to, [&]() -> absl::Status {
+          const std::vector<uint64_t> now = ListWals(dir);
+          if (std::includes(now.begin(), now.end(), wals.begin(), wals.end())) {
+            return absl::OkStatus();
+          }
+          return absl::UnavailableError(absl::StrCat(
+              "copying --db ", dir,
+              ": the writer deleted a write-ahead log while the copy was "
+              "made; try again"));
+        });
         if (report.ok()) break;
       }
     }

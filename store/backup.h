@@ -9,11 +9,14 @@
 #ifndef CHATKPI_STORE_BACKUP_H_
 #define CHATKPI_STORE_BACKUP_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 
 namespace chatkpi {
+
+class FaultInjection;  // store/fault_injection.h
 
 struct CopyReport {
   uint64_t commits = 0;  // commits the copy holds
@@ -24,8 +27,10 @@ struct CopyReport {
 // generation) to `to`, which must not exist or be an empty directory. The
 // copy is checked by opening it before it is moved into place: a failure
 // leaves no `to`.
-absl::StatusOr<CopyReport> BackupStore(const std::string& db,
-                                       const std::string& to);
+// Tests only: the follower reads the store through `fault_injection`.
+absl::StatusOr<CopyReport> BackupStore(
+    const std::string& db, const std::string& to,
+    std::shared_ptr<FaultInjection> fault_injection = nullptr);
 
 // Makes `db` a copy of the backup `from`, checked the same way. `db` must
 // not exist or be an empty directory: a store is never overwritten.

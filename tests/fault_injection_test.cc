@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "ingest/event_parser.h"
 #include "query/snapshot.h"
+#include "store/backup.h"
 #include "store/store.h"
 #include "store/store_files.h"
 #include "tests/process_util.h"
@@ -337,68 +338,110 @@ TEST(FaultInjection, ReadOnlyOpenLooksAgainForAVanishedTableFile) {
   std::filesystem::remove_all(dir);
 }
 
-// A writer beside a read-only open finishes a flush between the open's
-// reading of the MANIFEST and its listing of the WALs: the WALs are gone,
-// and the commits they held are in tables that MANIFEST does not name.
-// RocksDB opens that view without an error; the store looks again and shows
-// every commit. Each directory listing of a clean open in turn gets the
-// flush, after new commits in the writer's WAL.
-TEST(FaultInjection, ReadOnlyOpenLooksAgainWhenTheWriterDeletesAWal) {
-  const std::string dir = TempDir("deleted_wal");
-  const std::string db = dir + "/db";
-  ASSERT_TRUE(
-      IngestInto(db, GenerateFile(dir, 84, 20'000), nullptr, 1000).ok());
-  auto writer = Store::Open(db, StoreOptions());
-  ASSERT_TRUE(writer.ok()) << writer.status();
-  auto rules = DefaultRules();
-  ASSERT_TRUE(rules.ok());
-  auto engine = Engine::Open(*rules, writer->get());
-  ASSERT_TRUE(engine.ok()) << engine.status();
-  // Commits that only the writer's WAL holds.
-  int files = 0;
-  auto commit_more = [&]() {
-    const std::string more = absl::StrCat(dir, "/more", ++files);
+// A writer, in this process, whose last commits only its WAL holds; and
+// what it does at a flush: tables written, MANIFEST updated, the WALs it
+// emptied deleted.
+class WriterBesideReaders : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = TempDir("writer_beside");
+    db_ = dir_ + "/db";
+    ASSERT_TRUE(
+        IngestInto(db_, GenerateFile(dir_, 84, 20'000), nullptr, 1000).ok());
+    writer_ = Store::Open(db_, StoreOptions());
+    ASSERT_TRUE(writer_.ok()) << writer_.status();
+    auto rules = DefaultRules();
+    ASSERT_TRUE(rules.ok());
+    engine_ = Engine::Open(*rules, writer_->get());
+    ASSERT_TRUE(engine_.ok()) << engine_.status();
+  }
+  void TearDown() override {
+    engine_ = absl::InternalError("closed");
+    writer_ = absl::InternalError("closed");
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Commits that only the writer's WAL holds; then the writer's snapshot.
+  std::string CommitMore() {
+    const std::string more = absl::StrCat(dir_, "/more", ++files_);
     std::filesystem::create_directories(more);
     FileIngestOptions opts;
     opts.commit_every = 1000;
     FileIngestReport report;
-    ASSERT_TRUE(IngestFiles(**engine, {GenerateFile(more, 100 + files, 3'000)},
-                            opts, &report)
+    EXPECT_TRUE(IngestFiles(**engine_,
+                            {GenerateFile(more, 100 + files_, 3'000)}, opts,
+                            &report)
                     .ok());
-  };
-  // What the writer does at a flush: tables written, MANIFEST updated,
-  // the WALs it emptied deleted.
-  auto flush = [&]() {
-    const std::vector<uint64_t> wals = ListWals(db);
-    (*writer)->FlushInBackground();
-    // Done once a WAL it emptied is deleted (the writer's first WAL may
-    // stay: RocksDB keeps it for a family that has not been written since).
+    return SnapshotJson(**writer_);
+  }
+
+  // Flushes and waits until a WAL it emptied is deleted (the writer's first
+  // WAL may stay: RocksDB keeps it for a family not written since).
+  void Flush() {
+    const std::vector<uint64_t> wals = ListWals(db_);
+    (*writer_)->FlushInBackground();
     auto deleted = [&]() {
-      const std::vector<uint64_t> now = ListWals(db);
+      const std::vector<uint64_t> now = ListWals(db_);
       return !std::includes(now.begin(), now.end(), wals.begin(), wals.end());
     };
     for (int i = 0; i < 30'000 && !deleted(); ++i) usleep(1000);
-  };
+  }
+
+  std::string dir_;
+  std::string db_;
+  absl::StatusOr<std::unique_ptr<Store>> writer_;
+  absl::StatusOr<std::unique_ptr<Engine>> engine_;
+  int files_ = 0;
+};
+
+// The writer finishes a flush between a read-only open's reading of the
+// MANIFEST and its listing of the WALs: the WALs are gone, and the commits
+// they held are in tables that MANIFEST does not name. RocksDB opens that
+// view without an error; the store looks again and shows every commit.
+// Each directory listing of a clean open in turn gets the flush.
+TEST_F(WriterBesideReaders, ReadOnlyOpenLooksAgainWhenTheWriterDeletesAWal) {
   auto faults = std::make_shared<FaultInjection>();
   StoreOptions ro;
   ro.read_only = true;
   ro.fault_injection = faults;
   const int64_t listings =
-      AfterACleanOpen(db, ro, [&] { return faults->listings(); });
+      AfterACleanOpen(db_, ro, [&] { return faults->listings(); });
   ASSERT_GT(listings, 1);  // the probe's and the open's
   for (int64_t k = 0; k < listings; ++k) {
-    commit_more();
-    const std::vector<uint64_t> wals = ListWals(db);
-    const std::string whole = SnapshotJson(**writer);
-    faults->RunAtListing(k, flush);
-    auto reader = Store::Open(db, ro);
+    const std::string whole = CommitMore();
+    const std::vector<uint64_t> wals = ListWals(db_);
+    faults->RunAtListing(k, [&] { Flush(); });
+    auto reader = Store::Open(db_, ro);
     ASSERT_TRUE(reader.ok()) << k << ": " << reader.status();
-    EXPECT_NE(ListWals(db), wals) << k;  // the flush deleted WALs
+    EXPECT_NE(ListWals(db_), wals) << k;  // the flush deleted WALs
     EXPECT_EQ(SnapshotJson(**reader), whole) << k;
   }
-  engine = absl::InternalError("closed");
-  writer = absl::InternalError("closed");
-  std::filesystem::remove_all(dir);
+}
+
+// The same flush at each directory listing of a backup (a follower's
+// catch-up, then a checkpoint, which copies the WALs it lists): the copy
+// holds every commit.
+TEST_F(WriterBesideReaders, BackupLooksAgainWhenTheWriterDeletesAWal) {
+  auto faults = std::make_shared<FaultInjection>();
+  auto backup = BackupStore(db_, dir_ + "/clean_copy", faults);
+  ASSERT_TRUE(backup.ok()) << backup.status();
+  const int64_t listings = faults->listings();
+  ASSERT_GT(listings, 2);
+  StoreOptions ro;
+  ro.read_only = true;
+  // The last listings first: those of the checkpoint, while the writer's
+  // flushes have not yet made it compact (a compaction deletes tables, which
+  // fails the copy, so it would look again anyway).
+  for (int64_t k = listings - 1; k >= 0; --k) {
+    const std::string whole = CommitMore();
+    const std::string to = absl::StrCat(dir_, "/copy", k);
+    faults->RunAtListing(k, [&] { Flush(); });
+    backup = BackupStore(db_, to, faults);
+    ASSERT_TRUE(backup.ok()) << k << ": " << backup.status();
+    auto copy = Store::Open(to, ro);
+    ASSERT_TRUE(copy.ok()) << k << ": " << copy.status();
+    EXPECT_EQ(SnapshotJson(**copy), whole) << k;
+  }
 }
 
 // `chatkpi ingest` in a process whose file size limit stands for a full
