@@ -71,8 +71,10 @@ rocksdb::Status OpenSecondary(
     const SecondaryParams& p, std::unique_ptr<rocksdb::DB>* db,
     std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
   rocksdb::Status s;
+  bool table_missing = false;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     const uint64_t missing = MissingTableCount(p);
+    const std::vector<uint64_t> before = ListWals(p.dir);
     std::vector<rocksdb::ColumnFamilyHandle*> all;
     rocksdb::DB* raw = nullptr;
     s = rocksdb::DB::OpenAsSecondary(p.options, p.dir, p.secondary_dir,
@@ -82,13 +84,23 @@ rocksdb::Status OpenSecondary(
     db->reset(raw);
     (*db)->DestroyColumnFamilyHandle(all[0]);
     handles->assign(all.begin() + 1, all.end());
-    if (MissingTableCount(p) == missing) return s;
+    const std::vector<uint64_t> after = ListWals(p.dir);
+    table_missing = MissingTableCount(p) != missing;
+    if (!table_missing && std::includes(after.begin(), after.end(),
+                                        before.begin(), before.end())) {
+      return s;
+    }
     CloseSecondary(db, handles);
   }
   if (!s.ok()) return s;
-  return rocksdb::Status::Corruption(
-      "a table file that its MANIFEST names is missing, at each of ",
-      std::to_string(kAttempts) + " opens");
+  if (table_missing) {
+    return rocksdb::Status::Corruption(
+        "a table file that its MANIFEST names is missing, at each of ",
+        std::to_string(kAttempts) + " opens");
+  }
+  return rocksdb::Status::IOError(
+      "the writer deleted a write-ahead log during each of " +
+      std::to_string(kAttempts) + " opens; try again");
 }
 
 void CloseSecondary(std::unique_ptr<rocksdb::DB>* db,

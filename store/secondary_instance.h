@@ -14,7 +14,8 @@
 // * A catch-up (or an open) reads the writer's MANIFEST, then its WALs. A
 //   WAL deleted in between leaves out what it held that the MANIFEST read
 //   did not yet cover: one family a commit behind another. So the WALs are
-//   listed before and after, and if one went away the view is taken again.
+//   listed before and after each catch-up and each open, and if one went
+//   away the view is taken again.
 // * An open or a catch-up can also find a table file named by the MANIFEST
 //   it read already deleted by the writer's compaction. RocksDB then keeps,
 //   silently, the family's version from before that file was added (its
@@ -55,7 +56,7 @@ void WatchForMissingTables(SecondaryParams* p);
 // Opens the secondary. `handles` gets those of families[1..], in order (the
 // default family's is dropped). The RocksDB status, unmapped, so that each
 // caller words its own message: Corruption when a table file stays missing
-// through every attempt.
+// through every attempt, an I/O error when a WAL went away during each.
 rocksdb::Status OpenSecondary(
     const SecondaryParams& p, std::unique_ptr<rocksdb::DB>* db,
     std::vector<rocksdb::ColumnFamilyHandle*>* handles);

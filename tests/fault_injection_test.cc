@@ -387,6 +387,28 @@ class WriterBesideReaders : public ::testing::Test {
     for (int i = 0; i < 30'000 && !deleted(); ++i) usleep(1000);
   }
 
+  // Opens with `o` (read-only or a follower), each with the writer's flush
+  // run at another of its directory listings, after new commits that only
+  // the writer's WAL holds: each open shows every commit. The last listings
+  // come first, while the writer's flushes have not yet made it compact (a
+  // compaction deletes tables, which makes an open look again anyway).
+  void ExpectEveryOpenWhole(StoreOptions o) {
+    auto faults = std::make_shared<FaultInjection>();
+    o.fault_injection = faults;
+    const int64_t listings =
+        AfterACleanOpen(db_, o, [&] { return faults->listings(); });
+    ASSERT_GT(listings, 1);  // the probe's and the open's
+    for (int64_t k = listings - 1; k >= 0; --k) {
+      const std::string whole = CommitMore();
+      const std::vector<uint64_t> wals = ListWals(db_);
+      faults->RunAtListing(k, [&] { Flush(); });
+      auto reader = Store::Open(db_, o);
+      ASSERT_TRUE(reader.ok()) << k << ": " << reader.status();
+      EXPECT_NE(ListWals(db_), wals) << k;  // the flush deleted WALs
+      EXPECT_EQ(SnapshotJson(**reader), whole) << k;
+    }
+  }
+
   std::string dir_;
   std::string db_;
   absl::StatusOr<std::unique_ptr<Store>> writer_;
@@ -398,24 +420,19 @@ class WriterBesideReaders : public ::testing::Test {
 // MANIFEST and its listing of the WALs: the WALs are gone, and the commits
 // they held are in tables that MANIFEST does not name. RocksDB opens that
 // view without an error; the store looks again and shows every commit.
-// Each directory listing of a clean open in turn gets the flush.
 TEST_F(WriterBesideReaders, ReadOnlyOpenLooksAgainWhenTheWriterDeletesAWal) {
-  auto faults = std::make_shared<FaultInjection>();
   StoreOptions ro;
   ro.read_only = true;
-  ro.fault_injection = faults;
-  const int64_t listings =
-      AfterACleanOpen(db_, ro, [&] { return faults->listings(); });
-  ASSERT_GT(listings, 1);  // the probe's and the open's
-  for (int64_t k = 0; k < listings; ++k) {
-    const std::string whole = CommitMore();
-    const std::vector<uint64_t> wals = ListWals(db_);
-    faults->RunAtListing(k, [&] { Flush(); });
-    auto reader = Store::Open(db_, ro);
-    ASSERT_TRUE(reader.ok()) << k << ": " << reader.status();
-    EXPECT_NE(ListWals(db_), wals) << k;  // the flush deleted WALs
-    EXPECT_EQ(SnapshotJson(**reader), whole) << k;
-  }
+  ExpectEveryOpenWhole(ro);
+}
+
+// The same for a follower: RocksDB's secondary reads the MANIFEST, then
+// lists and replays the WALs, as a read-only open does.
+TEST_F(WriterBesideReaders, FollowerOpenLooksAgainWhenTheWriterDeletesAWal) {
+  StoreOptions follower;
+  follower.read_only = true;
+  follower.secondary_dir = dir_ + "/follower";
+  ExpectEveryOpenWhole(follower);
 }
 
 // The same flush at each directory listing of a backup (a follower's
