@@ -157,7 +157,7 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
                                const rocksdb::FileOptions& fo,
                                std::unique_ptr<rocksdb::FSRandomAccessFile>* r,
                                IODebugContext* dbg) override {
-    if (f.size() > 4 && f.compare(f.size() - 4, 4, ".sst") == 0 &&
+    if (f.ends_with(".sst") &&
         state_->table_opens++ == state_->lost_table_open.load()) {
       // RocksDB's own wording for a missing file, which callers match.
       return IOStatus::PathNotFound("While open a file for random read: " + f +

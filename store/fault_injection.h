@@ -1,8 +1,9 @@
 // Faults injected under the store's files, for tests of what a failing disk
 // does to chatkpi: writes that fail as a full disk (ENOSPC) once a byte
 // budget is spent, or that all fail with an I/O error while a flag is set;
-// and, for readers, a table file that vanishes as a writer's compaction
-// deletes it.
+// and, for readers beside a writer, a table file that vanishes as the
+// writer's compaction deletes it, or the writer's flush in the middle of
+// an open.
 // Give one to StoreOptions::fault_injection; it sits between RocksDB and the
 // real file system (a rocksdb::FileSystemWrapper), so WAL, SST, MANIFEST and
 // CURRENT writes all go through it. Thread-safe: RocksDB writes SSTs from

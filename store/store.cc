@@ -986,8 +986,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
       if (opts.read_only) {
         return absl::NotFoundError(absl::StrCat(
             "--db ", dir,
-            ": no chatkpi store there (its creation was interrupted before "
-            "anything was stored)"));
+            ": no chatkpi store there (its creation is under way, or was "
+            "cut short, and nothing is stored yet)"));
       }
       db_opts.create_missing_column_families = true;
     }
