@@ -614,6 +614,8 @@ struct Store::Impl {
     }
     handles.clear();
     if (db) db->Close();
+    // Before `follow`, whose file system a follower's instance uses.
+    db.reset();
   }
 };
 
