@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -110,10 +109,7 @@ absl::StatusOr<CopyReport> BackupStore(
           break;
         }
         report = CopyInto(store->get(), to, [&]() -> absl::Status {
-          const std::vector<uint64_t> now = ListWals(dir);
-          if (std::includes(now.begin(), now.end(), wals.begin(), wals.end())) {
-            return absl::OkStatus();
-          }
+          if (!WalDeletedSince(dir, wals)) return absl::OkStatus();
           return absl::UnavailableError(absl::StrCat(
               "copying --db ", dir,
               ": the writer deleted a write-ahead log while the copy was "

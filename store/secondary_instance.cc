@@ -1,6 +1,5 @@
 #include "store/secondary_instance.h"
 
-#include <algorithm>
 #include <atomic>
 
 #include "rocksdb/env.h"
@@ -84,12 +83,8 @@ rocksdb::Status OpenSecondary(
     db->reset(raw);
     (*db)->DestroyColumnFamilyHandle(all[0]);
     handles->assign(all.begin() + 1, all.end());
-    const std::vector<uint64_t> after = ListWals(p.dir);
     table_missing = MissingTableCount(p) != missing;
-    if (!table_missing && std::includes(after.begin(), after.end(),
-                                        before.begin(), before.end())) {
-      return s;
-    }
+    if (!table_missing && !WalDeletedSince(p.dir, before)) return s;
     CloseSecondary(db, handles);
   }
   if (!s.ok()) return s;
@@ -148,11 +143,7 @@ rocksdb::Status CatchUpSecondary(
       *table_files = TableFilesFingerprint(db);
       install(std::move(fresh), std::move(handles));
     }
-    const std::vector<uint64_t> after = ListWals(p.dir);
-    if (std::includes(after.begin(), after.end(), before.begin(),
-                      before.end())) {
-      return rocksdb::Status::OK();
-    }
+    if (!WalDeletedSince(p.dir, before)) return rocksdb::Status::OK();
     open_anew = true;
   }
   return rocksdb::Status::OK();

@@ -235,11 +235,7 @@ rocksdb::Status OpenReadOnly(
     s = rocksdb::DB::OpenForReadOnly(db_opts, dir, descs, handles, raw);
     if (IsFileGoneMidOpen(s)) continue;
     if (!s.ok()) return s;
-    const std::vector<uint64_t> after = ListWals(dir);
-    if (std::includes(after.begin(), after.end(), before.begin(),
-                      before.end())) {
-      return s;
-    }
+    if (!WalDeletedSince(dir, before)) return s;
     for (auto* h : *handles) (*raw)->DestroyColumnFamilyHandle(h);
     handles->clear();
     delete *raw;

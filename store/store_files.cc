@@ -188,6 +188,12 @@ std::vector<uint64_t> ListWals(const std::string& dir) {
   return wals;
 }
 
+bool WalDeletedSince(const std::string& dir,
+                     const std::vector<uint64_t>& before) {
+  const std::vector<uint64_t> now = ListWals(dir);
+  return !std::includes(now.begin(), now.end(), before.begin(), before.end());
+}
+
 std::string DamageAdvice() {
   return "chatkpi changed nothing in it; restore the store from a backup "
          "(`chatkpi restore --from BACKUP --db NEWDIR`, docs/deploy.md) or "

@@ -72,6 +72,10 @@ bool ManifestEndsMidRecord(const std::string& dir);
 // The numbers of the write-ahead logs (NNNNNN.log) in `dir`, sorted: a
 // writer beside a reader deletes one after each flush that empties it.
 std::vector<uint64_t> ListWals(const std::string& dir);
+// True when a WAL of `before` (ListWals of `dir`, taken earlier) is gone
+// from `dir` now: a flush finished in between.
+bool WalDeletedSince(const std::string& dir,
+                     const std::vector<uint64_t>& before);
 
 // The sentence every refusal of a damaged store ends with.
 std::string DamageAdvice();

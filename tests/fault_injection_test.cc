@@ -13,7 +13,6 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -380,11 +379,9 @@ class WriterBesideReaders : public ::testing::Test {
   void Flush() {
     const std::vector<uint64_t> wals = ListWals(db_);
     (*writer_)->FlushInBackground();
-    auto deleted = [&]() {
-      const std::vector<uint64_t> now = ListWals(db_);
-      return !std::includes(now.begin(), now.end(), wals.begin(), wals.end());
-    };
-    for (int i = 0; i < 30'000 && !deleted(); ++i) usleep(1000);
+    for (int i = 0; i < 30'000 && !WalDeletedSince(db_, wals); ++i) {
+      usleep(1000);
+    }
   }
 
   // Opens with `o` (read-only or a follower), each with the writer's flush
