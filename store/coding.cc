@@ -43,7 +43,11 @@ void PutVarint64Slow(std::string* dst, uint64_t v) {
 
 void PutFixed32BE(std::string* dst, uint32_t v) { PutFixedBE(dst, v); }
 
-void PutFixed64BE(std::string* dst, uint64_t v) { PutFixedBE(dst, v); }
+void PutFixed64BE(std::string* dst, uint64_t v) {
+  char buf[8];
+  EncodeFixed64BE(buf, v);
+  dst->append(buf, sizeof(buf));
+}
 
 bool GetVarint64Slow(std::string_view* in, uint64_t* v) {
   uint64_t result = 0;

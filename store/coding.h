@@ -4,6 +4,7 @@
 #ifndef CHATKPI_STORE_CODING_H_
 #define CHATKPI_STORE_CODING_H_
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -31,6 +32,13 @@ inline char* EncodeLengthPrefixed(char* dst, std::string_view s) {
   dst = EncodeVarint64(dst, s.size());
   std::memcpy(dst, s.data(), s.size());
   return dst + s.size();
+}
+inline char* EncodeFixed64BE(char* dst, uint64_t v) {
+  if constexpr (std::endian::native == std::endian::little) {
+    v = __builtin_bswap64(v);
+  }
+  std::memcpy(dst, &v, sizeof(v));
+  return dst + sizeof(v);
 }
 
 // Inline, with a one-byte fast path: state records are mostly small

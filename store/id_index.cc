@@ -21,6 +21,9 @@ namespace {
 constexpr char kIndexedTo[] = "ids.indexed_to";
 // Not "*.sst": RocksDB may delete table-named files it does not know.
 constexpr char kSpillFile[] = "ids-spill.tmp";
+// A close's spill is written as this many tables at once (the tail of a
+// run waits for it); other spills as one.
+constexpr int kCloseSpillParts = 2;
 constexpr char kFilterFile[] = "ids.filter";
 // Below these a close leaves the ids in memory to be read back from the log,
 // and the filter unsaved to be rebuilt: cheaper than a table or 16 MiB.
@@ -39,8 +42,12 @@ constexpr uint32_t kLogOwner = 0;
 absl::string_view Key(std::string_view s) { return {s.data(), s.size()}; }
 
 // The spill file and the saved filter live in the store's directory.
-std::string PathIn(const std::string& dir, const char* name) {
+std::string PathIn(const std::string& dir, std::string_view name) {
   return (std::filesystem::path(dir) / name).string();
+}
+
+std::string SpillFileName(size_t part) {
+  return part == 0 ? kSpillFile : absl::StrCat(kSpillFile, ".", part);
 }
 
 // 32 bits per id of a full spill: with the filter's 4 probes, about one
@@ -155,8 +162,10 @@ absl::StatusOr<std::unique_ptr<IdIndex>> IdIndex::Open(
   std::unique_ptr<IdIndex> index(
       new IdIndex(db, cf, dir, std::max<size_t>(1, spill_threshold),
                   std::clamp(min_filter_log2_bits, 12, kMaxFilterLog2Bits)));
-  std::error_code ec;
-  std::filesystem::remove(PathIn(dir, kSpillFile), ec);
+  for (size_t part = 0; part < kCloseSpillParts; ++part) {
+    std::error_code ec;
+    std::filesystem::remove(PathIn(dir, SpillFileName(part)), ec);
+  }
   auto stored = ReadValue(db, cf.meta, kIndexedTo, dir);
   if (!stored.ok()) return stored.status();
   uint64_t indexed_to = 0;
@@ -448,8 +457,8 @@ absl::Status IdIndex::Flush(uint64_t log_end) {
   absl::Status s = FinishSpill();
   if (s.ok() && live_.entries.size() - claimed_ >= kMinFlushedIds) {
     Freeze();
-    s = WriteSpill(log_end);
-    frozen_.Clear();
+    SpillInBackground(log_end, /*spill=*/true, /*save_filter=*/true);
+    return FinishSpill();
   }
   SaveFilter(log_end);
   return s;
@@ -503,8 +512,16 @@ void IdIndex::SpillInBackground(uint64_t log_end, bool spill,
                                 bool save_filter) {
   spill_done_.store(false, std::memory_order_relaxed);
   spiller_ = std::thread([this, log_end, spill, save_filter] {
-    if (spill) spill_status_ = WriteSpill(log_end);
-    if (save_filter) SaveFilter(log_end);
+    if (spill && save_filter) {
+      // A close: nothing claims ids any more, so the filter is saved as
+      // the spill is written, and the spill in several tables at once.
+      std::thread saver([this, log_end] { SaveFilter(log_end); });
+      spill_status_ = WriteSpill(log_end, kCloseSpillParts);
+      saver.join();
+    } else {
+      if (spill) spill_status_ = WriteSpill(log_end, 1);
+      if (save_filter) SaveFilter(log_end);
+    }
     spill_done_.store(true, std::memory_order_release);
   });
 }
@@ -553,7 +570,7 @@ void IdIndex::SortSpill() {
   }
 }
 
-absl::Status IdIndex::WriteSpill(uint64_t log_end) {
+absl::Status IdIndex::WriteSpill(uint64_t log_end, int parts) {
   // Every frozen entry is written (Freeze): writes_, which claims change
   // meanwhile, is not looked at here.
   const std::vector<Entry>& entries = frozen_.entries;
@@ -569,44 +586,46 @@ absl::Status IdIndex::WriteSpill(uint64_t log_end) {
     spill_.push_back({head, n});
   }
   SortSpill();
-  const std::vector<SpillKey>& ids = spill_;
-  const std::string path = PathIn(dir_, kSpillFile);
-  const std::string what =
-      absl::StrCat("writing the event id index of --db ", dir_,
-                   " (free disk space or fix the I/O error, then run again)");
-  rocksdb::Options options(db_->GetDBOptions(), db_->GetOptions(cf_.ids));
-  // The file is ingested at once and compacted soon: no point in asking the
-  // kernel to drop its pages as it is written.
-  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, cf_.ids,
-                                /*invalidate_page_cache=*/false);
-  rocksdb::Status s = writer.Open(path);
-  // Sorted, the entries and their ids are read from all over memory:
-  // fetch a few ahead (the entry first, its id's bytes once it is there).
-  constexpr size_t kAhead = 8;
-  std::string value;
-  for (size_t i = 0; s.ok() && i < ids.size(); ++i) {
-    if (i + 2 * kAhead < ids.size()) {
-      __builtin_prefetch(&entries[ids[i + 2 * kAhead].entry]);
+  // Cut into `parts` tables, never between two copies of one id: each
+  // table writes an id's newest copy only (the last of them), and the
+  // tables' key ranges are disjoint.
+  const size_t n = spill_.size();
+  if (n < 2 * kMinFlushedIds) parts = 1;
+  std::vector<size_t> cuts = {0};
+  for (int p = 1; p < parts; ++p) {
+    size_t at = std::max(cuts.back(), n * p / parts);
+    while (at > 0 && at < n &&
+           entries[spill_[at - 1].entry].key.id ==
+               entries[spill_[at].entry].key.id) {
+      ++at;
     }
-    if (i + kAhead < ids.size()) {
-      __builtin_prefetch(entries[ids[i + kAhead].entry].key.id.data());
-    }
-    const Entry& e = entries[ids[i].entry];
-    // Of an id's copies (one replaced another) the newest, the last.
-    if (i + 1 < ids.size() && e.key.id == entries[ids[i + 1].entry].key.id) {
-      continue;
-    }
-    value.clear();
-    PutFixed64BE(&value, e.raw_hash);
-    PutFixed64BE(&value, e.where);
-    s = writer.Put(rocksdb::Slice(e.key.id.data(), e.key.id.size()),
-                   rocksdb::Slice(value));
+    if (at > cuts.back() && at < n) cuts.push_back(at);
   }
-  if (s.ok()) s = writer.Finish();
+  cuts.push_back(n);
+  std::vector<std::string> paths;
+  for (size_t p = 0; p + 1 < cuts.size(); ++p) {
+    paths.push_back(PathIn(dir_, SpillFileName(p)));
+  }
+  std::vector<rocksdb::Status> written(paths.size());
+  {
+    std::vector<std::thread> helpers;
+    for (size_t p = 1; p < paths.size(); ++p) {
+      helpers.emplace_back([&, p] {
+        written[p] = WriteSpillTable(cuts[p], cuts[p + 1], paths[p]);
+      });
+    }
+    written[0] = WriteSpillTable(cuts[0], cuts[1], paths[0]);
+    for (std::thread& t : helpers) t.join();
+  }
+  rocksdb::Status s;
+  for (const rocksdb::Status& w : written) {
+    if (s.ok()) s = w;
+  }
   if (s.ok()) {
+    // Several files go in as one: all or none.
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;
-    s = db_->IngestExternalFile(cf_.ids, {path}, ingest);
+    s = db_->IngestExternalFile(cf_.ids, paths, ingest);
   }
   if (s.ok()) {
     // Only now is the family complete up to log_end; a crash before this
@@ -616,11 +635,50 @@ absl::Status IdIndex::WriteSpill(uint64_t log_end) {
     s = db_->Put(rocksdb::WriteOptions(), cf_.meta, kIndexedTo, mark);
   }
   if (!s.ok()) {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-    return ToStatus(s, what);
+    for (const std::string& path : paths) {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+    }
+    return ToStatus(
+        s, absl::StrCat(
+               "writing the event id index of --db ", dir_,
+               " (free disk space or fix the I/O error, then run again)"));
   }
   return absl::OkStatus();
+}
+
+rocksdb::Status IdIndex::WriteSpillTable(size_t begin, size_t end,
+                                         const std::string& path) const {
+  const std::vector<Entry>& entries = frozen_.entries;
+  const std::vector<SpillKey>& ids = spill_;
+  rocksdb::Options options(db_->GetDBOptions(), db_->GetOptions(cf_.ids));
+  // The file is ingested at once and compacted soon: no point in asking the
+  // kernel to drop its pages as it is written.
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, cf_.ids,
+                                /*invalidate_page_cache=*/false);
+  rocksdb::Status s = writer.Open(path);
+  // Sorted, the entries and their ids are read from all over memory:
+  // fetch a few ahead (the entry first, its id's bytes once it is there).
+  constexpr size_t kAhead = 8;
+  char value[16];
+  for (size_t i = begin; s.ok() && i < end; ++i) {
+    if (i + 2 * kAhead < end) {
+      __builtin_prefetch(&entries[ids[i + 2 * kAhead].entry]);
+    }
+    if (i + kAhead < end) {
+      __builtin_prefetch(entries[ids[i + kAhead].entry].key.id.data());
+    }
+    const Entry& e = entries[ids[i].entry];
+    // Of an id's copies (one replaced another) the newest, the last.
+    if (i + 1 < end && e.key.id == entries[ids[i + 1].entry].key.id) {
+      continue;
+    }
+    EncodeFixed64BE(EncodeFixed64BE(value, e.raw_hash), e.where);
+    s = writer.Put(rocksdb::Slice(e.key.id.data(), e.key.id.size()),
+                   rocksdb::Slice(value, sizeof(value)));
+  }
+  if (s.ok()) s = writer.Finish();
+  return s;
 }
 
 }  // namespace chatkpi

@@ -249,9 +249,13 @@ class IdIndex {
   // Waits for the spill thread, if any, empties the frozen generation and
   // returns the spill's status.
   absl::Status FinishSpill();
-  // Writes the frozen generation to the family as one table, then marks
-  // the family complete up to `log_end`. Runs on the spill thread.
-  absl::Status WriteSpill(uint64_t log_end);
+  // Writes the frozen generation to the family as `parts` tables of
+  // disjoint key ranges, written side by side and ingested together, then
+  // marks the family complete up to `log_end`. Runs on the spill thread.
+  absl::Status WriteSpill(uint64_t log_end, int parts);
+  // Writes spill_[begin, end) as the table file `path`.
+  rocksdb::Status WriteSpillTable(size_t begin, size_t end,
+                                  const std::string& path) const;
   // Sorts spill_ into the family's order.
   void SortSpill();
   // Fills `filter_` for a store whose family holds ids up to `indexed_to`;

@@ -270,6 +270,63 @@ TEST(IdIndex, CleanCloseSpillsIds) {
   EXPECT_EQ(**mark, std::string("\0\0\0\0\0\0\x13\x88", 8));  // 5000
 }
 
+// A close's spill is written as two tables, ingested together; the cut
+// never falls between two copies of one id, so each table keeps only an
+// id's newest copy and their key ranges do not overlap. Here every id but
+// the first has two copies (the second replaced the first), so the middle
+// of the sorted copies falls between two of one id. Every id's newest copy
+// is what the reopened store holds, and no spill file is left.
+TEST(IdIndex, CloseSpillsInTwoTablesAndKeepsEachIdsNewestCopy) {
+  const std::string dir = testing::TempDir("closeparts") + "/db";
+  constexpr int kIds = 6000;
+  auto old_raw = [](int i) { return absl::StrCat("{\"old\":", i, "}"); };
+  auto new_raw = [](int i) { return absl::StrCat("{\"new\":", i, "}"); };
+  {
+    auto store = Store::Open(dir, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    Commit first(store->get());
+    ASSERT_TRUE(*first.AppendEvent("a", "{}"));
+    for (int i = 0; i < kIds; ++i) {
+      ASSERT_TRUE(*first.AppendEvent(absl::StrCat("e", i), old_raw(i)));
+    }
+    ASSERT_TRUE((*store)->Write(&first).ok());
+    Commit second(store->get());
+    for (int i = 0; i < kIds; ++i) {
+      ASSERT_TRUE(second.ReplaceEvent(absl::StrCat("e", i), new_raw(i)).ok());
+    }
+    ASSERT_TRUE((*store)->Write(&second).ok());
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    EXPECT_EQ(entry.path().filename().string().find("spill"), std::string::npos)
+        << entry.path();
+  }
+  auto store = Store::Open(dir, {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto mark = (*store)->Get(Family::kMeta, "ids.indexed_to");
+  ASSERT_TRUE(mark.ok() && mark->has_value());
+  EXPECT_EQ(**mark, std::string("\0\0\0\0\0\0\x2e\xe1", 8));  // 12001
+  Commit c(store->get());
+  for (int i = 0; i < kIds; ++i) {
+    Commit::HeldEvent held;
+    auto now = c.ClaimEvent(absl::StrCat("e", i), new_raw(i), &held);
+    ASSERT_TRUE(now.ok()) << now.status();
+    ASSERT_EQ(*now, Commit::Claim::kRedelivery) << i;
+    auto before = c.ClaimEvent(absl::StrCat("e", i), old_raw(i), &held);
+    ASSERT_TRUE(before.ok()) << before.status();
+    ASSERT_EQ(*before, Commit::Claim::kOtherBytes) << i;
+    EXPECT_TRUE(held.logged);
+    EXPECT_EQ(held.seq, static_cast<uint64_t>(kIds + 1 + i)) << i;
+  }
+  for (const char* id : {"a", "e0", "e5999"}) {
+    auto found = (*store)->ContainsId(id);
+    ASSERT_TRUE(found.ok() && *found) << id;
+  }
+  for (const char* id : {"b", "e6000", "e"}) {
+    auto found = (*store)->ContainsId(id);
+    ASSERT_TRUE(found.ok() && !*found) << id;
+  }
+}
+
 // The filter is 16 MiB: while a store is open it is saved at every 8th
 // spill (80k ids with spills of 10k), not at each one.
 TEST(IdIndex, FilterIsSavedAtEveryEighthSpill) {
