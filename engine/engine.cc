@@ -23,6 +23,9 @@ namespace {
 // Debian's Abseil has its own string_view; its hash maps look up by it.
 absl::string_view Key(std::string_view s) { return {s.data(), s.size()}; }
 
+// A chat's or an order event's buyer, with the hash it was queued by.
+HashedName BuyerOf(const Event& e) { return {e.buyer, ShardKeyHashOf(e)}; }
+
 bool ContainsAny(const std::string& text, const std::vector<std::string>& kws) {
   for (const std::string& k : kws) {
     if (text.find(k) != std::string::npos) return true;
@@ -221,14 +224,16 @@ void Engine::ForgetKnown(Family f, std::string_view key) {
 }
 
 template <typename Entry, typename State>
-absl::StatusOr<Entry*> Engine::LoadState(
-    absl::flat_hash_map<std::string, std::unique_ptr<Entry>>& states, Family f,
-    std::string_view name, bool (*decode)(std::string_view, State*)) {
-  auto it = states.find(Key(name));
+absl::StatusOr<Entry*> Engine::LoadState(StateMap<Entry>& states, Family f,
+                                         HashedName hashed,
+                                         bool (*decode)(std::string_view,
+                                                        State*)) {
+  auto it = states.find(hashed);
   if (it != states.end()) {
     it->second->touched = evict_round_;
     return it->second.get();
   }
+  const std::string_view name = hashed.name;
   // A state this engine never evicted is in neither the pool nor the store
   // (KnownAbsent); one it evicted is clean, so the pool and the store hold
   // the same.
@@ -277,11 +282,11 @@ size_t Engine::dirty_states() const {
   return n;
 }
 
-absl::StatusOr<BuyerEntry*> Engine::LoadBuyer(std::string_view buyer) {
+absl::StatusOr<BuyerEntry*> Engine::LoadBuyer(HashedName buyer) {
   return LoadState(buyers_, Family::kBuyers, buyer, DecodeBuyerState);
 }
 
-absl::StatusOr<OrderEntry*> Engine::LoadOrder(std::string_view order) {
+absl::StatusOr<OrderEntry*> Engine::LoadOrder(HashedName order) {
   return LoadState(orders_, Family::kOrders, order, DecodeOrderState);
 }
 
@@ -376,8 +381,8 @@ absl::Status Engine::AddDelta(uint32_t agent, int32_t day,
 
 void Engine::Prefetch(const Event& e) const {
   commit_.PrefetchEventHash(IdHashOf(e));
-  if (e.type == EventType::kChat) buyers_.prefetch(Key(e.buyer));
-  if (e.type == EventType::kOrder) orders_.prefetch(Key(e.order));
+  if (e.type == EventType::kChat) buyers_.prefetch(BuyerOf(e));
+  if (e.type == EventType::kOrder) orders_.prefetch(HashedName(e.order));
 }
 
 namespace {
@@ -412,11 +417,11 @@ void PrefetchVectors(const OrderState& o, size_t long_lines) {
 void Engine::PrefetchState(const Event& e) const {
   if (e.type == EventType::kChat) {
     if (!e.inbound && e.auto_reply) return;  // touches no state
-    auto it = buyers_.find(Key(e.buyer));
+    auto it = buyers_.find(BuyerOf(e));
     if (it != buyers_.end())
       PrefetchBytes(it->second.get(), sizeof(BuyerEntry));
   } else if (e.type == EventType::kOrder) {
-    auto it = orders_.find(Key(e.order));
+    auto it = orders_.find(e.order);
     if (it != orders_.end())
       PrefetchBytes(it->second.get(), sizeof(OrderEntry));
   }
@@ -425,10 +430,10 @@ void Engine::PrefetchState(const Event& e) const {
 void Engine::PrefetchStateData(const Event& e) const {
   if (e.type == EventType::kChat) {
     if (!e.inbound && e.auto_reply) return;
-    auto it = buyers_.find(Key(e.buyer));
+    auto it = buyers_.find(BuyerOf(e));
     if (it != buyers_.end()) PrefetchVectors(it->second->state, kMessageLines);
   } else if (e.type == EventType::kOrder) {
-    auto it = orders_.find(Key(e.order));
+    auto it = orders_.find(e.order);
     if (it != orders_.end()) PrefetchVectors(it->second->state, kMessageLines);
   }
 }
@@ -479,7 +484,7 @@ bool Engine::HoldsOrder(std::string_view order) const {
   // the holder applies and retracts its events, a buyer's chats load the
   // orders of that buyer of record, and a move leaves the state it
   // releases empty. So the shared map, and its lock, need not be asked.
-  auto it = orders_.find(Key(order));
+  auto it = orders_.find(order);
   return it != orders_.end() && !it->second->state.events.empty();
 }
 
@@ -695,7 +700,7 @@ absl::StatusOr<bool> Engine::Retract(const Event& e) {
 }
 
 absl::StatusOr<bool> Engine::RetractChat(const Event& e) {
-  auto loaded = LoadBuyer(e.buyer);
+  auto loaded = LoadBuyer(BuyerOf(e));
   if (!loaded.ok()) return loaded.status();
   BuyerEntry& entry = **loaded;
   BuyerState& b = entry.state;
@@ -958,7 +963,7 @@ absl::Status Engine::ApplyChat(const Event& e) {
   // An `in` is a question whatever its `auto` flag says (docs/spec.md: auto is
   // only meaningful on `out`); an automatic `out` changes no KPI.
   if (!e.inbound && e.auto_reply) return absl::OkStatus();
-  auto loaded = LoadBuyer(e.buyer);
+  auto loaded = LoadBuyer(BuyerOf(e));
   if (!loaded.ok()) return loaded.status();
   BuyerEntry& entry = **loaded;
   BuyerState& b = entry.state;
@@ -1347,10 +1352,10 @@ void Engine::Committed() {
 }
 
 template <typename Entry>
-size_t Engine::EvictWhere(
-    absl::flat_hash_map<std::string, std::unique_ptr<Entry>>& states, Family f,
-    absl::FunctionRef<bool(const Entry&)> evict, int64_t* evicted,
-    std::vector<HeldState>* kept_states) {
+size_t Engine::EvictWhere(StateMap<Entry>& states, Family f,
+                          absl::FunctionRef<bool(const Entry&)> evict,
+                          int64_t* evicted,
+                          std::vector<HeldState>* kept_states) {
   // After a commit: every state is clean, so the store holds what goes to
   // evicted_states_. The map's nodes move there whole.
   size_t evicted_bytes = 0;

@@ -32,6 +32,7 @@
 #include "engine/order_kpis.h"
 #include "engine/rules.h"
 #include "engine/state.h"
+#include "engine/state_map.h"
 #include "engine/thread_kpis.h"
 #include "ingest/event.h"
 #include "ingest/event_parser.h"
@@ -329,15 +330,20 @@ class Engine {
   // The entry of `name` in `states`: kept, taken back from the evicted
   // states, read from the store (family `f`), or new.
   template <typename Entry, typename State>
-  absl::StatusOr<Entry*> LoadState(
-      absl::flat_hash_map<std::string, std::unique_ptr<Entry>>& states,
-      Family f, std::string_view name,
-      bool (*decode)(std::string_view, State*));
+  absl::StatusOr<Entry*> LoadState(StateMap<Entry>& states, Family f,
+                                   HashedName name,
+                                   bool (*decode)(std::string_view, State*));
   // File shards: whether this engine holds order `order`'s state (loaded,
   // with events), so that no other shard can (ShardSiblings::OrderShard).
   bool HoldsOrder(std::string_view order) const;
-  absl::StatusOr<BuyerEntry*> LoadBuyer(std::string_view buyer);
-  absl::StatusOr<OrderEntry*> LoadOrder(std::string_view order);
+  absl::StatusOr<BuyerEntry*> LoadBuyer(HashedName buyer);
+  absl::StatusOr<BuyerEntry*> LoadBuyer(std::string_view buyer) {
+    return LoadBuyer(HashedName(buyer));
+  }
+  absl::StatusOr<OrderEntry*> LoadOrder(HashedName order);
+  absl::StatusOr<OrderEntry*> LoadOrder(std::string_view order) {
+    return LoadOrder(HashedName(order));
+  }
   // The number of agent `name` in this engine's rows ("" for the
   // unattributed row). A number stays the agent's while a row of it is
   // held; Evict frees the numbers of agents without rows.
@@ -392,10 +398,9 @@ class Engine {
   // returns their bytes, and lists those kept in `kept_states` when it is
   // not null.
   template <typename Entry>
-  size_t EvictWhere(
-      absl::flat_hash_map<std::string, std::unique_ptr<Entry>>& states,
-      Family f, absl::FunctionRef<bool(const Entry&)> evict, int64_t* evicted,
-      std::vector<HeldState>* kept_states);
+  size_t EvictWhere(StateMap<Entry>& states, Family f,
+                    absl::FunctionRef<bool(const Entry&)> evict,
+                    int64_t* evicted, std::vector<HeldState>* kept_states);
   void AddLiveStateBytes(size_t n) {
     live_state_bytes_.store(live_state_bytes() + n, std::memory_order_relaxed);
   }
@@ -418,10 +423,10 @@ class Engine {
   chatkpi::Commit writing_;  // handed over, being written (HandOverCommit)
   DayCardinality cardinality_;
   absl::Status failed_;  // the first failure; see Apply
-  absl::flat_hash_map<std::string, std::unique_ptr<BuyerEntry>> buyers_;
+  StateMap<BuyerEntry> buyers_;
   std::shared_ptr<EvictedStates> evicted_states_;
   uint64_t evicted_owner_ = 0;  // this engine's number there
-  absl::flat_hash_map<std::string, std::unique_ptr<OrderEntry>> orders_;
+  StateMap<OrderEntry> orders_;
   absl::flat_hash_map<RowKey, RowEntry> rows_;     // (agent, day)
   absl::node_hash_map<RowKey, RowEntry> rollups_;  // (agent, month)
   // AgentNumber's table: by number, the agent's name and how many entries
