@@ -1,5 +1,7 @@
 #include "ingest/event_parser.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -513,9 +515,115 @@ absl::Status FillAssessment(const Slot* slots, Event* out) {
   return absl::OkStatus();
 }
 
+// The event the fields in `slots` make, checked against docs/spec.md §1 in
+// the fixed order of the reasons; `dup`: the keys given more than once.
+absl::Status FillEvent(const Slot* slots, uint32_t dup, Event* out);
+
+// What a byte can be in the plain scan's strings and keys.
+enum class PlainByte : uint8_t { kPlain, kQuote, kOther, kHigh };
+constexpr std::array<PlainByte, 256> MakePlainBytes() {
+  std::array<PlainByte, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = c < 0x20 || c == '\\' ? PlainByte::kOther
+           : c == '"'            ? PlainByte::kQuote
+           : c >= 0x80           ? PlainByte::kHigh
+                                 : PlainByte::kPlain;
+  }
+  return t;
+}
+constexpr std::array<PlainByte, 256> kPlainBytes = MakePlainBytes();
+
+// The fields of an object as producers write one event per line: no
+// whitespace between tokens, known keys in plain ASCII, strings without
+// escapes, scalar values. Such a line is valid JSON exactly when its
+// strings are UTF-8 and its numbers follow the grammar, and its fields then
+// read as ScanJson reads them, slot for slot. Anything else returns false
+// (slots partly filled) and the line takes ScanJson, which gives every
+// reason: this path decides nothing, it only reads the common case without
+// simdjson's copy into a padded buffer and its structural index.
+bool ScanPlainObject(std::string_view json, Slot* slots, uint32_t* dup) {
+  const char* p = json.data();
+  const char* const end = p + json.size();
+  if (json.size() < 2 || *p != '{' || end[-1] != '}') return false;
+  ++p;
+  uint32_t seen = 0;
+  bool high = false;  // a byte past ASCII: the line's UTF-8 is checked
+  for (;;) {
+    // "key":
+    if (p == end || *p != '"') return false;
+    const char* key = ++p;
+    while (p < end &&
+           kPlainBytes[static_cast<uint8_t>(*p)] == PlainByte::kPlain) {
+      ++p;
+    }
+    if (p == end || *p != '"') return false;
+    const int k = KeyIndex(std::string_view(key, p - key));
+    if (k < 0) return false;
+    ++p;
+    if (p == end || *p != ':') return false;
+    ++p;
+    Slot ignored;
+    Slot* slot = &ignored;
+    const uint32_t bit = uint32_t{1} << k;
+    if (seen & bit) {
+      *dup |= bit;
+    } else {
+      seen |= bit;
+      slot = &slots[k];
+    }
+    // value
+    if (p == end) return false;
+    const char c = *p;
+    if (c == '"') {
+      const char* text = ++p;
+      for (;; ++p) {
+        if (p == end) return false;
+        const PlainByte b = kPlainBytes[static_cast<uint8_t>(*p)];
+        if (b == PlainByte::kPlain) continue;
+        if (b == PlainByte::kHigh) {
+          high = true;
+          continue;
+        }
+        if (b == PlainByte::kQuote) break;
+        return false;  // an escape or a control character
+      }
+      slot->kind = Kind::kString;
+      slot->text = std::string_view(text, p - text);
+      ++p;
+    } else {
+      const char* token = p;
+      while (p < end && *p != ',' && *p != '}') ++p;
+      const std::string_view tok(token, p - token);
+      if (c == '-' || IsDigit(c)) {
+        bool is_integer;
+        if (!IsJsonNumber(tok, &is_integer)) return false;
+        slot->kind = Kind::kNumber;
+        slot->integer = is_integer;
+        slot->text = tok;
+      } else if (tok == "true" || tok == "false") {
+        slot->kind = Kind::kBool;
+        slot->boolean = c == 't';
+      } else if (tok == "null") {
+        slot->kind = Kind::kNull;
+      } else {
+        return false;  // an object, an array, or no JSON
+      }
+    }
+    if (p == end) return false;
+    if (*p == '}') {
+      if (p + 1 != end) return false;
+      break;
+    }
+    if (*p != ',') return false;
+    ++p;
+  }
+  return !high || simdjson::validate_utf8(json.data(), json.size());
+}
+
 }  // namespace
 
 struct EventParser::Impl {
+  bool scan_plain = true;
   od::parser parser;
   // A full validator for the rare documents on-demand does not walk to the
   // end (not an object, too deep), to tell garbage from valid JSON that is
@@ -525,6 +633,8 @@ struct EventParser::Impl {
   size_t capacity = 0;  // bytes in buf, padding included
 
   absl::Status Parse(std::string_view json, Event* out);
+  // Reads the fields of `json` into `slots` with simdjson: any document.
+  absl::Status ScanJson(std::string_view json, Slot* slots, uint32_t* dup);
 
   // True if buf[0, len) is valid JSON, or too deep to tell (DOM stops at
   // depth 1024; it is no event either way).
@@ -538,6 +648,19 @@ struct EventParser::Impl {
 };
 
 absl::Status EventParser::Impl::Parse(std::string_view json, Event* out) {
+  Slot slots[kNumKeys];
+  uint32_t dup = 0;
+  if (!scan_plain || !ScanPlainObject(json, slots, &dup)) {
+    std::fill(std::begin(slots), std::end(slots), Slot());
+    dup = 0;
+    absl::Status s = ScanJson(json, slots, &dup);
+    if (!s.ok()) return s;
+  }
+  return FillEvent(slots, dup, out);
+}
+
+absl::Status EventParser::Impl::ScanJson(std::string_view json, Slot* slots,
+                                         uint32_t* dup) {
   const size_t needed = json.size() + simdjson::SIMDJSON_PADDING;
   if (needed > capacity) {
     size_t cap = capacity == 0 ? 4096 : capacity;
@@ -567,9 +690,7 @@ absl::Status EventParser::Impl::Parse(std::string_view json, Event* out) {
   if (doc.get_object().get(obj) != simdjson::SUCCESS) {
     return Reject("invalid json");
   }
-  Slot slots[kNumKeys];
   uint32_t seen = 0;
-  uint32_t dup = 0;
   bool too_deep = false;
   for (auto member : obj) {
     od::field field;
@@ -584,7 +705,7 @@ absl::Status EventParser::Impl::Parse(std::string_view json, Event* out) {
     if (k >= 0) {
       const uint32_t bit = uint32_t{1} << k;
       if (seen & bit) {
-        dup |= bit;
+        *dup |= bit;
       } else {
         seen |= bit;
         slot = &slots[k];
@@ -608,7 +729,12 @@ absl::Status EventParser::Impl::Parse(std::string_view json, Event* out) {
   if (doc.current_location().get(loc) != simdjson::OUT_OF_BOUNDS) {
     return Reject("invalid json");
   }
+  return absl::OkStatus();
+}
 
+namespace {
+
+absl::Status FillEvent(const Slot* slots, uint32_t dup, Event* out) {
   const Slot& type = slots[kType];
   if (type.kind == Kind::kAbsent) return Reject("missing field", kType);
   if (type.kind != Kind::kString) return Reject("wrong type for", kType);
@@ -665,7 +791,11 @@ absl::Status EventParser::Impl::Parse(std::string_view json, Event* out) {
   return Reject("unknown type");
 }
 
-EventParser::EventParser() : impl_(std::make_unique<Impl>()) {}
+}  // namespace
+
+EventParser::EventParser(bool scan_plain) : impl_(std::make_unique<Impl>()) {
+  impl_->scan_plain = scan_plain;
+}
 EventParser::~EventParser() = default;
 
 absl::Status EventParser::Parse(std::string_view json, Event* out) {

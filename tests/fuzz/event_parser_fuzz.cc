@@ -1,6 +1,7 @@
 // libFuzzer target: EventParser::Parse on arbitrary bytes (a JSONL line or a
 // Kafka message value). Beyond "no crash, no sanitizer report", an accepted
-// event must satisfy docs/spec.md §1, and parsing is deterministic. See
+// event must satisfy docs/spec.md §1, parsing is deterministic, and the
+// plain scan gives what simdjson alone gives. See
 // docs/hardening.md for how to run it; the seed corpus is
 // tests/fuzz/corpus/event_parser.
 #include <cstddef>
@@ -60,6 +61,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::Status s2 = parser->Parse(input, &again);
   Check(s2 == s, "deterministic");
   if (s.ok()) Check(again.id == e.id && again.ts_ms == e.ts_ms, "same event");
+  // The plain scan decides nothing: simdjson alone gives the same verdict
+  // and the same event.
+  static chatkpi::EventParser* json = new chatkpi::EventParser(false);
+  chatkpi::Event j;
+  const absl::Status sj = json->Parse(input, &j);
+  Check(sj == s, "plain scan verdict");
+  if (s.ok()) {
+    Check(j.type == e.type && j.id == e.id && j.ts_ms == e.ts_ms &&
+              j.buyer == e.buyer && j.agent == e.agent &&
+              j.inbound == e.inbound && j.auto_reply == e.auto_reply &&
+              j.text == e.text && j.order == e.order && j.status == e.status &&
+              j.amount_fen == e.amount_fen && j.items == e.items &&
+              j.period == e.period && j.metric == e.metric &&
+              j.value_text == e.value_text && j.value == e.value,
+          "plain scan event");
+  }
 
   // The money parser on its own: never negative, never more than 2 decimals.
   int64_t fen = -1;
