@@ -533,19 +533,107 @@ constexpr std::array<PlainByte, 256> MakePlainBytes() {
 }
 constexpr std::array<PlainByte, 256> kPlainBytes = MakePlainBytes();
 
-// The fields of an object as producers write one event per line: no
-// whitespace between tokens, known keys in plain ASCII, strings without
-// escapes, scalar values. Such a line is valid JSON exactly when its
-// strings are UTF-8 and its numbers follow the grammar, and its fields then
-// read as ScanJson reads them, slot for slot. Anything else returns false
-// (slots partly filled) and the line takes ScanJson, which gives every
-// reason: this path decides nothing, it only reads the common case without
-// simdjson's copy into a padded buffer and its structural index.
-bool ScanPlainObject(std::string_view json, Slot* slots, uint32_t* dup) {
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Unescapes the JSON string whose body starts at `p` (after its opening
+// quote) into `*w`, up to its closing quote, which `*at` is left on. Only
+// the escapes with one meaning everywhere: the two-byte ones and \uXXXX
+// outside the surrogates (a surrogate pair, or a lone one, is left to
+// simdjson). False for anything else, or no closing quote.
+bool UnescapePlain(const char* p, const char* end, const char** at, char** w,
+                   bool* high) {
+  char* out = *w;
+  for (; p < end; ++p) {
+    const PlainByte b = kPlainBytes[static_cast<uint8_t>(*p)];
+    if (b == PlainByte::kPlain || b == PlainByte::kHigh) {
+      *high |= b == PlainByte::kHigh;
+      *out++ = *p;
+      continue;
+    }
+    if (b == PlainByte::kQuote) {
+      *at = p;
+      *w = out;
+      return true;
+    }
+    if (*p != '\\' || ++p == end) return false;  // a control character
+    switch (*p) {
+      case '"':
+      case '\\':
+      case '/':
+        *out++ = *p;
+        break;
+      case 'b':
+        *out++ = '\b';
+        break;
+      case 'f':
+        *out++ = '\f';
+        break;
+      case 'n':
+        *out++ = '\n';
+        break;
+      case 'r':
+        *out++ = '\r';
+        break;
+      case 't':
+        *out++ = '\t';
+        break;
+      case 'u': {
+        if (end - p < 5) return false;
+        uint32_t cp = 0;
+        for (int i = 1; i <= 4; ++i) {
+          const int d = HexDigit(p[i]);
+          if (d < 0) return false;
+          cp = cp << 4 | static_cast<uint32_t>(d);
+        }
+        if (cp >= 0xd800 && cp <= 0xdfff) return false;
+        if (cp < 0x80) {
+          *out++ = static_cast<char>(cp);
+        } else if (cp < 0x800) {
+          *out++ = static_cast<char>(0xc0 | cp >> 6);
+          *out++ = static_cast<char>(0x80 | (cp & 0x3f));
+        } else {
+          *out++ = static_cast<char>(0xe0 | cp >> 12);
+          *out++ = static_cast<char>(0x80 | (cp >> 6 & 0x3f));
+          *out++ = static_cast<char>(0x80 | (cp & 0x3f));
+        }
+        p += 4;
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return false;
+}
+
+// The fields of an object as producers write one event per line: known
+// keys in plain ASCII, scalar values, strings with at most the common
+// escapes. Such a line is valid JSON exactly when its strings are UTF-8
+// and its numbers follow the grammar, and its fields then read as ScanJson
+// reads them, slot for slot. Anything else returns false (slots partly
+// filled) and the line takes ScanJson, which gives every reason: this path
+// decides nothing, it only reads the common case without simdjson's copy
+// into a padded buffer and its structural index. Unescaped strings go to
+// `scratch`, which slots then point into.
+bool ScanPlainObject(std::string_view json, std::string* scratch, Slot* slots,
+                     uint32_t* dup) {
   const char* p = json.data();
   const char* const end = p + json.size();
   if (json.size() < 2 || *p != '{' || end[-1] != '}') return false;
+  // An unescaped string is never longer than its JSON: the slots' views
+  // into `scratch` stay put.
+  if (scratch->size() < json.size()) scratch->resize(json.size());
+  char* w = scratch->data();
+  auto skip_space = [&] {
+    while (p < end && IsJsonSpace(*p)) ++p;
+  };
   ++p;
+  skip_space();
   uint32_t seen = 0;
   bool high = false;  // a byte past ASCII: the line's UTF-8 is checked
   for (;;) {
@@ -560,8 +648,10 @@ bool ScanPlainObject(std::string_view json, Slot* slots, uint32_t* dup) {
     const int k = KeyIndex(std::string_view(key, p - key));
     if (k < 0) return false;
     ++p;
+    skip_space();
     if (p == end || *p != ':') return false;
     ++p;
+    skip_space();
     Slot ignored;
     Slot* slot = &ignored;
     const uint32_t bit = uint32_t{1} << k;
@@ -584,15 +674,22 @@ bool ScanPlainObject(std::string_view json, Slot* slots, uint32_t* dup) {
           high = true;
           continue;
         }
-        if (b == PlainByte::kQuote) break;
-        return false;  // an escape or a control character
+        break;
+      }
+      if (*p == '"') {
+        slot->text = std::string_view(text, p - text);
+      } else {
+        char* const begin = w;
+        std::memcpy(w, text, p - text);
+        w += p - text;
+        if (!UnescapePlain(p, end, &p, &w, &high)) return false;
+        slot->text = std::string_view(begin, w - begin);
       }
       slot->kind = Kind::kString;
-      slot->text = std::string_view(text, p - text);
       ++p;
     } else {
       const char* token = p;
-      while (p < end && *p != ',' && *p != '}') ++p;
+      while (p < end && *p != ',' && *p != '}' && !IsJsonSpace(*p)) ++p;
       const std::string_view tok(token, p - token);
       if (c == '-' || IsDigit(c)) {
         bool is_integer;
@@ -609,6 +706,7 @@ bool ScanPlainObject(std::string_view json, Slot* slots, uint32_t* dup) {
         return false;  // an object, an array, or no JSON
       }
     }
+    skip_space();
     if (p == end) return false;
     if (*p == '}') {
       if (p + 1 != end) return false;
@@ -616,6 +714,7 @@ bool ScanPlainObject(std::string_view json, Slot* slots, uint32_t* dup) {
     }
     if (*p != ',') return false;
     ++p;
+    skip_space();
   }
   return !high || simdjson::validate_utf8(json.data(), json.size());
 }
@@ -624,6 +723,7 @@ bool ScanPlainObject(std::string_view json, Slot* slots, uint32_t* dup) {
 
 struct EventParser::Impl {
   bool scan_plain = true;
+  std::string scratch;  // the plain scan's unescaped strings
   od::parser parser;
   // A full validator for the rare documents on-demand does not walk to the
   // end (not an object, too deep), to tell garbage from valid JSON that is
@@ -650,7 +750,7 @@ struct EventParser::Impl {
 absl::Status EventParser::Impl::Parse(std::string_view json, Event* out) {
   Slot slots[kNumKeys];
   uint32_t dup = 0;
-  if (!scan_plain || !ScanPlainObject(json, slots, &dup)) {
+  if (!scan_plain || !ScanPlainObject(json, &scratch, slots, &dup)) {
     std::fill(std::begin(slots), std::end(slots), Slot());
     dup = 0;
     absl::Status s = ScanJson(json, slots, &dup);

@@ -25,6 +25,15 @@ const std::vector<std::string>& Lines() {
       R"({"type":"order","id":"o-2","ts":1793462466045,"order":"T1","buyer":"b","status":"closed"})",
       R"({"type":"assessment","id":"a-1","ts":1793462466045,"agent":"shop:agent1","period":"2026-11","metric":"sales_target","value":12000.50})",
       R"({"type":"assessment","id":"a-2","ts":1793462466045,"agent":"shop:agent1","period":"2026-11","metric":"score","value":-3e2})",
+      // Escapes, as exports write them (\uXXXX for every non-ASCII
+      // character in some), and spaces between tokens.
+      R"({"type":"chat","id":"c-405833","ts":1793462719175,"buyer":"buyer22701","agent":"shop:agent49","dir":"in","text":"地址写错了\n能改一下吗 \"急\" \\ \/ \t\b\f\r"})",
+      R"({"type":"chat","id":"c-405834","ts":1793462720005,"buyer":"buyer22701","agent":"shop:agent49","dir":"out","text":"\u4eb2\uff0c\u73b0\u5728\u0041\u00e9\u0000","auto":true})",
+      R"({"type":"chat","id":"c-330249","ts":1793462923045,"buyer":"\u4e70\u5bb6_1","agent":"shop:agent29","dir":"in","text":"\ud83d\ude0a"})",
+      R"({"text": "稍等，我查一下", "dir": "out", "agent": "shop:agent49", "buyer": "buyer22701", "ts": 1793462741500, "id": "c-405835", "type": "chat"})",
+      "{ \"type\" :\t\"order\" ,\r\"id\":\"o-3\",\"ts\":1793462466045 , "
+      "\"order\":\"T1\",\"buyer\":\"b\",\"status\":\"paid\",\"amount\": 1.5 "
+      ",\"items\":1 }",
   };
   return lines;
 }
@@ -86,7 +95,15 @@ const std::vector<std::string>& Pieces() {
                                                   "\"auto\":null",
                                                   "\"text\":[]",
                                                   "\"buyer\":{}",
-                                                  "\"period\":\"2026-13\""};
+                                                  "\"period\":\"2026-13\"",
+                                                  "\\u",
+                                                  "\\ud83d",
+                                                  "\\ude0a",
+                                                  "\\u0000",
+                                                  "\\uZZ",
+                                                  "\\x",
+                                                  "\\U00e9",
+                                                  "\\/"};
   return pieces;
 }
 
