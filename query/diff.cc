@@ -342,7 +342,7 @@ std::string Value(std::optional<double> v, Kind k, bool zh) {
     case Kind::kRate:
       return absl::StrFormat("%.1f%%", *v * 100);
     case Kind::kSeconds:
-      return absl::StrFormat(zh ? "%.1f秒" : "%.1f s", *v);
+      return zh ? absl::StrFormat("%.1f秒", *v) : absl::StrFormat("%.1f s", *v);
     case Kind::kPoints:
       return absl::StrFormat("%.2f", *v);
     default:
@@ -361,10 +361,11 @@ std::string Change(const Pair& p, Kind k, bool zh) {
     case Kind::kYuan:
       return absl::StrCat(sign, Yuan(std::llround(m * 100)));
     case Kind::kRate:
-      return absl::StrFormat(zh ? "%s%.1f个百分点" : "%s%.1f pt", sign,
-                             m * 100);
+      return zh ? absl::StrFormat("%s%.1f个百分点", sign, m * 100)
+                : absl::StrFormat("%s%.1f pt", sign, m * 100);
     case Kind::kSeconds:
-      return absl::StrFormat(zh ? "%s%.1f秒" : "%s%.1f s", sign, m);
+      return zh ? absl::StrFormat("%s%.1f秒", sign, m)
+                : absl::StrFormat("%s%.1f s", sign, m);
     case Kind::kPoints:
       return absl::StrFormat("%s%.2f", sign, m);
     default:
