@@ -260,7 +260,10 @@ absl::StatusOr<Entry*> Engine::LoadState(StateMap<Entry>& states, Family f,
   entry->bytes = bytes;
   AddLiveStateBytes(bytes);
   Entry* raw = entry.get();
-  states.emplace(std::string(name), std::move(entry));
+  // Inserted by the hash in hand: emplace would hash the name again.
+  states.lazy_emplace(hashed, [&](const auto& construct) {
+    construct(std::string(name), std::move(entry));
+  });
   return raw;
 }
 
