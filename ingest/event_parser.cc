@@ -533,6 +533,23 @@ constexpr std::array<PlainByte, 256> MakePlainBytes() {
 }
 constexpr std::array<PlainByte, 256> kPlainBytes = MakePlainBytes();
 
+// Whether any byte of `word` is a quote, a backslash or a control
+// character (below 0x20): the bit tricks of "Bit Twiddling Hacks"
+// (haszero, hasless), exact in whether any byte matches.
+constexpr bool EndsPlainRun(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHighs = 0x8080808080808080ull;
+  auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  return ((word - 0x20 * kOnes) & ~word & kHighs) != 0 ||
+         has_zero(word ^ ('"' * kOnes)) != 0 ||
+         has_zero(word ^ ('\\' * kOnes)) != 0;
+}
+static_assert(!EndsPlainRun(0x4142434445464748ull));
+static_assert(EndsPlainRun(0x4142434445464722ull));
+static_assert(EndsPlainRun(0x5c41424344454647ull));
+static_assert(EndsPlainRun(0x411f424344454647ull));
+static_assert(!EndsPlainRun(0xe4b8ade69687e5adull));
+
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -666,6 +683,15 @@ bool ScanPlainObject(std::string_view json, std::string* scratch, Slot* slots,
     const char c = *p;
     if (c == '"') {
       const char* text = ++p;
+      // Eight bytes at a time while none of them ends the plain run; the
+      // byte loop then finds the one that does.
+      while (end - p >= 8) {
+        uint64_t word;
+        std::memcpy(&word, p, sizeof(word));
+        if (EndsPlainRun(word)) break;
+        high |= (word & 0x8080808080808080ull) != 0;
+        p += 8;
+      }
       for (;; ++p) {
         if (p == end) return false;
         const PlainByte b = kPlainBytes[static_cast<uint8_t>(*p)];
