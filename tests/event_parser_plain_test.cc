@@ -170,6 +170,34 @@ TEST(EventParserPlainScan, ProducersLinesReadAsSimdjsonReadsThem) {
   }
 }
 
+// Texts at and past their 64 KiB limit, with the bytes that end a plain run
+// at every offset of an eight-byte step, and a line ending in CR (a CRLF
+// file): the same verdict and event either way.
+TEST(EventParserPlainScan, LongTextsAndEveryOffsetOfAStep) {
+  auto chat = [](const std::string& text) {
+    return R"({"type":"chat","id":"c-1","ts":1793462589291,"buyer":"b",)"
+           R"("agent":"a","dir":"in","text":")" +
+           text + "\"}";
+  };
+  for (size_t n : {size_t{65535}, size_t{65536}, size_t{65537}}) {
+    ExpectSame(chat(std::string(n, 'x')));
+    ExpectSame(chat(std::string(n - 3, 'x') + "\xe4\xb9\xb0"));
+  }
+  Event e;
+  ASSERT_TRUE(EventParser().Parse(chat(std::string(65536, 'x')), &e).ok());
+  EXPECT_EQ(e.text.size(), 65536u);
+  ASSERT_FALSE(EventParser().Parse(chat(std::string(65537, 'x')), &e).ok());
+  for (const std::string& end :
+       {std::string("\\\""), std::string("\\n"), std::string("\x01"),
+        std::string("\""), std::string("\xc3"), std::string("\xc3\xa9")}) {
+    for (size_t at = 0; at < 24; ++at) {
+      ExpectSame(chat(std::string(at, 'y') + end + std::string(17, 'z')));
+    }
+  }
+  ExpectSame(Lines()[0] + "\r");
+  ExpectSame(" " + Lines()[0]);
+}
+
 // Corruptions near the common form: the plain scan must hand every line it
 // cannot vouch for to simdjson, and read the rest exactly as simdjson does.
 TEST(EventParserPlainScan, CorruptedLinesGiveTheSameEventOrReason) {
