@@ -768,6 +768,34 @@ void Commit::Delete(Family f, std::string_view key) {
                       rocksdb::Slice(key.data(), key.size()));
 }
 
+namespace {
+
+// `handles` (one per Family, in Family order) without meta's.
+std::vector<rocksdb::ColumnFamilyHandle*> AllButMeta(
+    const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  std::vector<rocksdb::ColumnFamilyHandle*> out;
+  for (int i = 0; i < static_cast<int>(Family::kNumFamilies); ++i) {
+    if (static_cast<Family>(i) != Family::kMeta) out.push_back(handles[i]);
+  }
+  return out;
+}
+
+// Flushes every family and waits. Meta goes last, after the others'
+// flushes (a close's, begun earlier, included) are done: a flush that ends
+// after another family's memtable switch keeps the WAL that switch left
+// behind (RocksDB advances only idle families past it), so the mark the id
+// index's last spill puts in meta would stay for the next open to replay.
+rocksdb::Status FlushMetaLast(
+    rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  rocksdb::FlushOptions flush;
+  flush.allow_write_stall = true;
+  rocksdb::Status s = db->Flush(flush, AllButMeta(handles));
+  if (!s.ok()) return s;
+  return db->Flush(flush, handles[static_cast<int>(Family::kMeta)]);
+}
+
+}  // namespace
+
 Store::Store(std::string dir, std::unique_ptr<Impl> impl, uint64_t next_seq)
     : dir_(std::move(dir)), impl_(std::move(impl)), next_seq_(next_seq) {}
 Store::~Store() {
@@ -778,9 +806,7 @@ Store::~Store() {
   // follower sees the flush as new table files and opens itself again
   // (store/secondary_instance.h), so it shows no value the flush made stale.
   impl_->ids->Flush(next_seq()).IgnoreError();
-  rocksdb::FlushOptions flush;
-  flush.allow_write_stall = true;
-  impl_->db->Flush(flush, impl_->handles).PermitUncheckedError();
+  FlushMetaLast(impl_->db.get(), impl_->handles).PermitUncheckedError();
   // Closed before the record says so: from then on a table file the
   // MANIFEST does not list is damage, not a writer's work in progress.
   for (auto* h : impl_->handles) impl_->db->DestroyColumnFamilyHandle(h);
@@ -818,13 +844,7 @@ void Store::BeginClose() {
   // Every family but meta, which the id index's last spill still writes
   // (its "ids.indexed_to"): the destructor flushes meta, and waits for
   // these (a flush that waits also waits for those already under way).
-  std::vector<rocksdb::ColumnFamilyHandle*> families;
-  for (int i = 0; i < static_cast<int>(Family::kNumFamilies); ++i) {
-    if (static_cast<Family>(i) != Family::kMeta) {
-      families.push_back(impl_->handles[i]);
-    }
-  }
-  FlushWithoutWaiting(impl_->db.get(), families);
+  FlushWithoutWaiting(impl_->db.get(), AllButMeta(impl_->handles));
   {
     absl::MutexLock lock(&impl_->ids_mu);
     // Its error is the destructor's to ignore, as there.
@@ -853,9 +873,7 @@ absl::Status Store::Persist() {
     s = impl_->ids->Flush(next_seq());
   }
   if (!s.ok()) return s;
-  rocksdb::FlushOptions flush;
-  flush.allow_write_stall = true;
-  return ToStatus(impl_->db->Flush(flush, impl_->handles),
+  return ToStatus(FlushMetaLast(impl_->db.get(), impl_->handles),
                   absl::StrCat("writing out --db ", dir_));
 }
 
