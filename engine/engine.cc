@@ -520,6 +520,10 @@ absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
 
 absl::Status Engine::ApplyClaimed(const Event& e, bool across_shards) {
   newest_ts_ = std::max(newest_ts_, e.ts_ms);
+  const bool observed = e.type != EventType::kAssessment;
+  const int32_t day = observed ? cal_.DayOf(e.ts_ms) : 0;
+  // A chat's or order's shard key is its buyer: its hash is at hand.
+  if (observed) cardinality_.Prefetch(day, ShardKeyHashOf(e));
   absl::Status s;
   switch (e.type) {
     case EventType::kChat:
@@ -534,9 +538,8 @@ absl::Status Engine::ApplyClaimed(const Event& e, bool across_shards) {
       break;
   }
   if (!s.ok()) return s;
-  if (e.type != EventType::kAssessment) {
-    // A chat's or order's shard key is its buyer: its hash is at hand.
-    s = cardinality_.Observe(cal_.DayOf(e.ts_ms),
+  if (observed) {
+    s = cardinality_.Observe(day,
                              e.type == EventType::kChat
                                  ? std::string_view(e.agent)
                                  : std::string_view(),

@@ -99,7 +99,8 @@ DayCardinality::DayCardinality(Store* store, uint32_t shard,
 absl::Status DayCardinality::Observe(int32_t day, std::string_view agent,
                                      std::string_view buyer,
                                      uint64_t buyer_hash) {
-  if (last_ == nullptr || last_day_ != day) {
+  auto& [cached, last] = recent_[RecentSlot(day)];
+  if (last == nullptr || cached != day) {
     auto it = days_.find(day);
     if (it == days_.end()) {
       Entry e;
@@ -113,10 +114,10 @@ absl::Status DayCardinality::Observe(int32_t day, std::string_view agent,
       it = days_.emplace(day, std::move(e)).first;
     }
     // std::map entries stay where they are until erased (Evict).
-    last_ = &it->second;
-    last_day_ = day;
+    last = &it->second;
+    cached = day;
   }
-  Entry& e = *last_;
+  Entry& e = *last;
   bool changed = false;
   if (!agent.empty() && e.load.agents.Add(agent)) changed = true;
   if (!buyer.empty() && e.load.buyers.AddHash(buyer_hash)) changed = true;
@@ -206,7 +207,7 @@ void DayCardinality::Committed() {
 }
 
 void DayCardinality::Evict(int32_t day) {
-  last_ = nullptr;
+  recent_.fill({0, nullptr});
   for (auto it = days_.begin(); it != days_.end() && it->first < day;) {
     if (it->second.dirty || it->second.in_last_commit) {
       ++it;

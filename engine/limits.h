@@ -20,10 +20,12 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/prefetch.h"
 #include "engine/meta.h"
 #include "store/stable_hash.h"
 #include "store/store.h"
@@ -47,6 +49,9 @@ class DistinctSketch {
   // True when the estimate may have changed.
   bool Add(std::string_view value) { return AddHash(StableHash(value)); }
   // Add of a value whose StableHash the caller has: the same registers.
+  void PrefetchHash(uint64_t hash) const {
+    PrefetchLine(&regs_[hash >> (64 - kPrecision)]);
+  }
   bool AddHash(uint64_t hash) {
     const size_t index = hash >> (64 - kPrecision);
     // A guard bit bounds the rank at 64 - kPrecision + 1.
@@ -93,6 +98,15 @@ class DayCardinality {
   // it already (engine/event_hashes.h): not hashed again.
   absl::Status Observe(int32_t day, std::string_view agent,
                        std::string_view buyer, uint64_t buyer_hash);
+  // Starts loading the register that Observe(day, ..., buyer_hash) reads,
+  // when the day is in memory: called before the event's apply, whose work
+  // then hides the miss (in shuffled input each event's day is another).
+  void Prefetch(int32_t day, uint64_t buyer_hash) const {
+    const auto& [cached, entry] = recent_[RecentSlot(day)];
+    if (entry != nullptr && cached == day) {
+      entry->load.buyers.PrefetchHash(buyer_hash);
+    }
+  }
   // Puts the days changed since the last commit into `commit`; Committed()
   // after the write succeeded.
   void AddTo(Commit* commit);
@@ -127,10 +141,14 @@ class DayCardinality {
   uint32_t shard_;
   CardinalityLimits limits_;
   std::map<int32_t, Entry> days_;
-  // The entry of the day observed last (null after Evict): events in time
-  // order come day after day, so most observations skip the map.
-  Entry* last_ = nullptr;
-  int32_t last_day_ = 0;
+  // The entries of the days observed last, one per slot (RecentSlot), all
+  // null after Evict: a month's days each have their own, so observations
+  // skip the map whatever the input's order.
+  static constexpr size_t kRecentDays = 64;
+  static size_t RecentSlot(int32_t day) {
+    return static_cast<uint32_t>(day) % kRecentDays;
+  }
+  std::array<std::pair<int32_t, Entry*>, kRecentDays> recent_{};
   std::vector<const DayCardinality*> peers_;
 };
 
