@@ -163,16 +163,11 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
   // stay in the cache rather than being evicted by data blocks.
   t.pin_l0_filter_and_index_blocks_in_cache = true;
   size_t write_buffer = 64 << 20;
-  // States and rows are written again at every commit that changes them,
-  // and each version's flush would compress it again: uncompressed, the
-  // flushes of a shuffled month take about 4% fewer instructions for a
-  // store about 10% larger (docs/engine.md, "What the store's writes
-  // cost"). The ids and the event log are not compressed either (below).
-  o.compression = rocksdb::kNoCompression;
   switch (f) {
     case Family::kIds:
-      // Written in bulk by the id index (store/id_index.h): short keys that
+      // Written in bulk by the id index (store/id_index.h); short keys that
       // prefix compression inside blocks already shrinks.
+      o.compression = rocksdb::kNoCompression;
       [[fallthrough]];
     case Family::kBuyers:
     case Family::kOrders:
@@ -192,6 +187,7 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
       // vector memtable makes each append O(1) instead of a skiplist insert.
       o.memtable_factory.reset(new rocksdb::VectorRepFactory());
       // Blocks come compressed already (store/event_log.h).
+      o.compression = rocksdb::kNoCompression;
       // Flushed in the background as ingest goes, so that the WAL the next
       // open replays holds less of the log.
       write_buffer = size_t{16} << 20;
@@ -205,13 +201,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
           rocksdb::NewFixedPrefixTransform(4));
       write_buffer = 8 << 20;
       break;
-    case Family::kDead:
-      // Raw lines, written once: compressed.
-      o.compression = rocksdb::kSnappyCompression;
-      write_buffer = 8 << 20;
-      break;
     default:
-      // Small families (meta, assessments): small memtables.
+      // Small families (meta, dead letters): small memtables.
       write_buffer = 8 << 20;
       break;
   }
