@@ -26,21 +26,6 @@ uint64_t Span(int64_t lo, int64_t hi) {
   return static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
 }
 
-// The first of the n bins `bins` (sorted by second) whose second is not
-// below `second`, as std::lower_bound, but without a branch on the
-// comparisons: a row's response times fall anywhere among its bins, so
-// each one would be a coin toss for the branch predictor.
-size_t LowerBound(const ResponseHistogram::Bin* bins, size_t n,
-                  int64_t second) {
-  const ResponseHistogram::Bin* base = bins;
-  while (n > 1) {
-    const size_t half = n / 2;
-    base = base[half - 1].first < second ? base + half : base;
-    n -= half;
-  }
-  return static_cast<size_t>(base - bins) + (n == 1 && base->first < second);
-}
-
 }  // namespace
 
 template <typename F>
@@ -89,8 +74,9 @@ void ResponseHistogram::AddSparse(int64_t second, int64_t count) {
       end = sparse_.begin() + at;
     }
   }
-  auto it = sparse_.begin() +
-            LowerBound(sparse_.data(), end - sparse_.begin(), second);
+  auto it =
+      std::lower_bound(sparse_.begin(), end, second,
+                       [](const Bin& b, int64_t s) { return b.first < s; });
   if (it != sparse_.end() && it->first == second) {
     it->second += count;
     if (it->second == 0) sparse_.erase(it);
