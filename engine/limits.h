@@ -48,10 +48,11 @@ class DistinctSketch {
 
   // True when the estimate may have changed.
   bool Add(std::string_view value) { return AddHash(StableHash(value)); }
-  // Add of a value whose StableHash the caller has: the same registers.
+  // Starts loading the register that AddHash(hash) reads.
   void PrefetchHash(uint64_t hash) const {
     PrefetchLine(&regs_[hash >> (64 - kPrecision)]);
   }
+  // Add of a value whose StableHash the caller has: the same registers.
   bool AddHash(uint64_t hash) {
     const size_t index = hash >> (64 - kPrecision);
     // A guard bit bounds the rank at 64 - kPrecision + 1.
