@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -242,6 +243,31 @@ TEST(Limits, ADayTheLastCommitWroteStaysThroughOneEviction) {
   days.AddTo(&fourth);
   ASSERT_TRUE(f.store->Write(&fourth).ok());
   EXPECT_EQ(estimate_stored(5), 4);
+  std::filesystem::remove_all(f.dir);
+}
+
+// Days 64 apart share a slot of the recent days (engine/limits.h): each
+// keeps its own counts however the observations interleave.
+TEST(Limits, DaysThatShareARecentSlotKeepTheirOwnCounts) {
+  Fixture f = NewFixture("limits_shared_slot");
+  DayCardinality days(f.store.get(), /*shard=*/0, CardinalityLimits());
+  for (const char* agent : {"shop:a", "shop:b", "shop:c"}) {
+    ASSERT_TRUE(days.Observe(5, "shop:a", "b1").ok());
+    ASSERT_TRUE(days.Observe(69, agent, "b2").ok());
+    ASSERT_TRUE(days.Observe(133, "shop:z", absl::StrCat("c-", agent)).ok());
+  }
+  Commit c(f.store.get());
+  days.AddTo(&c);
+  ASSERT_TRUE(f.store->Write(&c).ok());
+  auto stored = [&](int32_t day) {
+    DayLoad load;
+    auto v = f.store->Get(Family::kMeta, DayLoadKey(0, day));
+    EXPECT_TRUE(v.ok() && v->has_value() && DecodeDayLoad(**v, &load));
+    return std::make_pair(load.agents.Estimate(), load.buyers.Estimate());
+  };
+  EXPECT_EQ(stored(5), std::make_pair(int64_t{1}, int64_t{1}));
+  EXPECT_EQ(stored(69), std::make_pair(int64_t{3}, int64_t{1}));
+  EXPECT_EQ(stored(133), std::make_pair(int64_t{1}, int64_t{3}));
   std::filesystem::remove_all(f.dir);
 }
 
