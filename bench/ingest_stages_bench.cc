@@ -16,11 +16,13 @@
 //
 //   build/ingest_stages_bench [--benchmark_repetitions=3]
 //   CHATKPI_BENCH_EVENTS=1000000 build/ingest_stages_bench  (the default)
+//   CHATKPI_BENCH_SHUFFLE=1 build/ingest_stages_bench  (the month shuffled)
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -46,6 +48,8 @@ const std::vector<std::string>& Lines() {
     gen.agents = 50;
     const char* n = std::getenv("CHATKPI_BENCH_EVENTS");
     gen.target_events = n != nullptr ? std::atoll(n) : 1'000'000;
+    const char* shuffle = std::getenv("CHATKPI_BENCH_SHUFFLE");
+    gen.shuffle = shuffle != nullptr && std::string_view(shuffle) == "1";
     auto generated = GenerateJsonl(gen);
     if (!generated.ok()) std::abort();
     return new std::vector<std::string>(std::move(*generated));

@@ -166,13 +166,18 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
   switch (f) {
     case Family::kIds:
       // Written in bulk by the id index (store/id_index.h); short keys that
-      // prefix compression inside blocks already shrinks.
+      // prefix compression inside blocks already shrinks. No bloom filter:
+      // the id index reads the family only for the ids its own filter of
+      // every id (store/id_filter.h) says may be held, nearly all of them
+      // present, so a bloom filter would turn few misses away, and each
+      // spill's table spent 2% of a sorted ingest building one
+      // (docs/engine.md, "Throughput").
       o.compression = rocksdb::kNoCompression;
-      [[fallthrough]];
+      break;
     case Family::kBuyers:
     case Family::kOrders:
-      // Point lookups of keys that are usually absent (new ids, new buyers):
-      // bloom filters on disk and in the memtable keep misses off the disk.
+      // Point lookups of keys that are usually absent (new buyers): bloom
+      // filters on disk and in the memtable keep misses off the disk.
       t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
       t.whole_key_filtering = true;
       o.memtable_whole_key_filtering = true;
