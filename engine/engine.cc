@@ -731,6 +731,7 @@ absl::StatusOr<bool> Engine::RetractChat(const Event& e) {
   });
   if (!s.ok()) return s;
   entry.dirty = true;
+  b.stored_records = kRewriteWhole;  // a record only adds messages
   return true;
 }
 
@@ -978,8 +979,9 @@ absl::Status Engine::ApplyChat(const Event& e) {
   msg.ts = e.ts_ms;
   msg.agent = b.AgentIndex(e.agent);
   msg.id = e.id;
+  msg.flags = Message::kUnwritten;
   if (e.inbound) {
-    msg.flags = Message::kIn;
+    msg.flags |= Message::kIn;
   } else {
     if (ContainsAny(e.text, rules_.good_keywords)) msg.flags |= Message::kGood;
     if (ContainsAny(e.text, rules_.bad_keywords)) msg.flags |= Message::kBad;
@@ -1249,9 +1251,21 @@ absl::Status Engine::PrepareCommit(bool seal) {
   for (size_t i = 0; i < buyers.size(); ++i) {
     PrefetchAhead(buyers, i);
     auto [name, entry] = buyers[i];
-    commit_.Put(Family::kBuyers, StateKey(name),
-                EncodeBuyerState(entry->state, &encode_buffer_));
-    entry->bytes = StateBytes(name, entry->state);
+    BuyerState& b = entry->state;
+    // What the commit added is appended to the stored value; the state is
+    // written whole when nothing is stored yet, when a message went, and
+    // when the stored value has grown to kMaxStoredRecords records.
+    if (b.stored_records == 0 || b.stored_records >= kMaxStoredRecords) {
+      commit_.Put(Family::kBuyers, StateKey(name),
+                  EncodeBuyerState(b, &encode_buffer_));
+      b.stored_records = 1;
+    } else {
+      commit_.Append(Family::kBuyers, StateKey(name),
+                     EncodeBuyerRecord(b, &encode_buffer_));
+      ++b.stored_records;
+    }
+    for (Message& m : b.messages) m.flags &= ~Message::kUnwritten;
+    entry->bytes = StateBytes(name, b);
   }
   std::vector<std::pair<std::string_view, OrderEntry*>>& orders =
       committing_orders_;

@@ -53,7 +53,7 @@ class CommitGate {
 };
 
 struct FileIngestOptions {
-  size_t commit_every = 100'000;  // events (or dead letters) per commit
+  size_t commit_every = 200'000;  // events (or dead letters) per commit
   size_t max_line_bytes = 1 << 20;
   // Null: commit directly. Otherwise the lines since the last commit are
   // kept in memory so that they can be applied again after a switch.

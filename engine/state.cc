@@ -55,27 +55,22 @@ char* Room(std::string* buffer, size_t bound) {
   return buffer->data();
 }
 
-}  // namespace
-
-std::string EncodeBuyerState(const BuyerState& s) {
-  std::string out;
-  out.resize(EncodeBuyerState(s, &out).size());
-  return out;
-}
-
-std::string EncodeOrderState(const OrderState& s) {
-  std::string out;
-  out.resize(EncodeOrderState(s, &out).size());
-  return out;
-}
-
 // Encoders size the record first, then write fields through a pointer: a
-// state is re-encoded at every commit that touched it.
-std::string_view EncodeBuyerState(const BuyerState& s, std::string* buffer) {
+// state is encoded at every commit that touched it.
+std::string_view EncodeBuyer(const BuyerState& s, bool only_unwritten,
+                             std::string* buffer) {
   constexpr size_t V = kMaxVarint64;
+  const auto included = [only_unwritten](const Message& m) {
+    return !only_unwritten || (m.flags & Message::kUnwritten) != 0;
+  };
   size_t bound = 1 + 3 * V;
   for (const auto& a : s.agents) bound += V + a.size();
-  for (const Message& m : s.messages) bound += 3 * V + 1 + m.id.size();
+  size_t messages = 0;
+  for (const Message& m : s.messages) {
+    if (!included(m)) continue;
+    bound += 3 * V + 1 + m.id.size();
+    ++messages;
+  }
   for (const OrderRef& o : s.orders) bound += 2 * V + o.order.size();
   bound += V + s.order_counts.size() * 4 * V;
   char* const start = Room(buffer, bound);
@@ -84,13 +79,14 @@ std::string_view EncodeBuyerState(const BuyerState& s, std::string* buffer) {
   p = EncodeVarsint64(p, s.last_ts);
   p = EncodeVarint64(p, s.agents.size());
   for (const auto& a : s.agents) p = EncodeLengthPrefixed(p, a);
-  p = EncodeVarint64(p, s.messages.size());
+  p = EncodeVarint64(p, messages);
   int64_t prev = 0;
   for (const Message& m : s.messages) {
+    if (!included(m)) continue;
     p = EncodeVarsint64(p, m.ts - prev);  // sorted: small deltas
     prev = m.ts;
     p = EncodeVarint64(p, m.agent);
-    *p++ = static_cast<char>(m.flags);
+    *p++ = static_cast<char>(m.flags & ~Message::kUnwritten);
     p = EncodeLengthPrefixed(p, m.id);
   }
   p = EncodeVarint64(p, s.orders.size());
@@ -108,7 +104,9 @@ std::string_view EncodeBuyerState(const BuyerState& s, std::string* buffer) {
   return std::string_view(start, p - start);
 }
 
-bool DecodeBuyerState(std::string_view in, BuyerState* s) {
+// Decodes the record at the front of `in` into *s and removes it from `in`.
+bool DecodeBuyerRecord(std::string_view* in_out, BuyerState* s) {
+  std::string_view in = *in_out;
   *s = BuyerState();
   if (in.empty() || in[0] != kBuyerFormat) return false;
   in.remove_prefix(1);
@@ -122,7 +120,8 @@ bool DecodeBuyerState(std::string_view in, BuyerState* s) {
   if (!GetVarint64(&in, &n) || n > in.size()) return false;
   s->messages.resize(n);
   int64_t prev = 0;
-  for (Message& m : s->messages) {
+  for (size_t i = 0; i < s->messages.size(); ++i) {
+    Message& m = s->messages[i];
     int64_t d;
     uint64_t agent;
     if (!GetVarsint64(&in, &d) || !GetVarint64(&in, &agent) || in.empty()) {
@@ -133,10 +132,12 @@ bool DecodeBuyerState(std::string_view in, BuyerState* s) {
     m.agent = static_cast<uint32_t>(agent);
     m.flags = static_cast<uint8_t>(in[0]);
     in.remove_prefix(1);
-    if (!GetLengthPrefixed(&in, &str) || m.agent >= s->agents.size()) {
+    if (!GetLengthPrefixed(&in, &str) || m.agent >= s->agents.size() ||
+        (m.flags & Message::kUnwritten) != 0) {
       return false;
     }
     m.id.assign(str);
+    if (i > 0 && !MessageBefore(s->messages[i - 1], m)) return false;
   }
   if (!GetVarint64(&in, &n) || n > in.size()) return false;
   s->orders.resize(n);
@@ -160,7 +161,79 @@ bool DecodeBuyerState(std::string_view in, BuyerState* s) {
     c.ordered = static_cast<int32_t>(ordered);
     c.paid = static_cast<int32_t>(paid);
   }
-  return in.empty();
+  *in_out = in;
+  return true;
+}
+
+// Folds a later record into *s: its messages join the earlier ones, the
+// rest is the later record's, whose agents must extend the earlier list
+// (the messages' agent indices keep their meaning).
+bool FoldBuyerRecord(BuyerState&& later, BuyerState* s) {
+  if (later.agents.size() < s->agents.size() ||
+      !std::equal(s->agents.begin(), s->agents.end(), later.agents.begin())) {
+    return false;
+  }
+  std::vector<Message> merged;
+  merged.reserve(s->messages.size() + later.messages.size());
+  auto a = s->messages.begin();
+  auto b = later.messages.begin();
+  while (a != s->messages.end() || b != later.messages.end()) {
+    if (b == later.messages.end() ||
+        (a != s->messages.end() && MessageBefore(*a, *b))) {
+      merged.push_back(std::move(*a++));
+    } else if (a == s->messages.end() || MessageBefore(*b, *a)) {
+      merged.push_back(std::move(*b++));
+    } else {
+      return false;  // the same message in two records
+    }
+  }
+  later.messages = std::move(merged);
+  *s = std::move(later);
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeBuyerState(const BuyerState& s) {
+  std::string out;
+  out.resize(EncodeBuyerState(s, &out).size());
+  return out;
+}
+
+std::string EncodeBuyerRecord(const BuyerState& s) {
+  std::string out;
+  out.resize(EncodeBuyerRecord(s, &out).size());
+  return out;
+}
+
+std::string EncodeOrderState(const OrderState& s) {
+  std::string out;
+  out.resize(EncodeOrderState(s, &out).size());
+  return out;
+}
+
+std::string_view EncodeBuyerState(const BuyerState& s, std::string* buffer) {
+  return EncodeBuyer(s, /*only_unwritten=*/false, buffer);
+}
+
+std::string_view EncodeBuyerRecord(const BuyerState& s, std::string* buffer) {
+  return EncodeBuyer(s, /*only_unwritten=*/true, buffer);
+}
+
+bool DecodeBuyerState(std::string_view in, BuyerState* s) {
+  if (!DecodeBuyerRecord(&in, s)) return false;
+  size_t records = 1;
+  BuyerState later;
+  while (!in.empty()) {
+    if (!DecodeBuyerRecord(&in, &later) ||
+        !FoldBuyerRecord(std::move(later), s)) {
+      return false;
+    }
+    ++records;
+  }
+  s->stored_records =
+      static_cast<uint8_t>(std::min<size_t>(records, kRewriteWhole - 1));
+  return true;
 }
 
 std::string_view EncodeOrderState(const OrderState& s, std::string* buffer) {

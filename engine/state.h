@@ -20,7 +20,9 @@ inline constexpr uint32_t kNoAgent = 0xffffffffu;  // unattributed
 // question nor count as a reply or for courtesy), so they stay in the event
 // log only.
 struct Message {
-  enum Flags : uint8_t { kIn = 1, kGood = 2, kBad = 4 };
+  // kUnwritten: not in the stored value yet, which the next commit appends
+  // it to (EncodeBuyerState); never stored.
+  enum Flags : uint8_t { kIn = 1, kGood = 2, kBad = 4, kUnwritten = 8 };
   int64_t ts = 0;
   uint32_t agent = 0;  // index into BuyerState::agents
   uint8_t flags = 0;
@@ -56,12 +58,27 @@ struct OrderCount {
   int32_t paid = 0;
 };
 
+// A buyer's stored value is a sequence of records, each encoded as a whole
+// state but holding only some of its messages: a commit writes the whole
+// state (a RocksDB Put) or appends a record of the messages added since the
+// last write (a Merge, store/concat_merge.h). Decoding takes every record's
+// messages and the last record's agents, orders and counts: a commit of a
+// shuffled month touches most buyers, and rewriting each whole state made
+// the commit grow with the month (docs/engine.md, "Memory").
+inline constexpr uint8_t kRewriteWhole = 0xff;
+// The records a stored value holds before the next write rewrites it whole.
+inline constexpr uint8_t kMaxStoredRecords = 16;
+
 struct BuyerState {
   std::vector<std::string> agents;  // the agents this buyer wrote with
   std::vector<Message> messages;    // all threads, sorted by (ts, id)
   std::vector<OrderRef> orders;     // orders whose buyer is this buyer
   std::vector<OrderCount> order_counts;
   int64_t last_ts = 0;  // newest event time seen for this buyer
+  // Bookkeeping, not encoded: how many records the stored value holds (0:
+  // none stored), or kRewriteWhole once a message was taken out, which an
+  // appended record cannot express.
+  uint8_t stored_records = 0;
 
   uint32_t AgentIndex(std::string_view agent);  // adds a new agent
   OrderCount& CountAt(uint32_t agent, int32_t day);
@@ -113,6 +130,12 @@ struct OrderEntry {
 };
 
 std::string EncodeBuyerState(const BuyerState& s);
+// The record a commit appends to the stored value: the state with only its
+// kUnwritten messages.
+std::string EncodeBuyerRecord(const BuyerState& s);
+// Sets s->stored_records to the number of records decoded. False when a
+// record does not decode, or records contradict each other (a later one's
+// agents not extending the earlier ones', a message in two records).
 bool DecodeBuyerState(std::string_view in, BuyerState* s);
 std::string EncodeOrderState(const OrderState& s);
 // The same records, written into `buffer`, which the caller keeps from one
@@ -121,6 +144,7 @@ std::string EncodeOrderState(const OrderState& s);
 // tens of thousands of states; this costs no allocation per state and no
 // zeroing of a fresh string.
 std::string_view EncodeBuyerState(const BuyerState& s, std::string* buffer);
+std::string_view EncodeBuyerRecord(const BuyerState& s, std::string* buffer);
 std::string_view EncodeOrderState(const OrderState& s, std::string* buffer);
 bool DecodeOrderState(std::string_view in, OrderState* s);
 

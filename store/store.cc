@@ -29,6 +29,7 @@
 #include "store/announced_write.h"
 #include "store/batch_join.h"
 #include "store/coding.h"
+#include "store/concat_merge.h"
 #include "store/event_log.h"
 #include "store/fault_injection.h"
 #include "store/generations.h"
@@ -58,9 +59,12 @@ size_t FamilyIndex(std::string_view name) {
 // Written once at creation; a RocksDB directory without it is someone else's.
 constexpr char kFormatKey[] = "chatkpi.format";
 // 3: the event log is stored in blocks (store/event_log.h), the id index
-// derived from it (store/id_index.h). 4: blocks may be LZ4-compressed. This
-// build reads both and marks a format 3 store 4 when it opens it to write.
-constexpr char kFormatValue[] = "4";
+// derived from it (store/id_index.h). 4: blocks may be LZ4-compressed. 5: a
+// buyer's value may be followed by records later commits appended
+// (Commit::Append). This build reads all three and marks an older store 5
+// when it opens it to write.
+constexpr char kFormatValue[] = "5";
+constexpr char kFormatBeforeAppendedRecords[] = "4";
 constexpr char kFormatBeforeCompressedBlocks[] = "3";
 // Commits written since creation, fixed64; part of every commit, so that a
 // store that opens with fewer than its commit record names lost some
@@ -211,6 +215,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f,
       write_buffer = 8 << 20;
       break;
   }
+  // A commit appends what it added to a buyer's state (Commit::Append).
+  if (f == Family::kBuyers) o.merge_operator = NewConcatMerge();
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   o.write_buffer_size = write_buffer;
   return o;
@@ -773,6 +779,22 @@ void Commit::Delete(Family f, std::string_view key) {
                       rocksdb::Slice(key.data(), key.size()));
 }
 
+void Commit::Append(Family f, std::string_view key, std::string_view value) {
+  if (f != Family::kBuyers) {
+    if (impl_->refused.ok()) {
+      impl_->refused = absl::InvalidArgumentError(
+          absl::StrCat("an append to family ", FamilyName(f),
+                       ", which has no merge operator (only buyers has)"));
+    }
+    return;
+  }
+  impl_->written_keys.push_back(
+      AnnouncedWrite::KeyHash(static_cast<int>(f), key));
+  impl_->batch.Merge(impl_->store->impl_->cf(f),
+                     rocksdb::Slice(key.data(), key.size()),
+                     rocksdb::Slice(value.data(), value.size()));
+}
+
 namespace {
 
 // `handles` (one per Family, in Family order) without meta's.
@@ -1133,14 +1155,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     if (!s.ok()) return ToStatus(s, absl::StrCat("creating --db ", dir));
   } else if (!s.ok()) {
     return ToStatus(s, "reading format marker");
-  } else if (format != kFormatValue &&
+  } else if (format != kFormatValue && format != kFormatBeforeAppendedRecords &&
              format != kFormatBeforeCompressedBlocks) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--db ", dir, " has chatkpi format ", format, ", this build reads ",
-        kFormatBeforeCompressedBlocks, " and ", kFormatValue));
-  } else if (format == kFormatBeforeCompressedBlocks && !opts.read_only) {
-    // Its blocks stay readable as they are; new ones may be compressed,
-    // which builds that read only format 3 must not meet unwarned.
+        kFormatBeforeCompressedBlocks, " to ", kFormatValue));
+  } else if (format != kFormatValue && !opts.read_only) {
+    // What it holds stays readable as it is; new blocks may be compressed
+    // and new records appended, which builds that read only an older
+    // format must not meet unwarned.
     s = impl->db->Put(impl->write_options, impl->cf(Family::kMeta),
                       rocksdb::Slice(kFormatKey), rocksdb::Slice(kFormatValue));
     if (!s.ok()) return ToStatus(s, absl::StrCat("upgrading --db ", dir));

@@ -119,6 +119,9 @@ class Commit {
   // InvalidArgument.
   void Put(Family f, std::string_view key, std::string_view value);
   void Delete(Family f, std::string_view key);
+  // Appends `value` to the key's stored value (store/concat_merge.h): the
+  // buyers family only; elsewhere the commit is refused as above.
+  void Append(Family f, std::string_view key, std::string_view value);
   // Fixes the events appended so far as log blocks from sequence number
   // `first_seq` on: WriteAll then refuses the commit unless its events
   // start at `first_seq`, and until it is written no event may be

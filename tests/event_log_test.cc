@@ -109,10 +109,10 @@ TEST(EventLog, ReadsBackEveryEventFromAnySeq) {
 namespace chatkpi {
 namespace {
 
-// Stores of format 3 (blocks never compressed) are read as they are, and
-// marked 4 when opened to write; a format this build does not know is
-// refused by name.
-TEST(EventLog, FormatThreeStoresAreReadAndMarkedFourWhenWritten) {
+// Stores of format 3 (blocks never compressed) and 4 (buyers never
+// appended to) are read as they are, and marked 5 when opened to write; a
+// format this build does not know is refused by name.
+TEST(EventLog, OlderFormatsAreReadAndMarkedFiveWhenWritten) {
   const std::string dir = testing::TempDir("format3") + "/db";
   auto format = [&](Store& store) {
     auto v = store.Get(Family::kMeta, "chatkpi.format");
@@ -121,32 +121,42 @@ TEST(EventLog, FormatThreeStoresAreReadAndMarkedFourWhenWritten) {
   {
     auto store = Store::Open(dir, {});
     ASSERT_TRUE(store.ok()) << store.status();
-    EXPECT_EQ(format(**store), "4");
+    EXPECT_EQ(format(**store), "5");
     Commit c(store->get());
     ASSERT_TRUE(*c.AppendEvent("a", "{\"a\":1}"));
-    c.Put(Family::kMeta, "chatkpi.format", "3");
     ASSERT_TRUE((*store)->Write(&c).ok());
   }
-  {
-    StoreOptions ro;
-    ro.read_only = true;
-    auto store = Store::Open(dir, ro);
+  for (const char* older : {"3", "4"}) {
+    {
+      auto store = Store::Open(dir, {});
+      ASSERT_TRUE(store.ok()) << store.status();
+      Commit c(store->get());
+      c.Put(Family::kMeta, "chatkpi.format", older);
+      ASSERT_TRUE((*store)->Write(&c).ok());
+    }
+    {
+      StoreOptions ro;
+      ro.read_only = true;
+      auto store = Store::Open(dir, ro);
+      ASSERT_TRUE(store.ok()) << store.status();
+      EXPECT_EQ(format(**store), older);
+      EXPECT_EQ(Read(**store, 0, 1), std::vector<std::string>{"{\"a\":1}"});
+    }
+    auto store = Store::Open(dir, {});
     ASSERT_TRUE(store.ok()) << store.status();
-    EXPECT_EQ(format(**store), "3");
+    EXPECT_EQ(format(**store), "5") << older;
     EXPECT_EQ(Read(**store, 0, 1), std::vector<std::string>{"{\"a\":1}"});
   }
   {
     auto store = Store::Open(dir, {});
     ASSERT_TRUE(store.ok()) << store.status();
-    EXPECT_EQ(format(**store), "4");
-    EXPECT_EQ(Read(**store, 0, 1), std::vector<std::string>{"{\"a\":1}"});
     Commit c(store->get());
-    c.Put(Family::kMeta, "chatkpi.format", "5");
+    c.Put(Family::kMeta, "chatkpi.format", "6");
     ASSERT_TRUE((*store)->Write(&c).ok());
   }
   auto store = Store::Open(dir, {});
   ASSERT_FALSE(store.ok());
-  EXPECT_NE(store.status().message().find("has chatkpi format 5"),
+  EXPECT_NE(store.status().message().find("has chatkpi format 6"),
             std::string::npos)
       << store.status();
 }

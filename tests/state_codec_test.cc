@@ -141,5 +141,112 @@ TEST(StateCodec, ReusedBufferGivesTheSameRecords) {
   EXPECT_EQ(back.messages.size(), 201u);
 }
 
+// A commit appends to a stored buyer a record of its messages added since
+// the last write (EncodeBuyerRecord), with the agents, orders and counts
+// as they are now. The value then decodes as the state in memory: every
+// record's messages in order, the last record's other fields.
+TEST(StateCodec, AppendedRecordsDecodeAsTheStateInMemory) {
+  BuyerState s;
+  s.agents = {"a1"};
+  s.last_ts = 300;
+  s.messages = {{100, 0, Message::kIn, "x1"}, {300, 0, 0, "x3"}};
+  std::string value = EncodeBuyerState(s);
+
+  // A second agent, a message before, between and after the stored ones.
+  s.agents.push_back("a2");
+  s.messages.insert(s.messages.begin() + 1,
+                    {200, 1, Message::kIn | Message::kUnwritten, "x2"});
+  s.messages.push_back({400, 0, Message::kGood | Message::kUnwritten, "x4"});
+  s.orders = {{"o1", 350}};
+  s.order_counts = {{1, 5, 1, 0}};
+  s.last_ts = 400;
+  const std::string first_record = EncodeBuyerRecord(s);
+  value += first_record;
+  for (Message& m : s.messages) m.flags &= ~Message::kUnwritten;
+
+  s.messages.insert(s.messages.begin(),
+                    {50, 1, Message::kBad | Message::kUnwritten, "x0"});
+  s.order_counts = {{1, 5, 1, 1}};
+  value += EncodeBuyerRecord(s);
+  for (Message& m : s.messages) m.flags &= ~Message::kUnwritten;
+
+  BuyerState back;
+  ASSERT_TRUE(DecodeBuyerState(value, &back));
+  EXPECT_EQ(back.stored_records, 3);
+  EXPECT_EQ(back.agents, s.agents);
+  EXPECT_EQ(back.last_ts, 400);
+  ASSERT_EQ(back.messages.size(), 5u);
+  for (size_t i = 0; i < s.messages.size(); ++i) {
+    EXPECT_EQ(back.messages[i].ts, s.messages[i].ts) << i;
+    EXPECT_EQ(back.messages[i].agent, s.messages[i].agent) << i;
+    EXPECT_EQ(back.messages[i].flags, s.messages[i].flags) << i;
+    EXPECT_EQ(back.messages[i].id, s.messages[i].id) << i;
+  }
+  ASSERT_EQ(back.orders.size(), 1u);
+  EXPECT_EQ(back.orders[0].order, "o1");
+  ASSERT_EQ(back.order_counts.size(), 1u);
+  EXPECT_EQ(back.order_counts[0].paid, 1);
+  // The whole state written again is one record of the same state.
+  BuyerState whole;
+  ASSERT_TRUE(DecodeBuyerState(EncodeBuyerState(s), &whole));
+  EXPECT_EQ(whole.stored_records, 1);
+  EXPECT_EQ(EncodeBuyerState(whole), EncodeBuyerState(back));
+
+  // A record alone (a buyer whose first write appended) is a state too.
+  ASSERT_TRUE(DecodeBuyerState(first_record, &back));
+  ASSERT_EQ(back.messages.size(), 2u);
+  EXPECT_EQ(back.messages[0].id, "x2");
+  EXPECT_EQ(back.messages[1].id, "x4");
+}
+
+// The record of a small buyer is the whole state's bytes with only its
+// unwritten messages: none, or all.
+TEST(StateCodec, RecordsHoldOnlyTheUnwrittenMessages) {
+  BuyerState s = SmallBuyer();
+  std::string none(kSmallBuyer.substr(0, 6));
+  none += std::string(1, '\0');  // no message
+  none += kSmallBuyer.substr(12);
+  EXPECT_EQ(EncodeBuyerRecord(s), none);
+  s.messages[0].flags |= Message::kUnwritten;
+  EXPECT_EQ(EncodeBuyerRecord(s), kSmallBuyer);
+  EXPECT_EQ(EncodeBuyerState(s), kSmallBuyer);  // the flag is never stored
+}
+
+// Records that contradict each other are corrupt, not folded into a state
+// with wrong numbers.
+TEST(StateCodec, RecordsThatContradictEachOtherDoNotDecode) {
+  BuyerState base;
+  base.agents = {"a1", "a2"};
+  base.messages = {{100, 1, Message::kIn, "x1"}};
+  const std::string stored = EncodeBuyerState(base);
+  BuyerState back;
+
+  BuyerState later = base;  // agents that do not extend the earlier ones
+  later.agents = {"a2", "a1"};
+  later.messages = {{200, 0, Message::kUnwritten, "x2"}};
+  EXPECT_FALSE(DecodeBuyerState(stored + EncodeBuyerRecord(later), &back));
+  later.agents = {"a1"};
+  EXPECT_FALSE(DecodeBuyerState(stored + EncodeBuyerRecord(later), &back));
+  later.agents = {"a1", "a2", "a3"};
+  EXPECT_TRUE(DecodeBuyerState(stored + EncodeBuyerRecord(later), &back));
+
+  later = base;  // a message in two records
+  later.messages[0].flags |= Message::kUnwritten;
+  EXPECT_FALSE(DecodeBuyerState(stored + EncodeBuyerRecord(later), &back));
+
+  later = base;  // messages out of order within a record
+  later.messages = {{300, 0, 0, "x3"}, {200, 0, 0, "x2"}};
+  EXPECT_FALSE(DecodeBuyerState(EncodeBuyerState(later), &back));
+  later.messages = {{300, 0, 0, "x3"}, {300, 0, 0, "x3"}};
+  EXPECT_FALSE(DecodeBuyerState(EncodeBuyerState(later), &back));
+
+  // A stored flag the encoder never writes; a record cut short.
+  std::string flagged(kSmallBuyer);
+  flagged[9] = static_cast<char>(Message::kIn | Message::kUnwritten);
+  EXPECT_FALSE(DecodeBuyerState(flagged, &back));
+  EXPECT_FALSE(
+      DecodeBuyerState(stored + std::string(kSmallBuyer.substr(0, 10)), &back));
+}
+
 }  // namespace
 }  // namespace chatkpi

@@ -219,9 +219,9 @@ TEST_F(StoreDamage, CommitsLostFromTheWalAreReported) {
   // Killed once it has made four commits (the first records the rules, each
   // later one 100,000 events), which are then in its WAL only. (One thread:
   // a store of several file shards records their number in one more.)
-  const pid_t pid =
-      testing::StartProcess({ChatkpiBinary(), "ingest", "--db", db, "--threads",
-                             "1", *dir_ + "/big.jsonl"});
+  const pid_t pid = testing::StartProcess(
+      {ChatkpiBinary(), "ingest", "--db", db, "--threads", "1",
+       "--commit-every", "100000", *dir_ + "/big.jsonl"});
   while (!absl::StrContains(ReadFile(db + "/CHATKPI-COMMITS"), "commits 4")) {
     ASSERT_NE(waitpid(pid, nullptr, WNOHANG), pid) << "ingest ended early";
     usleep(10000);

@@ -36,7 +36,7 @@ const CommandSpec& IngestCommand() {
        {"rules", "FILE",
         "rules for a new store; without it, the store's live rules "
         "(docs/replay.md)"},
-       {"commit-every", "N", "events per commit (100000)"},
+       {"commit-every", "N", "events per commit (200000)"},
        {"threads", "N",
         "threads that apply events (every core; 1 keeps a new store in one "
         "shard, more give it 8 file shards); exact either way "
