@@ -3,12 +3,24 @@
 // field, including the values the compact encodings treat specially.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/state.h"
 #include "gtest/gtest.h"
 
 namespace chatkpi {
 namespace {
+
+void ExpectSameMessages(const std::vector<Message>& got,
+                        const std::vector<Message>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].ts, want[i].ts) << i;
+    EXPECT_EQ(got[i].agent, want[i].agent) << i;
+    EXPECT_EQ(got[i].flags, want[i].flags) << i;
+    EXPECT_EQ(got[i].id, want[i].id) << i;
+  }
+}
 
 TEST(StateCodec, BuyerStateRoundTrips) {
   BuyerState s;
@@ -28,13 +40,7 @@ TEST(StateCodec, BuyerStateRoundTrips) {
   ASSERT_TRUE(DecodeBuyerState(EncodeBuyerState(s), &back));
   EXPECT_EQ(back.agents, s.agents);
   EXPECT_EQ(back.last_ts, s.last_ts);
-  ASSERT_EQ(back.messages.size(), s.messages.size());
-  for (size_t i = 0; i < s.messages.size(); ++i) {
-    EXPECT_EQ(back.messages[i].ts, s.messages[i].ts) << i;
-    EXPECT_EQ(back.messages[i].agent, s.messages[i].agent) << i;
-    EXPECT_EQ(back.messages[i].flags, s.messages[i].flags) << i;
-    EXPECT_EQ(back.messages[i].id, s.messages[i].id) << i;
-  }
+  ExpectSameMessages(back.messages, s.messages);
   ASSERT_EQ(back.orders.size(), 2u);
   EXPECT_EQ(back.orders[0].order, "202611-037803");
   EXPECT_EQ(back.orders[0].created_ts, 1793462466000);
@@ -175,13 +181,7 @@ TEST(StateCodec, AppendedRecordsDecodeAsTheStateInMemory) {
   EXPECT_EQ(back.stored_records, 3);
   EXPECT_EQ(back.agents, s.agents);
   EXPECT_EQ(back.last_ts, 400);
-  ASSERT_EQ(back.messages.size(), 5u);
-  for (size_t i = 0; i < s.messages.size(); ++i) {
-    EXPECT_EQ(back.messages[i].ts, s.messages[i].ts) << i;
-    EXPECT_EQ(back.messages[i].agent, s.messages[i].agent) << i;
-    EXPECT_EQ(back.messages[i].flags, s.messages[i].flags) << i;
-    EXPECT_EQ(back.messages[i].id, s.messages[i].id) << i;
-  }
+  ExpectSameMessages(back.messages, s.messages);
   ASSERT_EQ(back.orders.size(), 1u);
   EXPECT_EQ(back.orders[0].order, "o1");
   ASSERT_EQ(back.order_counts.size(), 1u);
