@@ -20,8 +20,8 @@ inline constexpr uint32_t kNoAgent = 0xffffffffu;  // unattributed
 // question nor count as a reply or for courtesy), so they stay in the event
 // log only.
 struct Message {
-  // kUnwritten: not in the stored value yet, which the next commit appends
-  // it to (EncodeBuyerState); never stored.
+  // kUnwritten: not in the stored value yet; the next commit appends it
+  // (EncodeBuyerRecord). Never stored.
   enum Flags : uint8_t { kIn = 1, kGood = 2, kBad = 4, kUnwritten = 8 };
   int64_t ts = 0;
   uint32_t agent = 0;  // index into BuyerState::agents

@@ -1,7 +1,8 @@
 #include "store/concat_merge.h"
 
+#include <deque>
+#include <memory>
 #include <string>
-#include <vector>
 
 namespace chatkpi {
 namespace {

@@ -83,5 +83,30 @@ TEST(BuyerRecords, StatesReadBackThroughRecordsMatchTheReference) {
   std::filesystem::remove_all(dir);
 }
 
+// Only the buyers family concatenates; an append anywhere else would be
+// a Merge that RocksDB refuses at the write, or worse at a read: the
+// commit is refused whole before it is written.
+TEST(BuyerRecords, AppendToAnotherFamilyRefusesTheCommit) {
+  const std::string dir = TempDir("append_refused") + "/db";
+  auto store = Store::Open(dir, StoreOptions());
+  ASSERT_TRUE(store.ok()) << store.status();
+  Commit c(store->get());
+  c.Put(Family::kMeta, "k", "v");
+  c.Append(Family::kOrders, "o", "x");
+  absl::Status s = (*store)->Write(&c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  auto v = (*store)->Get(Family::kMeta, "k");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_FALSE(v->has_value());
+  Commit ok(store->get());
+  ok.Append(Family::kBuyers, "b", "x");
+  ok.Append(Family::kBuyers, "b", "y");
+  ASSERT_TRUE((*store)->Write(&ok).ok());
+  auto b = (*store)->Get(Family::kBuyers, "b");
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ(**b, "xy");
+}
+
 }  // namespace
 }  // namespace chatkpi
