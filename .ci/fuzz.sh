@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Short libFuzzer runs of the parsers: the event parser, the
-# rules file parser and the scheme file parser, each from its seed corpus
+# rules file parser, the scheme file parser and the decoder of a stored
+# buyer state, each from its seed corpus
 # under tests/fuzz/corpus for FUZZ_SECONDS (default 60) seconds. Fails on
 # any crash, sanitizer report or timeout; the offending input is left in
 # $BUILD/fuzz-artifacts. New inputs found go to a scratch corpus, not the
@@ -18,10 +19,11 @@ if ! command -v clang++ >/dev/null ||
 fi
 cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCHATKPI_FUZZ=ON -DCHATKPI_BUILD_TESTS=OFF -DCHATKPI_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)" --target event_parser_fuzz rules_fuzz scheme_fuzz
+cmake --build "$build" -j "$(nproc)" --target event_parser_fuzz rules_fuzz scheme_fuzz \
+  buyer_state_fuzz
 mkdir -p "$build/fuzz-artifacts"
 status=0
-for target in event_parser rules scheme; do
+for target in event_parser rules scheme buyer_state; do
   scratch="$build/fuzz-corpus/$target"
   mkdir -p "$scratch"
   echo "fuzz: $target for ${seconds}s" >&2

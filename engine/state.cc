@@ -124,10 +124,11 @@ bool DecodeBuyerRecord(std::string_view* in_out, BuyerState* s) {
     Message& m = s->messages[i];
     int64_t d;
     uint64_t agent;
-    if (!GetVarsint64(&in, &d) || !GetVarint64(&in, &agent) || in.empty()) {
+    // A delta past int64 is damage (stored times are years 2000 to 2100).
+    if (!GetVarsint64(&in, &d) || !GetVarint64(&in, &agent) || in.empty() ||
+        __builtin_add_overflow(prev, d, &m.ts)) {
       return false;
     }
-    m.ts = prev + d;
     prev = m.ts;
     m.agent = static_cast<uint32_t>(agent);
     m.flags = static_cast<uint8_t>(in[0]);

@@ -1,6 +1,7 @@
 // The engine's state records survive encoding: what a commit writes is
 // what a later load (after eviction or a restart) reads back, field by
 // field, including the values the compact encodings treat specially.
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -240,7 +241,18 @@ TEST(StateCodec, RecordsThatContradictEachOtherDoNotDecode) {
   later.messages = {{300, 0, 0, "x3"}, {300, 0, 0, "x3"}};
   EXPECT_FALSE(DecodeBuyerState(EncodeBuyerState(later), &back));
 
-  // A stored flag the encoder never writes; a record cut short.
+  // A message time past int64: wrapped around, it would come after the
+  // message before it. A stored flag the encoder never writes; a record cut
+  // short.
+  const int64_t min = std::numeric_limits<int64_t>::min();
+  later.messages = {{min, 0, 0, "x"}, {min, 0, 0, "y"}};
+  std::string overflow = EncodeBuyerState(later);
+  EXPECT_TRUE(DecodeBuyerState(overflow, &back));
+  // The second message's delta, then its agent, flags, id length and id.
+  const size_t second_delta = overflow.find('y') - 4;
+  ASSERT_EQ(overflow[second_delta], '\0');
+  overflow[second_delta] = '\x01';  // zigzag -1: min - 1
+  EXPECT_FALSE(DecodeBuyerState(overflow, &back));
   std::string flagged(kSmallBuyer);
   flagged[9] = static_cast<char>(Message::kIn | Message::kUnwritten);
   EXPECT_FALSE(DecodeBuyerState(flagged, &back));
