@@ -450,7 +450,18 @@ absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw,
 }
 
 absl::StatusOr<Engine::Applied> Engine::ApplyBesideSiblings(
-    const Event& e, std::string_view raw, EventPosition position) {
+    const Event& e, std::string_view raw, EventPosition) {
+  return ClaimBesideSiblings(e, raw, /*chat_later=*/false);
+}
+
+absl::StatusOr<Engine::Applied> Engine::ClaimChatForLater(const Event& e,
+                                                          std::string_view raw,
+                                                          EventPosition) {
+  return ClaimBesideSiblings(e, raw, /*chat_later=*/true);
+}
+
+absl::StatusOr<Engine::Applied> Engine::ClaimBesideSiblings(
+    const Event& e, std::string_view raw, bool chat_later) {
   if (!failed_.ok()) return failed_;
   if (opts_.siblings != nullptr && e.type == EventType::kOrder &&
       !HoldsOrder(e.order)) {
@@ -474,7 +485,7 @@ absl::StatusOr<Engine::Applied> Engine::ApplyBesideSiblings(
   // Another copy: its resolution may read the log, commit, or retract in
   // another shard, none of which is safe beside the other threads.
   if (*claim == Commit::Claim::kOtherBytes) return Applied::kDeferred;
-  absl::Status applied = ApplyClaimed(e, /*across_shards=*/false);
+  absl::Status applied = ApplyClaimed(e, /*across_shards=*/false, chat_later);
   if (!applied.ok()) {
     failed_ = applied;
     return failed_;
@@ -518,7 +529,8 @@ absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
   return true;
 }
 
-absl::Status Engine::ApplyClaimed(const Event& e, bool across_shards) {
+absl::Status Engine::ApplyClaimed(const Event& e, bool across_shards,
+                                  bool chat_later) {
   newest_ts_ = std::max(newest_ts_, e.ts_ms);
   const bool observed = e.type != EventType::kAssessment;
   const int32_t day = observed ? cal_.DayOf(e.ts_ms) : 0;
@@ -527,7 +539,7 @@ absl::Status Engine::ApplyClaimed(const Event& e, bool across_shards) {
   absl::Status s;
   switch (e.type) {
     case EventType::kChat:
-      s = ApplyChat(e);
+      if (!chat_later) s = ApplyChat(e);
       break;
     case EventType::kOrder:
       s = across_shards ? ChangeOrderAcrossShards(e, /*add=*/true).status()
@@ -975,17 +987,7 @@ absl::Status Engine::ApplyChat(const Event& e) {
   BuyerEntry& entry = **loaded;
   BuyerState& b = entry.state;
 
-  Message msg;
-  msg.ts = e.ts_ms;
-  msg.agent = b.AgentIndex(e.agent);
-  msg.id = e.id;
-  msg.flags = Message::kUnwritten;
-  if (e.inbound) {
-    msg.flags |= Message::kIn;
-  } else {
-    if (ContainsAny(e.text, rules_.good_keywords)) msg.flags |= Message::kGood;
-    if (ContainsAny(e.text, rules_.bad_keywords)) msg.flags |= Message::kBad;
-  }
+  Message msg = MessageOf(b, e);
   const size_t pos = std::upper_bound(b.messages.begin(), b.messages.end(), msg,
                                       MessageBefore) -
                      b.messages.begin();
@@ -1000,6 +1002,133 @@ absl::Status Engine::ApplyChat(const Event& e) {
       &msg, pos);
   if (!s.ok()) return s;
   b.last_ts = std::max(b.last_ts, e.ts_ms);
+  entry.dirty = true;
+  return absl::OkStatus();
+}
+
+Message Engine::MessageOf(BuyerState& b, const Event& e) const {
+  Message msg;
+  msg.ts = e.ts_ms;
+  msg.agent = b.AgentIndex(e.agent);
+  msg.id = e.id;
+  msg.flags = Message::kUnwritten;
+  if (e.inbound) {
+    msg.flags |= Message::kIn;
+  } else {
+    if (ContainsAny(e.text, rules_.good_keywords)) msg.flags |= Message::kGood;
+    if (ContainsAny(e.text, rules_.bad_keywords)) msg.flags |= Message::kBad;
+  }
+  return msg;
+}
+
+absl::Status Engine::ApplyChats(std::vector<const Event*>& chats) {
+  if (!failed_.ok()) return failed_;
+  absl::Status s;
+  // Usually one buyer; else each buyer's chats, in order of buyer.
+  auto by_buyer = [](const Event* a, const Event* b) {
+    return a->buyer < b->buyer;
+  };
+  if (std::adjacent_find(chats.begin(), chats.end(),
+                         [](const Event* a, const Event* b) {
+                           return a->buyer != b->buyer;
+                         }) != chats.end()) {
+    std::stable_sort(chats.begin(), chats.end(), by_buyer);
+  }
+  for (size_t i = 0; s.ok() && i < chats.size();) {
+    size_t j = i + 1;
+    while (j < chats.size() && chats[j]->buyer == chats[i]->buyer) ++j;
+    const absl::Span<const Event* const> group(chats.data() + i, j - i);
+    s = group.size() == 1 ? ApplyChat(*group[0]) : ApplyBuyerChats(group);
+    i = j;
+  }
+  if (!s.ok()) failed_ = s;
+  return s;
+}
+
+absl::Status Engine::ApplyBuyerChats(absl::Span<const Event* const> chats) {
+  // An automatic `out` counts nothing (ApplyChat).
+  auto counts = [](const Event* e) { return e->inbound || !e->auto_reply; };
+  if (std::none_of(chats.begin(), chats.end(), counts)) {
+    return absl::OkStatus();
+  }
+  auto loaded = LoadBuyer(BuyerOf(*chats[0]));
+  if (!loaded.ok()) return loaded.status();
+  BuyerEntry& entry = **loaded;
+  BuyerState& b = entry.state;
+  // RecountThread for all the messages at once: every thread-day they can
+  // change counted before and after, and every order an `in` among them
+  // can attribute taken out before and put back after (docs/engine.md,
+  // "Throughput").
+  absl::InlinedVector<Message, 16> added;
+  int64_t newest = b.last_ts;
+  for (const Event* e : chats) {
+    if (!counts(e)) continue;
+    added.push_back(MessageOf(b, *e));
+    added.back().flags |= Message::kApplying;
+    newest = std::max(newest, e->ts_ms);
+  }
+  std::sort(added.begin(), added.end(), MessageBefore);
+  // The orders first, from the state without the messages.
+  absl::InlinedVector<OrderEntry*, 4> affected;
+  for (const OrderRef& ref : b.orders) {
+    const bool attributable =
+        std::any_of(added.begin(), added.end(), [&](const Message& m) {
+          return m.inbound() && ref.created_ts >= m.ts &&
+                 ref.created_ts - m.ts <= attribution_.window_ms;
+        });
+    if (!attributable) continue;
+    auto o = LoadOrder(ref.order);
+    if (!o.ok()) return o.status();
+    affected.push_back(*o);
+  }
+  for (OrderEntry* o : affected) {
+    absl::Status s =
+        EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), -1);
+    if (!s.ok()) return s;
+  }
+  // Then the messages in, flagged, in (ts, id) order among the others.
+  std::vector<Message>& m = b.messages;
+  const size_t old_size = m.size();
+  m.insert(m.end(), added.begin(), added.end());
+  size_t first = old_size;  // of the added messages
+  if (old_size > 0 && MessageBefore(m[old_size], m[old_size - 1])) {
+    std::inplace_merge(m.begin(), m.begin() + old_size, m.end(), MessageBefore);
+    first = std::lower_bound(m.begin(), m.end(), added.front(), MessageBefore) -
+            m.begin();
+  }
+  // The thread-days they change: the union of each one's with all in
+  // (AffectedThreadDaysOf).
+  absl::InlinedVector<std::pair<uint32_t, int32_t>, 8> days;
+  for (size_t i = first; i < m.size(); ++i) {
+    if ((m[i].flags & Message::kApplying) == 0) continue;
+    for (int32_t d : AffectedThreadDaysOf(b, i, cal_)) {
+      const std::pair<uint32_t, int32_t> key(m[i].agent, d);
+      if (std::find(days.begin(), days.end(), key) == days.end()) {
+        days.push_back(key);
+      }
+    }
+  }
+  absl::Status s;
+  for (const auto& [agent, day] : days) {
+    const int64_t start = cal_.DayStartMs(day);
+    const int64_t end = cal_.DayStartMs(day + 1);
+    Counters delta;
+    AddThreadDayCounters(b, agent, start, end, chat_, -1, &delta,
+                         Message::kApplying);
+    AddThreadDayCounters(b, agent, start, end, chat_, 1, &delta);
+    if (delta.IsZero()) continue;
+    s = AddDelta(AgentNumber(b.agents[agent]), day, delta);
+    if (!s.ok()) break;
+  }
+  for (size_t i = first; i < m.size(); ++i) {
+    m[i].flags &= ~Message::kApplying;
+  }
+  if (!s.ok()) return s;
+  for (OrderEntry* o : affected) {
+    s = EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), +1);
+    if (!s.ok()) return s;
+  }
+  b.last_ts = newest;
   entry.dirty = true;
   return absl::OkStatus();
 }

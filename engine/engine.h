@@ -24,6 +24,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "engine/counters.h"
 #include "engine/evicted_states.h"
 #include "engine/limits.h"
@@ -154,6 +155,19 @@ class Engine {
   absl::StatusOr<Applied> ApplyBesideSiblings(const Event& e,
                                               std::string_view raw,
                                               EventPosition position = {});
+  // ApplyBesideSiblings for a chat that `ApplyChats` counts later with the
+  // buyer's other chats of a batch: a chat it returns kNew for is claimed
+  // and logged, but its message is not in its buyer's state until then.
+  // The event must outlive that call.
+  absl::StatusOr<Applied> ClaimChatForLater(const Event& e,
+                                            std::string_view raw,
+                                            EventPosition position);
+  // Counts chats of one buyer that ClaimChatForLater took, in any order:
+  // the same counters as applying them one by one, from one recount of
+  // each thread-day they change (docs/engine.md, "Throughput"). Chats of
+  // other buyers among them (a caller that grouped by hash) are counted
+  // with their own buyer's.
+  absl::Status ApplyChats(std::vector<const Event*>& chats);
   // A hint that Apply(e, ...) follows soon: the memory it will look at
   // first (its id's filter line, its buyer's or order's slot) is loaded
   // meanwhile. Callers that parse one event ahead hide those misses behind
@@ -258,7 +272,12 @@ class Engine {
   // `across_shards` (every sibling idle) an order event is applied where
   // its order's state lives, which may move it (ChangeOrderAcrossShards);
   // without, the caller has made sure that this engine holds the order.
-  absl::Status ApplyClaimed(const Event& e, bool across_shards);
+  // With `chat_later`, a chat's message is left to ApplyChats.
+  absl::Status ApplyClaimed(const Event& e, bool across_shards,
+                            bool chat_later = false);
+  absl::StatusOr<Applied> ClaimBesideSiblings(const Event& e,
+                                              std::string_view raw,
+                                              bool chat_later);
   // A copy of an id the store holds with other raw bytes: true when it
   // replaces the held copy (retracted by then), false when it loses or is
   // the same event.
@@ -357,6 +376,10 @@ class Engine {
   std::string RowStoreKey(Family f, uint32_t agent, int32_t slot) const;
 
   absl::Status ApplyChat(const Event& e);
+  // The message of chat `e` in `b` (its agent added to b's).
+  Message MessageOf(BuyerState& b, const Event& e) const;
+  // ApplyChats for chats of one buyer, two or more.
+  absl::Status ApplyBuyerChats(absl::Span<const Event* const> chats);
   // The thread-day counters of `agent` for `days`, and the orders an `in`
   // at `ts_ms` can attribute, counted before and after `change` (which adds
   // or removes one message of `b`): the difference is what is added.

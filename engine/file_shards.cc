@@ -88,6 +88,7 @@ absl::StatusOr<std::unique_ptr<FileShards>> FileShards::Open(
   }
   f->shard_order_.resize(shards);
   f->worker_status_.resize(f->threads_);
+  f->chat_groups_.resize(f->threads_);
   for (int w = 0; w < f->threads_; ++w) {
     f->workers_.emplace_back([p = f.get(), w] { p->WorkerLoop(w); });
   }
@@ -185,6 +186,12 @@ constexpr size_t kDataAhead = 2;
 // The keyword search reads a reply's text, usually a few dozen bytes.
 constexpr size_t kTextBytes = 128;
 
+// A chat that counts (an automatic `out` does not): one that
+// Engine::ApplyChats can count with its buyer's others.
+bool CountsAsChat(const Event& e) {
+  return e.type == EventType::kChat && (e.inbound || !e.auto_reply);
+}
+
 }  // namespace
 
 uint32_t FileShards::ShardOfBuyer(std::string_view buyer) const {
@@ -225,14 +232,36 @@ void FileShards::Work(int worker, Batch& b) {
     for (size_t j = 0; j < std::min(kKeysAhead, n); ++j) keys(j);
     for (size_t j = 0; j < std::min(kEntryAhead, n); ++j) entry(j);
     for (size_t j = 0; j < std::min(kDataAhead, n); ++j) data(j);
+    // A buyer's chats are counted together at the last of them: in time
+    // order a batch holds most buyers' whole conversations, whose every
+    // message would recount its thread's day again (docs/engine.md,
+    // "Throughput"). A buyer with one chat in the batch (most, in shuffled
+    // input) has it counted at once, its state loaded by the stages above.
+    ChatGroups& groups = chat_groups_[worker];
+    groups.clear();
+    for (size_t k = 0; k < n; ++k) {
+      const Event& e = b.slots[list[k]];
+      if (!CountsAsChat(e)) continue;
+      ChatGroup& g = groups[ShardKeyHashOf(e)];
+      ++g.total;
+      ++g.left;
+    }
     for (size_t k = 0; k < n; ++k) {
       if (k + kSlotAhead < n) slot(k + kSlotAhead);
       if (k + kKeysAhead < n) keys(k + kKeysAhead);
       if (k + kEntryAhead < n) entry(k + kEntryAhead);
       if (k + kDataAhead < n) data(k + kDataAhead);
       const uint32_t i = list[k];
+      const Event& e = b.slots[i];
+      ChatGroup* group = nullptr;
+      if (CountsAsChat(e)) {
+        ChatGroup& g = groups.find(ShardKeyHashOf(e))->second;
+        if (g.total > 1) group = &g;
+      }
       auto applied =
-          engine.ApplyBesideSiblings(b.slots[i], b.Raw(i), b.positions[i]);
+          group == nullptr
+              ? engine.ApplyBesideSiblings(e, b.Raw(i), b.positions[i])
+              : engine.ClaimChatForLater(e, b.Raw(i), b.positions[i]);
       if (!applied.ok()) {
         worker_status_[worker] = applied.status();
         return;
@@ -240,6 +269,16 @@ void FileShards::Work(int worker, Batch& b) {
       b.results[i] = *applied == Engine::Applied::kNew         ? kNew
                      : *applied == Engine::Applied::kDuplicate ? kDuplicate
                                                                : kDeferred;
+      if (group == nullptr) continue;
+      if (*applied == Engine::Applied::kNew) group->held.push_back(&e);
+      if (--group->left == 0 && !group->held.empty()) {
+        absl::Status s = engine.ApplyChats(group->held);
+        group->held.clear();
+        if (!s.ok()) {
+          worker_status_[worker] = s;
+          return;
+        }
+      }
     }
   }
 }

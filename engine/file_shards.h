@@ -271,6 +271,15 @@ class FileShards : public ShardSiblings {
   Counts counts_ ABSL_GUARDED_BY(mu_);
   // Each worker's error in the batch in flight (its own slot).
   std::vector<absl::Status> worker_status_;
+  // A buyer's chats among a shard's events of a batch, counted together
+  // at the last of them (Engine::ApplyChats), by the hash of the buyer.
+  struct ChatGroup {
+    uint32_t total = 0;  // countable chats in the shard's share
+    uint32_t left = 0;   // of them not yet claimed
+    std::vector<const Event*> held;
+  };
+  using ChatGroups = absl::flat_hash_map<uint64_t, ChatGroup>;
+  std::vector<ChatGroups> chat_groups_;  // each worker's
 
   // The writer thread: writes a batch's commit (one at a time) while the
   // workers apply the next batch, then runs the batch's `after`.

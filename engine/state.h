@@ -21,8 +21,15 @@ inline constexpr uint32_t kNoAgent = 0xffffffffu;  // unattributed
 // log only.
 struct Message {
   // kUnwritten: not in the stored value yet; the next commit appends it
-  // (EncodeBuyerRecord). Never stored.
-  enum Flags : uint8_t { kIn = 1, kGood = 2, kBad = 4, kUnwritten = 8 };
+  // (EncodeBuyerRecord). Never stored. kApplying: one of the messages
+  // Engine::ApplyChats is counting in; cleared before it returns.
+  enum Flags : uint8_t {
+    kIn = 1,
+    kGood = 2,
+    kBad = 4,
+    kUnwritten = 8,
+    kApplying = 16,
+  };
   int64_t ts = 0;
   uint32_t agent = 0;  // index into BuyerState::agents
   uint8_t flags = 0;

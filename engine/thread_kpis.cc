@@ -27,9 +27,11 @@ class DayFold {
  public:
   // A fold of `agent`'s thread in `b` for the day [start, end), before its
   // first message.
+  // Messages with any of the `skipped` flags are left out, as if not in
+  // `b`.
   DayFold(const BuyerState& b, uint32_t agent, int64_t day_start_ms,
-          int64_t day_end_ms, const ChatParams& p)
-      : agent_(agent), day_end_ms_(day_end_ms), p_(p) {
+          int64_t day_end_ms, const ChatParams& p, uint8_t skipped = 0)
+      : agent_(agent), skipped_(skipped), day_end_ms_(day_end_ms), p_(p) {
     const std::vector<Message>& m = b.messages;
     first_ =
         std::lower_bound(m.begin(), m.end(), day_start_ms,
@@ -38,7 +40,7 @@ class DayFold {
     // A question is open entering the day iff the thread's previous message
     // is an `in` (stored `out`s are non-auto, and each closes what is open).
     for (size_t j = first_; j-- > 0;) {
-      if (m[j].agent != agent) continue;
+      if (m[j].agent != agent || (m[j].flags & skipped) != 0) continue;
       earlier_question_open_ = m[j].inbound();
       break;
     }
@@ -92,7 +94,9 @@ class DayFold {
   void StepUntil(const std::vector<Message>& m, size_t end, int sign,
                  Counters* c) {
     for (size_t j = first_; j < end && !done_; ++j) {
-      if (m[j].agent == agent_) Step(m[j], sign, c);
+      if (m[j].agent == agent_ && (m[j].flags & skipped_) == 0) {
+        Step(m[j], sign, c);
+      }
     }
   }
 
@@ -135,6 +139,7 @@ class DayFold {
   }
 
   const uint32_t agent_;
+  const uint8_t skipped_;
   const int64_t day_end_ms_;
   const ChatParams& p_;
   size_t first_ = 0;
@@ -159,8 +164,9 @@ Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,
 
 void AddThreadDayCounters(const BuyerState& b, uint32_t agent,
                           int64_t day_start_ms, int64_t day_end_ms,
-                          const ChatParams& p, int sign, Counters* c) {
-  DayFold fold(b, agent, day_start_ms, day_end_ms, p);
+                          const ChatParams& p, int sign, Counters* c,
+                          uint8_t skipped) {
+  DayFold fold(b, agent, day_start_ms, day_end_ms, p, skipped);
   fold.StepAll(b.messages, sign, c);
   fold.Finish(sign, c);
 }
@@ -199,28 +205,45 @@ void AddInsertedThreadDayDelta(const BuyerState& b, const Message& x,
   with.Finish(1, c);
 }
 
-ThreadDays AffectedThreadDays(const BuyerState& b, uint32_t agent, size_t pos,
-                              int64_t ts, LocalCalendar& cal) {
-  const std::vector<Message>& m = b.messages;
+namespace {
+
+// AffectedThreadDays of a message of `agent` at `ts` between m[0, before)
+// and m[after, end).
+ThreadDays DaysAround(const std::vector<Message>& m, uint32_t agent,
+                      size_t before, size_t after, int64_t ts,
+                      LocalCalendar& cal) {
   ThreadDays days = {cal.DayOf(ts)};
   auto add = [&](int64_t t) {
     int32_t d = cal.DayOf(t);
     if (std::find(days.begin(), days.end(), d) == days.end()) days.push_back(d);
   };
   int64_t earliest_in_before = -1;
-  for (size_t j = pos; j-- > 0;) {
+  for (size_t j = before; j-- > 0;) {
     if (m[j].agent != agent) continue;
     if (!m[j].inbound()) break;
     earliest_in_before = m[j].ts;
   }
   if (earliest_in_before >= 0) add(earliest_in_before);
-  for (size_t j = pos; j < m.size(); ++j) {
+  for (size_t j = after; j < m.size(); ++j) {
     if (m[j].agent != agent) continue;
     if (!m[j].inbound()) break;
     add(m[j].ts);
     break;
   }
   return days;
+}
+
+}  // namespace
+
+ThreadDays AffectedThreadDays(const BuyerState& b, uint32_t agent, size_t pos,
+                              int64_t ts, LocalCalendar& cal) {
+  return DaysAround(b.messages, agent, pos, pos, ts, cal);
+}
+
+ThreadDays AffectedThreadDaysOf(const BuyerState& b, size_t at,
+                                LocalCalendar& cal) {
+  const Message& x = b.messages[at];
+  return DaysAround(b.messages, x.agent, at, at + 1, x.ts, cal);
 }
 
 }  // namespace chatkpi

@@ -44,10 +44,13 @@ Counters ThreadDayCounters(const BuyerState& b, uint32_t agent,
 // Adds sign * ThreadDayCounters(...) to *c, so that the counts before a
 // change (sign -1) and after it (+1) make its delta in one Counters. The
 // counts of one thread's day are far from int64's limits: unchecked, as
-// ThreadDayCounters' own sums.
+// ThreadDayCounters' own sums. Messages with any of the `skipped` flags
+// count as if `b` did not hold them: the counters before messages that are
+// in `b` already (Engine::ApplyChats).
 void AddThreadDayCounters(const BuyerState& b, uint32_t agent,
                           int64_t day_start_ms, int64_t day_end_ms,
-                          const ChatParams& p, int sign, Counters* c);
+                          const ChatParams& p, int sign, Counters* c,
+                          uint8_t skipped = 0);
 
 // What inserting `x` at index `pos` of b.messages (b without `x`; `pos`
 // where MessageBefore puts it) changes in the counters of x's thread on
@@ -77,6 +80,15 @@ void AddInsertedThreadDayDelta(const BuyerState& b, const Message& x,
 using ThreadDays = absl::InlinedVector<int32_t, 3>;
 ThreadDays AffectedThreadDays(const BuyerState& b, uint32_t agent, size_t pos,
                               int64_t ts, LocalCalendar& cal);
+// The same for the message b.messages[at], as if inserted last: the days
+// inserting it into `b` without it can change. For several messages
+// inserted at once, the union of each one's days with all of them in `b`
+// holds every day the whole insertion changes: insert them one by one in
+// (ts, id) order; the messages before each one are then the same as with
+// all in, and the first of its thread after it, if not the same, is the
+// one after the last new message before it.
+ThreadDays AffectedThreadDaysOf(const BuyerState& b, size_t at,
+                                LocalCalendar& cal);
 
 }  // namespace chatkpi
 
