@@ -1055,10 +1055,24 @@ absl::Status Engine::ApplyBuyerChats(absl::Span<const Event* const> chats) {
   if (!loaded.ok()) return loaded.status();
   BuyerEntry& entry = **loaded;
   BuyerState& b = entry.state;
+  int64_t earliest = INT64_MAX;
+  for (const Event* e : chats) {
+    if (counts(e)) earliest = std::min(earliest, e->ts_ms);
+  }
+  if (!b.messages.empty() && earliest <= b.messages.back().ts) {
+    // A late message: its own recount (ApplyChat) stops at its thread's
+    // next `out`, where one of whole days from it on would step through
+    // every message after it, twice.
+    for (const Event* e : chats) {
+      absl::Status s = ApplyChat(*e);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
   // RecountThread for all the messages at once: every thread-day they can
   // change counted before and after, and every order an `in` among them
   // can attribute taken out before and put back after (docs/engine.md,
-  // "Throughput").
+  // "Throughput"). They all come after the buyer's others.
   absl::InlinedVector<Message, 16> added;
   int64_t newest = b.last_ts;
   for (const Event* e : chats) {
@@ -1086,16 +1100,10 @@ absl::Status Engine::ApplyBuyerChats(absl::Span<const Event* const> chats) {
         EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), -1);
     if (!s.ok()) return s;
   }
-  // Then the messages in, flagged, in (ts, id) order among the others.
+  // Then the messages in after the others, flagged.
   std::vector<Message>& m = b.messages;
-  const size_t old_size = m.size();
+  const size_t first = m.size();
   m.insert(m.end(), added.begin(), added.end());
-  size_t first = old_size;  // of the added messages
-  if (old_size > 0 && MessageBefore(m[old_size], m[old_size - 1])) {
-    std::inplace_merge(m.begin(), m.begin() + old_size, m.end(), MessageBefore);
-    first = std::lower_bound(m.begin(), m.end(), added.front(), MessageBefore) -
-            m.begin();
-  }
   // The thread-days they change: the union of each one's with all in
   // (AffectedThreadDaysOf).
   absl::InlinedVector<std::pair<uint32_t, int32_t>, 8> days;

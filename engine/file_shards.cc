@@ -80,6 +80,9 @@ absl::StatusOr<std::unique_ptr<FileShards>> FileShards::Open(
   for (Engine* e : f->all_) e->ShareCardinalityWith(f->all_);
   for (Batch& b : f->batches_) {
     b.by_shard.resize(shards);
+    b.chat_keys.resize(shards);
+    b.newest_ts.assign(shards, INT64_MIN);
+    b.late.assign(shards, 0);
     // Room for a whole batch of the usual size from the start: growing
     // moves every Event parsed so far (their strings included).
     b.slots.reserve(kBatchSlotsReserved);
@@ -120,6 +123,9 @@ void FileShards::Batch::Clear() {
   copies.Reset();
   positions.clear();
   for (auto& list : by_shard) list.clear();
+  for (auto& list : chat_keys) list.clear();
+  std::fill(newest_ts.begin(), newest_ts.end(), INT64_MIN);
+  std::fill(late.begin(), late.end(), 0);
   dead_letters.clear();
   commit = false;
   commit_positions.clear();
@@ -136,6 +142,16 @@ void FileShards::Push(std::string_view raw, EventPosition position) {
   PushView(batches_[fill_].copies.Append(raw), position);
 }
 
+namespace {
+
+// A chat that counts (an automatic `out` does not): one that
+// Engine::ApplyChats can count with its buyer's others.
+bool CountsAsChat(const Event& e) {
+  return e.type == EventType::kChat && (e.inbound || !e.auto_reply);
+}
+
+}  // namespace
+
 void FileShards::PushView(std::string_view raw, EventPosition position) {
   Batch& b = batches_[fill_];
   Event& e = Slot();
@@ -144,7 +160,12 @@ void FileShards::PushView(std::string_view raw, EventPosition position) {
   HashEvent(&e);
   b.raw.push_back(raw);
   b.positions.push_back(position);
-  b.by_shard[ShardOf(e)].push_back(static_cast<uint32_t>(b.count));
+  const uint32_t shard = ShardOf(e);
+  b.by_shard[shard].push_back(static_cast<uint32_t>(b.count));
+  b.chat_keys[shard].push_back(
+      CountsAsChat(e) ? static_cast<uint32_t>(e.key_hash) | 1 : 0);
+  if (e.ts_ms < b.newest_ts[shard]) ++b.late[shard];
+  b.newest_ts[shard] = std::max(b.newest_ts[shard], e.ts_ms);
   ++b.count;
 }
 
@@ -186,12 +207,6 @@ constexpr size_t kDataAhead = 2;
 // The keyword search reads a reply's text, usually a few dozen bytes.
 constexpr size_t kTextBytes = 128;
 
-// A chat that counts (an automatic `out` does not): one that
-// Engine::ApplyChats can count with its buyer's others.
-bool CountsAsChat(const Event& e) {
-  return e.type == EventType::kChat && (e.inbound || !e.auto_reply);
-}
-
 }  // namespace
 
 uint32_t FileShards::ShardOfBuyer(std::string_view buyer) const {
@@ -215,7 +230,7 @@ void FileShards::Work(int worker, Batch& b) {
       PrefetchLine(&b.raw[i]);
       PrefetchLine(&b.positions[i]);
     };
-    auto keys = [&](size_t j) {
+    auto keys_of = [&](size_t j) {
       const uint32_t i = list[j];
       const Event& e = b.slots[i];
       engine.Prefetch(e);
@@ -229,39 +244,52 @@ void FileShards::Work(int worker, Batch& b) {
     // The first events' stages at once, then each stage for the event its
     // distance ahead.
     for (size_t j = 0; j < std::min(kSlotAhead, n); ++j) slot(j);
-    for (size_t j = 0; j < std::min(kKeysAhead, n); ++j) keys(j);
+    for (size_t j = 0; j < std::min(kKeysAhead, n); ++j) keys_of(j);
     for (size_t j = 0; j < std::min(kEntryAhead, n); ++j) entry(j);
     for (size_t j = 0; j < std::min(kDataAhead, n); ++j) data(j);
     // A buyer's chats are counted together at the last of them: in time
     // order a batch holds most buyers' whole conversations, whose every
     // message would recount its thread's day again (docs/engine.md,
-    // "Throughput"). A buyer with one chat in the batch (most, in shuffled
-    // input) has it counted at once, its state loaded by the stages above.
-    ChatGroups& groups = chat_groups_[worker];
-    groups.clear();
-    for (size_t k = 0; k < n; ++k) {
-      const Event& e = b.slots[list[k]];
-      if (!CountsAsChat(e)) continue;
-      ChatGroup& g = groups[ShardKeyHashOf(e)];
-      ++g.total;
-      ++g.left;
+    // "Throughput"). Only when the shard's events came mostly in time
+    // order: out of order, few buyers have more than one, and those are
+    // mostly late, which Engine::ApplyChats counts one by one anyway.
+    const bool in_order = size_t{b.late[s]} * 8 <= n;
+    const std::vector<uint32_t>& keys = b.chat_keys[s];
+    ChatGroups& g = chat_groups_[worker];
+    size_t slots = 16;
+    while (slots < 2 * n) slots <<= 1;
+    const uint32_t mask = static_cast<uint32_t>(slots - 1);
+    auto slot_of = [&](uint32_t key) {
+      uint32_t at = key & mask;
+      while (g.keys[at] != 0 && g.keys[at] != key) at = (at + 1) & mask;
+      return at;
+    };
+    if (in_order) {
+      g.keys.assign(slots, 0);
+      g.total.assign(slots, 0);
+      g.head.assign(slots, -1);
+      g.held.clear();
+      for (uint32_t key : keys) {
+        if (key == 0) continue;
+        const uint32_t at = slot_of(key);
+        g.keys[at] = key;
+        ++g.total[at];
+      }
+      g.left = g.total;
     }
     for (size_t k = 0; k < n; ++k) {
       if (k + kSlotAhead < n) slot(k + kSlotAhead);
-      if (k + kKeysAhead < n) keys(k + kKeysAhead);
+      if (k + kKeysAhead < n) keys_of(k + kKeysAhead);
       if (k + kEntryAhead < n) entry(k + kEntryAhead);
       if (k + kDataAhead < n) data(k + kDataAhead);
       const uint32_t i = list[k];
       const Event& e = b.slots[i];
-      ChatGroup* group = nullptr;
-      if (CountsAsChat(e)) {
-        ChatGroup& g = groups.find(ShardKeyHashOf(e))->second;
-        if (g.total > 1) group = &g;
-      }
+      const bool chat = in_order && keys[k] != 0;
+      const uint32_t at = chat ? slot_of(keys[k]) : 0;
+      const bool grouped = chat && g.total[at] > 1;
       auto applied =
-          group == nullptr
-              ? engine.ApplyBesideSiblings(e, b.Raw(i), b.positions[i])
-              : engine.ClaimChatForLater(e, b.Raw(i), b.positions[i]);
+          grouped ? engine.ClaimChatForLater(e, b.Raw(i), b.positions[i])
+                  : engine.ApplyBesideSiblings(e, b.Raw(i), b.positions[i]);
       if (!applied.ok()) {
         worker_status_[worker] = applied.status();
         return;
@@ -269,15 +297,22 @@ void FileShards::Work(int worker, Batch& b) {
       b.results[i] = *applied == Engine::Applied::kNew         ? kNew
                      : *applied == Engine::Applied::kDuplicate ? kDuplicate
                                                                : kDeferred;
-      if (group == nullptr) continue;
-      if (*applied == Engine::Applied::kNew) group->held.push_back(&e);
-      if (--group->left == 0 && !group->held.empty()) {
-        absl::Status s = engine.ApplyChats(group->held);
-        group->held.clear();
-        if (!s.ok()) {
-          worker_status_[worker] = s;
-          return;
-        }
+      if (!grouped) continue;
+      if (*applied == Engine::Applied::kNew) {
+        g.held.emplace_back(&e, g.head[at]);
+        g.head[at] = static_cast<int32_t>(g.held.size() - 1);
+      }
+      if (--g.left[at] > 0 || g.head[at] < 0) continue;
+      g.group.clear();
+      for (int32_t h = g.head[at]; h >= 0; h = g.held[h].second) {
+        g.group.push_back(g.held[h].first);
+      }
+      g.head[at] = -1;
+      std::reverse(g.group.begin(), g.group.end());  // in queue order
+      absl::Status st = engine.ApplyChats(g.group);
+      if (!st.ok()) {
+        worker_status_[worker] = st;
+        return;
       }
     }
   }

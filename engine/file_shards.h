@@ -183,6 +183,13 @@ class FileShards : public ShardSiblings {
     LineArena copies;  // the raw lines given to Push
     std::vector<EventPosition> positions;
     std::vector<std::vector<uint32_t>> by_shard;
+    // Beside each of by_shard's: 0, or for a chat that counts, a key of
+    // its buyer (a part of its hash, never 0) by which Work groups them.
+    std::vector<std::vector<uint32_t>> chat_keys;
+    // Per shard: the newest event time queued, and how many events came
+    // earlier than the newest before them.
+    std::vector<int64_t> newest_ts;
+    std::vector<uint32_t> late;
     std::vector<Result> results;
     std::vector<DeadLetter> dead_letters;
     // Whether the batch ends with a commit, and its source positions.
@@ -272,13 +279,19 @@ class FileShards : public ShardSiblings {
   // Each worker's error in the batch in flight (its own slot).
   std::vector<absl::Status> worker_status_;
   // A buyer's chats among a shard's events of a batch, counted together
-  // at the last of them (Engine::ApplyChats), by the hash of the buyer.
-  struct ChatGroup {
-    uint32_t total = 0;  // countable chats in the shard's share
-    uint32_t left = 0;   // of them not yet claimed
-    std::vector<const Event*> held;
+  // at the last of them (Engine::ApplyChats). By their buyer's key, in an
+  // open-addressed table of at least twice as many slots as events: two
+  // buyers with one key (one in 2^32) are one group, which ApplyChats
+  // splits.
+  struct ChatGroups {
+    std::vector<uint32_t> keys;   // by slot: the key held there, or 0
+    std::vector<uint32_t> total;  // the chats that count
+    std::vector<uint32_t> left;   // of them, those not yet claimed
+    std::vector<int32_t> head;    // the last one held, or -1
+    // Each chat held and the one held before it in its slot (or -1).
+    std::vector<std::pair<const Event*, int32_t>> held;
+    std::vector<const Event*> group;  // a slot's, handed to ApplyChats
   };
-  using ChatGroups = absl::flat_hash_map<uint64_t, ChatGroup>;
   std::vector<ChatGroups> chat_groups_;  // each worker's
 
   // The writer thread: writes a batch's commit (one at a time) while the

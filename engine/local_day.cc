@@ -44,6 +44,7 @@ const LocalCalendar::Entry& LocalCalendar::Lookup(int32_t day) {
 int64_t LocalCalendar::DayStartMs(int32_t day) { return Lookup(day).start_ms; }
 
 int32_t LocalCalendar::DayOf(int64_t ts_ms) {
+  if (ts_ms >= last_.start_ms && ts_ms < last_.end_ms) return last_.day;
   constexpr int64_t kDayMs = 86'400'000;
   // The day under the last offset seen; a zone's offset changes rarely and
   // by less than a day, so the answer is that day or a neighbour.
@@ -54,6 +55,7 @@ int32_t LocalCalendar::DayOf(int64_t ts_ms) {
     const Entry& e = Lookup(d);
     if (ts_ms >= e.start_ms && ts_ms < e.end_ms) {
       offset_ms_ = int64_t{d} * kDayMs - e.start_ms;
+      last_ = e;
       return d;
     }
   }
@@ -61,6 +63,7 @@ int32_t LocalCalendar::DayOf(int64_t ts_ms) {
       DayNumber(absl::ToCivilDay(absl::FromUnixMillis(ts_ms), tz_));
   const Entry& e = Lookup(day);
   offset_ms_ = int64_t{day} * kDayMs - e.start_ms;
+  last_ = e;
   return day;
 }
 

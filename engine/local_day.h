@@ -41,6 +41,8 @@ class LocalCalendar {
   const Entry& Lookup(int32_t day);
 
   absl::TimeZone tz_;
+  // The day DayOf answered last: the next event is most often in it.
+  Entry last_;
   Entry entries_[kEntries];
   int64_t offset_ms_ = 0;  // UTC offset of the last day resolved
 };
