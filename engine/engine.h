@@ -164,9 +164,10 @@ class Engine {
                                             EventPosition position);
   // Counts chats of one buyer that ClaimChatForLater took, in any order:
   // the same counters as applying them one by one, from one recount of
-  // each thread-day they change (docs/engine.md, "Throughput"). Chats of
+  // each thread-day they change when all come after the buyer's stored
+  // messages, else one by one (docs/engine.md, "Throughput"). Chats of
   // other buyers among them (a caller that grouped by hash) are counted
-  // with their own buyer's.
+  // with their own buyer's. Reorders `chats`.
   absl::Status ApplyChats(std::vector<const Event*>& chats);
   // A hint that Apply(e, ...) follows soon: the memory it will look at
   // first (its id's filter line, its buyer's or order's slot) is loaded
