@@ -940,22 +940,16 @@ absl::Status Engine::RecountThread(BuyerState& b, uint32_t agent,
   // An `in` can attribute the buyer's orders created within the window
   // after it: their contributions come out before the change and go back in
   // after it, under whichever agent now earns them.
-  absl::InlinedVector<OrderEntry*, 4> affected;
+  OrderEntries affected;
   if (inbound) {
-    for (const OrderRef& ref : b.orders) {
-      if (ref.created_ts < ts_ms ||
-          ref.created_ts - ts_ms > attribution_.window_ms) {
-        continue;
-      }
-      auto o = LoadOrder(ref.order);
-      if (!o.ok()) return o.status();
-      affected.push_back(*o);
-    }
-    for (OrderEntry* o : affected) {
-      absl::Status s =
-          EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), -1);
-      if (!s.ok()) return s;
-    }
+    absl::Status s = TakeOutOrders(
+        b,
+        [&](int64_t created_ts) {
+          return created_ts >= ts_ms &&
+                 created_ts - ts_ms <= attribution_.window_ms;
+        },
+        &affected);
+    if (!s.ok()) return s;
   }
   change();
   uint32_t number = kNoAgent;  // the agent's AgentNumber, once needed
@@ -970,6 +964,28 @@ absl::Status Engine::RecountThread(BuyerState& b, uint32_t agent,
     absl::Status s = AddDelta(number, days[i], delta);
     if (!s.ok()) return s;
   }
+  return PutBackOrders(b, affected);
+}
+
+absl::Status Engine::TakeOutOrders(
+    BuyerState& b, absl::FunctionRef<bool(int64_t)> attributable,
+    OrderEntries* affected) {
+  for (const OrderRef& ref : b.orders) {
+    if (!attributable(ref.created_ts)) continue;
+    auto o = LoadOrder(ref.order);
+    if (!o.ok()) return o.status();
+    affected->push_back(*o);
+  }
+  for (OrderEntry* o : *affected) {
+    absl::Status s =
+        EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), -1);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::PutBackOrders(BuyerState& b,
+                                   const OrderEntries& affected) {
   for (OrderEntry* o : affected) {
     absl::Status s =
         EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), +1);
@@ -1083,23 +1099,17 @@ absl::Status Engine::ApplyBuyerChats(absl::Span<const Event* const> chats) {
   }
   std::sort(added.begin(), added.end(), MessageBefore);
   // The orders first, from the state without the messages.
-  absl::InlinedVector<OrderEntry*, 4> affected;
-  for (const OrderRef& ref : b.orders) {
-    const bool attributable =
-        std::any_of(added.begin(), added.end(), [&](const Message& m) {
-          return m.inbound() && ref.created_ts >= m.ts &&
-                 ref.created_ts - m.ts <= attribution_.window_ms;
+  OrderEntries affected;
+  absl::Status s = TakeOutOrders(
+      b,
+      [&](int64_t created_ts) {
+        return std::any_of(added.begin(), added.end(), [&](const Message& m) {
+          return m.inbound() && created_ts >= m.ts &&
+                 created_ts - m.ts <= attribution_.window_ms;
         });
-    if (!attributable) continue;
-    auto o = LoadOrder(ref.order);
-    if (!o.ok()) return o.status();
-    affected.push_back(*o);
-  }
-  for (OrderEntry* o : affected) {
-    absl::Status s =
-        EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), -1);
-    if (!s.ok()) return s;
-  }
+      },
+      &affected);
+  if (!s.ok()) return s;
   // Then the messages in after the others, flagged.
   std::vector<Message>& m = b.messages;
   const size_t first = m.size();
@@ -1116,7 +1126,6 @@ absl::Status Engine::ApplyBuyerChats(absl::Span<const Event* const> chats) {
       }
     }
   }
-  absl::Status s;
   for (const auto& [agent, day] : days) {
     const int64_t start = cal_.DayStartMs(day);
     const int64_t end = cal_.DayStartMs(day + 1);
@@ -1132,10 +1141,8 @@ absl::Status Engine::ApplyBuyerChats(absl::Span<const Event* const> chats) {
     m[i].flags &= ~Message::kApplying;
   }
   if (!s.ok()) return s;
-  for (OrderEntry* o : affected) {
-    s = EmitOrder(b, ContributionOf(o->state, b, attribution_, cal_), +1);
-    if (!s.ok()) return s;
-  }
+  s = PutBackOrders(b, affected);
+  if (!s.ok()) return s;
   b.last_ts = newest;
   entry.dirty = true;
   return absl::OkStatus();

@@ -20,6 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
@@ -405,6 +406,15 @@ class Engine {
 
   // Adds sign * (what the order contributes) to the counters.
   absl::Status EmitOrder(BuyerState& b, const OrderContribution& c, int sign);
+  // The orders of `b` created when `attributable` says (within the window
+  // after an `in` that a change adds or takes away): loaded into
+  // *affected, and their contributions taken out as `b` is now.
+  using OrderEntries = absl::InlinedVector<OrderEntry*, 4>;
+  absl::Status TakeOutOrders(BuyerState& b,
+                             absl::FunctionRef<bool(int64_t)> attributable,
+                             OrderEntries* affected);
+  // Their contributions put back in, as `b` is after the change.
+  absl::Status PutBackOrders(BuyerState& b, const OrderEntries& affected);
   // After a commit: moves the states past the horizon that the batch just
   // committed did not touch, then (over half the state budget) the longest
   // idle ones, to the evicted pool; drops rows past the horizon.

@@ -80,8 +80,8 @@ void AddInsertedThreadDayDelta(const BuyerState& b, const Message& x,
 using ThreadDays = absl::InlinedVector<int32_t, 3>;
 ThreadDays AffectedThreadDays(const BuyerState& b, uint32_t agent, size_t pos,
                               int64_t ts, LocalCalendar& cal);
-// The same for the message b.messages[at], as if inserted last: the days
-// inserting it into `b` without it can change. For several messages
+// The same for the message already at b.messages[at]: the days that
+// inserting it into `b` without it would change. For several messages
 // inserted at once, the union of each one's days with all of them in `b`
 // holds every day the whole insertion changes: insert them one by one in
 // (ts, id) order; the messages before each one are then the same as with
