@@ -139,6 +139,50 @@ TEST(BuyerChats, LateOutSplittingAnEarlierDaysStretch) {
   std::filesystem::remove_all(dir);
 }
 
+// Conversations of two agents that start between 23:30 and 23:40 and go on
+// past midnight, in time order: many a group's first message answers or
+// joins a question of the day before, so the days a group changes reach
+// back to it.
+TEST(BuyerChats, ConversationsAcrossMidnightMatchReference) {
+  std::mt19937_64 rng(7);
+  std::vector<Event> events;
+  for (int buyer = 0; buyer < 60; ++buyer) {
+    const std::string name = absl::StrCat("buyer", buyer);
+    int64_t t = Local("2026-11-10 23:30:00") +
+                static_cast<int64_t>(rng() % 5) * 86'400'000 +
+                static_cast<int64_t>(rng() % 600'000);
+    for (int m = 0; m < 12; ++m) {
+      t += 1'000 + static_cast<int64_t>(rng() % 400'000);
+      const std::string id = absl::StrCat("b", buyer, "m", m);
+      const std::string agent = absl::StrCat("a", rng() % 2);
+      events.push_back(rng() % 2 == 0 ? In(id, t, name, agent)
+                                      : Out(id, t, name, agent, "亲"));
+    }
+  }
+  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    return a.ts_ms != b.ts_ms ? a.ts_ms < b.ts_ms : a.id < b.id;
+  });
+  const Rules rules = TestRules();
+  const RefSnapshot want = ReferencePeriod(
+      ReferenceDays(events, rules), DayNumber(absl::CivilDay(2026, 11, 10)),
+      DayNumber(absl::CivilDay(2026, 11, 16)));
+  for (size_t window : {size_t{5}, size_t{50}, size_t{1000}}) {
+    const std::string dir = TempDir(absl::StrCat("buyer_chats_night", window));
+    {
+      EngineRun run(dir, rules);
+      ApplyGrouped(run, events, window);
+      ExpectSameAsReference(run.Snapshot(absl::CivilDay(2026, 11, 10),
+                                         absl::CivilDay(2026, 11, 16)),
+                            want);
+    }
+    std::filesystem::remove_all(dir);
+    if (::testing::Test::HasFailure()) {
+      ADD_FAILURE() << "window " << window;
+      return;
+    }
+  }
+}
+
 // Generated months, in time order and shuffled, with redeliveries and
 // conflicting copies, grouped in windows of several sizes (1: each chat
 // alone), against the batch reference model.
