@@ -4,9 +4,11 @@
 // and in time order, across midnight, with orders an `in` re-attributes.
 #include <algorithm>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -58,6 +60,19 @@ void ApplyGrouped(EngineRun& run, const std::vector<Event>& events,
   }
 }
 
+// Expects agent "a"'s row of `run`'s snapshot of `day` to hold each
+// (counter, value) of `want`.
+void ExpectDay(EngineRun& run, absl::CivilDay day,
+               std::initializer_list<std::pair<Counter, int64_t>> want) {
+  const PeriodSnapshot s = run.Snapshot(day, day);
+  const AgentRow* a = FindAgent(s, "a");
+  ASSERT_NE(a, nullptr) << day;
+  for (const auto& [counter, value] : want) {
+    EXPECT_EQ(a->counters[counter], value)
+        << day << " " << CounterTitle(counter, ColumnLanguage::kEnglish);
+  }
+}
+
 // Hand-computed (docs/spec.md §3): a question asked at 23:59:00 on the
 // 10th, answered at 00:00:30 on the 11th together with a second question
 // (00:10:00, answered 00:10:20) and an automatic reply. The 10th: one
@@ -77,28 +92,21 @@ TEST(BuyerChats, OneBuyersChatsAcrossMidnightCountedTogether) {
       Out("a2", Local("2026-11-11 00:10:20"), "b", "a")};
   ApplyGrouped(run, later, 100);
 
-  const PeriodSnapshot tenth =
-      run.Snapshot(absl::CivilDay(2026, 11, 10), absl::CivilDay(2026, 11, 10));
-  const AgentRow* a = FindAgent(tenth, "a");
-  ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->counters[kConsultations], 1);
-  EXPECT_EQ(a->counters[kReplied], 0);
-  EXPECT_EQ(a->counters[kQuestions], 1);
-  EXPECT_EQ(a->counters[kAnswered], 1);
-  EXPECT_EQ(a->counters[kResponseMsSum], 90'000);
-  EXPECT_EQ(a->counters[kFirstResponses], 1);
-  EXPECT_EQ(a->counters[kFirstResponseMsSum], 90'000);
-
-  const PeriodSnapshot eleventh =
-      run.Snapshot(absl::CivilDay(2026, 11, 11), absl::CivilDay(2026, 11, 11));
-  a = FindAgent(eleventh, "a");
-  ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->counters[kConsultations], 1);
-  EXPECT_EQ(a->counters[kReplied], 1);
-  EXPECT_EQ(a->counters[kQuestions], 1);
-  EXPECT_EQ(a->counters[kAnswered], 1);
-  EXPECT_EQ(a->counters[kResponseMsSum], 20'000);
-  EXPECT_EQ(a->counters[kFirstResponseMsSum], 20'000);
+  ExpectDay(run, absl::CivilDay(2026, 11, 10),
+            {{kConsultations, 1},
+             {kReplied, 0},
+             {kQuestions, 1},
+             {kAnswered, 1},
+             {kResponseMsSum, 90'000},
+             {kFirstResponses, 1},
+             {kFirstResponseMsSum, 90'000}});
+  ExpectDay(run, absl::CivilDay(2026, 11, 11),
+            {{kConsultations, 1},
+             {kReplied, 1},
+             {kQuestions, 1},
+             {kAnswered, 1},
+             {kResponseMsSum, 20'000},
+             {kFirstResponseMsSum, 20'000}});
   std::filesystem::remove_all(dir);
 }
 
@@ -120,22 +128,14 @@ TEST(BuyerChats, LateOutSplittingAnEarlierDaysStretch) {
       Out("a1", Local("2026-11-10 23:55:00"), "b", "a")};
   ApplyGrouped(run, later, 100);
 
-  const PeriodSnapshot tenth =
-      run.Snapshot(absl::CivilDay(2026, 11, 10), absl::CivilDay(2026, 11, 10));
-  const AgentRow* a = FindAgent(tenth, "a");
-  ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->counters[kQuestions], 1);
-  EXPECT_EQ(a->counters[kResponseMsSum], 300'000);
-  EXPECT_EQ(a->counters[kReplied], 1);
-  const PeriodSnapshot eleventh =
-      run.Snapshot(absl::CivilDay(2026, 11, 11), absl::CivilDay(2026, 11, 11));
-  a = FindAgent(eleventh, "a");
-  ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->counters[kConsultations], 1);
-  EXPECT_EQ(a->counters[kQuestions], 1);
-  EXPECT_EQ(a->counters[kAnswered], 1);
-  EXPECT_EQ(a->counters[kResponseMsSum], 40'000);
-  EXPECT_EQ(a->counters[kSlow], 0);
+  ExpectDay(run, absl::CivilDay(2026, 11, 10),
+            {{kQuestions, 1}, {kResponseMsSum, 300'000}, {kReplied, 1}});
+  ExpectDay(run, absl::CivilDay(2026, 11, 11),
+            {{kConsultations, 1},
+             {kQuestions, 1},
+             {kAnswered, 1},
+             {kResponseMsSum, 40'000},
+             {kSlow, 0}});
   std::filesystem::remove_all(dir);
 }
 
