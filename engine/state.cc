@@ -86,7 +86,7 @@ std::string_view EncodeBuyer(const BuyerState& s, bool only_unwritten,
     p = EncodeVarsint64(p, m.ts - prev);  // sorted: small deltas
     prev = m.ts;
     p = EncodeVarint64(p, m.agent);
-    *p++ = static_cast<char>(m.flags & ~Message::kUnwritten);
+    *p++ = static_cast<char>(m.flags & Message::kStored);
     p = EncodeLengthPrefixed(p, m.id);
   }
   p = EncodeVarint64(p, s.orders.size());
@@ -134,7 +134,7 @@ bool DecodeBuyerRecord(std::string_view* in_out, BuyerState* s) {
     m.flags = static_cast<uint8_t>(in[0]);
     in.remove_prefix(1);
     if (!GetLengthPrefixed(&in, &str) || m.agent >= s->agents.size() ||
-        (m.flags & Message::kUnwritten) != 0) {
+        (m.flags & ~Message::kStored) != 0) {
       return false;
     }
     m.id.assign(str);
@@ -231,6 +231,15 @@ bool DecodeBuyerState(std::string_view in, BuyerState* s) {
       return false;
     }
     ++records;
+  }
+  // Written whole, the messages are deltas from one to the next: times
+  // further apart than int64 holds are damage (stored times are years 2000
+  // to 2100), which records of one message each can otherwise carry.
+  int64_t span;
+  if (!s->messages.empty() &&
+      __builtin_sub_overflow(s->messages.back().ts, s->messages.front().ts,
+                             &span)) {
+    return false;
   }
   s->stored_records =
       static_cast<uint8_t>(std::min<size_t>(records, kRewriteWhole - 1));

@@ -30,6 +30,9 @@ struct Message {
     kUnwritten = 8,
     kApplying = 16,
   };
+  // The flags a stored message carries; a stored value with others is
+  // corrupt.
+  static constexpr uint8_t kStored = kIn | kGood | kBad;
   int64_t ts = 0;
   uint32_t agent = 0;  // index into BuyerState::agents
   uint8_t flags = 0;

@@ -211,6 +211,8 @@ TEST(StateCodec, RecordsHoldOnlyTheUnwrittenMessages) {
   s.messages[0].flags |= Message::kUnwritten;
   EXPECT_EQ(EncodeBuyerRecord(s), kSmallBuyer);
   EXPECT_EQ(EncodeBuyerState(s), kSmallBuyer);  // the flag is never stored
+  s.messages[0].flags |= Message::kApplying;    // nor this one
+  EXPECT_EQ(EncodeBuyerState(s), kSmallBuyer);
 }
 
 // Records that contradict each other are corrupt, not folded into a state
@@ -253,9 +255,25 @@ TEST(StateCodec, RecordsThatContradictEachOtherDoNotDecode) {
   ASSERT_EQ(overflow[second_delta], '\0');
   overflow[second_delta] = '\x01';  // zigzag -1: min - 1
   EXPECT_FALSE(DecodeBuyerState(overflow, &back));
+  // Two records whose times are further apart than int64 holds: each
+  // decodes, but the state would not encode whole.
+  BuyerState early = base, late = base;
+  early.messages = {{min + 6, 0, 0, "x"}};
+  late.messages = {{63, 0, Message::kUnwritten, "y"}};
+  EXPECT_TRUE(DecodeBuyerState(EncodeBuyerState(early), &back));
+  EXPECT_FALSE(DecodeBuyerState(
+      EncodeBuyerState(early) + EncodeBuyerRecord(late), &back));
+  late.messages[0].ts = min + 70;
+  EXPECT_TRUE(DecodeBuyerState(
+      EncodeBuyerState(early) + EncodeBuyerRecord(late), &back));
   std::string flagged(kSmallBuyer);
-  flagged[9] = static_cast<char>(Message::kIn | Message::kUnwritten);
-  EXPECT_FALSE(DecodeBuyerState(flagged, &back));
+  for (uint8_t flag : {uint8_t{Message::kUnwritten},
+                       uint8_t{Message::kApplying}, uint8_t{0x80}}) {
+    flagged[9] = static_cast<char>(Message::kIn | flag);
+    EXPECT_FALSE(DecodeBuyerState(flagged, &back)) << int{flag};
+  }
+  flagged[9] = static_cast<char>(Message::kIn | Message::kGood | Message::kBad);
+  EXPECT_TRUE(DecodeBuyerState(flagged, &back));
   EXPECT_FALSE(
       DecodeBuyerState(stored + std::string(kSmallBuyer.substr(0, 10)), &back));
 }

@@ -1,8 +1,9 @@
 // libFuzzer target: DecodeBuyerState on arbitrary bytes (a buyer's stored
 // value: a whole state and the records later commits appended, or damage).
 // A value that decodes must be a state the engine could hold: messages in
-// strict (ts, id) order, each naming one of the agents, no unwritten flag;
-// and written whole it must decode to the same state, one record.
+// strict (ts, id) order, each naming one of the agents, with no flag a
+// stored message does not carry (Message::kStored); and written whole it
+// must decode to the same state, one record.
 // Seed corpus: tests/fuzz/corpus/buyer_state.
 #include <cstddef>
 #include <cstdint>
@@ -19,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < s.messages.size(); ++i) {
     const chatkpi::Message& m = s.messages[i];
     if (m.agent >= s.agents.size()) __builtin_trap();
-    if ((m.flags & chatkpi::Message::kUnwritten) != 0) __builtin_trap();
+    if ((m.flags & ~chatkpi::Message::kStored) != 0) __builtin_trap();
     if (i > 0 && !chatkpi::MessageBefore(s.messages[i - 1], m)) {
       __builtin_trap();
     }
