@@ -1118,7 +1118,6 @@ absl::Status Engine::ApplyBuyerChats(absl::Span<const Event* const> chats) {
   // (AffectedThreadDaysOf).
   absl::InlinedVector<std::pair<uint32_t, int32_t>, 8> days;
   for (size_t i = first; i < m.size(); ++i) {
-    if ((m[i].flags & Message::kApplying) == 0) continue;
     for (int32_t d : AffectedThreadDaysOf(b, i, cal_)) {
       const std::pair<uint32_t, int32_t> key(m[i].agent, d);
       if (std::find(days.begin(), days.end(), key) == days.end()) {
