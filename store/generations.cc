@@ -15,6 +15,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace chatkpi {
 namespace {
@@ -389,6 +391,29 @@ absl::Status RemoveMarker(const std::string& path) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Deletes the generation `dir` and all it holds. A writer closing it writes
+// its commit record just after RocksDB lets go of the LOCK that
+// OpenForWriting probes (store/store.h), so the tree can change under the
+// walk: a file gone before it is deleted, or one made after the walk passed.
+// Either means walk again; the record is one small file, written once.
+absl::Status RemoveGeneration(const std::string& dir) {
+  std::error_code ec;
+  for (int walk = 1;; ++walk) {
+    fs::remove_all(dir, ec);
+    if (!ec) return absl::OkStatus();
+    const bool changed = ec == std::errc::no_such_file_or_directory ||
+                         ec == std::errc::directory_not_empty;
+    if (!changed || walk == 100) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return absl::InternalError(
+      absl::StrCat("deleting ", dir, ": ", ec.message()));
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<std::string>> CollectGenerations(
     const GenerationPaths& paths) {
   std::vector<std::string> removed;
@@ -402,11 +427,8 @@ absl::StatusOr<std::vector<std::string>> CollectGenerations(
       auto busy = OpenForWriting(paths.Generation(g.name));
       if (!busy.ok()) return busy.status();
       if (*busy) continue;  // a writer has not moved on yet; next time
-      fs::remove_all(paths.Generation(g.name), ec);
-      if (ec) {
-        return absl::InternalError(absl::StrCat(
-            "deleting ", paths.Generation(g.name), ": ", ec.message()));
-      }
+      absl::Status s = RemoveGeneration(paths.Generation(g.name));
+      if (!s.ok()) return s;
       removed.push_back(g.name);
     }
     for (const std::string& m :
