@@ -20,8 +20,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import {
-  ADMIN_TOKEN, AGENTS, DASH_TOKEN, api, ingest, launchBrowser, parseArgs, produce, seedEvents,
-  startRun, startServe, stopServe, tempDir, writeJsonl,
+  ADMIN_TOKEN, AGENTS, DASH_TOKEN, api, dayStartMs, ingest, launchBrowser, parseArgs, produce,
+  seedEvents, startRun, startServe, stopServe, tempDir, writeJsonl,
 } from './lib.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -131,8 +131,21 @@ function engine() {
   };
 }
 
+// The agents with a chat today in seedEvents(now), at `now`'s clock.
+function agentsChattingToday(now) {
+  const start = dayStartMs(now);
+  const today = seedEvents(now).filter((e) => e.type === 'chat' && e.ts >= start && e.ts <= now);
+  return new Set(today.map((e) => e.agent)).size;
+}
+
 async function main() {
   const now = Date.now();
+  // Whatever the hour the test runs at: just after midnight too, when most
+  // of the seed falls on yesterday.
+  for (const at of [now, dayStartMs(now) + 1000, dayStartMs(now) + 10 * 60 * 1000]) {
+    check(agentsChattingToday(at) === AGENTS.length,
+      `the seed gives every agent a chat today at ${new Date(at).toISOString()}`);
+  }
   const seed = seedEvents(now);
   const eng = engine();
   let serve;

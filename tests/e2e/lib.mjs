@@ -88,6 +88,13 @@ export function seedEvents(now, seed = 7) {
         }
       }
     }
+    // One conversation today however early it is (the 2 hours above fall
+    // before midnight until 02:00), so that every agent has a card.
+    const today = `today-${ai}`;
+    ev.push({ type: 'chat', id: id('c'), ts: start + Math.floor((now - start) / 4), buyer: today,
+      agent, dir: 'in', text: '在吗' });
+    ev.push({ type: 'chat', id: id('c'), ts: start + Math.floor((now - start) / 2), buyer: today,
+      agent, dir: 'out', text: '亲，您好，在的' });
     // Buyers waiting for an answer right now.
     const waiting = ai % 3 === 0 ? 2 : ai % 3 === 1 ? 1 : 0;
     for (let w = 0; w < waiting; w++) {
