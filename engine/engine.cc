@@ -419,7 +419,7 @@ void PrefetchVectors(const OrderState& o, size_t long_lines) {
 
 void Engine::PrefetchState(const Event& e) const {
   if (e.type == EventType::kChat) {
-    if (!e.inbound && e.auto_reply) return;  // touches no state
+    if (IsAutomaticReply(e)) return;  // touches no state
     auto it = buyers_.find(BuyerOf(e));
     if (it != buyers_.end())
       PrefetchBytes(it->second.get(), sizeof(BuyerEntry));
@@ -432,7 +432,7 @@ void Engine::PrefetchState(const Event& e) const {
 
 void Engine::PrefetchStateData(const Event& e) const {
   if (e.type == EventType::kChat) {
-    if (!e.inbound && e.auto_reply) return;
+    if (IsAutomaticReply(e)) return;
     auto it = buyers_.find(BuyerOf(e));
     if (it != buyers_.end()) PrefetchVectors(it->second->state, kMessageLines);
   } else if (e.type == EventType::kOrder) {
@@ -704,7 +704,7 @@ absl::StatusOr<bool> Engine::Retract(const Event& e) {
   switch (e.type) {
     case EventType::kChat:
       // An automatic `out` counted nothing (ApplyChat).
-      if (!e.inbound && e.auto_reply) return true;
+      if (IsAutomaticReply(e)) return true;
       return RetractChat(e);
     case EventType::kOrder:
       return RetractOrder(e);
@@ -995,9 +995,7 @@ absl::Status Engine::PutBackOrders(BuyerState& b,
 }
 
 absl::Status Engine::ApplyChat(const Event& e) {
-  // An `in` is a question whatever its `auto` flag says (docs/spec.md: auto is
-  // only meaningful on `out`); an automatic `out` changes no KPI.
-  if (!e.inbound && e.auto_reply) return absl::OkStatus();
+  if (IsAutomaticReply(e)) return absl::OkStatus();  // changes no KPI
   auto loaded = LoadBuyer(BuyerOf(e));
   if (!loaded.ok()) return loaded.status();
   BuyerEntry& entry = **loaded;
@@ -1063,7 +1061,7 @@ absl::Status Engine::ApplyChats(std::vector<const Event*>& chats) {
 
 absl::Status Engine::ApplyBuyerChats(absl::Span<const Event* const> chats) {
   // An automatic `out` counts nothing (ApplyChat).
-  auto counts = [](const Event* e) { return e->inbound || !e->auto_reply; };
+  auto counts = [](const Event* e) { return !IsAutomaticReply(*e); };
   if (std::none_of(chats.begin(), chats.end(), counts)) {
     return absl::OkStatus();
   }

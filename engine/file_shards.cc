@@ -147,7 +147,7 @@ namespace {
 // A chat that counts (an automatic `out` does not): one that
 // Engine::ApplyChats can count with its buyer's others.
 bool CountsAsChat(const Event& e) {
-  return e.type == EventType::kChat && (e.inbound || !e.auto_reply);
+  return e.type == EventType::kChat && !IsAutomaticReply(e);
 }
 
 }  // namespace

@@ -55,6 +55,13 @@ struct Event {
   uint64_t key_hash = 0;
 };
 
+// An `out` the shop's auto-responder sent. It counts for no KPI
+// (docs/spec.md §3): it answers no question and is no reply, courteous or
+// rude. `auto` means nothing on an `in` (§1), a question whatever it says.
+inline bool IsAutomaticReply(const Event& e) {
+  return e.type == EventType::kChat && !e.inbound && e.auto_reply;
+}
+
 // Where an event came from: "file:line" or "topic/partition/offset". A dead
 // letter is keyed by it, so reading the same position twice keeps one.
 struct DeadLetter {

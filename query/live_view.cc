@@ -104,9 +104,7 @@ struct ViewState {
   }
 
   void Insert(const Event& e) {
-    // As the engine: an automatic `out` changes no KPI; an `in` is a
-    // question whatever its auto flag says.
-    if (!e.inbound && e.auto_reply) return;
+    if (IsAutomaticReply(e)) return;  // as in the engine
     BuyerState& b = buyers[e.buyer];
     Message m;
     m.ts = e.ts_ms;

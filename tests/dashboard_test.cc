@@ -3,6 +3,7 @@
 // store followers, the dashboard role, the page's files and the /api/live
 // event stream. The browser side is tests/dashboard_e2e_test.cc.
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -44,10 +45,11 @@ const char kDash[] = "dash-test-wall-token-0123456789a";
 
 std::string ChatJson(const std::string& id, int64_t ts,
                      const std::string& buyer, const std::string& agent,
-                     bool in) {
+                     bool in, bool automatic = false) {
   return absl::StrCat(R"({"type":"chat","id":")", id, R"(","ts":)", ts,
                       R"(,"buyer":")", buyer, R"(","agent":")", agent,
-                      R"(","dir":")", in ? "in" : "out", R"("})");
+                      R"(","dir":")", in ? "in" : "out",
+                      automatic ? R"(","auto":true})" : R"("})");
 }
 
 // Parses and applies one JSON event, as the ingest loops do.
@@ -178,6 +180,32 @@ TEST(LiveView, WaitingQuestions) {
   ASSERT_TRUE(live.ok());
   EXPECT_TRUE(live->agents["shop:a"].waiting_since_ms.empty());
   EXPECT_EQ(live->agents["shop:a"].hours[14][kAnswered], 2);
+}
+
+// docs/spec.md §1: `auto` on an `in` is ignored, so the view, as the
+// engine, counts such an `in` as a question. b1 asked at 14:59:30 (marked
+// automatic): waiting. b2 asked at 14:59:20 (marked automatic), was sent an
+// automatic reply at 14:59:25 (which answers nothing) and a human one at
+// 14:59:35: answered in 15 s.
+TEST(LiveView, AutoFlagOnAnInIsAQuestion) {
+  const std::string dir = TempDir("live_view_auto_in");
+  testing::EngineRun run(dir + "/db", testing::TestRules());
+  const int64_t now = Local("2026-11-20 15:00:00");
+  Apply(run.engine(), ChatJson("1", now - 30'000, "b1", "shop:a", true, true));
+  Apply(run.engine(), ChatJson("2", now - 40'000, "b2", "shop:a", true, true));
+  Apply(run.engine(), ChatJson("3", now - 35'000, "b2", "shop:a", false, true));
+  Apply(run.engine(), ChatJson("4", now - 25'000, "b2", "shop:a", false));
+  run.Commit();
+
+  LiveView view(&run.store());
+  auto live = view.Read(std::nullopt, absl::FromUnixMillis(now));
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_EQ(live->agents["shop:a"].waiting_since_ms,
+            std::vector<int64_t>{now - 30'000});
+  EXPECT_EQ(live->agents["shop:a"].hours[14][kQuestions], 2);
+  EXPECT_EQ(live->agents["shop:a"].hours[14][kAnswered], 1);
+  EXPECT_EQ(live->agents["shop:a"].hours[14][kResponseMsSum], 15'000);
+  std::filesystem::remove_all(dir);
 }
 
 // A thread open since the day before yesterday: the view drops old

@@ -1,5 +1,6 @@
 // Hand-computed §3 counters and ratios, one scenario per test. Every expected
-// value is worked out from docs/spec.md in the comments, not read off the engine.
+// value is worked out from docs/spec.md in the comments, not read off the
+// engine.
 #include <algorithm>
 #include <random>
 
@@ -118,6 +119,33 @@ TEST(EngineKpi, OnlyAutoRepliesIsNotReplied) {
     EXPECT_EQ(ComputeRatio(FindAgent(s, kA)->counters, kReplyRate), 0.0);
     EXPECT_FALSE(
         ComputeRatio(FindAgent(s, kA)->counters, kAvgResponseS).has_value());
+  }
+}
+
+TEST(EngineKpi, AutoFlagOnAnInIsIgnored) {
+  // docs/spec.md §1: only `out` messages can be automatic; on an `in` the
+  // flag is ignored. So the `in` at 10:00:00 marked automatic is a question
+  // like any other: answered at 10:00:20 in 20 s, not slow (<= 40 s). The
+  // second `in`, at 10:05:00, is also marked; its answer at 10:06:00 takes
+  // 60 s, slow. No good keyword in either answer: not courteous.
+  std::vector<Event> ev = {
+      testing::Chat("c1", Local("2026-11-10 10:00:00"), "u1", kA, true, "在吗",
+                    true),
+      Out("c2", Local("2026-11-10 10:00:20"), "u1", kA, "在"),
+      testing::Chat("c3", Local("2026-11-10 10:05:00"), "u1", kA, true,
+                    "发货了吗", true),
+      Out("c4", Local("2026-11-10 10:06:00"), "u1", kA, "今天发"),
+  };
+  for (const auto& s : AllOrders(ev, kNov10, kNov10)) {
+    ExpectCounters(s, kA,
+                   Expect({{kConsultations, 1},
+                           {kReplied, 1},
+                           {kQuestions, 2},
+                           {kAnswered, 2},
+                           {kResponseMsSum, 80000},
+                           {kSlow, 1},
+                           {kFirstResponses, 1},
+                           {kFirstResponseMsSum, 20000}}));
   }
 }
 
