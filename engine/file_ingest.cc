@@ -26,10 +26,26 @@ namespace chatkpi {
 namespace {
 
 // A file rewritten with other content is read from its start instead of
-// resumed at a line that means nothing now: its position carries an FNV-1a
-// of the file's first bytes (up to 4 KiB) and how many bytes that was, so a
-// file that was shorter then and has grown since still matches.
+// resumed at a line that means nothing now. Its position carries an FNV-1a
+// of the file's first bytes (up to 4 KiB) and how many bytes that was, so
+// that a file that was shorter then and has grown since still matches; and
+// a hash of every line it covers (LinesHash), checked as a resumed run
+// skips those lines, so that a file rewritten with the same first bytes
+// (shorter, or with lines inserted or changed further on) is read again
+// from its first line too.
 constexpr size_t kFingerprintBytes = 4096;
+constexpr uint64_t kLinesHashSeed = 0x6a09e667f3bcc908ull;
+
+// The hash of a file's lines 1..n from that of lines 1..n-1 and the text
+// of line n as LineReader gives it. Only a line's first 64 bytes count (the
+// least --max-line-bytes keeps): a run with another limit must find the
+// same hash for the same file. Lines inserted, removed or cut shift what
+// every later line number holds; what is not seen is a line changed in
+// place past its first 64 bytes (docs/engine.md, "Inputs").
+constexpr size_t kHashedLineBytes = 64;
+uint64_t LinesHash(uint64_t before, std::string_view text) {
+  return Mix64(before ^ StableBytesHash(text.substr(0, kHashedLineBytes)));
+}
 constexpr size_t kMaxUncommittedBytes = 64 << 20;
 // Events queued for the file shards before they run: enough that each
 // thread's share outweighs starting it, few enough to stay in cache.
@@ -67,6 +83,14 @@ struct Input {
   int64_t resume_after = 0;  // lines consumed by earlier runs
   int64_t consumed = 0;      // lines consumed: the position to store
   std::string prefix;        // the file's first bytes, for the fingerprint
+  uint64_t lines_hash = kLinesHashSeed;  // LinesHash of lines 1..consumed
+  // Resumed at a stored position whose lines are still to be checked: what
+  // their hash must be, the position as stored (stored again until then)
+  // and its epoch.
+  bool verifying = false;
+  uint64_t verify_hash = 0;
+  std::string stored_position;
+  int64_t stored_epoch = 0;
   // How many other files had this path before (by fingerprint): part of
   // the dead-letter names from the second one on ("PATH;EPOCH:LINE").
   int64_t epoch = 0;
@@ -136,6 +160,13 @@ class Ingestor {
                        bool too_long, FileIngestReport* r);
   absl::Status ApplyHeld();
   absl::Status Take(Input& in, const LineReader::Line& line);
+  // Whether what `in` holds now ends before the lines of its stored
+  // position, or its last (unterminated) line differs from theirs.
+  bool EndsBeforeStoredLines(const Input& in) const;
+  // `in` is not the file its stored position was read from: every line
+  // read so far was skipped; it is read again from its first line, under
+  // the next epoch.
+  absl::Status ReadAgain(Input& in);
   // The source positions of the inputs that are resumed by position.
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Positions();
   absl::Status CommitTo(Engine* e);
@@ -225,22 +256,32 @@ absl::StatusOr<std::unique_ptr<Input>> Ingestor::Open(const std::string& path) {
   auto pos = engine_->GetPosition(in->name);
   if (!pos.ok()) return pos.status();
   if (pos->has_value()) {
-    // LINES \t FINGERPRINT [\t BYTES \t EPOCH]; two fields were written
-    // before the byte count was: they covered 4 KiB or the whole (then
-    // shorter) file.
+    // LINES \t FINGERPRINT [\t BYTES \t EPOCH [\t LINES_HASH]]; two
+    // fields were written before the byte count was: they covered 4 KiB or
+    // the whole (then shorter) file. Without the lines' hash (an earlier
+    // build) the fingerprint alone decides.
     std::vector<std::string> parts = absl::StrSplit(**pos, '\t');
     int64_t line = 0;
     int64_t epoch = 0;
+    uint64_t lines_hash = 0;
     size_t covered = in->prefix.size();
     const bool well_formed =
         (parts.size() == 2 ||
-         (parts.size() == 4 && absl::SimpleAtoi(parts[2], &covered) &&
-          absl::SimpleAtoi(parts[3], &epoch))) &&
+         ((parts.size() == 4 || parts.size() == 5) &&
+          absl::SimpleAtoi(parts[2], &covered) &&
+          absl::SimpleAtoi(parts[3], &epoch) &&
+          (parts.size() == 4 || absl::SimpleAtoi(parts[4], &lines_hash)))) &&
         absl::SimpleAtoi(parts[0], &line);
     if (well_formed && covered <= in->prefix.size() &&
         Fnv(std::string_view(in->prefix).substr(0, covered)) == parts[1]) {
       in->resume_after = line;
       in->epoch = epoch;
+      if (parts.size() == 5 && line > 0) {
+        in->verifying = true;
+        in->verify_hash = lines_hash;
+        in->stored_position = **pos;
+        in->stored_epoch = epoch;
+      }
     } else {
       // Another file now has this path (rotated, rewritten): its line
       // numbers must not name the dead letters of the one before.
@@ -314,8 +355,13 @@ absl::Status Ingestor::ApplyHeld() {
 absl::Status Ingestor::Take(Input& in, const LineReader::Line& line) {
   ++report_->lines;
   in.consumed = line.number;
+  if (in.rereadable) in.lines_hash = LinesHash(in.lines_hash, line.text);
   if (line.number <= in.resume_after) {
     ++report_->skipped_lines;
+    if (in.verifying && line.number == in.resume_after) {
+      in.verifying = false;
+      if (in.lines_hash != in.verify_hash) return ReadAgain(in);
+    }
     return absl::OkStatus();
   }
   if (!line.blank && shards_ != nullptr) {
@@ -361,12 +407,52 @@ absl::Status Ingestor::Take(Input& in, const LineReader::Line& line) {
   return absl::OkStatus();
 }
 
+bool Ingestor::EndsBeforeStoredLines(const Input& in) const {
+  std::string_view partial = in.reader->partial();
+  if (in.consumed + (partial.empty() ? 0 : 1) < in.resume_after) return true;
+  if (partial.empty() || in.consumed + 1 != in.resume_after) return false;
+  // The stored position took this line as the file's last (Finish); its
+  // text as LineReader gives it once complete.
+  if (partial.back() == '\r') partial.remove_suffix(1);
+  return LinesHash(in.lines_hash, partial) != in.verify_hash;
+}
+
+absl::Status Ingestor::ReadAgain(Input& in) {
+  report_->lines -= in.consumed;
+  report_->skipped_lines -= in.consumed;
+  absl::Status s = in.reader->Rewind();
+  if (!s.ok()) return s;
+  in.consumed = 0;
+  in.resume_after = 0;
+  in.lines_hash = kLinesHashSeed;
+  in.verifying = false;
+  in.epoch = in.stored_epoch + 1;
+  in.position_prefix = absl::StrCat(in.name, ";", in.epoch, ":");
+  if (opts_.log) {
+    opts_.log(absl::StrCat(in.path,
+                           ": its lines are not those an earlier run read "
+                           "(rewritten with the same first bytes); reading "
+                           "it from its first line"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Ingestor::Pump(Input& in) {
   LineReader& reader = *in.reader;
   reader.Retry();
   LineReader::Line line;
-  while (reader.Next(&line)) {
-    absl::Status s = Take(in, line);
+  for (;;) {
+    while (reader.Next(&line)) {
+      absl::Status s = Take(in, line);
+      if (!s.ok()) return s;
+    }
+    // The input ends before the lines its stored position covers: another
+    // file. (A file only grows while it is the one read before.)
+    if (!reader.status().ok() || !in.verifying || !EndsBeforeStoredLines(in)) {
+      break;
+    }
+    in.verifying = false;
+    absl::Status s = ReadAgain(in);
     if (!s.ok()) return s;
   }
   absl::Status s = ApplyHeld();
@@ -424,9 +510,15 @@ Ingestor::Positions() {
       if (!prefix.ok()) return prefix.status();
       in->prefix = std::move(*prefix);
     }
+    if (in->verifying) {
+      // Its stored lines are not all read again yet: the position stays.
+      positions.emplace_back(in->name, in->stored_position);
+      continue;
+    }
     positions.emplace_back(
-        in->name, absl::StrCat(in->consumed, "\t", Fnv(in->prefix), "\t",
-                               in->prefix.size(), "\t", in->epoch));
+        in->name,
+        absl::StrCat(in->consumed, "\t", Fnv(in->prefix), "\t",
+                     in->prefix.size(), "\t", in->epoch, "\t", in->lines_hash));
   }
   return positions;
 }
@@ -687,6 +779,22 @@ absl::Status FollowFiles(Engine& engine, const std::vector<std::string>& paths,
       return absl::InvalidArgumentError(absl::StrCat(
           "input ", path,
           ": not a regular file (--follow reads files that grow)"));
+    }
+    // One file named twice (a symlink, another path, a hard link) is
+    // followed once: two readers of it would both start at its stored
+    // position, and its dead letters would be counted twice.
+    const struct stat& st = (*in)->reader->file_stat();
+    auto same = std::find_if(inputs.begin(), inputs.end(), [&](auto& other) {
+      const struct stat& o = other->reader->file_stat();
+      return o.st_dev == st.st_dev && o.st_ino == st.st_ino;
+    });
+    if (same != inputs.end()) {
+      if (opts.log) {
+        opts.log(absl::StrCat(path, ": the same file as ", (*same)->path,
+                              "; followed once"));
+      }
+      ingestor.Drop(in->get());
+      continue;
     }
     inputs.push_back(std::move(*in));
   }

@@ -92,6 +92,24 @@ bool LineReader::TakePartial(Line* line) {
   return true;
 }
 
+absl::Status LineReader::Rewind() {
+  if (!regular()) {
+    return absl::FailedPreconditionError(path_ + " is not a regular file");
+  }
+  if (::lseek(fd_, 0, SEEK_SET) != 0) {
+    return absl::ErrnoToStatus(errno, "seek " + path_);
+  }
+  begin_ = 0;
+  end_ = 0;
+  offset_ = 0;
+  eof_ = false;
+  at_start_ = true;
+  skipping_ = false;
+  number_ = 0;
+  status_ = absl::OkStatus();
+  return absl::OkStatus();
+}
+
 LineReader::~LineReader() {
   if (owns_fd_) ::close(fd_);
 }

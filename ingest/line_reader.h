@@ -99,6 +99,10 @@ class LineReader {
   bool TakePartial(Line* line);
   // Forgets the end of the input, so that Next() tries to read again.
   void Retry() { eof_ = false; }
+  // Starts a regular file again from its first byte and line, as if just
+  // opened (a resumed file found not to be the one read before).
+  // FailedPrecondition for other inputs, which can be read only once.
+  absl::Status Rewind();
 
  private:
   LineReader(std::string path, int fd, bool owns_fd, const struct stat& st,

@@ -67,28 +67,7 @@ uint64_t RecentHash(uint64_t hash) {
 
 }  // namespace
 
-uint64_t IdIndex::RawHash(std::string_view raw) {
-  // Sixteen bytes a step in two independent lanes, one multiply each:
-  // StableHash's byte at a time would cost every event ~0.1 µs for a line
-  // of 150 bytes, and one lane would wait on each multiply in turn.
-  uint64_t a = 0x243f6a8885a308d3ull ^ raw.size();
-  uint64_t b = 0x13198a2e03707344ull;
-  size_t i = 0;
-  for (; i + 16 <= raw.size(); i += 16) {
-    uint64_t w0, w1;
-    std::memcpy(&w0, raw.data() + i, 8);
-    std::memcpy(&w1, raw.data() + i + 8, 8);
-    a = (a ^ w0) * 0x9e3779b97f4a7c15ull;
-    b = (b ^ w1) * 0xc2b2ae3d27d4eb4full;
-    a ^= a >> 29;
-    b ^= b >> 31;
-  }
-  uint64_t tail[2] = {0, 0};
-  std::memcpy(tail, raw.data() + i, raw.size() - i);
-  a = (a ^ tail[0]) * 0x9e3779b97f4a7c15ull;
-  b = (b ^ tail[1]) * 0xc2b2ae3d27d4eb4full;
-  return Mix64(a ^ ((b << 23) | (b >> 41)));
-}
+uint64_t IdIndex::RawHash(std::string_view raw) { return StableBytesHash(raw); }
 
 absl::string_view IdIndex::Arena::Copy(std::string_view s) {
   if (s.size() > left_) {

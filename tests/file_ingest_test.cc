@@ -60,6 +60,34 @@ TEST(FileIngest, PositionWithoutByteCountStillResumes) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(FileIngest, PositionWithoutLinesHashStillResumes) {
+  const std::string dir = testing::TempDir("pos-no-lines-hash");
+  const std::string file = dir + "/f.jsonl";
+  const std::string content = "bad line 1\nbad line 2\nbad line 3\n";
+  testing::WriteFile(file, content);
+  OpenEngine o = OpenAt(dir + "/db");
+  // As builds before the lines' hash wrote it: LINES \t FNV \t BYTES \t
+  // EPOCH -- 2 lines consumed of the first file at that path.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : content) h = (h ^ c) * 1099511628211ull;
+  o.engine->SetPosition(std::filesystem::weakly_canonical(file).string(),
+                        absl::StrCat(2, "\t", h, "\t", content.size(), "\t0"));
+  ASSERT_TRUE(o.engine->Commit().ok());
+
+  FileIngestReport report;
+  ASSERT_TRUE(IngestFiles(*o.engine, {file}, {}, &report).ok());
+  EXPECT_EQ(report.skipped_lines, 2);
+  EXPECT_EQ(report.dead_letters, 1);  // line 3 only
+  // The position it stores now carries the lines' hash: a run on the same
+  // file resumes by it, one on a file with other lines at the same first
+  // bytes reads it again.
+  report = {};
+  ASSERT_TRUE(IngestFiles(*o.engine, {file}, {}, &report).ok());
+  EXPECT_EQ(report.skipped_lines, 3);
+  EXPECT_EQ(report.dead_letters, 0);
+  std::filesystem::remove_all(dir);
+}
+
 // Hands over another engine at the first commit, as a replay's switch does.
 class SwitchOnceGate : public CommitGate {
  public:

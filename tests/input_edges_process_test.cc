@@ -326,6 +326,124 @@ TEST(InputEdges, FollowReadsAGrowingRotatedFileAndStopsCleanly) {
   std::filesystem::remove_all(dir);
 }
 
+// The lines of `content` numbered in [first, last] (1-based), each with its
+// newline.
+std::string Lines(const std::string& content, int first, int last) {
+  std::string out;
+  int number = 1;
+  for (size_t at = 0; at < content.size() && number <= last; ++number) {
+    const size_t end = content.find('\n', at) + 1;
+    if (number >= first) out += content.substr(at, end - at);
+    at = end;
+  }
+  return out;
+}
+
+// A file rewritten with the same first 4 KiB: its stored position's line
+// count means nothing now. Resumed there, the first rewrite (an export
+// again, with the lines a first export missed) lost events and the second
+// (shorter) was all "already taken in", both with exit 0.
+TEST(InputEdges, FileRewrittenWithTheSameFirstBytesIsReadAgain) {
+  std::string dir = TempDir("rewritten");
+  // No bad lines: a file read again names its dead letters anew.
+  const std::string content = ReadFile(testing::Gen(
+      dir, {"--seed", "31", "--agents", "5", "--buyers", "300", "--shuffle"}));
+  int lines = 0;
+  for (char c : content) lines += c == '\n';
+  ASSERT_GT(lines, 5000);
+  const std::string file = dir + "/export.jsonl";
+  const std::string db = dir + "/db";
+  // An export of the month so far, some late lines missing, then the
+  // whole month exported again.
+  std::string partial;
+  for (int n = 1; n <= 4000; ++n) {
+    if (n <= 100 || n % 20 != 0) partial += Lines(content, n, n);
+  }
+  WriteFile(file, partial);
+  ASSERT_EQ(Ingest(db, {file}).exit_code, 0);
+  WriteFile(file, content);
+  auto r = Ingest(db, {file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("reading it from its first line"), std::string::npos)
+      << r.err;
+  ExpectStoreMatchesReference(db, file, kFrom, kTo);
+  // Unchanged, it is resumed: nothing is read again.
+  r = Ingest(db, {file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("first line"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(absl::StrCat(lines, " lines already taken in")),
+            std::string::npos)
+      << r.err;
+
+  // Rewritten shorter, its first 2,000 lines the same, then other lines.
+  const std::string db2 = dir + "/db2";
+  WriteFile(file, Lines(content, 1, 4000));
+  ASSERT_EQ(Ingest(db2, {file}).exit_code, 0);
+  WriteFile(file, Lines(content, 1, 2000) + Lines(content, 4001, lines));
+  r = Ingest(db2, {file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("reading it from its first line"), std::string::npos)
+      << r.err;
+  WriteFile(dir + "/all.jsonl", content);
+  ExpectStoreMatchesReference(db2, dir + "/all.jsonl", kFrom, kTo);
+  std::filesystem::remove_all(dir);
+}
+
+// `--follow` of a file cut and rewritten with the same first 4 KiB said it
+// read it from its first line, then skipped its lines as taken in.
+TEST(InputEdges, FollowedFileRewrittenShorterIsReadAgain) {
+  std::string dir = TempDir("follow-rewritten");
+  const std::string content = ReadFile(testing::Gen(
+      dir, {"--seed", "32", "--agents", "5", "--buyers", "300", "--shuffle"}));
+  int lines = 0;
+  for (char c : content) lines += c == '\n';
+  ASSERT_GT(lines, 5000);
+  const std::string log = dir + "/app.log";
+  const std::string db = dir + "/db";
+  WriteFile(log, Lines(content, 1, 4000));
+  WriteFile(dir + "/first.jsonl", Lines(content, 1, 4000));
+  ASSERT_EQ(Ingest(dir + "/first", {dir + "/first.jsonl"}).exit_code, 0);
+  const std::string want_first = Snapshot(dir + "/first");
+  pid_t pid = testing::StartProcess(
+      {ChatkpiBinary(), "ingest", "--db", db, "--follow", log}, "",
+      dir + "/follow.err");
+  EXPECT_TRUE(WaitFor([&] { return Snapshot(db) == want_first; }))
+      << Snapshot(db);
+  WriteFile(log, Lines(content, 1, 2000) + Lines(content, 4001, lines));
+  WriteFile(dir + "/all.jsonl", content);
+  ASSERT_EQ(Ingest(dir + "/all", {dir + "/all.jsonl"}).exit_code, 0);
+  const std::string want_all = Snapshot(dir + "/all");
+  EXPECT_TRUE(WaitFor([&] { return Snapshot(db) == want_all; }))
+      << Snapshot(db);
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  EXPECT_EQ(testing::WaitProcess(pid), 0) << ReadFile(dir + "/follow.err");
+  ExpectStoreMatchesReference(db, dir + "/all.jsonl", kFrom, kTo);
+  std::filesystem::remove_all(dir);
+}
+
+// One file named three more times (the same path, a symlink, a hard link):
+// two readers of it counted its dead letters twice.
+TEST(InputEdges, FollowTakesAFileNamedTwiceOnce) {
+  std::string dir = TempDir("follow-twice");
+  const std::string file = Gen(dir, "33");
+  const std::string db = dir + "/db";
+  std::filesystem::create_symlink(file, dir + "/link.jsonl");
+  std::filesystem::create_hard_link(file, dir + "/hard.jsonl");
+  pid_t pid = testing::StartProcess(
+      {ChatkpiBinary(), "ingest", "--db", db, "--follow", file, file,
+       dir + "/link.jsonl", dir + "/hard.jsonl"},
+      "", dir + "/follow.err");
+  ASSERT_EQ(Ingest(dir + "/ref", {file}).exit_code, 0);
+  const std::string want = Snapshot(dir + "/ref");
+  EXPECT_TRUE(WaitFor([&] { return Snapshot(db) == want; })) << Snapshot(db);
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  EXPECT_EQ(testing::WaitProcess(pid), 0) << ReadFile(dir + "/follow.err");
+  const std::string err = ReadFile(dir + "/follow.err");
+  EXPECT_NE(err.find("hard.jsonl: the same file as"), std::string::npos) << err;
+  ExpectStoreMatchesReference(db, file, kFrom, kTo);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(InputEdges, MissingFileCreatesNoStore) {
   std::string dir = TempDir("missing");
   WriteFile(dir + "/good.jsonl", "");
@@ -380,6 +498,28 @@ TEST(InputEdges, PermissionErrorsSayPermissionDenied) {
   }
   ASSERT_EQ(chmod((dir + "/db").c_str(), 0755), 0);
   EXPECT_EQ(DeadLetters(dir + "/db"), 1);
+  std::filesystem::remove_all(dir);
+}
+
+// A --db that is a file was reported as "permission denied", even to root.
+TEST(InputEdges, DbThatIsAFileSaysNotADirectory) {
+  std::string dir = TempDir("db-file");
+  const std::string file = dir + "/events.jsonl";
+  WriteFile(file, "not json\n");
+  const std::string db = dir + "/notes.txt";
+  WriteFile(db, "kept\n");
+  for (const char* cmd : {"ingest", "snapshot", "stats"}) {
+    std::vector<std::string> argv = {ChatkpiBinary(), cmd, "--db", db};
+    if (std::string(cmd) == "ingest") argv.push_back(file);
+    if (std::string(cmd) == "snapshot") {
+      argv.insert(argv.end(), {"--from", "2026-11-01", "--to", "2026-11-30"});
+    }
+    auto r = RunProcess(argv);
+    EXPECT_NE(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.err.find("notes.txt is not a directory"), std::string::npos)
+        << cmd << ": " << r.err;
+  }
+  EXPECT_EQ(ReadFile(db), "kept\n");
   std::filesystem::remove_all(dir);
 }
 
