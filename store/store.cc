@@ -938,6 +938,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     follower.read_only = true;
     return Open(dir, follower);
   }
+  // A file is no store, whatever its permissions: searched as a directory
+  // (below) it would be reported as not entered.
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--db ", dir, " is not a directory"));
+  }
   // A --db this process may not enter, read or (to write) change is
   // reported as such: what it holds cannot be seen, so it is not guessed at
   // (the checks below would call it "not a chatkpi store").
