@@ -109,6 +109,9 @@ std::string GenerationPaths::ReplayLock() const {
 std::string GenerationPaths::ConvertRequest() const {
   return generations + "/.convert-request";
 }
+std::string GenerationPaths::Converting() const {
+  return generations + "/.converting";
+}
 
 absl::StatusOr<FileLock> FileLock::Acquire(const std::string& path, bool wait) {
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -190,7 +193,21 @@ absl::Status RepairLayout(const GenerationPaths& paths) {
     if (!g.building && !g.retired) newest = &g;
   }
   if (newest == nullptr) return absl::OkStatus();
-  return SwitchLive(paths, newest->name);
+  if (!Exists(paths.Converting())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--db ", paths.db, " is missing, but ", paths.generations,
+        " holds the generations of the store that was there (its newest: ",
+        newest->name,
+        "): it was deleted, not moved by chatkpi. chatkpi changed nothing. "
+        "To start a new store at --db ",
+        paths.db, ", delete ", paths.generations,
+        " too; to bring the store back: ln -s ",
+        fs::path(paths.generations).filename().string(), "/", newest->name, " ",
+        paths.db));
+  }
+  absl::Status s = SwitchLive(paths, newest->name);
+  if (s.ok()) s = RemoveMarker(paths.Converting());
+  return s;
 }
 
 absl::StatusOr<GenerationRef> ResolveForRead(const GenerationPaths& paths) {
@@ -271,13 +288,19 @@ absl::StatusOr<std::string> ConvertLayout(const GenerationPaths& paths,
   auto name = NewGenerationName(paths, version);
   if (!name.ok()) return name.status();
   const std::string target = paths.Generation(*name);
+  // A crash from the move to the switch leaves DIR missing: RepairLayout
+  // points it at this (the newest complete) generation, as the marker
+  // tells it to.
+  absl::Status s = CreateMarker(paths.Converting());
+  if (!s.ok()) return s;
   if (rename(paths.db.c_str(), target.c_str()) != 0) {
-    return Errno("moving the store to", target);
+    absl::Status moved = Errno("moving the store to", target);
+    RemoveMarker(paths.Converting()).IgnoreError();
+    return moved;
   }
-  // A crash from here to the switch leaves DIR missing: RepairLayout
-  // points it at this (the newest complete) generation.
-  absl::Status s = SyncDir(paths.generations);
+  s = SyncDir(paths.generations);
   if (s.ok()) s = SwitchLive(paths, *name);
+  if (s.ok()) s = RemoveMarker(paths.Converting());
   if (s.ok()) s = RemoveMarker(paths.ConvertRequest());
   if (!s.ok()) return s;
   return *name;

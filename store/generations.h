@@ -53,6 +53,9 @@ struct GenerationPaths {
   std::string SecondaryDir() const;
   std::string ReplayLock() const;
   std::string ConvertRequest() const;
+  // Present from just before ConvertLayout moves DIR until DIR points at
+  // the generation it became: DIR missing beside it is that move cut short.
+  std::string Converting() const;
 };
 
 // An advisory flock(2), released on destruction (and by the kernel when the
@@ -98,8 +101,11 @@ struct GenerationRef {
 absl::StatusOr<GenerationRef> ResolveLive(const GenerationPaths& paths);
 
 // Repairs a layout left by a crash between the two steps of ConvertLayout
-// (DIR missing, DIR.generations present): DIR is pointed at the newest
-// complete generation. A no-op otherwise. Call with the generation lock held.
+// (DIR missing, DIR.generations present with its `Converting` marker): DIR
+// is pointed at the newest complete generation. DIR missing without the
+// marker is a store whose DIR was deleted by hand: FailedPrecondition,
+// nothing changed (brought back, its old numbers would pass for a new
+// store's). A no-op otherwise. Call with the generation lock held.
 absl::Status RepairLayout(const GenerationPaths& paths);
 
 // Resolves DIR for reading: like ResolveLive, but when DIR is missing and

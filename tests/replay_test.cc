@@ -518,19 +518,58 @@ TEST(ReplayProcess, InterruptedLayoutChangeIsRepaired) {
   const std::string db = dir + "/db";
   ASSERT_EQ(Ingest(db, {events}).exit_code, 0);
   const std::string before = Snapshot(db);
-  // What ConvertLayout does before it is killed: the move, not the link.
-  fs::create_directories(db + ".generations");
-  fs::rename(db, db + ".generations/default-1");
-  ASSERT_FALSE(fs::exists(db));
+  // What ConvertLayout does before it is killed: the marker and the move,
+  // not the link.
+  auto cut_short = [&] {
+    fs::create_directories(db + ".generations");
+    testing::WriteFile(db + ".generations/.converting", "");
+    if (fs::is_symlink(db)) {
+      fs::remove(db);
+    } else {
+      fs::rename(db, db + ".generations/default-1");
+    }
+    ASSERT_FALSE(fs::exists(db));
+  };
+  cut_short();
   EXPECT_EQ(Snapshot(db), before);
   EXPECT_TRUE(fs::is_symlink(db));
+  EXPECT_FALSE(fs::exists(db + ".generations/.converting"));
   // A writer works on the repaired layout.
-  fs::remove(db);
-  ASSERT_FALSE(fs::exists(db));
+  cut_short();
   auto r = Ingest(db, {events});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("0 new events"), std::string::npos) << r.err;
   EXPECT_EQ(Snapshot(db), before);
+  fs::remove_all(dir);
+}
+
+// A replayed store whose DIR (the symlink) was deleted by hand: brought
+// back, its old numbers, under its old rules, passed for those of the new
+// store that ingest was asked to make, with exit 0. Every command refuses
+// instead, and changes nothing.
+TEST(ReplayProcess, DeletedDirOfAReplayedStoreIsNotBroughtBack) {
+  const std::string dir = TempDir("replay_deleted_dir");
+  const std::string events = Gen(dir, {"--buyers", "50", "--seed", "3"});
+  const std::string db = dir + "/db";
+  ASSERT_EQ(Ingest(db, {events}).exit_code, 0);
+  const std::string rules = RulesFile(dir, "v2", kRuleSets[1].second);
+  ASSERT_EQ(Replay(db, rules).exit_code, 0);
+  ASSERT_TRUE(fs::is_symlink(db));
+  fs::remove(db);  // what `rm -rf DIR` removes of a replayed store
+  auto r = Ingest(db, {events});
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("it was deleted, not moved by chatkpi"),
+            std::string::npos)
+      << r.err;
+  r = testing::RunProcess({ChatkpiBinary(), "snapshot", "--db", db, "--from",
+                           "2026-11-01", "--to", "2026-11-30"});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_FALSE(fs::exists(db));
+  // As the message says: without the generations, a new store.
+  fs::remove_all(db + ".generations");
+  r = Ingest(db, {events});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find(": 0 new events"), std::string::npos) << r.err;
   fs::remove_all(dir);
 }
 
