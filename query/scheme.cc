@@ -412,10 +412,13 @@ absl::StatusOr<MetricRef> ResolveMetric(absl::string_view text) {
   absl::string_view name = text;
   bool custom = absl::ConsumePrefix(&name, "assessment.");
   if ((custom && IsIdentifier(name)) ||
-      std::find(std::begin(kAssessmentMetrics), std::end(kAssessmentMetrics),
-                name) != std::end(kAssessmentMetrics)) {
+      (!custom &&
+       std::find(std::begin(kAssessmentMetrics), std::end(kAssessmentMetrics),
+                 name) != std::end(kAssessmentMetrics))) {
     m.kind = MetricRef::Kind::kAssessment;
-    m.assessment = std::string(name);
+    // A shop's own mark is stored under its whole name, as `chatkpi assess`
+    // and assessment events give it (docs/scoring.md, "Assessment inputs").
+    m.assessment = std::string(custom ? text : name);
     return m;
   }
   return absl::NotFoundError(text);

@@ -459,6 +459,13 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
       s->training = g->training;
       s->promotion = g->promotion;
       if (s->pay) s->pay->base_fen = g->base_pay_fen.value_or(0);
+    } else if (s->pay) {
+      // Too few consecutive assessed months for a grade yet (a new hire, a
+      // gap): no grade, but the base of the band every total earns
+      // (min_total 0, which a scheme that pays must have), never 0.
+      if (const GradeBand* floor = BandOf(scheme, 0)) {
+        s->pay->base_fen = floor->base_pay_fen.value_or(0);
+      }
     }
     if (scheme.warning_below_centi &&
         s->total_centi < *scheme.warning_below_centi) {

@@ -1068,6 +1068,92 @@ weight = 4
   EXPECT_EQ(Item(a, "median").points_centi, 200);
 }
 
+// A shop's own mark is entered as `assessment.NAME` (chatkpi assess,
+// assessment events) and scored by the metric of that name: the scheme
+// looked it up without its prefix, so it never counted (total 0, the input
+// "missing", exit 0).
+TEST(ShopOwnMark, ScoresTheInputOfItsWholeName) {
+  auto scheme = ParseScheme(R"(name = "own"
+total_weight = 100
+absence_limit_days = 60
+
+[item.quality]
+metric = "assessment.quality"
+curve = "manual"
+weight = 100
+)",
+                            "own.toml");
+  ASSERT_TRUE(scheme.ok()) << scheme.status();
+  MonthInputs in;
+  in.month = "2026-11";
+  in.snapshot = MonthSnapshot("2026-11");
+  in.assessments = {In("a1", "2026-11", "assessment.quality", 95),
+                    In("a2", "2026-11", "quality", 80)};
+  const ScoreReport r = MustScore(*scheme, in);
+  // Manual, weight 100: the mark is the points.
+  EXPECT_EQ(*Item(Find(r, "a1"), "quality").actual, 95.0);
+  EXPECT_EQ(Find(r, "a1").total_centi, 9500);
+  EXPECT_THAT(Find(r, "a1").missing_inputs, IsEmpty());
+  // `quality` alone is another input, not the shop's mark.
+  EXPECT_EQ(Find(r, "a2").total_centi, 0);
+  EXPECT_THAT(Find(r, "a2").missing_inputs, ElementsAre("assessment.quality"));
+}
+
+// A scheme that pays and grades on two consecutive months: in an agent's
+// first assessed month (or after a gap) there is no grade yet, and the base
+// was 0. It is the band every total earns (min_total 0), which a paying
+// scheme must have so that no one is paid a base of 0.
+TEST(GradingConsecutive, NoGradeYetIsPaidTheBaseOfTheLowestBand) {
+  auto scheme = ParseScheme(R"(name = "pay2"
+total_weight = 10
+absence_limit_days = 60
+
+[item.execution]
+metric = "execution"
+curve = "manual"
+weight = 10
+
+[grading]
+consecutive = 2
+
+[grade.good]
+title = "good"
+min_total = 8
+base_pay = 3000
+
+[grade.base]
+title = "base"
+min_total = 0
+base_pay = 2000
+
+[commission]
+brackets = ["[0, inf) rate 1%"]
+public_rate = "0%"
+)",
+                            "pay2.toml");
+  ASSERT_TRUE(scheme.ok()) << scheme.status();
+  MonthInputs oct;
+  oct.month = "2026-10";
+  oct.snapshot = MonthSnapshot("2026-10");
+  oct.assessments = {In("old", "2026-10", "execution", 9)};
+  const ScoreReport previous = MustScore(*scheme, oct);
+  MonthInputs nov;
+  nov.month = "2026-11";
+  nov.snapshot = MonthSnapshot("2026-11");
+  nov.assessments = {In("old", "2026-11", "execution", 9),
+                     In("new", "2026-11", "execution", 9)};
+  nov.previous = {previous};
+  const ScoreReport r = MustScore(*scheme, nov);
+  // Two months of 9: the band of the lower, 9 >= 8: good, 3,000 yuan.
+  EXPECT_EQ(Find(r, "old").grade, "good");
+  ASSERT_TRUE(Find(r, "old").pay.has_value());
+  EXPECT_EQ(Find(r, "old").pay->base_fen, 300000);
+  // One month: no grade, the base of the min_total 0 band, 2,000 yuan.
+  EXPECT_EQ(Find(r, "new").grade, "");
+  ASSERT_TRUE(Find(r, "new").pay.has_value());
+  EXPECT_EQ(Find(r, "new").pay->base_fen, 200000);
+}
+
 TEST(ResponseFigureMetrics, MalformedNamesAreUnknownMetrics) {
   for (const char* bad :
        {"response_rate_s", "response_rate_0s", "response_rate_030s",
