@@ -23,6 +23,16 @@ namespace fs = std::filesystem;
 // is removed, since a checkpoint makes its own).
 absl::Status CheckTarget(const std::string& flag, const std::string& to) {
   std::error_code ec;
+  // Generations beside a missing DIR are a store whose DIR was deleted
+  // (docs/replay.md): a copy put there would be read with them, its
+  // numbers beside another store's (`--rules-version`, `diff`).
+  const std::string generations = GenerationPaths::For(to).generations;
+  if (fs::exists(fs::symlink_status(generations, ec))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        flag, " ", to, ": ", generations,
+        " exists, the generations of a store that was there: chatkpi never "
+        "mixes two stores; delete it first, or name a new directory"));
+  }
   const fs::file_status st = fs::symlink_status(to, ec);
   if (!fs::exists(st)) return absl::OkStatus();
   if (fs::is_directory(st) && fs::is_empty(to, ec) && !ec) {
@@ -56,6 +66,7 @@ absl::StatusOr<CopyReport> CopyInto(
     if (!copy.ok()) {
       s = copy.status();
     } else {
+      s = (*copy)->VerifyChecksums();
       report = {(*copy)->commits(), (*copy)->next_seq()};
     }
   }

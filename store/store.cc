@@ -1450,4 +1450,10 @@ absl::Status Store::Checkpoint(const std::string& to) {
   return ToStatus(s, absl::StrCat("copying --db ", dir_, " to ", to));
 }
 
+absl::Status Store::VerifyChecksums() {
+  auto reading = impl_->Reading();
+  return ToStatus(impl_->db->VerifyChecksum(),
+                  absl::StrCat("--db ", dir_, " is corrupt"));
+}
+
 }  // namespace chatkpi

@@ -284,6 +284,10 @@ class Store {
   // table files hard-linked when `to` is on the same file system, copied
   // otherwise. RocksDB's files only; store/backup.h makes a store of it.
   absl::Status Checkpoint(const std::string& to);
+  // Reads every table file of the store whole and checks each block's
+  // checksum (RocksDB's VerifyChecksum): a copy's damage is found before the
+  // copy is trusted, not by the first command that reads the damaged block.
+  absl::Status VerifyChecksums();
 
  private:
   friend class Commit;

@@ -411,5 +411,76 @@ TEST_F(StoreDamage, BackupDuringIngestRestoresToTheReference) {
   EXPECT_TRUE(before == Contents(restored));
 }
 
+// A backup whose table file was damaged after it was taken (a byte flipped
+// in the middle of a data block) was restored with exit 0; the damage
+// showed only when a command read that block (a replay, perhaps after the
+// source store was gone). Restore reads every block first and refuses.
+TEST_F(StoreDamage, DamagedBackupIsNotRestored) {
+  const std::string db = *dir_ + "/source";
+  const std::string backup = *dir_ + "/source.backup";
+  const std::string restored = *dir_ + "/restored-damaged";
+  for (const std::string& d : {db, backup, restored}) fs::remove_all(d);
+  ProcessResult r =
+      RunProcess({ChatkpiBinary(), "ingest", "--db", db, *first_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunProcess({ChatkpiBinary(), "backup", "--db", db, "--to", backup});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The largest table file: the event log's blocks.
+  std::string largest;
+  uintmax_t size = 0;
+  for (const auto& e : fs::directory_iterator(backup)) {
+    if (e.path().extension() == ".sst" && e.file_size() > size) {
+      size = e.file_size();
+      largest = e.path().string();
+    }
+  }
+  ASSERT_GT(size, 8192u);
+  {
+    // The backup's files may be hard links of the source's: damage a copy.
+    const std::string copy = largest + ".copy";
+    fs::copy_file(largest, copy);
+    fs::rename(copy, largest);
+    std::fstream f(largest, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(size / 2));
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x5a);
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    f.write(&c, 1);
+  }
+  r = RunProcess(
+      {ChatkpiBinary(), "restore", "--from", backup, "--db", restored});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.err, "corrupt")) << r.err;
+  EXPECT_FALSE(fs::exists(restored));
+}
+
+// Generations left beside a deleted DIR belong to the store that was there:
+// a backup restored to DIR was read with them (`--rules-version`, `diff`
+// mixed two shops' numbers, exit 0). Restore refuses.
+TEST_F(StoreDamage, RestoreBesideAnotherStoresGenerationsIsRefused) {
+  const std::string db = *dir_ + "/gone";
+  const std::string backup = *dir_ + "/other.backup";
+  const std::string other = *dir_ + "/other";
+  for (const std::string& d : {db, db + ".generations", backup, other}) {
+    fs::remove_all(d);
+  }
+  ProcessResult r =
+      RunProcess({ChatkpiBinary(), "ingest", "--db", other, *first_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunProcess({ChatkpiBinary(), "backup", "--db", other, "--to", backup});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  fs::create_directories(db + ".generations/default-1");
+  r = RunProcess({ChatkpiBinary(), "restore", "--from", backup, "--db", db});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.err, "chatkpi never mixes two stores"))
+      << r.err;
+  EXPECT_FALSE(fs::exists(db));
+  // Once the generations are gone, the same restore makes the store.
+  fs::remove_all(db + ".generations");
+  r = RunProcess({ChatkpiBinary(), "restore", "--from", backup, "--db", db});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 }  // namespace
 }  // namespace chatkpi
