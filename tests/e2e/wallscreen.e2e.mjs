@@ -124,7 +124,15 @@ async function main() {
     const waits = await page.$$eval('[data-field="longest_wait"], [data-field="avg_response_s"]',
       (els) => els.map((e) => e.textContent));
     check(waits.every((w) => !/\d:\d\d/.test(w)), 'no duration reads like a clock');
-    check(waits.some((w) => /^10分1[6-9]秒$/.test(w)), `a 10 min 16 s wait reads 10分16秒 (${waits[0]})`);
+    // The wait grows while the page is driven (seconds on a loaded machine):
+    // 616 s at the seed, at most the seconds since then more.
+    const grown = Math.ceil((Date.now() - now) / 1000) + 1;
+    const asWait = (w) => {
+      const m = /^(\d+)分(\d+)秒$/.exec(w);
+      return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+    };
+    check(waits.some((w) => asWait(w) !== null && asWait(w) >= 616 && asWait(w) <= 616 + grown),
+      `a 10 min 16 s wait reads 10分16秒 or up to ${grown} s more (${waits.filter((w) => asWait(w) !== null).slice(0, 3).join(', ')})`);
     await page.screenshot({ path: path.join(shots, 'dashboard-1920x1080.png') });
 
     // A phone.
