@@ -106,6 +106,10 @@ class Parser {
                                 const Entry& at, absl::string_view what) const;
   absl::StatusOr<int64_t> Percent(absl::string_view text, const Entry& at,
                                   absl::string_view what) const;
+  // A Percent of at most 100%: a commission rate.
+  absl::StatusOr<int64_t> CommissionRate(absl::string_view text,
+                                         const Entry& at,
+                                         absl::string_view what) const;
   absl::StatusOr<double> Number(const Entry& e) const;
   absl::StatusOr<int> Count(const Entry& e, int min) const;
 
@@ -318,6 +322,18 @@ absl::StatusOr<int64_t> Parser::Percent(absl::string_view text, const Entry& at,
                                   "' must be a percentage such as 1.5%"));
   }
   return Fixed(absl::StripAsciiWhitespace(text), 4, at, what);
+}
+
+absl::StatusOr<int64_t> Parser::CommissionRate(absl::string_view text,
+                                               const Entry& at,
+                                               absl::string_view what) const {
+  auto r = Percent(text, at, what);
+  if (r.ok() && *r > 1'000'000) {
+    return Error(at, absl::StrCat(what, " '", text,
+                                  "' is over 100%: a commission is a share "
+                                  "of the sales"));
+  }
+  return r;
 }
 
 absl::StatusOr<double> Parser::Number(const Entry& e) const {
@@ -625,7 +641,7 @@ absl::Status Parser::Commission(const Section& s, Scheme& out) {
   out.has_pay = true;
   {
     const Entry& e = *keys->at("public_rate");
-    auto r = Percent(e.value, e, "public_rate");
+    auto r = CommissionRate(e.value, e, "public_rate");
     if (!r.ok()) return r.status();
     out.public_rate_ppm = *r;
   }
@@ -683,7 +699,7 @@ absl::Status Parser::Commission(const Section& s, Scheme& out) {
         return Error(e, absl::StrCat("bracket repeats '", k, "'"));
       }
       if (k == "rate") {
-        auto r = Percent(val, e, "bracket rate");
+        auto r = CommissionRate(val, e, "bracket rate");
         if (!r.ok()) return r.status();
         b.rate_ppm = *r;
         has_rate = true;

@@ -267,6 +267,11 @@ TEST(SchemeToml, BadValuesAreRefusedWithTheirPosition) {
       "decimals");
   EXPECT_EQ(TomlError(Replace(kMini, "\"0.5%\"", "0.5")),
             "t.toml:26:15: 'public_rate' must be a string in quotes");
+  // A commission over 100% of the sales is a typo (150% for 1.50%).
+  EXPECT_THAT(TomlError(Replace(kMini, "\"0.5%\"", "\"500%\"")),
+              HasSubstr("public_rate '500%' is over 100%"));
+  EXPECT_THAT(TomlError(Replace(kMini, "rate 1.25%", "rate 150%")),
+              HasSubstr("bracket rate '150%' is over 100%"));
   // A bracket's own mistakes point at its string.
   EXPECT_EQ(TomlError(Replace(kMini, "rate 1.25%", "rate 1.25")),
             "t.toml:24:13: bracket rate '1.25' must be a percentage such as "
