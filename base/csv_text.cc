@@ -19,13 +19,24 @@ void AppendQuoted(std::string* out, std::string_view prefix,
   out->push_back('"');
 }
 
+// Text a spreadsheet would run as a formula.
+bool RunsAsFormula(std::string_view s) {
+  return !s.empty() &&
+         std::string_view("=+-@\t\r").find(s.front()) != std::string_view::npos;
+}
+
 }  // namespace
 
 void AppendCsvField(std::string* out, std::string_view s) {
-  const bool formula =
-      !s.empty() &&
-      std::string_view("=+-@\t\r").find(s.front()) != std::string_view::npos;
-  AppendQuoted(out, formula ? "'" : "", s);
+  AppendQuoted(out, RunsAsFormula(s) ? "'" : "", s);
+}
+
+std::string_view WithoutFormulaGuard(std::string_view field) {
+  if (field.size() >= 2 && field.front() == '\'' &&
+      RunsAsFormula(field.substr(1))) {
+    field.remove_prefix(1);
+  }
+  return field;
 }
 
 void AppendCsvNumber(std::string* out, std::string_view s) {

@@ -17,6 +17,11 @@ namespace chatkpi {
 // outside (docs/scoring.md, "Output").
 void AppendCsvField(std::string* out, std::string_view s);
 
+// A field read back from a CSV this program wrote: without the leading '
+// AppendCsvField put before text a spreadsheet would run as a formula, so
+// that an exported table imports as the same table (the roster).
+std::string_view WithoutFormulaGuard(std::string_view field);
+
 // Appends a number the program formatted itself ("-12.5", ""): a leading
 // minus followed by a digit stays a number; anything else is text, as for
 // AppendCsvField.

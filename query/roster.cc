@@ -20,6 +20,12 @@
 namespace chatkpi {
 namespace {
 
+// A CSV field without the ASCII spaces around it.
+std::string_view Stripped(const std::string& field) {
+  const absl::string_view v = absl::StripAsciiWhitespace(field);
+  return std::string_view(v.data(), v.size());
+}
+
 constexpr std::string_view kRosterPrefix = kMetaRosterPrefix;
 constexpr char kRosterEnd[] = "roster0";  // '0' follows '/'
 constexpr int kMaxErrors = 20;
@@ -174,6 +180,44 @@ std::vector<std::string> Roster::EmployedAgents(absl::CivilMonth month) const {
   return out;
 }
 
+absl::Status CheckTypedAgentId(std::string_view agent_view) {
+  const std::string agent(agent_view);
+  // UTF-8 of the characters refused, and their names for the message.
+  static constexpr struct {
+    const char* bytes;
+    const char* name;
+  } kInvisible[] = {
+      {"\xC2\xA0", "U+00A0 no-break space"},
+      {"\xE3\x80\x80", "U+3000 ideographic space"},
+      {"\xE2\x80\x8B", "U+200B zero-width space"},
+      {"\xE2\x80\x8C", "U+200C zero-width non-joiner"},
+      {"\xE2\x80\x8D", "U+200D zero-width joiner"},
+      {"\xE2\x81\xA0", "U+2060 word joiner"},
+      {"\xEF\xBB\xBF", "U+FEFF byte order mark"},
+  };
+  for (const auto& [bytes, name] : kInvisible) {
+    if (size_t at = agent.find(bytes); at != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("agent id '", agent, "' holds a ", name, " at byte ", at,
+                       ", which shows as nothing or a space: retype the id"));
+    }
+  }
+  // U+2000..U+200A, the typographic spaces: E2 80 80..8A.
+  for (size_t at = agent.find("\xE2\x80"); at != std::string::npos;
+       at = agent.find("\xE2\x80", at + 1)) {
+    if (at + 2 < agent.size() &&
+        static_cast<unsigned char>(agent[at + 2]) <= 0x8A) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "agent id '", agent, "' holds a typographic space (U+",
+          absl::StrFormat(
+              "%04X",
+              0x2000 + (static_cast<unsigned char>(agent[at + 2]) - 0x80)),
+          ") at byte ", at, ", which shows as a space: retype the id"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Roster> ParseRosterCsv(std::string_view input) {
   absl::string_view text(input.data(), input.size());
   absl::ConsumePrefix(&text, "\xEF\xBB\xBF");
@@ -224,13 +268,16 @@ absl::StatusOr<Roster> ParseRosterCsv(std::string_view input) {
     }
     RosterEntry e;
     e.line = r.line;
-    e.agent = std::string(absl::StripAsciiWhitespace(r.fields[col_agent]));
+    e.agent = std::string(WithoutFormulaGuard(Stripped(r.fields[col_agent])));
     if (col_name >= 0) {
-      e.name = std::string(absl::StripAsciiWhitespace(r.fields[col_name]));
+      e.name = std::string(WithoutFormulaGuard(Stripped(r.fields[col_name])));
     }
     bool ok = true;
     if (e.agent.empty()) {
       error(r.line, "empty agent id");
+      ok = false;
+    } else if (absl::Status typed = CheckTypedAgentId(e.agent); !typed.ok()) {
+      error(r.line, std::string(typed.message()));
       ok = false;
     } else if (auto [it, fresh] = seen.emplace(e.agent, r.line); !fresh) {
       error(r.line,

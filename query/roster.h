@@ -50,6 +50,14 @@ struct Roster {
 // bad dates, duplicate agents, `left` before `hired`, empty agent ids.
 absl::StatusOr<Roster> ParseRosterCsv(std::string_view text);
 
+// An agent id typed by a person (a roster row, `chatkpi assess --agent`)
+// holds no character that shows as nothing or as a plain space: no-break
+// and ideographic spaces (U+00A0, U+3000, U+2000-U+200A), zero-width ones
+// (U+200B-U+200D, U+2060) and the byte order mark (U+FEFF). Kept, they made
+// an id that looks like an agent's and is not: the agent went unpaid.
+// InvalidArgument naming the character and where it is.
+absl::Status CheckTypedAgentId(std::string_view agent);
+
 // Stores `roster` as the next version and returns that version number.
 // `roster.version` is ignored.
 absl::StatusOr<int64_t> StoreRoster(Store& store, const Roster& roster);

@@ -146,6 +146,59 @@ TEST(RosterCsv, BadRowsAreRefusedWithTheirLines) {
   EXPECT_FALSE(ParseRosterCsv("agent,hired\na,2026-02-30\n").ok());
 }
 
+// An id typed with a character that shows as nothing or as a space made an
+// agent that looks like the real one and is not: the real one went unpaid
+// ("unrostered"), with exit 0.
+TEST(RosterCsv, IdsWithInvisibleCharactersAreRefused) {
+  absl::Status s =
+      ParseRosterCsv(
+          "agent,name,hired\n"
+          "shop:li\xE3\x80\x80,李,2026-01-01\n"          // U+3000 at its end
+          "shop:\xC2\xA0wang,王,2026-01-01\n"            // U+00A0
+          "\xEF\xBB\xBFshop:zhao,赵,2026-01-01\n"        // a BOM on row 4
+          "shop:q\xE2\x80\x8Bian,钱,2026-01-01\n"        // U+200B
+          "shop:s\xE2\x80\x82un,孙,2026-01-01\n"         // U+2002
+          "shop:zhou,周 小\xE3\x80\x80明,2026-01-01\n")  // a name may
+          .status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("line 2: agent id 'shop:li\xE3\x80\x80' "
+                                     "holds a U+3000 ideographic space"));
+  EXPECT_THAT(s.message(), HasSubstr("line 3: agent id"));
+  EXPECT_THAT(s.message(), HasSubstr("U+00A0 no-break space"));
+  EXPECT_THAT(s.message(), HasSubstr("line 4: agent id"));
+  EXPECT_THAT(s.message(), HasSubstr("U+FEFF byte order mark"));
+  EXPECT_THAT(s.message(), HasSubstr("line 5: agent id"));
+  EXPECT_THAT(s.message(), HasSubstr("U+200B zero-width space"));
+  EXPECT_THAT(s.message(), HasSubstr("line 6: agent id"));
+  EXPECT_THAT(s.message(), HasSubstr("typographic space (U+2002)"));
+  EXPECT_THAT(s.message(), Not(HasSubstr("line 7")));
+  // Other characters beyond ASCII are ids like any other.
+  EXPECT_TRUE(CheckTypedAgentId("旗舰店:小王").ok());
+  EXPECT_TRUE(CheckTypedAgentId("shop:\xE2\x80\x94" "dash").ok());  // U+2014
+}
+
+// chatkpi's own CSV guards text a spreadsheet would run as a formula with a
+// leading '; imported again, that ' became part of the id, and the agent
+// was no longer rostered.
+TEST(RosterCsv, ExportedCsvImportsAsTheSameRoster) {
+  Roster r = MustRoster(
+      "agent,name,hired,left\n"
+      "@li,-Li,2026-01-01,\n"
+      "=sum,+x,2026-01-01,2026-11-30\n"
+      "shop:a,\"a, b\",2026-02-01,\n");
+  auto again = ParseRosterCsv(RosterToCsv(r));
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << RosterToCsv(r);
+  ASSERT_EQ(again->entries.size(), r.entries.size());
+  for (size_t i = 0; i < r.entries.size(); ++i) {
+    EXPECT_EQ(again->entries[i].agent, r.entries[i].agent);
+    EXPECT_EQ(again->entries[i].name, r.entries[i].name);
+    EXPECT_EQ(again->entries[i].hired, r.entries[i].hired);
+    EXPECT_EQ(again->entries[i].left, r.entries[i].left);
+  }
+  EXPECT_EQ(again->entries[0].agent, "=sum");
+  EXPECT_EQ(again->entries[1].agent, "@li");
+}
+
 TEST(RosterCsv, EmployedInTheMonth) {
   Roster r = MustRoster(
       "agent,hired,left\n"

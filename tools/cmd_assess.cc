@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -73,7 +74,12 @@ int RunAssess(int argc, char** argv) {
   }
   auto ts = args->GetInt("ts", absl::ToUnixMillis(absl::Now()));
   if (!ts.ok()) return Fail(kCmd, ts.status());
-  const std::string agent = *args->Get("agent");
+  // Typed by a person, as a roster's ids are: trimmed the same way, and
+  // refused with a character that shows as nothing (query/roster.h).
+  const std::string agent(absl::StripAsciiWhitespace(*args->Get("agent")));
+  if (absl::Status typed = CheckTypedAgentId(agent); !typed.ok()) {
+    return Fail(kCmd, typed);
+  }
   const std::string month = *args->Get("month");
   const std::string metric = *args->Get("metric");
   const std::string id = args->Get("id").value_or(
