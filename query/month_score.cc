@@ -52,9 +52,26 @@ absl::StatusOr<std::vector<Assessment>> ReadAssessments(
               "take in a corrected assessment for it"));
           return false;
         }
-        // Money is yuan, exact to the fen, never through a float: a stored
-        // value with more decimals (or an exponent), which an event file
-        // may carry, stops the month loudly rather than being rounded.
+        // An event file's input gets the checks `chatkpi assess` makes
+        // (docs/scoring.md, "Assessment inputs"): out of its range (2.5
+        // sets, -5 days absent, a target of 0) or money that is not exact
+        // to the fen, it stops the month loudly, saying why, rather than
+        // being scored as it is or rounded. A name no scheme can score
+        // stays as it is.
+        if (auto m = FindAssessmentMetric(a.metric)) {
+          // A mark above its maximum is scored as the item's weight, as a
+          // `manual` curve clamps it; every other refusal stands.
+          const bool clamped = m->kind == AssessmentKind::kMark &&
+                               a.value > m->max && a.value >= 0;
+          if (absl::Status c = CheckAssessmentInput(a.metric, text);
+              !c.ok() && !clamped) {
+            bad = absl::InvalidArgumentError(
+                absl::StrCat("assessment ", a.metric, " of ", a.agent, " for ",
+                             month, " is ", text, ": ", c.message(),
+                             "; enter it again with chatkpi assess"));
+            return false;
+          }
+        }
         if (IsMoneyAssessment(a.metric) &&
             !ParseYuanToFen(text, &a.value_fen).ok()) {
           bad = absl::InvalidArgumentError(absl::StrCat(

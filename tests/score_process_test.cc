@@ -72,5 +72,46 @@ TEST(ScoreProcess, Ecom10PayFromStoredEventsAndAssessments) {
   std::filesystem::remove_all(dir);
 }
 
+// Assessment inputs from an event file skip `chatkpi assess`'s checks: out
+// of range they were scored as they were (2.5 sets sold earned 2.5 points,
+// -5 days absent counted), with exit 0, or stopped the month saying money
+// takes at most 2 decimals when it was negative. `score` checks them as
+// `assess` does and stops the month naming the input and the reason.
+TEST(ScoreProcess, EventFileInputsOutOfRangeStopTheMonthSayingWhy) {
+  const struct {
+    const char* metric;
+    const char* value;
+    const char* why;
+  } kCases[] = {
+      {"sets_sold", "2.5", "sets_sold value 2.5 must be a whole number"},
+      {"absent_days", "-5", "absent_days value -5 is negative"},
+      {"seniority_pay", "-100", "seniority_pay value -100 is negative"},
+      {"sales_target", "0", "sales_target must be above 0"},
+      {"followup", "2.5e0", "followup value '2.5e0' is not a plain decimal"},
+  };
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(c.metric);
+    std::string dir = testing::TempDir("score-inputs");
+    testing::WriteFile(
+        dir + "/ev.jsonl",
+        absl::StrCat(R"({"type":"assessment","id":"a1","ts":)",
+                     testing::Local("2026-11-10 09:00:00"),
+                     R"(,"agent":"shop:a","period":"2026-11","metric":")",
+                     c.metric, R"(","value":)", c.value, "}\n"));
+    auto r = RunProcess(
+        {ChatkpiBinary(), "ingest", "--db", dir + "/db", dir + "/ev.jsonl"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = RunProcess({ChatkpiBinary(), "score", "--db", dir + "/db", "--month",
+                    "2026-11", "--scheme", "ecom10"});
+    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.err.find(absl::StrCat("assessment ", c.metric,
+                                      " of shop:a for 2026-11 is ", c.value,
+                                      ": ", c.why)),
+              std::string::npos)
+        << r.err;
+    std::filesystem::remove_all(dir);
+  }
+}
+
 }  // namespace
 }  // namespace chatkpi
