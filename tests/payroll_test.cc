@@ -174,7 +174,9 @@ TEST(RosterCsv, IdsWithInvisibleCharactersAreRefused) {
   EXPECT_THAT(s.message(), Not(HasSubstr("line 7")));
   // Other characters beyond ASCII are ids like any other.
   EXPECT_TRUE(CheckTypedAgentId("旗舰店:小王").ok());
-  EXPECT_TRUE(CheckTypedAgentId("shop:\xE2\x80\x94" "dash").ok());  // U+2014
+  EXPECT_TRUE(CheckTypedAgentId("shop:\xE2\x80\x94"
+                                "dash")
+                  .ok());  // U+2014
 }
 
 // chatkpi's own CSV guards text a spreadsheet would run as a formula with a
