@@ -940,7 +940,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   }
   // A file is no store, whatever its permissions: searched as a directory
   // (below) it would be reported as not entered.
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+  const bool exists = fs::exists(dir, ec);
+  if (exists && !fs::is_directory(dir, ec)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--db ", dir, " is not a directory"));
   }
@@ -954,12 +955,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     return absl::PermissionDeniedError(
         absl::StrCat("--db ", dir, ": permission denied"));
   }
-  bool exists = fs::exists(dir, ec);
   bool is_rocksdb = exists && fs::exists(fs::path(dir) / "CURRENT", ec);
-  if (exists && !fs::is_directory(dir, ec)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--db ", dir, " is not a directory"));
-  }
   const bool marked = exists && HasStoreMarker(dir);
   const std::optional<CommitRecord> record =
       exists ? ReadCommitRecord(dir) : std::nullopt;
