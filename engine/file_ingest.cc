@@ -359,8 +359,8 @@ absl::Status Ingestor::Take(Input& in, const LineReader::Line& line) {
   if (line.number <= in.resume_after) {
     ++report_->skipped_lines;
     if (in.verifying && line.number == in.resume_after) {
-      in.verifying = false;
       if (in.lines_hash != in.verify_hash) return ReadAgain(in);
+      in.verifying = false;
     }
     return absl::OkStatus();
   }
@@ -451,7 +451,6 @@ absl::Status Ingestor::Pump(Input& in) {
     if (!reader.status().ok() || !in.verifying || !EndsBeforeStoredLines(in)) {
       break;
     }
-    in.verifying = false;
     absl::Status s = ReadAgain(in);
     if (!s.ok()) return s;
   }
