@@ -10,6 +10,7 @@
 #include "base/prefetch.h"
 #include "engine/conflict_record.h"
 #include "engine/dead_letter_value.h"
+#include "engine/event_count.h"
 #include "engine/event_hashes.h"
 #include "engine/local_day.h"
 #include "engine/shard_runs.h"
@@ -443,10 +444,17 @@ void Engine::PrefetchStateData(const Event& e) const {
 
 absl::StatusOr<bool> Engine::Apply(const Event& e, std::string_view raw,
                                    EventPosition position) {
+  auto outcome = ApplyWithOutcome(e, raw, position);
+  if (!outcome.ok()) return outcome.status();
+  return *outcome != Outcome::kNotApplied;
+}
+
+absl::StatusOr<Engine::Outcome> Engine::ApplyWithOutcome(
+    const Event& e, std::string_view raw, EventPosition position) {
   if (!failed_.ok()) return failed_;
-  auto applied = ApplyUnchecked(e, raw, position);
-  if (!applied.ok()) failed_ = applied.status();
-  return applied;
+  auto outcome = ApplyUnchecked(e, raw, position);
+  if (!outcome.ok()) failed_ = outcome.status();
+  return outcome;
 }
 
 absl::StatusOr<Engine::Applied> Engine::ApplyBesideSiblings(
@@ -502,9 +510,9 @@ bool Engine::HoldsOrder(std::string_view order) const {
   return it != orders_.end() && !it->second->state.events.empty();
 }
 
-absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
-                                            std::string_view raw,
-                                            EventPosition position) {
+absl::StatusOr<Engine::Outcome> Engine::ApplyUnchecked(const Event& e,
+                                                       std::string_view raw,
+                                                       EventPosition position) {
   // The store knows every id it holds and every id a pending commit on it
   // (this engine's or another shard's) has claimed.
   Commit::HeldEvent held;
@@ -519,14 +527,15 @@ absl::StatusOr<bool> Engine::ApplyUnchecked(const Event& e,
     }
     if (!replaces) {
       ++stats_.duplicates;
-      return false;
+      return Outcome::kNotApplied;
     }
   }
   // With siblings, Apply runs with every shard idle: an order event goes
   // to the shard that holds its order.
   absl::Status s = ApplyClaimed(e, opts_.siblings != nullptr);
   if (!s.ok()) return s;
-  return true;
+  return *claim == Commit::Claim::kNew ? Outcome::kNewId
+                                       : Outcome::kReplacedHeldCopy;
 }
 
 absl::Status Engine::ApplyClaimed(const Event& e, bool across_shards,
@@ -659,6 +668,7 @@ absl::StatusOr<bool> Engine::ResolveConflict(const Event& e,
   }
   absl::Status s = commit_.ReplaceEvent(e.id, raw);
   if (s.ok()) {
+    ++new_superseded_;
     s = RecordConflict(e.id, old_content, true, here, held_position, *held_raw);
   }
   if (!s.ok()) return s;
@@ -1329,10 +1339,12 @@ absl::Status Engine::PutStoreCounters(const std::vector<Engine*>& engines) {
   auto fail = [&](const absl::Status& s) { return FailAll(engines, s); };
   int64_t dead_letters = 0;
   int64_t conflicts = 0;
+  int64_t superseded = 0;
   for (Engine* e : engines) {
     if (!e->failed_.ok()) return fail(e->failed_);
     dead_letters += e->new_dead_letters_;
     conflicts += e->new_conflicts_;
+    superseded += e->new_superseded_;
   }
   // The store-wide counters: read-modify-write at commit time rather than
   // totals kept since Open, since several engines (Kafka partitions, file
@@ -1342,6 +1354,15 @@ absl::Status Engine::PutStoreCounters(const std::vector<Engine*>& engines) {
     auto total = ReadMetaCounter(*store, kMetaConflicts);
     if (!total.ok()) return fail(total.status());
     PutMetaCounter(&first, kMetaConflicts, *total + conflicts);
+  }
+  // Written by a store's first commit too, so that counting its events
+  // never has to read its log (engine/event_count.h).
+  auto counted = StoredSupersededEntries(*store);
+  if (!counted.ok()) return fail(counted.status());
+  if (superseded > 0 || !counted->has_value()) {
+    auto total = SupersededEntries(*store);
+    if (!total.ok()) return fail(total.status());
+    PutMetaCounter(&first, kMetaSuperseded, *total + superseded);
   }
   if (dead_letters > 0) {
     auto stored = ReadMetaCounter(*store, kMetaDeadLetters);
@@ -1506,6 +1527,7 @@ void Engine::Committed() {
   positions_.clear();
   new_dead_letters_ = 0;
   new_conflicts_ = 0;
+  new_superseded_ = 0;
   pending_ = 0;
   if (!commit_changes_.empty()) commit_listener_(commit_changes_);
   commit_changes_.clear();

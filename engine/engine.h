@@ -146,6 +146,13 @@ class Engine {
   // last commit.
   absl::StatusOr<bool> Apply(const Event& e, std::string_view raw,
                              EventPosition position = {});
+  // Apply, saying whether the event's id was new to the store. A copy that
+  // wins over the held one is applied, but its id was held: summaries of
+  // what a run read count it with the duplicates, so that they are the same
+  // whatever the arrival order and the number of threads.
+  enum class Outcome { kNewId, kReplacedHeldCopy, kNotApplied };
+  absl::StatusOr<Outcome> ApplyWithOutcome(const Event& e, std::string_view raw,
+                                           EventPosition position = {});
   // Apply for an engine that runs beside its siblings on another thread
   // (EngineOptions::siblings): an event that involves another shard — a
   // copy of an id held with other bytes, an order whose state another
@@ -268,8 +275,8 @@ class Engine {
 
   Engine(const Rules& rules, Store* store, const EngineOptions& opts);
 
-  absl::StatusOr<bool> ApplyUnchecked(const Event& e, std::string_view raw,
-                                      EventPosition position);
+  absl::StatusOr<Outcome> ApplyUnchecked(const Event& e, std::string_view raw,
+                                         EventPosition position);
   // Counts `e`, whose id this engine's commit has just claimed. With
   // `across_shards` (every sibling idle) an order event is applied where
   // its order's state lives, which may move it (ChangeOrderAcrossShards);
@@ -496,6 +503,7 @@ class Engine {
   int64_t newest_ts_ = 0;
   int64_t new_dead_letters_ = 0;  // added since the last commit
   int64_t new_conflicts_ = 0;
+  int64_t new_superseded_ = 0;  // log entries the commit's copies replace
   size_t pending_ = 0;
   // Reused by PrepareCommit for every state it encodes.
   std::string encode_buffer_;

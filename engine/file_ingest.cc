@@ -296,9 +296,9 @@ absl::StatusOr<std::unique_ptr<Input>> Ingestor::Open(const std::string& path) {
 
 absl::Status Ingestor::Apply(const Event& e, std::string_view text,
                              EventPosition position, FileIngestReport* r) {
-  auto applied = engine_->Apply(e, text, position);
-  if (!applied.ok()) return applied.status();
-  ++(*applied ? r->accepted : r->duplicates);
+  auto outcome = engine_->ApplyWithOutcome(e, text, position);
+  if (!outcome.ok()) return outcome.status();
+  ++(*outcome == Engine::Outcome::kNewId ? r->accepted : r->duplicates);
   return absl::OkStatus();
 }
 

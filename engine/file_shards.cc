@@ -325,10 +325,11 @@ absl::Status FileShards::ApplyDeferred(Batch& b, Counts* counts) {
       ++(b.results[i] == kNew ? counts->accepted : counts->duplicates);
       continue;
     }
-    auto applied = engines_[ShardOf(b.slots[i])]->Apply(b.slots[i], b.Raw(i),
-                                                        b.positions[i]);
-    if (!applied.ok()) return applied.status();
-    ++(*applied ? counts->accepted : counts->duplicates);
+    auto outcome = engines_[ShardOf(b.slots[i])]->ApplyWithOutcome(
+        b.slots[i], b.Raw(i), b.positions[i]);
+    if (!outcome.ok()) return outcome.status();
+    ++(*outcome == Engine::Outcome::kNewId ? counts->accepted
+                                           : counts->duplicates);
   }
   for (const DeadLetter& d : b.dead_letters) {
     absl::Status s = engines_[0]->AddDeadLetter(d);

@@ -676,14 +676,15 @@ absl::Status KafkaIngest::ApplyMessage(Worker& w, int topic, int32_t number,
       }
     }
     const std::string prefix = absl::StrCat(topics_[topic], "/", number, "/");
-    const int64_t conflicts = shard.engine->stats().conflicts;
-    auto applied = shard.engine->Apply(event, value, {prefix, offset});
-    if (!applied.ok()) return Fail(applied.status());
-    ++(*applied ? w.tally.accepted : w.tally.duplicates);
-    if (*applied) ++p.accepted_uncommitted;
-    if (*applied && state_ != nullptr) {
+    auto outcome =
+        shard.engine->ApplyWithOutcome(event, value, {prefix, offset});
+    if (!outcome.ok()) return Fail(outcome.status());
+    const bool new_id = *outcome == Engine::Outcome::kNewId;
+    ++(new_id ? w.tally.accepted : w.tally.duplicates);
+    if (new_id) ++p.accepted_uncommitted;
+    if (*outcome != Engine::Outcome::kNotApplied && state_ != nullptr) {
       // A conflicting copy that replaced the held one reuses its key.
-      if (shard.engine->stats().conflicts == conflicts) ++shard.state_records;
+      if (new_id) ++shard.state_records;
       state_->AddEvent(number, shard.state_epoch, event.id, value);
     }
   } else {

@@ -61,6 +61,7 @@ inline constexpr char kMetaRulesSeenPrefix[] = "rules.seen/";
 inline constexpr char kMetaReplacedPrefix[] = "replaced/";
 inline constexpr char kMetaDeadLetters[] = "stats.dead_letters";
 inline constexpr char kMetaConflicts[] = "stats.conflicts";
+inline constexpr char kMetaSuperseded[] = "stats.superseded";
 inline constexpr char kMetaConflictPrefix[] = "conflict/";
 inline constexpr char kMetaPositionPrefix[] = "pos/";
 inline constexpr char kMetaAssessmentCandidatesPrefix[] = "acand/";

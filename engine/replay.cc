@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "base/json_text.h"
 #include "engine/engine.h"
+#include "engine/event_count.h"
 #include "engine/file_shards.h"
 #include "engine/generation_select.h"
 #include "engine/live_store.h"
@@ -186,7 +187,10 @@ class Rebuilder {
     const std::string_view candidates = kMetaAssessmentCandidatesPrefix;
     s = live_->Scan(Family::kMeta, "", "",
                     [&](std::string_view k, std::string_view v) {
-                      if (k == kMetaRules || k.substr(0, runs.size()) == runs ||
+                      // The count of superseded log entries is the new
+                      // log's own: its engines kept it.
+                      if (k == kMetaRules || k == kMetaSuperseded ||
+                          k.substr(0, runs.size()) == runs ||
                           k.substr(0, candidates.size()) == candidates) {
                         return true;
                       }
@@ -273,9 +277,9 @@ class Rebuilder {
     if (!engine.ok()) return engine.status();
     absl::Status parsed = parser_.Parse(raw, event);
     if (!parsed.ok()) return Unparsable(seq, parsed);
-    auto applied = (*engine)->Apply(*event, raw);
-    if (!applied.ok()) return applied.status();
-    if (!*applied) ++duplicates_;
+    auto outcome = (*engine)->ApplyWithOutcome(*event, raw);
+    if (!outcome.ok()) return outcome.status();
+    if (*outcome != Engine::Outcome::kNewId) ++duplicates_;
     if ((*engine)->pending() >= opts_.commit_every ||
         (*engine)->OverStateBudget()) {
       return (*engine)->Commit();
@@ -588,13 +592,22 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
     s = rebuilder->CopyUnderived(&report.dead_letters);
     if (s.ok()) s = rebuilder->CommitAll();
     if (!s.ok()) return s;
-    report.events = rebuilder->done();
-    const int64_t expected = rebuilder->total() - rebuilder->duplicates();
-    if (static_cast<int64_t>((*target)->next_seq()) != expected) {
-      return absl::InternalError(absl::StrCat(
-          "the new generation holds ", (*target)->next_seq(),
-          " events, the live one ", expected, "; nothing was switched"));
+    // The logs may differ in length (a conflicting copy applied in another
+    // order is logged once rather than twice), never in the events they
+    // hold (engine/event_count.h): each new id the rebuild met, and those
+    // of the live log.
+    auto live_events = EventsHeld(*follower->get());
+    if (!live_events.ok()) return live_events.status();
+    auto new_events = EventsHeld(**target);
+    if (!new_events.ok()) return new_events.status();
+    const int64_t new_ids = rebuilder->total() - rebuilder->duplicates();
+    if (*new_events != new_ids || *new_events != *live_events) {
+      return absl::InternalError(
+          absl::StrCat("the new generation holds ", *new_events, " events (",
+                       new_ids, " new ids applied), the live one ",
+                       *live_events, "; nothing was switched"));
     }
+    report.events = *new_events;
     {
       // What the replaced generation was at the switch (writers are held:
       // it takes no more events), for `diff` of a kept generation.
@@ -602,7 +615,7 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
       ReplacedRecord record;
       record.version = report.old_version;
       record.switched_at_ms = absl::ToUnixMillis(absl::Now());
-      record.events = static_cast<int64_t>((*target)->next_seq());
+      record.events = *new_events;
       c.Put(Family::kMeta,
             absl::StrCat(kMetaReplacedPrefix, report.old_generation),
             EncodeReplacedRecord(record));

@@ -82,7 +82,7 @@ struct ReplayReport {
   std::string old_version;     // its rules version
   std::string new_generation;
   std::string new_version;
-  int64_t events = 0;        // applied to the new generation
+  int64_t events = 0;        // the new generation holds (EventsHeld)
   int64_t dead_letters = 0;  // copied
   int rounds = 0;            // passes over the log, the final one included
   absl::Duration elapsed;

@@ -145,12 +145,12 @@ void ReplayWorkers::Work(int worker) {
       return;
     }
     Engine& engine = *b.engine[i];
-    auto applied = engine.Apply(*e, raw);
-    if (!applied.ok()) {
-      w.status = applied.status();
+    auto outcome = engine.ApplyWithOutcome(*e, raw);
+    if (!outcome.ok()) {
+      w.status = outcome.status();
       return;
     }
-    if (!*applied) ++w.duplicates;
+    if (*outcome != Engine::Outcome::kNewId) ++w.duplicates;
     if (engine.pending() >= commit_every_ || engine.OverStateBudget()) {
       std::lock_guard lock(commit_mu_);
       w.status = engine.Commit();

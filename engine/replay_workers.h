@@ -53,7 +53,8 @@ class ReplayWorkers {
   // Applies everything added; returns once every worker is idle. After an
   // error everything is refused.
   absl::Status Drain();
-  // Events that were redeliveries or lost to a held copy, so far.
+  // Events whose id was held, so far: redeliveries, and copies that lost
+  // to the held one or replaced it.
   int64_t duplicates() const { return duplicates_; }
 
  private:

@@ -15,6 +15,7 @@
 #include "base/json_text.h"
 #include "base/number_text.h"
 #include "engine/engine.h"
+#include "engine/event_count.h"
 #include "engine/generation_select.h"
 #include "engine/meta.h"
 #include "engine/rules.h"
@@ -508,7 +509,9 @@ absl::StatusOr<KpiDiff> ComputeDiff(Store& a, Store& b,
     auto rules = ReadStoredRulesRecord(*store);
     if (!rules.ok()) return rules.status();
     if (rules->has_value()) side->rules_json = (*rules)->json;
-    side->events = static_cast<int64_t>(store->next_seq());
+    auto events = EventsHeld(*store);
+    if (!events.ok()) return events.status();
+    side->events = *events;
     if (req.scheme == nullptr) continue;
     d.scheme = req.scheme->name;
     for (absl::CivilMonth m : MonthsOf(req.from, req.to)) {

@@ -11,6 +11,7 @@
 #include "absl/time/civil_time.h"
 #include "base/json_text.h"
 #include "engine/engine.h"
+#include "engine/event_count.h"
 #include "engine/meta.h"
 #include "query/agent_days.h"
 #include "query/dashboard.h"
@@ -431,31 +432,28 @@ ApiResponse HttpApi::DeadLetters(const QueryParams& q) const {
 }
 
 ApiResponse HttpApi::Metrics() const {
-  std::string out;
-  out.append(
-      "# HELP chatkpi_events_total Events in the store's event log.\n"
-      "# TYPE chatkpi_events_total counter\n");
-  AppendPrometheusSample(&out, "chatkpi_events_total", "",
-                         static_cast<double>(store_->next_seq()));
-  int64_t dead = 0;
-  bool store_up = true;
-  auto v = ReadMetaCounter(*store_, kMetaDeadLetters);
-  if (!v.ok()) {
-    // A counter that does not decode is no count to show: the request
-    // fails with the reason rather than exporting a made-up 0.
-    if (v.status().code() == absl::StatusCode::kDataLoss) {
-      return FromStatus(v.status());
-    }
-    store_up = false;
-  } else {
-    dead = *v;
+  // A count that does not decode is no count to show: the request fails
+  // with the reason rather than exporting a made-up 0. A store that does
+  // not answer is reported as down.
+  auto events = EventsHeld(*store_);
+  auto dead = ReadMetaCounter(*store_, kMetaDeadLetters);
+  for (const absl::Status& s : {events.status(), dead.status()}) {
+    if (s.code() == absl::StatusCode::kDataLoss) return FromStatus(s);
   }
+  const bool store_up = events.ok() && dead.ok();
+  std::string out;
   if (store_up) {
+    out.append(
+        "# HELP chatkpi_events_total Events the store holds (distinct "
+        "ids).\n"
+        "# TYPE chatkpi_events_total counter\n");
+    AppendPrometheusSample(&out, "chatkpi_events_total", "",
+                           static_cast<double>(*events));
     out.append(
         "# HELP chatkpi_dead_letters_total Dead letters kept in the store.\n"
         "# TYPE chatkpi_dead_letters_total counter\n");
     AppendPrometheusSample(&out, "chatkpi_dead_letters_total", "",
-                           static_cast<double>(dead));
+                           static_cast<double>(*dead));
   }
   out.append(
       "# HELP chatkpi_store_up Whether the store answered a read.\n"

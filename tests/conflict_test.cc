@@ -16,6 +16,7 @@
 #include "base/json_text.h"
 #include "engine/conflict_record.h"
 #include "engine/engine.h"
+#include "engine/event_count.h"
 #include "engine/kafka_ingest.h"
 #include "engine/local_day.h"
 #include "engine/replay.h"
@@ -306,14 +307,58 @@ TEST(ConflictingDuplicates, ReplayResolvesThemAsIngestDid) {
   ASSERT_TRUE(got.ok()) << got.status();
   ExpectSameCounters(*got, want, "replayed");
   // The log as ingest left it (four events, then the two winners), and the
-  // conflicts with it.
+  // conflicts with it; it holds four events.
   EXPECT_EQ((*replayed)->next_seq(), 6u);
+  auto held = EventsHeld(**replayed);
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(*held, 4);
   auto conflicts = (*replayed)->Get(Family::kMeta, kMetaConflicts);
   ASSERT_TRUE(conflicts.ok() && conflicts->has_value());
   std::string_view v = **conflicts;
   int64_t count = 0;
   ASSERT_TRUE(GetVarsint64(&v, &count));
   EXPECT_EQ(count, 2);
+}
+
+// A store of a build that kept no count of replaced log entries: its
+// events are counted from its log, and its next commit stores the count.
+TEST(ConflictingDuplicates, StoreWithoutTheReplacedCountCountsItsLog) {
+  const int64_t t0 = Local("2026-11-10 09:00:00");
+  // Each loser first, then the copy that wins (a second earlier): the log
+  // holds both.
+  std::vector<Line> lines;
+  int64_t n = 0;
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = absl::StrCat("q", i);
+    Event loser = testing::In(id, t0 + 1000, "u1", "shop:a");
+    lines.push_back({loser, EventJson(loser), ++n});
+  }
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = absl::StrCat("q", i);
+    Event winner = testing::In(id, t0, "u1", "shop:a");
+    lines.push_back({winner, EventJson(winner), ++n});
+  }
+  StoreRun run(TempDir("conflict_legacy_count"));
+  run.Feed(lines, 3);
+  EXPECT_EQ(run.store().next_seq(), 10u);
+  auto stored = StoredSupersededEntries(run.store());
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(*stored, std::optional<int64_t>(5));
+  Commit forget(&run.store());
+  forget.Delete(Family::kMeta, kMetaSuperseded);
+  ASSERT_TRUE(run.store().Write(&forget).ok());
+
+  auto held = EventsHeld(run.store());
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(*held, 5);
+  Event next = testing::In("q5", t0 + 5000, "u1", "shop:a");
+  run.Feed({{next, EventJson(next), ++n}}, 1);
+  stored = StoredSupersededEntries(run.store());
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(*stored, std::optional<int64_t>(5));
+  held = EventsHeld(run.store());
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(*held, 6);
 }
 
 // Kafka: the same rule in the consume loop. Two copies of a payment under
@@ -359,7 +404,10 @@ TEST(ConflictingDuplicates, KafkaTakesTheWinnerInEitherOrder) {
       KafkaIngestReport report;
       ASSERT_TRUE(
           RunKafkaIngest(*DefaultRules(), store->get(), o, &report).ok());
-      EXPECT_EQ(report.accepted, order == 0 ? 3 : 2);
+      // Two ids in either order: a winner that comes second replaces a
+      // held copy, a duplicate all the same.
+      EXPECT_EQ(report.accepted, 2);
+      EXPECT_EQ(report.duplicates, 1);
     }
     snapshots[order] = testing::SnapshotJson(db);
     EXPECT_NE(snapshots[order].find("\"paid_items\": 2, \"sales_fen\": 8000"),
@@ -476,6 +524,10 @@ TEST_P(ConflictRandomized, MatchesReferenceWinners) {
   const RefSnapshot want = ReferencePeriod(ref, DayNumber(from), DayNumber(to));
   testing::ExpectSameAsReference(run.Snapshot(from, to), want);
   EXPECT_EQ(run.StoredConflicts(), conflicts);
+  // Every copy kept its original's id.
+  auto held = EventsHeld(run.store());
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(*held, static_cast<int64_t>(originals));
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, ConflictRandomized,

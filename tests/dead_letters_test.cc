@@ -242,6 +242,47 @@ TEST(DeadLettersHttp, ListsPagesAndNeedsTheAdminToken) {
 // items; 8000 < 10000 fen wins, docs/engine.md "Duplicates"), taken in
 // both orders by the real binary: the same snapshot, one conflict listed
 // with both positions.
+// Each of 200 chats comes first from one buyer, then, further on, under the
+// same id from another buyer a second earlier: that copy wins, and the log
+// holds both. Whatever the thread count, the run says 200 new events and
+// 200 duplicates, and `stats`, a replay and `stats` again say 200 events.
+TEST(ConflictingDuplicatesProcess, EventsAreDistinctIdsWhateverTheThreads) {
+  const std::string dir = TempDir("conflicts_events");
+  std::string losers, winners;
+  for (int i = 0; i < 200; ++i) {
+    const int64_t ts = 1794276000000 + i * 60000;
+    absl::StrAppend(&losers, R"({"type":"chat","id":"c)", i, R"(","ts":)",
+                    ts + 1000, R"(,"buyer":"late)", i,
+                    R"(","agent":"shop:a","dir":"in","text":"在吗"})", "\n");
+    absl::StrAppend(&winners, R"({"type":"chat","id":"c)", i, R"(","ts":)", ts,
+                    R"(,"buyer":"early)", i,
+                    R"(","agent":"shop:a","dir":"in","text":"在吗"})", "\n");
+  }
+  WriteFile(dir + "/in.jsonl", losers + winners);
+  for (const char* threads : {"1", "2", "4"}) {
+    const std::string db = absl::StrCat(dir, "/db", threads);
+    auto r = RunProcess({ChatkpiBinary(), "ingest", "--db", db, "--threads",
+                         threads, dir + "/in.jsonl"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("200 new events, 200 duplicates"), std::string::npos)
+        << threads << " threads: " << r.err;
+    for (const char* step : {"ingest", "replay"}) {
+      if (std::string(step) == "replay") {
+        WriteFile(dir + "/rules.json", R"({"version": "v2"})");
+        auto replay = RunProcess({ChatkpiBinary(), "replay", "--db", db,
+                                  "--rules", dir + "/rules.json"});
+        ASSERT_EQ(replay.exit_code, 0) << replay.err;
+        EXPECT_NE(replay.out.find("\"events\": 200,"), std::string::npos)
+            << replay.out;
+      }
+      auto stats = RunProcess({ChatkpiBinary(), "stats", "--db", db});
+      ASSERT_EQ(stats.exit_code, 0) << stats.err;
+      EXPECT_TRUE(absl::StartsWith(stats.out, "{\"events\": 200,"))
+          << threads << " threads, after " << step << ": " << stats.out;
+    }
+  }
+}
+
 TEST(ConflictingDuplicatesProcess, StatsCountAndListBothPositions) {
   const std::string dir = TempDir("conflicts_cli");
   const std::string created =

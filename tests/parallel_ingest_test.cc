@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "base/json_text.h"
 #include "engine/engine.h"
+#include "engine/event_count.h"
 #include "engine/file_ingest.h"
 #include "engine/file_shards.h"
 #include "engine/local_day.h"
@@ -91,6 +92,16 @@ void ExpectReference(const std::string& db, const std::vector<Event>& events,
   }
   EXPECT_EQ(got.unattributed, want.unattributed) << what;
   EXPECT_EQ(got.dead_letters, bad_lines) << what;
+  // The events held are the distinct ids, however often a winning copy was
+  // logged beside the copy it replaced (engine/event_count.h).
+  StoreOptions so;
+  so.read_only = true;
+  auto store = Store::Open(db, so);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto held = EventsHeld(**store);
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(*held, static_cast<int64_t>(ReferenceWinners(events).size()))
+      << what;
 }
 
 // Two buyer names that fall in different file shards of a parallel store.
@@ -294,6 +305,11 @@ TEST_P(ParallelIngestTest, OneTwoFourThreadsAndResumesMatchReference) {
     EXPECT_EQ(report.shards, threads == 1 ? 1u : kFileShardsOfParallelStore);
     EXPECT_EQ(report.conflicts, conflicts) << threads << " threads";
     EXPECT_EQ(report.dead_letters, bad) << threads << " threads";
+    // New events are new ids, whichever copy of an id came first.
+    const auto ids = static_cast<int64_t>(ReferenceWinners(events).size());
+    EXPECT_EQ(report.accepted, ids) << threads << " threads";
+    EXPECT_EQ(report.duplicates, static_cast<int64_t>(events.size()) - ids)
+        << threads << " threads";
     ExpectReference(db, events, bad, absl::StrCat(threads, " threads"));
   }
 

@@ -8,6 +8,7 @@
 #include "engine/conflict_record.h"
 #include "engine/dead_letter_value.h"
 #include "engine/engine.h"
+#include "engine/event_count.h"
 #include "engine/kafka_ingest.h"
 #include "engine/limits.h"
 #include "engine/local_day.h"
@@ -83,9 +84,11 @@ int RunStats(int argc, char** argv) {
   auto positions = ReadSourcePositions(store);
   if (!positions.ok()) return Fail(kCmd, positions.status());
 
-  std::string out = absl::StrCat("{\"events\": ", store.next_seq(),
-                                 ", \"dead_letters\": ", dead,
-                                 ", \"dead_letters_by_reason\": {");
+  auto events = EventsHeld(store);
+  if (!events.ok()) return Fail(kCmd, events.status());
+  std::string out =
+      absl::StrCat("{\"events\": ", *events, ", \"dead_letters\": ", dead,
+                   ", \"dead_letters_by_reason\": {");
   bool first = true;
   for (auto& [reason, n] : reasons) {
     if (!first) out.append(", ");
