@@ -362,6 +362,15 @@ absl::StatusOr<ScoreReport> Score(const Scheme& scheme,
     report.columns.push_back({item.name, item.title});
   }
   report.reference = scheme.reference;
+  {
+    std::map<std::pair<std::string, std::string>, const Assessment*> unknown;
+    for (const Assessment& a : inputs.assessments) {
+      if (a.period == inputs.month && !FindAssessmentMetric(a.metric)) {
+        unknown[{a.agent, a.metric}] = &a;  // a later entry replaces
+      }
+    }
+    for (const auto& [key, a] : unknown) report.unknown_inputs.push_back(*a);
+  }
   for (const GradeBand& g : scheme.grades) {
     report.has_training =
         report.has_training || !g.training.empty() || !g.promotion.empty();
@@ -773,6 +782,14 @@ std::string ScoreReportToJson(const ScoreReport& r) {
                     ", \"inputs\": ", JsonStrings(u.inputs),
                     ",\n   \"counters\": ", CountersJson(u.counters), "}");
   }
+  out.append("],\n \"unknown_inputs\": [");
+  for (size_t i = 0; i < r.unknown_inputs.size(); ++i) {
+    const Assessment& a = r.unknown_inputs[i];
+    absl::StrAppend(&out, i == 0 ? "" : ", ",
+                    "{\"agent\": ", JsonString(a.agent),
+                    ", \"metric\": ", JsonString(a.metric),
+                    ", \"value\": ", JsonDouble(a.value), "}");
+  }
   const Totals t = SumUp(r).value();  // Score proved it fits
   absl::StrAppend(&out, "],\n \"team_totals\": {\"agents\": ", t.agents,
                   ", \"assessed\": ", t.assessed,
@@ -785,6 +802,20 @@ std::string ScoreReportToJson(const ScoreReport& r) {
   absl::StrAppend(&out, "}, \"pay\": ", r.has_pay ? PayJson(t.pay) : "null",
                   "}}\n");
   return out;
+}
+
+std::string UnknownInputsWarning(const ScoreReport& r) {
+  if (r.unknown_inputs.empty()) return "";
+  std::vector<std::string> named;
+  for (const Assessment& a : r.unknown_inputs) {
+    named.push_back(absl::StrCat(a.metric, " of ", a.agent));
+  }
+  return absl::StrCat(
+      "warning: ", r.unknown_inputs.size(), " input(s) of ", r.month,
+      " have a name no scheme scores and are not scored: ",
+      absl::StrJoin(named, ", "),
+      " (a typo? chatkpi assess refuses such names; enter the intended one "
+      "with chatkpi assess)");
 }
 
 std::string FlagText(const std::string& flag, bool zh) {

@@ -123,8 +123,13 @@ struct ScoreReport {
   std::optional<int64_t> roster_version;
   int employed_count = 0;
   std::vector<UnrosteredActivity> unrostered;  // by agent id
-  std::vector<ItemColumn> columns;             // the scheme's items, in order
-  std::vector<std::string> reference;          // the scheme's unscored inputs
+  // The month's inputs of a name no scheme scores (not one of
+  // docs/scoring.md "Assessment inputs", which `chatkpi assess` refuses):
+  // kept, never scored; by agent, then name. A typo in an event file's
+  // input ("excution") shows here rather than only as a missing input.
+  std::vector<Assessment> unknown_inputs;
+  std::vector<ItemColumn> columns;     // the scheme's items, in order
+  std::vector<std::string> reference;  // the scheme's unscored inputs
   bool has_training = false;  // the scheme's bands name training/promotion
   // Assessed agents by rank then id, then those not assessed by id.
   std::vector<AgentScore> agents;
@@ -159,6 +164,8 @@ Pay TeamPayTotal(const ScoreReport& r);
 // docs/spec.md §6 `score` JSON, plus `team_totals` (the sums of the agents'
 // totals and pay) and a few more per-agent fields.
 std::string ScoreReportToJson(const ScoreReport& r);
+// One line naming the report's unknown_inputs, for stderr; empty if none.
+std::string UnknownInputsWarning(const ScoreReport& r);
 // CSV with a UTF-8 BOM: one row per agent, then a team totals row equal to
 // the JSON's team_totals.
 std::string ScoreReportToCsv(const ScoreReport& r,

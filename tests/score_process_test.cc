@@ -113,5 +113,42 @@ TEST(ScoreProcess, EventFileInputsOutOfRangeStopTheMonthSayingWhy) {
   }
 }
 
+// An event file's input under a name no scheme scores (a typo of
+// "execution") is kept but never scored: `score` names it on stderr and
+// in "unknown_inputs", and `statement` names it too, so that the agent's
+// missing execution points are not taken for a missing input alone.
+TEST(ScoreProcess, EventFileInputOfAnUnknownNameIsNamedNotScored) {
+  std::string dir = testing::TempDir("score-unknown");
+  testing::WriteFile(
+      dir + "/ev.jsonl",
+      absl::StrCat(
+          R"({"type":"chat","id":"c1","ts":)",
+          testing::Local("2026-11-10 09:00:00"),
+          R"(,"buyer":"u1","agent":"shop:a","dir":"in","text":"在吗"})", "\n",
+          R"({"type":"assessment","id":"a1","ts":)",
+          testing::Local("2026-11-10 09:00:00"),
+          R"(,"agent":"shop:a","period":"2026-11","metric":"excution","value":9})",
+          "\n"));
+  auto r = RunProcess(
+      {ChatkpiBinary(), "ingest", "--db", dir + "/db", dir + "/ev.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunProcess({ChatkpiBinary(), "score", "--db", dir + "/db", "--month",
+                  "2026-11", "--scheme", "ecom10"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"unknown_inputs\": [{\"agent\": \"shop:a\", "
+                       "\"metric\": \"excution\", \"value\": 9}]"),
+            std::string::npos)
+      << r.out;
+  const std::string warning =
+      "warning: 1 input(s) of 2026-11 have a name no scheme scores and are "
+      "not scored: excution of shop:a";
+  EXPECT_NE(r.err.find(warning), std::string::npos) << r.err;
+  r = RunProcess({ChatkpiBinary(), "statement", "--db", dir + "/db", "--month",
+                  "2026-11", "--scheme", "ecom10", "--agent", "shop:a"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(warning), std::string::npos) << r.err;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace chatkpi

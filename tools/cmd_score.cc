@@ -132,6 +132,10 @@ int RunScore(int argc, char** argv) {
         ScoreMonths(*store, *scheme, roster->has_value() ? &**roster : nullptr,
                     period->first, period->last);
     if (!reports.ok()) return Fail(kCmd, reports.status());
+    for (const ScoreReport& r : *reports) {
+      const std::string warning = UnknownInputsWarning(r);
+      if (!warning.empty()) std::cerr << "chatkpi score: " << warning << "\n";
+    }
     auto awards = ComputePeriodAwards(*scheme, period->label, *reports);
     if (!awards.ok()) return Fail(kCmd, awards.status());
     std::cout << (output->csv ? PeriodAwardsToCsv(*awards, lang)
@@ -145,6 +149,10 @@ int RunScore(int argc, char** argv) {
                  "activity or inputs in the month is assessed and paid "
                  "(import one with chatkpi roster --db DIR --file "
                  "staff.csv)\n";
+  }
+  if (const std::string warning = UnknownInputsWarning(*report);
+      !warning.empty()) {
+    std::cerr << "chatkpi score: " << warning << "\n";
   }
   std::cout << (output->csv ? ScoreReportToCsv(*report, lang)
                             : ScoreReportToJson(*report));

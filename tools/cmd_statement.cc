@@ -53,6 +53,10 @@ int RunStatement(int argc, char** argv) {
   if (!generation.ok()) return Fail(kCmd, generation.status());
   auto report = ScoreMonth(*generation->store, *scheme, *month);
   if (!report.ok()) return Fail(kCmd, report.status());
+  if (const std::string warning = UnknownInputsWarning(*report);
+      !warning.empty()) {
+    std::cerr << "chatkpi statement: " << warning << "\n";
+  }
   auto a = FindStatementAgent(*report, *agent);
   if (!a.ok()) return Fail(kCmd, a.status());
   std::cout << (format == "html" ? PayStatementHtml(*report, **a)
