@@ -73,6 +73,21 @@ std::string ChangelogDeadLettersKey(uint32_t partition) {
   return absl::StrCat(partition, "/dead_letters");
 }
 
+absl::StatusOr<std::set<std::string>> ChangelogTopicsRead(Store& store) {
+  // Keys "pos/changelog/<topic>/<partition>"; a topic name holds no '/'.
+  const std::string prefix = absl::StrCat(kMetaPositionPrefix, "changelog/");
+  std::set<std::string> topics;
+  absl::Status s = store.Scan(
+      Family::kMeta, prefix, "", [&](std::string_view k, std::string_view) {
+        if (k.substr(0, prefix.size()) != prefix) return false;
+        k.remove_prefix(prefix.size());
+        topics.insert(std::string(k.substr(0, k.rfind('/'))));
+        return true;
+      });
+  if (!s.ok()) return s;
+  return topics;
+}
+
 ChangelogApplier::ChangelogApplier(Store* store, std::string topic)
     : store_(store), topic_(std::move(topic)) {}
 
@@ -305,6 +320,19 @@ absl::Status RunChangelogReader(Store* store,
   auto stopped = [&] { return opts.stop != nullptr && opts.stop->load(); };
   if (opts.topic.empty()) {
     return absl::InvalidArgumentError("no changelog topic given");
+  }
+  // The owner epochs a store keeps are those of the topic it was read
+  // from: read from another topic (a new consumer group's), its messages
+  // would be dropped or mixed with the old topic's rows.
+  auto read_before = ChangelogTopicsRead(*store);
+  if (!read_before.ok()) return read_before.status();
+  for (const std::string& other : *read_before) {
+    if (other != opts.topic) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--db ", store->dir(), " holds the team view of changelog topic ",
+          other, ", not ", opts.topic, ": give a new --db (or none) to read ",
+          opts.topic));
+    }
   }
   auto reader = KafkaTopicReader::Open(opts.client);
   if (!reader.ok()) return reader.status();

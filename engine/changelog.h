@@ -65,6 +65,10 @@ bool ParseChangelogKey(std::string_view key, uint32_t* partition, int32_t* day,
 std::string ChangelogOwnerKey(uint32_t partition);
 std::string ChangelogDeadLettersKey(uint32_t partition);
 
+// The changelog topics whose rows `store` holds, by its stored positions:
+// a query instance's store names one, any other store none.
+absl::StatusOr<std::set<std::string>> ChangelogTopicsRead(Store& store);
+
 // Stages changelog messages and writes them to a store in batches, each
 // batch with the offsets it reached (meta "pos/changelog/<topic>/<p>"), so a
 // reader on a kept store resumes where it stopped.

@@ -177,6 +177,9 @@ ApiResponse FromStatus(const absl::Status& s) {
       return ApiError(400, std::string(s.message()));
     case absl::StatusCode::kNotFound:
       return ApiError(404, std::string(s.message()));
+    case absl::StatusCode::kFailedPrecondition:
+      // What this server's store cannot answer (scores over a team view).
+      return ApiError(409, std::string(s.message()));
     case absl::StatusCode::kUnavailable:
       return ApiError(503, std::string(s.message()));
     default:

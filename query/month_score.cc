@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/changelog.h"
 #include "ingest/event_parser.h"
 #include "query/assessment_metrics.h"
 #include "query/snapshot.h"
@@ -127,6 +128,20 @@ absl::StatusOr<ScoreReport> ScoreMonth(Store& store, const Scheme& scheme,
 absl::StatusOr<std::vector<ScoreReport>> ScoreMonths(
     Store& store, const Scheme& scheme, const Roster* roster,
     absl::CivilMonth first, absl::CivilMonth last, int history_months) {
+  // A query instance's store holds the changelog's day rows, not the
+  // assessment inputs (targets, marks, days absent, seniority pay) that
+  // scores and pay read: scored there, every input would be missing.
+  auto topics = ChangelogTopicsRead(store);
+  if (!topics.ok()) return topics.status();
+  const bool team_view = !topics->empty();
+  if (team_view) {
+    return absl::FailedPreconditionError(
+        "this store is a team view read from the changelog, which carries "
+        "the day rows but not the assessment inputs (targets, marks, days "
+        "absent, seniority pay) that scores and pay need; score the month "
+        "on a store that holds every partition's events (docs/scaling.md, "
+        "\"Scores and pay\")");
+  }
   // Collect the run of earlier months that have data, newest first.
   std::vector<MonthInputs> earlier;
   for (int i = 1; i <= history_months; ++i) {

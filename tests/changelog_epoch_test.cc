@@ -4,6 +4,7 @@
 // the dead letters of the partitions it owns.
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/time/civil_time.h"
@@ -12,8 +13,10 @@
 #include "engine/local_day.h"
 #include "engine/owned_shards.h"
 #include "gtest/gtest.h"
+#include "query/month_score.h"
 #include "query/snapshot.h"
 #include "store/store.h"
+#include "tests/subprocess.h"
 #include "tests/test_util.h"
 
 namespace chatkpi {
@@ -185,6 +188,39 @@ TEST(MemberDeadLetters, AMembersSnapshotCountsItsOwnedPartitionsOnly) {
     EXPECT_EQ(s->dead_letters, 1 + 3);
   }
   std::filesystem::remove_all(dir);
+}
+
+// A query instance's store holds day rows but no assessment inputs: it
+// refuses to score (every target and mark would be missing, and pay with
+// them), and refuses to go on reading another changelog topic, whose owner
+// epochs are not those it keeps.
+TEST_F(ChangelogEpochTest, ATeamViewRefusesScoresAndAnotherTopic) {
+  Row(0, 10, "shop:a", 3, "1");
+  ASSERT_TRUE(applier_->Flush().ok());
+  auto topics = ChangelogTopicsRead(*store_);
+  ASSERT_TRUE(topics.ok()) << topics.status();
+  EXPECT_EQ(*topics, std::set<std::string>({"cl"}));
+  auto scheme =
+      LoadSchemeByNameOrPath("ecom10", testing::SourceDir() + "/query/schemes");
+  ASSERT_TRUE(scheme.ok()) << scheme.status();
+  auto report = ScoreMonth(*store_, *scheme, absl::CivilMonth(2026, 11));
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(report.status().message().find("team view"), std::string::npos)
+      << report.status();
+
+  ChangelogReaderOptions opts;
+  opts.client.brokers = "127.0.0.1:1";  // never reached
+  opts.topic = "cl2";
+  opts.until_caught_up = true;
+  opts.log = [](const std::string&) {};
+  ChangelogReaderReport r;
+  absl::Status s = RunChangelogReader(store_.get(), opts, &r);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("holds the team view of changelog topic cl, "
+                             "not cl2"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(r.messages, 0);
 }
 
 }  // namespace
