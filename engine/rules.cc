@@ -4,6 +4,8 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/json_text.h"
@@ -188,7 +190,36 @@ absl::Status Walk(Rules* r, const std::string& prefix,
   return absl::OkStatus();
 }
 
+// A zone named as the tz database names it (Asia/Shanghai, Etc/GMT-8,
+// UTC): segments of letters, digits, '_', '+' and '-', each beginning with
+// a letter. absl::LoadTimeZone also takes a file path and "localtime",
+// which name other zones on other machines, while a rules version must
+// give the same numbers everywhere (docs/replay.md).
+bool IsZoneName(std::string_view name) {
+  if (name.empty() || name == "localtime" || name == "posixrules") {
+    return false;
+  }
+  bool segment_start = true;
+  for (char c : name) {
+    if (segment_start) {
+      if (!absl::ascii_isalpha(c)) return false;
+      segment_start = false;
+    } else if (c == '/') {
+      segment_start = true;
+    } else if (!absl::ascii_isalnum(c) && c != '_' && c != '+' && c != '-') {
+      return false;
+    }
+  }
+  return !segment_start;
+}
+
 absl::Status LoadZone(Rules* r) {
+  if (!IsZoneName(r->timezone_name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rules: time zone '", absl::CHexEscape(r->timezone_name),
+        "' is not a zone name of the tz database (such as Asia/Shanghai): "
+        "a path or 'localtime' would name another zone on another machine"));
+  }
   if (!absl::LoadTimeZone(r->timezone_name, &r->timezone)) {
     return absl::InvalidArgumentError(absl::StrCat("rules: unknown time zone '",
                                                    r->timezone_name,

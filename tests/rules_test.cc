@@ -119,6 +119,21 @@ TEST(Rules, InvalidRulesAreRefusedWithAClearMessage) {
   ExpectRefused(R"({"version": "v", "colour": "red"})", "not a known rule");
   ExpectRefused(R"({"version": "v", "timezone": "Mars/Olympus"})",
                 "unknown time zone 'Mars/Olympus'");
+  // Names absl would load as files, or as this machine's zone: the same
+  // rules text would give other numbers on another machine.
+  for (const char* zone :
+       {"/usr/share/zoneinfo/Asia/Tokyo", "../../tmp/myzone", "localtime",
+        "posixrules", "Asia/../Asia/Tokyo", "Asia//Tokyo", "UTC\\u0000Asia"}) {
+    ExpectRefused(
+        absl::StrCat(R"({"version": "v", "timezone": ")", zone, R"("})"),
+        "is not a zone name of the tz database");
+  }
+  for (const char* zone : {"UTC", "Etc/GMT-8", "America/Port-au-Prince",
+                           "America/Argentina/Buenos_Aires", "EST5EDT"}) {
+    auto r = ParseRules(
+        absl::StrCat(R"({"version": "v", "timezone": ")", zone, R"("})"));
+    EXPECT_TRUE(r.ok()) << zone << ": " << r.status();
+  }
   ExpectRefused(R"({"version": "v", "response.window_s": -1})",
                 "'response.window_s' must not be negative");
   ExpectRefused(R"({"version": "v", "response": {"slow_s": -40}})",
