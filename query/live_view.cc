@@ -70,6 +70,9 @@ struct ViewState {
   std::map<std::string, std::vector<Counters>> hours;
 
   absl::Time last_evict = absl::InfinitePast();
+  // Messages before this were dropped (Evict): a day whose hours need them
+  // is read again from the log (Read).
+  int64_t evicted_before_ms = INT64_MIN;
 
   absl::Status LoadRules() {
     auto stored = ReadStoredRulesRecord(*store);
@@ -101,6 +104,7 @@ struct ViewState {
     next = end > options.backfill_events ? end - options.backfill_events : 0;
     first = next;
     started = true;
+    evicted_before_ms = INT64_MIN;
   }
 
   void Insert(const Event& e) {
@@ -231,6 +235,7 @@ struct ViewState {
   // (whether a later `in` opens a question depends on it: after an `in`
   // the thread is still open), and buyers left with nothing newer.
   void Evict(int64_t horizon) {
+    evicted_before_ms = std::max(evicted_before_ms, horizon);
     for (auto it = buyers.begin(); it != buyers.end();) {
       BuyerState& b = it->second;
       if (b.messages.empty() || b.messages.back().ts < horizon) {
@@ -304,6 +309,15 @@ absl::StatusOr<LiveDay> LiveView::Read(std::optional<absl::CivilDay> day,
     m.Evict(absl::ToUnixMillis(absl::FromCivil(oldest, tz)) -
             m.chat.response_window_ms);
     m.last_evict = now;
+  }
+  if (absl::ToUnixMillis(absl::FromCivil(shown, tz)) -
+          m.chat.response_window_ms <
+      m.evicted_before_ms) {
+    // A day older than what the view keeps (another day was shown since):
+    // its messages were dropped, so the view starts over from the log,
+    // as a new one would, rather than show it with hours missing.
+    m.Reset(m.store->next_seq());
+    if (absl::Status s = m.CatchUp(); !s.ok()) return s;
   }
   if (DayNumber(shown) != m.day) m.SetDay(DayNumber(shown));
   for (const std::string& buyer : m.dirty) m.Recount(buyer);

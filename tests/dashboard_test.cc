@@ -103,7 +103,7 @@ TEST(LiveView, HoursSumToTheEnginesDays) {
   const absl::TimeZone tz = absl::FixedTimeZone(8 * 3600);
   const absl::Time now = absl::FromCivil(absl::CivilDay(2026, 12, 1), tz);
   int days_with_questions = 0;
-  for (absl::CivilDay d(2026, 11, 1); d <= absl::CivilDay(2026, 11, 30); ++d) {
+  auto expect_days_hours = [&](LiveView& view, absl::CivilDay d) {
     auto live = view.Read(d, now);
     ASSERT_TRUE(live.ok()) << live.status();
     EXPECT_TRUE(live->complete);
@@ -126,8 +126,18 @@ TEST(LiveView, HoursSumToTheEnginesDays) {
       }
       days_with_questions += row.counters[kQuestions] > 0;
     }
+  };
+  for (absl::CivilDay d(2026, 11, 1); d <= absl::CivilDay(2026, 11, 30); ++d) {
+    expect_days_hours(view, d);
   }
   EXPECT_GT(days_with_questions, 20);
+  // Newest day first: each read keeps the days from the one shown on, so
+  // an older day's messages were dropped when it is asked for; it is read
+  // again from the log, not shown with its hours missing.
+  LiveView backwards(store->get());
+  for (absl::CivilDay d(2026, 11, 30); d >= absl::CivilDay(2026, 11, 1); --d) {
+    expect_days_hours(backwards, d);
+  }
 
   // A view that reads only the newest events says so.
   LiveView partial(store->get(), LiveViewOptions{.backfill_events = 100});
