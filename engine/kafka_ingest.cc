@@ -339,13 +339,33 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
     if (!g.ok()) return g.status();
     generation = *g;
   }
-  std::vector<std::string> names;
-  for (KafkaPartition& kp : *partitions) {
+  // A buyer's chats and orders meet in one engine only if partition p of
+  // both topics comes to the same member, which the range assignor does
+  // when every member subscribes to the same two topics (docs/kafka.md). A
+  // member naming another order topic (a typo) gets every partition of its
+  // own topic, and two members then both count partitions as their own.
+  std::set<int32_t> assigned[2];
+  for (const KafkaPartition& kp : *partitions) {
     const int topic = TopicIndex(kp.topic);
     if (topic < 0) {
       return absl::InternalError(
           absl::StrCat("assigned unexpected topic ", kp.topic));
     }
+    assigned[topic].insert(kp.partition);
+  }
+  if (assigned[0] != assigned[1]) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "consumer group ", opts_.consumer.group, " assigned this member ",
+        topics_[0], " partitions [", absl::StrJoin(assigned[0], " "), "] but ",
+        topics_[1], " partitions [", absl::StrJoin(assigned[1], " "),
+        "]: partition p of both topics must go to one member. Every member "
+        "of the group must name the same chat and order topics "
+        "(--chat-topic, --order-topic), and both topics need as many "
+        "partitions"));
+  }
+  std::vector<std::string> names;
+  for (KafkaPartition& kp : *partitions) {
+    const int topic = TopicIndex(kp.topic);
     Shard& shard = shards_[kp.partition];
     if (shard.engine == nullptr) {
       EngineOptions eo;

@@ -221,6 +221,34 @@ INSTANTIATE_TEST_SUITE_P(Threads, KafkaProcessThreads, ::testing::Values(1, 2),
                            return absl::StrCat(info.param, "threads");
                          });
 
+// Two members of one group, one given another order topic (a typo of the
+// flag, here an existing topic): the range assignor then gives each of them
+// every partition of its own order topic, and both would count partitions
+// as their own. Each refuses its assignment and exits non-zero, saying why.
+TEST(KafkaProcess, MembersNamingOtherOrderTopicsAreRefused) {
+  const std::string dir = TempDir("kafka_topic_mismatch");
+  const BrokerProcess broker(dir, 4);
+  ASSERT_FALSE(broker.bootstrap().empty());
+  ChildProcess a(MemberArgs(broker.bootstrap(), "g", dir + "/a"),
+                 dir + "/a.out", dir + "/a.err");
+  ASSERT_TRUE(WaitUntil(absl::Seconds(30), [&] {
+    return SettledOwnership(a.Stderr()).has_value();
+  })) << a.Stderr();
+  std::vector<std::string> args =
+      MemberArgs(broker.bootstrap(), "g", dir + "/b");
+  args.insert(args.end(), {"--order-topic", "dlq"});
+  ChildProcess b(args, dir + "/b.out", dir + "/b.err");
+  for (ChildProcess* member : {&a, &b}) {
+    const std::optional<int> code = member->Wait(absl::Seconds(60));
+    ASSERT_TRUE(code.has_value()) << member->Stderr();
+    EXPECT_NE(*code, 0) << member->Stderr();
+    EXPECT_NE(member->Stderr().find(
+                  "partition p of both topics must go to one member"),
+              std::string::npos)
+        << member->Stderr();
+  }
+}
+
 TEST(KafkaProcess, KcatProducesIntoTheBroker) {
   const std::string dir = TempDir("kafka_kcat");
   BrokerProcess broker(dir, 4);
