@@ -107,6 +107,40 @@ int64_t UnixMs(absl::CivilSecond s, absl::TimeZone tz) {
   return absl::ToUnixMillis(absl::FromCivil(s, tz));
 }
 
+constexpr int64_t kMsPerDay = int64_t{86'400'000};
+
+// Milliseconds of [lo, hi) whose local time lies in [from, to). Between two
+// offset changes local time is the instant shifted by the offset, so each
+// such stretch adds the instants that show those local times: a local time
+// repeated when clocks go back counts each time it occurs, one skipped when
+// they go forward never (docs/spec.md §2, business time).
+int64_t LocalSpanMs(absl::TimeZone tz, absl::CivilSecond from,
+                    absl::CivilSecond to, int64_t lo, int64_t hi) {
+  const absl::CivilSecond epoch(1970, 1, 1);
+  const int64_t from_local = (from - epoch) * 1000;
+  const int64_t to_local = (to - epoch) * 1000;
+  // Offsets from UTC are within a day: no other instant shows those times.
+  int64_t t = std::max(lo, from_local - kMsPerDay);
+  const int64_t end = std::min(hi, to_local + kMsPerDay);
+  int64_t sum = 0;
+  while (t < end) {
+    const absl::Time at = absl::FromUnixMillis(t);
+    const int64_t offset_ms = int64_t{tz.At(at).offset} * 1000;
+    int64_t stretch_end = end;
+    absl::TimeZone::CivilTransition change;
+    if (tz.NextTransition(at, &change)) {
+      // The old offset holds until local time reads `change.from`.
+      stretch_end = std::min(end, (change.from - epoch) * 1000 - offset_ms);
+    }
+    if (stretch_end <= t) stretch_end = end;  // cannot happen; never loop
+    const int64_t a = std::max(t, from_local - offset_ms);
+    const int64_t b = std::min(stretch_end, to_local - offset_ms);
+    if (b > a) sum += b - a;
+    t = stretch_end;
+  }
+  return sum;
+}
+
 }  // namespace
 
 absl::Status ParseServiceHours(simdjson::dom::element e, ServiceHours* out) {
@@ -204,10 +238,12 @@ int64_t BusinessClock::BusinessMs(int64_t open_ms, int64_t close_ms,
   if (hours_.AlwaysOpen()) return close_ms - open_ms;
   static const std::vector<DailyWindow> kAllDay = {{0, kMinutesPerDay}};
   int64_t sum = 0;
-  absl::CivilDay day = absl::ToCivilDay(absl::FromUnixMillis(open_ms), tz_);
+  // A day earlier too: where clocks go back over midnight, an instant after
+  // open_ms can show the day before.
+  absl::CivilDay day = absl::ToCivilDay(absl::FromUnixMillis(open_ms), tz_) - 1;
   for (;; ++day) {
     const int64_t day_start = UnixMs(absl::CivilSecond(day), tz_);
-    if (day_start >= close_ms || sum > cap_ms) break;
+    if (day_start - kMsPerDay >= close_ms || sum > cap_ms) break;
     if (std::binary_search(hours_.closed_dates.begin(),
                            hours_.closed_dates.end(), day)) {
       continue;
@@ -217,11 +253,9 @@ int64_t BusinessClock::BusinessMs(int64_t open_ms, int64_t close_ms,
         hours_.has_hours ? hours_.week[static_cast<int>(absl::GetWeekday(day))]
                          : kAllDay;
     for (const DailyWindow& w : windows) {
-      const int64_t from = std::max(
-          open_ms, UnixMs(absl::CivilSecond(day) + w.start_min * 60, tz_));
-      const int64_t to = std::min(
-          close_ms, UnixMs(absl::CivilSecond(day) + w.end_min * 60, tz_));
-      if (to > from) sum += to - from;
+      sum += LocalSpanMs(tz_, absl::CivilSecond(day) + w.start_min * 60,
+                         absl::CivilSecond(day) + w.end_min * 60, open_ms,
+                         close_ms);
     }
   }
   return sum;

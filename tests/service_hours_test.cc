@@ -111,6 +111,44 @@ TEST(BusinessMs, EmptyAndCapped) {
   EXPECT_LE(capped, 600 * kMin);
 }
 
+// Where clocks change, business time counts the instants whose local time
+// is inside the hours: a local time repeated when clocks go back counts
+// twice, one skipped when they go forward not at all. Expected values from
+// the tz database's offsets (UTC instants written out).
+TEST(BusinessMs, LocalTimesRepeatedOrSkippedByDaylightSaving) {
+  auto utc = [](int month, int day, int hour, int minute) {
+    return absl::ToUnixMillis(
+        absl::FromCivil(absl::CivilMinute(2026, month, day, hour, minute),
+                        absl::UTCTimeZone()));
+  };
+  // New York, 2026-11-01: 02:00 EDT becomes 01:00 EST (06:00 UTC).
+  // Asked 00:00 EDT (04:00 UTC), answered 03:00 EST (08:00 UTC).
+  BusinessClock night =
+      ClockOf(R"({"version": "v", "timezone": "America/New_York", "service": )"
+              R"({"hours": [["00:00", "01:30"], ["09:00", "17:00"]]}})");
+  // 00:00-01:30 EDT (04:00-05:30 UTC) and 01:00-01:30 EST (06:00-06:30).
+  EXPECT_EQ(night.BusinessMs(utc(11, 1, 4, 0), utc(11, 1, 8, 0)), 120 * kMin);
+  BusinessClock late =
+      ClockOf(R"({"version": "v", "timezone": "America/New_York", "service": )"
+              R"({"hours": [["01:30", "24:00"]]}})");
+  // 01:30-02:00 EDT (05:30-06:00 UTC) and 01:30-03:00 EST (06:30-08:00).
+  EXPECT_EQ(late.BusinessMs(utc(11, 1, 4, 0), utc(11, 1, 8, 0)), 120 * kMin);
+  // 2026-03-08: 02:00 EST becomes 03:00 EDT (07:00 UTC); 02:00-03:00 is
+  // never shown. Open 01:30-03:30: 06:30-07:00 UTC and 07:00-07:30 UTC.
+  BusinessClock spring =
+      ClockOf(R"({"version": "v", "timezone": "America/New_York", "service": )"
+              R"({"hours": [["01:30", "03:30"]]}})");
+  EXPECT_EQ(spring.BusinessMs(utc(3, 8, 5, 0), utc(3, 8, 9, 0)), 60 * kMin);
+  // Santiago, 2026-04-05 00:00 -03 becomes 2026-04-04 23:00 -04 (03:00
+  // UTC): the day before shows 23:00-24:00 twice, 02:00-04:00 UTC.
+  BusinessClock chile =
+      ClockOf(R"({"version": "v", "timezone": "America/Santiago", "service": )"
+              R"({"hours": [["23:00", "24:00"]]}})");
+  EXPECT_EQ(chile.BusinessMs(utc(4, 5, 1, 30), utc(4, 5, 4, 30)), 120 * kMin);
+  // Asked after the change (03:30 UTC, 23:30 -04 on the 4th): 30 min.
+  EXPECT_EQ(chile.BusinessMs(utc(4, 5, 3, 30), utc(4, 5, 4, 30)), 30 * kMin);
+}
+
 // ---- rules ----
 
 std::string RulesError(const std::string& json) {
