@@ -386,6 +386,17 @@ absl::Status RunChangelogReader(Store* store,
       } else {
         at_end.erase(m.partition);
         ++report->messages;
+        if (!opts.rules_version.empty() && !m.rules_header.empty() &&
+            m.rules_header != opts.rules_version) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "changelog ", opts.topic, " message at ", m.partition, "/",
+              m.offset, " holds rows computed under rules '",
+              std::string(m.rules_header), "', but this view is under '",
+              opts.rules_version,
+              "': every member and query instance must run the same rules, "
+              "and a rule change replays each of them (docs/scaling.md, "
+              "\"Rules\")"));
+        }
         auto applied = applier.Apply(m.partition, m.offset, m.key, m.value,
                                      m.epoch_header);
         if (!applied.ok()) return applied.status();

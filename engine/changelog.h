@@ -56,6 +56,9 @@
 namespace chatkpi {
 
 inline constexpr char kChangelogEpochHeader[] = "epoch";
+// The rules version the publishing member computed its rows under; a query
+// instance refuses rows of other rules than its own (docs/scaling.md).
+inline constexpr char kChangelogRulesHeader[] = "rules";
 
 std::string ChangelogKey(uint32_t partition, int32_t day,
                          std::string_view agent);
@@ -127,6 +130,9 @@ struct ChangelogReaderOptions {
   std::function<void()> on_flush;
   // Progress lines; null: stderr.
   std::function<void(const std::string&)> log;
+  // The view's rules version: a message whose "rules" header names another
+  // stops the reader. Empty: not checked.
+  std::string rules_version;
 };
 
 struct ChangelogReaderReport {

@@ -299,7 +299,9 @@ class KafkaIngest : public KafkaRebalanceListener {
     int64_t records = 0;
   };
   std::map<int32_t, StateKept> state_kept_;
-  std::vector<KafkaHeader> epoch_header_{{kChangelogEpochHeader, ""}};
+  // "epoch", then "rules" (engine/changelog.h).
+  std::vector<KafkaHeader> changelog_headers_{{kChangelogEpochHeader, ""},
+                                              {kChangelogRulesHeader, ""}};
   std::set<std::pair<int, int32_t>> warned_gaps_;  // (topic, partition)
   std::map<int32_t, Shard> shards_;
   // Where the engines of each worker keep evicted buyer and order states
@@ -882,8 +884,10 @@ void KafkaIngest::PublishChangelog(int64_t epoch, std::string_view key,
   absl::Status s;
   {
     std::lock_guard lock(side_mu_);
-    epoch_header_[0].value = absl::StrCat(epoch);
-    s = changelog_->Produce(opts_.changelog_topic, key, value, epoch_header_);
+    changelog_headers_[0].value = absl::StrCat(epoch);
+    changelog_headers_[1].value = rules_.version;
+    s = changelog_->Produce(opts_.changelog_topic, key, value,
+                            changelog_headers_);
   }
   if (!s.ok()) {
     // The store has the row; the next takeover of the partition (this

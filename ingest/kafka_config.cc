@@ -100,16 +100,20 @@ absl::Status ToMessage(rd_kafka_t* rk, const rd_kafka_message_t* m,
           : std::string_view();
   out->error.clear();
   out->epoch_header = std::string_view();
+  out->rules_header = std::string_view();
   rd_kafka_headers_t* headers = nullptr;
-  const void* epoch = nullptr;
-  size_t epoch_size = 0;
   if (with_epoch_header && m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-      rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-      rd_kafka_header_get_last(headers, "epoch", &epoch, &epoch_size) ==
-          RD_KAFKA_RESP_ERR_NO_ERROR &&
-      epoch != nullptr) {
-    out->epoch_header =
-        std::string_view(static_cast<const char*>(epoch), epoch_size);
+      rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (auto [name, field] : {std::pair{"epoch", &out->epoch_header},
+                               std::pair{"rules", &out->rules_header}}) {
+      const void* value = nullptr;
+      size_t size = 0;
+      if (rd_kafka_header_get_last(headers, name, &value, &size) ==
+              RD_KAFKA_RESP_ERR_NO_ERROR &&
+          value != nullptr) {
+        *field = std::string_view(static_cast<const char*>(value), size);
+      }
+    }
   }
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     out->kind = KafkaMessage::Kind::kData;

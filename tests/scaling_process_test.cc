@@ -55,6 +55,38 @@ bool GroupSettled(const std::vector<ChildProcess*>& members, int partitions) {
          all.size() == static_cast<size_t>(partitions);
 }
 
+// A member running other rules than the query instance: its rows carry
+// its rules version, and the query instance stops, exit 1, saying so,
+// rather than add rows of two rule sets under its own label.
+TEST(ScalingProcess, QueryInstanceRefusesRowsOfOtherRules) {
+  const std::string dir = TempDir("scaling_rules");
+  const testing::BrokerProcess broker(dir, 4,
+                                      {"--changelog-topic", kChangelog});
+  const std::string brokers = broker.bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  GeneratorOptions o = SmallMonth(500, 73);
+  const Dataset d = MakeDataset(dir, o);
+  testing::Publish(brokers, d.lines);
+  testing::WriteFile(dir + "/v2.json",
+                     R"({"version": "v2", "response": {"slow_s": 10}})");
+  std::vector<std::string> member = EngineArgs(brokers, dir + "/member");
+  member.insert(member.end(),
+                {"--rules", dir + "/v2.json", "--until-caught-up"});
+  std::string err;
+  ASSERT_EQ(testing::RunProgram(member, nullptr, &err), 0) << err;
+  ChildProcess query(
+      {CHATKPI_BINARY, "serve", "--from-changelog", "--brokers", brokers,
+       "--changelog-topic", kChangelog, "--no-auth", "--port", "0"},
+      dir + "/query.out", dir + "/query.err");
+  const std::optional<int> code = query.Wait(absl::Seconds(60));
+  ASSERT_TRUE(code.has_value()) << query.Stderr();
+  EXPECT_EQ(*code, 1) << query.Stderr();
+  EXPECT_NE(query.Stderr().find("holds rows computed under rules 'v2', but "
+                                "this view is under 'default'"),
+            std::string::npos)
+      << query.Stderr();
+}
+
 TEST(ScalingProcess, QueryInstanceSeesTheWholeGroupAcrossAMemberDeath) {
   const std::string dir = TempDir("scaling");
   constexpr int kPartitions = 8;

@@ -267,6 +267,7 @@ int RunServe(int argc, char** argv) {
     if (!rules.ok()) return Fail(kCmd, rules.status());
     auto probe = Engine::Open(*rules, store->get(), {});
     if (!probe.ok()) return Fail(kCmd, probe.status());
+    changelog->rules_version = rules->version;
   }
   LiveFeed feed;
   opts.live_feed = &feed;
@@ -291,6 +292,7 @@ int RunServe(int argc, char** argv) {
                                             absl::Milliseconds(*interval_ms));
   }
   std::atomic<bool> stop_reader{false};
+  std::atomic<bool> reader_failed{false};
   std::thread reader;
   if (changelog.has_value()) {
     changelog->stop = &stop_reader;
@@ -302,6 +304,7 @@ int RunServe(int argc, char** argv) {
         // Without its feed the instance would answer stale figures as if
         // current: stop the process so that it is noticed and restarted.
         std::cerr << "chatkpi serve: changelog reader: " << rs << "\n";
+        reader_failed.store(true);
         kill(getpid(), SIGTERM);
       }
     });
@@ -326,7 +329,7 @@ int RunServe(int argc, char** argv) {
     std::error_code ec;
     std::filesystem::remove_all(secondary_dir, ec);
   }
-  return 0;
+  return reader_failed.load() ? 1 : 0;
 }
 
 }  // namespace chatkpi
