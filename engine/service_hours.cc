@@ -64,13 +64,20 @@ absl::Status ParseWindows(simdjson::dom::element e, const std::string& key,
                                        "\" (want \"HH:MM\", 00:01 to 24:00)"));
     }
     if (d.end_min <= d.start_min) {
+      // The hint must itself be a valid rule.
+      std::string hint;
+      if (d.end_min == d.start_min) {
+        hint = "open all day is [\"00:00\", \"24:00\"]";
+      } else if (d.end_min == 0) {
+        hint = absl::StrCat("until midnight is [\"", from, "\", \"24:00\"]");
+      } else {
+        hint = absl::StrCat("a window over midnight is two windows: [\"", from,
+                            "\", \"24:00\"] and [\"00:00\", \"", to, "\"]");
+      }
       return Invalid(
           key,
           absl::StrCat("has a window [\"", from, "\", \"", to,
-                       "\"] that does not end after it "
-                       "starts (a window over midnight is two "
-                       "windows: [\"",
-                       from, "\", \"24:00\"] and [\"00:00\", \"", to, "\"])"));
+                       "\"] that does not end after it starts (", hint, ")"));
     }
     out->push_back(d);
     if (out->size() > kMaxWindowsPerDay) {

@@ -225,10 +225,20 @@ TEST(ServiceRules, BadValuesAreRefusedWithAMessage) {
       RulesError(R"({"version": "v", "service.hours": [["24:00", "24:00"]]})"),
       "rules: 'service.hours' has a bad opening time \"24:00\" (want "
       "\"HH:MM\", 00:00 to 23:59)");
-  EXPECT_NE(
-      RulesError(R"({"version": "v", "service.hours": [["22:00", "02:00"]]})")
-          .find("does not end after it starts"),
-      std::string::npos);
+  // Each hint is itself a valid rule.
+  EXPECT_EQ(
+      RulesError(R"({"version": "v", "service.hours": [["22:00", "02:00"]]})"),
+      "rules: 'service.hours' has a window [\"22:00\", \"02:00\"] that does "
+      "not end after it starts (a window over midnight is two windows: "
+      "[\"22:00\", \"24:00\"] and [\"00:00\", \"02:00\"])");
+  EXPECT_EQ(
+      RulesError(R"({"version": "v", "service.hours": [["00:00", "00:00"]]})"),
+      "rules: 'service.hours' has a window [\"00:00\", \"00:00\"] that does "
+      "not end after it starts (open all day is [\"00:00\", \"24:00\"])");
+  EXPECT_EQ(
+      RulesError(R"({"version": "v", "service.hours": [["18:00", "00:00"]]})"),
+      "rules: 'service.hours' has a window [\"18:00\", \"00:00\"] that does "
+      "not end after it starts (until midnight is [\"18:00\", \"24:00\"])");
   EXPECT_EQ(
       RulesError(
           R"({"version": "v", "service.hours": [["09:00", "12:00"], ["11:00", "13:00"]]})"),
