@@ -394,7 +394,7 @@ absl::Status RunChangelogReader(Store* store,
               std::string(m.rules_header), "', but this view is under '",
               opts.rules_version,
               "': every member and query instance must run the same rules, "
-              "and a rule change replays each of them (docs/scaling.md, "
+              "and a rule change takes a new changelog topic (docs/scaling.md, "
               "\"Rules\")"));
         }
         auto applied = applier.Apply(m.partition, m.offset, m.key, m.value,

@@ -133,8 +133,7 @@ absl::StatusOr<std::vector<ScoreReport>> ScoreMonths(
   // scores and pay read: scored there, every input would be missing.
   auto topics = ChangelogTopicsRead(store);
   if (!topics.ok()) return topics.status();
-  const bool team_view = !topics->empty();
-  if (team_view) {
+  if (!topics->empty()) {
     return absl::FailedPreconditionError(
         "this store is a team view read from the changelog, which carries "
         "the day rows but not the assessment inputs (targets, marks, days "
