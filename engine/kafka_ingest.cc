@@ -631,6 +631,19 @@ absl::Status KafkaIngest::Handle(const KafkaMessage& m) {
   // From the beginning, the first message is expected at offset 0: a
   // partition taken over whose start retention deleted is a gap too.
   const int64_t expected = p.polled >= 0 ? p.polled : 0;
+  if (m.offset < expected) {
+    // Offsets only grow: an earlier one means the consumer was reset to the
+    // partition's start (auto.offset.reset) because its log no longer
+    // reaches the stored position. The stored positions are another log's;
+    // resuming by them would skip or count again this one's messages.
+    return Fail(absl::FailedPreconditionError(absl::StrCat(
+        topics_[topic], "/", m.partition, " delivered offset ", m.offset,
+        " where this store resumes at ", expected,
+        ": the partition's log ends before what the store has read, so the "
+        "topic was deleted and re-created (or truncated) and the stored "
+        "positions are not its own. Read it into a new --db (docs/kafka.md, "
+        "\"A topic deleted and re-created\")")));
+  }
   if (m.offset > expected) {
     // Offsets the broker did not deliver. A transaction marker takes one;
     // more usually means retention deleted messages before they were read

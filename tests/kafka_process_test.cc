@@ -330,6 +330,42 @@ TEST(KafkaProcess, DemoPrintsTheMonthOfItsGeneratedEvents) {
 namespace chatkpi {
 namespace {
 
+// A topic deleted and re-created (here: a new broker, topics empty again)
+// under a member whose store has read further than the new log reaches:
+// the consumer is reset to the start, and the member stops, non-zero,
+// rather than resume by positions of another log.
+TEST(KafkaProcess, TopicRecreatedBehindTheStoredPositionsStopsTheMember) {
+  const std::string dir = testing::TempDir("kafka_recreated");
+  const std::string db = dir + "/db";
+  std::filesystem::create_directories(dir + "/a");
+  std::filesystem::create_directories(dir + "/b");
+  {
+    testing::BrokerProcess broker(dir + "/a", 1);
+    ASSERT_FALSE(broker.bootstrap().empty());
+    const testing::Dataset d =
+        testing::MakeDataset(dir + "/a", testing::SmallMonth(600, 5));
+    testing::Publish(broker.bootstrap(), d.lines);
+    std::vector<std::string> run =
+        MemberArgs(broker.bootstrap(), "recreated", db);
+    run.push_back("--until-caught-up");
+    std::string err;
+    ASSERT_EQ(testing::RunProgram(run, nullptr, &err), 0) << err;
+  }
+  testing::BrokerProcess broker(dir + "/b", 1);
+  ASSERT_FALSE(broker.bootstrap().empty());
+  const testing::Dataset d =
+      testing::MakeDataset(dir + "/b", testing::SmallMonth(100, 6));
+  testing::Publish(broker.bootstrap(), d.lines);
+  std::vector<std::string> run =
+      MemberArgs(broker.bootstrap(), "recreated", db);
+  run.push_back("--until-caught-up");
+  std::string err;
+  EXPECT_NE(testing::RunProgram(run, nullptr, &err), 0) << err;
+  EXPECT_NE(err.find("the topic was deleted and re-created (or truncated)"),
+            std::string::npos)
+      << err;
+}
+
 // Messages the broker deleted (retention) before the member read them are
 // not silently skipped: the member warns which offsets it never saw and
 // `stats` counts them (payroll must not lose events quietly).
