@@ -318,6 +318,17 @@ absl::StatusOr<Rules> LoadRulesFile(const std::string& path) {
     return absl::Status(r.status().code(),
                         absl::StrCat(path, ": ", r.status().message()));
   }
+  // "default" names the built-in rules (docs/spec.md §2): other rules
+  // under it would label their figures as the defaults' in every
+  // snapshot, score and audit.
+  auto builtin = DefaultRules();
+  if (!builtin.ok()) return builtin.status();
+  if (r->version == builtin->version && r->ToJson() != builtin->ToJson()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path,
+                     ": version 'default' names the built-in rules, and these "
+                     "differ from them: give them a version of their own"));
+  }
   return r;
 }
 
