@@ -250,9 +250,12 @@ absl::StatusOr<StateTakeover> TakeOverPartitionState(
         "state topic ", topic, " holds partition ", partition,
         " records of owner epoch ", state->epoch,
         ", above this consumer group's generation ", generation,
-        ": the group was re-created (or another group publishes there), so "
-        "its generations no longer order the owners. Use a new state topic "
-        "(docs/scaling.md, \"The state topic\")."));
+        ": either this member was paused or cut off long enough for the "
+        "group to give the partition to another member (restart it on its "
+        "store: it rejoins and restores what it owns then), or the group "
+        "was re-created or another group publishes there, so its "
+        "generations no longer order the owners (then use a new state "
+        "topic; docs/scaling.md, \"The state topic\")."));
   }
   t.records = state->records;
   t.bytes = state->bytes;
