@@ -366,6 +366,32 @@ TEST(KafkaProcess, TopicRecreatedBehindTheStoredPositionsStopsTheMember) {
       << err;
 }
 
+// `run` says how many conflicting duplicates it recorded, as `ingest` does.
+TEST(KafkaProcess, RunSaysItsConflictingDuplicates) {
+  const std::string dir = testing::TempDir("kafka_conflicts");
+  testing::BrokerProcess broker(dir, 1);
+  ASSERT_FALSE(broker.bootstrap().empty());
+  testing::WriteFile(
+      dir + "/in.jsonl",
+      R"({"type":"chat","id":"c1","ts":1794276000000,"buyer":"u1","agent":"shop:a","dir":"in","text":"在吗"})"
+      "\n"
+      R"({"type":"chat","id":"c1","ts":1794276001000,"buyer":"u1","agent":"shop:a","dir":"in","text":"在吗"})"
+      "\n");
+  std::string err;
+  ASSERT_EQ(testing::RunChatkpi(
+                {"produce", "--brokers", broker.bootstrap(), dir + "/in.jsonl"},
+                nullptr, &err),
+            0)
+      << err;
+  std::vector<std::string> run =
+      MemberArgs(broker.bootstrap(), "conflicts", dir + "/db");
+  run.push_back("--until-caught-up");
+  ASSERT_EQ(testing::RunProgram(run, nullptr, &err), 0) << err;
+  EXPECT_NE(err.find("chatkpi run: 1 conflicting duplicate(s)"),
+            std::string::npos)
+      << err;
+}
+
 // Messages the broker deleted (retention) before the member read them are
 // not silently skipped: the member warns which offsets it never saw and
 // `stats` counts them (payroll must not lose events quietly).

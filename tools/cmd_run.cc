@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/engine.h"
 #include "engine/kafka_ingest.h"
+#include "engine/meta.h"
 #include "engine/rules.h"
 #include "ingest/kafka_mock_cluster.h"
 #include "query/http_auth.h"
@@ -199,6 +200,9 @@ int RunConsumer(int argc, char** argv) {
       }
     }
   }
+  // Conflicting duplicates this run recorded, said as `ingest` says them.
+  auto conflicts_before = ReadMetaCounter(**store, kMetaConflicts);
+  if (!conflicts_before.ok()) return Fail(kCmd, conflicts_before.status());
   KafkaIngestReport report;
   s = RunKafkaIngest(*rules, store->get(), opts, &report);
   if (server != nullptr) server->Stop();
@@ -210,6 +214,14 @@ int RunConsumer(int argc, char** argv) {
                     ? absl::StrCat(", ", report.misrouted, " misrouted")
                     : "")
             << (report.caught_up ? "; caught up" : "") << "\n";
+  if (auto after = ReadMetaCounter(**store, kMetaConflicts);
+      after.ok() && *after > *conflicts_before) {
+    std::cerr << "chatkpi run: " << *after - *conflicts_before
+              << " conflicting duplicate(s) (an id seen with other content) "
+                 "recorded; copies in other partitions keep the first one "
+                 "(docs/engine.md, \"Duplicates\"); list them with "
+                 "`chatkpi dead-letters --conflicts`\n";
+  }
   if (!s.ok()) return Fail(kCmd, s);
   return 0;
 }
