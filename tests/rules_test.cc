@@ -184,6 +184,19 @@ TEST(Rules, CommandsRefuseInvalidRulesFiles) {
                                 dir + "/e.jsonl"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("must not be negative"), std::string::npos) << r.err;
+  // "default" names the built-in rules: other rules may not take it, even
+  // for a new store (its figures would be labelled as the defaults').
+  testing::WriteFile(
+      dir + "/default_hours.json",
+      R"({"version": "default", "service": {"hours": [["09:00", "18:00"]]}})");
+  r = testing::RunProcess({testing::ChatkpiBinary(), "ingest", "--db",
+                           dir + "/db", "--rules", dir + "/default_hours.json",
+                           dir + "/e.jsonl"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("version 'default' names the built-in rules"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/db"));
   ASSERT_EQ(testing::RunProcess({testing::ChatkpiBinary(), "ingest", "--db",
                                  dir + "/db", dir + "/e.jsonl"})
                 .exit_code,
