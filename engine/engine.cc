@@ -1355,14 +1355,16 @@ absl::Status Engine::PutStoreCounters(const std::vector<Engine*>& engines) {
     if (!total.ok()) return fail(total.status());
     PutMetaCounter(&first, kMetaConflicts, *total + conflicts);
   }
-  // Written by a store's first commit too, so that counting its events
-  // never has to read its log (engine/event_count.h).
-  auto counted = StoredSupersededEntries(*store);
+  // Written by a store's first commit too (a store of an earlier build
+  // counts it from its log, once), so that counting its events never has
+  // to read the log again (engine/event_count.h).
+  auto counted = ReadMetaCounterIfPresent(*store, kMetaSuperseded);
   if (!counted.ok()) return fail(counted.status());
-  if (superseded > 0 || !counted->has_value()) {
-    auto total = SupersededEntries(*store);
-    if (!total.ok()) return fail(total.status());
-    PutMetaCounter(&first, kMetaSuperseded, *total + superseded);
+  if (!counted->has_value() || superseded > 0) {
+    auto held = counted->has_value() ? absl::StatusOr<int64_t>(**counted)
+                                     : SupersededEntries(*store);
+    if (!held.ok()) return fail(held.status());
+    PutMetaCounter(&first, kMetaSuperseded, *held + superseded);
   }
   if (dead_letters > 0) {
     auto stored = ReadMetaCounter(*store, kMetaDeadLetters);

@@ -10,15 +10,6 @@
 
 namespace chatkpi {
 
-absl::StatusOr<std::optional<int64_t>> StoredSupersededEntries(Store& store) {
-  auto stored = store.Get(Family::kMeta, kMetaSuperseded);
-  if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return std::nullopt;
-  auto n = ReadMetaCounter(store, kMetaSuperseded);
-  if (!n.ok()) return n.status();
-  return *n;
-}
-
 namespace {
 
 // Entries whose id an earlier entry already has: each replaces that one.
@@ -48,7 +39,7 @@ absl::StatusOr<int64_t> CountRepeatedIds(Store& store, uint64_t end) {
 }  // namespace
 
 absl::StatusOr<int64_t> SupersededEntries(Store& store) {
-  auto stored = StoredSupersededEntries(store);
+  auto stored = ReadMetaCounterIfPresent(store, kMetaSuperseded);
   if (!stored.ok()) return stored.status();
   if (stored->has_value()) return **stored;
   auto conflicts = ReadMetaCounter(store, kMetaConflicts);

@@ -18,17 +18,14 @@
 #define CHATKPI_ENGINE_EVENT_COUNT_H_
 
 #include <cstdint>
-#include <optional>
 
 #include "absl/status/statusor.h"
 #include "store/store.h"
 
 namespace chatkpi {
 
-// The stored count; nullopt when the key is absent.
-absl::StatusOr<std::optional<int64_t>> StoredSupersededEntries(Store& store);
-
-// The stored count, or, for a store without it, what its log holds.
+// The stored count (ReadMetaCounterIfPresent of kMetaSuperseded), or, for a
+// store without it, what its log holds.
 absl::StatusOr<int64_t> SupersededEntries(Store& store);
 
 // The distinct events the store holds: next_seq() - SupersededEntries.

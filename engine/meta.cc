@@ -95,9 +95,16 @@ absl::StatusOr<std::vector<std::string>> ReadEarlierRulesVersions(
 }
 
 absl::StatusOr<int64_t> ReadMetaCounter(Store& store, std::string_view key) {
+  auto n = ReadMetaCounterIfPresent(store, key);
+  if (!n.ok()) return n.status();
+  return n->value_or(0);
+}
+
+absl::StatusOr<std::optional<int64_t>> ReadMetaCounterIfPresent(
+    Store& store, std::string_view key) {
   auto stored = store.Get(Family::kMeta, key);
   if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return 0;
+  if (!stored->has_value()) return std::nullopt;
   std::string_view v = **stored;
   int64_t n = 0;
   if (!GetVarsint64(&v, &n) || !v.empty()) {

@@ -118,6 +118,9 @@ absl::StatusOr<std::vector<std::string>> ReadEarlierRulesVersions(Store& store);
 // A varsint64 counter (stats.dead_letters, stats.conflicts): 0 when absent;
 // DataLoss when the bytes are not exactly one varsint64.
 absl::StatusOr<int64_t> ReadMetaCounter(Store& store, std::string_view key);
+// The same, nullopt when absent (a counter whose absence means "unknown").
+absl::StatusOr<std::optional<int64_t>> ReadMetaCounterIfPresent(
+    Store& store, std::string_view key);
 void PutMetaCounter(Commit* commit, std::string_view key, int64_t value);
 
 // --- source positions ---

@@ -341,7 +341,7 @@ TEST(ConflictingDuplicates, StoreWithoutTheReplacedCountCountsItsLog) {
   StoreRun run(TempDir("conflict_legacy_count"));
   run.Feed(lines, 3);
   EXPECT_EQ(run.store().next_seq(), 10u);
-  auto stored = StoredSupersededEntries(run.store());
+  auto stored = ReadMetaCounterIfPresent(run.store(), kMetaSuperseded);
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(*stored, std::optional<int64_t>(5));
   Commit forget(&run.store());
@@ -353,7 +353,7 @@ TEST(ConflictingDuplicates, StoreWithoutTheReplacedCountCountsItsLog) {
   EXPECT_EQ(*held, 5);
   Event next = testing::In("q5", t0 + 5000, "u1", "shop:a");
   run.Feed({{next, EventJson(next), ++n}}, 1);
-  stored = StoredSupersededEntries(run.store());
+  stored = ReadMetaCounterIfPresent(run.store(), kMetaSuperseded);
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(*stored, std::optional<int64_t>(5));
   held = EventsHeld(run.store());
