@@ -113,7 +113,9 @@ struct RowChange {
 };
 
 struct EngineStats {
-  int64_t accepted = 0;    // new events applied
+  // Events applied, a conflicting copy that replaced the held one included
+  // (ApplyWithOutcome tells the two apart, for the summaries of a run).
+  int64_t accepted = 0;
   int64_t duplicates = 0;  // redelivered ids, and conflicting copies that lost
   int64_t conflicts = 0;   // conflicting duplicates recorded
   int64_t dead_letters = 0;
