@@ -66,7 +66,7 @@ absl::StatusOr<std::vector<Assessment>> ReadAssessments(
                                a.value > m->max && a.value >= 0;
           if (absl::Status c = CheckAssessmentInput(a.metric, text);
               !c.ok() && !clamped) {
-            bad = absl::InvalidArgumentError(
+            bad = absl::FailedPreconditionError(
                 absl::StrCat("assessment ", a.metric, " of ", a.agent, " for ",
                              month, " is ", text, ": ", c.message(),
                              "; enter it again with chatkpi assess"));
@@ -75,7 +75,7 @@ absl::StatusOr<std::vector<Assessment>> ReadAssessments(
         }
         if (IsMoneyAssessment(a.metric) &&
             !ParseYuanToFen(text, &a.value_fen).ok()) {
-          bad = absl::InvalidArgumentError(absl::StrCat(
+          bad = absl::FailedPreconditionError(absl::StrCat(
               "assessment ", a.metric, " of ", a.agent, " for ", month, " is ",
               text,
               ": money takes at most 2 decimals; enter it again with "
@@ -161,10 +161,12 @@ absl::StatusOr<std::vector<ScoreReport>> ScoreMonths(
     previous.push_back(std::move(*r));
   }
   std::vector<ScoreReport> out;
+  bool any_data = false;
   for (absl::CivilMonth m = first; m <= last; ++m) {
     bool has_data = false;
     auto in = Inputs(store, m, &has_data);
     if (!in.ok()) return in.status();
+    any_data |= has_data;
     in->previous = previous;
     in->roster = roster;
     auto r = Score(scheme, *in);
@@ -172,22 +174,43 @@ absl::StatusOr<std::vector<ScoreReport>> ScoreMonths(
     previous.push_back(*r);
     out.push_back(std::move(*r));
   }
+  // Scored anyway, a mistyped month would pay every rostered agent base pay
+  // for nothing and flag each as failing (docs/scoring.md).
+  if (!any_data) {
+    const absl::TimeZone utc = absl::UTCTimeZone();
+    const auto label = [&](absl::CivilMonth m) {
+      return absl::FormatTime("%Y-%m", absl::FromCivil(m, utc), utc);
+    };
+    return absl::NotFoundError(absl::StrCat(
+        "the store holds no activity and no assessment inputs in ",
+        first == last ? label(first)
+                      : absl::StrCat(label(first), " to ", label(last)),
+        ": nothing to score (is the month right?)"));
+  }
   return out;
 }
 
 absl::StatusOr<Scheme> LoadSchemeByNameOrPath(const std::string& name_or_path,
                                               const std::string& schemes_dir) {
   std::error_code ec;
-  if (std::filesystem::is_regular_file(name_or_path, ec)) {
-    return LoadSchemeFile(name_or_path);
-  }
+  const bool is_file = std::filesystem::is_regular_file(name_or_path, ec);
   const bool plain_name = !name_or_path.empty() &&
                           name_or_path.find_first_of("/.") == std::string::npos;
   if (plain_name) {
     if (auto path = FindSchemeFile(schemes_dir, name_or_path)) {
+      // A file of the same name in the working folder would otherwise
+      // decide the pay of whoever runs from there.
+      if (is_file) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--scheme ", name_or_path, " names both the shipped scheme ", *path,
+            " and the file ./", name_or_path, " in this folder: give ./",
+            name_or_path,
+            " for the file, or run elsewhere for the shipped scheme"));
+      }
       return LoadSchemeFile(*path);
     }
   }
+  if (is_file) return LoadSchemeFile(name_or_path);
   return absl::NotFoundError(
       absl::StrCat("no scheme file '", name_or_path,
                    "' (give a path, or a shipped scheme: ", "kpi100, ecom10)"));

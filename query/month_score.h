@@ -30,7 +30,8 @@ absl::StatusOr<ScoreReport> ScoreMonth(Store& store, const Scheme& scheme,
                                        int history_months = 12);
 
 // The months first..last, in order, each with the ones before it as
-// history, under `roster` (may be null).
+// history, under `roster` (may be null). NotFound when none of them holds
+// any activity or assessment input: a mistyped month, not a month to pay.
 absl::StatusOr<std::vector<ScoreReport>> ScoreMonths(
     Store& store, const Scheme& scheme, const Roster* roster,
     absl::CivilMonth first, absl::CivilMonth last, int history_months = 12);

@@ -180,42 +180,128 @@ std::vector<std::string> Roster::EmployedAgents(absl::CivilMonth month) const {
   return out;
 }
 
-absl::Status CheckTypedAgentId(std::string_view agent_view) {
-  const std::string agent(agent_view);
-  // UTF-8 of the characters refused, and their names for the message.
-  static constexpr struct {
-    const char* bytes;
-    const char* name;
-  } kInvisible[] = {
-      {"\xC2\xA0", "U+00A0 no-break space"},
-      {"\xE3\x80\x80", "U+3000 ideographic space"},
-      {"\xE2\x80\x8B", "U+200B zero-width space"},
-      {"\xE2\x80\x8C", "U+200C zero-width non-joiner"},
-      {"\xE2\x80\x8D", "U+200D zero-width joiner"},
-      {"\xE2\x81\xA0", "U+2060 word joiner"},
-      {"\xEF\xBB\xBF", "U+FEFF byte order mark"},
-  };
-  for (const auto& [bytes, name] : kInvisible) {
-    if (size_t at = agent.find(bytes); at != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("agent id '", agent, "' holds a ", name, " at byte ", at,
-                       ", which shows as nothing or a space: retype the id"));
-    }
+namespace {
+
+// What a code point of a typed id shows as, when that is nothing or a space
+// other than U+0020: nullptr for every other character. The classes are
+// Unicode's: space separators (Zs), line and paragraph separators,
+// controls (Cc), format characters (Cf: marks of direction, joiners,
+// invisible operators, tags) and the other default-ignorable code points
+// (Hangul fillers, variation selectors, U+034F, U+115F...).
+const char* InvisibleKind(uint32_t c) {
+  switch (c) {
+    case 0x00A0:
+      return "no-break space";
+    case 0x3000:
+      return "ideographic space";
+    case 0x200B:
+      return "zero-width space";
+    case 0x200C:
+      return "zero-width non-joiner";
+    case 0x200D:
+      return "zero-width joiner";
+    case 0x2060:
+      return "word joiner";
+    case 0xFEFF:
+      return "byte order mark";
+    case 0x00AD:
+      return "soft hyphen";
+    case 0x1680:
+    case 0x202F:
+    case 0x205F:
+      return "space";
+    case 0x2028:
+    case 0x2029:
+      return "line or paragraph separator";
+    case 0x034F:
+    case 0x115F:
+    case 0x1160:
+    case 0x17B4:
+    case 0x17B5:
+    case 0x3164:
+    case 0xFFA0:
+      return "character that shows as nothing";
+    default:
+      break;
   }
-  // U+2000..U+200A, the typographic spaces: E2 80 80..8A.
-  for (size_t at = agent.find("\xE2\x80"); at != std::string::npos;
-       at = agent.find("\xE2\x80", at + 1)) {
-    if (at + 2 < agent.size() &&
-        static_cast<unsigned char>(agent[at + 2]) <= 0x8A) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "agent id '", agent, "' holds a typographic space (U+",
-          absl::StrFormat(
-              "%04X",
-              0x2000 + (static_cast<unsigned char>(agent[at + 2]) - 0x80)),
-          ") at byte ", at, ", which shows as a space: retype the id"));
+  if (c < 0x20 || (c >= 0x7F && c <= 0x9F)) return "control character";
+  if (c >= 0x2000 && c <= 0x200A) return "typographic space";
+  if ((c >= 0x200E && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) ||
+      (c >= 0x2061 && c <= 0x206F) || (c >= 0xFFF0 && c <= 0xFFFB) ||
+      (c >= 0x0600 && c <= 0x0605) || c == 0x061C || c == 0x06DD ||
+      c == 0x070F || c == 0x08E2 || (c >= 0x180B && c <= 0x180F) ||
+      (c >= 0x1BCA0 && c <= 0x1BCA3) || (c >= 0x1D173 && c <= 0x1D17A) ||
+      (c >= 0xE0000 && c <= 0xE0FFF)) {
+    return "format character that shows as nothing";
+  }
+  if (c >= 0xFE00 && c <= 0xFE0F) return "variation selector";
+  return nullptr;
+}
+
+// Decodes the UTF-8 sequence at `*at`, advancing past it; false when the
+// bytes there are not UTF-8 (overlong forms and surrogates included).
+bool NextCodePoint(std::string_view s, size_t* at, uint32_t* out) {
+  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char lead = b(*at);
+  int len;
+  uint32_t c;
+  if (lead < 0x80) {
+    *out = lead;
+    ++*at;
+    return true;
+  } else if (lead >= 0xC2 && lead <= 0xDF) {
+    len = 2, c = lead & 0x1F;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    len = 3, c = lead & 0x0F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    len = 4, c = lead & 0x07;
+  } else {
+    return false;
+  }
+  if (*at + len > s.size()) return false;
+  for (int i = 1; i < len; ++i) {
+    if ((b(*at + i) & 0xC0) != 0x80) return false;
+    c = c << 6 | (b(*at + i) & 0x3F);
+  }
+  if ((len == 3 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) ||
+      (len == 4 && (c < 0x10000 || c > 0x10FFFF))) {
+    return false;
+  }
+  *out = c;
+  *at += len;
+  return true;
+}
+
+}  // namespace
+
+absl::Status CheckTypedText(std::string_view what_view, std::string_view text,
+                            bool ids_only) {
+  const std::string what(what_view);
+  for (size_t at = 0; at < text.size();) {
+    const size_t here = at;
+    uint32_t c;
+    if (!NextCodePoint(text, &at, &c)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " holds bytes that are not UTF-8 at byte ", here,
+                       ": save the file as UTF-8"));
     }
+    const char* kind = InvisibleKind(c);
+    // A name may hold a space of any width (周 小明); never a control.
+    if (kind == nullptr ||
+        (!ids_only && c >= 0x20 && !(c >= 0x7F && c <= 0x9F))) {
+      continue;
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " holds a U+", absl::StrFormat("%04X", c), " ", kind, " at byte ",
+        here, ", which shows as nothing or a space: retype it"));
   }
   return absl::OkStatus();
+}
+
+absl::Status CheckTypedAgentId(std::string_view agent) {
+  return CheckTypedText(absl::StrCat("agent id '", std::string(agent), "'"),
+                        agent,
+                        /*ids_only=*/true);
 }
 
 absl::StatusOr<Roster> ParseRosterCsv(std::string_view input) {
@@ -277,6 +363,12 @@ absl::StatusOr<Roster> ParseRosterCsv(std::string_view input) {
       error(r.line, "empty agent id");
       ok = false;
     } else if (absl::Status typed = CheckTypedAgentId(e.agent); !typed.ok()) {
+      error(r.line, std::string(typed.message()));
+      ok = false;
+    }
+    if (absl::Status typed = CheckTypedText(absl::StrCat("name '", e.name, "'"),
+                                            e.name, /*ids_only=*/false);
+        !typed.ok()) {
       error(r.line, std::string(typed.message()));
       ok = false;
     } else if (auto [it, fresh] = seen.emplace(e.agent, r.line); !fresh) {

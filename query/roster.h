@@ -50,13 +50,21 @@ struct Roster {
 // bad dates, duplicate agents, `left` before `hired`, empty agent ids.
 absl::StatusOr<Roster> ParseRosterCsv(std::string_view text);
 
-// An agent id typed by a person (a roster row, `chatkpi assess --agent`)
-// holds no character that shows as nothing or as a plain space: no-break
-// and ideographic spaces (U+00A0, U+3000, U+2000-U+200A), zero-width ones
-// (U+200B-U+200D, U+2060) and the byte order mark (U+FEFF). Kept, they made
-// an id that looks like an agent's and is not: the agent went unpaid.
-// InvalidArgument naming the character and where it is.
+// An agent id typed by a person (a roster row, `chatkpi assess --agent`) is
+// UTF-8 and holds no character that shows as nothing or as a space other
+// than U+0020: no-break, ideographic, typographic and other space
+// separators (U+00A0, U+3000, U+2000-U+200A, U+202F...), zero-width and
+// other format characters (U+200B-U+200F, U+2060, direction marks, the byte
+// order mark U+FEFF, tags), the soft hyphen, Hangul fillers, variation
+// selectors and controls. Kept, they made an id that looks like an agent's
+// and is not: the agent went unpaid. InvalidArgument naming the character
+// and where it is.
 absl::Status CheckTypedAgentId(std::string_view agent);
+// The same for other typed text, `what` naming it in the message: with
+// `ids_only` false (a person's name) spaces of any kind are allowed, and
+// only bytes that are not UTF-8 and controls are refused.
+absl::Status CheckTypedText(std::string_view what, std::string_view text,
+                            bool ids_only);
 
 // Stores `roster` as the next version and returns that version number.
 // `roster.version` is ignored.

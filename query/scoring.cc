@@ -102,6 +102,13 @@ absl::StatusOr<ItemScore> ScoreItem(const SchemeItem& item, const Counters& c,
       auto errors = InputValue(in, "listing_errors");
       if (!listings) AddMissing(missing, "listings");
       if (!errors) AddMissing(missing, "listing_errors");
+      // More errors than listings is a typing mistake in one of the two:
+      // scored, it would read as a negative accuracy worth 0 points.
+      if (listings && errors && *errors > *listings) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "listing_errors ", *errors, " exceed listings ", *listings,
+            "; correct one of them with chatkpi assess"));
+      }
       if (listings && errors && *listings > 0) {
         s.actual = 1.0 - *errors / *listings;
       }

@@ -1,10 +1,12 @@
 // The roster, checked assessment inputs, scoring with and without a roster,
 // and the pay statement, end to end with the real binary and HTTP server
 // (docs/scoring.md: "Roster", "Assessment inputs", "Pay statement").
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -211,6 +213,103 @@ TEST(AssessProcess, RefusesBadInputsAndChangedResends) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("{\"name\": \"execution\", \"actual\": 7, "
                                "\"target\": 10, \"points\": 7}"));
+}
+
+// HR inputs that were mistakes and were taken with exit 0: an input that
+// an earlier one with a later time outranks (never scored), a time far
+// ahead (outranking every correction), a mistyped --db (a new store nobody
+// scores).
+TEST(AssessProcess, RefusesInputsThatWouldNeverCount) {
+  const std::string dir = testing::TempDir("assess_never");
+  const std::string db = MakeDb(dir);
+  auto assess = [&](const std::string& value, const std::string& ts) {
+    std::vector<std::string> a = {"assess",    "--db",    db,        "--agent",
+                                  "shop:a",    "--month", "2026-11", "--metric",
+                                  "execution", "--value", value};
+    if (!ts.empty()) {
+      a.push_back("--ts");
+      a.push_back(ts);
+    }
+    return Chatkpi(a);
+  };
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  auto r = assess("3", absl::StrCat(now + 2 * 86400000LL));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("more than a day ahead of now"));
+  r = assess("3", absl::StrCat(now + 3600000));  // an hour ahead: a clock
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = assess("9", "");  // now: before the input above
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("shop:a's execution for 2026-11 is 3"));
+  EXPECT_THAT(r.err, HasSubstr("give --ts after"));
+  r = assess("9", absl::StrCat(now + 3600001));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Chatkpi(
+      {"score", "--db", db, "--month", "2026-11", "--scheme", "kpi100"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("{\"name\": \"execution\", \"actual\": 9, "
+                               "\"target\": 10, \"points\": 9}"));
+
+  for (const char* cmd : {"assess", "roster"}) {
+    SCOPED_TRACE(cmd);
+    testing::WriteFile(dir + "/staff.csv", "agent,hired\nshop:a,2025-01-01\n");
+    std::vector<std::string> a = {cmd, "--db", dir + "/db_typo"};
+    if (std::string(cmd) == "roster") {
+      a.insert(a.end(), {"--file", dir + "/staff.csv"});
+    } else {
+      a.insert(a.end(), {"--agent", "shop:a", "--month", "2026-11", "--metric",
+                         "self", "--value", "5"});
+    }
+    r = Chatkpi(a);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.err, HasSubstr("no chatkpi store there"));
+    EXPECT_FALSE(std::filesystem::exists(dir + "/db_typo"));
+  }
+}
+
+// A month without any activity or input (a mistyped --month) paid every
+// rostered agent base pay and flagged each as failing, with exit 0.
+TEST(ScoreProcess, AMonthWithoutDataIsRefused) {
+  const std::string dir = testing::TempDir("score_empty_month");
+  const std::string db = MakeDb(dir);
+  testing::WriteFile(dir + "/staff.csv", "agent,hired\nshop:a,2025-01-01\n");
+  ASSERT_EQ(
+      Chatkpi({"roster", "--db", db, "--file", dir + "/staff.csv"}).exit_code,
+      0);
+  for (const char* month : {"2026-12", "2150-01"}) {
+    auto r =
+        Chatkpi({"score", "--db", db, "--month", month, "--scheme", "ecom10"});
+    EXPECT_EQ(r.exit_code, 1) << month;
+    EXPECT_THAT(r.err, HasSubstr(absl::StrCat(
+                           "no activity and no assessment inputs in ", month)));
+    EXPECT_EQ(r.out, "");
+  }
+  auto r = Chatkpi({"statement", "--db", db, "--month", "2026-12", "--scheme",
+                    "ecom10", "--agent", "shop:a"});
+  EXPECT_EQ(r.exit_code, 1);
+  // A quarter with one month of data is scored.
+  r = Chatkpi(
+      {"score", "--db", db, "--quarter", "2026-Q4", "--scheme", "kpi100"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// `--scheme ecom10` read a file named ecom10 in the working folder, if
+// there was one, instead of the shipped scheme: pay by whoever left it.
+TEST(ScoreProcess, ASchemeNameShadowedByAFileIsRefused) {
+  const std::string dir = testing::TempDir("score_shadow");
+  const std::string db = MakeDb(dir);
+  testing::WriteFile(dir + "/ecom10", "name = \"ecom10\"\n");
+  const std::string cd =
+      absl::StrCat("cd '", dir, "' && exec '", testing::ChatkpiBinary(),
+                   "' score --db '", db, "' --month 2026-11 --scheme ");
+  auto r = RunProcess({"/bin/sh", "-c", cd + "ecom10"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("names both the shipped scheme"));
+  EXPECT_THAT(r.err, HasSubstr("give ./ecom10 for the file"));
+  // Named as a path, the file is read (and this one is not a scheme).
+  r = RunProcess({"/bin/sh", "-c", cd + "./ecom10"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, Not(HasSubstr("names both")));
 }
 
 TEST(AssessProcess, InexactStoredMoneyStopsTheMonth) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
@@ -170,10 +171,49 @@ TEST(RosterCsv, IdsWithInvisibleCharactersAreRefused) {
   EXPECT_THAT(s.message(), HasSubstr("line 5: agent id"));
   EXPECT_THAT(s.message(), HasSubstr("U+200B zero-width space"));
   EXPECT_THAT(s.message(), HasSubstr("line 6: agent id"));
-  EXPECT_THAT(s.message(), HasSubstr("typographic space (U+2002)"));
+  EXPECT_THAT(s.message(), HasSubstr("U+2002 typographic space"));
   EXPECT_THAT(s.message(), Not(HasSubstr("line 7")));
+  // Every other character that shows as nothing or as a space.
+  for (const char* hidden : {
+           "\xE2\x80\xAF",      // U+202F narrow no-break space
+           "\xE2\x81\x9F",      // U+205F medium mathematical space
+           "\xE1\x9A\x80",      // U+1680 ogham space mark
+           "\xE2\x80\x8E",      // U+200E left-to-right mark
+           "\xE2\x80\xAE",      // U+202E right-to-left override
+           "\xE2\x81\xA6",      // U+2066 left-to-right isolate
+           "\xE2\x81\xA1",      // U+2061 function application
+           "\xCD\x8F",          // U+034F combining grapheme joiner
+           "\xEF\xB8\x8F",      // U+FE0F variation selector-16
+           "\xF3\xA0\x80\xA0",  // U+E0020 tag space
+           "\xC2\xAD",          // U+00AD soft hyphen
+           "\xE1\xA0\x8E",      // U+180E Mongolian vowel separator
+           "\xE3\x85\xA4",      // U+3164 Hangul filler
+           "\xE1\x85\x9F",      // U+115F Hangul choseong filler
+           "\xEF\xBE\xA0",      // U+FFA0 halfwidth Hangul filler
+           "\xE2\x80\xA8",      // U+2028 line separator
+           "\x01",
+           "\x7F",
+           "\xC2\x85",  // U+0085 next line
+       }) {
+    const std::string id = absl::StrCat("shop:", hidden, "a");
+    EXPECT_EQ(CheckTypedAgentId(id).code(), absl::StatusCode::kInvalidArgument)
+        << absl::CHexEscape(id);
+  }
+  // Bytes that are not UTF-8, in an id or a name.
+  EXPECT_THAT(CheckTypedAgentId("shop:\xE9"
+                                "a")
+                  .message(),
+              HasSubstr("not UTF-8 at byte 5"));
+  EXPECT_THAT(CheckTypedAgentId("shop:\xC0\xAF").message(),  // overlong '/'
+              HasSubstr("not UTF-8"));
+  EXPECT_THAT(ParseRosterCsv("agent,name,hired\nshop:a,Al\xE9ice,2026-01-01\n")
+                  .status()
+                  .message(),
+              HasSubstr("line 2: name 'Al\xE9ice' holds bytes that are not "
+                        "UTF-8 at byte 2"));
   // Other characters beyond ASCII are ids like any other.
   EXPECT_TRUE(CheckTypedAgentId("旗舰店:小王").ok());
+  EXPECT_TRUE(CheckTypedAgentId("shop:\xF0\x9F\x98\x80").ok());  // U+1F600
   EXPECT_TRUE(CheckTypedAgentId("shop:\xE2\x80\x94"
                                 "dash")
                   .ok());  // U+2014

@@ -103,7 +103,9 @@ TEST(ScoreProcess, EventFileInputsOutOfRangeStopTheMonthSayingWhy) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     r = RunProcess({ChatkpiBinary(), "score", "--db", dir + "/db", "--month",
                     "2026-11", "--scheme", "ecom10"});
-    EXPECT_NE(r.exit_code, 0) << r.out;
+    // Not a usage error (2): the command line is right, a stored input is
+    // not.
+    EXPECT_EQ(r.exit_code, 1) << r.out;
     EXPECT_NE(r.err.find(absl::StrCat("assessment ", c.metric,
                                       " of shop:a for 2026-11 is ", c.value,
                                       ": ", c.why)),

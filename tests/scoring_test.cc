@@ -592,6 +592,27 @@ TEST(Ecom10, ItemsGradesAndPayByHand) {
   EXPECT_EQ(r.agents[3].agent, "shop:c");
 }
 
+// Listing accuracy is 1 - errors / listings: more errors than listings is
+// a mistake in one of the two inputs. Scored, it read as a negative
+// accuracy worth 0 points, with exit 0; it stops the month instead.
+TEST(Ecom10, MoreListingErrorsThanListingsStopTheMonth) {
+  MonthInputs in = EcomMonth();
+  for (Assessment& a : in.assessments) {
+    if (a.agent == "shop:a" && a.metric == "listing_errors") a.value = 51;
+  }
+  auto r = Score(Ecom10(), in);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(
+      r.status().message(),
+      HasSubstr("agent 'shop:a': listing_errors 51 exceed listings 50"));
+  // As many errors as listings is an accuracy of 0, and scores.
+  for (Assessment& a : in.assessments) {
+    if (a.agent == "shop:a" && a.metric == "listing_errors") a.value = 50;
+  }
+  ScoreReport ok = MustScore(Ecom10(), in);
+  EXPECT_EQ(Item(Find(ok, "shop:a"), "listing_accuracy").points_centi, 0);
+}
+
 TEST(Ecom10, PublicCommissionSplit) {
   MonthInputs in;
   in.month = "2026-11";

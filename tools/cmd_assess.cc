@@ -1,4 +1,6 @@
 #include <iostream>
+#include <optional>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -18,10 +20,15 @@
 namespace chatkpi {
 namespace {
 
-// Whether the stored input of the event's (period, agent, metric) is this
-// very event: the same id and the same value. Records keep only the winning
-// input per key, so a resend of a superseded input reads as different.
-absl::StatusOr<bool> SameAssessmentStored(Store& store, const Event& e) {
+// The winning input stored for the event's (period, agent, metric): its
+// (ts, id) order bytes (engine.cc: an 8-byte big-endian ts, then the id)
+// and its value as written. nullopt when there is none.
+struct StoredInput {
+  std::string order;
+  std::string value;
+};
+absl::StatusOr<std::optional<StoredInput>> StoredAssessment(Store& store,
+                                                            const Event& e) {
   std::string key = e.period;
   key.push_back('\0');
   key.append(e.agent);
@@ -29,19 +36,32 @@ absl::StatusOr<bool> SameAssessmentStored(Store& store, const Event& e) {
   key.append(e.metric);
   auto stored = store.Get(Family::kAssessments, key);
   if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return false;
+  if (!stored->has_value()) return std::nullopt;
   std::string_view v = **stored, order;
   if (!GetLengthPrefixed(&v, &order) || order.size() < 8) {
     return absl::DataLossError("assessment record is corrupt");
   }
-  if (order.substr(8) != e.id) return false;  // after the 8-byte ts
+  return StoredInput{std::string(order), std::string(v)};
+}
+
+int64_t OrderTs(std::string_view order) {
+  uint64_t ts = 0;
+  GetFixed64BE(&order, &ts);
+  return static_cast<int64_t>(ts);
+}
+
+// Whether `stored` is this very event: the same id and the same value.
+// Records keep only the winning input per key, so a resend of a superseded
+// input reads as different.
+bool SameAssessment(const std::optional<StoredInput>& stored, const Event& e) {
+  if (!stored.has_value() || stored->order.substr(8) != e.id) return false;
   if (IsMoneyAssessment(e.metric)) {
     int64_t a = 0, b = 0;
-    return ParseYuanToFen(v, &a).ok() &&
+    return ParseYuanToFen(stored->value, &a).ok() &&
            ParseYuanToFen(e.value_text, &b).ok() && a == b;
   }
   double a = 0, b = 0;
-  return absl::SimpleAtod(std::string(v), &a) &&
+  return absl::SimpleAtod(stored->value, &a) &&
          absl::SimpleAtod(e.value_text, &b) && a == b;
 }
 
@@ -50,18 +70,18 @@ absl::StatusOr<bool> SameAssessmentStored(Store& store, const Event& e) {
 // Appends one `assessment` event, exactly as if it had arrived in a file:
 // it goes through the parser's checks and into the event log.
 const CommandSpec& AssessCommand() {
-  static const auto* spec =
-      new CommandSpec{"assess",
-                      "",
-                      "append an assessment input (target, supervisor mark)",
-                      {{"db", "DIR", "the store (required)"},
-                       {"agent", "A", "the agent (required)"},
-                       {"month", "YYYY-MM", "the month (required)"},
-                       {"metric", "M", "the input's name (required)"},
-                       {"value", "V", "the value (required)"},
-                       {"id", "ID", "event id (derived from the fields)"},
-                       {"ts", "MS", "event time in ms (now)"}},
-                      "exit codes: 0 done, 2 usage error, 1 other failure"};
+  static const auto* spec = new CommandSpec{
+      "assess",
+      "",
+      "append an assessment input (target, supervisor mark)",
+      {{"db", "DIR", "a store that ingest or run made (required)"},
+       {"agent", "A", "the agent (required)"},
+       {"month", "YYYY-MM", "the month (required)"},
+       {"metric", "M", "the input's name (required)"},
+       {"value", "V", "the value (required)"},
+       {"id", "ID", "event id (derived from the fields)"},
+       {"ts", "MS", "event time in ms (now)"}},
+      "exit codes: 0 done, 2 usage error, 1 other failure"};
   return *spec;
 }
 
@@ -72,8 +92,18 @@ int RunAssess(int argc, char** argv) {
   for (const char* f : {"db", "agent", "month", "metric", "value"}) {
     if (auto v = args->Require(f); !v.ok()) return Fail(kCmd, v.status());
   }
-  auto ts = args->GetInt("ts", absl::ToUnixMillis(absl::Now()));
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  auto ts = args->GetInt("ts", now_ms);
   if (!ts.ok()) return Fail(kCmd, ts.status());
+  // A time ahead of the clock would outrank every correction made before
+  // it comes: a day covers clocks that disagree.
+  if (*ts > now_ms + int64_t{86400000}) {
+    return Fail(kCmd,
+                absl::InvalidArgumentError(absl::StrCat(
+                    "--ts ", *ts, " is more than a day ahead of now (", now_ms,
+                    "): it would outrank every correction entered "
+                    "before then")));
+  }
   // Typed by a person, as a roster's ids are: trimmed the same way, and
   // refused with a character that shows as nothing (query/roster.h).
   const std::string agent(absl::StripAsciiWhitespace(*args->Get("agent")));
@@ -112,7 +142,11 @@ int RunAssess(int argc, char** argv) {
   }
   // One short commit: the generation lock is held throughout, so that a
   // concurrent `chatkpi replay` cannot switch --db under it.
-  auto live = LiveStore::Open(*args->Get("db"));
+  // Only a store ingest or run made: a mistyped --db would otherwise
+  // become a new store that nobody scores (docs/scoring.md).
+  StoreOptions existing;
+  existing.create_if_missing = false;
+  auto live = LiveStore::Open(*args->Get("db"), existing);
   if (!live.ok()) return Fail(kCmd, live.status());
   auto switched = (*live)->LockForCommit();
   if (!switched.ok()) return Fail(kCmd, switched.status());
@@ -125,6 +159,26 @@ int RunAssess(int argc, char** argv) {
   absl::StatusOr<Rules> rules =
       stored->has_value() ? absl::StatusOr<Rules>(**stored) : DefaultRules();
   if (!rules.ok()) return Fail(kCmd, rules.status());
+  // Of one (agent, month, input) the greatest (ts, id) counts: an input
+  // that a later one outranks would be recorded and never scored, so it is
+  // refused, saying which input stands (docs/scoring.md).
+  auto before = StoredAssessment(*store, event);
+  if (!before.ok()) return Fail(kCmd, before.status());
+  std::string order;
+  PutFixed64BE(&order, static_cast<uint64_t>(event.ts_ms));
+  order.append(event.id);
+  if (before->has_value() && (*before)->order.substr(8) != event.id &&
+      (*before)->order > order) {
+    return Fail(
+        kCmd,
+        absl::FailedPreconditionError(absl::StrCat(
+            agent, "'s ", metric, " for ", month, " is ", (*before)->value,
+            " from input ", (*before)->order.substr(8), " at ts ",
+            OrderTs((*before)->order), ", later than this one (", event.ts_ms,
+            "), which would never count; nothing "
+            "changed: give --ts after ",
+            OrderTs((*before)->order), " to correct it")));
+  }
   auto engine = Engine::Open(*rules, store);
   if (!engine.ok()) return Fail(kCmd, engine.status());
   auto applied = (*engine)->Apply(event, json);
@@ -133,9 +187,9 @@ int RunAssess(int argc, char** argv) {
   if (!*applied) {
     // A resend: harmless if it is the same input, an error otherwise (the
     // first one stays; a correction needs a new id).
-    auto same = SameAssessmentStored(*store, event);
-    if (!same.ok()) return Fail(kCmd, same.status());
-    if (!*same) {
+    auto stored = StoredAssessment(*store, event);
+    if (!stored.ok()) return Fail(kCmd, stored.status());
+    if (!SameAssessment(*stored, event)) {
       return Fail(kCmd, absl::AlreadyExistsError(absl::StrCat(
                             "id ", id,
                             " is already recorded with a different agent, "

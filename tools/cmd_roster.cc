@@ -23,7 +23,7 @@ const CommandSpec& RosterCommand() {
       "roster",
       "",
       "import or print the staff roster: who is assessed and paid",
-      {{"db", "DIR", "the store (required)"},
+      {{"db", "DIR", "a store that ingest or run made (required)"},
        {"file", "staff.csv",
         "import this roster (header agent,name,hired,left), replacing the "
         "current one; earlier versions are kept"},
@@ -65,7 +65,11 @@ int RunRoster(int argc, char** argv) {
     }
     roster->imported_ms = absl::ToUnixMillis(absl::Now());
     roster->source = *file;
-    auto live = LiveStore::Open(*db);
+    // Only a store ingest or run made: a mistyped --db would otherwise
+    // become a new store that nobody scores (docs/scoring.md).
+    StoreOptions existing;
+    existing.create_if_missing = false;
+    auto live = LiveStore::Open(*db, existing);
     if (!live.ok()) return Fail(kCmd, live.status());
     auto switched = (*live)->LockForCommit();
     if (!switched.ok()) return Fail(kCmd, switched.status());
