@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "base/csv_text.h"
@@ -284,7 +285,14 @@ std::vector<std::pair<std::string, std::string>> RuleTexts(const Rules& r) {
            quoted(r.attribution_model == AttributionModel::kLast ? "last"
                                                                  : "first")},
           {"service.good_keywords", list(r.good_keywords)},
-          {"service.bad_keywords", list(r.bad_keywords)}};
+          {"service.bad_keywords", list(r.bad_keywords)},
+          {"response.thresholds_s",
+           absl::StrCat("[", absl::StrJoin(r.response_thresholds_s, ", "),
+                        "]")},
+          {"service.hours", r.service_hours.has_hours
+                                ? ServiceHoursJson(r.service_hours)
+                                : std::string("null")},
+          {"service.closed_dates", ClosedDatesJson(r.service_hours)}};
 }
 
 // The stored rules of a side; the defaults for a store without any.

@@ -63,6 +63,19 @@ TEST(ResponseDiff, CalendarAgainstBusinessTime) {
                       "\"change\": -1800}"),
             std::string::npos)
       << json;
+  // Every rule that differs is in the report's rule changes, the service
+  // hours and the thresholds among them.
+  EXPECT_NE(json.find("{\"rule\": \"response.thresholds_s\", \"a\": "
+                      "\"[30, 60, 180]\", \"b\": \"[120]\"}"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("{\"rule\": \"service.hours\", \"a\": \"null\", "
+                      "\"b\": \"[[\\\"09:00\\\", \\\"21:00\\\"]]\"}"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json.find("\"rule\": \"service.closed_dates\""),
+            std::string::npos)
+      << json;
   const std::string csv = DiffToCsv(*d);
   EXPECT_NE(csv.find("kpi,,a,p90_first_response_s,1920,120,-1800\r\n"),
             std::string::npos)
