@@ -59,6 +59,9 @@ struct ViewState {
   uint64_t next = 0;   // next seq to read
 
   absl::flat_hash_map<std::string, BuyerState> buyers;
+  // The buyer of each message held, by id: a later copy of an id in the
+  // log replaces the one held (docs/engine.md, "Duplicates").
+  absl::flat_hash_map<std::string, std::string> held;
   absl::flat_hash_set<std::string> dirty;  // buyers changed since Recount
   absl::flat_hash_map<std::string, std::vector<OpenQuestion>> open;
 
@@ -96,6 +99,7 @@ struct ViewState {
 
   void Reset(uint64_t end) {
     buyers.clear();
+    held.clear();
     dirty.clear();
     open.clear();
     contrib.clear();
@@ -105,6 +109,29 @@ struct ViewState {
     first = next;
     started = true;
     evicted_before_ms = INT64_MIN;
+  }
+
+  // Takes in the log's next event. The log holds the copy of an id that
+  // lost to a conflicting one before the copy that won (docs/engine.md,
+  // "Duplicates"): the later copy replaces the earlier, whatever its
+  // buyer, agent or type.
+  void Take(const Event& e) {
+    if (auto it = held.find(e.id); it != held.end()) {
+      Remove(it->second, e.id);
+      held.erase(it);
+    }
+    if (e.type == EventType::kChat) Insert(e);
+  }
+
+  void Remove(const std::string& buyer, std::string_view id) {
+    auto it = buyers.find(buyer);
+    if (it == buyers.end()) return;
+    std::vector<Message>& messages = it->second.messages;
+    auto m = std::find_if(messages.begin(), messages.end(),
+                          [&](const Message& m) { return m.id == id; });
+    if (m == messages.end()) return;
+    messages.erase(m);
+    dirty.insert(buyer);
   }
 
   void Insert(const Event& e) {
@@ -122,6 +149,7 @@ struct ViewState {
       return;  // read twice (cannot happen with an append-only log)
     }
     b.messages.insert(pos, std::move(m));
+    held.emplace(e.id, e.buyer);
     dirty.insert(e.buyer);
   }
 
@@ -137,9 +165,7 @@ struct ViewState {
     Event e;
     absl::Status s =
         store->ScanEvents(next, end, [&](uint64_t, std::string_view raw) {
-          if (parser.Parse(raw, &e).ok() && e.type == EventType::kChat) {
-            Insert(e);
-          }
+          if (parser.Parse(raw, &e).ok()) Take(e);
           return true;
         });
     if (!s.ok()) return s;
@@ -239,6 +265,8 @@ struct ViewState {
     for (auto it = buyers.begin(); it != buyers.end();) {
       BuyerState& b = it->second;
       if (b.messages.empty() || b.messages.back().ts < horizon) {
+        for (const Message& m : b.messages)
+          held.erase(std::string(m.id.view()));
         open.erase(it->first);
         contrib.erase(it->first);  // nothing of it is on a kept day
         dirty.erase(it->first);
@@ -261,7 +289,11 @@ struct ViewState {
       }
       size_t w = 0;
       for (size_t i = 0; i < b.messages.size(); ++i) {
-        if (keep[i]) b.messages[w++] = std::move(b.messages[i]);
+        if (keep[i]) {
+          b.messages[w++] = std::move(b.messages[i]);
+        } else {
+          held.erase(std::string(b.messages[i].id.view()));
+        }
       }
       b.messages.resize(w);
       ++it;

@@ -192,6 +192,46 @@ TEST(LiveView, WaitingQuestions) {
   EXPECT_EQ(live->agents["shop:a"].hours[14][kAnswered], 2);
 }
 
+// A conflicting duplicate that wins over a copy already logged is logged
+// after it (docs/engine.md, "Duplicates"). The view counted both copies:
+// the losing reply answered b1's second question, and the losing copy of
+// another agent took b3's answer and its hour.
+TEST(LiveView, ALaterCopyOfAnIdReplacesTheEarlier) {
+  const std::string dir = TempDir("live_view_conflict");
+  testing::EngineRun run(dir + "/db", testing::TestRules());
+  const int64_t now = Local("2026-11-20 15:00:00");
+  Apply(run.engine(), ChatJson("1", now - 60'000, "b1", "shop:a", true));
+  Apply(run.engine(), ChatJson("2", now - 40'000, "b1", "shop:a", true));
+  Apply(run.engine(), ChatJson("X", now - 30'000, "b1", "shop:a", false));
+  Apply(run.engine(), ChatJson("3", now - 25'000, "b3", "shop:a", true));
+  Apply(run.engine(), ChatJson("Y", now - 10'000, "b3", "shop:b", false));
+  run.Commit();
+  // The winning copies: X earlier (it answers the first question, in 5 s),
+  // Y of the same time by shop:a (agent shop:a sorts before shop:b).
+  Apply(run.engine(), ChatJson("X", now - 55'000, "b1", "shop:a", false));
+  Apply(run.engine(), ChatJson("Y", now - 10'000, "b3", "shop:a", false));
+  run.Commit();
+
+  LiveView view(&run.store());
+  auto live = view.Read(std::nullopt, absl::FromUnixMillis(now));
+  ASSERT_TRUE(live.ok()) << live.status();
+  const std::vector<Counters>& a = live->agents["shop:a"].hours;
+  EXPECT_EQ(a[14][kQuestions], 3);
+  EXPECT_EQ(a[14][kAnswered], 2);
+  EXPECT_EQ(a[14][kResponseMsSum], 5'000 + 15'000);
+  // b1's second question is open; b3 was answered.
+  EXPECT_EQ(live->agents["shop:a"].waiting_since_ms,
+            std::vector<int64_t>{now - 40'000});
+  EXPECT_FALSE(live->agents.contains("shop:b"));
+  // The hours add up to the engine's day.
+  auto snap = ReadSnapshot(run.store(), live->day, live->day);
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->agents.size(), 1u);
+  for (Counter c : {kQuestions, kAnswered, kResponseMsSum}) {
+    EXPECT_EQ(snap->agents[0].counters[c], a[14][c]) << kCounterNames[c];
+  }
+}
+
 // docs/spec.md §1: `auto` on an `in` is ignored, so the view, as the
 // engine, counts such an `in` as a question. b1 asked at 14:59:30 (marked
 // automatic): waiting. b2 asked at 14:59:20 (marked automatic), was sent an
