@@ -6,7 +6,10 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
@@ -195,6 +198,43 @@ struct HttpServer::Impl {
     return r;
   }
 
+  // httplib takes a parameter's value from after the last '=' of its
+  // `&`-separated part and drops a part repeated byte for byte:
+  // `to=2026-11-30;to=2026-11-02` read as to=2026-11-02, and
+  // `scheme=kpi100;scheme=ecom10` as ecom10, with 200. Each part must
+  // therefore hold exactly one '=' (a value's own is sent as %3D) and name
+  // a parameter no other part names; the endpoints then refuse what they do
+  // not know (docs/http_api.md).
+  static std::optional<ApiResponse> AmbiguousQuery(
+      const httplib::Request& req) {
+    const size_t q = req.target.find('?');
+    if (q == std::string::npos) return std::nullopt;
+    std::vector<std::string_view> names;
+    std::string_view rest = std::string_view(req.target).substr(q + 1);
+    while (!rest.empty()) {
+      const size_t amp = rest.find('&');
+      const std::string_view part = rest.substr(0, amp);
+      rest = amp == std::string_view::npos ? std::string_view()
+                                           : rest.substr(amp + 1);
+      if (part.empty()) continue;
+      const size_t eq = part.find('=');
+      const std::string_view name = part.substr(0, eq);
+      const std::string shown(name.substr(0, 64));
+      if (eq == std::string_view::npos ||
+          part.find('=', eq + 1) != std::string_view::npos) {
+        return ApiError(400, absl::StrCat("parameter `", shown,
+                                          "` must be name=value with one '=' "
+                                          "(send a '=' of a value as %3D)"));
+      }
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        return ApiError(400, absl::StrCat("parameter `", shown,
+                                          "` is given more than once"));
+      }
+      names.push_back(name);
+    }
+    return std::nullopt;
+  }
+
   // Null when httplib may read the request's body; else the refusal to
   // send, the body unread. httplib bounds a body by max_payload_bytes only
   // when it has a Content-Length: it reads a chunked one, or one that ends
@@ -289,6 +329,8 @@ struct HttpServer::Impl {
           } else if ((refused = UnboundedBody(req))) {
             tls_request.handler =
                 refused->status == 405 ? "not_allowed" : "too_large";
+          } else if ((refused = AmbiguousQuery(req))) {
+            tls_request.handler = "bad_query";
           } else {
             return httplib::Server::HandlerResponse::Unhandled;
           }

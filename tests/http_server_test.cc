@@ -255,6 +255,13 @@ TEST_F(HttpServerTest, BadDatesAre400) {
       {"from=2026-11-01&to=2026-11-30&lang=fr", "`lang` must be en or zh"},
       {"form=2026-11-01&to=2026-11-30", "unknown parameter 'form'"},
       {"from=2026-11-01&from=2026-11-02&to=2026-11-30", "more than once"},
+      // httplib read the value after a part's last '=', and dropped a part
+      // repeated byte for byte: each of these was answered 200 for
+      // 2026-11-01..02.
+      {"from=2026-11-01&to=2026-11-30;to=2026-11-02", "with one '='"},
+      {"from=2026-11-01&to=2026-11-30=2026-11-02", "with one '='"},
+      {"from=2026-11-01&to=2026-11-02&to=2026-11-02", "more than once"},
+      {"from=2026-11-01&to", "with one '='"},
   };
   for (const auto& [query, message] : cases) {
     SCOPED_TRACE(query);
@@ -262,6 +269,11 @@ TEST_F(HttpServerTest, BadDatesAre400) {
   }
   ExpectJsonError(Get("/api/agents/shop:a/days?from=2026-11-01&to=2026/11/30"),
                   400, "`to` must be a date");
+  ExpectJsonError(Get("/api/score?month=2026-11&scheme=kpi100;scheme=ecom10"),
+                  400, "with one '='");
+  // A '=' of a value sent as %3D is the value's.
+  ExpectJsonError(Get("/api/snapshot?from=2026-11-01&to=2026%3D11"), 400,
+                  "`to` must be a date YYYY-MM-DD, not '2026=11'");
 }
 
 TEST_F(HttpServerTest, ReversedRangeIs400) {
