@@ -23,6 +23,7 @@
 #include "query/metrics.h"
 #include "query/rate_limiter.h"
 #include "query/web_assets.h"
+#include "store/store.h"
 
 namespace chatkpi {
 namespace {
@@ -259,15 +260,20 @@ struct HttpServer::Impl {
   void Route(const char* pattern, const char* name,
              std::optional<Permission> need,
              std::function<ApiResponse(const httplib::Request&)> handle) {
-    server.Get(
-        pattern, [this, name, need, handle = std::move(handle)](
-                     const httplib::Request& req, httplib::Response& res) {
-          tls_request.handler = name;
-          std::optional<ApiResponse> refused;
-          if (need.has_value()) refused = Authorize(req, *need);
-          WriteResponse(refused.has_value() ? std::move(*refused) : handle(req),
-                        res);
-        });
+    server.Get(pattern,
+               [this, name, need, handle = std::move(handle)](
+                   const httplib::Request& req, httplib::Response& res) {
+                 tls_request.handler = name;
+                 std::optional<ApiResponse> refused;
+                 if (need.has_value()) refused = Authorize(req, *need);
+                 if (refused.has_value()) {
+                   WriteResponse(std::move(*refused), res);
+                   return;
+                 }
+                 // Every row of one answer from the same commit.
+                 Store::ReadHold hold = store->HoldReads();
+                 WriteResponse(handle(req), res);
+               });
   }
 
   void RegisterRoutes() {

@@ -14,11 +14,12 @@ void DisablePerfCounters() {
 
 absl::StatusOr<std::optional<std::string>> ReadValue(
     rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view key,
-    std::string_view dir, bool fill_cache) {
+    std::string_view dir, bool fill_cache, const rocksdb::Snapshot* snapshot) {
   DisablePerfCounters();
   std::string value;
   rocksdb::ReadOptions ro;
   ro.fill_cache = fill_cache;
+  ro.snapshot = snapshot;
   rocksdb::Status s =
       db->Get(ro, cf, rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::nullopt;
@@ -31,9 +32,11 @@ absl::StatusOr<std::optional<std::string>> ReadValue(
 absl::Status ScanRange(
     rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view begin,
     std::string_view end, std::string_view dir,
-    const std::function<bool(std::string_view, std::string_view)>& visit) {
+    const std::function<bool(std::string_view, std::string_view)>& visit,
+    const rocksdb::Snapshot* snapshot) {
   rocksdb::ReadOptions ro;
   ro.total_order_seek = true;
+  ro.snapshot = snapshot;
   rocksdb::Slice upper(end.data(), end.size());
   if (!end.empty()) ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));

@@ -24,17 +24,20 @@ void DisablePerfCounters();
 // The value of `key`, nullopt when absent. `dir` names the store in errors.
 // `fill_cache` false: the block read is not kept in the block cache (a
 // caller that keeps what it decodes in a cache of its own).
+// `snapshot`: read as of it (null: the latest).
 absl::StatusOr<std::optional<std::string>> ReadValue(
     rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view key,
-    std::string_view dir, bool fill_cache = true);
+    std::string_view dir, bool fill_cache = true,
+    const rocksdb::Snapshot* snapshot = nullptr);
 
 // Visits keys in [begin, end) in order ("" end = to the last key); the
 // visitor returns false to stop.
-absl::Status ScanRange(
-    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view begin,
-    std::string_view end, std::string_view dir,
-    const std::function<bool(std::string_view key, std::string_view value)>&
-        visit);
+absl::Status ScanRange(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                       std::string_view begin, std::string_view end,
+                       std::string_view dir,
+                       const std::function<bool(std::string_view key,
+                                                std::string_view value)>& visit,
+                       const rocksdb::Snapshot* snapshot = nullptr);
 
 }  // namespace chatkpi
 

@@ -575,6 +575,8 @@ struct Store::Impl {
   SecondaryParams follow;
   uint64_t table_files = 0;
   std::shared_mutex reopening;
+  // A follower's ReadHolds hold it shared, CatchUp exclusively.
+  std::shared_mutex catching_up;
 
   // ExpectWrite: the write announced, until the WriteAll that makes it
   // returns.
@@ -1344,11 +1346,60 @@ absl::Status Store::WriteAllUnannounced(const std::vector<Commit*>& commits) {
   return spilled;
 }
 
+struct Store::ReadHold::State {
+  Store::Impl* impl = nullptr;
+  const rocksdb::Snapshot* snapshot = nullptr;      // the writer's process
+  std::shared_lock<std::shared_mutex> catching_up;  // a follower
+};
+
+namespace {
+// The hold the thread's reads go through, if any (one at a time).
+thread_local Store::ReadHold::State* tls_read_hold = nullptr;
+}  // namespace
+
+Store::ReadHold::ReadHold(std::unique_ptr<State> state)
+    : state_(std::move(state)) {
+  if (state_ != nullptr) tls_read_hold = state_.get();
+}
+
+Store::ReadHold::ReadHold(ReadHold&& other) noexcept
+    : state_(std::move(other.state_)) {}
+
+Store::ReadHold::~ReadHold() {
+  if (state_ == nullptr) return;
+  if (tls_read_hold == state_.get()) tls_read_hold = nullptr;
+  if (state_->snapshot != nullptr) {
+    state_->impl->db->ReleaseSnapshot(state_->snapshot);
+  }
+}
+
+Store::ReadHold Store::HoldReads() {
+  if (tls_read_hold != nullptr) return ReadHold(nullptr);
+  auto state = std::make_unique<ReadHold::State>();
+  state->impl = impl_.get();
+  if (impl_->secondary) {
+    state->catching_up = std::shared_lock(impl_->catching_up);
+  } else {
+    state->snapshot = impl_->db->GetSnapshot();
+  }
+  return ReadHold(std::move(state));
+}
+
+namespace {
+// The snapshot the calling thread's hold reads `impl` at, if any.
+const rocksdb::Snapshot* HeldSnapshot(const void* impl) {
+  return tls_read_hold != nullptr && tls_read_hold->impl == impl
+             ? tls_read_hold->snapshot
+             : nullptr;
+}
+}  // namespace
+
 absl::StatusOr<bool> Store::CatchUp() {
   if (!impl_->secondary) {
     return absl::FailedPreconditionError(
         "CatchUp needs a store opened with StoreOptions::secondary_dir");
   }
+  std::unique_lock catching(impl_->catching_up);
   const rocksdb::SequenceNumber before = impl_->db->GetLatestSequenceNumber();
   bool changed = false;
   // The catch-up runs beside reads (RocksDB allows that); a new instance
@@ -1406,7 +1457,8 @@ absl::StatusOr<std::optional<std::string>> Store::Get(Family f,
   // the same states twice, and grow the cache with the store's history of
   // buyers rather than with what is open (docs/engine.md, "Memory").
   const bool fill_cache = f != Family::kBuyers && f != Family::kOrders;
-  return ReadValue(impl_->db.get(), impl_->cf(f), key, dir_, fill_cache);
+  return ReadValue(impl_->db.get(), impl_->cf(f), key, dir_, fill_cache,
+                   HeldSnapshot(impl_.get()));
 }
 
 absl::StatusOr<bool> Store::ContainsId(std::string_view id) {
@@ -1427,7 +1479,8 @@ absl::Status Store::Scan(
   if (IsOwnedFamily(f)) return OwnedFamilyError(f, "a Scan");
   if (absl::Status s = impl_->Readable(f); !s.ok()) return s;
   auto reading = impl_->Reading();
-  return ScanRange(impl_->db.get(), impl_->cf(f), begin, end, dir_, visit);
+  return ScanRange(impl_->db.get(), impl_->cf(f), begin, end, dir_, visit,
+                   HeldSnapshot(impl_.get()));
 }
 
 uint64_t Store::commits() const { return impl_->commits; }

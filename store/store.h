@@ -263,8 +263,30 @@ class Store {
   // Follower stores (StoreOptions::secondary_dir): reads what the writer
   // committed since the last call; true when that was anything. Safe beside
   // reads on other threads; after the writer flushed, it opens the instance
-  // anew with them held off (store/secondary_instance.h).
+  // anew with them held off (store/secondary_instance.h). Waits for every
+  // ReadHold to end.
   absl::StatusOr<bool> CatchUp();
+
+  // While it lives, the Get and Scan calls of the thread that made it see
+  // the store at one commit: a request that reads many rows (one scan per
+  // shard, one per day) never shows a commit in some rows and not in
+  // others. A follower's CatchUp waits for it to end; in the writer's
+  // process, commits go on and the hold reads from before them (a RocksDB
+  // snapshot). Hold it for one request, not longer. A hold made while the
+  // thread holds one for this store already does nothing.
+  class ReadHold {
+   public:
+    struct State;  // store.cc
+    ReadHold(ReadHold&& other) noexcept;
+    ReadHold& operator=(ReadHold&&) = delete;
+    ~ReadHold();
+
+   private:
+    friend class Store;
+    explicit ReadHold(std::unique_ptr<State> state);
+    std::unique_ptr<State> state_;
+  };
+  ReadHold HoldReads();
 
   // Number of events in the log (the next sequence number). Atomic: a
   // dashboard thread reads it while the writer or CatchUp advances it.
