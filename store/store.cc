@@ -575,8 +575,10 @@ struct Store::Impl {
   SecondaryParams follow;
   uint64_t table_files = 0;
   std::shared_mutex reopening;
-  // A follower's ReadHolds hold it shared, CatchUp exclusively.
-  std::shared_mutex catching_up;
+  // A follower's ReadHolds hold it shared, CatchUp exclusively. An
+  // absl::Mutex: once a catch-up waits, new holds wait behind it, so a
+  // steady stream of requests cannot keep the follower from catching up.
+  absl::Mutex catching_up;
 
   // ExpectWrite: the write announced, until the WriteAll that makes it
   // returns.
@@ -1349,7 +1351,7 @@ absl::Status Store::WriteAllUnannounced(const std::vector<Commit*>& commits) {
 struct Store::ReadHold::State {
   Store::Impl* impl = nullptr;
   const rocksdb::Snapshot* snapshot = nullptr;      // the writer's process
-  std::shared_lock<std::shared_mutex> catching_up;  // a follower
+  absl::Mutex* catching_up = nullptr;  // a follower's, held shared
 };
 
 namespace {
@@ -1371,6 +1373,7 @@ Store::ReadHold::~ReadHold() {
   if (state_->snapshot != nullptr) {
     state_->impl->db->ReleaseSnapshot(state_->snapshot);
   }
+  if (state_->catching_up != nullptr) state_->catching_up->ReaderUnlock();
 }
 
 Store::ReadHold Store::HoldReads() {
@@ -1378,7 +1381,8 @@ Store::ReadHold Store::HoldReads() {
   auto state = std::make_unique<ReadHold::State>();
   state->impl = impl_.get();
   if (impl_->secondary) {
-    state->catching_up = std::shared_lock(impl_->catching_up);
+    impl_->catching_up.ReaderLock();
+    state->catching_up = &impl_->catching_up;
   } else {
     state->snapshot = impl_->db->GetSnapshot();
   }
@@ -1399,7 +1403,7 @@ absl::StatusOr<bool> Store::CatchUp() {
     return absl::FailedPreconditionError(
         "CatchUp needs a store opened with StoreOptions::secondary_dir");
   }
-  std::unique_lock catching(impl_->catching_up);
+  absl::WriterMutexLock catching(&impl_->catching_up);
   const rocksdb::SequenceNumber before = impl_->db->GetLatestSequenceNumber();
   bool changed = false;
   // The catch-up runs beside reads (RocksDB allows that); a new instance
