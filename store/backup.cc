@@ -84,6 +84,37 @@ absl::StatusOr<CopyReport> CopyInto(
   return report;
 }
 
+// One attempt of BackupStore: follows the generation DIR names now.
+absl::StatusOr<CopyReport> CopyLive(const std::string& db,
+                                    const StoreOptions& follow,
+                                    const std::string& to) {
+  auto store = Store::Open(db, follow);
+  if (!store.ok()) return store.status();
+  // A writer may delete a file between the follower's look and its
+  // copy (a flush or compaction finished): then look again. A table
+  // file gone fails the copy. A WAL gone before the checkpoint listed
+  // the WALs does not: RocksDB copies the WALs still there, and the
+  // copy would lack the commits of the one the follower's view needed
+  // (its writes are in tables of a MANIFEST newer than the view's). So
+  // the WALs are listed before the catch-up and after the copy too.
+  absl::StatusOr<CopyReport> report = absl::UnknownError("no attempt");
+  const std::string& dir = (*store)->dir();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const std::vector<uint64_t> wals = ListWals(dir);
+    auto caught_up = (*store)->CatchUp();
+    if (!caught_up.ok()) return caught_up.status();
+    report = CopyInto(store->get(), to, [&]() -> absl::Status {
+      if (!WalDeletedSince(dir, wals)) return absl::OkStatus();
+      return absl::UnavailableError(absl::StrCat(
+          "copying --db ", dir,
+          ": the writer deleted a write-ahead log while the copy was "
+          "made; try again"));
+    });
+    if (report.ok()) break;
+  }
+  return report;
+}
+
 }  // namespace
 
 absl::StatusOr<CopyReport> BackupStore(
@@ -98,40 +129,21 @@ absl::StatusOr<CopyReport> BackupStore(
   follow.read_only = true;
   follow.secondary_dir = secondary;
   follow.fault_injection = std::move(fault_injection);
+  const GenerationPaths paths = GenerationPaths::For(WithoutTrailingSlash(db));
   absl::StatusOr<CopyReport> report = absl::UnknownError("no attempt");
-  {
-    auto store = Store::Open(db, follow);
-    if (!store.ok()) {
-      report = store.status();
-    } else {
-      // A writer may delete a file between the follower's look and its
-      // copy (a flush or compaction finished): then look again. A table
-      // file gone fails the copy. A WAL gone before the checkpoint listed
-      // the WALs does not: RocksDB copies the WALs still there, and the
-      // copy would lack the commits of the one the follower's view needed
-      // (its writes are in tables of a MANIFEST newer than the view's). So
-      // the WALs are listed before the catch-up and after the copy too.
-      const std::string& dir = (*store)->dir();
-      for (int attempt = 0; attempt < 5; ++attempt) {
-        const std::vector<uint64_t> wals = ListWals(dir);
-        auto caught_up = (*store)->CatchUp();
-        if (!caught_up.ok()) {
-          report = caught_up.status();
-          break;
-        }
-        report = CopyInto(store->get(), to, [&]() -> absl::Status {
-          if (!WalDeletedSince(dir, wals)) return absl::OkStatus();
-          return absl::UnavailableError(absl::StrCat(
-              "copying --db ", dir,
-              ": the writer deleted a write-ahead log while the copy was "
-              "made; try again"));
-        });
-        if (report.ok()) break;
-      }
-    }
+  // A replay may switch DIR to a new generation during the copy and delete
+  // the one the copy follows (docs/replay.md): its files go, and the copy
+  // fails as if the store were damaged. The new generation is then copied
+  // instead (a few switches at most in a row).
+  for (int switches = 0; switches < 5; ++switches) {
+    auto before = ResolveForRead(paths);
+    report = CopyLive(db, follow, to);
+    std::error_code ec;
+    fs::remove_all(secondary, ec);
+    if (report.ok()) break;
+    auto after = ResolveForRead(paths);
+    if (!before.ok() || !after.ok() || before->SameAs(*after)) break;
   }
-  std::error_code ec;
-  fs::remove_all(secondary, ec);
   return report;
 }
 

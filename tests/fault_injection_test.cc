@@ -28,6 +28,7 @@
 #include "ingest/event_parser.h"
 #include "query/snapshot.h"
 #include "store/backup.h"
+#include "store/generations.h"
 #include "store/store.h"
 #include "store/store_files.h"
 #include "tests/process_util.h"
@@ -456,6 +457,70 @@ TEST_F(WriterBesideReaders, BackupLooksAgainWhenTheWriterDeletesAWal) {
     ASSERT_TRUE(copy.ok()) << k << ": " << copy.status();
     EXPECT_EQ(SnapshotJson(**copy), whole) << k;
   }
+}
+
+// A replay switches DIR to a new generation while a backup copies the old
+// one, and deletes the old one (no writer holds it): its files went from
+// under the copy, which failed as "corrupt ... restore the store from a
+// backup" (exit 1), or with exit 2. The backup copies the new generation.
+TEST(FaultInjection, BackupCopiesTheNewGenerationWhenAReplaySwitchesDir) {
+  const std::string dir = TempDir("backup_switch");
+  const std::string db = dir + "/db";
+  ASSERT_TRUE(IngestInto(db, GenerateFile(dir, 85, 3'000), nullptr, 1000).ok());
+  const GenerationPaths paths = GenerationPaths::For(db);
+  std::string old_name, new_name;
+  {
+    auto lock = LockGenerations(paths);
+    ASSERT_TRUE(lock.ok()) << lock.status();
+    auto name = ConvertLayout(paths, "v1");
+    ASSERT_TRUE(name.ok()) << name.status();
+    old_name = *name;
+    auto next = NewGenerationName(paths, "v2");
+    ASSERT_TRUE(next.ok()) << next.status();
+    new_name = *next;
+  }
+  // The new generation: the old one's events and more.
+  const std::string new_dir = paths.Generation(new_name);
+  {
+    StoreOptions ro;
+    ro.read_only = true;
+    auto old_store = Store::Open(db, ro);
+    ASSERT_TRUE(old_store.ok()) << old_store.status();
+    ASSERT_TRUE((*old_store)->Checkpoint(new_dir).ok());
+    ASSERT_TRUE(WriteStoreMarker(new_dir).ok());
+  }
+  const std::string more = dir + "/more";
+  std::filesystem::create_directories(more);
+  ASSERT_TRUE(
+      IngestInto(new_dir, GenerateFile(more, 86, 2'000), nullptr, 1000).ok());
+  std::string expected;
+  {
+    StoreOptions ro;
+    ro.read_only = true;
+    auto new_store = Store::Open(new_dir, ro);
+    ASSERT_TRUE(new_store.ok()) << new_store.status();
+    expected = SnapshotJson(**new_store);
+  }
+  // At the backup's first directory listing (its follower's open of the old
+  // generation): the switch, the old generation retired and deleted.
+  auto faults = std::make_shared<FaultInjection>();
+  faults->RunAtListing(0, [&] {
+    auto lock = LockGenerations(paths);
+    ASSERT_TRUE(lock.ok());
+    ASSERT_TRUE(CreateMarker(paths.RetiredMarker(old_name)).ok());
+    ASSERT_TRUE(SwitchLive(paths, new_name).ok());
+    auto removed = CollectGenerations(paths);
+    ASSERT_TRUE(removed.ok()) << removed.status();
+    EXPECT_EQ(*removed, std::vector<std::string>{old_name});
+  });
+  auto backup = BackupStore(db, dir + "/copy", faults);
+  ASSERT_TRUE(backup.ok()) << backup.status();
+  StoreOptions ro;
+  ro.read_only = true;
+  auto copy = Store::Open(dir + "/copy", ro);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  EXPECT_EQ(SnapshotJson(**copy), expected);
+  std::filesystem::remove_all(dir);
 }
 
 // `chatkpi ingest` in a process whose file size limit stands for a full
