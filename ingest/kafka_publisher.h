@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "ingest/kafka_producer.h"
 #include "ingest/kafka_router.h"
@@ -20,6 +21,11 @@ class EventPublisher {
     int64_t chat = 0;     // messages sent to the chat topic
     int64_t order = 0;    // ... to the order topic
     int64_t unkeyed = 0;  // of those, under the empty key (dead letters)
+    // Order events naming another buyer than the first event published of
+    // their order: they go to another partition, where `run` counts them
+    // as an order of their own (docs/kafka.md, "Known limits").
+    int64_t other_buyer = 0;
+    std::string other_buyer_example;  // "order O1: alice, then bob"
   };
 
   // `producer` must outlive the publisher.
@@ -36,6 +42,9 @@ class EventPublisher {
   std::string topics_[2];
   EventRouter router_;
   Counts counts_;
+  // The key of the first event published of each order (up to
+  // kMaxOrdersKept orders: a bound on memory for a long stream).
+  absl::flat_hash_map<std::string, std::string> order_keys_;
 };
 
 }  // namespace chatkpi

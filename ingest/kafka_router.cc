@@ -49,6 +49,11 @@ EventRoute EventRouter::Route(std::string_view json) {
   if (obj[key_field].get_string().get(key) == simdjson::SUCCESS) {
     route.key.assign(key);
   }
+  std::string_view order;
+  if (type == "order" &&
+      obj["order"].get_string().get(order) == simdjson::SUCCESS) {
+    route.order.assign(order);
+  }
   return route;
 }
 

@@ -26,6 +26,7 @@ enum class EventTopic { kChat, kOrder };
 struct EventRoute {
   EventTopic topic = EventTopic::kChat;
   std::string key;
+  std::string order;  // an order event's order id (empty otherwise)
 };
 
 class EventRouter {

@@ -405,6 +405,33 @@ TEST(KafkaProcess, RunSaysItsConflictingDuplicates) {
       << err;
 }
 
+// An order whose events name two buyers: keyed by buyer, its events go to
+// two partitions, and `run` counts each part as an order (docs/kafka.md,
+// "Known limits"). `produce` cannot route it right, but says so.
+TEST(KafkaProcess, ProduceWarnsOfAnOrderNamingTwoBuyers) {
+  const std::string dir = testing::TempDir("kafka_order_buyers");
+  testing::BrokerProcess broker(dir, 2);
+  ASSERT_FALSE(broker.bootstrap().empty());
+  testing::WriteFile(
+      dir + "/in.jsonl",
+      R"({"type":"order","id":"o1","ts":1794535210000,"order":"O1","buyer":"alice","status":"created","amount":10,"items":1})"
+      "\n"
+      R"({"type":"order","id":"o2","ts":1794535220000,"order":"O1","buyer":"bob","status":"paid","amount":10,"items":1})"
+      "\n"
+      R"({"type":"order","id":"o3","ts":1794535230000,"order":"O2","buyer":"bob","status":"created","amount":10,"items":1})"
+      "\n");
+  std::string err;
+  ASSERT_EQ(testing::RunChatkpi(
+                {"produce", "--brokers", broker.bootstrap(), dir + "/in.jsonl"},
+                nullptr, &err),
+            0)
+      << err;
+  EXPECT_NE(err.find("warning: 1 order event(s) name another buyer than the "
+                     "first event of their order (order O1: alice, then bob)"),
+            std::string::npos)
+      << err;
+}
+
 // Messages the broker deleted (retention) before the member read them are
 // not silently skipped: the member warns which offsets it never saw and
 // `stats` counts them (payroll must not lose events quietly).

@@ -70,6 +70,16 @@ int RunProduce(int argc, char** argv) {
             << " messages delivered: " << c.chat << " to the chat topic, "
             << c.order << " to the order topic (" << c.unkeyed
             << " without a key), " << skipped << " blank lines skipped\n";
+  if (c.other_buyer > 0) {
+    std::cerr << "chatkpi produce: warning: " << c.other_buyer
+              << " order event(s) name another buyer than the first event "
+                 "of their order ("
+              << c.other_buyer_example
+              << "): keyed by buyer, they went to another partition, where "
+                 "run counts them as an order of their own, not as the "
+                 "order's (docs/kafka.md, \"Known limits\"); ingest such "
+                 "files with chatkpi ingest\n";
+  }
   if (!s.ok()) return Fail(kCmd, s);
   return 0;
 }
