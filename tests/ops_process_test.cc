@@ -164,6 +164,30 @@ int64_t SumSamples(const std::string& text, const std::string& prefix) {
   return sum;
 }
 
+// `stats` counted the days from the first to the last ("count": 32 for a
+// store with activity on 3 days); it counts the days that hold activity.
+TEST(OpsProcess, StatsCountsTheDaysWithActivity) {
+  const std::string dir = TempDir("stats_days");
+  std::string lines;
+  for (const char* day : {"2026-11-01 10:00:00", "2026-11-02 10:00:00",
+                          "2026-12-02 10:00:00"}) {
+    absl::StrAppend(&lines, R"({"type":"chat","id":")", day,
+                    R"(","ts":)", testing::Local(day),
+                    R"(,"buyer":"u1","agent":"shop:a","dir":"in"})", "\n");
+  }
+  WriteFile(dir + "/ev.jsonl", lines);
+  auto r = RunProcess(
+      {ChatkpiBinary(), "ingest", "--db", dir + "/db", dir + "/ev.jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunProcess({ChatkpiBinary(), "stats", "--db", dir + "/db"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"days\": {\"first\": \"2026-11-01\", \"last\": "
+                       "\"2026-12-02\", \"count\": 3}"),
+            std::string::npos)
+      << r.out;
+  std::filesystem::remove_all(dir);
+}
+
 // docs/http_api.md "Metrics": `run --port` exports the ingest series, and
 // what chatkpi_ingested_events_total counts is what the store took in.
 // SIGTERM then stops it (exit 0) with its /api/live stream closed.
