@@ -79,6 +79,8 @@ class KafkaIngest : public KafkaRebalanceListener {
   absl::Status Run();
 
   absl::Status OnAssign(std::vector<KafkaPartition>* partitions) override;
+  // Refuses topics whose partition count differs from the store's.
+  absl::Status PartitionCountChanged(int now) const;
   absl::Status OnRevoke(const std::vector<KafkaPartition>& partitions,
                         bool lost) override;
 
@@ -289,6 +291,9 @@ class KafkaIngest : public KafkaRebalanceListener {
   // assigned again in the next generation had no other owner in between,
   // so it keeps its owner epoch (no reset, no republishing).
   int32_t last_generation_ = -1;
+  // The topics' partition count the store was built from (CheckTopics);
+  // 0 when the broker did not say.
+  int partition_count_ = 0;
   std::set<int32_t> last_assigned_;
   std::map<int32_t, int64_t> owner_epochs_;  // by partition, this process's
   // With a state topic: a dropped shard's state_* fields, by partition, for
@@ -364,6 +369,11 @@ absl::Status KafkaIngest::OnAssign(std::vector<KafkaPartition>* partitions) {
         "of the group must name the same chat and order topics "
         "(--chat-topic, --order-topic), and both topics need as many "
         "partitions"));
+  }
+  // Partitions added to the topics while the member runs.
+  if (partition_count_ > 0 && !assigned[0].empty() &&
+      *assigned[0].rbegin() >= partition_count_) {
+    return PartitionCountChanged(*assigned[0].rbegin() + 1);
   }
   std::vector<std::string> names;
   for (KafkaPartition& kp : *partitions) {
@@ -1111,7 +1121,39 @@ absl::Status KafkaIngest::CheckTopics() {
   for (const auto* s : {&chat, &order}) {
     if (!s->ok()) Log(absl::StrCat("warning: ", s->status().message()));
   }
+  if (!chat.ok()) return absl::OkStatus();
+  // The partitioner maps a buyer to a partition by the count: with more
+  // partitions a buyer's new events go to another partition than the old
+  // ones, and its conversations and orders would be counted in two places,
+  // each part on its own. The store keeps the count it was built from.
+  auto stored = store_->Get(Family::kMeta, kMetaKafkaPartitions);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
+    Commit c(store_);
+    c.Put(Family::kMeta, kMetaKafkaPartitions, absl::StrCat(*chat));
+    if (absl::Status w = store_->Write(&c); !w.ok()) return w;
+    partition_count_ = *chat;
+    return absl::OkStatus();
+  }
+  if (!absl::SimpleAtoi(**stored, &partition_count_) || partition_count_ < 1) {
+    return absl::DataLossError(
+        absl::StrCat("--db ", store_->dir(),
+                     ": its record of the topics' partition count ('", **stored,
+                     "') is corrupt"));
+  }
+  if (*chat != partition_count_) return PartitionCountChanged(*chat);
   return absl::OkStatus();
+}
+
+absl::Status KafkaIngest::PartitionCountChanged(int now) const {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "topic ", topics_[0], " has ", now, " partitions, but --db ",
+      store_->dir(), " was built from ", partition_count_,
+      ": keyed by buyer, a buyer's new events now go to another partition "
+      "than its earlier ones, and its conversations and orders would be "
+      "counted in two places. Keep the partition count of both topics; to "
+      "change it, publish the history to new topics of the new count and "
+      "start the members with new stores (docs/kafka.md)"));
 }
 
 absl::Status KafkaIngest::Run() {

@@ -29,6 +29,8 @@
 //                               (engine/owned_shards.h)
 //   kafka.stats                 the latest consumer figures as JSON
 //                               (engine/kafka_ingest.h)
+//   kafka.partitions            the topics' partition count the store was
+//                               built from, decimal (engine/kafka_ingest.h)
 //   shardrun/ SEQ               a shard's run of events (engine/shard_runs.h)
 //   limits/day/ SHARD DAY       a day's distinct sketches (engine/limits.h)
 //   changelog.published_epoch/ TOPIC / PARTITION
@@ -67,6 +69,7 @@ inline constexpr char kMetaPositionPrefix[] = "pos/";
 inline constexpr char kMetaAssessmentCandidatesPrefix[] = "acand/";
 inline constexpr char kMetaOwnedShards[] = "owned_shards";
 inline constexpr char kMetaKafkaStats[] = "kafka.stats";
+inline constexpr char kMetaKafkaPartitions[] = "kafka.partitions";
 inline constexpr char kMetaShardRunPrefix[] = "shardrun/";
 inline constexpr char kMetaDayLoadPrefix[] = "limits/day/";
 inline constexpr char kMetaPublishedEpochPrefix[] =

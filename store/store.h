@@ -273,7 +273,7 @@ class Store {
   // others. A follower's CatchUp waits for it to end; in the writer's
   // process, commits go on and the hold reads from before them (a RocksDB
   // snapshot). Hold it for one request, not longer. A hold made while the
-  // thread holds one for this store already does nothing.
+  // thread holds one (of any store) does nothing.
   class ReadHold {
    public:
     struct State;  // store.cc

@@ -432,6 +432,45 @@ TEST(KafkaProcess, ProduceWarnsOfAnOrderNamingTwoBuyers) {
       << err;
 }
 
+// Keyed by buyer, a buyer's events go to the partition its hash picks
+// among the topic's partitions: with more partitions its new events go to
+// another one than its old ones, and a conversation would be counted in
+// two places. The store keeps the count it was built from and refuses
+// topics of another.
+TEST(KafkaProcess, TopicsOfAnotherPartitionCountAreRefused) {
+  const std::string dir = testing::TempDir("kafka_partition_count");
+  testing::WriteFile(
+      dir + "/in.jsonl",
+      R"({"type":"chat","id":"c1","ts":1794276000000,"buyer":"u1","agent":"shop:a","dir":"in"})"
+      "\n");
+  const std::string db = dir + "/db";
+  for (int partitions : {2, 4}) {
+    SCOPED_TRACE(partitions);
+    const std::string broker_dir = absl::StrCat(dir, "/b", partitions);
+    std::filesystem::create_directories(broker_dir);
+    testing::BrokerProcess broker(broker_dir, partitions);
+    ASSERT_FALSE(broker.bootstrap().empty());
+    std::string err;
+    ASSERT_EQ(testing::RunChatkpi({"produce", "--brokers", broker.bootstrap(),
+                                   dir + "/in.jsonl"},
+                                  nullptr, &err),
+              0)
+        << err;
+    std::vector<std::string> run = MemberArgs(broker.bootstrap(), "pc", db);
+    run.push_back("--until-caught-up");
+    const int code = testing::RunProgram(run, nullptr, &err);
+    if (partitions == 2) {
+      EXPECT_EQ(code, 0) << err;
+    } else {
+      EXPECT_NE(code, 0);
+      EXPECT_NE(err.find("topic chat has 4 partitions, but --db " + db +
+                         " was built from 2"),
+                std::string::npos)
+          << err;
+    }
+  }
+}
+
 // Messages the broker deleted (retention) before the member read them are
 // not silently skipped: the member warns which offsets it never saw and
 // `stats` counts them (payroll must not lose events quietly).
