@@ -365,15 +365,15 @@ absl::StatusOr<Roster> ParseRosterCsv(std::string_view input) {
     } else if (absl::Status typed = CheckTypedAgentId(e.agent); !typed.ok()) {
       error(r.line, std::string(typed.message()));
       ok = false;
+    } else if (auto [it, fresh] = seen.emplace(e.agent, r.line); !fresh) {
+      error(r.line,
+            absl::StrCat("agent '", e.agent, "' repeats line ", it->second));
+      ok = false;
     }
     if (absl::Status typed = CheckTypedText(absl::StrCat("name '", e.name, "'"),
                                             e.name, /*ids_only=*/false);
         !typed.ok()) {
       error(r.line, std::string(typed.message()));
-      ok = false;
-    } else if (auto [it, fresh] = seen.emplace(e.agent, r.line); !fresh) {
-      error(r.line,
-            absl::StrCat("agent '", e.agent, "' repeats line ", it->second));
       ok = false;
     }
     absl::string_view hired = absl::StripAsciiWhitespace(r.fields[col_hired]);

@@ -37,6 +37,17 @@ std::string LastAssignment(const std::string& err) {
   return at == std::string::npos ? "" : err.substr(at, err.find('\n', at) - at);
 }
 
+// `chatkpi produce` of `file` into `broker`, expected to exit 0: its stderr.
+std::string Produce(const BrokerProcess& broker, const std::string& file) {
+  std::string err;
+  EXPECT_EQ(
+      testing::RunChatkpi({"produce", "--brokers", broker.bootstrap(), file},
+                          nullptr, &err),
+      0)
+      << err;
+  return err;
+}
+
 void ExpectEachEventOnce(const OwnedView& v, const Dataset& d) {
   EXPECT_EQ(v.event_ids.size(), d.event_ids.size())
       << "the event log must hold every valid event exactly once";
@@ -390,12 +401,7 @@ TEST(KafkaProcess, RunSaysItsConflictingDuplicates) {
       "\n"
       R"({"type":"chat","id":"c1","ts":1794276001000,"buyer":"u1","agent":"shop:a","dir":"in","text":"在吗"})"
       "\n");
-  std::string err;
-  ASSERT_EQ(testing::RunChatkpi(
-                {"produce", "--brokers", broker.bootstrap(), dir + "/in.jsonl"},
-                nullptr, &err),
-            0)
-      << err;
+  std::string err = Produce(broker, dir + "/in.jsonl");
   std::vector<std::string> run =
       MemberArgs(broker.bootstrap(), "conflicts", dir + "/db");
   run.push_back("--until-caught-up");
@@ -420,12 +426,7 @@ TEST(KafkaProcess, ProduceWarnsOfAnOrderNamingTwoBuyers) {
       "\n"
       R"({"type":"order","id":"o3","ts":1794535230000,"order":"O2","buyer":"bob","status":"created","amount":10,"items":1})"
       "\n");
-  std::string err;
-  ASSERT_EQ(testing::RunChatkpi(
-                {"produce", "--brokers", broker.bootstrap(), dir + "/in.jsonl"},
-                nullptr, &err),
-            0)
-      << err;
+  const std::string err = Produce(broker, dir + "/in.jsonl");
   EXPECT_NE(err.find("warning: 1 order event(s) name another buyer than the "
                      "first event of their order (order O1: alice, then bob)"),
             std::string::npos)
@@ -450,12 +451,7 @@ TEST(KafkaProcess, TopicsOfAnotherPartitionCountAreRefused) {
     std::filesystem::create_directories(broker_dir);
     testing::BrokerProcess broker(broker_dir, partitions);
     ASSERT_FALSE(broker.bootstrap().empty());
-    std::string err;
-    ASSERT_EQ(testing::RunChatkpi({"produce", "--brokers", broker.bootstrap(),
-                                   dir + "/in.jsonl"},
-                                  nullptr, &err),
-              0)
-        << err;
+    std::string err = Produce(broker, dir + "/in.jsonl");
     std::vector<std::string> run = MemberArgs(broker.bootstrap(), "pc", db);
     run.push_back("--until-caught-up");
     const int code = testing::RunProgram(run, nullptr, &err);

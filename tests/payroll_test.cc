@@ -145,6 +145,13 @@ TEST(RosterCsv, BadRowsAreRefusedWithTheirLines) {
               HasSubstr("lists no agents"));
   // Day 30 of February does not exist (absl would normalize it).
   EXPECT_FALSE(ParseRosterCsv("agent,hired\na,2026-02-30\n").ok());
+  // Two rows without an id are two empty ids, not a repeat of one.
+  const std::string two_empty = std::string(
+      ParseRosterCsv("agent,name,hired\n,A,2026-01-01\n,B,2026-01-01\n")
+          .status()
+          .message());
+  EXPECT_THAT(two_empty, HasSubstr("line 3: empty agent id"));
+  EXPECT_THAT(two_empty, Not(HasSubstr("repeats")));
 }
 
 // An id typed with a character that shows as nothing or as a space made an
