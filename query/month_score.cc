@@ -5,7 +5,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "engine/changelog.h"
+#include "engine/meta.h"
+#include "engine/owned_shards.h"
 #include "ingest/event_parser.h"
 #include "query/assessment_metrics.h"
 #include "query/snapshot.h"
@@ -140,6 +143,23 @@ absl::StatusOr<std::vector<ScoreReport>> ScoreMonths(
         "absent, seniority pay) that scores and pay need; score the month "
         "on a store that holds every partition's events (docs/scaling.md, "
         "\"Scores and pay\")");
+  }
+  // A Kafka member's store holds the partitions it owns (docs/scaling.md):
+  // scored alone, it would pay from part of the team's events.
+  auto owned = ReadOwnedShards(store);
+  if (!owned.ok()) return owned.status();
+  auto partitions = store.Get(Family::kMeta, kMetaKafkaPartitions);
+  if (!partitions.ok()) return partitions.status();
+  int count = 0;
+  if (owned->has_value() && partitions->has_value() &&
+      absl::SimpleAtoi(**partitions, &count) &&
+      (*owned)->size() != static_cast<size_t>(count)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this store is a Kafka member's that holds partitions [",
+        absl::StrJoin(**owned, " "), "] of ", count,
+        ": scored, the month would pay from part of the team's events. Score "
+        "it on a store that holds every partition, such as one `chatkpi run` "
+        "alone in a group of its own (docs/scaling.md, \"Scores and pay\")"));
   }
   // Collect the run of earlier months that have data, newest first.
   std::vector<MonthInputs> earlier;

@@ -10,7 +10,9 @@
 #include "absl/time/civil_time.h"
 #include "engine/changelog.h"
 #include "engine/counters.h"
+#include "engine/engine.h"
 #include "engine/local_day.h"
+#include "engine/meta.h"
 #include "engine/owned_shards.h"
 #include "gtest/gtest.h"
 #include "query/month_score.h"
@@ -187,6 +189,47 @@ TEST(MemberDeadLetters, AMembersSnapshotCountsItsOwnedPartitionsOnly) {
     ASSERT_TRUE(s.ok()) << s.status();
     EXPECT_EQ(s->dead_letters, 1 + 3);
   }
+  std::filesystem::remove_all(dir);
+}
+
+// A Kafka member's store holds the partitions it owns: `score` on it paid
+// from part of the team's events (agent08 211,098 fen against 218,499),
+// exit 0. It is refused unless the member owns every partition.
+TEST(MemberScores, AStoreHoldingSomePartitionsRefusesToScore) {
+  const std::string dir = TempDir("member_scores");
+  auto store = Store::Open(dir, StoreOptions());
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto rules = DefaultRules();
+  ASSERT_TRUE(rules.ok());
+  {
+    auto engine = Engine::Open(*rules, store->get());
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    const Event e = testing::In("c1", testing::Local("2026-11-10 10:00:00"),
+                                "u1", "shop:a");
+    ASSERT_TRUE((*engine)->Apply(e, e.id).ok());
+    ASSERT_TRUE((*engine)->Commit().ok());
+  }
+  auto scheme =
+      LoadSchemeByNameOrPath("ecom10", testing::SourceDir() + "/query/schemes");
+  ASSERT_TRUE(scheme.ok()) << scheme.status();
+  auto own = [&](std::vector<uint32_t> shards) {
+    Commit c(store->get());
+    PutOwnedShards(&c, std::move(shards));
+    c.Put(Family::kMeta, kMetaKafkaPartitions, "4");
+    ASSERT_TRUE((*store)->Write(&c).ok());
+  };
+  own({0, 1});
+  auto report = ScoreMonth(**store, *scheme, absl::CivilMonth(2026, 11));
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(report.status().message().find(
+                "holds partitions [0 1] of 4: scored, the month would pay "
+                "from part of the team's events"),
+            std::string::npos)
+      << report.status();
+  own({0, 1, 2, 3});
+  report = ScoreMonth(**store, *scheme, absl::CivilMonth(2026, 11));
+  EXPECT_TRUE(report.ok()) << report.status();
+  store->reset();
   std::filesystem::remove_all(dir);
 }
 
