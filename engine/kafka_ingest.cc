@@ -25,6 +25,7 @@
 #include "engine/owned_shards.h"
 #include "engine/state_topic.h"
 #include "ingest/event_parser.h"
+#include "ingest/kafka_config.h"
 #include "ingest/kafka_producer.h"
 
 namespace chatkpi {
@@ -1162,6 +1163,29 @@ absl::Status KafkaIngest::Run() {
     return absl::InvalidArgumentError(
         "the chat and order topics must be two different topics");
   }
+  // What the member writes must not land in what it reads: a dead letter
+  // published to an input topic comes back as a dead letter, for ever.
+  for (const auto& [flag, topic] :
+       {std::pair<const char*, const std::string*>{"--dlq-topic",
+                                                   &opts_.dlq_topic},
+        {"--changelog-topic", &opts_.changelog_topic},
+        {"--state-topic", &opts_.state_topic}}) {
+    if (*topic == opts_.chat_topic || *topic == opts_.order_topic) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " ", *topic,
+                       " is an input topic: the member would read back what "
+                       "it writes; give a topic of its own"));
+    }
+  }
+  for (const std::string* topic :
+       {&opts_.chat_topic, &opts_.order_topic, &opts_.dlq_topic,
+        &opts_.changelog_topic, &opts_.state_topic}) {
+    if (!IsKafkaTopicName(*topic) && !topic->empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "topic name '", *topic,
+          "' is not a Kafka topic name (up to 249 of a-z A-Z 0-9 . _ -)"));
+    }
+  }
   if (!opts_.dlq_topic.empty()) {
     auto producer = KafkaProducer::Open(opts_.consumer.client);
     if (!producer.ok()) return producer.status();
@@ -1181,6 +1205,26 @@ absl::Status KafkaIngest::Run() {
     // (and records the rules in a new one).
     auto probe = Engine::Open(rules_, store_, {});
     if (!probe.ok()) return probe.status();
+  }
+  {
+    // A store takes its events from one pair of topics: restarted naming
+    // another (a typo of --order-topic), it would go on with one input
+    // missing and its figures short of it.
+    auto positions = ReadSourcePositions(*store_);
+    if (!positions.ok()) return positions.status();
+    for (const auto& [source, position] : *positions) {
+      if (!source.starts_with("kafka/")) continue;
+      const std::string rest = source.substr(6);
+      const std::string topic = rest.substr(0, rest.rfind('/'));
+      if (topic != topics_[0] && topic != topics_[1]) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "--db ", store_->dir(), " was fed from topic ", topic,
+            ", which this member does not read (it reads ", topics_[0], " and ",
+            topics_[1],
+            "): a store takes its events from one pair of topics; give the "
+            "topics it was built from, or start a new store"));
+      }
+    }
   }
   StartWorkers();
   auto consumer = KafkaConsumer::Open(opts_.consumer, this);

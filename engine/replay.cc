@@ -519,6 +519,23 @@ absl::StatusOr<ReplayReport> ReplayLocked(const GenerationPaths& paths,
       !s.ok()) {
     return s;
   }
+  {
+    // `chatkpi run` does not follow a switch (docs/kafka.md, "Known
+    // limits"): a member would go on writing the old generation, under the
+    // old rules, while DIR shows the new one without its events.
+    auto owned = ReadOwnedShards(**follower);
+    if (!owned.ok()) return owned.status();
+    auto busy = OpenForWriting(live->path);
+    if (!busy.ok()) return busy.status();
+    if (owned->has_value() && *busy) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--db ", paths.db,
+          " is a Kafka member's store and a `chatkpi run` has it open: run "
+          "does not follow a replay's switch, and would go on writing the "
+          "old generation. Stop the members, replay, then start them "
+          "(docs/kafka.md)"));
+    }
+  }
   live = PrepareLayout(paths, report.old_version, opts, &report);
   if (!live.ok()) return live.status();
   report.old_generation = live->name;

@@ -25,6 +25,19 @@ absl::StatusOr<KafkaProperties> ParseKafkaProperties(std::string_view list) {
   return out;
 }
 
+bool IsKafkaTopicName(std::string_view name) {
+  if (name.empty() || name.size() > 249 || name == "." || name == "..") {
+    return false;
+  }
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
 namespace kafka_internal {
 
 absl::StatusOr<rd_kafka_conf_t*> NewConf(const KafkaClientConfig& config,
@@ -48,6 +61,15 @@ absl::StatusOr<rd_kafka_conf_t*> NewConf(const KafkaClientConfig& config,
     s = set("bootstrap.servers", config.brokers);
   }
   for (const auto& [name, value] : config.properties) {
+    // Set from their own flags: as properties they overrode the flags
+    // while the log and `stats` still named the flags' values.
+    if (s.ok() && (name == "group.id" || name == "bootstrap.servers" ||
+                   name == "metadata.broker.list")) {
+      s = absl::InvalidArgumentError(absl::StrCat(
+          "Kafka property ", name, " is given with ",
+          name == "group.id" ? "--group" : "--brokers",
+          " (or in the config file's top level), not as a property"));
+    }
     if (s.ok()) s = set(name, value);
   }
   if (!s.ok()) {

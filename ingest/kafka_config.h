@@ -18,13 +18,19 @@ using KafkaProperties = std::vector<std::pair<std::string, std::string>>;
 struct KafkaClientConfig {
   std::string brokers;  // bootstrap.servers, "host:port[,host:port...]"
   // librdkafka properties applied after chatkpi's own defaults, so they win
-  // (e.g. security.protocol, sasl.*, fetch tuning).
+  // (e.g. security.protocol, sasl.*, fetch tuning); group.id and
+  // bootstrap.servers are refused, since flags of their own set them.
   KafkaProperties properties;
 };
 
 // Parses "name=value,name=value" (the --kafka-config flag). Values may not
 // contain commas; use a config file line per property for those.
 absl::StatusOr<KafkaProperties> ParseKafkaProperties(std::string_view list);
+
+// Whether `name` is a legal Kafka topic name: 1 to 249 of a-z, A-Z, 0-9,
+// '.', '_' and '-', and not "." or "..". A name outside that (a typo's
+// quotes, a space) would otherwise be a topic nobody publishes to.
+bool IsKafkaTopicName(std::string_view name);
 
 }  // namespace chatkpi
 

@@ -467,6 +467,94 @@ TEST(KafkaProcess, TopicsOfAnotherPartitionCountAreRefused) {
   }
 }
 
+// What an operator can get wrong on the command line and used to run with
+// exit 0: an output topic that is an input (dead letters read back as dead
+// letters, 23 then 43 of 1), group.id or bootstrap.servers as properties
+// (they overrode --group and --brokers while the log named the flags), a
+// topic name with a typo's quotes, and a store restarted naming another
+// order topic (its orders then missing).
+TEST(KafkaProcess, RunRefusesTopicsAndPropertiesThatWouldMislead) {
+  const std::string dir = testing::TempDir("kafka_mislead");
+  testing::BrokerProcess broker(dir, 2);
+  ASSERT_FALSE(broker.bootstrap().empty());
+  testing::WriteFile(
+      dir + "/in.jsonl",
+      R"({"type":"chat","id":"c1","ts":1794276000000,"buyer":"u1","agent":"shop:a","dir":"in"})"
+      "\n"
+      R"({"type":"order","id":"o1","ts":1794276001000,"order":"O1","buyer":"u1","status":"paid","amount":10,"items":1})"
+      "\n");
+  Produce(broker, dir + "/in.jsonl");
+  const std::string db = dir + "/db";
+  auto run = [&](std::vector<std::string> extra, std::string* err) {
+    std::vector<std::string> args = MemberArgs(broker.bootstrap(), "g", db);
+    args.push_back("--until-caught-up");
+    args.insert(args.end(), extra.begin(), extra.end());
+    return testing::RunProgram(args, nullptr, err);
+  };
+  std::string err;
+  ASSERT_EQ(run({}, &err), 0) << err;
+  const struct {
+    std::vector<std::string> extra;
+    int code;
+    const char* says;
+  } kCases[] = {
+      {{"--order-topic", "st"}, 1, "was fed from topic orders"},
+      {{"--dlq-topic", "chat"}, 2, "--dlq-topic chat is an input topic"},
+      {{"--changelog-topic", "orders"}, 2, "is an input topic"},
+      {{"--kafka-config", "group.id=other"},
+       2,
+       "group.id is given with --group"},
+      {{"--kafka-config", "bootstrap.servers=127.0.0.1:1"},
+       2,
+       "bootstrap.servers is given with --brokers"},
+      {{"--order-topic", "\"orders\""}, 2, "is not a Kafka topic name"},
+  };
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(c.extra.back());
+    EXPECT_EQ(run(c.extra, &err), c.code) << err;
+    EXPECT_NE(err.find(c.says), std::string::npos) << err;
+  }
+}
+
+// `run` does not follow a replay's switch: a replay of a replayed store
+// beside a running member switched DIR and exited 0, while the member
+// went on writing the old generation under the old rules (DIR then lacked
+// every new event). A replay refuses a Kafka member's store in use.
+TEST(KafkaProcess, ReplayRefusesAStoreAMemberHasOpen) {
+  const std::string dir = testing::TempDir("kafka_replay_busy");
+  testing::BrokerProcess broker(dir, 1);
+  ASSERT_FALSE(broker.bootstrap().empty());
+  testing::WriteFile(
+      dir + "/in.jsonl",
+      R"({"type":"chat","id":"c1","ts":1794276000000,"buyer":"u1","agent":"shop:a","dir":"in"})"
+      "\n");
+  Produce(broker, dir + "/in.jsonl");
+  testing::WriteFile(dir + "/v2.json", R"({"version": "v2"})");
+  const std::string db = dir + "/db";
+  ChildProcess member(MemberArgs(broker.bootstrap(), "g", db), dir + "/m.out",
+                      dir + "/m.err");
+  ASSERT_TRUE(WaitUntil(absl::Seconds(30), [&] {
+    return SettledOwnership(member.Stderr()).has_value();
+  })) << member.Stderr();
+  std::string err;
+  EXPECT_EQ(
+      testing::RunChatkpi({"replay", "--db", db, "--rules", dir + "/v2.json"},
+                          nullptr, &err),
+      1);
+  EXPECT_NE(err.find("is a Kafka member's store and a `chatkpi run` has it "
+                     "open"),
+            std::string::npos)
+      << err;
+  member.Signal(SIGTERM);
+  ASSERT_TRUE(member.Wait(absl::Seconds(30)).has_value());
+  // Stopped, the member's store replays.
+  EXPECT_EQ(
+      testing::RunChatkpi({"replay", "--db", db, "--rules", dir + "/v2.json"},
+                          nullptr, &err),
+      0)
+      << err;
+}
+
 // Messages the broker deleted (retention) before the member read them are
 // not silently skipped: the member warns which offsets it never saw and
 // `stats` counts them (payroll must not lose events quietly).
