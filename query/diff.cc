@@ -276,23 +276,23 @@ std::vector<std::pair<std::string, std::string>> RuleTexts(const Rules& r) {
     }
     return out + "]";
   };
-  return {{"version", quoted(r.version)},
-          {"timezone", quoted(r.timezone_name)},
-          {"response.window_s", absl::StrCat(r.response_window_s)},
-          {"response.slow_s", absl::StrCat(r.response_slow_s)},
-          {"attribution.window_s", absl::StrCat(r.attribution_window_s)},
-          {"attribution.model",
-           quoted(r.attribution_model == AttributionModel::kLast ? "last"
-                                                                 : "first")},
-          {"service.good_keywords", list(r.good_keywords)},
-          {"service.bad_keywords", list(r.bad_keywords)},
-          {"response.thresholds_s",
-           absl::StrCat("[", absl::StrJoin(r.response_thresholds_s, ", "),
-                        "]")},
-          {"service.hours", r.service_hours.has_hours
-                                ? ServiceHoursJson(r.service_hours)
-                                : std::string("null")},
-          {"service.closed_dates", ClosedDatesJson(r.service_hours)}};
+  return {
+      {"version", quoted(r.version)},
+      {"timezone", quoted(r.timezone_name)},
+      {"response.window_s", absl::StrCat(r.response_window_s)},
+      {"response.slow_s", absl::StrCat(r.response_slow_s)},
+      {"attribution.window_s", absl::StrCat(r.attribution_window_s)},
+      {"attribution.model",
+       quoted(r.attribution_model == AttributionModel::kLast ? "last"
+                                                             : "first")},
+      {"service.good_keywords", list(r.good_keywords)},
+      {"service.bad_keywords", list(r.bad_keywords)},
+      {"response.thresholds_s",
+       absl::StrCat("[", absl::StrJoin(r.response_thresholds_s, ", "), "]")},
+      {"service.hours", r.service_hours.has_hours
+                            ? ServiceHoursJson(r.service_hours)
+                            : std::string("null")},
+      {"service.closed_dates", ClosedDatesJson(r.service_hours)}};
 }
 
 // The stored rules of a side; the defaults for a store without any.

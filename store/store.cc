@@ -1350,8 +1350,8 @@ absl::Status Store::WriteAllUnannounced(const std::vector<Commit*>& commits) {
 
 struct Store::ReadHold::State {
   Store::Impl* impl = nullptr;
-  const rocksdb::Snapshot* snapshot = nullptr;      // the writer's process
-  absl::Mutex* catching_up = nullptr;  // a follower's, held shared
+  const rocksdb::Snapshot* snapshot = nullptr;  // the writer's process
+  absl::Mutex* catching_up = nullptr;           // a follower's, held shared
 };
 
 namespace {
