@@ -169,10 +169,10 @@ int64_t SumSamples(const std::string& text, const std::string& prefix) {
 TEST(OpsProcess, StatsCountsTheDaysWithActivity) {
   const std::string dir = TempDir("stats_days");
   std::string lines;
-  for (const char* day : {"2026-11-01 10:00:00", "2026-11-02 10:00:00",
-                          "2026-12-02 10:00:00"}) {
-    absl::StrAppend(&lines, R"({"type":"chat","id":")", day,
-                    R"(","ts":)", testing::Local(day),
+  for (const char* day :
+       {"2026-11-01 10:00:00", "2026-11-02 10:00:00", "2026-12-02 10:00:00"}) {
+    absl::StrAppend(&lines, R"({"type":"chat","id":")", day, R"(","ts":)",
+                    testing::Local(day),
                     R"(,"buyer":"u1","agent":"shop:a","dir":"in"})", "\n");
   }
   WriteFile(dir + "/ev.jsonl", lines);

@@ -73,8 +73,7 @@ TEST(ResponseDiff, CalendarAgainstBusinessTime) {
                       "\"b\": \"[[\\\"09:00\\\", \\\"21:00\\\"]]\"}"),
             std::string::npos)
       << json;
-  EXPECT_EQ(json.find("\"rule\": \"service.closed_dates\""),
-            std::string::npos)
+  EXPECT_EQ(json.find("\"rule\": \"service.closed_dates\""), std::string::npos)
       << json;
   const std::string csv = DiffToCsv(*d);
   EXPECT_NE(csv.find("kpi,,a,p90_first_response_s,1920,120,-1800\r\n"),
