@@ -368,6 +368,11 @@ absl::Status RunChangelogReader(Store* store,
   absl::Status s = assign();
   if (!s.ok()) return s;
 
+  // The group whose rows this view takes (kChangelogGroupHeader).
+  auto group_record = store->Get(Family::kMeta, kMetaChangelogGroup);
+  if (!group_record.ok()) return group_record.status();
+  std::string group = group_record->value_or("");
+
   bool caught_up_logged = false;
   absl::Time last_flush = absl::Now();
   absl::Time last_recheck = absl::Now();
@@ -396,6 +401,22 @@ absl::Status RunChangelogReader(Store* store,
               "': every member and query instance must run the same rules, "
               "and a rule change takes a new changelog topic (docs/scaling.md, "
               "\"Rules\")"));
+        }
+        if (!m.group_header.empty() && m.group_header != group) {
+          if (!group.empty()) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "changelog ", opts.topic, " message at ", m.partition, "/",
+                m.offset, " holds rows of consumer group '",
+                std::string(m.group_header), "', but this view takes group '",
+                group,
+                "''s: owner epochs are a group's, and two groups' rows would "
+                "drop or mix each other's. Give each group a changelog topic "
+                "of its own (docs/scaling.md)"));
+          }
+          group = std::string(m.group_header);
+          Commit c(store);
+          c.Put(Family::kMeta, kMetaChangelogGroup, group);
+          if (absl::Status w = store->Write(&c); !w.ok()) return w;
         }
         auto applied = applier.Apply(m.partition, m.offset, m.key, m.value,
                                      m.epoch_header);

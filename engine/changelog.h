@@ -59,6 +59,10 @@ inline constexpr char kChangelogEpochHeader[] = "epoch";
 // The rules version the publishing member computed its rows under; a query
 // instance refuses rows of other rules than its own (docs/scaling.md).
 inline constexpr char kChangelogRulesHeader[] = "rules";
+// The consumer group of the publishing member. Owner epochs are a group's
+// (its generation ids): a query instance takes the rows of the first group
+// it reads and stops at another's, whose epochs would drop or mix rows.
+inline constexpr char kChangelogGroupHeader[] = "group";
 
 std::string ChangelogKey(uint32_t partition, int32_t day,
                          std::string_view agent);

@@ -305,9 +305,10 @@ class KafkaIngest : public KafkaRebalanceListener {
     int64_t records = 0;
   };
   std::map<int32_t, StateKept> state_kept_;
-  // "epoch", then "rules" (engine/changelog.h).
+  // "epoch", "rules", then "group" (engine/changelog.h).
   std::vector<KafkaHeader> changelog_headers_{{kChangelogEpochHeader, ""},
-                                              {kChangelogRulesHeader, ""}};
+                                              {kChangelogRulesHeader, ""},
+                                              {kChangelogGroupHeader, ""}};
   std::set<std::pair<int, int32_t>> warned_gaps_;  // (topic, partition)
   std::map<int32_t, Shard> shards_;
   // Where the engines of each worker keep evicted buyer and order states
@@ -910,6 +911,7 @@ void KafkaIngest::PublishChangelog(int64_t epoch, std::string_view key,
     std::lock_guard lock(side_mu_);
     changelog_headers_[0].value = absl::StrCat(epoch);
     changelog_headers_[1].value = rules_.version;
+    changelog_headers_[2].value = opts_.consumer.group;
     s = changelog_->Produce(opts_.changelog_topic, key, value,
                             changelog_headers_);
   }

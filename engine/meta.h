@@ -31,6 +31,8 @@
 //                               (engine/kafka_ingest.h)
 //   kafka.partitions            the topics' partition count the store was
 //                               built from, decimal (engine/kafka_ingest.h)
+//   changelog.group             a query instance's: the consumer group whose
+//                               changelog rows it takes (engine/changelog.h)
 //   shardrun/ SEQ               a shard's run of events (engine/shard_runs.h)
 //   limits/day/ SHARD DAY       a day's distinct sketches (engine/limits.h)
 //   changelog.published_epoch/ TOPIC / PARTITION
@@ -70,6 +72,7 @@ inline constexpr char kMetaAssessmentCandidatesPrefix[] = "acand/";
 inline constexpr char kMetaOwnedShards[] = "owned_shards";
 inline constexpr char kMetaKafkaStats[] = "kafka.stats";
 inline constexpr char kMetaKafkaPartitions[] = "kafka.partitions";
+inline constexpr char kMetaChangelogGroup[] = "changelog.group";
 inline constexpr char kMetaShardRunPrefix[] = "shardrun/";
 inline constexpr char kMetaDayLoadPrefix[] = "limits/day/";
 inline constexpr char kMetaPublishedEpochPrefix[] =

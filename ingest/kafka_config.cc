@@ -123,11 +123,13 @@ absl::Status ToMessage(rd_kafka_t* rk, const rd_kafka_message_t* m,
   out->error.clear();
   out->epoch_header = std::string_view();
   out->rules_header = std::string_view();
+  out->group_header = std::string_view();
   rd_kafka_headers_t* headers = nullptr;
   if (with_epoch_header && m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
       rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     for (auto [name, field] : {std::pair{"epoch", &out->epoch_header},
-                               std::pair{"rules", &out->rules_header}}) {
+                               std::pair{"rules", &out->rules_header},
+                               std::pair{"group", &out->group_header}}) {
       const void* value = nullptr;
       size_t size = 0;
       if (rd_kafka_header_get_last(headers, name, &value, &size) ==

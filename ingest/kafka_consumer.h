@@ -50,10 +50,11 @@ struct KafkaMessage {
   int64_t offset = -1;  // kPartitionEnd: the end offset
   std::string_view key;
   std::string_view value;
-  // Headers "epoch" and "rules" (engine/changelog.h), filled by
+  // Headers "epoch", "rules" and "group" (engine/changelog.h), filled by
   // KafkaTopicReader only; empty when the message has none.
   std::string_view epoch_header;
   std::string_view rules_header;
+  std::string_view group_header;
   std::string error;  // kError only
 };
 

@@ -87,6 +87,40 @@ TEST(ScalingProcess, QueryInstanceRefusesRowsOfOtherRules) {
       << query.Stderr();
 }
 
+// A second consumer group (a payroll group given the team's changelog from
+// a shared config) published rows of its own owner epochs: its higher ones
+// made the view drop the team's newer rows, and the view stood still with
+// 200. The query instance takes the rows of one group and stops, exit 1,
+// at another's.
+TEST(ScalingProcess, QueryInstanceRefusesRowsOfASecondGroup) {
+  const std::string dir = TempDir("scaling_groups");
+  const testing::BrokerProcess broker(dir, 2,
+                                      {"--changelog-topic", kChangelog});
+  const std::string brokers = broker.bootstrap();
+  ASSERT_FALSE(brokers.empty());
+  const Dataset d = MakeDataset(dir, SmallMonth(300, 74));
+  testing::Publish(brokers, d.lines);
+  for (const char* group : {"team", "payroll"}) {
+    std::vector<std::string> member =
+        MemberArgs(brokers, group, absl::StrCat(dir, "/", group));
+    member.insert(member.end(),
+                  {"--changelog-topic", kChangelog, "--until-caught-up"});
+    std::string err;
+    ASSERT_EQ(testing::RunProgram(member, nullptr, &err), 0) << err;
+  }
+  ChildProcess query(
+      {CHATKPI_BINARY, "serve", "--from-changelog", "--brokers", brokers,
+       "--changelog-topic", kChangelog, "--no-auth", "--port", "0"},
+      dir + "/query.out", dir + "/query.err");
+  const std::optional<int> code = query.Wait(absl::Seconds(60));
+  ASSERT_TRUE(code.has_value()) << query.Stderr();
+  EXPECT_EQ(*code, 1) << query.Stderr();
+  EXPECT_NE(query.Stderr().find("holds rows of consumer group 'payroll', but "
+                                "this view takes group 'team''s"),
+            std::string::npos)
+      << query.Stderr();
+}
+
 TEST(ScalingProcess, QueryInstanceSeesTheWholeGroupAcrossAMemberDeath) {
   const std::string dir = TempDir("scaling");
   constexpr int kPartitions = 8;
