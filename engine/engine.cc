@@ -34,24 +34,6 @@ bool ContainsAny(const std::string& text, const std::vector<std::string>& kws) {
   return false;
 }
 
-std::string AssessmentKey(const Event& e) {
-  std::string k = e.period;
-  k.push_back('\0');
-  k.append(e.agent);
-  k.push_back('\0');
-  k.append(e.metric);
-  return k;
-}
-
-// (ts, id) as bytes that compare like the tuple: ts is positive after
-// validation, so big-endian bytes sort numerically.
-std::string AssessmentOrder(const Event& e) {
-  std::string o;
-  PutFixed64BE(&o, static_cast<uint64_t>(e.ts_ms));
-  o.append(e.id);
-  return o;
-}
-
 // Every assessment event of a key: "acand/" + key -> (order, value) pairs,
 // each length-prefixed. Derived from the log (replay rebuilds them).
 std::string AssessmentCandidatesKey(std::string_view key) {
@@ -139,6 +121,23 @@ bool SameRulesText(const std::string& stored, const std::string& json) {
 }
 
 }  // namespace
+
+std::string AssessmentKey(const Event& e) {
+  std::string k = e.period;
+  k.push_back('\0');
+  k.append(e.agent);
+  k.push_back('\0');
+  k.append(e.metric);
+  return k;
+}
+
+// ts is positive after validation, so its big-endian bytes sort numerically.
+std::string AssessmentOrder(const Event& e) {
+  std::string o;
+  PutFixed64BE(&o, static_cast<uint64_t>(e.ts_ms));
+  o.append(e.id);
+  return o;
+}
 
 Engine::Engine(const Rules& rules, Store* store, const EngineOptions& opts)
     : rules_(rules),

@@ -44,6 +44,14 @@ namespace chatkpi {
 
 class Engine;
 
+// Where an assessment event's input is stored (Family::kAssessments): the
+// key "period \0 agent \0 metric", whose value is the winning input's order
+// (length-prefixed) then its value as written. Of one key the greatest
+// (ts, id) wins (docs/spec.md §1); AssessmentOrder is that tuple as bytes
+// that compare like it.
+std::string AssessmentKey(const Event& e);
+std::string AssessmentOrder(const Event& e);
+
 // The engines of one store's file shards, which the file ingest runs on
 // several threads (engine/file_shards.h, docs/engine.md "Parallel ingest").
 // An engine given one can retract a copy another shard applied, and knows

@@ -31,6 +31,9 @@
 namespace chatkpi {
 namespace {
 
+// A partition's position source is "kafka/TOPIC/PARTITION".
+constexpr char kKafkaSourcePrefix[] = "kafka/";
+
 constexpr absl::Duration kPollTimeout = absl::Milliseconds(100);
 constexpr absl::Duration kDlqFlushTimeout = absl::Seconds(30);
 // With several threads: a worker's messages are handed over in batches of
@@ -174,7 +177,7 @@ class KafkaIngest : public KafkaRebalanceListener {
   }
 
   std::string Source(int topic, int32_t partition) const {
-    return absl::StrCat("kafka/", topics_[topic], "/", partition);
+    return absl::StrCat(kKafkaSourcePrefix, topics_[topic], "/", partition);
   }
   std::string PartitionName(const PartitionKey& k) const {
     return absl::StrCat(topics_[k.first], "/", k.second);
@@ -1129,21 +1132,16 @@ absl::Status KafkaIngest::CheckTopics() {
   // partitions a buyer's new events go to another partition than the old
   // ones, and its conversations and orders would be counted in two places,
   // each part on its own. The store keeps the count it was built from.
-  auto stored = store_->Get(Family::kMeta, kMetaKafkaPartitions);
+  auto stored = ReadKafkaPartitionCount(*store_);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) {
     Commit c(store_);
-    c.Put(Family::kMeta, kMetaKafkaPartitions, absl::StrCat(*chat));
+    PutKafkaPartitionCount(&c, *chat);
     if (absl::Status w = store_->Write(&c); !w.ok()) return w;
     partition_count_ = *chat;
     return absl::OkStatus();
   }
-  if (!absl::SimpleAtoi(**stored, &partition_count_) || partition_count_ < 1) {
-    return absl::DataLossError(
-        absl::StrCat("--db ", store_->dir(),
-                     ": its record of the topics' partition count ('", **stored,
-                     "') is corrupt"));
-  }
+  partition_count_ = **stored;
   if (*chat != partition_count_) return PartitionCountChanged(*chat);
   return absl::OkStatus();
 }
@@ -1215,8 +1213,9 @@ absl::Status KafkaIngest::Run() {
     auto positions = ReadSourcePositions(*store_);
     if (!positions.ok()) return positions.status();
     for (const auto& [source, position] : *positions) {
-      if (!source.starts_with("kafka/")) continue;
-      const std::string rest = source.substr(6);
+      if (!source.starts_with(kKafkaSourcePrefix)) continue;
+      const std::string rest =
+          source.substr(std::string_view(kKafkaSourcePrefix).size());
       const std::string topic = rest.substr(0, rest.rfind('/'));
       if (topic != topics_[0] && topic != topics_[1]) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -1331,7 +1330,8 @@ absl::Status KafkaIngest::Run() {
 }  // namespace
 
 absl::StatusOr<bool> HasKafkaPositions(Store& store) {
-  const std::string prefix = absl::StrCat(kMetaPositionPrefix, "kafka/");
+  const std::string prefix =
+      absl::StrCat(kMetaPositionPrefix, kKafkaSourcePrefix);
   bool found = false;
   absl::Status s = store.Scan(Family::kMeta, prefix, "",
                               [&](std::string_view key, std::string_view) {

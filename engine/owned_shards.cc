@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
@@ -49,6 +50,21 @@ absl::StatusOr<int64_t> ReadDeadLetterCount(Store& store) {
         return true;
       });
   if (!s.ok()) return s;
+  return n;
+}
+
+void PutKafkaPartitionCount(Commit* commit, int partitions) {
+  commit->Put(Family::kMeta, kMetaKafkaPartitions, absl::StrCat(partitions));
+}
+
+absl::StatusOr<std::optional<int>> ReadKafkaPartitionCount(Store& store) {
+  auto stored = store.Get(Family::kMeta, kMetaKafkaPartitions);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return std::nullopt;
+  int n = 0;
+  if (!absl::SimpleAtoi(**stored, &n) || n < 1) {
+    return CorruptMeta(store, kMetaKafkaPartitions, "not a partition count");
+  }
   return n;
 }
 

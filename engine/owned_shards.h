@@ -39,6 +39,14 @@ absl::StatusOr<std::optional<std::vector<uint32_t>>> ReadOwnedShards(
 // dead letters once.
 absl::StatusOr<int64_t> ReadDeadLetterCount(Store& store);
 
+// Meta key kMetaKafkaPartitions: the input topics' partition count a Kafka
+// member's store was built from, as decimal text; the owned set is that
+// store's share of so many partitions.
+void PutKafkaPartitionCount(Commit* commit, int partitions);
+// nullopt when the store never recorded one (files, or a member of an
+// earlier build); DataLoss when the record is not a count.
+absl::StatusOr<std::optional<int>> ReadKafkaPartitionCount(Store& store);
+
 // The shard of a dead letter's Kafka position "topic/partition/offset";
 // nullopt for file positions ("path:line") and anything malformed.
 std::optional<uint32_t> KafkaPositionShard(std::string_view position);

@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/changelog.h"
-#include "engine/meta.h"
 #include "engine/owned_shards.h"
 #include "ingest/event_parser.h"
 #include "query/assessment_metrics.h"
@@ -148,15 +147,13 @@ absl::StatusOr<std::vector<ScoreReport>> ScoreMonths(
   // scored alone, it would pay from part of the team's events.
   auto owned = ReadOwnedShards(store);
   if (!owned.ok()) return owned.status();
-  auto partitions = store.Get(Family::kMeta, kMetaKafkaPartitions);
+  auto partitions = ReadKafkaPartitionCount(store);
   if (!partitions.ok()) return partitions.status();
-  int count = 0;
   if (owned->has_value() && partitions->has_value() &&
-      absl::SimpleAtoi(**partitions, &count) &&
-      (*owned)->size() != static_cast<size_t>(count)) {
+      (*owned)->size() != static_cast<size_t>(**partitions)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "this store is a Kafka member's that holds partitions [",
-        absl::StrJoin(**owned, " "), "] of ", count,
+        absl::StrJoin(**owned, " "), "] of ", **partitions,
         ": scored, the month would pay from part of the team's events. Score "
         "it on a store that holds every partition, such as one `chatkpi run` "
         "alone in a group of its own (docs/scaling.md, \"Scores and pay\")"));

@@ -12,7 +12,6 @@
 #include "engine/counters.h"
 #include "engine/engine.h"
 #include "engine/local_day.h"
-#include "engine/meta.h"
 #include "engine/owned_shards.h"
 #include "gtest/gtest.h"
 #include "query/month_score.h"
@@ -215,7 +214,7 @@ TEST(MemberScores, AStoreHoldingSomePartitionsRefusesToScore) {
   auto own = [&](std::vector<uint32_t> shards) {
     Commit c(store->get());
     PutOwnedShards(&c, std::move(shards));
-    c.Put(Family::kMeta, kMetaKafkaPartitions, "4");
+    PutKafkaPartitionCount(&c, 4);
     ASSERT_TRUE((*store)->Write(&c).ok());
   };
   own({0, 1});

@@ -21,20 +21,15 @@ namespace chatkpi {
 namespace {
 
 // The winning input stored for the event's (period, agent, metric): its
-// (ts, id) order bytes (engine.cc: an 8-byte big-endian ts, then the id)
-// and its value as written. nullopt when there is none.
+// AssessmentOrder bytes (an 8-byte big-endian ts, then the id) and its value
+// as written. nullopt when there is none.
 struct StoredInput {
   std::string order;
   std::string value;
 };
 absl::StatusOr<std::optional<StoredInput>> StoredAssessment(Store& store,
                                                             const Event& e) {
-  std::string key = e.period;
-  key.push_back('\0');
-  key.append(e.agent);
-  key.push_back('\0');
-  key.append(e.metric);
-  auto stored = store.Get(Family::kAssessments, key);
+  auto stored = store.Get(Family::kAssessments, AssessmentKey(e));
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) return std::nullopt;
   std::string_view v = **stored, order;
@@ -164,11 +159,8 @@ int RunAssess(int argc, char** argv) {
   // refused, saying which input stands (docs/scoring.md).
   auto before = StoredAssessment(*store, event);
   if (!before.ok()) return Fail(kCmd, before.status());
-  std::string order;
-  PutFixed64BE(&order, static_cast<uint64_t>(event.ts_ms));
-  order.append(event.id);
   if (before->has_value() && (*before)->order.substr(8) != event.id &&
-      (*before)->order > order) {
+      (*before)->order > AssessmentOrder(event)) {
     return Fail(
         kCmd,
         absl::FailedPreconditionError(absl::StrCat(
